@@ -1,0 +1,2 @@
+//! The `aludel` command (being built).
+fn main() {}

@@ -1,0 +1,1 @@
+//! Migration files: headers, sections, statement splitting, new files from templates.
