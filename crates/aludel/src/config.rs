@@ -1,1 +1,646 @@
-//! config (to be written).
+//! `aludel.toml`: loading, `${ENV}` interpolation, and the precedence of flags,
+//! environment and file. This is the only module that reads environment variables,
+//! and it reads them through [`Env`] so tests can supply their own.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::url::{DatabaseUrl, UrlError};
+
+/// The file name `aludel init` writes and commands look for.
+pub const CONFIG_FILE_NAME: &str = "aludel.toml";
+
+/// The URL used when neither flag, environment nor file names one: a SQLite file
+/// beside the config file, so a fresh project works with nothing installed.
+pub const DEFAULT_URL: &str = "sqlite:///aludel.db";
+
+/// Where environment variables come from.
+pub trait Env {
+    /// The value of `name`, if set.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// Errors loading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No config file where one was expected.
+    #[error("no configuration at {}: run `aludel init` to create a project, or pass -c/--config PATH", path.display())]
+    NotFound {
+        /// The path looked at.
+        path: PathBuf,
+    },
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("{}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A `${NAME}` reference to an unset variable.
+    #[error("{}: `{key}` refers to environment variable {name}, which is not set", path.display())]
+    UnsetVariable {
+        /// The file.
+        path: PathBuf,
+        /// The key whose value holds the reference.
+        key: String,
+        /// The variable's name.
+        name: String,
+    },
+    /// A value that is out of range or malformed.
+    #[error("{origin}: invalid `{key}`: {message}")]
+    Invalid {
+        /// Where the value came from (file path or variable name).
+        origin: String,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The database URL could not be parsed.
+    #[error("{origin}: {source}")]
+    Url {
+        /// Where the URL came from (`--url`, `DATABASE_URL`, the file).
+        origin: String,
+        /// The parse error (already redacted).
+        source: UrlError,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    aludel: AludelSection,
+    #[serde(default)]
+    autogenerate: AutogenerateSection,
+    #[serde(default)]
+    connect: ConnectSection,
+    #[serde(default)]
+    hooks: HooksSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AludelSection {
+    script_location: Option<String>,
+    database_url: Option<String>,
+    version_table: Option<String>,
+    version_table_schema: Option<String>,
+    file_template: Option<String>,
+    timezone: Option<String>,
+    transaction_per_migration: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutogenerateSection {
+    schema: Option<String>,
+    exclude_tables: Option<Vec<String>>,
+    include_schemas: Option<Vec<String>>,
+    shadow_database_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectSection {
+    retries: Option<u32>,
+    delay_seconds: Option<f64>,
+    lock_timeout_seconds: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HooksSection {
+    #[serde(default)]
+    post_write: Vec<HookSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HookSection {
+    command: Vec<String>,
+}
+
+/// How to wait for a database that is not reachable yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectPolicy {
+    /// Attempts in all (at least 1).
+    pub retries: u32,
+    /// The delay after the first failed attempt; it doubles after each further one.
+    pub delay_seconds: f64,
+    /// How long a run waits for another run's lock.
+    pub lock_timeout_seconds: f64,
+}
+
+/// A command run after `revision` or `merge` writes a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// Program and arguments; `{path}` is replaced by the new file's path.
+    pub command: Vec<String>,
+}
+
+/// Autogenerate settings (used by `revision --autogenerate` and `check`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AutogenerateConfig {
+    /// The desired schema: a file or a folder of `.sql` files.
+    pub schema: PathBuf,
+    /// Tables never compared.
+    pub exclude_tables: Vec<String>,
+    /// Schemas compared (empty: the default schema only).
+    pub include_schemas: Vec<String>,
+    /// A database to load the desired schema into; default a temporary one.
+    pub shadow_database_url: Option<String>,
+}
+
+/// Where the database URL came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlSource {
+    /// The `--url` flag.
+    Flag,
+    /// The `DATABASE_URL` variable.
+    Environment,
+    /// `database_url` in the config file.
+    File,
+    /// The embedded SQLite default.
+    Default,
+}
+
+/// The resolved configuration of one project.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file (it may not exist for `init`).
+    pub path: PathBuf,
+    /// The folder holding the config file; relative paths resolve against it.
+    pub root: PathBuf,
+    /// The migrations folder (absolute).
+    pub script_location: PathBuf,
+    /// The database URL, already chosen by precedence and parsed.
+    pub database_url: DatabaseUrl,
+    /// Where [`Config::database_url`] came from.
+    pub url_source: UrlSource,
+    /// The version table's name.
+    pub version_table: String,
+    /// The version table's schema, if not the default one.
+    pub version_table_schema: Option<String>,
+    /// Template for new file names.
+    pub file_template: String,
+    /// The timezone for `created` and file names (IANA name).
+    pub timezone: String,
+    /// One transaction per revision (true) or one for the whole run (false).
+    pub transaction_per_migration: bool,
+    /// Autogenerate settings.
+    pub autogenerate: AutogenerateConfig,
+    /// Connection retries and lock waiting.
+    pub connect: ConnectPolicy,
+    /// Post-write hooks.
+    pub post_write_hooks: Vec<Hook>,
+}
+
+/// What the command line overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `-c/--config PATH`.
+    pub config_path: Option<PathBuf>,
+    /// `--url URL`.
+    pub url: Option<String>,
+}
+
+impl Config {
+    /// Which config file to use: `-c`, then `ALUDEL_CONFIG`, then `./aludel.toml`.
+    pub fn locate(overrides: &Overrides, env: &dyn Env, cwd: &Path) -> PathBuf {
+        let path = overrides
+            .config_path
+            .clone()
+            .or_else(|| env.var("ALUDEL_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE_NAME));
+        if path.is_absolute() {
+            path
+        } else {
+            cwd.join(path)
+        }
+    }
+
+    /// Loads the project's configuration: the file must exist.
+    pub fn load(overrides: &Overrides, env: &dyn Env, cwd: &Path) -> Result<Config, ConfigError> {
+        let path = Self::locate(overrides, env, cwd);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::NotFound { path });
+            }
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Self::from_text(&path, &text, overrides, env)
+    }
+
+    /// Builds the configuration from the text of `path`.
+    pub fn from_text(
+        path: &Path,
+        text: &str,
+        overrides: &Overrides,
+        env: &dyn Env,
+    ) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        let root = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let interp = |key: &str, value: Option<String>| -> Result<Option<String>, ConfigError> {
+            value.map(|v| interpolate(&v, env, path, key)).transpose()
+        };
+        let a = file.aludel;
+        let script_location = interp("script_location", a.script_location)?
+            .unwrap_or_else(|| "migrations".to_string());
+        let file_url = interp("database_url", a.database_url)?;
+        let (raw_url, url_source, origin) = if let Some(u) = &overrides.url {
+            (u.clone(), UrlSource::Flag, "--url".to_string())
+        } else if let Some(u) = env.var("DATABASE_URL").filter(|u| !u.is_empty()) {
+            (u, UrlSource::Environment, "DATABASE_URL".to_string())
+        } else if let Some(u) = file_url {
+            (u, UrlSource::File, path.display().to_string())
+        } else {
+            (
+                DEFAULT_URL.to_string(),
+                UrlSource::Default,
+                "default".to_string(),
+            )
+        };
+        let database_url = raw_url
+            .parse::<DatabaseUrl>()
+            .map_err(|source| ConfigError::Url { origin, source })?
+            .resolve_relative_to(&root);
+
+        let version_table =
+            interp("version_table", a.version_table)?.unwrap_or_else(|| "aludel_version".into());
+        check_identifier(&version_table, path, "version_table")?;
+        let version_table_schema = interp("version_table_schema", a.version_table_schema)?;
+        if let Some(s) = &version_table_schema {
+            check_identifier(s, path, "version_table_schema")?;
+        }
+        let timezone = interp("timezone", a.timezone)?.unwrap_or_else(|| "UTC".into());
+        if jiff::tz::TimeZone::get(&timezone).is_err() {
+            return Err(ConfigError::Invalid {
+                origin: path.display().to_string(),
+                key: "timezone".into(),
+                message: format!(
+                    "unknown time zone '{timezone}' (use an IANA name such as UTC or Europe/Paris)"
+                ),
+            });
+        }
+
+        let g = file.autogenerate;
+        let autogenerate = AutogenerateConfig {
+            schema: root.join(interp("schema", g.schema)?.unwrap_or_else(|| "schema.sql".into())),
+            exclude_tables: g.exclude_tables.unwrap_or_default(),
+            include_schemas: g.include_schemas.unwrap_or_default(),
+            shadow_database_url: interp("shadow_database_url", g.shadow_database_url)?,
+        };
+
+        let c = file.connect;
+        let mut connect = ConnectPolicy {
+            retries: c.retries.unwrap_or(5),
+            delay_seconds: c.delay_seconds.unwrap_or(5.0),
+            lock_timeout_seconds: c.lock_timeout_seconds.unwrap_or(300.0),
+        };
+        if let Some(v) = env.var("MIGRATION_RETRY_COUNT") {
+            connect.retries = v.trim().parse().map_err(|_| ConfigError::Invalid {
+                origin: "MIGRATION_RETRY_COUNT".into(),
+                key: "retries".into(),
+                message: format!("'{v}' is not a whole number"),
+            })?;
+        }
+        if let Some(v) = env.var("MIGRATION_RETRY_DELAY") {
+            connect.delay_seconds = v.trim().parse().map_err(|_| ConfigError::Invalid {
+                origin: "MIGRATION_RETRY_DELAY".into(),
+                key: "delay_seconds".into(),
+                message: format!("'{v}' is not a number of seconds"),
+            })?;
+        }
+        let bad = |key: &str, message: &str| ConfigError::Invalid {
+            origin: path.display().to_string(),
+            key: key.into(),
+            message: message.into(),
+        };
+        if connect.retries == 0 {
+            return Err(bad(
+                "retries",
+                "must be at least 1 (the first attempt counts)",
+            ));
+        }
+        if !(connect.delay_seconds.is_finite() && connect.delay_seconds >= 0.0) {
+            return Err(bad(
+                "delay_seconds",
+                "must be a number of seconds, 0 or more",
+            ));
+        }
+        if !(connect.lock_timeout_seconds.is_finite() && connect.lock_timeout_seconds >= 0.0) {
+            return Err(bad(
+                "lock_timeout_seconds",
+                "must be a number of seconds, 0 or more",
+            ));
+        }
+
+        let mut post_write_hooks = Vec::new();
+        for h in file.hooks.post_write {
+            if h.command.is_empty() {
+                return Err(bad("hooks.post_write.command", "must name a program"));
+            }
+            let command = h
+                .command
+                .into_iter()
+                .map(|c| interpolate(&c, env, path, "hooks.post_write.command"))
+                .collect::<Result<_, _>>()?;
+            post_write_hooks.push(Hook { command });
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            script_location: root.join(script_location),
+            root,
+            database_url,
+            url_source,
+            version_table,
+            version_table_schema,
+            file_template: interp("file_template", a.file_template)?
+                .unwrap_or_else(|| DEFAULT_FILE_TEMPLATE.into()),
+            timezone,
+            transaction_per_migration: a.transaction_per_migration.unwrap_or(true),
+            autogenerate,
+            connect,
+            post_write_hooks,
+        })
+    }
+
+    /// The folder of revision files.
+    pub fn versions_dir(&self) -> PathBuf {
+        self.script_location.join("versions")
+    }
+
+    /// The optional template for new revision files.
+    pub fn template_path(&self) -> PathBuf {
+        self.script_location.join("script.sql.tmpl")
+    }
+}
+
+/// The default `file_template`.
+pub const DEFAULT_FILE_TEMPLATE: &str = "{year}{month}{day}_{hour}{minute}_{rev}_{slug}";
+
+fn check_identifier(value: &str, path: &Path, key: &str) -> Result<(), ConfigError> {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !value.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            origin: path.display().to_string(),
+            key: key.into(),
+            message: format!(
+                "'{value}' must be a plain identifier: letters, digits and _, at most 63 characters"
+            ),
+        })
+    }
+}
+
+/// Replaces `${NAME}` with the variable's value; an unset variable is an error.
+/// `$${` escapes a literal `${`.
+fn interpolate(value: &str, env: &dyn Env, path: &Path, key: &str) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = tail;
+        } else if let Some(tail) = after.strip_prefix("${") {
+            let Some(end) = tail.find('}') else {
+                return Err(ConfigError::Invalid {
+                    origin: path.display().to_string(),
+                    key: key.into(),
+                    message: "unterminated ${...} reference".into(),
+                });
+            };
+            let name = &tail[..end];
+            let v = env.var(name).ok_or_else(|| ConfigError::UnsetVariable {
+                path: path.to_path_buf(),
+                key: key.into(),
+                name: name.into(),
+            })?;
+            out.push_str(&v);
+            rest = &tail[end + 1..];
+        } else {
+            out.push('$');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The text `aludel init` writes to `aludel.toml`.
+pub fn default_config_text() -> String {
+    format!(
+        r#"# aludel configuration. Every key is optional; the values shown are the defaults.
+
+[aludel]
+script_location = "migrations"       # relative to this file
+# database_url = "postgresql://user:${{DB_PASSWORD}}@localhost:5432/app"
+# Precedence: --url, then DATABASE_URL, then database_url, then {DEFAULT_URL}
+version_table = "aludel_version"     # "alembic_version" takes over an Alembic-managed database
+# version_table_schema = "public"
+file_template = "{DEFAULT_FILE_TEMPLATE}"
+timezone = "UTC"
+transaction_per_migration = true     # false: one transaction for the whole run (Alembic's default)
+
+[autogenerate]
+schema = "schema.sql"                # desired state: a file or a folder of .sql files
+exclude_tables = []
+# include_schemas = ["public"]
+
+[connect]
+retries = 5                          # MIGRATION_RETRY_COUNT overrides
+delay_seconds = 5                    # MIGRATION_RETRY_DELAY overrides; backoff doubles from it
+lock_timeout_seconds = 300           # how long a run waits for another run's lock
+
+# [[hooks.post_write]]
+# command = ["pg_format", "-i", "{{path}}"]
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url::Dialect;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load(text: &str, e: &HashMap<String, String>, o: &Overrides) -> Result<Config, ConfigError> {
+        Config::from_text(Path::new("/p/aludel.toml"), text, o, e)
+    }
+
+    #[test]
+    fn defaults_give_embedded_sqlite_beside_the_config() {
+        let c = load("", &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(c.url_source, UrlSource::Default);
+        assert_eq!(c.database_url.to_string(), "sqlite:////p/aludel.db");
+        assert_eq!(c.script_location, PathBuf::from("/p/migrations"));
+        assert_eq!(c.version_table, "aludel_version");
+        assert!(c.transaction_per_migration);
+        assert_eq!(c.connect.retries, 5);
+    }
+
+    #[test]
+    fn the_init_text_loads_to_the_defaults() {
+        let c = load(&default_config_text(), &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(c.url_source, UrlSource::Default);
+        assert_eq!(c.file_template, DEFAULT_FILE_TEMPLATE);
+    }
+
+    #[test]
+    fn url_precedence_flag_env_file_default() {
+        let text = "[aludel]\ndatabase_url = \"postgresql://file/db\"\n";
+        let e = env(&[("DATABASE_URL", "postgresql://env/db")]);
+        let flag = Overrides {
+            url: Some("sqlite://:memory:".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            load(text, &e, &flag).unwrap().database_url.dialect(),
+            Dialect::Sqlite
+        );
+        assert_eq!(
+            load(text, &e, &Overrides::default())
+                .unwrap()
+                .database_url
+                .host(),
+            Some("env")
+        );
+        assert_eq!(
+            load(text, &env(&[]), &Overrides::default())
+                .unwrap()
+                .database_url
+                .host(),
+            Some("file")
+        );
+    }
+
+    #[test]
+    fn env_references_are_interpolated_and_unset_ones_named() {
+        let text = "[aludel]\ndatabase_url = \"postgresql://u:${PW}@h/db\"\n";
+        let c = load(text, &env(&[("PW", "x")]), &Overrides::default()).unwrap();
+        assert_eq!(c.database_url.password(), Some("x"));
+        let e = load(text, &env(&[]), &Overrides::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/p/aludel.toml: `database_url` refers to environment variable PW, which is not set"
+        );
+    }
+
+    #[test]
+    fn retry_env_overrides_file() {
+        let text = "[connect]\nretries = 2\ndelay_seconds = 1\n";
+        let c = load(
+            text,
+            &env(&[
+                ("MIGRATION_RETRY_COUNT", "7"),
+                ("MIGRATION_RETRY_DELAY", "0.5"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.connect.retries, 7);
+        assert_eq!(c.connect.delay_seconds, 0.5);
+        let e = load(
+            text,
+            &env(&[("MIGRATION_RETRY_COUNT", "many")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("MIGRATION_RETRY_COUNT"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_line() {
+        let e = load(
+            "[aludel]\nscript_locaton = \"m\"\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("/p/aludel.toml"), "{s}");
+        assert!(s.contains("script_locaton"), "{s}");
+        assert!(s.contains("line 2"), "{s}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = load(
+            "[aludel]\nversion_table = \"a-b\"\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("version_table"), "{e}");
+        let e = load(
+            "[aludel]\ntimezone = \"Mars/Base\"\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Mars/Base"), "{e}");
+        let e = load("[connect]\nretries = 0\n", &env(&[]), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("retries"), "{e}");
+    }
+
+    #[test]
+    fn url_errors_say_where_the_url_came_from_without_the_password() {
+        let e = load(
+            "",
+            &env(&[("DATABASE_URL", "oracle://u:secret@h/db")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("DATABASE_URL: "), "{s}");
+        assert!(!s.contains("secret"), "{s}");
+    }
+}

@@ -1,1 +1,177 @@
-//! driver (to be written).
+//! The only code that talks to a live database: connect, execute, transactions, the
+//! run lock and the version rows, behind one blocking trait with a folder per dialect.
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use crate::render::VersionTable;
+use crate::url::{DatabaseUrl, Dialect};
+
+/// An error the database reported, with its own text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DbError {
+    /// The database's message, with detail and hint when it gives them. Never holds a
+    /// password: URLs in it are redacted.
+    pub message: String,
+    /// The SQLSTATE or native error code, when known.
+    pub code: Option<String>,
+}
+
+impl DbError {
+    /// An error from text, redacting any URL in it.
+    pub fn new(message: impl AsRef<str>) -> DbError {
+        DbError {
+            message: crate::url::redact_str(message.as_ref()),
+            code: None,
+        }
+    }
+}
+
+/// A failure to open a connection.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ConnectError {
+    /// The database could not be reached or refused us; worth another attempt.
+    #[error("cannot connect to {url}: {message}")]
+    Unreachable {
+        /// The redacted URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The URL asks for something this build cannot do; retrying will not help.
+    #[error("cannot connect to {url}: {message}")]
+    Unsupported {
+        /// The redacted URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl ConnectError {
+    /// Whether another attempt may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ConnectError::Unreachable { .. })
+    }
+}
+
+/// The outcome of running a list of statements: which one failed, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementFailure {
+    /// Index of the failing statement in the list given.
+    pub index: usize,
+    /// The database's error.
+    pub error: DbError,
+}
+
+/// A live connection. Blocking: a migration run is sequential by nature.
+pub trait Driver {
+    /// The dialect spoken.
+    fn dialect(&self) -> Dialect;
+
+    /// Runs one statement (or several, for aludel's own framing), discarding results.
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Runs statements in order, stopping at the first failure. Drivers may send them
+    /// in fewer round trips; the failing statement is still identified.
+    fn execute_all(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+        for (index, sql) in statements.iter().enumerate() {
+            self.execute(sql)
+                .map_err(|error| StatementFailure { index, error })?;
+        }
+        Ok(())
+    }
+
+    /// Runs a query and returns its first column as text.
+    fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError>;
+
+    /// Whether the version table exists.
+    fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError>;
+
+    /// Tries once to take the run lock for `table`; `Ok(false)` when another run has it.
+    fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError>;
+
+    /// Who holds the run lock, as far as the database tells (pid, host, application).
+    fn lock_holder(&mut self, table: &VersionTable) -> Result<Option<String>, DbError>;
+
+    /// Releases the run lock.
+    fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError>;
+
+    /// Makes everything committed so far durable before the run reports success.
+    fn flush(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+}
+
+/// Options for opening a connection that do not belong in the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// How long to wait for locks held by others (SQLite busy timeout).
+    pub busy_timeout: std::time::Duration,
+}
+
+/// Opens a connection for `url`.
+pub fn connect(
+    url: &DatabaseUrl,
+    options: &ConnectOptions,
+) -> Result<Box<dyn Driver>, ConnectError> {
+    let _ = options;
+    match url.dialect() {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => Ok(Box::new(sqlite::SqliteDriver::connect(url, options)?)),
+        #[cfg(feature = "postgres")]
+        Dialect::Postgres => Ok(Box::new(postgres::PostgresDriver::connect(url)?)),
+        other => Err(ConnectError::Unsupported {
+            url: url.to_string(),
+            message: format!(
+                "this build of aludel has no {other} driver (offline --sql works for every dialect)"
+            ),
+        }),
+    }
+}
+
+/// A stable 64-bit key for the run lock of one version table, the same in every
+/// process (FNV-1a: std's hasher is randomly seeded per process).
+pub fn lock_key(database: &str, table: &VersionTable) -> i64 {
+    let text = format!(
+        "aludel:{}:{}.{}",
+        database,
+        table.schema.as_deref().unwrap_or(""),
+        table.name
+    );
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// A short description of this process for lock holders: `pid N on HOST`.
+pub fn process_description() -> String {
+    format!(
+        "pid {} on {}",
+        std::process::id(),
+        gethostname::gethostname().to_string_lossy()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_are_stable_and_distinct_per_table() {
+        let t = |name: &str| VersionTable {
+            name: name.into(),
+            schema: None,
+            dialect: Dialect::Postgres,
+        };
+        assert_eq!(lock_key("app", &t("v")), lock_key("app", &t("v")));
+        assert_ne!(lock_key("app", &t("v")), lock_key("app", &t("w")));
+        assert_ne!(lock_key("app", &t("v")), lock_key("other", &t("v")));
+    }
+}

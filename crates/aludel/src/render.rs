@@ -1,1 +1,178 @@
-//! render (to be written).
+//! SQL text per dialect for aludel's own bookkeeping: the version table's DDL, the row
+//! changes of each step, transaction framing and comments. Pure: nothing here connects.
+
+use crate::url::Dialect;
+
+/// What a dialect can do, as far as running migrations is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// DDL runs inside transactions and rolls back with them.
+    pub transactional_ddl: bool,
+}
+
+/// The capabilities of `dialect`.
+pub fn capabilities(dialect: Dialect) -> Capabilities {
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => Capabilities {
+            transactional_ddl: true,
+        },
+        // MySQL commits implicitly around every DDL statement.
+        Dialect::Mysql => Capabilities {
+            transactional_ddl: false,
+        },
+    }
+}
+
+/// The version table's name and optional schema, rendered for one dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionTable {
+    /// The table name.
+    pub name: String,
+    /// The schema, if not the connection's default.
+    pub schema: Option<String>,
+    /// The dialect SQL is rendered for.
+    pub dialect: Dialect,
+}
+
+impl VersionTable {
+    /// The length of `version_num`, which bounds revision ids.
+    pub const VERSION_NUM_LENGTH: usize = 64;
+
+    /// The qualified, quoted table name.
+    pub fn qualified(&self) -> String {
+        match &self.schema {
+            Some(s) => format!(
+                "{}.{}",
+                quote_ident(self.dialect, s),
+                quote_ident(self.dialect, &self.name)
+            ),
+            None => quote_ident(self.dialect, &self.name),
+        }
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS ...` with the primary key Alembic gives its table.
+    pub fn create(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    version_num VARCHAR({}) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",
+            self.qualified(),
+            Self::VERSION_NUM_LENGTH,
+            quote_ident(self.dialect, &format!("{}_pkc", self.name)),
+        )
+    }
+
+    /// Reads every row.
+    pub fn select(&self) -> String {
+        format!("SELECT version_num FROM {}", self.qualified())
+    }
+
+    /// Inserts a row.
+    pub fn insert(&self, rev: &str) -> String {
+        format!(
+            "INSERT INTO {} (version_num) VALUES ({})",
+            self.qualified(),
+            quote_literal(rev)
+        )
+    }
+
+    /// Moves a row from one revision to another.
+    pub fn update(&self, from: &str, to: &str) -> String {
+        format!(
+            "UPDATE {} SET version_num = {} WHERE version_num = {}",
+            self.qualified(),
+            quote_literal(to),
+            quote_literal(from)
+        )
+    }
+
+    /// Deletes a row.
+    pub fn delete(&self, rev: &str) -> String {
+        format!(
+            "DELETE FROM {} WHERE version_num = {}",
+            self.qualified(),
+            quote_literal(rev)
+        )
+    }
+
+    /// Deletes every row (`stamp --purge`).
+    pub fn delete_all(&self) -> String {
+        format!("DELETE FROM {}", self.qualified())
+    }
+}
+
+/// Quotes an identifier for `dialect`.
+///
+/// ```
+/// use aludel::{render::quote_ident, url::Dialect};
+/// assert_eq!(quote_ident(Dialect::Postgres, "a\"b"), "\"a\"\"b\"");
+/// assert_eq!(quote_ident(Dialect::Mysql, "t"), "`t`");
+/// ```
+pub fn quote_ident(dialect: Dialect, ident: &str) -> String {
+    match dialect {
+        Dialect::Mysql => format!("`{}`", ident.replace('`', "``")),
+        Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+/// Quotes a string literal (standard SQL: quotes doubled).
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// `BEGIN` as the dialect writes it in a script.
+pub fn begin(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Mysql => "START TRANSACTION",
+        Dialect::Postgres | Dialect::Sqlite => "BEGIN",
+    }
+}
+
+/// `COMMIT`.
+pub fn commit() -> &'static str {
+    "COMMIT"
+}
+
+/// A single-line SQL comment; line breaks in `text` are folded so it stays one.
+pub fn comment(text: &str) -> String {
+    format!("-- {}", text.replace(['\n', '\r'], " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(dialect: Dialect, schema: Option<&str>) -> VersionTable {
+        VersionTable {
+            name: "aludel_version".into(),
+            schema: schema.map(str::to_string),
+            dialect,
+        }
+    }
+
+    #[test]
+    fn version_table_sql_per_dialect() {
+        let pg = table(Dialect::Postgres, Some("app"));
+        assert_eq!(
+            pg.create(),
+            "CREATE TABLE IF NOT EXISTS \"app\".\"aludel_version\" (\n    version_num VARCHAR(64) NOT NULL,\n    CONSTRAINT \"aludel_version_pkc\" PRIMARY KEY (version_num)\n)"
+        );
+        assert_eq!(
+            pg.update("a", "b"),
+            "UPDATE \"app\".\"aludel_version\" SET version_num = 'b' WHERE version_num = 'a'"
+        );
+        let my = table(Dialect::Mysql, None);
+        assert_eq!(
+            my.insert("x'y"),
+            "INSERT INTO `aludel_version` (version_num) VALUES ('x''y')"
+        );
+        assert_eq!(
+            my.delete("a"),
+            "DELETE FROM `aludel_version` WHERE version_num = 'a'"
+        );
+        assert_eq!(begin(Dialect::Mysql), "START TRANSACTION");
+    }
+
+    #[test]
+    fn comments_stay_on_one_line() {
+        assert_eq!(comment("a\nb"), "-- a b");
+    }
+}

@@ -1,1 +1,810 @@
-//! runner (to be written).
+//! Carrying out a plan: connecting with retries, the run lock, the transaction policy,
+//! and one code path for live runs and offline `--sql` output (a [`Sink`] each).
+//!
+//! The caller (the `project` module) turns a plan into [`PreparedStep`]s: statements
+//! and version-table SQL, all known before anything runs. The runner only decides how
+//! they are framed in transactions and reports what happened as [`Event`]s.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::config::ConnectPolicy;
+use crate::driver::{self, ConnectError, ConnectOptions, DbError, Driver, StatementFailure};
+use crate::graph::Direction;
+use crate::render::{self, VersionTable};
+use crate::script::Statement;
+use crate::url::{DatabaseUrl, Dialect};
+
+/// One revision to run, fully prepared.
+#[derive(Debug, Clone)]
+pub struct PreparedStep {
+    /// The revision run.
+    pub revision: String,
+    /// The revisions the version table moves from (for the progress line).
+    pub from: Vec<String>,
+    /// The revisions it moves to.
+    pub to: Vec<String>,
+    /// The revision's message.
+    pub message: String,
+    /// Upgrade or downgrade.
+    pub direction: Direction,
+    /// The revision's file.
+    pub path: PathBuf,
+    /// False for `-- aludel:transaction false` revisions.
+    pub transactional: bool,
+    /// The section's statements.
+    pub statements: Vec<Statement>,
+    /// The version-table statements that record the step.
+    pub version_sql: Vec<String>,
+}
+
+impl PreparedStep {
+    /// Alembic's progress text: `Running upgrade a -> b, message`.
+    pub fn describe(&self) -> String {
+        let verb = match self.direction {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+        };
+        let mut s = format!(
+            "Running {verb} {} -> {}",
+            self.from.join(", "),
+            self.to.join(", ")
+        );
+        if !self.message.is_empty() {
+            s.push_str(", ");
+            s.push_str(&self.message);
+        }
+        s
+    }
+}
+
+/// Progress reported while running.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A connection attempt failed; another follows after `retry_in`.
+    ConnectFailed {
+        /// 1-based attempt number.
+        attempt: u32,
+        /// Attempts in all.
+        of: u32,
+        /// Why it failed (redacted).
+        error: String,
+        /// The wait before the next attempt.
+        retry_in: Duration,
+    },
+    /// Another run holds the lock; this one waits.
+    WaitingForLock {
+        /// Who holds it, when the database tells.
+        holder: Option<String>,
+        /// How long this run will wait at most.
+        timeout: Duration,
+    },
+    /// The lock was taken after waiting.
+    LockAcquired {
+        /// How long it took.
+        waited: Duration,
+    },
+    /// A revision is about to run.
+    StepStarted {
+        /// `Running upgrade a -> b, message`.
+        description: String,
+        /// The revision.
+        revision: String,
+    },
+    /// A revision ran and was recorded.
+    StepFinished {
+        /// `Running upgrade a -> b, message`.
+        description: String,
+        /// The revision.
+        revision: String,
+        /// How long it took, version-table update included.
+        elapsed: Duration,
+    },
+}
+
+/// A revision that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct MigrationFailure {
+    /// The revision.
+    pub revision: String,
+    /// Its message.
+    pub message: String,
+    /// Upgrade or downgrade.
+    pub direction: Direction,
+    /// Its file.
+    pub path: PathBuf,
+    /// The failing statement (its line and text), or `None` when the version-table
+    /// update or the commit failed.
+    pub statement: Option<Statement>,
+    /// The database's error.
+    pub error: DbError,
+    /// What the failure left behind, for the user to act on.
+    pub outcome: String,
+}
+
+impl MigrationFailure {
+    fn render(&self) -> String {
+        let verb = match self.direction {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+        };
+        let mut s = format!("{verb} of revision {} failed", self.revision);
+        if !self.message.is_empty() {
+            let _ = write!(s, " ({})", self.message);
+        }
+        match &self.statement {
+            Some(st) => {
+                let _ = write!(s, "\n  file: {}:{}", self.path.display(), st.line);
+                let _ = write!(s, "\n  statement: {}", abbreviate(&st.sql));
+            }
+            None => {
+                let _ = write!(s, "\n  file: {}", self.path.display());
+                s.push_str("\n  while recording the revision in the version table");
+            }
+        }
+        let _ = write!(
+            s,
+            "\n  database error: {}",
+            self.error.message.replace('\n', "\n    ")
+        );
+        let _ = write!(s, "\n  {}", self.outcome);
+        s
+    }
+}
+
+/// The first lines of a long statement, enough to recognise it.
+fn abbreviate(sql: &str) -> String {
+    let lines: Vec<&str> = sql.lines().collect();
+    if lines.len() <= 6 {
+        return sql.replace('\n', "\n    ");
+    }
+    format!("{}\n    ...", lines[..5].join("\n    "))
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The database could not be reached after every attempt.
+    #[error("{error} (gave up after {attempts} attempt{})", if *attempts == 1 { "" } else { "s" })]
+    Connect {
+        /// The last attempt's error.
+        error: ConnectError,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// Another run held the lock for longer than `lock_timeout_seconds`.
+    #[error(
+        "timed out after {}s waiting for the migration lock{}; raise [connect] lock_timeout_seconds or stop the other run",
+        timeout.as_secs(),
+        holder.as_ref().map(|h| format!(" held by {h}")).unwrap_or_default()
+    )]
+    LockTimeout {
+        /// How long this run waited.
+        timeout: Duration,
+        /// Who held it.
+        holder: Option<String>,
+    },
+    /// aludel's own bookkeeping failed (reading or creating the version table, ...).
+    #[error("{doing}: {error}")]
+    Database {
+        /// What aludel was doing.
+        doing: String,
+        /// The database's error.
+        error: DbError,
+    },
+    /// A revision failed.
+    #[error(transparent)]
+    Migration(Box<MigrationFailure>),
+}
+
+/// Opens a connection, retrying with exponential backoff as `policy` says.
+pub fn connect(
+    url: &DatabaseUrl,
+    policy: &ConnectPolicy,
+    events: &mut dyn FnMut(Event),
+) -> Result<Box<dyn Driver>, RunError> {
+    let options = ConnectOptions {
+        busy_timeout: Duration::from_secs_f64(policy.lock_timeout_seconds),
+    };
+    let attempts = policy.retries.max(1);
+    let mut delay = Duration::from_secs_f64(policy.delay_seconds);
+    for attempt in 1..=attempts {
+        match driver::connect(url, &options) {
+            Ok(d) => return Ok(d),
+            Err(error) if !error.is_transient() => {
+                return Err(RunError::Connect {
+                    error,
+                    attempts: attempt,
+                });
+            }
+            Err(error) if attempt == attempts => {
+                return Err(RunError::Connect { error, attempts });
+            }
+            Err(error) => {
+                events(Event::ConnectFailed {
+                    attempt,
+                    of: attempts,
+                    error: error.to_string(),
+                    retry_in: delay,
+                });
+                std::thread::sleep(delay);
+                // Backoff doubles, capped so a long outage is still polled each minute.
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+    unreachable_connect(url)
+}
+
+fn unreachable_connect(url: &DatabaseUrl) -> Result<Box<dyn Driver>, RunError> {
+    Err(RunError::Connect {
+        error: ConnectError::Unreachable {
+            url: url.to_string(),
+            message: "no attempt was made".into(),
+        },
+        attempts: 0,
+    })
+}
+
+/// A connection holding the run lock, with the version table in place. The lock is
+/// released by [`LockedSession::finish`], or on drop when an error cut the run short.
+pub struct LockedSession {
+    driver: Box<dyn Driver>,
+    table: VersionTable,
+    locked: bool,
+}
+
+impl LockedSession {
+    /// Takes the run lock (waiting up to `timeout`, saying so), then creates the
+    /// version table if it is missing: under the lock, so two first runs cannot race.
+    pub fn lock(
+        mut driver: Box<dyn Driver>,
+        table: VersionTable,
+        timeout: Duration,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<LockedSession, RunError> {
+        let started = Instant::now();
+        let mut announced = false;
+        let mut last_holder = None;
+        loop {
+            let got = driver
+                .try_lock(&table)
+                .map_err(|error| RunError::Database {
+                    doing: "taking the migration lock".into(),
+                    error,
+                })?;
+            if got {
+                break;
+            }
+            if started.elapsed() >= timeout {
+                return Err(RunError::LockTimeout {
+                    timeout,
+                    holder: last_holder,
+                });
+            }
+            if !announced {
+                last_holder = driver.lock_holder(&table).ok().flatten();
+                events(Event::WaitingForLock {
+                    holder: last_holder.clone(),
+                    timeout,
+                });
+                announced = true;
+            }
+            std::thread::sleep(
+                Duration::from_millis(100).min(timeout.saturating_sub(started.elapsed())),
+            );
+        }
+        if announced {
+            events(Event::LockAcquired {
+                waited: started.elapsed(),
+            });
+        }
+        let mut session = LockedSession {
+            driver,
+            table,
+            locked: true,
+        };
+        let exists = session
+            .driver
+            .version_table_exists(&session.table)
+            .map_err(|error| RunError::Database {
+                doing: "looking for the version table".into(),
+                error,
+            })?;
+        if !exists {
+            let sql = session.table.create();
+            session
+                .driver
+                .execute(&sql)
+                .map_err(|error| RunError::Database {
+                    doing: format!("creating the version table {}", session.table.qualified()),
+                    error,
+                })?;
+        }
+        Ok(session)
+    }
+
+    /// The version table's rows: the current heads.
+    pub fn heads(&mut self) -> Result<Vec<String>, RunError> {
+        read_heads(self.driver.as_mut(), &self.table)
+    }
+
+    /// Runs the steps as `policy` says.
+    pub fn apply(
+        &mut self,
+        steps: &[PreparedStep],
+        policy: TransactionPolicy,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<(), RunError> {
+        let dialect = self.driver.dialect();
+        let mut sink = LiveSink {
+            driver: self.driver.as_mut(),
+        };
+        apply_steps(&mut sink, dialect, steps, policy, events)?;
+        self.driver.flush().map_err(|error| RunError::Database {
+            doing: "making the run durable".into(),
+            error,
+        })
+    }
+
+    /// Releases the lock and closes the connection.
+    pub fn finish(mut self) -> Result<(), RunError> {
+        self.locked = false;
+        self.driver
+            .unlock(&self.table)
+            .map_err(|error| RunError::Database {
+                doing: "releasing the migration lock".into(),
+                error,
+            })
+    }
+}
+
+impl Drop for LockedSession {
+    fn drop(&mut self) {
+        if self.locked {
+            // Best effort on an error path; closing the connection releases it anyway.
+            let _ = self.driver.unlock(&self.table);
+        }
+    }
+}
+
+/// Reads the version rows without taking the lock (for `current`), in a stable order.
+/// A missing version table means no revision is applied.
+pub fn read_heads(driver: &mut dyn Driver, table: &VersionTable) -> Result<Vec<String>, RunError> {
+    let db = |error| RunError::Database {
+        doing: format!("reading the version table {}", table.qualified()),
+        error,
+    };
+    if !driver.version_table_exists(table).map_err(db)? {
+        return Ok(Vec::new());
+    }
+    let mut rows = driver.query_column(&table.select()).map_err(db)?;
+    rows.sort();
+    Ok(rows)
+}
+
+/// How revisions are framed in transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionPolicy {
+    /// Each revision commits with its version-table update (the default).
+    PerMigration,
+    /// One transaction around the whole run (Alembic's default).
+    WholeRun,
+}
+
+/// Where prepared SQL goes: a live database or offline text.
+pub trait Sink {
+    /// Starts a transaction.
+    fn begin(&mut self, dialect: Dialect) -> Result<(), DbError>;
+    /// Commits it.
+    fn commit(&mut self) -> Result<(), DbError>;
+    /// Rolls it back.
+    fn rollback(&mut self) -> Result<(), DbError>;
+    /// Runs statements, stopping at the first failure.
+    fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure>;
+    /// Writes a comment (offline only; a live database ignores it).
+    fn comment(&mut self, text: &str);
+}
+
+struct LiveSink<'a> {
+    driver: &'a mut dyn Driver,
+}
+
+impl Sink for LiveSink<'_> {
+    fn begin(&mut self, dialect: Dialect) -> Result<(), DbError> {
+        self.driver.execute(render::begin(dialect))
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.driver.execute(render::commit())
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.driver.execute("ROLLBACK")
+    }
+    fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+        self.driver.execute_all(statements)
+    }
+    fn comment(&mut self, _text: &str) {}
+}
+
+/// Offline output: the SQL a DBA can review and run, e.g. with `psql -1 -f`.
+#[derive(Debug, Default)]
+pub struct SqlText {
+    out: String,
+}
+
+impl SqlText {
+    /// An empty script.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a statement (terminated with `;`) followed by a blank line.
+    pub fn statement(&mut self, sql: &str) {
+        self.out.push_str(sql.trim_end());
+        self.out.push_str(";\n\n");
+    }
+    /// The text.
+    pub fn into_string(self) -> String {
+        self.out
+    }
+}
+
+impl Sink for SqlText {
+    fn begin(&mut self, dialect: Dialect) -> Result<(), DbError> {
+        self.statement(render::begin(dialect));
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.statement(render::commit());
+        Ok(())
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+    fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+        for s in statements {
+            self.statement(s);
+        }
+        Ok(())
+    }
+    fn comment(&mut self, text: &str) {
+        self.out.push_str(&render::comment(text));
+        self.out.push_str("\n\n");
+    }
+}
+
+/// Runs `steps` through `sink` under `policy`: the one code path of live and offline
+/// runs. On failure, rolls back what the policy allows and says what remains.
+pub fn apply_steps(
+    sink: &mut dyn Sink,
+    dialect: Dialect,
+    steps: &[PreparedStep],
+    policy: TransactionPolicy,
+    events: &mut dyn FnMut(Event),
+) -> Result<(), RunError> {
+    let transactional_ddl = render::capabilities(dialect).transactional_ddl;
+    let whole_run = transactional_ddl && policy == TransactionPolicy::WholeRun;
+    let mut in_tx = false;
+    let mut done: Vec<&PreparedStep> = Vec::new();
+    let db = |doing: &str, error: DbError| RunError::Database {
+        doing: doing.into(),
+        error,
+    };
+    if whole_run && !steps.is_empty() {
+        sink.begin(dialect)
+            .map_err(|e| db("starting the run's transaction", e))?;
+        in_tx = true;
+    }
+    for step in steps {
+        let description = step.describe();
+        events(Event::StepStarted {
+            description: description.clone(),
+            revision: step.revision.clone(),
+        });
+        let started = Instant::now();
+        sink.comment(&description);
+        let own_tx = transactional_ddl && step.transactional && !whole_run;
+        if whole_run && !step.transactional && in_tx {
+            // Commit what came before: this revision cannot run inside a transaction.
+            sink.commit()
+                .map_err(|e| db("committing before a non-transactional revision", e))?;
+            in_tx = false;
+        }
+        if own_tx {
+            sink.begin(dialect)
+                .map_err(|e| db("starting the revision's transaction", e))?;
+            in_tx = true;
+        }
+        let mut texts: Vec<&str> = step.statements.iter().map(|s| s.sql.as_str()).collect();
+        let n_statements = texts.len();
+        texts.extend(step.version_sql.iter().map(String::as_str));
+        let result = sink.run(&texts).and_then(|()| {
+            if own_tx {
+                sink.commit().map_err(|error| StatementFailure {
+                    index: texts.len(),
+                    error,
+                })
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(failure) = result {
+            if in_tx {
+                let _ = sink.rollback();
+            }
+            let statement = step
+                .statements
+                .get(failure.index)
+                .cloned()
+                .filter(|_| failure.index < n_statements);
+            let outcome = failure_outcome(
+                step,
+                &done,
+                steps,
+                whole_run,
+                in_tx,
+                transactional_ddl,
+                &statement,
+            );
+            return Err(RunError::Migration(Box::new(MigrationFailure {
+                revision: step.revision.clone(),
+                message: step.message.clone(),
+                direction: step.direction,
+                path: step.path.clone(),
+                statement,
+                error: failure.error,
+                outcome,
+            })));
+        }
+        if own_tx {
+            in_tx = false;
+        }
+        if whole_run && !step.transactional {
+            sink.begin(dialect)
+                .map_err(|e| db("starting the run's transaction", e))?;
+            in_tx = true;
+        }
+        done.push(step);
+        events(Event::StepFinished {
+            description,
+            revision: step.revision.clone(),
+            elapsed: started.elapsed(),
+        });
+    }
+    if in_tx {
+        sink.commit().map_err(|e| {
+            let mut e = e;
+            if e.code.as_deref() == Some("53200") {
+                e.message.push_str(
+                    "\nHINT: one transaction for the whole run ran out of lock slots: raise max_locks_per_transaction or set transaction_per_migration = true",
+                );
+            }
+            db("committing the run", e)
+        })?;
+    }
+    Ok(())
+}
+
+/// Says what a failure left behind, so the user knows where the database stands.
+fn failure_outcome(
+    step: &PreparedStep,
+    done: &[&PreparedStep],
+    all: &[PreparedStep],
+    whole_run: bool,
+    rolled_back_tx: bool,
+    transactional_ddl: bool,
+    statement: &Option<Statement>,
+) -> String {
+    let at = |revs: &[String]| {
+        if revs.is_empty() {
+            "<base>".to_string()
+        } else {
+            revs.join(", ")
+        }
+    };
+    let before_run = all.first().map(|s| at(&s.from)).unwrap_or_default();
+    if !step.transactional || !transactional_ddl {
+        let partial = match statement {
+            Some(s) if s.line > 0 => format!(
+                "statements before line {} of this revision were applied and are not rolled back ({}); ",
+                s.line,
+                if transactional_ddl {
+                    "it runs outside a transaction"
+                } else {
+                    "this database commits DDL immediately"
+                }
+            ),
+            _ => String::new(),
+        };
+        return format!(
+            "{partial}the version table is at {}: repair the database by hand, then run the command again",
+            at(&step.from)
+        );
+    }
+    if whole_run && rolled_back_tx && done.iter().all(|s| s.transactional) {
+        return format!(
+            "the whole run was rolled back: the database is as before, at {before_run}"
+        );
+    }
+    format!(
+        "the revision was rolled back: the database is at {}; fix the revision and run the command again",
+        at(&step.from)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(rev: &str, from: &[&str], transactional: bool, sql: &[&str]) -> PreparedStep {
+        PreparedStep {
+            revision: rev.into(),
+            from: from.iter().map(|s| s.to_string()).collect(),
+            to: vec![rev.into()],
+            message: format!("make {rev}"),
+            direction: Direction::Upgrade,
+            path: PathBuf::from(format!("v/{rev}.sql")),
+            transactional,
+            statements: sql
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Statement {
+                    sql: s.to_string(),
+                    line: 6 + i,
+                })
+                .collect(),
+            version_sql: vec![format!("UPDATE v SET version_num = '{rev}'")],
+        }
+    }
+
+    fn offline(steps: &[PreparedStep], policy: TransactionPolicy, dialect: Dialect) -> String {
+        let mut sink = SqlText::new();
+        apply_steps(&mut sink, dialect, steps, policy, &mut |_| {}).unwrap();
+        sink.into_string()
+    }
+
+    #[test]
+    fn per_migration_frames_each_revision() {
+        let steps = [
+            step("a", &[], true, &["CREATE TABLE a (x int)"]),
+            step("b", &["a"], true, &[]),
+        ];
+        assert_eq!(
+            offline(&steps, TransactionPolicy::PerMigration, Dialect::Postgres),
+            "-- Running upgrade  -> a, make a\n\nBEGIN;\n\nCREATE TABLE a (x int);\n\nUPDATE v SET version_num = 'a';\n\nCOMMIT;\n\n\
+             -- Running upgrade a -> b, make b\n\nBEGIN;\n\nUPDATE v SET version_num = 'b';\n\nCOMMIT;\n\n"
+        );
+    }
+
+    #[test]
+    fn whole_run_commits_around_a_non_transactional_revision() {
+        let steps = [
+            step("a", &[], true, &["S1"]),
+            step(
+                "b",
+                &["a"],
+                false,
+                &["CREATE INDEX CONCURRENTLY i ON a (x)"],
+            ),
+            step("c", &["b"], true, &["S3"]),
+        ];
+        let text = offline(&steps, TransactionPolicy::WholeRun, Dialect::Postgres);
+        let framing: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("--") && !l.is_empty())
+            .map(|l| l.trim_end_matches(';'))
+            .collect();
+        assert_eq!(
+            framing,
+            [
+                "BEGIN",
+                "S1",
+                "UPDATE v SET version_num = 'a'",
+                "COMMIT",
+                "CREATE INDEX CONCURRENTLY i ON a (x)",
+                "UPDATE v SET version_num = 'b'",
+                "BEGIN",
+                "S3",
+                "UPDATE v SET version_num = 'c'",
+                "COMMIT"
+            ]
+        );
+    }
+
+    #[test]
+    fn mysql_has_no_transaction_framing() {
+        let steps = [step("a", &[], true, &["CREATE TABLE a (x int)"])];
+        let text = offline(&steps, TransactionPolicy::PerMigration, Dialect::Mysql);
+        assert!(
+            !text.contains("BEGIN") && !text.contains("START TRANSACTION"),
+            "{text}"
+        );
+    }
+
+    struct FailingSink {
+        log: Vec<String>,
+        fail_on: &'static str,
+    }
+
+    impl Sink for FailingSink {
+        fn begin(&mut self, _: Dialect) -> Result<(), DbError> {
+            self.log.push("BEGIN".into());
+            Ok(())
+        }
+        fn commit(&mut self) -> Result<(), DbError> {
+            self.log.push("COMMIT".into());
+            Ok(())
+        }
+        fn rollback(&mut self) -> Result<(), DbError> {
+            self.log.push("ROLLBACK".into());
+            Ok(())
+        }
+        fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+            for (index, s) in statements.iter().enumerate() {
+                if *s == self.fail_on {
+                    return Err(StatementFailure {
+                        index,
+                        error: DbError::new("ERROR: boom"),
+                    });
+                }
+                self.log.push(s.to_string());
+            }
+            Ok(())
+        }
+        fn comment(&mut self, _: &str) {}
+    }
+
+    #[test]
+    fn a_failure_rolls_back_and_names_revision_file_line_and_statement() {
+        let steps = [
+            step("a", &[], true, &["S1"]),
+            step("b", &["a"], true, &["S2", "BAD"]),
+            step("c", &["b"], true, &["S3"]),
+        ];
+        let mut sink = FailingSink {
+            log: vec![],
+            fail_on: "BAD",
+        };
+        let err = apply_steps(
+            &mut sink,
+            Dialect::Postgres,
+            &steps,
+            TransactionPolicy::PerMigration,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert_eq!(sink.log.last().map(String::as_str), Some("ROLLBACK"));
+        assert!(!sink.log.contains(&"S3".to_string()));
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            "upgrade of revision b failed (make b)\n  file: v/b.sql:7\n  statement: BAD\n  database error: ERROR: boom\n  the revision was rolled back: the database is at a; fix the revision and run the command again"
+        );
+    }
+
+    #[test]
+    fn a_whole_run_failure_says_everything_was_rolled_back() {
+        let steps = [
+            step("a", &[], true, &["S1"]),
+            step("b", &["a"], true, &["BAD"]),
+        ];
+        let mut sink = FailingSink {
+            log: vec![],
+            fail_on: "BAD",
+        };
+        let err = apply_steps(
+            &mut sink,
+            Dialect::Sqlite,
+            &steps,
+            TransactionPolicy::WholeRun,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the whole run was rolled back: the database is as before, at <base>"),
+            "{err}"
+        );
+    }
+}

@@ -402,7 +402,10 @@ mod tests {
             assert_eq!(p(s).dialect(), Dialect::Postgres, "{s}");
         }
         assert_eq!(p("mysql+pymysql://u@h/db").dialect(), Dialect::Mysql);
-        assert_eq!(p("mariadb+mariadbconnector://u@h/db").dialect(), Dialect::Mysql);
+        assert_eq!(
+            p("mariadb+mariadbconnector://u@h/db").dialect(),
+            Dialect::Mysql
+        );
     }
 
     #[test]
@@ -419,7 +422,10 @@ mod tests {
             p("sqlite://:memory:").sqlite_location(),
             Some(&SqliteLocation::Memory)
         );
-        assert_eq!(p("sqlite://").sqlite_location(), Some(&SqliteLocation::Memory));
+        assert_eq!(
+            p("sqlite://").sqlite_location(),
+            Some(&SqliteLocation::Memory)
+        );
         let resolved = p("sqlite:///a/b.db").resolve_relative_to(Path::new("/proj"));
         assert_eq!(
             resolved.sqlite_location(),
@@ -430,7 +436,9 @@ mod tests {
 
     #[test]
     fn components_and_percent_decoding() {
-        let u = p("postgresql://us%40er:p%40ss%3Aw@[::1]:6543/my%20db?sslmode=verify-full&application_name=x");
+        let u = p(
+            "postgresql://us%40er:p%40ss%3Aw@[::1]:6543/my%20db?sslmode=verify-full&application_name=x",
+        );
         assert_eq!(u.user(), Some("us@er"));
         assert_eq!(u.password(), Some("p@ss:w"));
         assert_eq!(u.host(), Some("::1"));
@@ -452,7 +460,9 @@ mod tests {
         let e = "oracle://u:pw@h/db".parse::<DatabaseUrl>().unwrap_err();
         assert!(e.to_string().contains("unknown scheme 'oracle'"));
         assert!(!e.to_string().contains("pw@"));
-        let e = "postgresql://u:pw@h:99999/db".parse::<DatabaseUrl>().unwrap_err();
+        let e = "postgresql://u:pw@h:99999/db"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
         assert!(e.to_string().contains("port"));
         assert!("no-scheme".parse::<DatabaseUrl>().is_err());
     }

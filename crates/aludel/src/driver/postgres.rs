@@ -1,0 +1,461 @@
+//! PostgreSQL over the blocking `postgres` client, with TLS from rustls. The run lock is
+//! a session-level advisory lock polled with `pg_try_advisory_lock`: polling never
+//! queues behind `CREATE INDEX CONCURRENTLY`, and the session keeps it across the
+//! per-revision transactions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::config::SslMode;
+use postgres::{Client, Config, NoTls};
+
+use super::{ConnectError, DbError, Driver, StatementFailure, lock_key, process_description};
+use crate::render::VersionTable;
+use crate::url::{DatabaseUrl, Dialect};
+
+/// A connection to one PostgreSQL database.
+pub struct PostgresDriver {
+    client: Client,
+    database: String,
+}
+
+fn db_error(e: postgres::Error) -> DbError {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut message = format!("{}: {}", db.severity(), db.message());
+            if let Some(d) = db.detail() {
+                message.push_str(&format!("\nDETAIL: {d}"));
+            }
+            if let Some(h) = db.hint() {
+                message.push_str(&format!("\nHINT: {h}"));
+            }
+            DbError {
+                message: crate::url::redact_str(&message),
+                code: Some(db.code().code().to_string()),
+            }
+        }
+        None => DbError {
+            message: crate::url::redact_str(&e.to_string()),
+            code: e.code().map(|c| c.code().to_string()),
+        },
+    }
+}
+
+/// The query parameters honoured, as libpq names them.
+const KNOWN_PARAMS: &[&str] = &[
+    "sslmode",
+    "sslrootcert",
+    "connect_timeout",
+    "application_name",
+    "options",
+    "host",
+    "port",
+    "user",
+    "password",
+    "dbname",
+    "keepalives",
+    "keepalives_idle",
+    "target_session_attrs",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tls {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl PostgresDriver {
+    /// Connects as the URL says.
+    pub fn connect(url: &DatabaseUrl) -> Result<Self, ConnectError> {
+        let unsupported = |message: String| ConnectError::Unsupported {
+            url: url.to_string(),
+            message,
+        };
+        let mut config = Config::new();
+        config.notice_callback(|_| {});
+        config.host(url.host().unwrap_or("localhost"));
+        config.port(url.port().unwrap_or(5432));
+        config.user(url.user().unwrap_or("postgres"));
+        if let Some(p) = url.password() {
+            config.password(p);
+        }
+        let mut database = url
+            .database()
+            .map(str::to_string)
+            .unwrap_or_else(|| url.user().unwrap_or("postgres").to_string());
+        config.connect_timeout(Duration::from_secs(10));
+        let mut tls = Tls::Prefer;
+        let mut root_cert: Option<String> = None;
+        let mut application_name: Option<String> = None;
+        for (key, value) in url.params() {
+            let bad = |what: &str| unsupported(format!("query parameter {key}={value}: {what}"));
+            match key.as_str() {
+                "sslmode" => {
+                    tls = match value.as_str() {
+                        "disable" => Tls::Disable,
+                        "allow" | "prefer" => Tls::Prefer,
+                        "require" => Tls::Require,
+                        "verify-ca" => Tls::VerifyCa,
+                        "verify-full" => Tls::VerifyFull,
+                        _ => {
+                            return Err(bad(
+                                "expected disable, allow, prefer, require, verify-ca or verify-full",
+                            ));
+                        }
+                    }
+                }
+                "sslrootcert" => root_cert = Some(value.clone()),
+                "connect_timeout" => {
+                    let secs: u64 = value.parse().map_err(|_| bad("expected seconds"))?;
+                    config.connect_timeout(Duration::from_secs(secs.max(1)));
+                }
+                "application_name" => application_name = Some(value.clone()),
+                "options" => {
+                    config.options(value);
+                }
+                "host" => {
+                    if value.starts_with('/') {
+                        config.host_path(value);
+                    } else {
+                        config.host(value);
+                    }
+                }
+                "port" => {
+                    config.port(value.parse().map_err(|_| bad("expected a port number"))?);
+                }
+                "user" => {
+                    config.user(value);
+                }
+                "password" => {
+                    config.password(value);
+                }
+                "dbname" => database = value.clone(),
+                "keepalives" => {
+                    config.keepalives(value != "0");
+                }
+                "keepalives_idle" => {
+                    let secs: u64 = value.parse().map_err(|_| bad("expected seconds"))?;
+                    config.keepalives_idle(Duration::from_secs(secs));
+                }
+                "target_session_attrs" => {
+                    let attrs = match value.as_str() {
+                        "any" => postgres::config::TargetSessionAttrs::Any,
+                        "read-write" => postgres::config::TargetSessionAttrs::ReadWrite,
+                        _ => return Err(bad("expected any or read-write")),
+                    };
+                    config.target_session_attrs(attrs);
+                }
+                _ => {
+                    return Err(unsupported(format!(
+                        "unknown query parameter '{key}' (known: {})",
+                        KNOWN_PARAMS.join(", ")
+                    )));
+                }
+            }
+        }
+        config.dbname(&database);
+        // Name ourselves so a waiting run can say who holds the lock.
+        let name = application_name.unwrap_or_else(|| {
+            let mut n = format!("aludel {}", process_description());
+            n.truncate(63);
+            n
+        });
+        config.application_name(&name);
+
+        let connected = match tls {
+            Tls::Disable => {
+                config.ssl_mode(SslMode::Disable);
+                config.connect(NoTls)
+            }
+            mode => {
+                config.ssl_mode(if mode == Tls::Prefer {
+                    SslMode::Prefer
+                } else {
+                    SslMode::Require
+                });
+                let client_config =
+                    tls_config(mode, root_cert.as_deref()).map_err(|m| unsupported(m))?;
+                config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(client_config))
+            }
+        };
+        let client = connected.map_err(|e| ConnectError::Unreachable {
+            url: url.to_string(),
+            message: describe_connect_error(&e),
+        })?;
+        Ok(PostgresDriver { client, database })
+    }
+}
+
+fn describe_connect_error(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return crate::url::redact_str(db.message());
+    }
+    // The outer error says "error connecting to server"; the cause says why.
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    crate::url::redact_str(&text)
+}
+
+fn tls_config(mode: Tls, root_cert: Option<&str>) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
+    let config = match mode {
+        // libpq's prefer and require encrypt without checking the certificate.
+        Tls::Disable | Tls::Prefer | Tls::Require => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verify::AcceptAnyCert(provider)))
+            .with_no_client_auth(),
+        Tls::VerifyCa | Tls::VerifyFull => {
+            let mut roots = rustls::RootCertStore::empty();
+            match root_cert {
+                Some(path) => {
+                    use rustls::pki_types::{CertificateDer, pem::PemObject};
+                    let certs = CertificateDer::pem_file_iter(path)
+                        .map_err(|e| format!("cannot read sslrootcert {path}: {e}"))?;
+                    for cert in certs {
+                        let cert = cert.map_err(|e| format!("bad certificate in {path}: {e}"))?;
+                        roots
+                            .add(cert)
+                            .map_err(|e| format!("bad certificate in {path}: {e}"))?;
+                    }
+                }
+                None => {
+                    let found = rustls_native_certs::load_native_certs();
+                    for cert in found.certs {
+                        // A system store may hold certificates rustls cannot use; skip them.
+                        let _ = roots.add(cert);
+                    }
+                }
+            }
+            if roots.is_empty() {
+                return Err("no trusted root certificates: give sslrootcert=PATH".into());
+            }
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| format!("TLS setup failed: {e}"))?;
+            if mode == Tls::VerifyFull {
+                builder.with_webpki_verifier(webpki).with_no_client_auth()
+            } else {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verify::ChainOnly(webpki)))
+                    .with_no_client_auth()
+            }
+        }
+    };
+    Ok(config)
+}
+
+mod verify {
+    //! Certificate checks for libpq's weaker `sslmode`s.
+    use std::sync::Arc;
+
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::CryptoProvider;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{CertificateError, DigitallySignedStruct, Error, SignatureScheme};
+
+    /// `prefer`/`require`: encryption without authentication, as libpq does.
+    #[derive(Debug)]
+    pub struct AcceptAnyCert(pub Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for AcceptAnyCert {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    /// `verify-ca`: the chain must lead to a trusted root; the host name is not checked.
+    #[derive(Debug)]
+    pub struct ChainOnly(pub Arc<WebPkiServerVerifier>);
+
+    impl ServerCertVerifier for ChainOnly {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            match self
+                .0
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            {
+                Err(Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) => Ok(ServerCertVerified::assertion()),
+                other => other,
+            }
+        }
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls12_signature(message, cert, dss)
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            self.0.verify_tls13_signature(message, cert, dss)
+        }
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_verify_schemes()
+        }
+    }
+}
+
+impl PostgresDriver {
+    fn lock_parts(&self, table: &VersionTable) -> (i64, i64) {
+        let key = lock_key(&self.database, table);
+        // pg_locks shows a bigint advisory key as two oids: high and low 32 bits.
+        ((key >> 32) & 0xffff_ffff, key & 0xffff_ffff)
+    }
+}
+
+impl Driver for PostgresDriver {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).map_err(db_error)
+    }
+
+    fn execute_all(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+        for (index, sql) in statements.iter().enumerate() {
+            self.client
+                .batch_execute(sql)
+                .map_err(|e| StatementFailure {
+                    index,
+                    error: db_error(e),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
+        let messages = self.client.simple_query(sql).map_err(db_error)?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => {
+                    Some(row.get(0).unwrap_or_default().to_string())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError> {
+        let qualified = match &table.schema {
+            Some(s) => format!("{}.{}", quote_pg(s), quote_pg(&table.name)),
+            None => quote_pg(&table.name),
+        };
+        let row = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
+            .map_err(db_error)?;
+        Ok(row.get(0))
+    }
+
+    fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError> {
+        let key = lock_key(&self.database, table);
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .map_err(db_error)?;
+        Ok(row.get(0))
+    }
+
+    fn lock_holder(&mut self, table: &VersionTable) -> Result<Option<String>, DbError> {
+        let (hi, lo) = self.lock_parts(table);
+        let rows = self
+            .client
+            .query(
+                "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket') \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                 AND l.classid::bigint = $1 AND l.objid::bigint = $2",
+                &[&hi, &lo],
+            )
+            .map_err(db_error)?;
+        Ok(rows.first().map(|r| {
+            let pid: i32 = r.get(0);
+            let app: String = r.get(1);
+            let addr: String = r.get(2);
+            if app.is_empty() {
+                format!("backend pid {pid}, client {addr}")
+            } else {
+                format!("{app} (backend pid {pid}, client {addr})")
+            }
+        }))
+    }
+
+    fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
+        let key = lock_key(&self.database, table);
+        self.client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&key])
+            .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+fn quote_pg(ident: &str) -> String {
+    crate::render::quote_ident(Dialect::Postgres, ident)
+}
