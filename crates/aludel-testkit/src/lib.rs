@@ -1,1 +1,352 @@
-//! Test helpers for aludel (being built).
+//! Test helpers for aludel: a throwaway PostgreSQL database per test, temporary project
+//! folders with revision files, running the real `aludel` binary, and snapshot filters
+//! for the parts of output that change from run to run (temp paths, durations).
+//!
+//! PostgreSQL comes from `ALUDEL_TEST_POSTGRES_URL`, else `postgresql://postgres@127.0.0.1:5432/postgres`.
+//! A test that needs PostgreSQL and cannot reach it fails with a message that says
+//! what to do: it is never skipped silently.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The admin URL of the test PostgreSQL server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("ALUDEL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+fn admin_client() -> postgres::Client {
+    let url = postgres_admin_url();
+    postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "cannot reach the test PostgreSQL at {url}: {e}\n\
+             run the tests with scripts/test (it finds or starts a server), or set ALUDEL_TEST_POSTGRES_URL"
+        )
+    })
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A unique name for this process and call: safe for tests running in parallel.
+pub fn unique_name(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{n}_{nanos:x}", std::process::id())
+}
+
+/// A PostgreSQL database created for one test and dropped when it goes out of scope.
+pub struct PgDatabase {
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    /// Creates an empty database with a unique name.
+    pub fn create() -> PgDatabase {
+        let name = unique_name("aludel_t");
+        let mut admin = admin_client();
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .unwrap();
+        let admin_url = postgres_admin_url();
+        let base = admin_url.split('?').next().unwrap_or(&admin_url);
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        PgDatabase {
+            url: format!("{prefix}/{name}"),
+            name,
+        }
+    }
+
+    /// The database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A client connected to this database.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+
+    /// Runs a query and returns every row as text columns joined by `|`, sorted.
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        let mut c = self.client();
+        let mut out: Vec<String> = c
+            .simple_query(sql)
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                        .collect::<Vec<_>>()
+                        .join("|"),
+                ),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The names of the tables in `public`, sorted.
+    pub fn tables(&self) -> Vec<String> {
+        self.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&postgres_admin_url(), postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// One revision file to write into a test project.
+#[derive(Debug, Clone)]
+pub struct Rev {
+    /// Revision id.
+    pub id: String,
+    /// Parents.
+    pub revises: Vec<String>,
+    /// Message.
+    pub message: String,
+    /// Extra header lines, e.g. `-- aludel:depends_on x`.
+    pub extra_header: Vec<String>,
+    /// Upgrade SQL.
+    pub upgrade: String,
+    /// Downgrade SQL (`None`: no downgrade section).
+    pub downgrade: Option<String>,
+}
+
+impl Rev {
+    /// A revision with the given id, parents and message and empty sections.
+    pub fn new(id: &str, revises: &[&str], message: &str) -> Rev {
+        Rev {
+            id: id.into(),
+            revises: revises.iter().map(|s| s.to_string()).collect(),
+            message: message.into(),
+            extra_header: vec![],
+            upgrade: String::new(),
+            downgrade: Some(String::new()),
+        }
+    }
+
+    /// Sets the upgrade and downgrade SQL.
+    pub fn sql(mut self, upgrade: &str, downgrade: &str) -> Rev {
+        self.upgrade = upgrade.into();
+        self.downgrade = Some(downgrade.into());
+        self
+    }
+
+    /// Adds a header line `-- aludel:KEY VALUE`.
+    pub fn header(mut self, key: &str, value: &str) -> Rev {
+        self.extra_header.push(format!("-- aludel:{key} {value}"));
+        self
+    }
+
+    /// The file's text.
+    pub fn text(&self) -> String {
+        let mut s = format!("-- aludel:revision {}\n", self.id);
+        if !self.revises.is_empty() {
+            s.push_str(&format!("-- aludel:revises {}\n", self.revises.join(" ")));
+        }
+        s.push_str(&format!("-- aludel:message {}\n", self.message));
+        for h in &self.extra_header {
+            s.push_str(h);
+            s.push('\n');
+        }
+        s.push_str("\n-- aludel:upgrade\n");
+        s.push_str(&self.upgrade);
+        s.push('\n');
+        if let Some(d) = &self.downgrade {
+            s.push_str("\n-- aludel:downgrade\n");
+            s.push_str(d);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// A project folder in a temporary directory, removed at the end.
+pub struct TestProject {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    url: Option<String>,
+    env: Vec<(String, String)>,
+}
+
+impl TestProject {
+    /// A new project with `aludel.toml` (`extra_config` appended) and an empty
+    /// versions folder. `bin` is the `aludel` binary (`env!("CARGO_BIN_EXE_aludel")`).
+    pub fn new(bin: &str, url: Option<&str>, extra_config: &str) -> TestProject {
+        let dir = tempfile::Builder::new().prefix("aludel-test").tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("migrations/versions")).unwrap();
+        let mut config = String::from("[aludel]\nscript_location = \"migrations\"\n");
+        if let Some(u) = url {
+            config.push_str(&format!("database_url = \"{u}\"\n"));
+        }
+        config.push_str("[connect]\nretries = 1\ndelay_seconds = 0.1\nlock_timeout_seconds = 60\n");
+        config.push_str(extra_config);
+        std::fs::write(dir.path().join("aludel.toml"), config).unwrap();
+        TestProject {
+            dir,
+            bin: PathBuf::from(bin),
+            url: url.map(str::to_string),
+            env: vec![],
+        }
+    }
+
+    /// The project folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The database URL given at creation.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// Sets an environment variable for every command run.
+    pub fn env(&mut self, key: &str, value: &str) {
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// Writes a revision file named `<id>.sql`; returns its path.
+    pub fn write_rev(&self, rev: &Rev) -> PathBuf {
+        let path = self.versions().join(format!("{}.sql", rev.id));
+        std::fs::write(&path, rev.text()).unwrap();
+        path
+    }
+
+    /// Writes an arbitrary file in the versions folder.
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.versions().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The versions folder.
+    pub fn versions(&self) -> PathBuf {
+        self.path().join("migrations/versions")
+    }
+
+    /// Runs `aludel ARGS` in the project folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).current_dir(self.path());
+        cmd.env_remove("DATABASE_URL")
+            .env_remove("ALUDEL_CONFIG")
+            .env_remove("MIGRATION_RETRY_COUNT")
+            .env_remove("MIGRATION_RETRY_DELAY");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        Run::from_output(cmd.output().unwrap(), self.path())
+    }
+
+    /// Runs and asserts exit 0; returns the run.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "aludel {args:?} failed:\n{r}");
+        r
+    }
+
+    /// Runs and asserts exit 1; returns the run.
+    pub fn fails(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
+        r
+    }
+}
+
+/// The result of one run of the binary, with output normalised for snapshots.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Exit code (-1 if killed by a signal).
+    pub code: i32,
+    /// Standard output, filtered.
+    pub stdout: String,
+    /// Standard error, filtered.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Wraps a finished process's output, filtering `root` and durations.
+    pub fn from_output(out: Output, root: &Path) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: filter(&String::from_utf8_lossy(&out.stdout), root),
+            stderr: filter(&String::from_utf8_lossy(&out.stderr), root),
+        }
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Replaces run-specific text: the project folder by `[PROJECT]`, `(12 ms)` by `([ms])`.
+pub fn filter(text: &str, root: &Path) -> String {
+    let mut s = text.to_string();
+    // Both the path as given and its canonical form (macOS /private/var, symlinks).
+    if let Ok(canon) = root.canonicalize() {
+        s = s.replace(&*canon.to_string_lossy(), "[PROJECT]");
+    }
+    s = s.replace(&*root.to_string_lossy(), "[PROJECT]");
+    filter_durations(&s)
+}
+
+fn filter_durations(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('(') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let digits = after
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(after.len());
+        if digits > 0 && after[digits..].starts_with(" ms)") {
+            out.push_str("([ms])");
+            rest = &after[digits + 4..];
+        } else {
+            out.push('(');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_paths_are_filtered() {
+        assert_eq!(
+            filter("/tmp/x/a.sql (12 ms) (head) (3.5 ms)", Path::new("/tmp/x")),
+            "[PROJECT]/a.sql ([ms]) (head) ([ms])"
+        );
+    }
+}
