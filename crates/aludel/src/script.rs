@@ -166,11 +166,17 @@ impl fmt::Debug for Script {
 impl Script {
     /// Reads and parses one file.
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
-        let bytes = std::fs::read(path).map_err(|source| ScriptError::Io {
+        Script::load_with(path, &mut Vec::new())
+    }
+
+    /// [`Script::load`] reusing `buf` between files.
+    fn load_with(path: &Path, buf: &mut Vec<u8>) -> Result<Script, ScriptError> {
+        let io = |source| ScriptError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
-        Script::from_bytes(path, bytes)
+        };
+        let len = read_into(path, buf).map_err(io)?;
+        Script::from_bytes(path, buf[..len].to_vec())
     }
 
     /// Parses file contents that may not be UTF-8; `path` is used in messages.
@@ -426,8 +432,74 @@ fn list_sql_files(dir: &Path) -> Result<Vec<PathBuf>, ScriptError> {
     Ok(names.into_iter().map(|n| dir.join(n)).collect())
 }
 
+/// Reads a whole file into `buf` (grown as needed), returning its length. Unlike
+/// `fs::read` this skips the `stat` call per file, which is measurable over thousands.
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    if buf.len() < 8192 {
+        buf.resize(8192, 0);
+    }
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn load_slice(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> {
+    let mut buf = Vec::new();
+    paths
+        .iter()
+        .map(|p| Script::load_with(p, &mut buf))
+        .collect()
+}
+
+/// Below this many files a thread costs more than it saves.
+const FILES_PER_THREAD: usize = 256;
+
+/// Reads and parses `paths`, in order. Opening and reading files dominates the load time
+/// (about 3 µs a file against under 1 µs to parse it), so large folders are read by a
+/// few threads, each taking a contiguous slice; the error reported is still the one of
+/// the first broken file by name.
 fn read_all(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> {
-    paths.iter().map(|p| Script::load(p)).collect()
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len() / FILES_PER_THREAD)
+        .min(8);
+    if threads <= 1 {
+        return load_slice(paths);
+    }
+    let chunk = paths.len().div_ceil(threads);
+    let results: Vec<Result<Vec<Script>, ScriptError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|slice| scope.spawn(move || load_slice(slice)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(paths.chunks(chunk))
+            .map(|(handle, slice)| {
+                handle.join().unwrap_or_else(|_| {
+                    // Parsing never panics by design; if it ever does, fall back to this
+                    // thread so the error (or the panic) surfaces normally.
+                    load_slice(slice)
+                })
+            })
+            .collect()
+    });
+    let mut scripts = Vec::with_capacity(paths.len());
+    for result in results {
+        scripts.extend(result?);
+    }
+    Ok(scripts)
 }
 
 #[cfg(test)]

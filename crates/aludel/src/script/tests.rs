@@ -642,3 +642,28 @@ fn generated_ids_are_twelve_hex_chars_and_differ() {
         );
     }
 }
+
+#[test]
+fn large_folders_load_in_name_order_and_report_the_first_broken_file() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let n = 3 * FILES_PER_THREAD + 7;
+    for i in 0..n {
+        write(dir, &format!("{i:05}.sql"), &rev(&format!("r{i}"), None));
+    }
+    let scripts = ScriptDir::load(dir).unwrap();
+    let ids: Vec<String> = scripts
+        .scripts()
+        .iter()
+        .map(|s| s.id().to_string())
+        .collect();
+    let expected: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+    assert_eq!(ids, expected);
+    // Broken files in several slices: the one first by name is reported.
+    for i in [n - 3, FILES_PER_THREAD + 1, 2 * FILES_PER_THREAD + 5] {
+        write(dir, &format!("{i:05}.sql"), "-- aludel:nope\n");
+    }
+    let e = ScriptDir::load(dir).unwrap_err().to_string();
+    let first = dir.join(format!("{:05}.sql", FILES_PER_THREAD + 1));
+    assert!(e.starts_with(&format!("{}:1:", first.display())), "{e}");
+}
