@@ -46,6 +46,12 @@ pub enum SplitErrorKind {
     /// A `/* ... */` comment without its `*/`.
     #[error("unterminated block comment (opened on this line)")]
     UnterminatedComment,
+    /// A mysql client `DELIMITER` command, which is not SQL.
+    #[error(
+        "DELIMITER is a mysql client command, not SQL: remove it and end the statement \
+         with ';' (BEGIN ... END bodies are kept together without it)"
+    )]
+    Delimiter,
     /// A routine or trigger body whose block is never closed.
     #[error("{keyword} block opened on this line is never closed by {closer}")]
     UnterminatedBlock {
@@ -502,6 +508,12 @@ impl<'a> Splitter<'a> {
             // E'...': the escape-string syntax, where `\'` does not close the string.
             let end = self.quoted(end, b'\'', true, SplitErrorKind::UnterminatedString)?;
             return self.token(at, end, Tok::Other);
+        }
+        if self.start.is_none()
+            && self.dialect == Dialect::Mysql
+            && b[at..end].eq_ignore_ascii_case(b"DELIMITER")
+        {
+            return Err(self.err(at, SplitErrorKind::Delimiter));
         }
         // After a `.` a word is a qualified name part (`NEW.end`), never a keyword.
         let kw = if self.prev == Tok::Dot && self.start.is_some() {
@@ -1152,6 +1164,24 @@ SELECT 1";
                     closer: "END"
                 }
             }
+        );
+    }
+
+    #[test]
+    fn mysql_delimiter_commands_are_refused_with_advice() {
+        let sql =
+            "SELECT 1;\nDELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END //\nDELIMITER ;";
+        assert_eq!(
+            err(sql, Dialect::Mysql),
+            SplitError {
+                line: 2,
+                kind: SplitErrorKind::Delimiter
+            }
+        );
+        // Only a statement's first word counts.
+        assert_eq!(
+            sqls("SELECT delimiter FROM t", Dialect::Mysql),
+            ["SELECT delimiter FROM t"]
         );
     }
 
