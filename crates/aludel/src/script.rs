@@ -6,6 +6,9 @@
 //! the header and where the sections lie; statements are split on demand
 //! ([`Script::statements`]) because `heads` or `history` never need them.
 //!
+//! Directives are found line by line, not by lexing SQL: a line whose first non-blank
+//! text is `-- aludel:` is a directive even inside a string or a function body.
+//!
 //! Every error names the file and line (`path:line: message`).
 
 mod new;

@@ -5,6 +5,10 @@
 //! This is a lexer, not a parser: it knows just enough tokens to find statement ends and
 //! never rewrites the SQL. Each statement's text runs from its first token to its last
 //! one, so comments between statements are dropped and comments inside one are kept.
+//!
+//! MySQL is read in its default SQL mode: backslash escapes in strings and `"` strings
+//! (not `ANSI_QUOTES` or `NO_BACKSLASH_ESCAPES`). PostgreSQL plain strings take no
+//! backslash escapes (`standard_conforming_strings`, the default since 9.1).
 
 use crate::url::Dialect;
 
