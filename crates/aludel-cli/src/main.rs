@@ -91,6 +91,7 @@ enum Command {
     /// Apply revisions up to TARGET.
     Upgrade {
         /// Target: head, heads, a revision, +N, LABEL@head; with --sql a range A:B.
+        #[arg(allow_hyphen_values = true)]
         target: String,
         /// Print the SQL instead of running it (no connection is made).
         #[arg(long)]
@@ -99,6 +100,7 @@ enum Command {
     /// Revert revisions down to TARGET.
     Downgrade {
         /// Target: base, a revision, -N, LABEL@base; with --sql a range A:B.
+        #[arg(allow_hyphen_values = true)]
         target: String,
         /// Print the SQL instead of running it (no connection is made).
         #[arg(long)]
@@ -137,12 +139,13 @@ enum Command {
     /// Show one revision in full.
     Show {
         /// A revision id (partial allowed), head, base, LABEL@head.
+        #[arg(allow_hyphen_values = true)]
         rev: String,
     },
     /// Set the version table to TARGET without running migrations.
     Stamp {
         /// One or more targets: revisions, head, heads, base.
-        #[arg(required = true)]
+        #[arg(required = true, allow_hyphen_values = true)]
         targets: Vec<String>,
         /// Delete every row first, even unknown revisions.
         #[arg(long)]
@@ -404,7 +407,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?,
         Command::Heads { verbose } => project.heads(verbose).map_err(|e| e.to_string())?,
         Command::Branches { verbose } => project.branches(verbose).map_err(|e| e.to_string())?,
-        Command::Show { rev } => project.show(&rev).map_err(|e| e.to_string())?,
+        Command::Show { rev } => project.show(&rev, &mut events).map_err(|e| e.to_string())?,
         Command::Check { .. } => {
             return Err(
                 "check is not available yet: it arrives with schema diffing (autogenerate)".into(),

@@ -21,10 +21,6 @@ use crate::url::{DatabaseUrl, Dialect};
 pub struct PreparedStep {
     /// The revision run.
     pub revision: String,
-    /// The revisions the version table moves from (for the progress line).
-    pub from: Vec<String>,
-    /// The revisions it moves to.
-    pub to: Vec<String>,
     /// The revision's message.
     pub message: String,
     /// Upgrade or downgrade.
@@ -37,26 +33,12 @@ pub struct PreparedStep {
     pub statements: Vec<Statement>,
     /// The version-table statements that record the step.
     pub version_sql: Vec<String>,
-}
-
-impl PreparedStep {
-    /// Alembic's progress text: `Running upgrade a -> b, message`.
-    pub fn describe(&self) -> String {
-        let verb = match self.direction {
-            Direction::Upgrade => "upgrade",
-            Direction::Downgrade => "downgrade",
-        };
-        let mut s = format!(
-            "Running {verb} {} -> {}",
-            self.from.join(", "),
-            self.to.join(", ")
-        );
-        if !self.message.is_empty() {
-            s.push_str(", ");
-            s.push_str(&self.message);
-        }
-        s
-    }
+    /// The progress line: `Running upgrade a -> b, message`.
+    pub description: String,
+    /// The comment written before the step in `--sql` output.
+    pub comment: String,
+    /// The version table's rows before this step.
+    pub heads_before: Vec<String>,
 }
 
 /// Progress reported while running.
@@ -497,13 +479,13 @@ pub fn apply_steps(
         in_tx = true;
     }
     for step in steps {
-        let description = step.describe();
+        let description = step.description.clone();
         events(Event::StepStarted {
             description: description.clone(),
             revision: step.revision.clone(),
         });
         let started = Instant::now();
-        sink.comment(&description);
+        sink.comment(&step.comment);
         let own_tx = transactional_ddl && step.transactional && !whole_run;
         if whole_run && !step.transactional && in_tx {
             // Commit what came before: this revision cannot run inside a transaction.
@@ -603,7 +585,7 @@ fn failure_outcome(
             revs.join(", ")
         }
     };
-    let before_run = all.first().map(|s| at(&s.from)).unwrap_or_default();
+    let before_run = all.first().map(|s| at(&s.heads_before)).unwrap_or_default();
     if !step.transactional || !transactional_ddl {
         let partial = match statement {
             Some(s) if s.line > 0 => format!(
@@ -619,7 +601,7 @@ fn failure_outcome(
         };
         return format!(
             "{partial}the version table is at {}: repair the database by hand, then run the command again",
-            at(&step.from)
+            at(&step.heads_before)
         );
     }
     if whole_run && rolled_back_tx && done.iter().all(|s| s.transactional) {
@@ -629,7 +611,7 @@ fn failure_outcome(
     }
     format!(
         "the revision was rolled back: the database is at {}; fix the revision and run the command again",
-        at(&step.from)
+        at(&step.heads_before)
     )
 }
 
@@ -640,8 +622,9 @@ mod tests {
     fn step(rev: &str, from: &[&str], transactional: bool, sql: &[&str]) -> PreparedStep {
         PreparedStep {
             revision: rev.into(),
-            from: from.iter().map(|s| s.to_string()).collect(),
-            to: vec![rev.into()],
+            heads_before: from.iter().map(|s| s.to_string()).collect(),
+            description: format!("Running upgrade {} -> {rev}, make {rev}", from.join(", ")),
+            comment: format!("Running upgrade {} -> {rev}", from.join(", ")),
             message: format!("make {rev}"),
             direction: Direction::Upgrade,
             path: PathBuf::from(format!("v/{rev}.sql")),
@@ -672,8 +655,8 @@ mod tests {
         ];
         assert_eq!(
             offline(&steps, TransactionPolicy::PerMigration, Dialect::Postgres),
-            "-- Running upgrade  -> a, make a\n\nBEGIN;\n\nCREATE TABLE a (x int);\n\nUPDATE v SET version_num = 'a';\n\nCOMMIT;\n\n\
-             -- Running upgrade a -> b, make b\n\nBEGIN;\n\nUPDATE v SET version_num = 'b';\n\nCOMMIT;\n\n"
+            "-- Running upgrade  -> a\n\nBEGIN;\n\nCREATE TABLE a (x int);\n\nUPDATE v SET version_num = 'a';\n\nCOMMIT;\n\n\
+             -- Running upgrade a -> b\n\nBEGIN;\n\nUPDATE v SET version_num = 'b';\n\nCOMMIT;\n\n"
         );
     }
 
