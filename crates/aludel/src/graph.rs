@@ -32,6 +32,8 @@ mod target;
 mod topo;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub use plan::{Plan, Step};
