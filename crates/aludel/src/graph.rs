@@ -436,25 +436,43 @@ pub(crate) struct Node {
     /// Dependencies not already needed by a (revises-)ancestor: Alembic's
     /// `_normalized_resolved_dependencies`.
     pub(crate) norm_deps: Vec<usize>,
-    /// `parents` then `norm_deps`, deduplicated: Alembic's `_normalized_down_revisions`,
-    /// the rows a step moves from.
-    pub(crate) norm_down: Vec<usize>,
+    /// `parents` then `norm_deps`, deduplicated, when `norm_deps` is not empty (else
+    /// empty: most revisions would just copy `parents`); see [`Node::norm_down`].
+    pub(crate) norm_down_full: Vec<usize>,
     /// Revisions that revise this one, in load order.
     pub(crate) children: Vec<usize>,
     /// Revisions that depend on this one, in load order.
     pub(crate) dependents: Vec<usize>,
-    /// `children` and `dependents`, deduplicated, in load order.
-    pub(crate) all_children: Vec<usize>,
+    /// `children` and `dependents`, deduplicated, in load order, when there are
+    /// dependents (else empty); see [`Node::all_children`].
+    pub(crate) all_children_full: Vec<usize>,
     /// Own and inherited branch labels, sorted.
     pub(crate) labels: Vec<String>,
 }
 
 impl Node {
+    /// Parents then non-redundant dependencies: Alembic's `_normalized_down_revisions`,
+    /// the rows a step moves from.
+    pub(crate) fn norm_down(&self) -> &[usize] {
+        if self.norm_deps.is_empty() {
+            &self.parents
+        } else {
+            &self.norm_down_full
+        }
+    }
+    /// Children and dependents, deduplicated, in load order.
+    pub(crate) fn all_children(&self) -> &[usize] {
+        if self.dependents.is_empty() {
+            &self.children
+        } else {
+            &self.all_children_full
+        }
+    }
     pub(crate) fn is_head(&self) -> bool {
         self.children.is_empty()
     }
     pub(crate) fn is_real_head(&self) -> bool {
-        self.all_children.is_empty()
+        self.all_children().is_empty()
     }
     pub(crate) fn is_branch_point(&self) -> bool {
         self.children.len() > 1

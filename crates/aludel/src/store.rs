@@ -368,7 +368,7 @@ impl Heads {
                     });
                 }
                 let present: Vec<usize> = node
-                    .norm_down
+                    .norm_down()
                     .iter()
                     .copied()
                     .filter(|&d| self.is_row(d))
@@ -414,7 +414,7 @@ impl Heads {
                 }
                 if self.applied_above[r] > 0 {
                     let c = node
-                        .all_children
+                        .all_children()
                         .iter()
                         .copied()
                         .find(|&c| self.applied[c])
@@ -426,7 +426,7 @@ impl Heads {
                 }
                 self.mark(graph, r, false);
                 let to: Vec<usize> = node
-                    .norm_down
+                    .norm_down()
                     .iter()
                     .copied()
                     .filter(|&d| !self.is_row(d) && self.applied_above[d] == 0)
@@ -535,7 +535,7 @@ impl Heads {
             }
         }
         for &d in &dests {
-            let below = graph.ancestors_of(&graph.node(d).norm_down, Edges::RevisesAndDependsOn);
+            let below = graph.ancestors_of(graph.node(d).norm_down(), Edges::RevisesAndDependsOn);
             if let Some(&a) = dests.iter().find(|&&a| a != d && below[a]) {
                 return Err(StoreError::StampOverlap {
                     ancestor: Self::id(graph, a).to_string(),

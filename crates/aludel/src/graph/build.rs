@@ -36,16 +36,17 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
     let n = specs.len();
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(n);
     for (i, spec) in specs.iter().enumerate() {
-        let at = spec.origin.at(None);
+        // Locations are built only on error: this loop runs for every revision.
+        let at = || spec.origin.at(None);
         check_name(&spec.id).map_err(|problem| GraphError::InvalidId {
             id: spec.id.clone(),
-            at: at.clone(),
+            at: at(),
             problem,
         })?;
         if spec.id.len() > max_id_len {
             return Err(GraphError::IdTooLong {
                 id: spec.id.clone(),
-                at,
+                at: at(),
                 len: spec.id.len(),
                 max: max_id_len,
             });
@@ -54,7 +55,7 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
             return Err(GraphError::DuplicateId {
                 id: spec.id.clone(),
                 first: specs[first].origin.at(None),
-                second: at,
+                second: at(),
             });
         }
         by_id.insert(spec.id.clone(), i);
@@ -72,19 +73,19 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
 
     let mut by_label: HashMap<String, usize> = HashMap::new();
     for (i, spec) in specs.iter().enumerate() {
-        let at = spec.origin.at(spec.origin.branch_labels_line);
+        let at = || spec.origin.at(spec.origin.branch_labels_line);
         for label in &spec.branch_labels {
             check_name(label).map_err(|problem| GraphError::InvalidLabel {
                 label: label.clone(),
                 rev: spec.id.clone(),
-                at: at.clone(),
+                at: at(),
                 problem,
             })?;
             if let Some(&other) = by_id.get(label) {
                 return Err(GraphError::LabelIsRevisionId {
                     label: label.clone(),
                     rev: spec.id.clone(),
-                    at,
+                    at: at(),
                     other_at: specs[other].origin.at(None),
                 });
             }
@@ -98,7 +99,7 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
                         rev: spec.id.clone(),
                         other: first.id.clone(),
                         first: first.origin.at(first.origin.branch_labels_line),
-                        second: at,
+                        second: at(),
                     });
                 }
                 None => {
@@ -126,12 +127,12 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
         }
         let mut ds: Vec<usize> = Vec::with_capacity(spec.depends_on.len());
         for d in &spec.depends_on {
-            let at = spec.origin.at(spec.origin.depends_on_line);
+            let at = || spec.origin.at(spec.origin.depends_on_line);
             let Some(&j) = by_id.get(d).or_else(|| by_label.get(d)) else {
                 return Err(GraphError::UnknownDependency {
                     rev: spec.id.clone(),
                     dependency: d.clone(),
-                    at,
+                    at: at(),
                 });
             };
             // A label of the revision itself resolves to itself: a dependency self-loop.
@@ -139,7 +140,7 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
                 return Err(GraphError::SelfReference {
                     rev: spec.id.clone(),
                     key: "depends_on",
-                    at,
+                    at: at(),
                 });
             }
             if !ds.contains(&j) {
@@ -152,8 +153,6 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
 
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut all_children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut all_parents: Vec<Vec<usize>> = Vec::with_capacity(n);
     for i in 0..n {
         for &p in &parents[i] {
             children[p].push(i);
@@ -161,31 +160,32 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
         for &d in &deps[i] {
             dependents[d].push(i);
         }
-        let mut up = parents[i].clone();
-        for &d in &deps[i] {
-            if !up.contains(&d) {
-                up.push(d);
-            }
+    }
+    // Only revisions with dependents need a merged list; the rest use `children`.
+    let mut all_children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for i in 0..n {
+        if !dependents[i].is_empty() {
+            let mut all = children[i].clone();
+            all.extend(dependents[i].iter().filter(|d| !children[i].contains(d)));
+            all.sort_unstable();
+            all_children[i] = all;
         }
-        for &u in &up {
-            all_children[u].push(i);
-        }
-        all_parents.push(up);
     }
 
-    if let Some(cycle) = find_cycle(&parents, &children) {
+    let no_deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    if let Some(cycle) = find_cycle(&parents, &no_deps, &children, &no_deps) {
         return Err(GraphError::Cycle {
             revisions: name_cycle(&specs, &cycle),
         });
     }
-    if let Some(cycle) = find_cycle(&all_parents, &all_children) {
+    if let Some(cycle) = find_cycle(&parents, &deps, &children, &dependents) {
         return Err(GraphError::DependencyCycle {
             revisions: name_cycle(&specs, &cycle),
         });
     }
 
     let norm_deps = normalize_deps(&parents, &deps, &dependents);
-    let labels = inherit_labels(&specs, &parents, &children, &all_children);
+    let labels = inherit_labels(&specs, &parents, &children, &dependents, &all_children);
 
     let nodes = specs
         .into_iter()
@@ -201,11 +201,10 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
                 ((((((spec, parents), deps), norm_deps), children), dependents), all_children),
                 labels,
             )| {
-                let mut norm_down = parents.clone();
-                for &d in &norm_deps {
-                    if !norm_down.contains(&d) {
-                        norm_down.push(d);
-                    }
+                let mut norm_down_full = Vec::new();
+                if !norm_deps.is_empty() {
+                    norm_down_full = parents.clone();
+                    norm_down_full.extend(norm_deps.iter().filter(|d| !parents.contains(d)));
                 }
                 Node {
                     id: RevisionId(spec.id.clone()),
@@ -213,10 +212,10 @@ pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts
                     parents,
                     deps,
                     norm_deps,
-                    norm_down,
+                    norm_down_full,
                     children,
                     dependents,
-                    all_children,
+                    all_children_full: all_children,
                     labels,
                 }
             },
@@ -257,18 +256,26 @@ fn check_list(
     Ok(())
 }
 
-/// Kahn's algorithm from the roots; if some revisions are never reached, walks
-/// `up` edges among them until one repeats and returns that loop, parent first.
-fn find_cycle(up: &[Vec<usize>], down: &[Vec<usize>]) -> Option<Vec<usize>> {
-    let n = up.len();
-    let mut pending: Vec<usize> = up.iter().map(Vec::len).collect();
+/// Kahn's algorithm from the roots over `parents` plus `deps` edges; if some
+/// revisions are never reached, walks up among them until one repeats and returns
+/// that loop, parent first, starting at the earliest loaded revision.
+fn find_cycle(
+    parents: &[Vec<usize>],
+    deps: &[Vec<usize>],
+    children: &[Vec<usize>],
+    dependents: &[Vec<usize>],
+) -> Option<Vec<usize>> {
+    let n = parents.len();
+    // A dependency that is also a parent is counted, and released, twice: once per
+    // list it appears in.
+    let mut pending: Vec<usize> = (0..n).map(|i| parents[i].len() + deps[i].len()).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
     let mut done = vec![false; n];
     let mut count = 0;
     while let Some(i) = ready.pop() {
         done[i] = true;
         count += 1;
-        for &c in &down[i] {
+        for &c in children[i].iter().chain(&dependents[i]) {
             pending[c] -= 1;
             if pending[c] == 0 {
                 ready.push(c);
@@ -286,16 +293,18 @@ fn find_cycle(up: &[Vec<usize>], down: &[Vec<usize>]) -> Option<Vec<usize>> {
         if let Some(&p) = position.get(&current) {
             let mut cycle = path.split_off(p);
             cycle.reverse();
-            // Start at the earliest loaded revision so the message is stable.
             let first = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap_or(0);
             cycle.rotate_left(first);
             return Some(cycle);
         }
         position.insert(current, path.len());
         path.push(current);
-        // An unfinished revision always has an unfinished parent: that is why it
-        // never became ready.
-        current = *up[current].iter().find(|&&p| !done[p])?;
+        // An unfinished revision always has an unfinished parent or dependency: that
+        // is why it never became ready.
+        current = *parents[current]
+            .iter()
+            .chain(&deps[current])
+            .find(|&&p| !done[p])?;
     }
 }
 
@@ -362,11 +371,19 @@ fn inherit_labels(
     specs: &[RevisionSpec],
     parents: &[Vec<usize>],
     children: &[Vec<usize>],
+    dependents: &[Vec<usize>],
     all_children: &[Vec<usize>],
 ) -> Vec<Vec<String>> {
     let n = specs.len();
     let mut labels: Vec<Vec<String>> = vec![Vec::new(); n];
-    let blocks = |i: usize| all_children[i].len() > 1 || parents[i].len() > 1;
+    let fanout = |i: usize| {
+        if dependents[i].is_empty() {
+            children[i].len()
+        } else {
+            all_children[i].len()
+        }
+    };
+    let blocks = |i: usize| fanout(i) > 1 || parents[i].len() > 1;
     for (r, spec) in specs.iter().enumerate() {
         if spec.branch_labels.is_empty() {
             continue;

@@ -99,7 +99,7 @@ impl RevisionGraph {
         }
         let starts: Vec<usize> = targets
             .iter()
-            .flat_map(|&t| self.nodes[t].norm_down.iter().copied())
+            .flat_map(|&t| self.nodes[t].norm_down().iter().copied())
             .collect();
         let below = self.ancestors_of(&starts, Edges::RevisesAndDependsOn);
         let mut out: Vec<usize> = targets.iter().copied().filter(|&t| !below[t]).collect();

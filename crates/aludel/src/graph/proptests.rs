@@ -74,7 +74,7 @@ fn needs(g: &RevisionGraph, i: usize) -> Vec<usize> {
 /// The applied revisions nothing applied revises or depends on.
 fn newest(g: &RevisionGraph, applied: &[bool]) -> BTreeSet<String> {
     (0..g.len())
-        .filter(|&i| applied[i] && !g.node(i).all_children.iter().any(|&c| applied[c]))
+        .filter(|&i| applied[i] && !g.node(i).all_children().iter().any(|&c| applied[c]))
         .map(|i| g.node(i).id.to_string())
         .collect()
 }
@@ -111,7 +111,7 @@ fn run_plan(
             }
             Direction::Downgrade => {
                 prop_assert!(applied[i], "{} removed but not applied", step.revision);
-                for &c in &g.node(i).all_children {
+                for &c in g.node(i).all_children() {
                     prop_assert!(
                         !applied[c],
                         "{} removed under {}",
@@ -244,7 +244,7 @@ proptest! {
         let mut seen = vec![false; g.len()];
         for id in &order {
             let i = g.index_of(id.as_str()).ok_or_else(|| TestCaseError::fail("unknown"))?;
-            for &c in &g.node(i).all_children {
+            for &c in g.node(i).all_children() {
                 prop_assert!(seen[c], "{} listed before its child {}", id, g.node(c).id);
             }
             seen[i] = true;

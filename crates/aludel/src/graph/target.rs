@@ -560,7 +560,7 @@ impl RevisionGraph {
                             (0..active.len()).filter(|&i| active[i] && l[i]).collect();
                         let mut below = vec![false; self.nodes.len()];
                         for &i in &on_branch {
-                            for &d in &self.nodes[i].norm_down {
+                            for &d in self.nodes[i].norm_down() {
                                 below[d] = true;
                             }
                         }

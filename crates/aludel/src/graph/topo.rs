@@ -47,7 +47,7 @@ impl RevisionGraph {
             let node = &self.nodes[i];
             match edges {
                 Edges::Revises => stack.extend(&node.children),
-                Edges::RevisesAndDependsOn => stack.extend(&node.all_children),
+                Edges::RevisesAndDependsOn => stack.extend(node.all_children()),
             }
         }
         seen
@@ -155,7 +155,7 @@ impl RevisionGraph {
             }
             let node = &self.nodes[candidate];
             let below: Vec<usize> = node
-                .norm_down
+                .norm_down()
                 .iter()
                 .copied()
                 .filter(|&r| todo[r] && !is_cursor[r])
