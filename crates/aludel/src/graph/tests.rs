@@ -1,0 +1,947 @@
+//! Unit tests; the fixtures reproduce the revision trees of Alembic's "Working with
+//! Branches" tutorial so the expected text can be checked against its outputs.
+
+use std::path::PathBuf;
+
+use super::*;
+
+pub(crate) struct S {
+    id: &'static str,
+    parents: &'static [&'static str],
+    deps: &'static [&'static str],
+    labels: &'static [&'static str],
+    message: &'static str,
+}
+
+const fn s(id: &'static str, parents: &'static [&'static str], message: &'static str) -> S {
+    S {
+        id,
+        parents,
+        deps: &[],
+        labels: &[],
+        message,
+    }
+}
+
+pub(crate) fn spec(x: &S, dir: &str) -> RevisionSpec {
+    let slug = x.message.to_lowercase().replace(' ', "_");
+    RevisionSpec {
+        id: x.id.to_string(),
+        parents: x.parents.iter().map(|p| p.to_string()).collect(),
+        depends_on: x.deps.iter().map(|p| p.to_string()).collect(),
+        branch_labels: x.labels.iter().map(|p| p.to_string()).collect(),
+        message: x.message.to_string(),
+        created: Some("2014-11-20 13:02:46.257104".to_string()),
+        origin: Origin {
+            path: PathBuf::from(format!("{dir}/{}_{slug}.sql", x.id)),
+            revision_line: 1,
+            revises_line: (!x.parents.is_empty()).then_some(2),
+            depends_on_line: (!x.deps.is_empty()).then_some(4),
+            branch_labels_line: (!x.labels.is_empty()).then_some(5),
+        },
+    }
+}
+
+fn graph(list: &[S]) -> RevisionGraph {
+    let specs = list.iter().map(|x| spec(x, "versions")).collect();
+    match RevisionGraph::build(specs, 64) {
+        Ok(g) => g,
+        Err(e) => panic!("fixture does not build: {e}"),
+    }
+}
+
+const ROOT: S = s("1975ea83b712", &[], "create account table");
+
+pub(crate) fn fixture_linear() -> RevisionGraph {
+    graph(&[
+        ROOT,
+        s(
+            "55af2cb1c267",
+            &["ae1027a6acf"],
+            "add another account column",
+        ),
+        s("ae1027a6acf", &["1975ea83b712"], "add a column"),
+    ])
+}
+
+pub(crate) fn fixture_branches(merge: bool) -> RevisionGraph {
+    let mut list = vec![
+        ROOT,
+        s("27c6a30d7c24", &["1975ea83b712"], "add shopping cart table"),
+    ];
+    if merge {
+        list.push(s(
+            "53fffde5ad5",
+            &["ae1027a6acf", "27c6a30d7c24"],
+            "merge ae1 and 27c",
+        ));
+    }
+    list.push(s("ae1027a6acf", &["1975ea83b712"], "add a column"));
+    graph(&list)
+}
+
+fn fixture_labels() -> RevisionGraph {
+    graph(&[
+        ROOT,
+        S {
+            labels: &["shoppingcart"],
+            ..s("27c6a30d7c24", &["1975ea83b712"], "add shopping cart table")
+        },
+        s("ae1027a6acf", &["1975ea83b712"], "add a column"),
+        s(
+            "d747a8a8879",
+            &["27c6a30d7c24"],
+            "add a shopping cart column",
+        ),
+    ])
+}
+
+fn depends_specs(with_34e0: bool) -> Vec<RevisionSpec> {
+    // Alembic loads model/networking first (first version location), then versions.
+    let networking = [
+        s("109ec7d132bf", &["3cac04ae8714"], "add ip number table"),
+        s("29f859a13ea", &["109ec7d132bf"], "add DNS table"),
+        S {
+            deps: &["55af2cb1c267"],
+            ..s("2a95102259be", &["29f859a13ea"], "add ip account table")
+        },
+        S {
+            labels: &["networking"],
+            ..s("3cac04ae8714", &[], "create networking branch")
+        },
+    ];
+    let mut versions = vec![
+        ROOT,
+        S {
+            labels: &["shoppingcart"],
+            ..s("27c6a30d7c24", &["1975ea83b712"], "add shopping cart table")
+        },
+    ];
+    if with_34e0 {
+        versions.push(s("34e094ad6ef1", &["55af2cb1c267"], "more account changes"));
+    }
+    versions.push(s(
+        "55af2cb1c267",
+        &["ae1027a6acf"],
+        "add another account column",
+    ));
+    versions.push(s("ae1027a6acf", &["1975ea83b712"], "Add a column"));
+    networking
+        .iter()
+        .map(|x| spec(x, "model/networking"))
+        .chain(versions.iter().map(|x| spec(x, "versions")))
+        .collect()
+}
+
+pub(crate) fn fixture_depends() -> RevisionGraph {
+    match RevisionGraph::build(depends_specs(true), 64) {
+        Ok(g) => g,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn fixture_depends_early() -> RevisionGraph {
+    match RevisionGraph::build(depends_specs(false), 64) {
+        Ok(g) => g,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+const NONE: &[&str] = &[];
+
+fn history(g: &RevisionGraph, range: &str) -> Vec<String> {
+    let range = if range.is_empty() {
+        Range::default()
+    } else {
+        Range::parse(range).unwrap()
+    };
+    g.history_output(&range, None::<&[&str]>, false, false)
+        .unwrap()
+}
+
+fn ids<'a>(it: impl IntoIterator<Item = &'a RevisionId>) -> Vec<&'a str> {
+    it.into_iter().map(RevisionId::as_str).collect()
+}
+
+fn up(g: &RevisionGraph, current: &[&str], target: &str) -> Vec<String> {
+    let plan = g.upgrade(current, &Target::parse(target).unwrap()).unwrap();
+    assert_eq!(plan.direction, Direction::Upgrade);
+    plan.revisions().map(ToString::to_string).collect()
+}
+
+fn down(g: &RevisionGraph, current: &[&str], target: &str) -> Vec<String> {
+    let plan = g
+        .downgrade(current, &Target::parse(target).unwrap())
+        .unwrap();
+    plan.revisions().map(ToString::to_string).collect()
+}
+
+fn down_err(g: &RevisionGraph, current: &[&str], target: &str) -> GraphError {
+    match g.downgrade(current, &Target::parse(target).unwrap()) {
+        Ok(p) => panic!("expected an error, got {p:?}"),
+        Err(e) => e,
+    }
+}
+
+fn up_err(g: &RevisionGraph, current: &[&str], target: &str) -> GraphError {
+    match g.upgrade(current, &Target::parse(target).unwrap()) {
+        Ok(p) => panic!("expected an error, got {p:?}"),
+        Err(e) => e,
+    }
+}
+
+// ---- output formats -------------------------------------------------------------
+
+#[test]
+fn linear_history_heads_current() {
+    let g = fixture_linear();
+    assert_eq!(
+        history(&g, ""),
+        [
+            "ae1027a6acf -> 55af2cb1c267 (head), add another account column",
+            "1975ea83b712 -> ae1027a6acf, add a column",
+            "<base> -> 1975ea83b712, create account table",
+        ]
+    );
+    assert_eq!(g.heads_output(false, false), ["55af2cb1c267 (head)"]);
+    assert_eq!(
+        g.current_output(&["ae1027a6acf"], false).unwrap(),
+        ["ae1027a6acf"]
+    );
+    assert_eq!(
+        g.history_output(&Range::default(), Some(&["ae1027a6acf"][..]), false, true)
+            .unwrap(),
+        [
+            "ae1027a6acf -> 55af2cb1c267 (head), add another account column",
+            "1975ea83b712 -> ae1027a6acf (current), add a column",
+            "<base> -> 1975ea83b712, create account table",
+        ]
+    );
+    assert_eq!(
+        history(&g, "1975ea83b712:ae1027a6acf"),
+        [
+            "1975ea83b712 -> ae1027a6acf, add a column",
+            "<base> -> 1975ea83b712, create account table",
+        ]
+    );
+    assert_eq!(
+        g.history_output(
+            &Range::parse("current:").unwrap(),
+            Some(&["ae1027a6acf"][..]),
+            false,
+            false
+        )
+        .unwrap(),
+        [
+            "ae1027a6acf -> 55af2cb1c267 (head), add another account column",
+            "1975ea83b712 -> ae1027a6acf, add a column",
+        ]
+    );
+}
+
+#[test]
+fn verbose_entry_matches_alembic_show() {
+    let g = fixture_linear();
+    let expected = "Rev: 1975ea83b712\n\
+                    Parent: <base>\n\
+                    Path: versions/1975ea83b712_create_account_table.sql\n\
+                    \n    create account table\n    \n    Revision ID: 1975ea83b712\n    Revises: \n    Create Date: 2014-11-20 13:02:46.257104\n";
+    assert_eq!(
+        g.show_output(&Target::parse("1975").unwrap(), NONE)
+            .unwrap(),
+        [expected]
+    );
+    let head = g.revision("55af2cb1c267").unwrap();
+    assert!(
+        head.log_entry(true)
+            .starts_with("Rev: 55af2cb1c267 (head) (current)\nParent: ae1027a6acf\n")
+    );
+}
+
+#[test]
+fn branches_and_merge_outputs() {
+    let g = fixture_branches(false);
+    // Tutorial: "History shows it too".
+    assert_eq!(
+        history(&g, ""),
+        [
+            "1975ea83b712 -> 27c6a30d7c24 (head), add shopping cart table",
+            "1975ea83b712 -> ae1027a6acf (head), add a column",
+            "<base> -> 1975ea83b712 (branchpoint), create account table",
+        ]
+    );
+    assert_eq!(
+        g.heads_output(false, false),
+        ["27c6a30d7c24 (head)", "ae1027a6acf (head)"]
+    );
+    assert_eq!(
+        g.branches_output(false),
+        [
+            "1975ea83b712 (branchpoint)\n             -> 27c6a30d7c24 (head)\n             -> ae1027a6acf (head)\n"
+        ]
+    );
+    // Tutorial: "alembic branches --verbose" (exact whitespace per Alembic's code).
+    assert_eq!(
+        g.branches_output(true),
+        ["Rev: 1975ea83b712 (branchpoint)\n\
+          Parent: <base>\n\
+          Branches into: 27c6a30d7c24, ae1027a6acf\n\
+          Path: versions/1975ea83b712_create_account_table.sql\n\
+          \n    create account table\n    \n    Revision ID: 1975ea83b712\n    Revises: \n    Create Date: 2014-11-20 13:02:46.257104\n\
+          \n             -> 27c6a30d7c24 (head), add shopping cart table\
+          \n             -> ae1027a6acf (head), add a column\n"]
+    );
+    // Tutorial: "alembic current" with both heads, then after two "downgrade -1".
+    assert_eq!(
+        g.current_output(&["ae1027a6acf", "27c6a30d7c24"], false)
+            .unwrap(),
+        ["27c6a30d7c24 (head)", "ae1027a6acf (head)"]
+    );
+    assert_eq!(
+        g.current_output(&["1975ea83b712"], false).unwrap(),
+        ["1975ea83b712 (branchpoint)"]
+    );
+
+    let g = fixture_branches(true);
+    assert_eq!(
+        history(&g, ""),
+        [
+            "ae1027a6acf, 27c6a30d7c24 -> 53fffde5ad5 (head) (mergepoint), merge ae1 and 27c",
+            "1975ea83b712 -> ae1027a6acf, add a column",
+            "1975ea83b712 -> 27c6a30d7c24, add shopping cart table",
+            "<base> -> 1975ea83b712 (branchpoint), create account table",
+        ]
+    );
+    // Tutorial: "alembic heads --verbose" after the merge.
+    assert_eq!(
+        g.heads_output(true, false),
+        ["Rev: 53fffde5ad5 (head) (mergepoint)\n\
+          Merges: ae1027a6acf, 27c6a30d7c24\n\
+          Path: versions/53fffde5ad5_merge_ae1_and_27c.sql\n\
+          \n    merge ae1 and 27c\n    \n    Revision ID: 53fffde5ad5\n    Revises: ae1027a6acf, 27c6a30d7c24\n    Create Date: 2014-11-20 13:02:46.257104\n"]
+    );
+}
+
+#[test]
+fn label_outputs() {
+    let g = fixture_labels();
+    // Tutorial: history once d747a8a8879 joined the shoppingcart branch.
+    assert_eq!(
+        history(&g, ""),
+        [
+            "1975ea83b712 -> ae1027a6acf (head), add a column",
+            "27c6a30d7c24 -> d747a8a8879 (shoppingcart) (head), add a shopping cart column",
+            "1975ea83b712 -> 27c6a30d7c24 (shoppingcart), add shopping cart table",
+            "<base> -> 1975ea83b712 (branchpoint), create account table",
+        ]
+    );
+    assert_eq!(
+        history(&g, "shoppingcart:"),
+        [
+            "27c6a30d7c24 -> d747a8a8879 (shoppingcart) (head), add a shopping cart column",
+            "1975ea83b712 -> 27c6a30d7c24 (shoppingcart), add shopping cart table",
+        ]
+    );
+    let from_base = [
+        "27c6a30d7c24 -> d747a8a8879 (shoppingcart) (head), add a shopping cart column",
+        "1975ea83b712 -> 27c6a30d7c24 (shoppingcart), add shopping cart table",
+        "<base> -> 1975ea83b712 (branchpoint), create account table",
+    ];
+    assert_eq!(history(&g, ":shoppingcart@head"), from_base);
+    // Current Alembic keeps only heads carrying the label (its 0.7 tutorial also
+    // listed ae1027a6acf here).
+    assert_eq!(history(&g, "shoppingcart@base:"), from_base);
+    assert_eq!(
+        g.heads_output(false, false),
+        ["ae1027a6acf (head)", "d747a8a8879 (shoppingcart) (head)"]
+    );
+    let show = g
+        .show_output(&Target::parse("shoppingcart").unwrap(), NONE)
+        .unwrap();
+    assert!(show[0].starts_with(
+        "Rev: 27c6a30d7c24\nParent: 1975ea83b712\nBranch names: shoppingcart\nPath: "
+    ));
+}
+
+#[test]
+fn depends_on_outputs() {
+    let g = fixture_depends_early();
+    // Tutorial: "alembic history -r :networking@head".
+    assert_eq!(
+        history(&g, ":networking@head"),
+        [
+            "29f859a13ea (55af2cb1c267) -> 2a95102259be (networking) (head), add ip account table",
+            "109ec7d132bf -> 29f859a13ea (networking), add DNS table",
+            "3cac04ae8714 -> 109ec7d132bf (networking), add ip number table",
+            "<base> -> 3cac04ae8714 (networking), create networking branch",
+            "ae1027a6acf -> 55af2cb1c267 (effective head), add another account column",
+            "1975ea83b712 -> ae1027a6acf, Add a column",
+            "<base> -> 1975ea83b712 (branchpoint), create account table",
+        ]
+    );
+    // Tutorial: "alembic heads" shows the dependency as an effective head.
+    assert_eq!(
+        g.heads_output(false, false),
+        [
+            "2a95102259be (networking) (head)",
+            "27c6a30d7c24 (shoppingcart) (head)",
+            "55af2cb1c267 (effective head)",
+        ]
+    );
+    assert_eq!(
+        g.heads_output(false, true),
+        [
+            "2a95102259be (networking) (head)",
+            "27c6a30d7c24 (shoppingcart) (head)"
+        ]
+    );
+    // Tutorial: "upgrade heads" from networking at 29f859a13ea and the account line
+    // at 55af2cb1c267 runs only 2a95102259be.
+    assert_eq!(
+        up(
+            &g,
+            &["29f859a13ea", "55af2cb1c267", "27c6a30d7c24"],
+            "heads"
+        ),
+        ["2a95102259be"]
+    );
+    // Alembic's get_all_current lists the applied dependency as well.
+    assert_eq!(
+        g.current_output(&["2a95102259be", "27c6a30d7c24"], false)
+            .unwrap(),
+        [
+            "2a95102259be (head)",
+            "27c6a30d7c24 (head)",
+            "55af2cb1c267 (effective head)",
+        ]
+    );
+
+    let g = fixture_depends();
+    // Tutorial: the final "alembic history".
+    assert_eq!(
+        history(&g, ""),
+        [
+            "29f859a13ea (55af2cb1c267) -> 2a95102259be (networking) (head), add ip account table",
+            "109ec7d132bf -> 29f859a13ea (networking), add DNS table",
+            "3cac04ae8714 -> 109ec7d132bf (networking), add ip number table",
+            "<base> -> 3cac04ae8714 (networking), create networking branch",
+            "1975ea83b712 -> 27c6a30d7c24 (shoppingcart) (head), add shopping cart table",
+            "55af2cb1c267 -> 34e094ad6ef1 (head), more account changes",
+            "ae1027a6acf -> 55af2cb1c267, add another account column",
+            "1975ea83b712 -> ae1027a6acf, Add a column",
+            "<base> -> 1975ea83b712 (branchpoint), create account table",
+        ]
+    );
+    let entry = g.revision("2a95102259be").unwrap().log_entry(false);
+    assert!(entry.starts_with(
+        "Rev: 2a95102259be (head)\nParent: 29f859a13ea\nAlso depends on: 55af2cb1c267\nBranch names: networking\nPath: model/networking/2a95102259be_add_ip_account_table.sql\n"
+    ));
+}
+
+#[test]
+fn step_lines() {
+    let g = fixture_branches(true);
+    let plan = g.upgrade(NONE, &Target::Head).unwrap();
+    let lines: Vec<String> = plan.steps.iter().filter_map(|s| g.step_line(s)).collect();
+    // Tutorial: "alembic upgrade head" after the merge.
+    assert_eq!(
+        lines,
+        [
+            "upgrade  -> 1975ea83b712, create account table",
+            "upgrade 1975ea83b712 -> 27c6a30d7c24, add shopping cart table",
+            "upgrade 1975ea83b712 -> ae1027a6acf, add a column",
+            "upgrade ae1027a6acf, 27c6a30d7c24 -> 53fffde5ad5, merge ae1 and 27c",
+        ]
+    );
+    let plan = g.downgrade(&["1975ea83b712"], &Target::Base).unwrap();
+    assert_eq!(
+        g.step_short_line(&plan.steps[0]).unwrap(),
+        "downgrade 1975ea83b712 -> "
+    );
+}
+
+// ---- queries ----------------------------------------------------------------------
+
+#[test]
+fn queries() {
+    let g = fixture_depends();
+    assert_eq!(
+        ids(g.heads()),
+        ["2a95102259be", "27c6a30d7c24", "34e094ad6ef1"]
+    );
+    assert_eq!(ids(g.bases()), ["3cac04ae8714", "1975ea83b712"]);
+    assert_eq!(ids(g.branch_points()), ["1975ea83b712"]);
+    assert!(g.merge_points().is_empty());
+    let r = g.revision("55af2cb1c267").unwrap();
+    assert_eq!(
+        r.dependents().map(|d| d.id().as_str()).collect::<Vec<_>>(),
+        ["2a95102259be"]
+    );
+    assert!(!r.is_head() && !r.is_real_head());
+    let anc: Vec<&str> = g
+        .revision("2a95102259be")
+        .unwrap()
+        .ancestors(Edges::Revises)
+        .iter()
+        .map(|r| r.id().as_str())
+        .collect();
+    assert_eq!(anc, ["109ec7d132bf", "29f859a13ea", "3cac04ae8714"]);
+    let anc = g
+        .revision("2a95102259be")
+        .unwrap()
+        .ancestors(Edges::RevisesAndDependsOn);
+    assert_eq!(anc.len(), 6);
+    let desc = g
+        .revision("ae1027a6acf")
+        .unwrap()
+        .descendants(Edges::RevisesAndDependsOn);
+    assert_eq!(
+        desc.iter().map(|r| r.id().as_str()).collect::<Vec<_>>(),
+        ["2a95102259be", "34e094ad6ef1", "55af2cb1c267"]
+    );
+    // Labels: inherited up the branch and down to the branch point.
+    assert_eq!(g.revision("109ec7d132bf").unwrap().labels(), ["networking"]);
+    assert!(g.revision("1975ea83b712").unwrap().labels().is_empty());
+}
+
+#[test]
+fn label_inherited_down_to_branch_point() {
+    let g = graph(&[
+        s("a000", &[], "root"),
+        s("b000", &["a000"], "left"),
+        s("c000", &["a000"], "right"),
+        s("d000", &["c000"], "right 2"),
+        S {
+            labels: &["right"],
+            ..s("e000", &["d000"], "right 3")
+        },
+    ]);
+    assert_eq!(g.revision("c000").unwrap().labels(), ["right"]);
+    assert!(g.revision("a000").unwrap().labels().is_empty());
+    assert!(g.revision("b000").unwrap().labels().is_empty());
+    assert_eq!(up(&g, NONE, "right@base+2"), ["a000", "c000"]);
+}
+
+// ---- validation ---------------------------------------------------------------------
+
+fn build_err(list: &[S]) -> String {
+    let specs = list.iter().map(|x| spec(x, "v")).collect();
+    match RevisionGraph::build(specs, 12) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn validation_errors_name_file_and_line() {
+    assert_eq!(
+        build_err(&[s("a1", &[], "x"), s("a1", &[], "y")]),
+        "v/a1_y.sql:1: revision id 'a1' is already declared at v/a1_x.sql:1"
+    );
+    assert_eq!(
+        build_err(&[s("a1", &["zz"], "x")]),
+        "v/a1_x.sql:2: revision a1 revises 'zz', which no migration file declares"
+    );
+    assert_eq!(
+        build_err(&[S {
+            deps: &["zz"],
+            ..s("a1", &[], "x")
+        }]),
+        "v/a1_x.sql:4: revision a1 depends on 'zz', which is neither a revision id nor a branch label"
+    );
+    assert_eq!(
+        build_err(&[s("a-1", &[], "x")]),
+        "v/a-1_x.sql:1: revision id 'a-1' contains '-' (only letters, digits and '_' are allowed)"
+    );
+    assert!(build_err(&[s("a@b:c+", &[], "x")]).contains("contains '+', ':', '@'"));
+    assert_eq!(
+        build_err(&[s("abcdefghijklm", &[], "x")]),
+        "v/abcdefghijklm_x.sql:1: revision id 'abcdefghijklm' is 13 characters long; the version table column holds at most 12"
+    );
+    assert_eq!(
+        build_err(&[s("a1", &["a1"], "x")]),
+        "v/a1_x.sql:2: revision a1 lists itself in revises"
+    );
+    assert_eq!(
+        build_err(&[S {
+            deps: &["a1"],
+            ..s("a1", &[], "x")
+        }]),
+        "v/a1_x.sql:4: revision a1 lists itself in depends_on"
+    );
+    assert_eq!(
+        build_err(&[
+            S {
+                labels: &["l"],
+                ..s("a1", &[], "x")
+            },
+            S {
+                labels: &["l"],
+                ..s("b1", &[], "y")
+            }
+        ]),
+        "v/b1_y.sql:5: branch label 'l' of revision b1 is already used by revision a1 (v/a1_x.sql:5)"
+    );
+    assert_eq!(
+        build_err(&[
+            s("a1", &[], "x"),
+            S {
+                labels: &["a1"],
+                ..s("b1", &[], "y")
+            }
+        ]),
+        "v/b1_y.sql:5: branch label 'a1' of revision b1 is the id of the revision declared at v/a1_x.sql:1"
+    );
+    assert!(
+        build_err(&[S {
+            labels: &["x@y"],
+            ..s("a1", &[], "x")
+        }])
+        .contains("branch label 'x@y'")
+    );
+    assert_eq!(
+        build_err(&[
+            s("r1", &[], "root"),
+            s("a1", &["r1", "c1"], "x"),
+            s("b1", &["a1"], "y"),
+            s("c1", &["b1"], "z")
+        ]),
+        "cycle detected in revisions (a1 (v/a1_x.sql:1) -> b1 (v/b1_y.sql:1) -> c1 (v/c1_z.sql:1))"
+    );
+    assert!(
+        build_err(&[
+            S {
+                deps: &["b1"],
+                ..s("a1", &[], "x")
+            },
+            s("b1", &["a1"], "y"),
+        ])
+        .starts_with("dependency cycle detected in revisions (")
+    );
+    assert_eq!(
+        build_err(&[s("a1", &[], "x"), s("b1", &["a1", "a1"], "y")]),
+        "v/b1_y.sql:2: revision b1 lists 'a1' more than once in revises"
+    );
+}
+
+// ---- targets ----------------------------------------------------------------------
+
+#[test]
+fn target_parsing() {
+    let p = |t: &str| Target::parse(t).unwrap();
+    assert_eq!(p("base"), Target::Base);
+    assert_eq!(p("ae10"), Target::Rev("ae10".into()));
+    assert_eq!(p("cart@head"), Target::BranchHead("cart".into()));
+    assert_eq!(p("cart@heads"), Target::BranchHeads("cart".into()));
+    assert_eq!(p("cart@base"), Target::BranchBase("cart".into()));
+    assert_eq!(
+        p("cart@ae10"),
+        Target::BranchRev {
+            branch: "cart".into(),
+            rev: "ae10".into()
+        }
+    );
+    assert_eq!(
+        p("-2"),
+        Target::Relative {
+            branch: None,
+            anchor: None,
+            steps: -2
+        }
+    );
+    assert_eq!(
+        p("ae10+3"),
+        Target::Relative {
+            branch: None,
+            anchor: Some("ae10".into()),
+            steps: 3
+        }
+    );
+    for t in ["cart@-1", "head-2", "cart@ae10+1", "+1", "a:b", ""] {
+        if t.contains(':') || t.is_empty() {
+            assert!(Target::parse(t).is_err(), "{t}");
+        } else {
+            assert_eq!(p(t).to_string(), t);
+        }
+    }
+    assert!(Target::parse("a+").is_err());
+    assert!(Target::parse("a@b@c").is_err());
+    assert!(Target::parse("a-b").is_err());
+    let r = Range::parse("current:cart@+2").unwrap();
+    assert_eq!(r.lower, Some(Target::Current));
+    assert_eq!(r.to_string(), "current:cart@+2");
+    assert!(Range::parse("ab").is_err());
+}
+
+#[test]
+fn target_resolution_errors() {
+    let g = fixture_branches(false);
+    let e = up_err(&g, NONE, "head");
+    assert_eq!(
+        e.to_string(),
+        "Multiple head revisions are present for given argument 'head' (27c6a30d7c24, ae1027a6acf); please specify a specific target revision, '<branchname>@head' to narrow to a specific head, 'heads' for all heads, or merge the heads into one revision"
+    );
+    let g2 = graph(&[s("abc1", &[], "x"), s("abc2", &["abc1"], "y")]);
+    assert_eq!(
+        up_err(&g2, NONE, "abc").to_string(),
+        "Ambiguous revision 'abc': it is the start of abc1, abc2; type more characters"
+    );
+    assert!(matches!(
+        up_err(&g2, NONE, "zzzz"),
+        GraphError::UnknownRevision { .. }
+    ));
+    // Relative walk from a branch point.
+    let e = up_err(&g, &["1975ea83b712"], "+1");
+    assert!(matches!(e, GraphError::AmbiguousWalk { .. }), "{e}");
+    assert!(e.to_string().contains("LABEL@+N"));
+    let e = up_err(&g, &["27c6a30d7c24", "ae1027a6acf"], "+1");
+    assert!(
+        e.to_string()
+            .contains("ambiguous upgrade from multiple current revisions")
+    );
+    let e = down_err(&g, &["27c6a30d7c24", "ae1027a6acf"], "-1");
+    assert!(e.to_string().contains("27c6a30d7c24-1"), "{e}");
+    assert!(matches!(
+        up_err(&g, &["27c6a30d7c24"], "+1"),
+        GraphError::RelativeOutOfRange { .. }
+    ));
+    assert!(matches!(
+        up_err(&g, NONE, "-1"),
+        GraphError::InvalidTarget { .. }
+    ));
+    let g = fixture_branches(true);
+    let e = down_err(&g, &["53fffde5ad5"], "53fffde5ad5-2");
+    assert!(e.to_string().contains("merge point"), "{e}");
+    let labels = fixture_labels();
+    assert!(matches!(
+        up_err(&labels, NONE, "shoppingcart@ae10"),
+        GraphError::NotInBranch { .. }
+    ));
+    assert!(matches!(
+        up_err(&labels, NONE, "nosuch@head"),
+        GraphError::UnknownBranch { .. }
+    ));
+    assert!(matches!(
+        g.upgrade(&["gone"], &Target::Heads),
+        Err(GraphError::UnknownCurrent { .. })
+    ));
+}
+
+// ---- plans --------------------------------------------------------------------------
+
+#[test]
+fn upgrade_plans_match_tutorial() {
+    let g = fixture_branches(false);
+    // Tutorial: "upgrade heads" runs 1975, ae10, 27c6.
+    assert_eq!(
+        up(&g, NONE, "heads"),
+        ["1975ea83b712", "ae1027a6acf", "27c6a30d7c24"]
+    );
+    assert_eq!(up(&g, NONE, "27c6a"), ["1975ea83b712", "27c6a30d7c24"]);
+    assert_eq!(up(&g, &["27c6a30d7c24"], "ae102"), ["ae1027a6acf"]);
+    assert!(up(&g, &["ae1027a6acf"], "1975").is_empty());
+    let g = fixture_labels();
+    assert_eq!(
+        up(&g, &["1975ea83b712"], "shoppingcart@head"),
+        ["27c6a30d7c24", "d747a8a8879"]
+    );
+    assert_eq!(
+        up(&g, &["1975ea83b712"], "shoppingcart@+1"),
+        ["27c6a30d7c24"]
+    );
+    assert_eq!(up(&g, &["27c6a30d7c24"], "+1"), ["d747a8a8879"]);
+    assert_eq!(
+        up(&g, NONE, "27c6+1"),
+        ["1975ea83b712", "27c6a30d7c24", "d747a8a8879"]
+    );
+    assert_eq!(up(&g, NONE, "d747-1"), ["1975ea83b712", "27c6a30d7c24"]);
+    let g = fixture_depends();
+    // Tutorial: upgrading networking pulls in the account line first.
+    assert_eq!(
+        up(&g, NONE, "networking@head"),
+        [
+            "1975ea83b712",
+            "ae1027a6acf",
+            "55af2cb1c267",
+            "3cac04ae8714",
+            "109ec7d132bf",
+            "29f859a13ea",
+            "2a95102259be",
+        ]
+    );
+    assert_eq!(up(&g, NONE, "networking@+1"), ["3cac04ae8714"]);
+}
+
+#[test]
+fn downgrade_plans() {
+    let g = fixture_branches(false);
+    let both = ["ae1027a6acf", "27c6a30d7c24"];
+    assert_eq!(
+        down(&g, &both, "base"),
+        ["27c6a30d7c24", "ae1027a6acf", "1975ea83b712"]
+    );
+    assert_eq!(down(&g, &both, "1975"), ["27c6a30d7c24", "ae1027a6acf"]);
+    // One branch only: REV-1 and LABEL-style relative steps stay on their branch.
+    assert_eq!(down(&g, &both, "ae1027a6acf-1"), ["ae1027a6acf"]);
+    assert_eq!(down(&g, &both, "27c6a30d7c24@-1"), ["27c6a30d7c24"]);
+    assert!(down(&g, &both, "ae1027a6acf").is_empty());
+    let e = down_err(&g, &["ae1027a6acf"], "27c6a30d7c24");
+    assert!(matches!(e, GraphError::NotReachable { .. }), "{e}");
+    assert!(e.to_string().starts_with(
+        "Destination 27c6a30d7c24 is not a valid downgrade target from current head(s) (ae1027a6acf)"
+    ));
+    assert!(down(&g, NONE, "base").is_empty());
+
+    let g = fixture_branches(true);
+    assert_eq!(
+        down(&g, &["53fffde5ad5"], "base"),
+        ["53fffde5ad5", "ae1027a6acf", "27c6a30d7c24", "1975ea83b712"]
+    );
+    assert_eq!(down(&g, &["53fffde5ad5"], "-1"), ["53fffde5ad5"]);
+
+    let g = fixture_labels();
+    let both = ["ae1027a6acf", "d747a8a8879"];
+    // shoppingcart@base shares its root with the other branch: Alembic removes both.
+    assert_eq!(
+        down(&g, &both, "shoppingcart@base"),
+        ["ae1027a6acf", "d747a8a8879", "27c6a30d7c24", "1975ea83b712"]
+    );
+    assert_eq!(
+        down(&g, &both, "shoppingcart@1975"),
+        ["d747a8a8879", "27c6a30d7c24"]
+    );
+    assert_eq!(down(&g, &both, "shoppingcart@-1"), ["d747a8a8879"]);
+
+    let g = fixture_depends();
+    let all = ["2a95102259be", "27c6a30d7c24", "34e094ad6ef1"];
+    // An independent base: only networking goes, the dependency stays.
+    assert_eq!(
+        down(&g, &all, "networking@base"),
+        [
+            "2a95102259be",
+            "29f859a13ea",
+            "109ec7d132bf",
+            "3cac04ae8714"
+        ]
+    );
+    // Removing a dependency removes what depends on it.
+    assert_eq!(
+        down(&g, &all, "ae1027a6acf"),
+        ["2a95102259be", "34e094ad6ef1", "55af2cb1c267"]
+    );
+}
+
+#[test]
+fn resolve_targets() {
+    let g = fixture_depends();
+    let r = |t: &str, cur: &[&str]| -> Vec<String> {
+        g.resolve(&Target::parse(t).unwrap(), cur)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        r("heads", NONE),
+        ["2a95102259be", "27c6a30d7c24", "34e094ad6ef1"]
+    );
+    assert!(r("base", NONE).is_empty());
+    assert_eq!(r("networking@head", NONE), ["2a95102259be"]);
+    assert_eq!(r("networking@3cac", NONE), ["3cac04ae8714"]);
+    assert_eq!(r("-1", &["34e094ad6ef1"]), ["55af2cb1c267"]);
+    assert_eq!(r("current", &["34e094ad6ef1"]), ["34e094ad6ef1"]);
+}
+
+// ---- size -------------------------------------------------------------------------
+
+fn chain(n: usize) -> RevisionGraph {
+    let specs = (0..n)
+        .map(|i| RevisionSpec {
+            id: format!("r{i:05}"),
+            parents: if i == 0 {
+                vec![]
+            } else {
+                vec![format!("r{:05}", i - 1)]
+            },
+            depends_on: vec![],
+            branch_labels: if i == 0 { vec!["main".into()] } else { vec![] },
+            message: format!("step {i}"),
+            created: None,
+            origin: Origin::default(),
+        })
+        .collect();
+    match RevisionGraph::build(specs, 64) {
+        Ok(g) => g,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn ten_thousand_chain() {
+    let g = chain(10_000);
+    let plan = g.upgrade(NONE, &Target::Heads).unwrap();
+    assert_eq!(plan.len(), 10_000);
+    assert_eq!(plan.steps[0].revision.as_str(), "r00000");
+    assert_eq!(plan.steps[9_999].revision.as_str(), "r09999");
+    let mut heads = crate::store::Heads::from_rows(&g, NONE).unwrap();
+    heads.apply_all(&g, &plan.steps).unwrap();
+    assert_eq!(ids(heads.rows()), ["r09999"]);
+    let down = g.downgrade(&heads.rows(), &Target::Base).unwrap();
+    assert_eq!(down.len(), 10_000);
+    assert_eq!(down.steps[0].revision.as_str(), "r09999");
+    heads.apply_all(&g, &down.steps).unwrap();
+    assert!(heads.is_empty());
+    assert_eq!(history(&g, "").len(), 10_000);
+    assert_eq!(up(&g, &["r05000"], "main@+2"), ["r05001", "r05002"]);
+    assert_eq!(g.revision("r00000").unwrap().labels(), ["main"]);
+    assert_eq!(g.revision("r09999").unwrap().labels(), ["main"]);
+}
+
+#[test]
+fn ten_thousand_wide_fan() {
+    let mut specs = vec![RevisionSpec {
+        id: "root".into(),
+        parents: vec![],
+        depends_on: vec![],
+        branch_labels: vec![],
+        message: "root".into(),
+        created: None,
+        origin: Origin::default(),
+    }];
+    for i in 0..10_000 {
+        specs.push(RevisionSpec {
+            id: format!("leaf{i:05}"),
+            parents: vec!["root".into()],
+            depends_on: vec![],
+            branch_labels: vec![],
+            message: String::new(),
+            created: None,
+            origin: Origin::default(),
+        });
+        // And as many independent roots.
+        specs.push(RevisionSpec {
+            id: format!("solo{i:05}"),
+            parents: vec![],
+            depends_on: vec![],
+            branch_labels: vec![],
+            message: String::new(),
+            created: None,
+            origin: Origin::default(),
+        });
+    }
+    let g = match RevisionGraph::build(specs, 64) {
+        Ok(g) => g,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(g.heads().len(), 20_000);
+    let plan = g.upgrade(NONE, &Target::Heads).unwrap();
+    assert_eq!(plan.len(), 20_001);
+    let mut heads = crate::store::Heads::from_rows(&g, NONE).unwrap();
+    heads.apply_all(&g, &plan.steps).unwrap();
+    assert_eq!(heads.rows().len(), 20_000);
+    let down = g.downgrade(&heads.rows(), &Target::Base).unwrap();
+    assert_eq!(down.len(), 20_001);
+    heads.apply_all(&g, &down.steps).unwrap();
+    assert!(heads.is_empty());
+    assert_eq!(g.branches_output(false).len(), 1);
+}
