@@ -278,7 +278,8 @@ fn print_out(text: &str) {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
     let printer = Printer {
         quiet: cli.quiet,
         json: cli.log_format == Format::Json,
@@ -288,7 +289,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
     let mut events = |e: Event| printer.event(e);
     if let Command::Init { dir } = &cli.command {
-        let dir = dir.as_ref().map(|d| cwd.join(d)).unwrap_or_else(|| cwd.clone());
+        let dir = dir
+            .as_ref()
+            .map(|d| cwd.join(d))
+            .unwrap_or_else(|| cwd.clone());
         let created = project::init(&dir).map_err(|e| e.to_string())?;
         for path in created {
             print_out(&format!("Created {}", path.display()));
@@ -422,7 +426,11 @@ impl Printer {
     fn event_warn(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         if self.json {
-            let _ = writeln!(err, "{{\"level\":\"warn\",\"message\":{}}}", json_string(text));
+            let _ = writeln!(
+                err,
+                "{{\"level\":\"warn\",\"message\":{}}}",
+                json_string(text)
+            );
         } else {
             let _ = writeln!(err, "WARN  {text}");
         }

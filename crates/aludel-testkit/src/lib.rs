@@ -194,7 +194,10 @@ impl TestProject {
     /// A new project with `aludel.toml` (`extra_config` appended) and an empty
     /// versions folder. `bin` is the `aludel` binary (`env!("CARGO_BIN_EXE_aludel")`).
     pub fn new(bin: &str, url: Option<&str>, extra_config: &str) -> TestProject {
-        let dir = tempfile::Builder::new().prefix("aludel-test").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("aludel-test")
+            .tempdir()
+            .unwrap();
         std::fs::create_dir_all(dir.path().join("migrations/versions")).unwrap();
         let mut config = String::from("[aludel]\nscript_location = \"migrations\"\n");
         if let Some(u) = url {

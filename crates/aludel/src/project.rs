@@ -206,11 +206,16 @@ impl Project {
         for step in &plan.steps {
             let id = step.revision.as_str();
             let script = self.scripts.get(id).ok_or_else(|| {
-                Error::Invalid(format!("revision {id} has no file (internal inconsistency)"))
+                Error::Invalid(format!(
+                    "revision {id} has no file (internal inconsistency)"
+                ))
             })?;
             let statements = script.statements(step.direction, dialect)?;
-            let heads_before: Vec<String> =
-                heads.rows().iter().map(|r| r.as_str().to_string()).collect();
+            let heads_before: Vec<String> = heads
+                .rows()
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect();
             let change = heads.apply(&self.graph, step)?;
             let short = self.graph.step_short_line(step).unwrap_or_default();
             let long = self.graph.step_line(step).unwrap_or_default();
@@ -251,7 +256,11 @@ impl Project {
 
     /// `upgrade TARGET`: applies what is pending, under the run lock. Returns the
     /// version table's rows afterwards.
-    pub fn upgrade(&self, target: &str, events: &mut dyn FnMut(Event)) -> Result<Vec<String>, Error> {
+    pub fn upgrade(
+        &self,
+        target: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Vec<String>, Error> {
         let target = Target::parse(target)?;
         self.run_plan(Direction::Upgrade, &target, events)
     }
@@ -306,7 +315,13 @@ impl Project {
         if start.is_empty() {
             sink.statement(&self.version_table().create());
         }
-        runner::apply_steps(&mut sink, self.dialect(), &steps, self.policy(), &mut |_| {})?;
+        runner::apply_steps(
+            &mut sink,
+            self.dialect(),
+            &steps,
+            self.policy(),
+            &mut |_| {},
+        )?;
         Ok(sink.into_string())
     }
 
@@ -340,7 +355,12 @@ impl Project {
         Ok(heads.stamp(&self.graph, &targets, purge)?)
     }
 
-    fn stamp_step(&self, rows: &[String], after: &[String], changes: &[HeadsChange]) -> PreparedStep {
+    fn stamp_step(
+        &self,
+        rows: &[String],
+        after: &[String],
+        changes: &[HeadsChange],
+    ) -> PreparedStep {
         let table = self.version_table();
         let short = format!("stamp_revision {} -> {}", rows.join(", "), after.join(", "));
         PreparedStep {
@@ -350,7 +370,10 @@ impl Project {
             path: self.config.versions_dir(),
             transactional: true,
             statements: Vec::new(),
-            version_sql: changes.iter().flat_map(|c| version_sql(&table, c)).collect(),
+            version_sql: changes
+                .iter()
+                .flat_map(|c| version_sql(&table, c))
+                .collect(),
             description: format!("Running {short}"),
             comment: format!("Running {short}"),
             heads_before: rows.to_vec(),
@@ -370,7 +393,11 @@ impl Project {
         let after = rows_after(&rows, &changes);
         if !changes.is_empty() {
             let step = self.stamp_step(&rows, &after, &changes);
-            session.apply(std::slice::from_ref(&step), TransactionPolicy::PerMigration, events)?;
+            session.apply(
+                std::slice::from_ref(&step),
+                TransactionPolicy::PerMigration,
+                events,
+            )?;
         }
         let rows = session.heads()?;
         session.finish()?;
@@ -446,12 +473,9 @@ impl Project {
         } else {
             None
         };
-        let lines = self.graph.history_output(
-            &range,
-            rows.as_deref(),
-            verbose,
-            indicate_current,
-        )?;
+        let lines =
+            self.graph
+                .history_output(&range, rows.as_deref(), verbose, indicate_current)?;
         Ok(join_lines(&lines))
     }
 
@@ -477,7 +501,9 @@ impl Project {
     }
 
     fn template(&self) -> Result<ScriptTemplate, Error> {
-        Ok(ScriptTemplate::load_or_builtin(&self.config.template_path())?)
+        Ok(ScriptTemplate::load_or_builtin(
+            &self.config.template_path(),
+        )?)
     }
 
     fn new_rev_id(&self, chosen: Option<&str>) -> Result<String, Error> {
@@ -525,7 +551,11 @@ impl Project {
             &new.message,
             now.to_zoned(tz),
         )?;
-        Ok(crate::script::write_new(&self.config.versions_dir(), &name, &text)?)
+        Ok(crate::script::write_new(
+            &self.config.versions_dir(),
+            &name,
+            &text,
+        )?)
     }
 
     /// Resolves `--depends-on` values: labels stay labels, partial ids become full.
@@ -533,7 +563,11 @@ impl Project {
         values
             .iter()
             .map(|v| {
-                if self.graph.revisions().any(|r| r.spec().branch_labels.contains(v)) {
+                if self
+                    .graph
+                    .revisions()
+                    .any(|r| r.spec().branch_labels.contains(v))
+                {
                     return Ok(v.clone());
                 }
                 let found = self.graph.resolve(&Target::parse(v)?, &[] as &[&str])?;
@@ -576,7 +610,11 @@ impl Project {
                 if heads.len() > 1 {
                     return Err(Error::Invalid(format!(
                         "multiple heads are present ({}): name the one to build on with --head, or merge them first with `aludel merge -m MESSAGE heads`",
-                        heads.iter().map(|h| h.as_str()).collect::<Vec<_>>().join(", ")
+                        heads
+                            .iter()
+                            .map(|h| h.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
                 heads.iter().map(|h| h.as_str().to_string()).collect()
@@ -608,7 +646,11 @@ impl Project {
             return Err(Error::Invalid(format!(
                 "nothing to merge: {} name{} {} revision{}; a merge needs two or more",
                 options.revisions.join(" "),
-                if options.revisions.len() == 1 { "s" } else { "" },
+                if options.revisions.len() == 1 {
+                    "s"
+                } else {
+                    ""
+                },
                 parents.len(),
                 if parents.len() == 1 { "" } else { "s" }
             )));

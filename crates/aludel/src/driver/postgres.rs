@@ -177,7 +177,7 @@ impl PostgresDriver {
                     SslMode::Require
                 });
                 let client_config =
-                    tls_config(mode, root_cert.as_deref()).map_err(|m| unsupported(m))?;
+                    tls_config(mode, root_cert.as_deref()).map_err(unsupported)?;
                 config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(client_config))
             }
         };
