@@ -145,7 +145,7 @@ enum Command {
     /// Set the version table to TARGET without running migrations.
     Stamp {
         /// One or more targets: revisions, head, heads, base.
-        #[arg(required = true, allow_hyphen_values = true)]
+        #[arg(required = true)]
         targets: Vec<String>,
         /// Delete every row first, even unknown revisions.
         #[arg(long)]

@@ -176,8 +176,7 @@ impl PostgresDriver {
                 } else {
                     SslMode::Require
                 });
-                let client_config =
-                    tls_config(mode, root_cert.as_deref()).map_err(unsupported)?;
+                let client_config = tls_config(mode, root_cert.as_deref()).map_err(unsupported)?;
                 config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(client_config))
             }
         };
