@@ -41,6 +41,15 @@ pub enum ConnectError {
         /// Why.
         message: String,
     },
+    /// The server refused us for a reason waiting cannot fix (authentication, an
+    /// untrusted certificate).
+    #[error("cannot connect to {url}: {message}")]
+    Rejected {
+        /// The redacted URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
     /// The URL asks for something this build cannot do; retrying will not help.
     #[error("cannot connect to {url}: {message}")]
     Unsupported {

@@ -126,6 +126,15 @@ pub fn begin(dialect: Dialect) -> &'static str {
     }
 }
 
+/// `BEGIN` for a transaction whose commit need not wait for the disk: PostgreSQL's
+/// asynchronous commit. Other dialects begin normally.
+pub fn begin_fast(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Postgres => "BEGIN;\nSET LOCAL synchronous_commit = off".to_string(),
+        Dialect::Sqlite | Dialect::Mysql => begin(dialect).to_string(),
+    }
+}
+
 /// `COMMIT`.
 pub fn commit() -> &'static str {
     "COMMIT"

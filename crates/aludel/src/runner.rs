@@ -156,6 +156,9 @@ pub enum RunError {
         /// How many attempts were made.
         attempts: u32,
     },
+    /// The database refused the connection for a reason retrying cannot fix.
+    #[error(transparent)]
+    Rejected(ConnectError),
     /// Another run held the lock for longer than `lock_timeout_seconds`.
     #[error(
         "timed out after {}s waiting for the migration lock{}; raise [connect] lock_timeout_seconds or stop the other run",
@@ -378,14 +381,20 @@ pub enum TransactionPolicy {
 
 /// Where prepared SQL goes: a live database or offline text.
 pub trait Sink {
-    /// Starts a transaction.
-    fn begin(&mut self, dialect: Dialect) -> Result<(), DbError>;
+    /// Starts a transaction. `durable = false` lets the database acknowledge its
+    /// commit before the commit reaches disk (PostgreSQL's asynchronous commit): safe
+    /// for every revision but the run's last, because the last one's durable commit
+    /// flushes the write-ahead log up to and including all earlier ones, and a crash
+    /// before it can only lose a suffix of whole revisions, each with its row.
+    fn begin(&mut self, dialect: Dialect, durable: bool) -> Result<(), DbError>;
     /// Commits it.
     fn commit(&mut self) -> Result<(), DbError>;
     /// Rolls it back.
     fn rollback(&mut self) -> Result<(), DbError>;
     /// Runs statements, stopping at the first failure.
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure>;
+    /// Runs aludel's own statements and commits, in one round trip where possible.
+    fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError>;
     /// Writes a comment (offline only; a live database ignores it).
     fn comment(&mut self, text: &str);
 }
@@ -395,8 +404,12 @@ struct LiveSink<'a> {
 }
 
 impl Sink for LiveSink<'_> {
-    fn begin(&mut self, dialect: Dialect) -> Result<(), DbError> {
-        self.driver.execute(render::begin(dialect))
+    fn begin(&mut self, dialect: Dialect, durable: bool) -> Result<(), DbError> {
+        if durable {
+            self.driver.execute(render::begin(dialect))
+        } else {
+            self.driver.execute(&render::begin_fast(dialect))
+        }
     }
     fn commit(&mut self) -> Result<(), DbError> {
         self.driver.execute(render::commit())
@@ -406,6 +419,14 @@ impl Sink for LiveSink<'_> {
     }
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
         self.driver.execute_all(statements)
+    }
+    fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError> {
+        let mut batch = statements.join(";\n");
+        if !batch.is_empty() {
+            batch.push_str(";\n");
+        }
+        batch.push_str(render::commit());
+        self.driver.execute(&batch)
     }
     fn comment(&mut self, _text: &str) {}
 }
@@ -433,7 +454,7 @@ impl SqlText {
 }
 
 impl Sink for SqlText {
-    fn begin(&mut self, dialect: Dialect) -> Result<(), DbError> {
+    fn begin(&mut self, dialect: Dialect, _durable: bool) -> Result<(), DbError> {
         self.statement(render::begin(dialect));
         Ok(())
     }
@@ -448,6 +469,13 @@ impl Sink for SqlText {
         for s in statements {
             self.statement(s);
         }
+        Ok(())
+    }
+    fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError> {
+        for s in statements {
+            self.statement(s);
+        }
+        self.statement(render::commit());
         Ok(())
     }
     fn comment(&mut self, text: &str) {
@@ -474,11 +502,12 @@ pub fn apply_steps(
         error,
     };
     if whole_run && !steps.is_empty() {
-        sink.begin(dialect)
+        sink.begin(dialect, true)
             .map_err(|e| db("starting the run's transaction", e))?;
         in_tx = true;
     }
-    for step in steps {
+    for (i, step) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
         let description = step.description.clone();
         events(Event::StepStarted {
             description: description.clone(),
@@ -494,21 +523,22 @@ pub fn apply_steps(
             in_tx = false;
         }
         if own_tx {
-            sink.begin(dialect)
+            sink.begin(dialect, last)
                 .map_err(|e| db("starting the revision's transaction", e))?;
             in_tx = true;
         }
-        let mut texts: Vec<&str> = step.statements.iter().map(|s| s.sql.as_str()).collect();
+        let texts: Vec<&str> = step.statements.iter().map(|s| s.sql.as_str()).collect();
         let n_statements = texts.len();
-        texts.extend(step.version_sql.iter().map(String::as_str));
+        let version: Vec<&str> = step.version_sql.iter().map(String::as_str).collect();
+        let version_failed = |error| StatementFailure {
+            index: n_statements,
+            error,
+        };
         let result = sink.run(&texts).and_then(|()| {
             if own_tx {
-                sink.commit().map_err(|error| StatementFailure {
-                    index: texts.len(),
-                    error,
-                })
+                sink.run_and_commit(&version).map_err(version_failed)
             } else {
-                Ok(())
+                sink.run(&version).map_err(|f| version_failed(f.error))
             }
         });
         if let Err(failure) = result {
@@ -543,7 +573,7 @@ pub fn apply_steps(
             in_tx = false;
         }
         if whole_run && !step.transactional {
-            sink.begin(dialect)
+            sink.begin(dialect, true)
                 .map_err(|e| db("starting the run's transaction", e))?;
             in_tx = true;
         }
@@ -711,7 +741,7 @@ mod tests {
     }
 
     impl Sink for FailingSink {
-        fn begin(&mut self, _: Dialect) -> Result<(), DbError> {
+        fn begin(&mut self, _: Dialect, _: bool) -> Result<(), DbError> {
             self.log.push("BEGIN".into());
             Ok(())
         }
@@ -733,6 +763,11 @@ mod tests {
                 }
                 self.log.push(s.to_string());
             }
+            Ok(())
+        }
+        fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError> {
+            self.log.extend(statements.iter().map(|s| s.to_string()));
+            self.log.push("COMMIT".into());
             Ok(())
         }
         fn comment(&mut self, _: &str) {}

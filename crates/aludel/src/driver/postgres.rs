@@ -180,12 +180,30 @@ impl PostgresDriver {
                 config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(client_config))
             }
         };
-        let client = connected.map_err(|e| ConnectError::Unreachable {
-            url: url.to_string(),
-            message: describe_connect_error(&e),
+        let client = connected.map_err(|e| {
+            let message = describe_connect_error(&e);
+            if is_permanent(&e, &message) {
+                ConnectError::Rejected {
+                    url: url.to_string(),
+                    message,
+                }
+            } else {
+                ConnectError::Unreachable {
+                    url: url.to_string(),
+                    message,
+                }
+            }
         })?;
         Ok(PostgresDriver { client, database })
     }
+}
+
+/// Failures that waiting cannot fix: a wrong password or a certificate that does not
+/// verify. A database that does not exist yet is worth waiting for (another job may
+/// create it), as is anything at the network level.
+fn is_permanent(e: &postgres::Error, message: &str) -> bool {
+    let code = e.code().map(|c| c.code());
+    matches!(code, Some("28P01" | "28000")) || message.contains("invalid peer certificate")
 }
 
 fn describe_connect_error(e: &postgres::Error) -> String {

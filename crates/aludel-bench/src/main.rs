@@ -1,0 +1,427 @@
+//! aludel's benchmarks, run with `cargo run --release -p aludel-bench -- [all|pg|queries] [--runs N]`.
+//!
+//! - `pg`: a linear history of 1,000 revisions, each creating a table of 8 columns with
+//!   a primary key, an index and a foreign key to an earlier table. `aludel upgrade
+//!   head` on an empty PostgreSQL database against `psql -1 -f` on the same SQL
+//!   concatenated; `aludel downgrade base` against the reverse script run by psql.
+//!   Both sides are measured in the same run, alternating which goes first.
+//! - `queries`: `heads`, `history` and `current` on a 10,000-revision history (SQLite
+//!   database stamped at head), and `--help`.
+//!
+//! Every figure is a median over the runs; ratios are medians of per-run ratios. Peak
+//! memory is the largest resident set of any aludel process measured.
+//!
+//! PostgreSQL comes from `ALUDEL_BENCH_POSTGRES_URL` (default
+//! `postgresql://postgres@127.0.0.1:5432/postgres`); `psql` must be on PATH. The
+//! `aludel` binary is `target/release/aludel` unless `ALUDEL_BIN` names another.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, String>;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+struct Options {
+    what: String,
+    runs: usize,
+    revisions: usize,
+    query_revisions: usize,
+}
+
+fn parse_args() -> Result<Options> {
+    let mut o = Options {
+        what: "all".into(),
+        runs: 5,
+        revisions: 1000,
+        query_revisions: 10_000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut num = |name: &str| -> Result<usize> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} takes a number"))
+        };
+        match a.as_str() {
+            "--runs" => o.runs = num("--runs")?.max(1),
+            "--revisions" => o.revisions = num("--revisions")?.max(2),
+            "--query-revisions" => o.query_revisions = num("--query-revisions")?.max(2),
+            "all" | "pg" | "queries" => o.what = a,
+            "-h" | "--help" => {
+                println!(
+                    "usage: aludel-bench [all|pg|queries] [--runs N] [--revisions N] [--query-revisions N]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(o)
+}
+
+fn aludel_bin() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("ALUDEL_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bin = root.join("target/release/aludel");
+    if !bin.exists() {
+        return Err(format!(
+            "{} not found: run `cargo build --release -p aludel-cli` first, or set ALUDEL_BIN",
+            bin.display()
+        ));
+    }
+    Ok(bin)
+}
+
+fn run() -> Result<()> {
+    let o = parse_args()?;
+    let bin = aludel_bin()?;
+    println!(
+        "aludel benchmark: {} runs, binary {}",
+        o.runs,
+        bin.display()
+    );
+    let mut peak_kib = 0u64;
+    if o.what == "all" || o.what == "pg" {
+        bench_pg(&bin, &o, &mut peak_kib)?;
+    }
+    if o.what == "all" || o.what == "queries" {
+        bench_queries(&bin, &o, &mut peak_kib)?;
+    }
+    println!(
+        "\npeak memory of any aludel process: {:.1} MiB (target < 64 MiB)",
+        peak_kib as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// A finished child: wall time, exit status and peak resident set.
+struct Measured {
+    elapsed: Duration,
+    success: bool,
+    maxrss_kib: u64,
+    stderr: String,
+}
+
+/// Runs `cmd` to completion, measuring wall time and the child's peak memory.
+fn measure(cmd: &mut Command, stdin: Option<&Path>) -> Result<Measured> {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    if let Some(path) = stdin {
+        let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        cmd.stdin(f);
+    }
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        use std::io::Read;
+        let _ = err.read_to_string(&mut stderr);
+    }
+    let (status, maxrss_kib) = wait_with_rusage(child.id())?;
+    let elapsed = start.elapsed();
+    // The child was reaped by wait4; std must not wait for it again.
+    std::mem::forget(child);
+    Ok(Measured {
+        elapsed,
+        success: status == 0,
+        maxrss_kib,
+        stderr,
+    })
+}
+
+#[allow(unsafe_code)]
+fn wait_with_rusage(pid: u32) -> Result<(i32, u64)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data that wait4 fills in; pid is our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if r < 0 {
+        return Err(format!("wait4 failed: {}", std::io::Error::last_os_error()));
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok((code, usage.ru_maxrss.max(0) as u64))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("ALUDEL_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    let base = admin.split('?').next().unwrap_or(&admin).to_string();
+    match base.rsplit_once('/') {
+        Some((prefix, _)) => format!("{prefix}/{db}"),
+        None => base,
+    }
+}
+
+fn psql(url: &str, sql: &str) -> Result<()> {
+    let out = Command::new("psql")
+        .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+fn recreate(db: &str) -> Result<()> {
+    psql(
+        &admin_url(),
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    )?;
+    psql(&admin_url(), &format!("CREATE DATABASE {db}"))
+}
+
+/// Writes the revision files and the concatenated upgrade and downgrade scripts.
+fn generate_history(dir: &Path, n: usize, tables: bool) -> Result<(PathBuf, PathBuf)> {
+    let versions = dir.join("migrations/versions");
+    std::fs::create_dir_all(&versions).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("aludel.toml"),
+        "[aludel]\nscript_location = \"migrations\"\n[connect]\nretries = 1\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let mut up = String::new();
+    let mut down = Vec::new();
+    for i in 0..n {
+        let (u, d) = if tables {
+            let fk = if i == 0 {
+                "ref_id bigint".to_string()
+            } else {
+                format!("ref_id bigint REFERENCES t{:05} (id)", (i * 7919) % i)
+            };
+            (
+                format!(
+                    "CREATE TABLE t{i:05} (\n    id bigint PRIMARY KEY,\n    name varchar(100) NOT NULL,\n    email varchar(200),\n    amount numeric(12,2) DEFAULT 0,\n    created_at timestamptz NOT NULL DEFAULT now(),\n    active boolean NOT NULL DEFAULT true,\n    note text,\n    {fk}\n);\nCREATE INDEX t{i:05}_name_idx ON t{i:05} (name);\n"
+                ),
+                format!("DROP TABLE t{i:05};\n"),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        let parent = if i == 0 {
+            String::new()
+        } else {
+            format!("-- aludel:revises r{:06}\n", i - 1)
+        };
+        let text = format!(
+            "-- aludel:revision r{i:06}\n{parent}-- aludel:message revision number {i}\n\n-- aludel:upgrade\n{u}\n-- aludel:downgrade\n{d}"
+        );
+        std::fs::write(versions.join(format!("r{i:06}.sql")), text).map_err(|e| e.to_string())?;
+        up.push_str(&u);
+        down.push(d);
+    }
+    down.reverse();
+    let up_path = dir.join("up.sql");
+    let down_path = dir.join("down.sql");
+    std::fs::write(&up_path, up).map_err(|e| e.to_string())?;
+    std::fs::write(&down_path, down.concat()).map_err(|e| e.to_string())?;
+    Ok((up_path, down_path))
+}
+
+fn check(m: &Measured, what: &str) -> Result<()> {
+    if m.success {
+        Ok(())
+    } else {
+        Err(format!("{what} failed:\n{}", m.stderr))
+    }
+}
+
+fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (up, down) = generate_history(dir.path(), o.revisions, true)?;
+    let config = dir.path().join("aludel.toml");
+    let (db_a, db_p) = ("aludel_bench_a", "aludel_bench_psql");
+    println!(
+        "\n## PostgreSQL: {} revisions, each a table of 8 columns with PK, index and FK",
+        o.revisions
+    );
+    println!("run | psql -1 up | aludel up | ratio | psql down | aludel down | ratio");
+    let (mut pu, mut au, mut ru, mut pd, mut ad, mut rd) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for run in 0..o.runs {
+        recreate(db_a)?;
+        recreate(db_p)?;
+        let psql_up = |stdin: &Path| -> Result<Measured> {
+            let m = measure(
+                Command::new("psql").args([
+                    &url_for(db_p),
+                    "-q",
+                    "-1",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-f",
+                    "-",
+                ]),
+                Some(stdin),
+            )?;
+            check(&m, "psql -1 -f up.sql")?;
+            Ok(m)
+        };
+        let aludel = |target: &str, verb: &str| -> Result<Measured> {
+            let m = measure(
+                Command::new(bin).arg("-q").arg("-c").arg(&config).args([
+                    "--url",
+                    &url_for(db_a),
+                    verb,
+                    target,
+                ]),
+                None,
+            )?;
+            check(&m, &format!("aludel {verb} {target}"))?;
+            Ok(m)
+        };
+        // Alternate which side goes first, so neither always meets a warmer cache.
+        let (p, a) = if run % 2 == 0 {
+            let p = psql_up(&up)?;
+            (p, aludel("head", "upgrade")?)
+        } else {
+            let a = aludel("head", "upgrade")?;
+            (psql_up(&up)?, a)
+        };
+        // The reverse script cannot run as one transaction here: dropping 1,000
+        // tables at once exceeds the default max_locks_per_transaction.
+        let psql_down = |stdin: &Path| -> Result<Measured> {
+            let m = measure(
+                Command::new("psql").args([
+                    &url_for(db_p),
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-f",
+                    "-",
+                ]),
+                Some(stdin),
+            )?;
+            check(&m, "psql -f down.sql")?;
+            Ok(m)
+        };
+        let (pdn, adn) = if run % 2 == 0 {
+            let p = psql_down(&down)?;
+            (p, aludel("base", "downgrade")?)
+        } else {
+            let a = aludel("base", "downgrade")?;
+            (psql_down(&down)?, a)
+        };
+        *peak = (*peak).max(a.maxrss_kib).max(adn.maxrss_kib);
+        let s = |m: &Measured| m.elapsed.as_secs_f64();
+        println!(
+            "{} | {:.2} s | {:.2} s | {:.3} | {:.2} s | {:.2} s | {:.3}",
+            run + 1,
+            s(&p),
+            s(&a),
+            s(&a) / s(&p),
+            s(&pdn),
+            s(&adn),
+            s(&adn) / s(&pdn)
+        );
+        pu.push(s(&p));
+        au.push(s(&a));
+        ru.push(s(&a) / s(&p));
+        pd.push(s(&pdn));
+        ad.push(s(&adn));
+        rd.push(s(&adn) / s(&pdn));
+    }
+    println!(
+        "median | {:.2} s | {:.2} s | {:.3} (target <= 1.10) | {:.2} s | {:.2} s | {:.3} (target <= 1.5)",
+        median(pu),
+        median(au),
+        median(ru),
+        median(pd),
+        median(ad),
+        median(rd)
+    );
+    psql(
+        &admin_url(),
+        &format!("DROP DATABASE IF EXISTS {db_a} WITH (FORCE)"),
+    )?;
+    psql(
+        &admin_url(),
+        &format!("DROP DATABASE IF EXISTS {db_p} WITH (FORCE)"),
+    )?;
+    Ok(())
+}
+
+fn bench_queries(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    generate_history(dir.path(), o.query_revisions, false)?;
+    let config = dir.path().join("aludel.toml");
+    let base = |args: &[&str]| {
+        let mut c = Command::new(bin);
+        c.arg("-c").arg(&config).args(args);
+        c
+    };
+    check(
+        &measure(&mut base(&["stamp", "head"]), None)?,
+        "aludel stamp head",
+    )?;
+    println!(
+        "\n## Queries on a {}-revision history (SQLite database stamped at head)",
+        o.query_revisions
+    );
+    println!("command | median | min | max | peak memory");
+    let runs = (o.runs * 4).max(10);
+    for args in [
+        &["heads"][..],
+        &["history"][..],
+        &["current"][..],
+        &["--help"][..],
+    ] {
+        let mut times = Vec::new();
+        let mut rss = 0;
+        // One untimed run warms the page cache, as a repeated command would find it.
+        check(&measure(&mut base(args), None)?, "warm-up")?;
+        for _ in 0..runs {
+            let m = measure(&mut base(args), None)?;
+            check(&m, &format!("aludel {}", args.join(" ")))?;
+            times.push(m.elapsed.as_secs_f64() * 1000.0);
+            rss = rss.max(m.maxrss_kib);
+        }
+        *peak = (*peak).max(rss);
+        let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = times.iter().copied().fold(0.0, f64::max);
+        let target = if args == ["--help"] { 10 } else { 50 };
+        println!(
+            "aludel {} | {:.1} ms (target < {target} ms) | {:.1} ms | {:.1} ms | {:.1} MiB",
+            args.join(" "),
+            median(times),
+            min,
+            max,
+            rss as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
