@@ -198,12 +198,7 @@ pub fn connect(
     for attempt in 1..=attempts {
         match driver::connect(url, &options) {
             Ok(d) => return Ok(d),
-            Err(error) if !error.is_transient() => {
-                return Err(RunError::Connect {
-                    error,
-                    attempts: attempt,
-                });
-            }
+            Err(error) if !error.is_transient() => return Err(RunError::Rejected(error)),
             Err(error) if attempt == attempts => {
                 return Err(RunError::Connect { error, attempts });
             }
