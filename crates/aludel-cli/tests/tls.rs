@@ -1,6 +1,8 @@
 //! TLS to PostgreSQL per `sslmode`, checked from the server's side (`pg_stat_ssl`).
 //! The test server must have `ssl = on`: scripts/test's throwaway cluster enables it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aludel_testkit::{PgDatabase, Rev, TestProject};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
@@ -53,7 +55,8 @@ fn verify_full_with_an_unreadable_root_certificate_fails_at_once_with_the_reason
     project.env("MIGRATION_RETRY_DELAY", "30");
     let run = project.fails(&["current"]);
     assert!(
-        run.stderr.contains("cannot read sslrootcert /nonexistent/root.crt"),
+        run.stderr
+            .contains("cannot read sslrootcert /nonexistent/root.crt"),
         "{run}"
     );
     // Not retried: a configuration error never fixes itself.
