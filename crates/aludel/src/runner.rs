@@ -536,9 +536,12 @@ pub fn apply_steps(
                 sink.run(&version).map_err(|f| version_failed(f.error))
             }
         });
-        if let Err(failure) = result {
+        if let Err(mut failure) = result {
             if in_tx {
                 let _ = sink.rollback();
+            }
+            if whole_run {
+                explain_lock_exhaustion(&mut failure.error);
             }
             let statement = step
                 .statements
@@ -580,17 +583,23 @@ pub fn apply_steps(
         });
     }
     if in_tx {
-        sink.commit().map_err(|e| {
-            let mut e = e;
-            if e.code.as_deref() == Some("53200") {
-                e.message.push_str(
-                    "\nHINT: one transaction for the whole run ran out of lock slots: raise max_locks_per_transaction or set transaction_per_migration = true",
-                );
-            }
+        sink.commit().map_err(|mut e| {
+            explain_lock_exhaustion(&mut e);
             db("committing the run", e)
         })?;
     }
     Ok(())
+}
+
+/// One transaction around a long run holds a lock per object it touches; PostgreSQL's
+/// lock table (out of shared memory, 53200) is the usual limit. Say what to change.
+fn explain_lock_exhaustion(error: &mut DbError) {
+    if error.code.as_deref() == Some("53200") {
+        error.message.push_str(
+            "\nthe whole run is one transaction (transaction_per_migration = false) and ran out of lock slots: \
+             raise the server's max_locks_per_transaction, or set transaction_per_migration = true",
+        );
+    }
 }
 
 /// Says what a failure left behind, so the user knows where the database stands.
