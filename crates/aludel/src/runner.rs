@@ -236,11 +236,16 @@ pub struct LockedSession {
     driver: Box<dyn Driver>,
     table: VersionTable,
     locked: bool,
+    /// The version table does not exist yet: it is created with the first revision
+    /// (inside its transaction), or at [`LockedSession::finish`] if nothing ran.
+    table_missing: bool,
 }
 
 impl LockedSession {
-    /// Takes the run lock (waiting up to `timeout`, saying so), then creates the
-    /// version table if it is missing: under the lock, so two first runs cannot race.
+    /// Takes the run lock (waiting up to `timeout`, saying so) and looks for the
+    /// version table. A missing one is created under the lock, so two first runs
+    /// cannot race, in the first revision's transaction: a run that rolls back leaves
+    /// no empty version table behind.
     pub fn lock(
         mut driver: Box<dyn Driver>,
         table: VersionTable,
@@ -287,6 +292,7 @@ impl LockedSession {
             driver,
             table,
             locked: true,
+            table_missing: false,
         };
         let exists = session
             .driver
@@ -295,17 +301,22 @@ impl LockedSession {
                 doing: "looking for the version table".into(),
                 error,
             })?;
-        if !exists {
-            let sql = session.table.create();
-            session
-                .driver
+        session.table_missing = !exists;
+        Ok(session)
+    }
+
+    fn create_missing_table(&mut self) -> Result<(), RunError> {
+        if self.table_missing {
+            let sql = self.table.create();
+            self.driver
                 .execute(&sql)
                 .map_err(|error| RunError::Database {
-                    doing: format!("creating the version table {}", session.table.qualified()),
+                    doing: format!("creating the version table {}", self.table.qualified()),
                     error,
                 })?;
+            self.table_missing = false;
         }
-        Ok(session)
+        Ok(())
     }
 
     /// The version table's rows: the current heads.
@@ -321,6 +332,25 @@ impl LockedSession {
         events: &mut dyn FnMut(Event),
     ) -> Result<(), RunError> {
         let dialect = self.driver.dialect();
+        let with_table;
+        let steps = match steps.first() {
+            Some(first)
+                if self.table_missing
+                    && first.transactional
+                    && render::capabilities(dialect).transactional_ddl =>
+            {
+                // The table commits (or rolls back) with the first revision.
+                let mut owned = steps.to_vec();
+                owned[0].version_sql.insert(0, self.table.create());
+                with_table = owned;
+                self.table_missing = false;
+                &with_table[..]
+            }
+            _ => {
+                self.create_missing_table()?;
+                steps
+            }
+        };
         let mut sink = LiveSink {
             driver: self.driver.as_mut(),
         };
@@ -331,8 +361,10 @@ impl LockedSession {
         })
     }
 
-    /// Releases the lock and closes the connection.
+    /// Creates the version table if nothing did yet, releases the lock and closes the
+    /// connection.
     pub fn finish(mut self) -> Result<(), RunError> {
+        self.create_missing_table()?;
         self.locked = false;
         self.driver
             .unlock(&self.table)
