@@ -126,6 +126,7 @@ pub fn closed_port() -> u16 {
 
 /// Runs a test body `fn NAME(Backend)` on SQLite and on PostgreSQL, as the tests
 /// `NAME::sqlite` and `NAME::postgres`.
+#[allow(unused_macros)]
 macro_rules! on_both {
     ($($body:ident),* $(,)?) => {$(
         mod $body {
