@@ -636,9 +636,21 @@ fn failure_outcome(
             at(&step.heads_before)
         );
     }
-    if whole_run && rolled_back_tx && done.iter().all(|s| s.transactional) {
+    if whole_run && rolled_back_tx {
+        // A non-transactional revision committed what came before it; the run's
+        // transaction restarted after it, so that is where the database stands.
+        let Some(i) = done.iter().rposition(|s| !s.transactional) else {
+            return format!(
+                "the whole run was rolled back: the database is as before, at {before_run}"
+            );
+        };
+        let heads = done
+            .get(i + 1)
+            .map_or(&step.heads_before, |s| &s.heads_before);
         return format!(
-            "the whole run was rolled back: the database is as before, at {before_run}"
+            "the revisions after {} (which ran outside a transaction) were rolled back: the database is at {}; fix the revision and run the command again",
+            done[i].revision,
+            at(heads)
         );
     }
     format!(
