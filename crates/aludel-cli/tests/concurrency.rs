@@ -212,7 +212,65 @@ fn a_held_lock_times_out_and_names_the_holder(backend: Backend) {
     assert_eq!(db.versions(), ["rev_1"]);
 }
 
+/// Runs started together when the third revision fails: each one tries it in turn
+/// (under the lock), each fails and names it, and the first two are applied once.
+fn processes_started_together_on_a_failing_revision(backend: Backend) {
+    let (p, db) = project(backend, "");
+    write_logged_revisions(&p, backend);
+    p.write_rev(&Rev::new("rev_3", &["rev_2"], "fails").sql("INSERT INTO nowhere VALUES (1);", ""));
+    let runs = run_together(&p, 4, &["upgrade", "head"]);
+    let all = all_output(&runs);
+    for (_, r) in &runs {
+        assert_eq!(r.code, 1, "{all}");
+        assert!(
+            r.stderr.contains("upgrade of revision rev_3 failed"),
+            "{all}"
+        );
+        assert!(r.stderr.contains("the database is at rev_2"), "{all}");
+    }
+    assert_eq!(
+        db.rows("SELECT rev, count(*) FROM applied_log GROUP BY rev"),
+        ["rev_1|1", "rev_2|1"],
+        "{all}"
+    );
+    assert_eq!(db.versions(), ["rev_2"], "{all}");
+}
+
+/// A run killed in the middle of a revision leaves neither a lock nor a half-applied
+/// revision: the next run applies everything, each revision once.
+fn a_killed_run_is_resumed(backend: Backend) {
+    use std::io::BufRead as _;
+    let (p, db) = project(backend, "");
+    write_logged_revisions(&p, backend);
+    let mut child = Command::new(BIN)
+        .args(["upgrade", "head"])
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("ALUDEL_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    // The first revision is done; the second is in its slow statement.
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("Running upgrade  -> rev_1"), "{first}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let r = p.ok(&["upgrade", "head"]);
+    assert!(r.stderr.contains("Running upgrade rev_4 -> rev_5"), "{r}");
+    assert!(!r.stderr.contains("-> rev_1,"), "{r}");
+    assert_eq!(
+        db.rows("SELECT rev, count(*) FROM applied_log GROUP BY rev"),
+        ["rev_1|1", "rev_2|1", "rev_3|1", "rev_4|1", "rev_5|1"],
+        "{r}"
+    );
+    assert_eq!(db.versions(), ["rev_5"]);
+}
+
 on_both!(
+    processes_started_together_on_a_failing_revision,
+    a_killed_run_is_resumed,
     processes_started_together_apply_each_revision_once,
     a_failed_run_releases_the_lock,
     a_held_lock_times_out_and_names_the_holder,
