@@ -567,7 +567,12 @@ pub fn apply_steps(
                 direction: step.direction,
                 path: step.path.clone(),
                 statement,
-                error: failure.error,
+                // The lock table fills at the statement that needs one more lock.
+                error: if whole_run {
+                    lock_slots_hint(failure.error)
+                } else {
+                    failure.error
+                },
                 outcome,
             })));
         }
@@ -587,17 +592,21 @@ pub fn apply_steps(
         });
     }
     if in_tx {
-        sink.commit().map_err(|e| {
-            let mut e = e;
-            if e.code.as_deref() == Some("53200") {
-                e.message.push_str(
-                    "\nHINT: one transaction for the whole run ran out of lock slots: raise max_locks_per_transaction or set transaction_per_migration = true",
-                );
-            }
-            db("committing the run", e)
-        })?;
+        sink.commit()
+            .map_err(|e| db("committing the run", lock_slots_hint(e)))?;
     }
     Ok(())
+}
+
+/// PostgreSQL's "out of shared memory" (53200) in one transaction for the whole run:
+/// say which settings help.
+fn lock_slots_hint(mut e: DbError) -> DbError {
+    if e.code.as_deref() == Some("53200") {
+        e.message.push_str(
+            "\nHINT: one transaction for the whole run ran out of lock slots: raise max_locks_per_transaction or set transaction_per_migration = true",
+        );
+    }
+    e
 }
 
 /// Says what a failure left behind, so the user knows where the database stands.
@@ -770,10 +779,11 @@ mod tests {
         fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
             for (index, s) in statements.iter().enumerate() {
                 if *s == self.fail_on {
-                    return Err(StatementFailure {
-                        index,
-                        error: DbError::new("ERROR: boom"),
-                    });
+                    let mut error = DbError::new("ERROR: boom");
+                    if s.starts_with("LOCKS") {
+                        error.code = Some("53200".into());
+                    }
+                    return Err(StatementFailure { index, error });
                 }
                 self.log.push(s.to_string());
             }
@@ -808,6 +818,32 @@ mod tests {
             text,
             "upgrade of revision b failed (make b)\n  file: v/b.sql:7\n  statement: BAD\n  database error: ERROR: boom\n  the revision was rolled back: the database is at a; fix the revision and run the command again"
         );
+    }
+
+    #[test]
+    fn running_out_of_lock_slots_in_a_whole_run_names_both_settings() {
+        let steps = [
+            step("a", &[], true, &["S1"]),
+            step("b", &["a"], true, &["LOCKS"]),
+        ];
+        for (policy, hinted) in [
+            (TransactionPolicy::WholeRun, true),
+            (TransactionPolicy::PerMigration, false),
+        ] {
+            let mut sink = FailingSink {
+                log: vec![],
+                fail_on: "LOCKS",
+            };
+            let err = apply_steps(&mut sink, Dialect::Postgres, &steps, policy, &mut |_| {})
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err.contains("max_locks_per_transaction")
+                    && err.contains("transaction_per_migration = true"),
+                hinted,
+                "{err}"
+            );
+        }
     }
 
     #[test]
