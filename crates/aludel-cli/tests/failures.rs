@@ -161,7 +161,66 @@ fn failure_of_a_revision_without_message(backend: Backend) {
     let _ = db;
 }
 
+/// A downgrade failing in the middle stops there: the revisions above it are reverted,
+/// it is rolled back, and the error names it the same way.
+fn downgrade_failing_in_the_middle(backend: Backend) {
+    let (p, db) = project(backend, "");
+    let mut revs = linear_revs(5);
+    revs[2] = revs[2].clone().sql(
+        "CREATE TABLE t3 (id int);",
+        &format!("DROP TABLE t3;\n{BAD};"),
+    );
+    for r in &revs {
+        p.write_rev(r);
+    }
+    p.ok(&["upgrade", "head"]);
+    let r = p.fails(&["downgrade", "base"]);
+    assert!(
+        r.stderr
+            .contains("downgrade of revision rev_3 failed (create t3)"),
+        "{r}"
+    );
+    assert!(r.stderr.contains(&format!("statement: {BAD}")), "{r}");
+    assert!(r.stderr.contains("the database is at rev_3"), "{r}");
+    assert_eq!(db.tables(), ["aludel_version", "t1", "t2", "t3"]);
+    assert_eq!(db.versions(), ["rev_3"]);
+}
+
+/// A multi-line statement failing with a database error that has a detail line: the
+/// line is where the statement starts, and the detail is kept.
+fn constraint_violation_keeps_the_database_detail(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.write_rev(&Rev::new("rev_1", &[], "keys").sql(
+        "CREATE TABLE k (id int PRIMARY KEY);\nINSERT INTO k (id)\n    VALUES (1);\nINSERT INTO k (id)\n    VALUES (1);",
+        "DROP TABLE k;",
+    ));
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(r.stderr.contains("rev_1.sql:8\n"), "{r}");
+    assert!(
+        r.stderr
+            .contains("statement: INSERT INTO k (id)\n              VALUES (1)"),
+        "{r}"
+    );
+    match backend {
+        Backend::Postgres => {
+            assert!(
+                r.stderr
+                    .contains("duplicate key value violates unique constraint \"k_pkey\""),
+                "{r}"
+            );
+            assert!(
+                r.stderr.contains("DETAIL: Key (id)=(1) already exists."),
+                "{r}"
+            );
+        }
+        Backend::Sqlite => assert!(r.stderr.contains("UNIQUE constraint failed: k.id"), "{r}"),
+    }
+    assert!(db.tables().is_empty(), "{r}");
+}
+
 on_both!(
+    downgrade_failing_in_the_middle,
+    constraint_violation_keeps_the_database_detail,
     third_of_five_fails_per_migration,
     third_of_five_fails_whole_run_from_empty,
     third_of_five_fails_whole_run_from_an_applied_revision,
