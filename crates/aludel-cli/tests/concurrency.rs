@@ -268,6 +268,34 @@ fn a_killed_run_is_resumed(backend: Backend) {
     assert_eq!(db.versions(), ["rev_5"]);
 }
 
+/// The PostgreSQL lock is keyed by database and version table: a project with its
+/// own version table in the same database does not wait for another's run.
+#[test]
+fn lock_is_per_version_table_postgres() {
+    let (p, db) = project(Backend::Postgres, "");
+    p.write_rev(&Rev::new("rev_1", &[], "one").sql("CREATE TABLE t1 (id int);", ""));
+    let Db::Postgres(pg) = &db else {
+        unreachable!()
+    };
+    let table = aludel::render::VersionTable {
+        name: "aludel_version".into(),
+        schema: None,
+        dialect: aludel::url::Dialect::Postgres,
+    };
+    let key = aludel::driver::lock_key(pg.name(), &table);
+    let mut holder = pg.client();
+    holder
+        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .unwrap();
+    p.set_option("connect", "lock_timeout_seconds", "0");
+    p.fails(&["upgrade", "head"]);
+    p.set_option("aludel", "version_table", "\"other_version\"");
+    let r = p.ok(&["upgrade", "head"]);
+    assert!(!r.stderr.contains("migration lock"), "{r}");
+    assert_eq!(db.rows("SELECT version_num FROM other_version"), ["rev_1"]);
+    drop(holder);
+}
+
 on_both!(
     processes_started_together_on_a_failing_revision,
     a_killed_run_is_resumed,
