@@ -243,6 +243,39 @@ impl TestProject {
         path
     }
 
+    /// The versions folder.
+    pub fn versions(&self) -> PathBuf {
+        self.path().join("migrations/versions")
+    }
+
+    /// Runs `aludel ARGS` in the project folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).current_dir(self.path());
+        cmd.env_remove("DATABASE_URL")
+            .env_remove("ALUDEL_CONFIG")
+            .env_remove("MIGRATION_RETRY_COUNT")
+            .env_remove("MIGRATION_RETRY_DELAY");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        Run::from_output(cmd.output().unwrap(), self.path())
+    }
+
+    /// Runs and asserts exit 0; returns the run.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "aludel {args:?} failed:\n{r}");
+        r
+    }
+
+    /// Runs and asserts exit 1; returns the run.
+    pub fn fails(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
+        r
+    }
+
     /// Sets `key = value` (`value` is TOML, e.g. `"false"` or `"\"meta\""`) in
     /// `[section]` of `aludel.toml`, replacing the key if present and adding the
     /// section if missing.
@@ -276,39 +309,6 @@ impl TestProject {
             out.push(line);
         }
         std::fs::write(&path, out.join("\n") + "\n").unwrap();
-    }
-
-    /// The versions folder.
-    pub fn versions(&self) -> PathBuf {
-        self.path().join("migrations/versions")
-    }
-
-    /// Runs `aludel ARGS` in the project folder.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(args).current_dir(self.path());
-        cmd.env_remove("DATABASE_URL")
-            .env_remove("ALUDEL_CONFIG")
-            .env_remove("MIGRATION_RETRY_COUNT")
-            .env_remove("MIGRATION_RETRY_DELAY");
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        Run::from_output(cmd.output().unwrap(), self.path())
-    }
-
-    /// Runs and asserts exit 0; returns the run.
-    pub fn ok(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 0, "aludel {args:?} failed:\n{r}");
-        r
-    }
-
-    /// Runs and asserts exit 1; returns the run.
-    pub fn fails(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
-        r
     }
 }
 
