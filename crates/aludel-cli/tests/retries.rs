@@ -175,3 +175,28 @@ fn database_that_comes_up_during_the_retries() {
         "{r}"
     );
 }
+
+/// With `--log-format json` every stderr line is one JSON object, the final error
+/// included, and the password stays out of it.
+#[test]
+fn json_log_lines_for_retries_and_the_final_error() {
+    let port = closed_port();
+    let mut p = unreachable_project(port);
+    p.env("MIGRATION_RETRY_COUNT", "2");
+    p.env("MIGRATION_RETRY_DELAY", "0.1");
+    let r = p.fails(&["--log-format", "json", "upgrade", "head"]);
+    assert_no_password(&r);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{r}");
+    assert!(
+        lines[0].starts_with(
+            r#"{"level":"warn","message":"cannot connect to postgresql://postgres:***@127.0.0.1:"#
+        ) && lines[0].ends_with(r#"(attempt 1 of 2); retrying in 0.1 s"}"#),
+        "{r}"
+    );
+    assert!(
+        lines[1].starts_with(r#"{"level":"error","message":"cannot connect to "#)
+            && lines[1].ends_with(r#"(gave up after 2 attempts)"}"#),
+        "{r}"
+    );
+}
