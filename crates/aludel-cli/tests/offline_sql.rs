@@ -261,3 +261,61 @@ fn stamp_sql_applied_by_psql_matches_online_stamp() {
     assert_eq!(offline.schema(), online.schema());
     assert_eq!(offline.db.versions(), online.db.versions());
 }
+
+/// A `transaction false` revision offline: its statements stand outside any
+/// `BEGIN`/`COMMIT`, so plain `psql -f` (not `-1`) runs `CREATE INDEX CONCURRENTLY`,
+/// under both policies, and the result equals an online run.
+#[test]
+fn non_transactional_revision_offline_postgres() {
+    for whole_run in [false, true] {
+        let p = TestProject::new(BIN, Some(&dead_url(Backend::Postgres)), "");
+        if whole_run {
+            p.set_option("aludel", "transaction_per_migration", "false");
+        }
+        let mut revs = history(Backend::Postgres);
+        revs.push(
+            Rev::new("rev_5", &["rev_4"], "concurrent index")
+                .header("transaction", "false")
+                .sql(
+                    "CREATE INDEX CONCURRENTLY books_title_idx ON books (title);",
+                    "DROP INDEX CONCURRENTLY books_title_idx;",
+                ),
+        );
+        revs.push(Rev::new("rev_6", &["rev_5"], "after").sql(
+            "CREATE TABLE shelves (id integer PRIMARY KEY);",
+            "DROP TABLE shelves;",
+        ));
+        for r in &revs {
+            p.write_rev(r);
+        }
+        let offline = Target::new(Backend::Postgres, &p, "offline");
+        let online = Target::new(Backend::Postgres, &p, "online");
+        let script = p.ok(&["upgrade", "head", "--sql"]).stdout;
+        let Db::Postgres(pg) = &offline.db else {
+            unreachable!()
+        };
+        let mut child = Command::new("psql")
+            .args([pg.url(), "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("psql must be installed for this test");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}\n--- script\n{script}");
+        assert!(
+            !stderr.contains("WARNING"),
+            "the framing is unbalanced:\n{stderr}\n--- script\n{script}"
+        );
+        p.ok(&["--url", &online.url(), "upgrade", "head"]);
+        assert_eq!(offline.schema(), online.schema(), "whole run: {whole_run}");
+        assert_eq!(offline.db.versions(), ["rev_6"]);
+    }
+}
