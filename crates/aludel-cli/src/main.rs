@@ -179,8 +179,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json_log = cli.log_format == Format::Json;
     match run(cli) {
         Ok(code) => code,
+        Err(message) if json_log => {
+            // Every stderr line stays one JSON object, the final error included.
+            eprintln!(r#"{{"level":"error","message":{}}}"#, json_string(&message));
+            ExitCode::from(1)
+        }
         Err(message) => {
             eprintln!("ERROR {}", message.replace('\n', "\n      "));
             ExitCode::from(1)

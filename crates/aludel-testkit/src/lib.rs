@@ -275,6 +275,41 @@ impl TestProject {
         assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
         r
     }
+
+    /// Sets `key = value` (`value` is TOML, e.g. `"false"` or `"\"meta\""`) in
+    /// `[section]` of `aludel.toml`, replacing the key if present and adding the
+    /// section if missing.
+    pub fn set_option(&self, section: &str, key: &str, value: &str) {
+        let path = self.path().join("aludel.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header = format!("[{section}]");
+        let line = format!("{key} = {value}");
+        let mut out: Vec<String> = Vec::new();
+        let mut in_section = false;
+        let mut done = false;
+        for l in text.lines() {
+            let t = l.trim();
+            if t.starts_with('[') {
+                if in_section && !done {
+                    out.push(line.clone());
+                    done = true;
+                }
+                in_section = t == header;
+            } else if in_section && !done && t.split('=').next().map(str::trim) == Some(key) {
+                out.push(line.clone());
+                done = true;
+                continue;
+            }
+            out.push(l.to_string());
+        }
+        if !done {
+            if !in_section {
+                out.push(header);
+            }
+            out.push(line);
+        }
+        std::fs::write(&path, out.join("\n") + "\n").unwrap();
+    }
 }
 
 /// The result of one run of the binary, with output normalised for snapshots.
@@ -344,6 +379,20 @@ fn filter_durations(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_option_replaces_or_adds_keys() {
+        let p = TestProject::new("aludel", None, "");
+        p.set_option("connect", "retries", "3");
+        p.set_option("aludel", "transaction_per_migration", "false");
+        p.set_option("extra", "x", "1");
+        let text = std::fs::read_to_string(p.path().join("aludel.toml")).unwrap();
+        assert_eq!(
+            text,
+            "[aludel]\nscript_location = \"migrations\"\ntransaction_per_migration = false\n\
+             [connect]\nretries = 3\ndelay_seconds = 0.1\nlock_timeout_seconds = 60\n[extra]\nx = 1\n"
+        );
+    }
 
     #[test]
     fn durations_and_paths_are_filtered() {

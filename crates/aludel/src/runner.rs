@@ -234,11 +234,16 @@ pub struct LockedSession {
     driver: Box<dyn Driver>,
     table: VersionTable,
     locked: bool,
+    /// The version table does not exist yet: it is created with the first revision
+    /// (inside its transaction), or at [`LockedSession::finish`] if nothing ran.
+    table_missing: bool,
 }
 
 impl LockedSession {
-    /// Takes the run lock (waiting up to `timeout`, saying so), then creates the
-    /// version table if it is missing: under the lock, so two first runs cannot race.
+    /// Takes the run lock (waiting up to `timeout`, saying so) and looks for the
+    /// version table. A missing one is created under the lock, so two first runs
+    /// cannot race, in the first revision's transaction: a run that rolls back leaves
+    /// no empty version table behind.
     pub fn lock(
         mut driver: Box<dyn Driver>,
         table: VersionTable,
@@ -285,6 +290,7 @@ impl LockedSession {
             driver,
             table,
             locked: true,
+            table_missing: false,
         };
         let exists = session
             .driver
@@ -293,17 +299,22 @@ impl LockedSession {
                 doing: "looking for the version table".into(),
                 error,
             })?;
-        if !exists {
-            let sql = session.table.create();
-            session
-                .driver
+        session.table_missing = !exists;
+        Ok(session)
+    }
+
+    fn create_missing_table(&mut self) -> Result<(), RunError> {
+        if self.table_missing {
+            let sql = self.table.create();
+            self.driver
                 .execute(&sql)
                 .map_err(|error| RunError::Database {
-                    doing: format!("creating the version table {}", session.table.qualified()),
+                    doing: format!("creating the version table {}", self.table.qualified()),
                     error,
                 })?;
+            self.table_missing = false;
         }
-        Ok(session)
+        Ok(())
     }
 
     /// The version table's rows: the current heads.
@@ -319,6 +330,25 @@ impl LockedSession {
         events: &mut dyn FnMut(Event),
     ) -> Result<(), RunError> {
         let dialect = self.driver.dialect();
+        let with_table;
+        let steps = match steps.first() {
+            Some(first)
+                if self.table_missing
+                    && first.transactional
+                    && render::capabilities(dialect).transactional_ddl =>
+            {
+                // The table commits (or rolls back) with the first revision.
+                let mut owned = steps.to_vec();
+                owned[0].version_sql.insert(0, self.table.create());
+                with_table = owned;
+                self.table_missing = false;
+                &with_table[..]
+            }
+            _ => {
+                self.create_missing_table()?;
+                steps
+            }
+        };
         let mut sink = LiveSink {
             driver: self.driver.as_mut(),
         };
@@ -329,8 +359,10 @@ impl LockedSession {
         })
     }
 
-    /// Releases the lock and closes the connection.
+    /// Creates the version table if nothing did yet, releases the lock and closes the
+    /// connection.
     pub fn finish(mut self) -> Result<(), RunError> {
+        self.create_missing_table()?;
         self.locked = false;
         self.driver
             .unlock(&self.table)
@@ -536,12 +568,9 @@ pub fn apply_steps(
                 sink.run(&version).map_err(|f| version_failed(f.error))
             }
         });
-        if let Err(mut failure) = result {
+        if let Err(failure) = result {
             if in_tx {
                 let _ = sink.rollback();
-            }
-            if whole_run {
-                explain_lock_exhaustion(&mut failure.error);
             }
             let statement = step
                 .statements
@@ -563,7 +592,12 @@ pub fn apply_steps(
                 direction: step.direction,
                 path: step.path.clone(),
                 statement,
-                error: failure.error,
+                // The lock table fills at the statement that needs one more lock.
+                error: if whole_run {
+                    lock_slots_hint(failure.error)
+                } else {
+                    failure.error
+                },
                 outcome,
             })));
         }
@@ -583,23 +617,21 @@ pub fn apply_steps(
         });
     }
     if in_tx {
-        sink.commit().map_err(|mut e| {
-            explain_lock_exhaustion(&mut e);
-            db("committing the run", e)
-        })?;
+        sink.commit()
+            .map_err(|e| db("committing the run", lock_slots_hint(e)))?;
     }
     Ok(())
 }
 
-/// One transaction around a long run holds a lock per object it touches; PostgreSQL's
-/// lock table (out of shared memory, 53200) is the usual limit. Say what to change.
-fn explain_lock_exhaustion(error: &mut DbError) {
-    if error.code.as_deref() == Some("53200") {
-        error.message.push_str(
-            "\nthe whole run is one transaction (transaction_per_migration = false) and ran out of lock slots: \
-             raise the server's max_locks_per_transaction, or set transaction_per_migration = true",
+/// PostgreSQL's "out of shared memory" (53200) in one transaction for the whole run:
+/// say which settings help.
+fn lock_slots_hint(mut e: DbError) -> DbError {
+    if e.code.as_deref() == Some("53200") {
+        e.message.push_str(
+            "\nHINT: one transaction for the whole run ran out of lock slots: raise max_locks_per_transaction or set transaction_per_migration = true",
         );
     }
+    e
 }
 
 /// Says what a failure left behind, so the user knows where the database stands.
@@ -638,9 +670,21 @@ fn failure_outcome(
             at(&step.heads_before)
         );
     }
-    if whole_run && rolled_back_tx && done.iter().all(|s| s.transactional) {
+    if whole_run && rolled_back_tx {
+        // A non-transactional revision committed what came before it; the run's
+        // transaction restarted after it, so that is where the database stands.
+        let Some(i) = done.iter().rposition(|s| !s.transactional) else {
+            return format!(
+                "the whole run was rolled back: the database is as before, at {before_run}"
+            );
+        };
+        let heads = done
+            .get(i + 1)
+            .map_or(&step.heads_before, |s| &s.heads_before);
         return format!(
-            "the whole run was rolled back: the database is as before, at {before_run}"
+            "the revisions after {} (which ran outside a transaction) were rolled back: the database is at {}; fix the revision and run the command again",
+            done[i].revision,
+            at(heads)
         );
     }
     format!(
@@ -760,10 +804,11 @@ mod tests {
         fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
             for (index, s) in statements.iter().enumerate() {
                 if *s == self.fail_on {
-                    return Err(StatementFailure {
-                        index,
-                        error: DbError::new("ERROR: boom"),
-                    });
+                    let mut error = DbError::new("ERROR: boom");
+                    if s.starts_with("LOCKS") {
+                        error.code = Some("53200".into());
+                    }
+                    return Err(StatementFailure { index, error });
                 }
                 self.log.push(s.to_string());
             }
@@ -803,6 +848,32 @@ mod tests {
             text,
             "upgrade of revision b failed (make b)\n  file: v/b.sql:7\n  statement: BAD\n  database error: ERROR: boom\n  the revision was rolled back: the database is at a; fix the revision and run the command again"
         );
+    }
+
+    #[test]
+    fn running_out_of_lock_slots_in_a_whole_run_names_both_settings() {
+        let steps = [
+            step("a", &[], true, &["S1"]),
+            step("b", &["a"], true, &["LOCKS"]),
+        ];
+        for (policy, hinted) in [
+            (TransactionPolicy::WholeRun, true),
+            (TransactionPolicy::PerMigration, false),
+        ] {
+            let mut sink = FailingSink {
+                log: vec![],
+                fail_on: "LOCKS",
+            };
+            let err = apply_steps(&mut sink, Dialect::Postgres, &steps, policy, &mut |_| {})
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err.contains("max_locks_per_transaction")
+                    && err.contains("transaction_per_migration = true"),
+                hinted,
+                "{err}"
+            );
+        }
     }
 
     #[test]

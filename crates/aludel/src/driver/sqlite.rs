@@ -117,26 +117,26 @@ impl Driver for SqliteDriver {
 
     fn try_lock(&mut self, _table: &VersionTable) -> Result<bool, DbError> {
         // In exclusive locking mode SQLite keeps the lock a write takes until the mode
-        // is switched back, so one BEGIN EXCLUSIVE holds the whole run. A short busy
-        // timeout lets the runner poll and say that it waits.
+        // is switched back, so one BEGIN EXCLUSIVE holds the whole run. The attempt is
+        // made in normal mode and the mode switched only once the lock is ours: a
+        // failed attempt in exclusive mode keeps its shared lock, and runs polling
+        // together then block each other until they time out. A short busy timeout
+        // lets the runner poll and say that it waits.
         self.conn
             .busy_timeout(Duration::from_millis(50))
             .map_err(db_error)?;
-        let result = self
-            .conn
-            .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;");
+        let result = self.conn.execute_batch("BEGIN EXCLUSIVE");
         self.conn
             .busy_timeout(self.busy_timeout)
             .map_err(db_error)?;
         match result {
-            Ok(()) => Ok(true),
-            Err(e) if is_busy(&e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+            Ok(()) => {
                 self.conn
-                    .execute_batch("PRAGMA locking_mode = NORMAL")
+                    .execute_batch("PRAGMA locking_mode = EXCLUSIVE; COMMIT;")
                     .map_err(db_error)?;
-                Ok(false)
+                Ok(true)
             }
+            Err(e) if is_busy(&e) => Ok(false),
             Err(e) => Err(db_error(e)),
         }
     }

@@ -1,0 +1,229 @@
+//! A revision that fails in the middle of a run: what the error says, what each
+//! transaction policy leaves behind, and that a fixed file resumes the run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod dbkit;
+
+use aludel_testkit::{Rev, TestProject};
+use dbkit::{Backend, Db, linear_revs, project};
+
+const BAD: &str = "INSERT INTO missing_table (id) VALUES (1)";
+
+/// Five revisions; the third creates `t3`, then inserts into a table that does not
+/// exist. Returns the line of the failing statement in the third file.
+fn five_with_a_bad_third(p: &TestProject) -> usize {
+    let mut revs = linear_revs(5);
+    revs[2] = revs[2].clone().sql(
+        &format!("CREATE TABLE t3 (id int);\n{BAD};"),
+        "DROP TABLE t3;",
+    );
+    for r in &revs {
+        p.write_rev(r);
+    }
+    let text = std::fs::read_to_string(p.versions().join("rev_3.sql")).unwrap();
+    text.lines().position(|l| l.starts_with(BAD)).unwrap() + 1
+}
+
+fn fix_third(p: &TestProject) {
+    p.write_rev(&linear_revs(5)[2]);
+}
+
+/// The error names the revision, the file and line, the statement and the database's
+/// own message.
+fn assert_names_the_failure(backend: Backend, stderr: &str, line: usize) {
+    assert!(
+        stderr.contains("upgrade of revision rev_3 failed (create t3)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("[PROJECT]/migrations/versions/rev_3.sql:{line}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("statement: {BAD}")), "{stderr}");
+    let db_text = match backend {
+        Backend::Sqlite => "no such table: missing_table",
+        Backend::Postgres => "relation \"missing_table\" does not exist",
+    };
+    assert!(stderr.contains(db_text), "{stderr}");
+}
+
+fn resume_after_fix(p: &TestProject, db: &Db, first_to_run: usize) {
+    fix_third(p);
+    let r = p.ok(&["upgrade", "head"]);
+    for i in 1..=5 {
+        let line = format!("Running upgrade {}rev_{i},", prev(i));
+        assert_eq!(
+            r.stderr.contains(&line),
+            i >= first_to_run,
+            "revision {i} ran (or not) unexpectedly:\n{r}"
+        );
+    }
+    assert_eq!(
+        db.tables(),
+        ["aludel_version", "t1", "t2", "t3", "t4", "t5"]
+    );
+    assert_eq!(db.versions(), ["rev_5"]);
+    assert_eq!(p.ok(&["current"]).stdout, "rev_5 (head)\n");
+}
+
+/// What precedes revision `i` in its progress line: `rev_{i-1} -> `, or ` -> ` for the
+/// root (Alembic writes `Running upgrade  -> rev_1`).
+fn prev(i: usize) -> String {
+    if i == 1 {
+        " -> ".to_string()
+    } else {
+        format!("rev_{} -> ", i - 1)
+    }
+}
+
+fn third_of_five_fails_per_migration(backend: Backend) {
+    let (p, db) = project(backend, "");
+    let line = five_with_a_bad_third(&p);
+    let r = p.fails(&["upgrade", "head"]);
+    assert_names_the_failure(backend, &r.stderr, line);
+    assert!(
+        r.stderr
+            .contains("the revision was rolled back: the database is at rev_2"),
+        "{r}"
+    );
+    // Revisions 1 and 2 committed; nothing of 3 remains, not even its good statement.
+    assert_eq!(db.tables(), ["aludel_version", "t1", "t2"]);
+    assert_eq!(db.versions(), ["rev_2"]);
+    assert_eq!(p.ok(&["current"]).stdout, "rev_2\n");
+    resume_after_fix(&p, &db, 3);
+}
+
+fn third_of_five_fails_whole_run_from_empty(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.set_option("aludel", "transaction_per_migration", "false");
+    let line = five_with_a_bad_third(&p);
+    let before = db.tables();
+    assert!(before.is_empty(), "{before:?}");
+    let r = p.fails(&["upgrade", "head"]);
+    assert_names_the_failure(backend, &r.stderr, line);
+    assert!(
+        r.stderr
+            .contains("the whole run was rolled back: the database is as before, at <base>"),
+        "{r}"
+    );
+    // All or nothing: no table of any revision, no version row.
+    assert_eq!(db.tables(), before, "{r}");
+    assert_eq!(p.ok(&["current"]).stdout, "");
+    resume_after_fix(&p, &db, 1);
+}
+
+fn third_of_five_fails_whole_run_from_an_applied_revision(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.set_option("aludel", "transaction_per_migration", "false");
+    let line = five_with_a_bad_third(&p);
+    p.ok(&["upgrade", "rev_1"]);
+    assert_eq!(db.tables(), ["aludel_version", "t1"]);
+    let r = p.fails(&["upgrade", "head"]);
+    assert_names_the_failure(backend, &r.stderr, line);
+    assert!(
+        r.stderr
+            .contains("the whole run was rolled back: the database is as before, at rev_1"),
+        "{r}"
+    );
+    assert_eq!(db.tables(), ["aludel_version", "t1"]);
+    assert_eq!(db.versions(), ["rev_1"]);
+    resume_after_fix(&p, &db, 2);
+}
+
+/// A stamped database (version row without the tables) keeps its row when a whole run
+/// fails.
+fn whole_run_failure_keeps_stamped_rows(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.set_option("aludel", "transaction_per_migration", "false");
+    five_with_a_bad_third(&p);
+    p.ok(&["stamp", "rev_1"]);
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(r.stderr.contains("rev_3"), "{r}");
+    assert_eq!(db.tables(), ["aludel_version"]);
+    assert_eq!(db.versions(), ["rev_1"]);
+}
+
+/// A failure in the first statement of a later run does not touch what an earlier run
+/// committed, and the failing revision's id is in the message even when its message is
+/// empty.
+fn failure_of_a_revision_without_message(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.write_rev(&Rev::new("only", &[], "").sql(&format!("{BAD};"), ""));
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.contains("upgrade of revision only failed\n"),
+        "{r}"
+    );
+    assert!(r.stderr.contains("only.sql:"), "{r}");
+    assert_eq!(p.ok(&["current"]).stdout, "");
+    let _ = db;
+}
+
+/// A downgrade failing in the middle stops there: the revisions above it are reverted,
+/// it is rolled back, and the error names it the same way.
+fn downgrade_failing_in_the_middle(backend: Backend) {
+    let (p, db) = project(backend, "");
+    let mut revs = linear_revs(5);
+    revs[2] = revs[2].clone().sql(
+        "CREATE TABLE t3 (id int);",
+        &format!("DROP TABLE t3;\n{BAD};"),
+    );
+    for r in &revs {
+        p.write_rev(r);
+    }
+    p.ok(&["upgrade", "head"]);
+    let r = p.fails(&["downgrade", "base"]);
+    assert!(
+        r.stderr
+            .contains("downgrade of revision rev_3 failed (create t3)"),
+        "{r}"
+    );
+    assert!(r.stderr.contains(&format!("statement: {BAD}")), "{r}");
+    assert!(r.stderr.contains("the database is at rev_3"), "{r}");
+    assert_eq!(db.tables(), ["aludel_version", "t1", "t2", "t3"]);
+    assert_eq!(db.versions(), ["rev_3"]);
+}
+
+/// A multi-line statement failing with a database error that has a detail line: the
+/// line is where the statement starts, and the detail is kept.
+fn constraint_violation_keeps_the_database_detail(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.write_rev(&Rev::new("rev_1", &[], "keys").sql(
+        "CREATE TABLE k (id int PRIMARY KEY);\nINSERT INTO k (id)\n    VALUES (1);\nINSERT INTO k (id)\n    VALUES (1);",
+        "DROP TABLE k;",
+    ));
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(r.stderr.contains("rev_1.sql:8\n"), "{r}");
+    assert!(
+        r.stderr
+            .contains("statement: INSERT INTO k (id)\n              VALUES (1)"),
+        "{r}"
+    );
+    match backend {
+        Backend::Postgres => {
+            assert!(
+                r.stderr
+                    .contains("duplicate key value violates unique constraint \"k_pkey\""),
+                "{r}"
+            );
+            assert!(
+                r.stderr.contains("DETAIL: Key (id)=(1) already exists."),
+                "{r}"
+            );
+        }
+        Backend::Sqlite => assert!(r.stderr.contains("UNIQUE constraint failed: k.id"), "{r}"),
+    }
+    assert!(db.tables().is_empty(), "{r}");
+}
+
+on_both!(
+    downgrade_failing_in_the_middle,
+    constraint_violation_keeps_the_database_detail,
+    third_of_five_fails_per_migration,
+    third_of_five_fails_whole_run_from_empty,
+    third_of_five_fails_whole_run_from_an_applied_revision,
+    whole_run_failure_keeps_stamped_rows,
+    failure_of_a_revision_without_message,
+);

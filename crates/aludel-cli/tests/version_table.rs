@@ -1,0 +1,146 @@
+//! Version table options: another table name, a schema, and taking over a database that
+//! Alembic managed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod dbkit;
+
+use dbkit::{Backend, Db, linear_revs, project};
+
+fn named_version_table_is_used(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.set_option("aludel", "version_table", "\"alembic_version\"");
+    for r in linear_revs(3) {
+        p.write_rev(&r);
+    }
+    p.ok(&["upgrade", "rev_2"]);
+    assert_eq!(db.tables(), ["alembic_version", "t1", "t2"]);
+    assert_eq!(
+        db.rows("SELECT version_num FROM alembic_version"),
+        ["rev_2"]
+    );
+    assert_eq!(p.ok(&["current"]).stdout, "rev_2\n");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        db.rows("SELECT version_num FROM alembic_version"),
+        ["rev_3"]
+    );
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(db.tables(), ["alembic_version"]);
+}
+
+/// A database Alembic managed: `alembic_version` as Alembic creates it (a 32-character
+/// column), a row naming a revision the files also have, and its tables made by hand.
+fn alembic_database_is_taken_over(backend: Backend) {
+    let (p, db) = project(backend, "");
+    p.set_option("aludel", "version_table", "\"alembic_version\"");
+    for r in linear_revs(4) {
+        p.write_rev(&r);
+    }
+    db.execute(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, \
+         CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));\n\
+         INSERT INTO alembic_version (version_num) VALUES ('rev_2');\n\
+         CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);",
+    );
+    assert_eq!(p.ok(&["current"]).stdout, "rev_2\n");
+    let r = p.ok(&["history", "--indicate-current"]);
+    assert!(
+        r.stdout.contains("rev_1 -> rev_2 (current), create t2"),
+        "{r}"
+    );
+    let r = p.ok(&["upgrade", "head"]);
+    assert!(!r.stderr.contains("-> rev_2,"), "{r}");
+    assert!(
+        r.stderr
+            .contains("Running upgrade rev_2 -> rev_3, create t3"),
+        "{r}"
+    );
+    assert!(
+        r.stderr
+            .contains("Running upgrade rev_3 -> rev_4, create t4"),
+        "{r}"
+    );
+    assert_eq!(db.tables(), ["alembic_version", "t1", "t2", "t3", "t4"]);
+    assert_eq!(
+        db.rows("SELECT version_num FROM alembic_version"),
+        ["rev_4"]
+    );
+    assert_eq!(p.ok(&["current"]).stdout, "rev_4 (head)\n");
+}
+
+/// A run with nothing to do still leaves the version table in place, as Alembic does,
+/// and so does a stamp that changes nothing.
+fn nothing_to_do_creates_the_version_table(backend: Backend) {
+    let (p, db) = project(backend, "");
+    let r = p.ok(&["upgrade", "head"]);
+    assert_eq!(r.stderr, "", "{r}");
+    assert_eq!(db.tables(), ["aludel_version"]);
+    assert!(db.versions().is_empty());
+    assert_eq!(p.ok(&["current"]).stdout, "");
+
+    let (p, db) = project(backend, "");
+    p.set_option("aludel", "version_table", "\"alembic_version\"");
+    p.ok(&["stamp", "base"]);
+    assert_eq!(db.tables(), ["alembic_version"]);
+}
+
+on_both!(
+    named_version_table_is_used,
+    alembic_database_is_taken_over,
+    nothing_to_do_creates_the_version_table,
+);
+
+#[test]
+fn version_table_in_its_own_schema_postgres() {
+    let (p, db) = project(Backend::Postgres, "");
+    db.execute("CREATE SCHEMA meta");
+    p.set_option("aludel", "version_table_schema", "\"meta\"");
+    for r in linear_revs(2) {
+        p.write_rev(&r);
+    }
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(db.tables(), ["t1", "t2"]);
+    assert_eq!(
+        db.rows("SELECT version_num FROM meta.aludel_version"),
+        ["rev_2"]
+    );
+    assert_eq!(p.ok(&["current"]).stdout, "rev_2 (head)\n");
+    p.ok(&["downgrade", "-1"]);
+    assert_eq!(
+        db.rows("SELECT version_num FROM meta.aludel_version"),
+        ["rev_1"]
+    );
+    assert_eq!(db.tables(), ["t1"]);
+    // Offline SQL names the schema too.
+    let sql = p.ok(&["upgrade", "head", "--sql"]).stdout;
+    assert!(
+        sql.contains("CREATE TABLE IF NOT EXISTS \"meta\".\"aludel_version\""),
+        "{sql}"
+    );
+    let _: &Db = &db;
+}
+
+/// Both options together: Alembic's table in a schema, taken over.
+#[test]
+fn alembic_table_in_a_schema_is_taken_over_postgres() {
+    let (p, db) = project(Backend::Postgres, "");
+    p.set_option("aludel", "version_table", "\"alembic_version\"");
+    p.set_option("aludel", "version_table_schema", "\"meta\"");
+    for r in linear_revs(2) {
+        p.write_rev(&r);
+    }
+    db.execute(
+        "CREATE SCHEMA meta;\n\
+         CREATE TABLE meta.alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);\n\
+         INSERT INTO meta.alembic_version VALUES ('rev_1');\nCREATE TABLE t1 (id int);",
+    );
+    assert_eq!(p.ok(&["current"]).stdout, "rev_1\n");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        db.rows("SELECT version_num FROM meta.alembic_version"),
+        ["rev_2"]
+    );
+    assert_eq!(db.tables(), ["t1", "t2"]);
+}
