@@ -739,10 +739,9 @@ fn rows_after(rows: &[String], changes: &[HeadsChange]) -> Vec<String> {
     out
 }
 
+/// Each entry followed by a newline, as Alembic's `print_stdout` prints it: an entry
+/// that ends with a newline itself (a verbose entry, a `branches` block) leaves a blank
+/// line after it, the last one included.
 fn join_lines(lines: &[String]) -> String {
-    let mut s = lines.join("\n");
-    if !s.is_empty() && !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
