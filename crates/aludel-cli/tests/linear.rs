@@ -1,0 +1,231 @@
+//! A linear history of three revisions, run through every command that moves the
+//! database: the exact output of each (Alembic's formats) and what the database holds
+//! afterwards. One body per behaviour, run on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aludel_testkit::{Backend, DbProject, Rev, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+
+#[track_caller]
+fn expect(run: &Run, stdout: &str, stderr: &str) {
+    assert_eq!(run.stdout, stdout, "stdout differs:\n{run}");
+    assert_eq!(run.stderr, stderr, "stderr differs:\n{run}");
+}
+
+fn three_tables(backend: Backend) -> DbProject {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(
+        &Rev::new("aaa", &[], "create a").sql("CREATE TABLE t_a (id int);", "DROP TABLE t_a;"),
+    );
+    p.write_rev(
+        &Rev::new("bbb", &["aaa"], "create b").sql("CREATE TABLE t_b (id int);", "DROP TABLE t_b;"),
+    );
+    p.write_rev(
+        &Rev::new("ccc", &["bbb"], "create c").sql("CREATE TABLE t_c (id int);", "DROP TABLE t_c;"),
+    );
+    p
+}
+
+/// What `current --verbose` prints as the database URL.
+fn shown_url(p: &DbProject) -> String {
+    match p.backend() {
+        Backend::Sqlite => "sqlite:///[PROJECT]/app.db".to_string(),
+        Backend::Postgres => {
+            let db = p.pg().unwrap();
+            db.url().replace(db.name(), "[DB]")
+        }
+    }
+}
+
+fn linear_upgrade_downgrade_stamp(backend: Backend) {
+    let p = three_tables(backend);
+
+    // A new database: nothing current, no output.
+    expect(&p.ok(&["current"]), "", "");
+
+    expect(
+        &p.ok(&["upgrade", "head"]),
+        "",
+        "INFO  Running upgrade  -> aaa, create a ([ms])\n\
+         INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
+         INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.versions(), ["ccc"]);
+
+    expect(&p.ok(&["current"]), "ccc (head)\n", "");
+    expect(
+        &p.ok(&["current", "--verbose"]),
+        &format!(
+            "Current revision(s) for {}:\n\
+             Rev: ccc (head)\n\
+             Parent: bbb\n\
+             Path: [PROJECT]/migrations/versions/ccc.sql\n\
+             \n    create c\n    \n    Revision ID: ccc\n    Revises: bbb\n\n",
+            shown_url(&p)
+        ),
+        "",
+    );
+
+    // Nothing to do: exit 0, no output, nothing changes.
+    expect(&p.ok(&["upgrade", "head"]), "", "");
+    assert_eq!(p.versions(), ["ccc"]);
+
+    expect(
+        &p.ok(&["downgrade", "-1"]),
+        "",
+        "INFO  Running downgrade ccc -> bbb, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b"]);
+    assert_eq!(p.versions(), ["bbb"]);
+    expect(&p.ok(&["current"]), "bbb\n", "");
+
+    expect(
+        &p.ok(&["upgrade", "+1"]),
+        "",
+        "INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.versions(), ["ccc"]);
+
+    expect(
+        &p.ok(&["downgrade", "base"]),
+        "",
+        "INFO  Running downgrade ccc -> bbb, create c ([ms])\n\
+         INFO  Running downgrade bbb -> aaa, create b ([ms])\n\
+         INFO  Running downgrade aaa -> , create a ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.versions(), [] as [&str; 0]);
+    expect(&p.ok(&["current"]), "", "");
+
+    // Stamping writes the version table only.
+    expect(
+        &p.ok(&["stamp", "head"]),
+        "",
+        "INFO  Running stamp_revision  -> ccc ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.versions(), ["ccc"]);
+    expect(&p.ok(&["current"]), "ccc (head)\n", "");
+    // Stamping where the database already is does nothing, as in Alembic.
+    expect(&p.ok(&["stamp", "head"]), "", "");
+    assert_eq!(p.versions(), ["ccc"]);
+
+    expect(
+        &p.ok(&["stamp", "bbb"]),
+        "",
+        "INFO  Running stamp_revision ccc -> bbb ([ms])\n",
+    );
+    assert_eq!(p.versions(), ["bbb"]);
+
+    expect(
+        &p.ok(&["stamp", "base"]),
+        "",
+        "INFO  Running stamp_revision bbb ->  ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.versions(), [] as [&str; 0]);
+    expect(&p.ok(&["current"]), "", "");
+
+    // Upgrading to a revision in the middle, then relative steps from a revision.
+    expect(
+        &p.ok(&["upgrade", "aaa"]),
+        "",
+        "INFO  Running upgrade  -> aaa, create a ([ms])\n",
+    );
+    assert_eq!(p.versions(), ["aaa"]);
+    expect(
+        &p.ok(&["upgrade", "aaa+2"]),
+        "",
+        "INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
+         INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.versions(), ["ccc"]);
+}
+
+#[test]
+fn linear_upgrade_downgrade_stamp_sqlite() {
+    linear_upgrade_downgrade_stamp(Backend::Sqlite);
+}
+
+#[test]
+fn linear_upgrade_downgrade_stamp_postgres() {
+    linear_upgrade_downgrade_stamp(Backend::Postgres);
+}
+
+fn relative_targets_past_the_ends_fail(backend: Backend) {
+    let p = three_tables(backend);
+    expect(
+        &p.fails(&["downgrade", "-1"]),
+        "",
+        "ERROR Relative revision '-1' didn't produce 1 migrations: the database is at base\n",
+    );
+    p.ok(&["upgrade", "head"]);
+    expect(
+        &p.fails(&["upgrade", "+1"]),
+        "",
+        "ERROR Relative revision '+1' didn't produce 1 migrations: ccc is a head after 0 step(s)\n",
+    );
+    p.ok(&["downgrade", "base"]);
+    expect(
+        &p.fails(&["upgrade", "+5"]),
+        "",
+        "ERROR Relative revision '+5' didn't produce 5 migrations: ccc is a head after 3 step(s)\n",
+    );
+    // A failed target changes nothing.
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.versions(), [] as [&str; 0]);
+}
+
+#[test]
+fn relative_targets_past_the_ends_fail_sqlite() {
+    relative_targets_past_the_ends_fail(Backend::Sqlite);
+}
+
+#[test]
+fn relative_targets_past_the_ends_fail_postgres() {
+    relative_targets_past_the_ends_fail(Backend::Postgres);
+}
+
+fn history_of_a_linear_project(backend: Backend) {
+    let p = three_tables(backend);
+    let all = "bbb -> ccc (head), create c\n\
+               aaa -> bbb, create b\n\
+               <base> -> aaa, create a\n";
+    expect(&p.ok(&["history"]), all, "");
+    p.ok(&["upgrade", "bbb"]);
+    expect(
+        &p.ok(&["history", "--indicate-current"]),
+        "bbb -> ccc (head), create c\n\
+         aaa -> bbb (current), create b\n\
+         <base> -> aaa, create a\n",
+        "",
+    );
+    expect(
+        &p.ok(&["history", "-r", "current:"]),
+        "bbb -> ccc (head), create c\n\
+         aaa -> bbb, create b\n",
+        "",
+    );
+    expect(
+        &p.ok(&["history", "-r", ":aaa"]),
+        "<base> -> aaa, create a\n",
+        "",
+    );
+    expect(&p.ok(&["heads"]), "ccc (head)\n", "");
+    expect(&p.ok(&["branches"]), "", "");
+}
+
+#[test]
+fn history_of_a_linear_project_sqlite() {
+    history_of_a_linear_project(Backend::Sqlite);
+}
+
+#[test]
+fn history_of_a_linear_project_postgres() {
+    history_of_a_linear_project(Backend::Postgres);
+}
