@@ -53,7 +53,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
          INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
     );
     assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
-    assert_eq!(p.versions(), ["ccc"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
 
     expect(&p.ok(&["current"]), "ccc (head)\n", "");
     expect(
@@ -71,7 +71,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
 
     // Nothing to do: exit 0, no output, nothing changes.
     expect(&p.ok(&["upgrade", "head"]), "", "");
-    assert_eq!(p.versions(), ["ccc"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
 
     expect(
         &p.ok(&["downgrade", "-1"]),
@@ -79,7 +79,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "INFO  Running downgrade ccc -> bbb, create c ([ms])\n",
     );
     assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b"]);
-    assert_eq!(p.versions(), ["bbb"]);
+    assert_eq!(p.version_rows(), ["bbb"]);
     expect(&p.ok(&["current"]), "bbb\n", "");
 
     expect(
@@ -88,7 +88,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
     );
     assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
-    assert_eq!(p.versions(), ["ccc"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
 
     expect(
         &p.ok(&["downgrade", "base"]),
@@ -98,7 +98,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
          INFO  Running downgrade aaa -> , create a ([ms])\n",
     );
     assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.versions(), [] as [&str; 0]);
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
     expect(&p.ok(&["current"]), "", "");
 
     // Stamping writes the version table only.
@@ -108,18 +108,18 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "INFO  Running stamp_revision  -> ccc ([ms])\n",
     );
     assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.versions(), ["ccc"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
     expect(&p.ok(&["current"]), "ccc (head)\n", "");
     // Stamping where the database already is does nothing, as in Alembic.
     expect(&p.ok(&["stamp", "head"]), "", "");
-    assert_eq!(p.versions(), ["ccc"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
 
     expect(
         &p.ok(&["stamp", "bbb"]),
         "",
         "INFO  Running stamp_revision ccc -> bbb ([ms])\n",
     );
-    assert_eq!(p.versions(), ["bbb"]);
+    assert_eq!(p.version_rows(), ["bbb"]);
 
     expect(
         &p.ok(&["stamp", "base"]),
@@ -127,7 +127,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "INFO  Running stamp_revision bbb ->  ([ms])\n",
     );
     assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.versions(), [] as [&str; 0]);
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
     expect(&p.ok(&["current"]), "", "");
 
     // Upgrading to a revision in the middle, then relative steps from a revision.
@@ -136,7 +136,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "",
         "INFO  Running upgrade  -> aaa, create a ([ms])\n",
     );
-    assert_eq!(p.versions(), ["aaa"]);
+    assert_eq!(p.version_rows(), ["aaa"]);
     expect(
         &p.ok(&["upgrade", "aaa+2"]),
         "",
@@ -144,7 +144,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
          INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
     );
     assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
-    assert_eq!(p.versions(), ["ccc"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn relative_targets_past_the_ends_fail(backend: Backend) {
     );
     // A failed target changes nothing.
     assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.versions(), [] as [&str; 0]);
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
 }
 
 #[test]

@@ -243,6 +243,19 @@ impl TestProject {
         path
     }
 
+    /// Adds `lines` (`key = value`, one a line) to the `[aludel]` table of
+    /// `aludel.toml` (`extra_config` of [`TestProject::new`] lands after `[connect]`).
+    pub fn aludel_config(&self, lines: &str) {
+        let path = self.path().join("aludel.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = lines.to_string();
+        if !lines.ends_with('\n') {
+            lines.push('\n');
+        }
+        let text = text.replacen("[aludel]\n", &format!("[aludel]\n{lines}"), 1);
+        std::fs::write(&path, text).unwrap();
+    }
+
     /// The versions folder.
     pub fn versions(&self) -> PathBuf {
         self.path().join("migrations/versions")
@@ -469,12 +482,12 @@ impl DbProject {
 
     /// The rows of the version table `aludel_version`, sorted; empty when the table
     /// does not exist.
-    pub fn versions(&self) -> Vec<String> {
-        self.versions_in("aludel_version")
+    pub fn version_rows(&self) -> Vec<String> {
+        self.version_rows_in("aludel_version")
     }
 
     /// The rows of the version table `table`, sorted; empty when it does not exist.
-    pub fn versions_in(&self, table: &str) -> Vec<String> {
+    pub fn version_rows_in(&self, table: &str) -> Vec<String> {
         if !self.tables().iter().any(|t| t == table) {
             return vec![];
         }
