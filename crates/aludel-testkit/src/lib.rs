@@ -214,6 +214,20 @@ impl TestProject {
         }
     }
 
+    /// An empty temporary folder (no `aludel.toml`), e.g. for `aludel init`.
+    pub fn empty(bin: &str) -> TestProject {
+        let dir = tempfile::Builder::new()
+            .prefix("aludel-test")
+            .tempdir()
+            .unwrap();
+        TestProject {
+            dir,
+            bin: PathBuf::from(bin),
+            url: None,
+            env: vec![],
+        }
+    }
+
     /// The project folder.
     pub fn path(&self) -> &Path {
         self.dir.path()
