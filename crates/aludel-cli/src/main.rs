@@ -179,10 +179,18 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.log_format == Format::Json;
     match run(cli) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("ERROR {}", message.replace('\n', "\n      "));
+            if json {
+                eprintln!(
+                    "{{\"level\":\"error\",\"message\":{}}}",
+                    json_string(&message)
+                );
+            } else {
+                eprintln!("ERROR {}", message.replace('\n', "\n      "));
+            }
             ExitCode::from(1)
         }
     }
