@@ -229,3 +229,138 @@ fn history_of_a_linear_project_sqlite() {
 fn history_of_a_linear_project_postgres() {
     history_of_a_linear_project(Backend::Postgres);
 }
+
+/// A statement that fails rolls back its revision alone; the error names the revision,
+/// the file and line, the statement and the database's own message.
+fn failing_statement_rolls_back_its_revision(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(
+        &Rev::new("aaa", &[], "create a").sql("CREATE TABLE t_a (id int);", "DROP TABLE t_a;"),
+    );
+    p.write_rev(&Rev::new("bbb", &["aaa"], "create b").sql(
+        "CREATE TABLE t_b (id int);\nINSERT INTO t_b VALUES (1);\nINSERT INTO nosuch VALUES (1);",
+        "DROP TABLE t_b;",
+    ));
+    p.write_rev(
+        &Rev::new("ccc", &["bbb"], "create c").sql("CREATE TABLE t_c (id int);", "DROP TABLE t_c;"),
+    );
+    let database_error = match backend {
+        Backend::Sqlite => "no such table: nosuch",
+        Backend::Postgres => "ERROR: relation \"nosuch\" does not exist",
+    };
+    let indent = "\n        ";
+    let error = format!(
+        "ERROR upgrade of revision bbb failed (create b){indent}\
+         file: [PROJECT]/migrations/versions/bbb.sql:8{indent}\
+         statement: INSERT INTO nosuch VALUES (1){indent}\
+         database error: {database_error}{indent}\
+         the revision was rolled back: the database is at aaa; fix the revision and run the command again\n"
+    );
+    expect(
+        &p.fails(&["upgrade", "head"]),
+        "",
+        &format!("INFO  Running upgrade  -> aaa, create a ([ms])\n{error}"),
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a"]);
+    assert_eq!(p.version_rows(), ["aaa"]);
+    // Run again: it resumes at bbb and fails the same way.
+    expect(&p.fails(&["upgrade", "head"]), "", &error);
+    assert_eq!(p.version_rows(), ["aaa"]);
+
+    // The same as JSON lines, and nothing but the error with --quiet.
+    p.ok(&["downgrade", "base"]);
+    let json_error = error
+        .strip_prefix("ERROR ")
+        .unwrap()
+        .trim_end()
+        .replace(indent, "\\n  ")
+        .replace('"', "\\\"");
+    expect(
+        &p.fails(&["--log-format", "json", "upgrade", "head"]),
+        "",
+        &format!(
+            "{{\"level\":\"info\",\"message\":\"Running upgrade  -> aaa, create a ([ms])\"}}\n\
+             {{\"level\":\"error\",\"message\":\"{json_error}\"}}\n"
+        ),
+    );
+    p.ok(&["downgrade", "base"]);
+    expect(&p.fails(&["-q", "upgrade", "head"]), "", &error);
+    assert_eq!(p.version_rows(), ["aaa"]);
+}
+
+#[test]
+fn failing_statement_rolls_back_its_revision_sqlite() {
+    failing_statement_rolls_back_its_revision(Backend::Sqlite);
+}
+
+#[test]
+fn failing_statement_rolls_back_its_revision_postgres() {
+    failing_statement_rolls_back_its_revision(Backend::Postgres);
+}
+
+/// `--sql` prints the script and connects to nothing: the database stays empty.
+fn offline_sql(backend: Backend) {
+    let p = three_tables(backend);
+    let create = "CREATE TABLE IF NOT EXISTS \"aludel_version\" (\n    \
+                  version_num VARCHAR(64) NOT NULL,\n    \
+                  CONSTRAINT \"aludel_version_pkc\" PRIMARY KEY (version_num)\n);\n\n";
+    let step = |what: &str, sql: &str, version: &str| {
+        format!("-- Running {what}\n\nBEGIN;\n\n{sql}\n\n{version}\n\nCOMMIT;\n\n")
+    };
+    expect(
+        &p.ok(&["upgrade", "head", "--sql"]),
+        &[
+            create.to_string(),
+            step(
+                "upgrade  -> aaa",
+                "CREATE TABLE t_a (id int);",
+                "INSERT INTO \"aludel_version\" (version_num) VALUES ('aaa');",
+            ),
+            step(
+                "upgrade aaa -> bbb",
+                "CREATE TABLE t_b (id int);",
+                "UPDATE \"aludel_version\" SET version_num = 'bbb' WHERE version_num = 'aaa';",
+            ),
+            step(
+                "upgrade bbb -> ccc",
+                "CREATE TABLE t_c (id int);",
+                "UPDATE \"aludel_version\" SET version_num = 'ccc' WHERE version_num = 'bbb';",
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    expect(
+        &p.ok(&["downgrade", "ccc:aaa", "--sql"]),
+        &[
+            step(
+                "downgrade ccc -> bbb",
+                "DROP TABLE t_c;",
+                "UPDATE \"aludel_version\" SET version_num = 'bbb' WHERE version_num = 'ccc';",
+            ),
+            step(
+                "downgrade bbb -> aaa",
+                "DROP TABLE t_b;",
+                "UPDATE \"aludel_version\" SET version_num = 'aaa' WHERE version_num = 'bbb';",
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    expect(
+        &p.fails(&["downgrade", "aaa", "--sql"]),
+        "",
+        "ERROR downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:aaa --sql`\n",
+    );
+    assert_eq!(p.tables(), [] as [&str; 0]);
+}
+
+#[test]
+fn offline_sql_sqlite() {
+    offline_sql(Backend::Sqlite);
+}
+
+#[test]
+fn offline_sql_postgres() {
+    offline_sql(Backend::Postgres);
+}
