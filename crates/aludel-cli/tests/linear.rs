@@ -364,3 +364,53 @@ fn offline_sql_sqlite() {
 fn offline_sql_postgres() {
     offline_sql(Backend::Postgres);
 }
+
+/// A version row that no file declares stops every command that reads the table,
+/// until `stamp --purge` replaces it.
+fn unknown_version_row_needs_stamp_purge(backend: Backend) {
+    let p = three_tables(backend);
+    p.ok(&["upgrade", "bbb"]);
+    let insert = "INSERT INTO aludel_version (version_num) VALUES ('zzz')";
+    match p.pg() {
+        Some(db) => {
+            db.client().batch_execute(insert).unwrap();
+        }
+        None => {
+            let conn = rusqlite_connection(&p);
+            conn.execute_batch(insert).unwrap();
+        }
+    }
+    let error = "ERROR the version table holds revision 'zzz', which no migration file declares; restore its file or fix the table with 'stamp --purge'\n";
+    for args in [
+        &["current"][..],
+        &["history", "-i"],
+        &["upgrade", "head"],
+        &["downgrade", "base"],
+        &["stamp", "head"],
+    ] {
+        expect(&p.fails(args), "", error);
+    }
+    assert_eq!(p.version_rows(), ["bbb", "zzz"]);
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b"]);
+    expect(
+        &p.ok(&["stamp", "--purge", "bbb"]),
+        "",
+        "INFO  Running stamp_revision bbb, zzz -> bbb ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["bbb"]);
+    expect(&p.ok(&["current"]), "bbb\n", "");
+}
+
+fn rusqlite_connection(p: &DbProject) -> rusqlite::Connection {
+    rusqlite::Connection::open(p.sqlite_path().unwrap()).unwrap()
+}
+
+#[test]
+fn unknown_version_row_needs_stamp_purge_sqlite() {
+    unknown_version_row_needs_stamp_purge(Backend::Sqlite);
+}
+
+#[test]
+fn unknown_version_row_needs_stamp_purge_postgres() {
+    unknown_version_row_needs_stamp_purge(Backend::Postgres);
+}
