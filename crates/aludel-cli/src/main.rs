@@ -297,7 +297,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     if let Command::Init { dir } = &cli.command {
         let dir = dir
             .as_ref()
-            .map(|d| cwd.join(d))
+            // `components` drops the `.` of `aludel init .` from what is printed.
+            .map(|d| cwd.join(d).components().collect::<PathBuf>())
             .unwrap_or_else(|| cwd.clone());
         let created = project::init(&dir).map_err(|e| e.to_string())?;
         for path in created {

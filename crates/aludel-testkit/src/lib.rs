@@ -214,6 +214,20 @@ impl TestProject {
         }
     }
 
+    /// An empty temporary folder (no `aludel.toml`), e.g. for `aludel init`.
+    pub fn empty(bin: &str) -> TestProject {
+        let dir = tempfile::Builder::new()
+            .prefix("aludel-test")
+            .tempdir()
+            .unwrap();
+        TestProject {
+            dir,
+            bin: PathBuf::from(bin),
+            url: None,
+            env: vec![],
+        }
+    }
+
     /// The project folder.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -241,6 +255,19 @@ impl TestProject {
         let path = self.versions().join(name);
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// Adds `lines` (`key = value`, one a line) to the `[aludel]` table of
+    /// `aludel.toml` (`extra_config` of [`TestProject::new`] lands after `[connect]`).
+    pub fn aludel_config(&self, lines: &str) {
+        let path = self.path().join("aludel.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = lines.to_string();
+        if !lines.ends_with('\n') {
+            lines.push('\n');
+        }
+        let text = text.replacen("[aludel]\n", &format!("[aludel]\n{lines}"), 1);
+        std::fs::write(&path, text).unwrap();
     }
 
     /// The versions folder.
@@ -401,4 +428,166 @@ mod tests {
             "[PROJECT]/a.sql ([ms]) (head) ([ms])"
         );
     }
+}
+
+/// The database kinds an integration test runs on: one test body, one `#[test]` per
+/// backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file `app.db` in the project folder (`sqlite:///app.db`).
+    Sqlite,
+    /// A fresh database on the test PostgreSQL server.
+    Postgres,
+}
+
+/// A [`TestProject`] whose `database_url` is a fresh database of one [`Backend`], with
+/// queries to check what the database holds. Dereferences to the project; its own
+/// `run`/`ok`/`fails` also replace the PostgreSQL database's name by `[DB]`.
+pub struct DbProject {
+    project: TestProject,
+    backend: Backend,
+    pg: Option<PgDatabase>,
+}
+
+impl std::ops::Deref for DbProject {
+    type Target = TestProject;
+    fn deref(&self) -> &TestProject {
+        &self.project
+    }
+}
+
+impl DbProject {
+    /// A project configured for a new, empty database of `backend`.
+    pub fn new(bin: &str, backend: Backend, extra_config: &str) -> DbProject {
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(PgDatabase::create()),
+        };
+        let url = match &pg {
+            Some(db) => db.url().to_string(),
+            None => "sqlite:///app.db".to_string(),
+        };
+        DbProject {
+            project: TestProject::new(bin, Some(&url), extra_config),
+            backend,
+            pg,
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The project.
+    pub fn project(&self) -> &TestProject {
+        &self.project
+    }
+
+    /// The PostgreSQL database (`None` for SQLite).
+    pub fn pg(&self) -> Option<&PgDatabase> {
+        self.pg.as_ref()
+    }
+
+    /// The SQLite file (`None` for PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match self.backend {
+            Backend::Sqlite => Some(self.project.path().join("app.db")),
+            Backend::Postgres => None,
+        }
+    }
+
+    fn filter(&self, mut run: Run) -> Run {
+        if let Some(db) = &self.pg {
+            run.stdout = run.stdout.replace(db.name(), "[DB]");
+            run.stderr = run.stderr.replace(db.name(), "[DB]");
+        }
+        run
+    }
+
+    /// Runs `aludel ARGS` in the project folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.filter(self.project.run(args))
+    }
+
+    /// Runs and asserts exit 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "aludel {args:?} failed:\n{r}");
+        r
+    }
+
+    /// Runs and asserts exit 1.
+    pub fn fails(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
+        r
+    }
+
+    /// Runs a query; every row as text columns joined by `|`, sorted. On SQLite a
+    /// missing database file gives no rows (the file is never created here).
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        match &self.pg {
+            Some(db) => db.rows(sql),
+            None => sqlite_rows(&self.project.path().join("app.db"), sql),
+        }
+    }
+
+    /// The user tables (the version table included), sorted.
+    pub fn tables(&self) -> Vec<String> {
+        match &self.pg {
+            Some(db) => db.tables(),
+            None => self.rows(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            ),
+        }
+    }
+
+    /// The rows of the version table `aludel_version`, sorted; empty when the table
+    /// does not exist.
+    pub fn version_rows(&self) -> Vec<String> {
+        self.version_rows_in("aludel_version")
+    }
+
+    /// The rows of the version table `table`, sorted; empty when it does not exist.
+    pub fn version_rows_in(&self, table: &str) -> Vec<String> {
+        if !self.tables().iter().any(|t| t == table) {
+            return vec![];
+        }
+        self.rows(&format!("SELECT version_num FROM {table}"))
+    }
+}
+
+/// Runs a query on a SQLite file opened read-only; rows as in [`PgDatabase::rows`].
+/// A missing file gives no rows.
+pub fn sqlite_rows(path: &Path, sql: &str) -> Vec<String> {
+    if !path.exists() {
+        return vec![];
+    }
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    let mut out: Vec<String> = stmt
+        .query_map([], |row| {
+            (0..n)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                        rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map(|cols| cols.join("|"))
+        })
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect::<rusqlite::Result<_>>()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    out.sort();
+    out
 }

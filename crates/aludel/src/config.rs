@@ -269,7 +269,8 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', "\n  "),
+            // The parser quotes the offending line, which may hold a URL's password.
+            message: crate::url::redact_str(e.to_string().trim_end()).replace('\n', "\n  "),
         })?;
         let root = path
             .parent()

@@ -635,7 +635,13 @@ impl Project {
     pub fn merge(&self, options: &MergeOptions) -> Result<PathBuf, Error> {
         let mut parents: Vec<String> = Vec::new();
         for r in &options.revisions {
-            for id in self.graph.resolve(&Target::parse(r)?, &[] as &[&str])? {
+            // `heads` merges every head `aludel heads` lists, effective heads (revisions
+            // only depended upon) included: those are what make `upgrade head` ambiguous.
+            let found = match Target::parse(r)? {
+                Target::Heads => self.graph.heads().into_iter().cloned().collect(),
+                target => self.graph.resolve(&target, &[] as &[&str])?,
+            };
+            for id in found {
                 let id = id.as_str().to_string();
                 if !parents.contains(&id) {
                     parents.push(id);
@@ -733,10 +739,9 @@ fn rows_after(rows: &[String], changes: &[HeadsChange]) -> Vec<String> {
     out
 }
 
+/// Each entry followed by a newline, as Alembic's `print_stdout` prints it: an entry
+/// that ends with a newline itself (a verbose entry, a `branches` block) leaves a blank
+/// line after it, the last one included.
 fn join_lines(lines: &[String]) -> String {
-    let mut s = lines.join("\n");
-    if !s.is_empty() && !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }

@@ -277,6 +277,28 @@ pub fn redact_str(text: &str) -> String {
         rest = &after[end..];
     }
     out.push_str(rest);
+    redact_password_params(&out)
+}
+
+/// Replaces the value of every `password=` query parameter with `***`.
+fn redact_password_params(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("password=") {
+        let starts_param = i == 0 || rest[..i].ends_with(['?', '&']);
+        let (before, after) = rest.split_at(i + "password=".len());
+        out.push_str(before);
+        let end = after
+            .find(|c: char| c == '&' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(after.len());
+        if starts_param && end > 0 {
+            out.push_str("***");
+        } else {
+            out.push_str(&after[..end]);
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -474,6 +496,11 @@ mod tests {
             "cannot reach postgresql://me:***@db:5432/x: refused"
         );
         assert_eq!(redact_str("no url here"), "no url here");
+        assert_eq!(
+            redact_str("x = \"postgresql://h/db?user=u&password=pw&sslmode=require\""),
+            "x = \"postgresql://h/db?user=u&password=***&sslmode=require\""
+        );
+        assert_eq!(redact_str("mypassword=1"), "mypassword=1");
         assert_eq!(redact_str("sqlite:///a.db"), "sqlite:///a.db");
     }
 }

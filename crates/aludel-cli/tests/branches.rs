@@ -1,0 +1,383 @@
+//! Branches, a dependency and a merge, modelled on Alembic's "Working with Branches"
+//! tutorial: `a` -> `b`, the branch point `b` with children `c1` (label
+//! `shoppingcart`) and `d1` (label `networking`), and `d2` revising `d1` and depending on
+//! `c1`. Every expected string is what Alembic prints for the same graph (checked
+//! against Alembic 1.x), except where noted: Alembic lists sets (labels, children,
+//! current rows) in hash order, aludel in a stable order.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aludel_testkit::{Backend, DbProject, Rev, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+const CREATED: &str = "2026-01-10T14:30:00Z";
+
+#[track_caller]
+fn expect(run: &Run, stdout: &str, stderr: &str) {
+    assert_eq!(run.stdout, stdout, "stdout differs:\n{run}");
+    assert_eq!(run.stderr, stderr, "stderr differs:\n{run}");
+}
+
+fn rev(id: &str, revises: &[&str], message: &str, table: &str) -> Rev {
+    Rev::new(id, revises, message)
+        .header("created", CREATED)
+        .sql(
+            &format!("CREATE TABLE {table} (id int);"),
+            &format!("DROP TABLE {table};"),
+        )
+}
+
+/// The tutorial's graph, with `file_template = "{rev}_{slug}"` so new files have
+/// stable names.
+fn tutorial(backend: Backend) -> DbProject {
+    let p = DbProject::new(BIN, backend, "");
+    p.aludel_config("file_template = \"{rev}_{slug}\"");
+    p.write_rev(&rev("a", &[], "create account table", "account"));
+    p.write_rev(&rev("b", &["a"], "add a column", "account_col"));
+    p.write_rev(
+        &rev("c1", &["b"], "add shopping cart table", "shopping_cart")
+            .header("branch_labels", "shoppingcart"),
+    );
+    p.write_rev(
+        &rev("d1", &["b"], "add networking table", "networking")
+            .header("branch_labels", "networking"),
+    );
+    p.write_rev(&rev("d2", &["d1"], "add ip table", "ip").header("depends_on", "c1"));
+    p
+}
+
+const ALL_TABLES: [&str; 6] = [
+    "account",
+    "account_col",
+    "aludel_version",
+    "ip",
+    "networking",
+    "shopping_cart",
+];
+
+const HISTORY_BEFORE_MERGE: &str = "\
+d1 (c1) -> d2 (networking) (head), add ip table
+b -> d1 (networking), add networking table
+b -> c1 (shoppingcart) (effective head), add shopping cart table
+a -> b (branchpoint), add a column
+<base> -> a, create account table
+";
+
+fn entry(id_line: &str, body: &str, path: &str, doc: &str) -> String {
+    format!("Rev: {id_line}\n{body}Path: [PROJECT]/migrations/versions/{path}\n\n{doc}\n")
+}
+
+fn doc(message: &str, id: &str, revises: &str) -> String {
+    format!(
+        "    {message}\n    \n    Revision ID: {id}\n    Revises: {revises}\n    Create Date: {CREATED}\n"
+    )
+}
+
+fn branch_listings_before_merge(backend: Backend) {
+    let p = tutorial(backend);
+    expect(&p.ok(&["history"]), HISTORY_BEFORE_MERGE, "");
+    expect(
+        &p.ok(&["heads"]),
+        "c1 (shoppingcart) (effective head)\nd2 (networking) (head)\n",
+        "",
+    );
+    expect(
+        &p.ok(&["heads", "--verbose"]),
+        &[
+            entry(
+                "c1 (head)",
+                "Parent: b\nBranch names: shoppingcart\n",
+                "c1.sql",
+                &doc("add shopping cart table", "c1", "b"),
+            ),
+            entry(
+                "d2 (head)",
+                "Parent: d1\nAlso depends on: c1\nBranch names: networking\n",
+                "d2.sql",
+                &doc("add ip table", "d2", "d1"),
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    expect(
+        &p.ok(&["branches"]),
+        "b (branchpoint)\n  -> c1 (shoppingcart) (effective head)\n  -> d1 (networking)\n\n",
+        "",
+    );
+    expect(
+        &p.ok(&["branches", "--verbose"]),
+        &format!(
+            "{}  -> c1 (shoppingcart) (effective head), add shopping cart table\n  -> d1 (networking), add networking table\n\n",
+            entry(
+                "b (branchpoint)",
+                "Parent: a\nBranches into: c1, d1\n",
+                "b.sql",
+                &doc("add a column", "b", "a"),
+            )
+        ),
+        "",
+    );
+}
+
+#[test]
+fn branch_listings_before_merge_sqlite() {
+    branch_listings_before_merge(Backend::Sqlite);
+}
+
+#[test]
+fn branch_listings_before_merge_postgres() {
+    branch_listings_before_merge(Backend::Postgres);
+}
+
+fn merge_and_dependency(backend: Backend) {
+    let p = tutorial(backend);
+
+    // Two heads: `head` is ambiguous; nothing runs.
+    expect(
+        &p.fails(&["upgrade", "head"]),
+        "",
+        "ERROR Multiple head revisions are present for given argument 'head' (c1, d2); please specify a specific target revision, '<branchname>@head' to narrow to a specific head, 'heads' for all heads, or merge the heads into one revision\n",
+    );
+    assert!(
+        p.tables().iter().all(|t| t == "aludel_version"),
+        "{:?}",
+        p.tables()
+    );
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
+
+    expect(
+        &p.ok(&["upgrade", "heads"]),
+        "",
+        "INFO  Running upgrade  -> a, create account table ([ms])\n\
+         INFO  Running upgrade a -> b, add a column ([ms])\n\
+         INFO  Running upgrade b -> c1, add shopping cart table ([ms])\n\
+         INFO  Running upgrade b -> d1, add networking table ([ms])\n\
+         INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
+    );
+    assert_eq!(p.tables(), ALL_TABLES);
+    // d2 depends on c1: applying d2 merges c1's row away, as in Alembic.
+    assert_eq!(p.version_rows(), ["d2"]);
+    expect(&p.ok(&["current"]), "c1 (effective head)\nd2 (head)\n", "");
+    expect(
+        &p.ok(&["history", "--indicate-current"]),
+        "d1 (c1) -> d2 (networking) (head) (current), add ip table\n\
+         b -> d1 (networking), add networking table\n\
+         b -> c1 (shoppingcart) (effective head), add shopping cart table\n\
+         a -> b (branchpoint), add a column\n\
+         <base> -> a, create account table\n",
+        "",
+    );
+
+    // Merge every head `heads` lists, the effective head c1 included.
+    expect(
+        &p.ok(&["merge", "-m", "merge", "heads", "--rev-id", "m1"]),
+        "Generating [PROJECT]/migrations/versions/m1_merge.sql ... done\n",
+        "",
+    );
+    let path = p.versions().join("m1_merge.sql");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (head, created_and_rest) = text.split_once("-- aludel:created ").unwrap();
+    assert_eq!(
+        head,
+        "-- aludel:revision m1\n-- aludel:revises c1 d2\n-- aludel:message merge\n"
+    );
+    let (created, rest) = created_and_rest.split_once('\n').unwrap();
+    assert!(
+        created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
+        "created: {created}"
+    );
+    assert_eq!(rest, "\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n");
+    // A fixed time, for the listings below.
+    std::fs::write(&path, text.replace(created, CREATED)).unwrap();
+
+    let merged_history = "\
+c1, d2 -> m1 (networking, shoppingcart) (head) (mergepoint), merge
+d1 (c1) -> d2 (networking), add ip table
+b -> d1 (networking), add networking table
+b -> c1 (shoppingcart), add shopping cart table
+a -> b (branchpoint), add a column
+<base> -> a, create account table
+";
+    expect(&p.ok(&["history"]), merged_history, "");
+    let m1_entry = entry(
+        "m1 (head) (mergepoint)",
+        "Merges: c1, d2\nBranch names: networking, shoppingcart\n",
+        "m1_merge.sql",
+        &doc("merge", "m1", "c1, d2"),
+    );
+    expect(
+        &p.ok(&["history", "--verbose"]),
+        &[
+            m1_entry.clone(),
+            entry(
+                "d2",
+                "Parent: d1\nAlso depends on: c1\nBranch names: networking\n",
+                "d2.sql",
+                &doc("add ip table", "d2", "d1"),
+            ),
+            entry(
+                "d1",
+                "Parent: b\nBranch names: networking\n",
+                "d1.sql",
+                &doc("add networking table", "d1", "b"),
+            ),
+            entry(
+                "c1",
+                "Parent: b\nBranch names: shoppingcart\n",
+                "c1.sql",
+                &doc("add shopping cart table", "c1", "b"),
+            ),
+            entry(
+                "b (branchpoint)",
+                "Parent: a\nBranches into: c1, d1\n",
+                "b.sql",
+                &doc("add a column", "b", "a"),
+            ),
+            entry(
+                "a",
+                "Parent: <base>\n",
+                "a.sql",
+                "    create account table\n    \n    Revision ID: a\n    Revises: \n    Create Date: 2026-01-10T14:30:00Z\n",
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    expect(
+        &p.ok(&["history", "-r", "b:"]),
+        merged_history
+            .strip_suffix("<base> -> a, create account table\n")
+            .unwrap(),
+        "",
+    );
+    expect(
+        &p.ok(&["heads"]),
+        "m1 (networking, shoppingcart) (head)\n",
+        "",
+    );
+    expect(&p.ok(&["heads", "--verbose"]), &m1_entry, "");
+    expect(
+        &p.ok(&["branches"]),
+        "b (branchpoint)\n  -> c1 (shoppingcart)\n  -> d1 (networking)\n\n",
+        "",
+    );
+    expect(&p.ok(&["show", "m1"]), &m1_entry, "");
+    // The database is still at d2, which stands for c1 too.
+    expect(&p.ok(&["current"]), "c1\nd2\n", "");
+
+    expect(
+        &p.ok(&["upgrade", "head"]),
+        "",
+        "INFO  Running upgrade c1, d2 -> m1, merge ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["m1"]);
+    expect(&p.ok(&["current"]), "m1 (head) (mergepoint)\n", "");
+    expect(
+        &p.ok(&["history", "-i"]),
+        &merged_history.replacen("(head) (mergepoint)", "(head) (current) (mergepoint)", 1),
+        "",
+    );
+
+    // Down through the merge: the rows before it come back. (Alembic stops with
+    // "Ambiguous walk" on `-1` here; `downgrade d2` does the same as this.)
+    expect(
+        &p.ok(&["downgrade", "-1"]),
+        "",
+        "INFO  Running downgrade m1 -> c1, d2, merge ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["d2"]);
+    assert_eq!(p.tables(), ALL_TABLES);
+    expect(&p.ok(&["current"]), "c1\nd2\n", "");
+
+    p.ok(&["upgrade", "head"]);
+    expect(
+        &p.ok(&["downgrade", "d2"]),
+        "",
+        "INFO  Running downgrade m1 -> c1, d2, merge ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["d2"]);
+}
+
+#[test]
+fn merge_and_dependency_sqlite() {
+    merge_and_dependency(Backend::Sqlite);
+}
+
+#[test]
+fn merge_and_dependency_postgres() {
+    merge_and_dependency(Backend::Postgres);
+}
+
+fn branch_label_targets(backend: Backend) {
+    let p = tutorial(backend);
+
+    expect(
+        &p.ok(&["upgrade", "shoppingcart@head"]),
+        "",
+        "INFO  Running upgrade  -> a, create account table ([ms])\n\
+         INFO  Running upgrade a -> b, add a column ([ms])\n\
+         INFO  Running upgrade b -> c1, add shopping cart table ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["c1"]);
+    assert_eq!(
+        p.tables(),
+        ["account", "account_col", "aludel_version", "shopping_cart"]
+    );
+    expect(&p.ok(&["current"]), "c1 (effective head)\n", "");
+
+    expect(
+        &p.ok(&["upgrade", "networking@head"]),
+        "",
+        "INFO  Running upgrade b -> d1, add networking table ([ms])\n\
+         INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["d2"]);
+    assert_eq!(p.tables(), ALL_TABLES);
+
+    expect(
+        &p.ok(&["downgrade", "networking@-1"]),
+        "",
+        "INFO  Running downgrade d2 -> d1, add ip table ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["c1", "d1"]);
+    expect(&p.ok(&["current"]), "c1 (effective head)\nd1\n", "");
+    p.ok(&["upgrade", "networking@head"]);
+
+    // As in Alembic, a branch's base is below the branch point: everything the
+    // networking branch stands on (here all of it, c1 included as d2's dependency) is
+    // reverted.
+    expect(
+        &p.ok(&["downgrade", "networking@base"]),
+        "",
+        "INFO  Running downgrade d2 -> d1, add ip table ([ms])\n\
+         INFO  Running downgrade d1 -> b, add networking table ([ms])\n\
+         INFO  Running downgrade c1 -> b, add shopping cart table ([ms])\n\
+         INFO  Running downgrade b -> a, add a column ([ms])\n\
+         INFO  Running downgrade a -> , create account table ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_eq!(p.tables(), ["aludel_version"]);
+
+    // On a fresh database, the networking head brings its dependency c1 with it.
+    expect(
+        &p.ok(&["upgrade", "networking@head"]),
+        "",
+        "INFO  Running upgrade  -> a, create account table ([ms])\n\
+         INFO  Running upgrade a -> b, add a column ([ms])\n\
+         INFO  Running upgrade b -> c1, add shopping cart table ([ms])\n\
+         INFO  Running upgrade b -> d1, add networking table ([ms])\n\
+         INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["d2"]);
+}
+
+#[test]
+fn branch_label_targets_sqlite() {
+    branch_label_targets(Backend::Sqlite);
+}
+
+#[test]
+fn branch_label_targets_postgres() {
+    branch_label_targets(Backend::Postgres);
+}

@@ -1,0 +1,416 @@
+//! A linear history of three revisions, run through every command that moves the
+//! database: the exact output of each (Alembic's formats) and what the database holds
+//! afterwards. One body per behaviour, run on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aludel_testkit::{Backend, DbProject, Rev, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+
+#[track_caller]
+fn expect(run: &Run, stdout: &str, stderr: &str) {
+    assert_eq!(run.stdout, stdout, "stdout differs:\n{run}");
+    assert_eq!(run.stderr, stderr, "stderr differs:\n{run}");
+}
+
+fn three_tables(backend: Backend) -> DbProject {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(
+        &Rev::new("aaa", &[], "create a").sql("CREATE TABLE t_a (id int);", "DROP TABLE t_a;"),
+    );
+    p.write_rev(
+        &Rev::new("bbb", &["aaa"], "create b").sql("CREATE TABLE t_b (id int);", "DROP TABLE t_b;"),
+    );
+    p.write_rev(
+        &Rev::new("ccc", &["bbb"], "create c").sql("CREATE TABLE t_c (id int);", "DROP TABLE t_c;"),
+    );
+    p
+}
+
+/// What `current --verbose` prints as the database URL.
+fn shown_url(p: &DbProject) -> String {
+    match p.backend() {
+        Backend::Sqlite => "sqlite:///[PROJECT]/app.db".to_string(),
+        Backend::Postgres => {
+            let db = p.pg().unwrap();
+            db.url().replace(db.name(), "[DB]")
+        }
+    }
+}
+
+fn linear_upgrade_downgrade_stamp(backend: Backend) {
+    let p = three_tables(backend);
+
+    // A new database: nothing current, no output.
+    expect(&p.ok(&["current"]), "", "");
+
+    expect(
+        &p.ok(&["upgrade", "head"]),
+        "",
+        "INFO  Running upgrade  -> aaa, create a ([ms])\n\
+         INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
+         INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
+
+    expect(&p.ok(&["current"]), "ccc (head)\n", "");
+    expect(
+        &p.ok(&["current", "--verbose"]),
+        &format!(
+            "Current revision(s) for {}:\n\
+             Rev: ccc (head)\n\
+             Parent: bbb\n\
+             Path: [PROJECT]/migrations/versions/ccc.sql\n\
+             \n    create c\n    \n    Revision ID: ccc\n    Revises: bbb\n\n",
+            shown_url(&p)
+        ),
+        "",
+    );
+
+    // Nothing to do: exit 0, no output, nothing changes.
+    expect(&p.ok(&["upgrade", "head"]), "", "");
+    assert_eq!(p.version_rows(), ["ccc"]);
+
+    expect(
+        &p.ok(&["downgrade", "-1"]),
+        "",
+        "INFO  Running downgrade ccc -> bbb, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b"]);
+    assert_eq!(p.version_rows(), ["bbb"]);
+    expect(&p.ok(&["current"]), "bbb\n", "");
+
+    expect(
+        &p.ok(&["upgrade", "+1"]),
+        "",
+        "INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
+
+    expect(
+        &p.ok(&["downgrade", "base"]),
+        "",
+        "INFO  Running downgrade ccc -> bbb, create c ([ms])\n\
+         INFO  Running downgrade bbb -> aaa, create b ([ms])\n\
+         INFO  Running downgrade aaa -> , create a ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    expect(&p.ok(&["current"]), "", "");
+
+    // Stamping writes the version table only.
+    expect(
+        &p.ok(&["stamp", "head"]),
+        "",
+        "INFO  Running stamp_revision  -> ccc ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
+    expect(&p.ok(&["current"]), "ccc (head)\n", "");
+    // Stamping where the database already is does nothing, as in Alembic.
+    expect(&p.ok(&["stamp", "head"]), "", "");
+    assert_eq!(p.version_rows(), ["ccc"]);
+
+    expect(
+        &p.ok(&["stamp", "bbb"]),
+        "",
+        "INFO  Running stamp_revision ccc -> bbb ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["bbb"]);
+
+    expect(
+        &p.ok(&["stamp", "base"]),
+        "",
+        "INFO  Running stamp_revision bbb ->  ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    expect(&p.ok(&["current"]), "", "");
+
+    // Upgrading to a revision in the middle, then relative steps from a revision.
+    expect(
+        &p.ok(&["upgrade", "aaa"]),
+        "",
+        "INFO  Running upgrade  -> aaa, create a ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["aaa"]);
+    expect(
+        &p.ok(&["upgrade", "aaa+2"]),
+        "",
+        "INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
+         INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.version_rows(), ["ccc"]);
+}
+
+#[test]
+fn linear_upgrade_downgrade_stamp_sqlite() {
+    linear_upgrade_downgrade_stamp(Backend::Sqlite);
+}
+
+#[test]
+fn linear_upgrade_downgrade_stamp_postgres() {
+    linear_upgrade_downgrade_stamp(Backend::Postgres);
+}
+
+fn relative_targets_past_the_ends_fail(backend: Backend) {
+    let p = three_tables(backend);
+    expect(
+        &p.fails(&["downgrade", "-1"]),
+        "",
+        "ERROR Relative revision '-1' didn't produce 1 migrations: the database is at base\n",
+    );
+    p.ok(&["upgrade", "head"]);
+    expect(
+        &p.fails(&["upgrade", "+1"]),
+        "",
+        "ERROR Relative revision '+1' didn't produce 1 migrations: ccc is a head after 0 step(s)\n",
+    );
+    p.ok(&["downgrade", "base"]);
+    expect(
+        &p.fails(&["upgrade", "+5"]),
+        "",
+        "ERROR Relative revision '+5' didn't produce 5 migrations: ccc is a head after 3 step(s)\n",
+    );
+    // A failed target changes nothing.
+    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.version_rows(), [] as [&str; 0]);
+}
+
+#[test]
+fn relative_targets_past_the_ends_fail_sqlite() {
+    relative_targets_past_the_ends_fail(Backend::Sqlite);
+}
+
+#[test]
+fn relative_targets_past_the_ends_fail_postgres() {
+    relative_targets_past_the_ends_fail(Backend::Postgres);
+}
+
+fn history_of_a_linear_project(backend: Backend) {
+    let p = three_tables(backend);
+    let all = "bbb -> ccc (head), create c\n\
+               aaa -> bbb, create b\n\
+               <base> -> aaa, create a\n";
+    expect(&p.ok(&["history"]), all, "");
+    p.ok(&["upgrade", "bbb"]);
+    expect(
+        &p.ok(&["history", "--indicate-current"]),
+        "bbb -> ccc (head), create c\n\
+         aaa -> bbb (current), create b\n\
+         <base> -> aaa, create a\n",
+        "",
+    );
+    expect(
+        &p.ok(&["history", "-r", "current:"]),
+        "bbb -> ccc (head), create c\n\
+         aaa -> bbb, create b\n",
+        "",
+    );
+    expect(
+        &p.ok(&["history", "-r", ":aaa"]),
+        "<base> -> aaa, create a\n",
+        "",
+    );
+    expect(&p.ok(&["heads"]), "ccc (head)\n", "");
+    expect(&p.ok(&["branches"]), "", "");
+}
+
+#[test]
+fn history_of_a_linear_project_sqlite() {
+    history_of_a_linear_project(Backend::Sqlite);
+}
+
+#[test]
+fn history_of_a_linear_project_postgres() {
+    history_of_a_linear_project(Backend::Postgres);
+}
+
+/// A statement that fails rolls back its revision alone; the error names the revision,
+/// the file and line, the statement and the database's own message.
+fn failing_statement_rolls_back_its_revision(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(
+        &Rev::new("aaa", &[], "create a").sql("CREATE TABLE t_a (id int);", "DROP TABLE t_a;"),
+    );
+    p.write_rev(&Rev::new("bbb", &["aaa"], "create b").sql(
+        "CREATE TABLE t_b (id int);\nINSERT INTO t_b VALUES (1);\nINSERT INTO nosuch VALUES (1);",
+        "DROP TABLE t_b;",
+    ));
+    p.write_rev(
+        &Rev::new("ccc", &["bbb"], "create c").sql("CREATE TABLE t_c (id int);", "DROP TABLE t_c;"),
+    );
+    let database_error = match backend {
+        Backend::Sqlite => "no such table: nosuch",
+        Backend::Postgres => "ERROR: relation \"nosuch\" does not exist",
+    };
+    let indent = "\n        ";
+    let error = format!(
+        "ERROR upgrade of revision bbb failed (create b){indent}\
+         file: [PROJECT]/migrations/versions/bbb.sql:8{indent}\
+         statement: INSERT INTO nosuch VALUES (1){indent}\
+         database error: {database_error}{indent}\
+         the revision was rolled back: the database is at aaa; fix the revision and run the command again\n"
+    );
+    expect(
+        &p.fails(&["upgrade", "head"]),
+        "",
+        &format!("INFO  Running upgrade  -> aaa, create a ([ms])\n{error}"),
+    );
+    assert_eq!(p.tables(), ["aludel_version", "t_a"]);
+    assert_eq!(p.version_rows(), ["aaa"]);
+    // Run again: it resumes at bbb and fails the same way.
+    expect(&p.fails(&["upgrade", "head"]), "", &error);
+    assert_eq!(p.version_rows(), ["aaa"]);
+
+    // The same as JSON lines, and nothing but the error with --quiet.
+    p.ok(&["downgrade", "base"]);
+    let json_error = error
+        .strip_prefix("ERROR ")
+        .unwrap()
+        .trim_end()
+        .replace(indent, "\\n  ")
+        .replace('"', "\\\"");
+    expect(
+        &p.fails(&["--log-format", "json", "upgrade", "head"]),
+        "",
+        &format!(
+            "{{\"level\":\"info\",\"message\":\"Running upgrade  -> aaa, create a ([ms])\"}}\n\
+             {{\"level\":\"error\",\"message\":\"{json_error}\"}}\n"
+        ),
+    );
+    p.ok(&["downgrade", "base"]);
+    expect(&p.fails(&["-q", "upgrade", "head"]), "", &error);
+    assert_eq!(p.version_rows(), ["aaa"]);
+}
+
+#[test]
+fn failing_statement_rolls_back_its_revision_sqlite() {
+    failing_statement_rolls_back_its_revision(Backend::Sqlite);
+}
+
+#[test]
+fn failing_statement_rolls_back_its_revision_postgres() {
+    failing_statement_rolls_back_its_revision(Backend::Postgres);
+}
+
+/// `--sql` prints the script and connects to nothing: the database stays empty.
+fn offline_sql(backend: Backend) {
+    let p = three_tables(backend);
+    let create = "CREATE TABLE IF NOT EXISTS \"aludel_version\" (\n    \
+                  version_num VARCHAR(64) NOT NULL,\n    \
+                  CONSTRAINT \"aludel_version_pkc\" PRIMARY KEY (version_num)\n);\n\n";
+    let step = |what: &str, sql: &str, version: &str| {
+        format!("-- Running {what}\n\nBEGIN;\n\n{sql}\n\n{version}\n\nCOMMIT;\n\n")
+    };
+    expect(
+        &p.ok(&["upgrade", "head", "--sql"]),
+        &[
+            create.to_string(),
+            step(
+                "upgrade  -> aaa",
+                "CREATE TABLE t_a (id int);",
+                "INSERT INTO \"aludel_version\" (version_num) VALUES ('aaa');",
+            ),
+            step(
+                "upgrade aaa -> bbb",
+                "CREATE TABLE t_b (id int);",
+                "UPDATE \"aludel_version\" SET version_num = 'bbb' WHERE version_num = 'aaa';",
+            ),
+            step(
+                "upgrade bbb -> ccc",
+                "CREATE TABLE t_c (id int);",
+                "UPDATE \"aludel_version\" SET version_num = 'ccc' WHERE version_num = 'bbb';",
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    expect(
+        &p.ok(&["downgrade", "ccc:aaa", "--sql"]),
+        &[
+            step(
+                "downgrade ccc -> bbb",
+                "DROP TABLE t_c;",
+                "UPDATE \"aludel_version\" SET version_num = 'bbb' WHERE version_num = 'ccc';",
+            ),
+            step(
+                "downgrade bbb -> aaa",
+                "DROP TABLE t_b;",
+                "UPDATE \"aludel_version\" SET version_num = 'aaa' WHERE version_num = 'bbb';",
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    expect(
+        &p.fails(&["downgrade", "aaa", "--sql"]),
+        "",
+        "ERROR downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:aaa --sql`\n",
+    );
+    assert_eq!(p.tables(), [] as [&str; 0]);
+}
+
+#[test]
+fn offline_sql_sqlite() {
+    offline_sql(Backend::Sqlite);
+}
+
+#[test]
+fn offline_sql_postgres() {
+    offline_sql(Backend::Postgres);
+}
+
+/// A version row that no file declares stops every command that reads the table,
+/// until `stamp --purge` replaces it.
+fn unknown_version_row_needs_stamp_purge(backend: Backend) {
+    let p = three_tables(backend);
+    p.ok(&["upgrade", "bbb"]);
+    let insert = "INSERT INTO aludel_version (version_num) VALUES ('zzz')";
+    match p.pg() {
+        Some(db) => {
+            db.client().batch_execute(insert).unwrap();
+        }
+        None => {
+            let conn = rusqlite_connection(&p);
+            conn.execute_batch(insert).unwrap();
+        }
+    }
+    let error = "ERROR the version table holds revision 'zzz', which no migration file declares; restore its file or fix the table with 'stamp --purge'\n";
+    for args in [
+        &["current"][..],
+        &["history", "-i"],
+        &["upgrade", "head"],
+        &["downgrade", "base"],
+        &["stamp", "head"],
+    ] {
+        expect(&p.fails(args), "", error);
+    }
+    assert_eq!(p.version_rows(), ["bbb", "zzz"]);
+    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b"]);
+    expect(
+        &p.ok(&["stamp", "--purge", "bbb"]),
+        "",
+        "INFO  Running stamp_revision bbb, zzz -> bbb ([ms])\n",
+    );
+    assert_eq!(p.version_rows(), ["bbb"]);
+    expect(&p.ok(&["current"]), "bbb\n", "");
+}
+
+fn rusqlite_connection(p: &DbProject) -> rusqlite::Connection {
+    rusqlite::Connection::open(p.sqlite_path().unwrap()).unwrap()
+}
+
+#[test]
+fn unknown_version_row_needs_stamp_purge_sqlite() {
+    unknown_version_row_needs_stamp_purge(Backend::Sqlite);
+}
+
+#[test]
+fn unknown_version_row_needs_stamp_purge_postgres() {
+    unknown_version_row_needs_stamp_purge(Backend::Postgres);
+}
