@@ -426,6 +426,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     };
     print_out(&out);
+    // The process ends here: freeing ten thousand revisions one by one would only
+    // delay the exit.
+    std::mem::forget(project);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -221,6 +221,9 @@ pub struct Config {
     pub connect: ConnectPolicy,
     /// Post-write hooks.
     pub post_write_hooks: Vec<Hook>,
+    /// Where aludel may keep caches: `ALUDEL_CACHE_DIR` (empty to disable), else
+    /// `$XDG_CACHE_HOME/aludel`, else `~/.cache/aludel`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// What the command line overrides.
@@ -384,7 +387,19 @@ impl Config {
             post_write_hooks.push(Hook { command });
         }
 
+        let cache_dir = match env.var("ALUDEL_CACHE_DIR") {
+            Some(d) if d.is_empty() => None,
+            Some(d) => Some(PathBuf::from(d)),
+            None => env
+                .var("XDG_CACHE_HOME")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| env.var("HOME").map(|h| Path::new(&h).join(".cache")))
+                .map(|d| d.join("aludel")),
+        };
+
         Ok(Config {
+            cache_dir,
             path: path.to_path_buf(),
             script_location: root.join(script_location),
             root,
@@ -533,6 +548,26 @@ mod tests {
         let c = load(&default_config_text(), &env(&[]), &Overrides::default()).unwrap();
         assert_eq!(c.url_source, UrlSource::Default);
         assert_eq!(c.file_template, DEFAULT_FILE_TEMPLATE);
+    }
+
+    #[test]
+    fn cache_dir_from_env() {
+        let o = Overrides::default();
+        let dir = |pairs: &[(&str, &str)]| load("", &env(pairs), &o).unwrap().cache_dir;
+        assert_eq!(
+            dir(&[("HOME", "/h")]),
+            Some(PathBuf::from("/h/.cache/aludel"))
+        );
+        assert_eq!(
+            dir(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]),
+            Some(PathBuf::from("/x/aludel"))
+        );
+        assert_eq!(
+            dir(&[("HOME", "/h"), ("ALUDEL_CACHE_DIR", "/c")]),
+            Some(PathBuf::from("/c"))
+        );
+        assert_eq!(dir(&[("HOME", "/h"), ("ALUDEL_CACHE_DIR", "")]), None);
+        assert_eq!(dir(&[]), None);
     }
 
     #[test]

@@ -128,7 +128,16 @@ pub struct Project {
 impl Project {
     /// Reads every revision file and validates the whole graph.
     pub fn open(config: Config) -> Result<Project, Error> {
-        let scripts = ScriptDir::load(&config.versions_dir())?;
+        let versions = config.versions_dir();
+        // One cache file per versions folder, named by a hash of its absolute path.
+        let cache_file = config.cache_dir.as_ref().map(|dir| {
+            let key = std::fs::canonicalize(&versions).unwrap_or_else(|_| versions.clone());
+            dir.join(format!(
+                "scripts-{:016x}.bin",
+                crate::driver::stable_hash(key.as_os_str().as_encoded_bytes())
+            ))
+        });
+        let scripts = ScriptDir::load_cached(&versions, cache_file.as_deref())?;
         let graph = RevisionGraph::build(scripts.specs(), VersionTable::VERSION_NUM_LENGTH)?;
         Ok(Project {
             config,

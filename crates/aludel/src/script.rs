@@ -11,6 +11,7 @@
 //!
 //! Every error names the file and line (`path:line: message`).
 
+mod cache;
 mod new;
 mod parse;
 mod split;
@@ -346,8 +347,46 @@ impl ScriptDir {
     /// ignored), sorted by file name. Stops at the first broken file; a revision id
     /// declared by two files is an error naming both.
     pub fn load(versions_dir: &Path) -> Result<ScriptDir, ScriptError> {
+        Self::load_cached(versions_dir, None)
+    }
+
+    /// [`ScriptDir::load`], keeping the files' texts in `cache_file` between runs when
+    /// the folder is large: an unchanged file then costs one `stat` instead of a read.
+    /// A file whose inode, size or times differ from its entry is read again; the
+    /// cache never answers for a changed file (see `script/cache.rs`).
+    pub fn load_cached(
+        versions_dir: &Path,
+        cache_file: Option<&Path>,
+    ) -> Result<ScriptDir, ScriptError> {
+        Self::load_with_cache(versions_dir, cache_file, cache::MIN_AGE).map(|(dir, _)| dir)
+    }
+
+    /// The loader behind [`ScriptDir::load_cached`]; also says how many files the
+    /// cache served.
+    fn load_with_cache(
+        versions_dir: &Path,
+        cache_file: Option<&Path>,
+        min_age: std::time::Duration,
+    ) -> Result<(ScriptDir, usize), ScriptError> {
         let paths = list_sql_files(versions_dir)?;
-        let scripts = read_all(&paths)?;
+        let cache_file = cache_file.filter(|_| paths.len() >= CACHE_MIN_FILES);
+        let cache = cache_file.map(cache::Cache::read);
+        let loaded = read_all(&paths, cache.as_ref())?;
+        let misses = loaded.iter().filter(|l| !l.from_cache).count();
+        if let (Some(file), Some(cache)) = (cache_file, &cache)
+            && (misses > 0 || cache.len() != loaded.len())
+        {
+            let files: Vec<_> = loaded
+                .iter()
+                .filter_map(|l| {
+                    let name = l.script.path().file_name()?.to_os_string();
+                    Some((name, l.stamp?, l.script.text()))
+                })
+                .collect();
+            cache::write(file, &files, min_age);
+        }
+        let hits = loaded.len() - misses;
+        let scripts: Vec<Script> = loaded.into_iter().map(|l| l.script).collect();
         let mut by_id: HashMap<String, usize> = HashMap::with_capacity(scripts.len());
         for (i, script) in scripts.iter().enumerate() {
             if let Some(&first) = by_id.get(script.id()) {
@@ -362,11 +401,12 @@ impl ScriptDir {
             }
             by_id.insert(script.id().to_string(), i);
         }
-        Ok(ScriptDir {
+        let dir = ScriptDir {
             dir: versions_dir.to_path_buf(),
             scripts,
             by_id,
-        })
+        };
+        Ok((dir, hits))
     }
 
     /// The versions folder.
@@ -457,11 +497,44 @@ fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     }
 }
 
-fn load_slice(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> {
+/// Below this many files the cache is not used: reading them is quick anyway.
+const CACHE_MIN_FILES: usize = 512;
+
+/// One loaded file, and what the cache needs to know about it.
+struct Loaded {
+    script: Script,
+    stamp: Option<cache::Stamp>,
+    from_cache: bool,
+}
+
+fn load_slice(paths: &[PathBuf], cache: Option<&cache::Cache>) -> Result<Vec<Loaded>, ScriptError> {
     let mut buf = Vec::new();
     paths
         .iter()
-        .map(|p| Script::load_with(p, &mut buf))
+        .map(|path| {
+            let Some(cache) = cache else {
+                return Ok(Loaded {
+                    script: Script::load_with(path, &mut buf)?,
+                    stamp: None,
+                    from_cache: false,
+                });
+            };
+            // The stamp is taken before reading: a write in between changes the
+            // file's change time, so the entry recorded here can never match later.
+            let stamp = cache::Stamp::of(path);
+            let cached = stamp
+                .zip(path.file_name())
+                .and_then(|(stamp, name)| cache.get(name, &stamp));
+            let (script, from_cache) = match cached {
+                Some(text) => (Script::parse(path, text.to_string())?, true),
+                None => (Script::load_with(path, &mut buf)?, false),
+            };
+            Ok(Loaded {
+                script,
+                stamp,
+                from_cache,
+            })
+        })
         .collect()
 }
 
@@ -472,19 +545,19 @@ const FILES_PER_THREAD: usize = 256;
 /// (about 3 µs a file against under 1 µs to parse it), so large folders are read by a
 /// few threads, each taking a contiguous slice; the error reported is still the one of
 /// the first broken file by name.
-fn read_all(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> {
+fn read_all(paths: &[PathBuf], cache: Option<&cache::Cache>) -> Result<Vec<Loaded>, ScriptError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(paths.len() / FILES_PER_THREAD)
         .min(8);
     if threads <= 1 {
-        return load_slice(paths);
+        return load_slice(paths, cache);
     }
     let chunk = paths.len().div_ceil(threads);
-    let results: Vec<Result<Vec<Script>, ScriptError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<Loaded>, ScriptError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = paths
             .chunks(chunk)
-            .map(|slice| scope.spawn(move || load_slice(slice)))
+            .map(|slice| scope.spawn(move || load_slice(slice, cache)))
             .collect();
         handles
             .into_iter()
@@ -493,7 +566,7 @@ fn read_all(paths: &[PathBuf]) -> Result<Vec<Script>, ScriptError> {
                 handle.join().unwrap_or_else(|_| {
                     // Parsing never panics by design; if it ever does, fall back to this
                     // thread so the error (or the panic) surfaces normally.
-                    load_slice(slice)
+                    load_slice(slice, cache)
                 })
             })
             .collect()

@@ -667,3 +667,52 @@ fn large_folders_load_in_name_order_and_report_the_first_broken_file() {
     let first = dir.join(format!("{:05}.sql", FILES_PER_THREAD + 1));
     assert!(e.starts_with(&format!("{}:1:", first.display())), "{e}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_file_cache_serves_unchanged_files_and_never_a_changed_one() {
+    use std::time::Duration;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("versions");
+    std::fs::create_dir(&dir).unwrap();
+    let n = CACHE_MIN_FILES + 10;
+    let text = |i: usize, msg: &str| {
+        let parent = if i == 0 {
+            String::new()
+        } else {
+            format!("-- aludel:revises r{:05}\n", i - 1)
+        };
+        format!(
+            "-- aludel:revision r{i:05}\n{parent}-- aludel:message {msg}\n\n-- aludel:upgrade\nSELECT 1;\n"
+        )
+    };
+    for i in 0..n {
+        std::fs::write(dir.join(format!("r{i:05}.sql")), text(i, "aaaa")).unwrap();
+    }
+    let cache = tmp.path().join("cache/scripts.bin");
+    let load = || ScriptDir::load_with_cache(&dir, Some(&cache), Duration::ZERO).unwrap();
+    let (_, hits) = load();
+    assert_eq!(hits, 0, "nothing cached yet");
+    let (_, hits) = load();
+    assert_eq!(hits, n, "every file from the cache");
+
+    // A changed size, and (a tick later) the same size with other text: both read anew.
+    std::fs::write(dir.join("r00003.sql"), text(3, "longer message")).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    std::fs::write(dir.join("r00004.sql"), text(4, "bbbb")).unwrap();
+    let (scripts, hits) = load();
+    assert_eq!(hits, n - 2);
+    assert_eq!(scripts.get("r00003").unwrap().message(), "longer message");
+    assert_eq!(scripts.get("r00004").unwrap().message(), "bbbb");
+
+    // A removed file disappears, a new one appears.
+    std::fs::remove_file(dir.join(format!("r{:05}.sql", n - 1))).unwrap();
+    let (scripts, _) = load();
+    assert_eq!(scripts.len(), n - 1);
+
+    // Files younger than the minimum age are never recorded.
+    let young = tmp.path().join("young.bin");
+    ScriptDir::load_with_cache(&dir, Some(&young), cache::MIN_AGE).unwrap();
+    let (_, hits) = ScriptDir::load_with_cache(&dir, Some(&young), cache::MIN_AGE).unwrap();
+    assert_eq!(hits, 0);
+}
