@@ -7,16 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aludel_testkit::{Backend, DbProject, Rev, Run};
+use aludel_testkit::{Backend, DbProject, Rev, expect, on_both};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 const CREATED: &str = "2026-01-10T14:30:00Z";
-
-#[track_caller]
-fn expect(run: &Run, stdout: &str, stderr: &str) {
-    assert_eq!(run.stdout, stdout, "stdout differs:\n{run}");
-    assert_eq!(run.stderr, stderr, "stderr differs:\n{run}");
-}
 
 fn rev(id: &str, revises: &[&str], message: &str, table: &str) -> Rev {
     Rev::new(id, revises, message)
@@ -120,15 +114,7 @@ fn branch_listings_before_merge(backend: Backend) {
     );
 }
 
-#[test]
-fn branch_listings_before_merge_sqlite() {
-    branch_listings_before_merge(Backend::Sqlite);
-}
-
-#[test]
-fn branch_listings_before_merge_postgres() {
-    branch_listings_before_merge(Backend::Postgres);
-}
+on_both!(branch_listings_before_merge);
 
 fn merge_and_dependency(backend: Backend) {
     let p = tutorial(backend);
@@ -140,11 +126,11 @@ fn merge_and_dependency(backend: Backend) {
         "ERROR Multiple head revisions are present for given argument 'head' (c1, d2); please specify a specific target revision, '<branchname>@head' to narrow to a specific head, 'heads' for all heads, or merge the heads into one revision\n",
     );
     assert!(
-        p.tables().iter().all(|t| t == "aludel_version"),
+        p.db().tables().iter().all(|t| t == "aludel_version"),
         "{:?}",
-        p.tables()
+        p.db().tables()
     );
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
 
     expect(
         &p.ok(&["upgrade", "heads"]),
@@ -155,9 +141,9 @@ fn merge_and_dependency(backend: Backend) {
          INFO  Running upgrade b -> d1, add networking table ([ms])\n\
          INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
     );
-    assert_eq!(p.tables(), ALL_TABLES);
+    assert_eq!(p.db().tables(), ALL_TABLES);
     // d2 depends on c1: applying d2 merges c1's row away, as in Alembic.
-    assert_eq!(p.version_rows(), ["d2"]);
+    assert_eq!(p.db().version_rows(), ["d2"]);
     expect(&p.ok(&["current"]), "c1 (effective head)\nd2 (head)\n", "");
     expect(
         &p.ok(&["history", "--indicate-current"]),
@@ -271,7 +257,7 @@ a -> b (branchpoint), add a column
         "",
         "INFO  Running upgrade c1, d2 -> m1, merge ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["m1"]);
+    assert_eq!(p.db().version_rows(), ["m1"]);
     expect(&p.ok(&["current"]), "m1 (head) (mergepoint)\n", "");
     expect(
         &p.ok(&["history", "-i"]),
@@ -286,8 +272,8 @@ a -> b (branchpoint), add a column
         "",
         "INFO  Running downgrade m1 -> c1, d2, merge ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["d2"]);
-    assert_eq!(p.tables(), ALL_TABLES);
+    assert_eq!(p.db().version_rows(), ["d2"]);
+    assert_eq!(p.db().tables(), ALL_TABLES);
     expect(&p.ok(&["current"]), "c1\nd2\n", "");
 
     p.ok(&["upgrade", "head"]);
@@ -296,18 +282,10 @@ a -> b (branchpoint), add a column
         "",
         "INFO  Running downgrade m1 -> c1, d2, merge ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["d2"]);
+    assert_eq!(p.db().version_rows(), ["d2"]);
 }
 
-#[test]
-fn merge_and_dependency_sqlite() {
-    merge_and_dependency(Backend::Sqlite);
-}
-
-#[test]
-fn merge_and_dependency_postgres() {
-    merge_and_dependency(Backend::Postgres);
-}
+on_both!(merge_and_dependency);
 
 fn branch_label_targets(backend: Backend) {
     let p = tutorial(backend);
@@ -319,9 +297,9 @@ fn branch_label_targets(backend: Backend) {
          INFO  Running upgrade a -> b, add a column ([ms])\n\
          INFO  Running upgrade b -> c1, add shopping cart table ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["c1"]);
+    assert_eq!(p.db().version_rows(), ["c1"]);
     assert_eq!(
-        p.tables(),
+        p.db().tables(),
         ["account", "account_col", "aludel_version", "shopping_cart"]
     );
     expect(&p.ok(&["current"]), "c1 (effective head)\n", "");
@@ -332,15 +310,15 @@ fn branch_label_targets(backend: Backend) {
         "INFO  Running upgrade b -> d1, add networking table ([ms])\n\
          INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["d2"]);
-    assert_eq!(p.tables(), ALL_TABLES);
+    assert_eq!(p.db().version_rows(), ["d2"]);
+    assert_eq!(p.db().tables(), ALL_TABLES);
 
     expect(
         &p.ok(&["downgrade", "networking@-1"]),
         "",
         "INFO  Running downgrade d2 -> d1, add ip table ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["c1", "d1"]);
+    assert_eq!(p.db().version_rows(), ["c1", "d1"]);
     expect(&p.ok(&["current"]), "c1 (effective head)\nd1\n", "");
     p.ok(&["upgrade", "networking@head"]);
 
@@ -356,8 +334,8 @@ fn branch_label_targets(backend: Backend) {
          INFO  Running downgrade b -> a, add a column ([ms])\n\
          INFO  Running downgrade a -> , create account table ([ms])\n",
     );
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
-    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
 
     // On a fresh database, the networking head brings its dependency c1 with it.
     expect(
@@ -369,15 +347,7 @@ fn branch_label_targets(backend: Backend) {
          INFO  Running upgrade b -> d1, add networking table ([ms])\n\
          INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["d2"]);
+    assert_eq!(p.db().version_rows(), ["d2"]);
 }
 
-#[test]
-fn branch_label_targets_sqlite() {
-    branch_label_targets(Backend::Sqlite);
-}
-
-#[test]
-fn branch_label_targets_postgres() {
-    branch_label_targets(Backend::Postgres);
-}
+on_both!(branch_label_targets);

@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[macro_use]
-mod dbkit;
-
 use std::process::{Command, Stdio};
 
-use aludel_testkit::{Rev, Run, TestProject};
-use dbkit::{BIN, Backend, Db, project};
+use aludel_testkit::{Backend, Db, DbProject, Rev, Run, TestProject, on_both};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 /// A statement slow enough for runs started together to overlap.
 fn slow(backend: Backend) -> &'static str {
@@ -45,13 +43,7 @@ fn write_logged_revisions(p: &TestProject, backend: Backend) {
 fn run_together(p: &TestProject, n: usize, args: &[&str]) -> Vec<(u32, Run)> {
     let children: Vec<_> = (0..n)
         .map(|_| {
-            Command::new(BIN)
-                .args(args)
-                .current_dir(p.path())
-                .env_remove("DATABASE_URL")
-                .env_remove("ALUDEL_CONFIG")
-                .env_remove("MIGRATION_RETRY_COUNT")
-                .env_remove("MIGRATION_RETRY_DELAY")
+            p.command(args)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -87,7 +79,7 @@ fn assert_applied_once(db: &Db, runs: &[(u32, Run)]) {
         ["rev_1|1", "rev_2|1", "rev_3|1", "rev_4|1", "rev_5|1"],
         "{all}"
     );
-    assert_eq!(db.versions(), ["rev_5"], "{all}");
+    assert_eq!(db.version_rows(), ["rev_5"], "{all}");
     let progress = runs
         .iter()
         .map(|(_, r)| r.stderr.matches("Running upgrade").count())
@@ -107,14 +99,15 @@ fn assert_applied_once(db: &Db, runs: &[(u32, Run)]) {
 }
 
 fn processes_started_together_apply_each_revision_once(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     write_logged_revisions(&p, backend);
     let n = match backend {
         Backend::Postgres => 8,
         Backend::Sqlite => 4,
     };
     let runs = run_together(&p, n, &["upgrade", "head"]);
-    assert_applied_once(&db, &runs);
+    assert_applied_once(db, &runs);
     let all = all_output(&runs);
     let pids: Vec<u32> = runs.iter().map(|(pid, _)| *pid).collect();
     for (pid, r) in &runs {
@@ -145,7 +138,8 @@ fn processes_started_together_apply_each_revision_once(backend: Backend) {
 /// A run that fails releases the lock: the next run neither waits nor times out (its
 /// lock timeout is zero).
 fn a_failed_run_releases_the_lock(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.write_rev(&Rev::new("rev_1", &[], "one").sql("CREATE TABLE t1 (id int);", ""));
     let bad = Rev::new("rev_2", &["rev_1"], "two").sql("INSERT INTO nowhere VALUES (1);", "");
     p.write_rev(&bad);
@@ -157,18 +151,19 @@ fn a_failed_run_releases_the_lock(backend: Backend) {
     p.write_rev(&bad.clone().sql("CREATE TABLE t2 (id int);", ""));
     let r = p.ok(&["upgrade", "head"]);
     assert!(!r.stderr.contains("migration lock"), "{r}");
-    assert_eq!(db.versions(), ["rev_2"]);
+    assert_eq!(db.version_rows(), ["rev_2"]);
 }
 
 /// A run that finds the lock taken waits, says so, and gives up after
 /// `lock_timeout_seconds` with a message naming the holder; once the holder lets go,
 /// the run goes through.
 fn a_held_lock_times_out_and_names_the_holder(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.write_rev(&Rev::new("rev_1", &[], "one").sql("CREATE TABLE t1 (id int);", ""));
     p.set_option("connect", "lock_timeout_seconds", "1");
     let expected_holder;
-    let holder: Box<dyn std::any::Any> = match &db {
+    let holder: Box<dyn std::any::Any> = match db {
         Db::Postgres(pg) => {
             let table = aludel::render::VersionTable {
                 name: "aludel_version".into(),
@@ -209,13 +204,14 @@ fn a_held_lock_times_out_and_names_the_holder(backend: Backend) {
     }
     drop(holder);
     p.ok(&["upgrade", "head"]);
-    assert_eq!(db.versions(), ["rev_1"]);
+    assert_eq!(db.version_rows(), ["rev_1"]);
 }
 
 /// Runs started together when the third revision fails: each one tries it in turn
 /// (under the lock), each fails and names it, and the first two are applied once.
 fn processes_started_together_on_a_failing_revision(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     write_logged_revisions(&p, backend);
     p.write_rev(&Rev::new("rev_3", &["rev_2"], "fails").sql("INSERT INTO nowhere VALUES (1);", ""));
     let runs = run_together(&p, 4, &["upgrade", "head"]);
@@ -233,14 +229,15 @@ fn processes_started_together_on_a_failing_revision(backend: Backend) {
         ["rev_1|1", "rev_2|1"],
         "{all}"
     );
-    assert_eq!(db.versions(), ["rev_2"], "{all}");
+    assert_eq!(db.version_rows(), ["rev_2"], "{all}");
 }
 
 /// A run killed in the middle of a revision leaves neither a lock nor a half-applied
 /// revision: the next run applies everything, each revision once.
 fn a_killed_run_is_resumed(backend: Backend) {
     use std::io::BufRead as _;
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     write_logged_revisions(&p, backend);
     let mut child = Command::new(BIN)
         .args(["upgrade", "head"])
@@ -265,18 +262,17 @@ fn a_killed_run_is_resumed(backend: Backend) {
         ["rev_1|1", "rev_2|1", "rev_3|1", "rev_4|1", "rev_5|1"],
         "{r}"
     );
-    assert_eq!(db.versions(), ["rev_5"]);
+    assert_eq!(db.version_rows(), ["rev_5"]);
 }
 
 /// The PostgreSQL lock is keyed by database and version table: a project with its
 /// own version table in the same database does not wait for another's run.
 #[test]
 fn lock_is_per_version_table_postgres() {
-    let (p, db) = project(Backend::Postgres, "");
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let db = p.db();
     p.write_rev(&Rev::new("rev_1", &[], "one").sql("CREATE TABLE t1 (id int);", ""));
-    let Db::Postgres(pg) = &db else {
-        unreachable!()
-    };
+    let Db::Postgres(pg) = db else { unreachable!() };
     let table = aludel::render::VersionTable {
         name: "aludel_version".into(),
         schema: None,

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[macro_use]
-mod dbkit;
+use aludel_testkit::{Backend, Db, DbProject, Rev, TestProject, linear_revs, on_both};
 
-use aludel_testkit::{Rev, TestProject};
-use dbkit::{Backend, Db, linear_revs, project};
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 const BAD: &str = "INSERT INTO missing_table (id) VALUES (1)";
 
@@ -64,7 +62,7 @@ fn resume_after_fix(p: &TestProject, db: &Db, first_to_run: usize) {
         db.tables(),
         ["aludel_version", "t1", "t2", "t3", "t4", "t5"]
     );
-    assert_eq!(db.versions(), ["rev_5"]);
+    assert_eq!(db.version_rows(), ["rev_5"]);
     assert_eq!(p.ok(&["current"]).stdout, "rev_5 (head)\n");
 }
 
@@ -79,7 +77,8 @@ fn prev(i: usize) -> String {
 }
 
 fn third_of_five_fails_per_migration(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     let line = five_with_a_bad_third(&p);
     let r = p.fails(&["upgrade", "head"]);
     assert_names_the_failure(backend, &r.stderr, line);
@@ -90,13 +89,14 @@ fn third_of_five_fails_per_migration(backend: Backend) {
     );
     // Revisions 1 and 2 committed; nothing of 3 remains, not even its good statement.
     assert_eq!(db.tables(), ["aludel_version", "t1", "t2"]);
-    assert_eq!(db.versions(), ["rev_2"]);
+    assert_eq!(db.version_rows(), ["rev_2"]);
     assert_eq!(p.ok(&["current"]).stdout, "rev_2\n");
-    resume_after_fix(&p, &db, 3);
+    resume_after_fix(&p, db, 3);
 }
 
 fn third_of_five_fails_whole_run_from_empty(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.set_option("aludel", "transaction_per_migration", "false");
     let line = five_with_a_bad_third(&p);
     let before = db.tables();
@@ -111,11 +111,12 @@ fn third_of_five_fails_whole_run_from_empty(backend: Backend) {
     // All or nothing: no table of any revision, no version row.
     assert_eq!(db.tables(), before, "{r}");
     assert_eq!(p.ok(&["current"]).stdout, "");
-    resume_after_fix(&p, &db, 1);
+    resume_after_fix(&p, db, 1);
 }
 
 fn third_of_five_fails_whole_run_from_an_applied_revision(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.set_option("aludel", "transaction_per_migration", "false");
     let line = five_with_a_bad_third(&p);
     p.ok(&["upgrade", "rev_1"]);
@@ -128,28 +129,30 @@ fn third_of_five_fails_whole_run_from_an_applied_revision(backend: Backend) {
         "{r}"
     );
     assert_eq!(db.tables(), ["aludel_version", "t1"]);
-    assert_eq!(db.versions(), ["rev_1"]);
-    resume_after_fix(&p, &db, 2);
+    assert_eq!(db.version_rows(), ["rev_1"]);
+    resume_after_fix(&p, db, 2);
 }
 
 /// A stamped database (version row without the tables) keeps its row when a whole run
 /// fails.
 fn whole_run_failure_keeps_stamped_rows(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.set_option("aludel", "transaction_per_migration", "false");
     five_with_a_bad_third(&p);
     p.ok(&["stamp", "rev_1"]);
     let r = p.fails(&["upgrade", "head"]);
     assert!(r.stderr.contains("rev_3"), "{r}");
     assert_eq!(db.tables(), ["aludel_version"]);
-    assert_eq!(db.versions(), ["rev_1"]);
+    assert_eq!(db.version_rows(), ["rev_1"]);
 }
 
 /// A failure in the first statement of a later run does not touch what an earlier run
 /// committed, and the failing revision's id is in the message even when its message is
 /// empty.
 fn failure_of_a_revision_without_message(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.write_rev(&Rev::new("only", &[], "").sql(&format!("{BAD};"), ""));
     let r = p.fails(&["upgrade", "head"]);
     assert!(
@@ -164,7 +167,8 @@ fn failure_of_a_revision_without_message(backend: Backend) {
 /// A downgrade failing in the middle stops there: the revisions above it are reverted,
 /// it is rolled back, and the error names it the same way.
 fn downgrade_failing_in_the_middle(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     let mut revs = linear_revs(5);
     revs[2] = revs[2].clone().sql(
         "CREATE TABLE t3 (id int);",
@@ -183,13 +187,14 @@ fn downgrade_failing_in_the_middle(backend: Backend) {
     assert!(r.stderr.contains(&format!("statement: {BAD}")), "{r}");
     assert!(r.stderr.contains("the database is at rev_3"), "{r}");
     assert_eq!(db.tables(), ["aludel_version", "t1", "t2", "t3"]);
-    assert_eq!(db.versions(), ["rev_3"]);
+    assert_eq!(db.version_rows(), ["rev_3"]);
 }
 
 /// A multi-line statement failing with a database error that has a detail line: the
 /// line is where the statement starts, and the detail is kept.
 fn constraint_violation_keeps_the_database_detail(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.write_rev(&Rev::new("rev_1", &[], "keys").sql(
         "CREATE TABLE k (id int PRIMARY KEY);\nINSERT INTO k (id)\n    VALUES (1);\nINSERT INTO k (id)\n    VALUES (1);",
         "DROP TABLE k;",

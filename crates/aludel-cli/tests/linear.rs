@@ -4,15 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aludel_testkit::{Backend, DbProject, Rev, Run};
+use aludel_testkit::{Backend, DbProject, Rev, expect, on_both};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
-
-#[track_caller]
-fn expect(run: &Run, stdout: &str, stderr: &str) {
-    assert_eq!(run.stdout, stdout, "stdout differs:\n{run}");
-    assert_eq!(run.stderr, stderr, "stderr differs:\n{run}");
-}
 
 fn three_tables(backend: Backend) -> DbProject {
     let p = DbProject::new(BIN, backend, "");
@@ -33,7 +27,7 @@ fn shown_url(p: &DbProject) -> String {
     match p.backend() {
         Backend::Sqlite => "sqlite:///[PROJECT]/app.db".to_string(),
         Backend::Postgres => {
-            let db = p.pg().unwrap();
+            let db = p.db().pg().unwrap();
             db.url().replace(db.name(), "[DB]")
         }
     }
@@ -52,8 +46,8 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
          INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
          INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
     );
-    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
 
     expect(&p.ok(&["current"]), "ccc (head)\n", "");
     expect(
@@ -71,15 +65,15 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
 
     // Nothing to do: exit 0, no output, nothing changes.
     expect(&p.ok(&["upgrade", "head"]), "", "");
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
 
     expect(
         &p.ok(&["downgrade", "-1"]),
         "",
         "INFO  Running downgrade ccc -> bbb, create c ([ms])\n",
     );
-    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b"]);
-    assert_eq!(p.version_rows(), ["bbb"]);
+    assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b"]);
+    assert_eq!(p.db().version_rows(), ["bbb"]);
     expect(&p.ok(&["current"]), "bbb\n", "");
 
     expect(
@@ -87,8 +81,8 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "",
         "INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
     );
-    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
 
     expect(
         &p.ok(&["downgrade", "base"]),
@@ -97,8 +91,8 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
          INFO  Running downgrade bbb -> aaa, create b ([ms])\n\
          INFO  Running downgrade aaa -> , create a ([ms])\n",
     );
-    assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
     expect(&p.ok(&["current"]), "", "");
 
     // Stamping writes the version table only.
@@ -107,27 +101,27 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "",
         "INFO  Running stamp_revision  -> ccc ([ms])\n",
     );
-    assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
     expect(&p.ok(&["current"]), "ccc (head)\n", "");
     // Stamping where the database already is does nothing, as in Alembic.
     expect(&p.ok(&["stamp", "head"]), "", "");
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
 
     expect(
         &p.ok(&["stamp", "bbb"]),
         "",
         "INFO  Running stamp_revision ccc -> bbb ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["bbb"]);
+    assert_eq!(p.db().version_rows(), ["bbb"]);
 
     expect(
         &p.ok(&["stamp", "base"]),
         "",
         "INFO  Running stamp_revision bbb ->  ([ms])\n",
     );
-    assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
     expect(&p.ok(&["current"]), "", "");
 
     // Upgrading to a revision in the middle, then relative steps from a revision.
@@ -136,26 +130,18 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "",
         "INFO  Running upgrade  -> aaa, create a ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["aaa"]);
+    assert_eq!(p.db().version_rows(), ["aaa"]);
     expect(
         &p.ok(&["upgrade", "aaa+2"]),
         "",
         "INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
          INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
     );
-    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
 }
 
-#[test]
-fn linear_upgrade_downgrade_stamp_sqlite() {
-    linear_upgrade_downgrade_stamp(Backend::Sqlite);
-}
-
-#[test]
-fn linear_upgrade_downgrade_stamp_postgres() {
-    linear_upgrade_downgrade_stamp(Backend::Postgres);
-}
+on_both!(linear_upgrade_downgrade_stamp);
 
 fn relative_targets_past_the_ends_fail(backend: Backend) {
     let p = three_tables(backend);
@@ -177,19 +163,11 @@ fn relative_targets_past_the_ends_fail(backend: Backend) {
         "ERROR Relative revision '+5' didn't produce 5 migrations: ccc is a head after 3 step(s)\n",
     );
     // A failed target changes nothing.
-    assert_eq!(p.tables(), ["aludel_version"]);
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
 }
 
-#[test]
-fn relative_targets_past_the_ends_fail_sqlite() {
-    relative_targets_past_the_ends_fail(Backend::Sqlite);
-}
-
-#[test]
-fn relative_targets_past_the_ends_fail_postgres() {
-    relative_targets_past_the_ends_fail(Backend::Postgres);
-}
+on_both!(relative_targets_past_the_ends_fail);
 
 fn history_of_a_linear_project(backend: Backend) {
     let p = three_tables(backend);
@@ -220,15 +198,7 @@ fn history_of_a_linear_project(backend: Backend) {
     expect(&p.ok(&["branches"]), "", "");
 }
 
-#[test]
-fn history_of_a_linear_project_sqlite() {
-    history_of_a_linear_project(Backend::Sqlite);
-}
-
-#[test]
-fn history_of_a_linear_project_postgres() {
-    history_of_a_linear_project(Backend::Postgres);
-}
+on_both!(history_of_a_linear_project);
 
 /// A statement that fails rolls back its revision alone; the error names the revision,
 /// the file and line, the statement and the database's own message.
@@ -261,11 +231,11 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
         "",
         &format!("INFO  Running upgrade  -> aaa, create a ([ms])\n{error}"),
     );
-    assert_eq!(p.tables(), ["aludel_version", "t_a"]);
-    assert_eq!(p.version_rows(), ["aaa"]);
+    assert_eq!(p.db().tables(), ["aludel_version", "t_a"]);
+    assert_eq!(p.db().version_rows(), ["aaa"]);
     // Run again: it resumes at bbb and fails the same way.
     expect(&p.fails(&["upgrade", "head"]), "", &error);
-    assert_eq!(p.version_rows(), ["aaa"]);
+    assert_eq!(p.db().version_rows(), ["aaa"]);
 
     // The same as JSON lines, and nothing but the error with --quiet.
     p.ok(&["downgrade", "base"]);
@@ -285,18 +255,10 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
     );
     p.ok(&["downgrade", "base"]);
     expect(&p.fails(&["-q", "upgrade", "head"]), "", &error);
-    assert_eq!(p.version_rows(), ["aaa"]);
+    assert_eq!(p.db().version_rows(), ["aaa"]);
 }
 
-#[test]
-fn failing_statement_rolls_back_its_revision_sqlite() {
-    failing_statement_rolls_back_its_revision(Backend::Sqlite);
-}
-
-#[test]
-fn failing_statement_rolls_back_its_revision_postgres() {
-    failing_statement_rolls_back_its_revision(Backend::Postgres);
-}
+on_both!(failing_statement_rolls_back_its_revision);
 
 /// `--sql` prints the script and connects to nothing: the database stays empty.
 fn offline_sql(backend: Backend) {
@@ -352,18 +314,10 @@ fn offline_sql(backend: Backend) {
         "",
         "ERROR downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:aaa --sql`\n",
     );
-    assert_eq!(p.tables(), [] as [&str; 0]);
+    assert_eq!(p.db().tables(), [] as [&str; 0]);
 }
 
-#[test]
-fn offline_sql_sqlite() {
-    offline_sql(Backend::Sqlite);
-}
-
-#[test]
-fn offline_sql_postgres() {
-    offline_sql(Backend::Postgres);
-}
+on_both!(offline_sql);
 
 /// A version row that no file declares stops every command that reads the table,
 /// until `stamp --purge` replaces it.
@@ -371,15 +325,7 @@ fn unknown_version_row_needs_stamp_purge(backend: Backend) {
     let p = three_tables(backend);
     p.ok(&["upgrade", "bbb"]);
     let insert = "INSERT INTO aludel_version (version_num) VALUES ('zzz')";
-    match p.pg() {
-        Some(db) => {
-            db.client().batch_execute(insert).unwrap();
-        }
-        None => {
-            let conn = rusqlite_connection(&p);
-            conn.execute_batch(insert).unwrap();
-        }
-    }
+    p.db().execute(insert);
     let error = "ERROR the version table holds revision 'zzz', which no migration file declares; restore its file or fix the table with 'stamp --purge'\n";
     for args in [
         &["current"][..],
@@ -390,27 +336,15 @@ fn unknown_version_row_needs_stamp_purge(backend: Backend) {
     ] {
         expect(&p.fails(args), "", error);
     }
-    assert_eq!(p.version_rows(), ["bbb", "zzz"]);
-    assert_eq!(p.tables(), ["aludel_version", "t_a", "t_b"]);
+    assert_eq!(p.db().version_rows(), ["bbb", "zzz"]);
+    assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b"]);
     expect(
         &p.ok(&["stamp", "--purge", "bbb"]),
         "",
         "INFO  Running stamp_revision bbb, zzz -> bbb ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["bbb"]);
+    assert_eq!(p.db().version_rows(), ["bbb"]);
     expect(&p.ok(&["current"]), "bbb\n", "");
 }
 
-fn rusqlite_connection(p: &DbProject) -> rusqlite::Connection {
-    rusqlite::Connection::open(p.sqlite_path().unwrap()).unwrap()
-}
-
-#[test]
-fn unknown_version_row_needs_stamp_purge_sqlite() {
-    unknown_version_row_needs_stamp_purge(Backend::Sqlite);
-}
-
-#[test]
-fn unknown_version_row_needs_stamp_purge_postgres() {
-    unknown_version_row_needs_stamp_purge(Backend::Postgres);
-}
+on_both!(unknown_version_row_needs_stamp_purge);

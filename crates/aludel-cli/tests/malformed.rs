@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aludel_testkit::{Backend, DbProject, Rev, Run};
+use aludel_testkit::{Backend, DbProject, Rev, Run, on_both};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -181,18 +181,18 @@ fn malformed_files_stop_every_command(backend: Backend) {
                 case.what
             );
         }
-        assert_eq!(p.tables(), [] as [&str; 0], "{}", case.what);
+        assert_eq!(p.db().tables(), [] as [&str; 0], "{}", case.what);
     }
 }
 
-#[test]
-fn malformed_files_stop_every_command_sqlite() {
-    malformed_files_stop_every_command(Backend::Sqlite);
-}
+on_both!(malformed_files_stop_every_command);
 
-#[test]
-fn malformed_files_stop_every_command_postgres() {
-    malformed_files_stop_every_command(Backend::Postgres);
+/// Neither revision `aaa`'s table `a` nor a version row: nothing ran.
+#[track_caller]
+fn assert_nothing_ran(p: &DbProject) {
+    let db = p.db();
+    assert!(!db.tables().contains(&"a".to_string()), "{:?}", db.tables());
+    assert_eq!(db.version_rows(), [] as [&str; 0]);
 }
 
 /// A statement the splitter cannot close stops the run before the first revision runs.
@@ -205,20 +205,11 @@ fn unterminated_quote_stops_before_anything_runs(backend: Backend) {
     );
     let stderr = "ERROR [PROJECT]/migrations/versions/bbb.sql:6: unterminated string literal (opened on this line)\n";
     expect(&p.fails(&["upgrade", "head"]), "", stderr);
-    assert!(!p.tables().contains(&"a".to_string()), "{:?}", p.tables());
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_nothing_ran(&p);
     expect(&p.fails(&["upgrade", "head", "--sql"]), "", stderr);
 }
 
-#[test]
-fn unterminated_quote_stops_before_anything_runs_sqlite() {
-    unterminated_quote_stops_before_anything_runs(Backend::Sqlite);
-}
-
-#[test]
-fn unterminated_quote_stops_before_anything_runs_postgres() {
-    unterminated_quote_stops_before_anything_runs(Backend::Postgres);
-}
+on_both!(unterminated_quote_stops_before_anything_runs);
 
 #[test]
 fn unterminated_dollar_quote_stops_before_anything_runs_postgres() {
@@ -233,8 +224,7 @@ fn unterminated_dollar_quote_stops_before_anything_runs_postgres() {
         "",
         "ERROR [PROJECT]/migrations/versions/bbb.sql:6: unterminated dollar-quoted string (opened on this line; no closing $$)\n",
     );
-    assert!(!p.tables().contains(&"a".to_string()), "{:?}", p.tables());
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_nothing_ran(&p);
 }
 
 /// A revision without a downgrade section cannot be downgraded past, and the command
@@ -258,29 +248,21 @@ fn missing_downgrade_section_stops_before_anything_runs(backend: Backend) {
     );
     // ccc could be downgraded, but the run would stop at bbb: nothing runs.
     expect(&p.fails(&["downgrade", "base"]), "", &stderr);
-    assert_eq!(p.tables(), ["a", "aludel_version", "b", "c"]);
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().tables(), ["a", "aludel_version", "b", "c"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
     expect(&p.fails(&["downgrade", "aaa"]), "", &stderr);
-    assert_eq!(p.tables(), ["a", "aludel_version", "b", "c"]);
-    assert_eq!(p.version_rows(), ["ccc"]);
+    assert_eq!(p.db().tables(), ["a", "aludel_version", "b", "c"]);
+    assert_eq!(p.db().version_rows(), ["ccc"]);
     // Down to bbb is fine.
     expect(
         &p.ok(&["downgrade", "-1"]),
         "",
         "INFO  Running downgrade ccc -> bbb, create c ([ms])\n",
     );
-    assert_eq!(p.version_rows(), ["bbb"]);
+    assert_eq!(p.db().version_rows(), ["bbb"]);
 }
 
-#[test]
-fn missing_downgrade_section_stops_before_anything_runs_sqlite() {
-    missing_downgrade_section_stops_before_anything_runs(Backend::Sqlite);
-}
-
-#[test]
-fn missing_downgrade_section_stops_before_anything_runs_postgres() {
-    missing_downgrade_section_stops_before_anything_runs(Backend::Postgres);
-}
+on_both!(missing_downgrade_section_stops_before_anything_runs);
 
 fn bad_targets_fail(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
@@ -311,7 +293,7 @@ fn bad_targets_fail(backend: Backend) {
         "",
         "ERROR Can't locate revision identified by 'nosuchrev'\n",
     );
-    assert_eq!(p.version_rows(), [] as [&str; 0]);
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
     // An unambiguous prefix works.
     expect(
         &p.ok(&["upgrade", "abc1"]),
@@ -320,15 +302,7 @@ fn bad_targets_fail(backend: Backend) {
     );
 }
 
-#[test]
-fn bad_targets_fail_sqlite() {
-    bad_targets_fail(Backend::Sqlite);
-}
-
-#[test]
-fn bad_targets_fail_postgres() {
-    bad_targets_fail(Backend::Postgres);
-}
+on_both!(bad_targets_fail);
 
 #[test]
 fn usage_errors_exit_2() {
@@ -349,5 +323,5 @@ fn usage_errors_exit_2() {
     );
     let run = p.run(&["history", "--bogus"]);
     assert_eq!(run.code, 2, "{run}");
-    assert_eq!(p.tables(), [] as [&str; 0]);
+    assert_eq!(p.db().tables(), [] as [&str; 0]);
 }

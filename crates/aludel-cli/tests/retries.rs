@@ -4,14 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod dbkit;
-
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
 
-use aludel_testkit::{PgDatabase, Rev, Run, TestProject, postgres_admin_url};
-use dbkit::{BIN, closed_port};
+use aludel_testkit::{PgDatabase, Rev, Run, TestProject, closed_port, postgres_admin_url};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 const PASSWORD: &str = "hunter2";
 

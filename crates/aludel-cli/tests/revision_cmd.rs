@@ -4,15 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aludel_testkit::{Backend, DbProject, PgDatabase, Rev, Run, TestProject};
+use aludel_testkit::{Backend, DbProject, PgDatabase, Rev, TestProject, expect, on_both};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
-
-#[track_caller]
-fn expect(run: &Run, stdout: &str, stderr: &str) {
-    assert_eq!(run.stdout, stdout, "stdout differs:\n{run}");
-    assert_eq!(run.stderr, stderr, "stderr differs:\n{run}");
-}
 
 /// The file's text with the `created` header's value replaced by `[CREATED]`, after
 /// checking that it is an RFC 3339 UTC time to the second.
@@ -458,24 +452,17 @@ fn template_revision_runs(backend: Backend) {
     );
     match backend {
         Backend::Postgres => assert_eq!(
-            p.rows("SELECT proname FROM pg_proc WHERE proname = 'f_r1'"),
+            p.db()
+                .rows("SELECT proname FROM pg_proc WHERE proname = 'f_r1'"),
             ["f_r1"]
         ),
-        Backend::Sqlite => assert_eq!(p.tables(), ["aludel_version", "t_r1"]),
+        Backend::Sqlite => assert_eq!(p.db().tables(), ["aludel_version", "t_r1"]),
     }
     p.ok(&["downgrade", "base"]);
-    assert_eq!(p.tables(), ["aludel_version"]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
 }
 
-#[test]
-fn template_revision_runs_sqlite() {
-    template_revision_runs(Backend::Sqlite);
-}
-
-#[test]
-fn template_revision_runs_postgres() {
-    template_revision_runs(Backend::Postgres);
-}
+on_both!(template_revision_runs);
 
 #[test]
 fn merge_needs_two_revisions() {

@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[macro_use]
-mod dbkit;
+use aludel_testkit::{Backend, Db, DbProject, Rev, TestProject, on_both};
 
-use aludel_testkit::{Rev, TestProject};
-use dbkit::{Backend, Db, project};
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 /// Statements that refuse to run inside a transaction.
 fn outside_tx_sql(backend: Backend) -> &'static str {
@@ -69,7 +67,8 @@ fn assert_indexes_valid(db: &Db, names: &[&str]) {
 }
 
 fn non_transactional_revision_in_the_middle(backend: Backend, whole_run: bool) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     if whole_run {
         p.set_option("aludel", "transaction_per_migration", "false");
     }
@@ -86,13 +85,13 @@ fn non_transactional_revision_in_the_middle(backend: Backend, whole_run: bool) {
         Backend::Postgres => &["items_name_idx", "items_id_name_idx"],
         Backend::Sqlite => &["items_name_idx"],
     };
-    assert_indexes_valid(&db, indexes);
+    assert_indexes_valid(db, indexes);
     assert_eq!(db.tables(), ["after_index", "aludel_version", "items"]);
-    assert_eq!(db.versions(), ["rev_3"]);
+    assert_eq!(db.version_rows(), ["rev_3"]);
     // And back down through it.
     p.ok(&["downgrade", "base"]);
     assert_eq!(db.tables(), ["aludel_version"]);
-    assert!(db.versions().is_empty());
+    assert!(db.version_rows().is_empty());
 }
 
 fn non_transactional_revision_per_migration(backend: Backend) {
@@ -107,7 +106,8 @@ fn non_transactional_revision_whole_run(backend: Backend) {
 /// revisions and its own earlier statements) and says so; the version table stays at
 /// the revision before.
 fn non_transactional_revision_failing_halfway(backend: Backend, whole_run: bool) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     if whole_run {
         p.set_option("aludel", "transaction_per_migration", "false");
     }
@@ -128,9 +128,9 @@ fn non_transactional_revision_failing_halfway(backend: Backend, whole_run: bool)
         "{r}"
     );
     assert!(r.stderr.contains("the version table is at rev_1"), "{r}");
-    assert_indexes_valid(&db, &["items_name_idx"]);
+    assert_indexes_valid(db, &["items_name_idx"]);
     assert_eq!(db.tables(), ["aludel_version", "items"]);
-    assert_eq!(db.versions(), ["rev_1"]);
+    assert_eq!(db.version_rows(), ["rev_1"]);
 }
 
 fn non_transactional_failure_per_migration(backend: Backend) {
@@ -145,7 +145,8 @@ fn non_transactional_failure_whole_run(backend: Backend) {
 /// run in two transactions; a failure after it rolls back to it, not further, and the
 /// message says where the database stands.
 fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.set_option("aludel", "transaction_per_migration", "false");
     write_three(&p, backend, outside_tx_sql(backend));
     p.write_rev(&Rev::new("rev_4", &["rev_3"], "fails").sql(
@@ -156,7 +157,7 @@ fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
     assert!(r.stderr.contains("upgrade of revision rev_4 failed"), "{r}");
     // rev_1 and rev_2 committed; rev_3 shared rev_4's transaction and is gone too.
     assert_eq!(db.tables(), ["aludel_version", "items"], "{r}");
-    assert_eq!(db.versions(), ["rev_2"], "{r}");
+    assert_eq!(db.version_rows(), ["rev_2"], "{r}");
     assert!(
         r.stderr.contains("the database is at rev_2"),
         "the message must say where the database is:\n{r}"

@@ -3,13 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[macro_use]
-mod dbkit;
+use aludel_testkit::{Backend, DbProject, linear_revs, on_both};
 
-use dbkit::{Backend, Db, linear_revs, project};
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 fn named_version_table_is_used(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.set_option("aludel", "version_table", "\"alembic_version\"");
     for r in linear_revs(3) {
         p.write_rev(&r);
@@ -33,7 +33,8 @@ fn named_version_table_is_used(backend: Backend) {
 /// A database Alembic managed: `alembic_version` as Alembic creates it (a 32-character
 /// column), a row naming a revision the files also have, and its tables made by hand.
 fn alembic_database_is_taken_over(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.set_option("aludel", "version_table", "\"alembic_version\"");
     for r in linear_revs(4) {
         p.write_rev(&r);
@@ -73,14 +74,16 @@ fn alembic_database_is_taken_over(backend: Backend) {
 /// A run with nothing to do still leaves the version table in place, as Alembic does,
 /// and so does a stamp that changes nothing.
 fn nothing_to_do_creates_the_version_table(backend: Backend) {
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     let r = p.ok(&["upgrade", "head"]);
     assert_eq!(r.stderr, "", "{r}");
     assert_eq!(db.tables(), ["aludel_version"]);
-    assert!(db.versions().is_empty());
+    assert!(db.version_rows().is_empty());
     assert_eq!(p.ok(&["current"]).stdout, "");
 
-    let (p, db) = project(backend, "");
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
     p.set_option("aludel", "version_table", "\"alembic_version\"");
     p.ok(&["stamp", "base"]);
     assert_eq!(db.tables(), ["alembic_version"]);
@@ -94,7 +97,8 @@ on_both!(
 
 #[test]
 fn version_table_in_its_own_schema_postgres() {
-    let (p, db) = project(Backend::Postgres, "");
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let db = p.db();
     db.execute("CREATE SCHEMA meta");
     p.set_option("aludel", "version_table_schema", "\"meta\"");
     for r in linear_revs(2) {
@@ -119,13 +123,13 @@ fn version_table_in_its_own_schema_postgres() {
         sql.contains("CREATE TABLE IF NOT EXISTS \"meta\".\"aludel_version\""),
         "{sql}"
     );
-    let _: &Db = &db;
 }
 
 /// Both options together: Alembic's table in a schema, taken over.
 #[test]
 fn alembic_table_in_a_schema_is_taken_over_postgres() {
-    let (p, db) = project(Backend::Postgres, "");
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let db = p.db();
     p.set_option("aludel", "version_table", "\"alembic_version\"");
     p.set_option("aludel", "version_table_schema", "\"meta\"");
     for r in linear_revs(2) {

@@ -2,6 +2,11 @@
 //! folders with revision files, running the real `aludel` binary, and snapshot filters
 //! for the parts of output that change from run to run (temp paths, durations).
 //!
+//! One test body can run on SQLite and on PostgreSQL: [`on_both!`] turns
+//! `fn NAME(Backend)` into the tests `NAME::sqlite` and `NAME::postgres`; a [`DbProject`]
+//! is a project on a fresh database of that [`Backend`], and its [`Db`] reads the
+//! database back (rows, tables, version rows) the same way on both.
+//!
 //! PostgreSQL comes from `ALUDEL_TEST_POSTGRES_URL`, else `postgresql://postgres@127.0.0.1:5432/postgres`.
 //! A test that needs PostgreSQL and cannot reach it fails with a message that says
 //! what to do: it is never skipped silently.
@@ -275,8 +280,11 @@ impl TestProject {
         self.path().join("migrations/versions")
     }
 
-    /// Runs `aludel ARGS` in the project folder.
-    pub fn run(&self, args: &[&str]) -> Run {
+    /// The command `aludel ARGS` in the project folder, not started: without the
+    /// caller's `DATABASE_URL`, `ALUDEL_CONFIG`, `MIGRATION_RETRY_COUNT` and
+    /// `MIGRATION_RETRY_DELAY`, with the variables set by [`TestProject::env`]. For tests
+    /// that start processes themselves; [`TestProject::run`] runs it to the end.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args).current_dir(self.path());
         cmd.env_remove("DATABASE_URL")
@@ -286,7 +294,12 @@ impl TestProject {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        Run::from_output(cmd.output().unwrap(), self.path())
+        cmd
+    }
+
+    /// Runs `aludel ARGS` in the project folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from_output(self.command(args).output().unwrap(), self.path())
     }
 
     /// Runs and asserts exit 0; returns the run.
@@ -403,50 +416,152 @@ fn filter_durations(s: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_option_replaces_or_adds_keys() {
-        let p = TestProject::new("aludel", None, "");
-        p.set_option("connect", "retries", "3");
-        p.set_option("aludel", "transaction_per_migration", "false");
-        p.set_option("extra", "x", "1");
-        let text = std::fs::read_to_string(p.path().join("aludel.toml")).unwrap();
-        assert_eq!(
-            text,
-            "[aludel]\nscript_location = \"migrations\"\ntransaction_per_migration = false\n\
-             [connect]\nretries = 3\ndelay_seconds = 0.1\nlock_timeout_seconds = 60\n[extra]\nx = 1\n"
-        );
-    }
-
-    #[test]
-    fn durations_and_paths_are_filtered() {
-        assert_eq!(
-            filter("/tmp/x/a.sql (12 ms) (head) (3.5 ms)", Path::new("/tmp/x")),
-            "[PROJECT]/a.sql ([ms]) (head) ([ms])"
-        );
-    }
+/// Asserts a run's standard output and standard error, each exactly.
+#[track_caller]
+pub fn expect(run: &Run, stdout: &str, stderr: &str) {
+    assert_eq!(run.stdout, stdout, "stdout differs:\n{run}");
+    assert_eq!(run.stderr, stderr, "stderr differs:\n{run}");
 }
 
 /// The database kinds an integration test runs on: one test body, one `#[test]` per
-/// backend.
+/// backend (see [`on_both!`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// A file `app.db` in the project folder (`sqlite:///app.db`).
+    /// A SQLite file in the project folder (`sqlite:///app.db` for a [`DbProject`]).
     Sqlite,
     /// A fresh database on the test PostgreSQL server.
     Postgres,
 }
 
-/// A [`TestProject`] whose `database_url` is a fresh database of one [`Backend`], with
-/// queries to check what the database holds. Dereferences to the project; its own
+/// Runs each test body `fn NAME(Backend)` on SQLite and on PostgreSQL, as the tests
+/// `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both {
+    ($($body:ident),* $(,)?) => {$(
+        mod $body {
+            #[test]
+            fn sqlite() {
+                super::$body($crate::Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$body($crate::Backend::Postgres)
+            }
+        }
+    )*};
+}
+
+/// A database for one test, of either [`Backend`], with queries that read it back the
+/// same way on both.
+pub enum Db {
+    /// A SQLite file; whatever first writes to it creates it.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, dropped with the handle.
+    Postgres(PgDatabase),
+}
+
+impl Db {
+    /// A new, empty database of `backend`: a fresh PostgreSQL database, or the SQLite
+    /// file `sqlite_file` (not created here).
+    pub fn new(backend: Backend, sqlite_file: PathBuf) -> Db {
+        match backend {
+            Backend::Sqlite => Db::Sqlite(sqlite_file),
+            Backend::Postgres => Db::Postgres(PgDatabase::create()),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL to give aludel: the PostgreSQL database's, or `sqlite:///NAME` with the
+    /// SQLite file's name, which aludel finds when run in the folder that holds it.
+    pub fn url(&self) -> String {
+        match self {
+            Db::Postgres(db) => db.url().to_string(),
+            Db::Sqlite(path) => format!(
+                "sqlite:///{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ),
+        }
+    }
+
+    /// The PostgreSQL database (`None` for SQLite).
+    pub fn pg(&self) -> Option<&PgDatabase> {
+        match self {
+            Db::Postgres(db) => Some(db),
+            Db::Sqlite(_) => None,
+        }
+    }
+
+    /// The SQLite file (`None` for PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            Db::Sqlite(path) => Some(path),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// Runs a query; every row as text columns joined by `|`, sorted. On SQLite a
+    /// missing database file gives no rows (the file is never created here).
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        match self {
+            Db::Postgres(db) => db.rows(sql),
+            Db::Sqlite(path) => sqlite_rows(path, sql),
+        }
+    }
+
+    /// Runs statements, e.g. to set up a state by hand. On SQLite this creates the file
+    /// if it is missing.
+    pub fn execute(&self, sql: &str) {
+        match self {
+            Db::Postgres(db) => db
+                .client()
+                .batch_execute(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Db::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+                .execute_batch(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// The user tables, the version table included (PostgreSQL: those in `public`),
+    /// sorted. A missing SQLite file has none.
+    pub fn tables(&self) -> Vec<String> {
+        match self {
+            Db::Postgres(db) => db.tables(),
+            Db::Sqlite(_) => self.rows(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            ),
+        }
+    }
+
+    /// The rows of the version table `aludel_version`, sorted; empty when the table
+    /// does not exist (query it with [`Db::rows`] to require it).
+    pub fn version_rows(&self) -> Vec<String> {
+        self.version_rows_in("aludel_version")
+    }
+
+    /// The rows of the version table `table`, sorted; empty when it does not exist.
+    pub fn version_rows_in(&self, table: &str) -> Vec<String> {
+        if !self.tables().iter().any(|t| t == table) {
+            return vec![];
+        }
+        self.rows(&format!("SELECT version_num FROM {table}"))
+    }
+}
+
+/// A [`TestProject`] whose `database_url` is a fresh [`Db`] of one [`Backend`] (SQLite:
+/// `app.db` in the project folder). Dereferences to the project; its own
 /// `run`/`ok`/`fails` also replace the PostgreSQL database's name by `[DB]`.
 pub struct DbProject {
     project: TestProject,
-    backend: Backend,
-    pg: Option<PgDatabase>,
+    db: Db,
 }
 
 impl std::ops::Deref for DbProject {
@@ -457,7 +572,8 @@ impl std::ops::Deref for DbProject {
 }
 
 impl DbProject {
-    /// A project configured for a new, empty database of `backend`.
+    /// A project configured for a new, empty database of `backend`; `extra_config` as in
+    /// [`TestProject::new`].
     pub fn new(bin: &str, backend: Backend, extra_config: &str) -> DbProject {
         let pg = match backend {
             Backend::Sqlite => None,
@@ -467,38 +583,26 @@ impl DbProject {
             Some(db) => db.url().to_string(),
             None => "sqlite:///app.db".to_string(),
         };
-        DbProject {
-            project: TestProject::new(bin, Some(&url), extra_config),
-            backend,
-            pg,
-        }
+        let project = TestProject::new(bin, Some(&url), extra_config);
+        let db = match pg {
+            Some(db) => Db::Postgres(db),
+            None => Db::Sqlite(project.path().join("app.db")),
+        };
+        DbProject { project, db }
+    }
+
+    /// The project's database.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The backend.
     pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    /// The project.
-    pub fn project(&self) -> &TestProject {
-        &self.project
-    }
-
-    /// The PostgreSQL database (`None` for SQLite).
-    pub fn pg(&self) -> Option<&PgDatabase> {
-        self.pg.as_ref()
-    }
-
-    /// The SQLite file (`None` for PostgreSQL).
-    pub fn sqlite_path(&self) -> Option<PathBuf> {
-        match self.backend {
-            Backend::Sqlite => Some(self.project.path().join("app.db")),
-            Backend::Postgres => None,
-        }
+        self.db.backend()
     }
 
     fn filter(&self, mut run: Run) -> Run {
-        if let Some(db) = &self.pg {
+        if let Some(db) = self.db.pg() {
             run.stdout = run.stdout.replace(db.name(), "[DB]");
             run.stderr = run.stderr.replace(db.name(), "[DB]");
         }
@@ -522,39 +626,6 @@ impl DbProject {
         let r = self.run(args);
         assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
         r
-    }
-
-    /// Runs a query; every row as text columns joined by `|`, sorted. On SQLite a
-    /// missing database file gives no rows (the file is never created here).
-    pub fn rows(&self, sql: &str) -> Vec<String> {
-        match &self.pg {
-            Some(db) => db.rows(sql),
-            None => sqlite_rows(&self.project.path().join("app.db"), sql),
-        }
-    }
-
-    /// The user tables (the version table included), sorted.
-    pub fn tables(&self) -> Vec<String> {
-        match &self.pg {
-            Some(db) => db.tables(),
-            None => self.rows(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            ),
-        }
-    }
-
-    /// The rows of the version table `aludel_version`, sorted; empty when the table
-    /// does not exist.
-    pub fn version_rows(&self) -> Vec<String> {
-        self.version_rows_in("aludel_version")
-    }
-
-    /// The rows of the version table `table`, sorted; empty when it does not exist.
-    pub fn version_rows_in(&self, table: &str) -> Vec<String> {
-        if !self.tables().iter().any(|t| t == table) {
-            return vec![];
-        }
-        self.rows(&format!("SELECT version_num FROM {table}"))
     }
 }
 
@@ -590,4 +661,53 @@ pub fn sqlite_rows(path: &Path, sql: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     out.sort();
     out
+}
+
+/// `n` linear revisions (ids `rev_1` ... `rev_N`, messages `create t1` ...), revision
+/// `i` creating table `ti` and its downgrade dropping it.
+pub fn linear_revs(n: usize) -> Vec<Rev> {
+    (1..=n)
+        .map(|i| {
+            let id = format!("rev_{i}");
+            let parent = format!("rev_{}", i - 1);
+            let parents: Vec<&str> = if i == 1 { vec![] } else { vec![&parent] };
+            Rev::new(&id, &parents, &format!("create t{i}")).sql(
+                &format!("CREATE TABLE t{i} (id int);"),
+                &format!("DROP TABLE t{i};"),
+            )
+        })
+        .collect()
+}
+
+/// A TCP port on 127.0.0.1 where nothing listens (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_option_replaces_or_adds_keys() {
+        let p = TestProject::new("aludel", None, "");
+        p.set_option("connect", "retries", "3");
+        p.set_option("aludel", "transaction_per_migration", "false");
+        p.set_option("extra", "x", "1");
+        let text = std::fs::read_to_string(p.path().join("aludel.toml")).unwrap();
+        assert_eq!(
+            text,
+            "[aludel]\nscript_location = \"migrations\"\ntransaction_per_migration = false\n\
+             [connect]\nretries = 3\ndelay_seconds = 0.1\nlock_timeout_seconds = 60\n[extra]\nx = 1\n"
+        );
+    }
+
+    #[test]
+    fn durations_and_paths_are_filtered() {
+        assert_eq!(
+            filter("/tmp/x/a.sql (12 ms) (head) (3.5 ms)", Path::new("/tmp/x")),
+            "[PROJECT]/a.sql ([ms]) (head) ([ms])"
+        );
+    }
 }
