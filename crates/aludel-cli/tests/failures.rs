@@ -232,3 +232,39 @@ on_both!(
     whole_run_failure_keeps_stamped_rows,
     failure_of_a_revision_without_message,
 );
+
+/// `BEGIN`/`COMMIT` inside a transactional revision would commit half of it: refused before
+/// anything runs, naming the file and line and what to do instead.
+fn transaction_control_in_a_transactional_revision_is_refused(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("tc1", &[], "first").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
+    p.write_rev(&Rev::new("tc2", &["tc1"], "commits midway").sql(
+        "CREATE TABLE t_a (id int);\nBEGIN;\nCREATE TABLE t_b (id int);\nCOMMIT;",
+        "DROP TABLE t_b;\nDROP TABLE t_a;",
+    ));
+    let run = p.fails(&["upgrade", "head"]);
+    assert!(
+        run.stderr
+            .contains("[PROJECT]/migrations/versions/tc2.sql:7: BEGIN in revision tc2"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("-- aludel:transaction false"), "{run}");
+    assert!(
+        p.db().tables().is_empty(),
+        "nothing ran: {:?}",
+        p.db().tables()
+    );
+    // Marked as running outside a transaction, the same file applies.
+    p.write_rev(
+        &Rev::new("tc2", &["tc1"], "commits midway")
+            .header("transaction", "false")
+            .sql(
+                "CREATE TABLE t_a (id int);\nBEGIN;\nCREATE TABLE t_b (id int);\nCOMMIT;",
+                "DROP TABLE t_b;\nDROP TABLE t_a;",
+            ),
+    );
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(p.db().version_rows(), ["tc2"]);
+}
+
+on_both!(transaction_control_in_a_transactional_revision_is_refused);

@@ -130,6 +130,12 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
             )));
         }
     };
+    // The user information comes first: a password may hold '/' and '?' (as
+    // SQLAlchemy accepts), so the host, path and query are split after it.
+    let (userinfo, rest) = match split_userinfo(rest) {
+        Some((u, r)) => (Some(u), r),
+        None => (None, rest),
+    };
     let (rest, query) = match rest.split_once('?') {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
@@ -177,22 +183,23 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, ""),
     };
-    let hostport = match authority.rsplit_once('@') {
-        Some((userinfo, hostport)) => {
-            let (user, password) = match userinfo.split_once(':') {
-                Some((u, p)) => (u, Some(p)),
-                None => (userinfo, None),
-            };
-            if !user.is_empty() {
-                url.user = Some(percent_decode(user).map_err(|e| err(&e))?);
-            }
-            if let Some(p) = password {
-                url.password = Some(percent_decode(p).map_err(|e| err(&e))?);
-            }
-            hostport
+    if let Some(userinfo) = userinfo {
+        let (user, password) = match userinfo.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (userinfo, None),
+        };
+        if !user.is_empty() {
+            url.user = Some(percent_decode(user).map_err(|e| err(&e))?);
         }
-        None => authority,
-    };
+        if let Some(p) = password {
+            // A decoding error must not quote the password back.
+            url.password = Some(
+                percent_decode(p)
+                    .map_err(|_| err("the password has a '%' not followed by two hex digits"))?,
+            );
+        }
+    }
+    let hostport = authority;
     let (host, port) = if let Some(stripped) = hostport.strip_prefix('[') {
         let (h, after) = stripped
             .split_once(']')
@@ -217,6 +224,18 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
         url.database = Some(percent_decode(path).map_err(|e| err(&e))?);
     }
     Ok(url)
+}
+
+/// Splits `user[:password]@rest` as SQLAlchemy does: the user name holds no ':', '/',
+/// '?' or '@', the password no '@'. `None` when the text has no user information.
+fn split_userinfo(text: &str) -> Option<(&str, &str)> {
+    let at = text.find('@')?;
+    let userinfo = &text[..at];
+    let user = userinfo.split(':').next().unwrap_or(userinfo);
+    if user.contains(['/', '?', '#']) || user.chars().any(char::is_whitespace) {
+        return None;
+    }
+    Some((userinfo, &text[at + 1..]))
 }
 
 fn percent_decode(s: &str) -> Result<String, String> {
@@ -255,14 +274,9 @@ pub fn redact_str(text: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (before, after) = rest.split_at(i + 3);
         out.push_str(before);
-        // The authority ends at the first '/', whitespace, quote or '?'.
-        let end = after
-            .find(|c: char| c == '/' || c == '?' || c.is_whitespace() || c == '\'' || c == '"')
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
+        // The same rule as parsing: the password runs to the first '@'.
+        match split_userinfo(after) {
+            Some((userinfo, tail)) if !userinfo.contains(char::is_whitespace) => {
                 match userinfo.split_once(':') {
                     Some((user, _)) => {
                         out.push_str(user);
@@ -270,33 +284,47 @@ pub fn redact_str(text: &str) -> String {
                     }
                     None => out.push_str(userinfo),
                 }
-                out.push_str(&authority[at..]);
+                out.push('@');
+                rest = tail;
             }
-            None => out.push_str(authority),
+            _ => rest = after,
         }
-        rest = &after[end..];
     }
     out.push_str(rest);
     redact_password_params(&out)
 }
 
-/// Replaces the value of every `password=` query parameter with `***`.
+/// Whether a query parameter's value is a secret (`password`, `sslpassword`, tokens).
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["password", "secret", "token"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
+/// Replaces the value of every secret query parameter (`password=`, `sslpassword=`,
+/// ...) in free text with `***`.
 fn redact_password_params(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(i) = rest.find("password=") {
-        let starts_param = i == 0 || rest[..i].ends_with(['?', '&']);
-        let (before, after) = rest.split_at(i + "password=".len());
+    while let Some(i) = rest.find(['?', '&']) {
+        let (before, after) = rest.split_at(i + 1);
         out.push_str(before);
-        let end = after
-            .find(|c: char| c == '&' || c.is_whitespace() || c == '\'' || c == '"')
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(after.len());
-        if starts_param && end > 0 {
-            out.push_str("***");
-        } else {
-            out.push_str(&after[..end]);
+        let (name, tail) = after.split_at(name_len);
+        match tail.strip_prefix('=') {
+            Some(value) if is_secret_param(name) => {
+                let end = value
+                    .find(|c: char| c == '&' || c.is_whitespace() || c == '\'' || c == '"')
+                    .unwrap_or(value.len());
+                out.push_str(name);
+                out.push_str("=***");
+                rest = &value[end..];
+            }
+            _ => rest = after,
         }
-        rest = &after[end..];
     }
     out.push_str(rest);
     out
@@ -396,7 +424,7 @@ impl fmt::Display for DatabaseUrl {
         }
         for (i, (k, v)) in self.params.iter().enumerate() {
             let sep = if i == 0 { '?' } else { '&' };
-            if k == "password" {
+            if is_secret_param(k) {
                 write!(f, "{sep}{k}=***")?;
             } else {
                 write!(f, "{sep}{k}={v}")?;
@@ -487,6 +515,45 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("port"));
         assert!("no-scheme".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn passwords_may_hold_slashes_question_marks_and_colons() {
+        for pw in ["s3cr/etpw", "a?b", "a:b:c", "p#q", "12/34?x"] {
+            let text = format!("postgresql://app:{pw}@db.example:6543/app?sslmode=require");
+            let u = p(&text);
+            assert_eq!(u.password(), Some(pw), "{text}");
+            assert_eq!(u.host(), Some("db.example"), "{text}");
+            assert_eq!(u.port(), Some(6543), "{text}");
+            assert_eq!(u.database(), Some("app"), "{text}");
+            assert_eq!(
+                u.to_string(),
+                "postgresql://app:***@db.example:6543/app?sslmode=require"
+            );
+            let shown = redact_str(&format!("cannot reach {text}: refused"));
+            assert!(!shown.contains(pw), "{shown}");
+            assert!(shown.contains("app:***@db.example:6543/app"), "{shown}");
+        }
+        // No user information: an '@' later in the URL is not one.
+        let u = p("postgresql://db/app?options=a@b");
+        assert_eq!(u.host(), Some("db"));
+        assert_eq!(u.user(), None);
+    }
+
+    #[test]
+    fn secret_parameters_never_display() {
+        let u = p("postgresql://h/db?sslpassword=TOPSECRET&api_token=T2&sslmode=require");
+        let shown = format!("{u}");
+        assert!(
+            !shown.contains("TOPSECRET") && !shown.contains("T2"),
+            "{shown}"
+        );
+        assert!(shown.contains("sslmode=require"), "{shown}");
+        let free = redact_str("x postgresql://h/db?sslpassword=TOPSECRET&sslmode=require y");
+        assert_eq!(
+            free,
+            "x postgresql://h/db?sslpassword=***&sslmode=require y"
+        );
     }
 
     #[test]

@@ -76,8 +76,25 @@ impl PostgresDriver {
         };
         let mut config = Config::new();
         config.notice_callback(|_| {});
-        config.host(url.host().unwrap_or("localhost"));
-        config.port(url.port().unwrap_or(5432));
+        // `host` and `port` parameters replace the URL's, as in libpq (a socket folder
+        // such as /cloudsql/... comes as ?host=); tokio-postgres would add them instead.
+        let host = url
+            .param("host")
+            .or(url.host())
+            .unwrap_or("localhost")
+            .to_string();
+        if host.starts_with('/') {
+            config.host_path(&host);
+        } else {
+            config.host(&host);
+        }
+        let port = match url.param("port") {
+            Some(p) => p.parse().map_err(|_| {
+                unsupported(format!("query parameter port={p}: expected a port number"))
+            })?,
+            None => url.port().unwrap_or(5432),
+        };
+        config.port(port);
         config.user(url.user().unwrap_or("postgres"));
         if let Some(p) = url.password() {
             config.password(p);
@@ -116,16 +133,7 @@ impl PostgresDriver {
                 "options" => {
                     config.options(value);
                 }
-                "host" => {
-                    if value.starts_with('/') {
-                        config.host_path(value);
-                    } else {
-                        config.host(value);
-                    }
-                }
-                "port" => {
-                    config.port(value.parse().map_err(|_| bad("expected a port number"))?);
-                }
+                "host" | "port" => {}
                 "user" => {
                     config.user(value);
                 }

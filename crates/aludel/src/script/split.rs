@@ -22,6 +22,42 @@ pub struct Statement {
     pub line: usize,
 }
 
+impl Statement {
+    /// The transaction-control command this statement is (`BEGIN`, `COMMIT`, `END`,
+    /// `ROLLBACK`, `ABORT`, `START TRANSACTION`), if it is one. Inside a revision that
+    /// runs in aludel's transaction such a statement would break its atomicity.
+    /// `ROLLBACK TO SAVEPOINT` is not one: it stays inside the transaction.
+    ///
+    /// ```
+    /// use aludel::script::Statement;
+    /// let st = |sql: &str| Statement { sql: sql.into(), line: 1 };
+    /// assert_eq!(st("commit").transaction_control(), Some("COMMIT"));
+    /// assert_eq!(st("START TRANSACTION READ WRITE").transaction_control(), Some("START TRANSACTION"));
+    /// assert_eq!(st("ROLLBACK TO SAVEPOINT s").transaction_control(), None);
+    /// assert_eq!(st("CREATE TABLE begin_log (x int)").transaction_control(), None);
+    /// ```
+    pub fn transaction_control(&self) -> Option<&'static str> {
+        let mut words = self
+            .sql
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_uppercase);
+        let first = words.next()?;
+        let second = words.next();
+        match first.as_str() {
+            "BEGIN" => Some("BEGIN"),
+            "COMMIT" => Some("COMMIT"),
+            "END" => Some("END"),
+            "ABORT" => Some("ABORT"),
+            "ROLLBACK" if !matches!(second.as_deref(), Some("TO")) => Some("ROLLBACK"),
+            "START" if matches!(second.as_deref(), Some("TRANSACTION")) => {
+                Some("START TRANSACTION")
+            }
+            _ => None,
+        }
+    }
+}
+
 /// SQL that cannot be split because something opened is never closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {kind}")]
