@@ -170,7 +170,7 @@ fn a_held_lock_times_out_and_names_the_holder(backend: Backend) {
                 schema: None,
                 dialect: aludel::url::Dialect::Postgres,
             };
-            let key = aludel::driver::lock_key(pg.name(), &table);
+            let key = aludel::driver::lock_key("public", &table);
             let mut c = pg.client();
             c.batch_execute(&format!(
                 "SET application_name = 'blocker'; SELECT pg_advisory_lock({key})"
@@ -265,7 +265,7 @@ fn a_killed_run_is_resumed(backend: Backend) {
     assert_eq!(db.version_rows(), ["rev_5"]);
 }
 
-/// The PostgreSQL lock is keyed by database and version table: a project with its
+/// The PostgreSQL lock is keyed by the version table (schema and name): a project with its
 /// own version table in the same database does not wait for another's run.
 #[test]
 fn lock_is_per_version_table_postgres() {
@@ -278,7 +278,7 @@ fn lock_is_per_version_table_postgres() {
         schema: None,
         dialect: aludel::url::Dialect::Postgres,
     };
-    let key = aludel::driver::lock_key(pg.name(), &table);
+    let key = aludel::driver::lock_key("public", &table);
     let mut holder = pg.client();
     holder
         .batch_execute(&format!("SELECT pg_advisory_lock({key})"))

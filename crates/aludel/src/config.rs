@@ -355,22 +355,34 @@ impl Config {
             key: key.into(),
             message: message.into(),
         };
+        // Name where a bad value came from: the environment overrides the file.
+        let origin_of = |var: &str| {
+            if env.var(var).is_some() {
+                var.to_string()
+            } else {
+                path.display().to_string()
+            }
+        };
         if connect.retries == 0 {
-            return Err(bad(
-                "retries",
-                "must be at least 1 (the first attempt counts)",
-            ));
+            return Err(ConfigError::Invalid {
+                origin: origin_of("MIGRATION_RETRY_COUNT"),
+                key: "retries".into(),
+                message: "must be at least 1: it counts every attempt, the first included".into(),
+            });
         }
-        if !(connect.delay_seconds.is_finite() && connect.delay_seconds >= 0.0) {
-            return Err(bad(
-                "delay_seconds",
-                "must be a number of seconds, 0 or more",
-            ));
+        // At most a day: larger values are typos, and must not overflow a Duration.
+        let seconds_ok = |v: f64| v.is_finite() && (0.0..=86_400.0).contains(&v);
+        if !seconds_ok(connect.delay_seconds) {
+            return Err(ConfigError::Invalid {
+                origin: origin_of("MIGRATION_RETRY_DELAY"),
+                key: "delay_seconds".into(),
+                message: "must be a number of seconds from 0 to 86400".into(),
+            });
         }
-        if !(connect.lock_timeout_seconds.is_finite() && connect.lock_timeout_seconds >= 0.0) {
+        if !seconds_ok(connect.lock_timeout_seconds) {
             return Err(bad(
                 "lock_timeout_seconds",
-                "must be a number of seconds, 0 or more",
+                "must be a number of seconds from 0 to 86400",
             ));
         }
 
@@ -665,6 +677,20 @@ mod tests {
         assert!(e.to_string().contains("Mars/Base"), "{e}");
         let e = load("[connect]\nretries = 0\n", &env(&[]), &Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("retries"), "{e}");
+        let e = load(
+            "[connect]\nlock_timeout_seconds = 1e20\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("lock_timeout_seconds"), "{e}");
+        let e = load(
+            "",
+            &env(&[("MIGRATION_RETRY_COUNT", "0")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("MIGRATION_RETRY_COUNT:"), "{e}");
     }
 
     #[test]

@@ -109,8 +109,11 @@ pub trait Driver {
     /// Releases the run lock.
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError>;
 
-    /// Makes everything committed so far durable before the run reports success.
-    fn flush(&mut self) -> Result<(), DbError> {
+    /// Makes every commit so far durable. Revisions before a run's last commit
+    /// asynchronously where the database allows it; when a run stops early, this
+    /// flushes them before the error is reported.
+    fn flush(&mut self, table: &VersionTable) -> Result<(), DbError> {
+        let _ = table;
         Ok(())
     }
 }
@@ -143,14 +146,12 @@ pub fn connect(
 }
 
 /// A stable 64-bit key for the run lock of one version table, the same in every
-/// process (FNV-1a: std's hasher is randomly seeded per process).
-pub fn lock_key(database: &str, table: &VersionTable) -> i64 {
-    let text = format!(
-        "aludel:{}:{}.{}",
-        database,
-        table.schema.as_deref().unwrap_or(""),
-        table.name
-    );
+/// process (FNV-1a: std's hasher is randomly seeded per process). `schema` is the
+/// schema the table really lives in, as the server resolves it, so that two configs
+/// naming the same table differently (schema given or left to the search path) share
+/// one lock. The database is not part of the key: the server scopes locks to it.
+pub fn lock_key(schema: &str, table: &VersionTable) -> i64 {
+    let text = format!("aludel:{schema}.{}", table.name);
     stable_hash(text.as_bytes()) as i64
 }
 
@@ -184,8 +185,8 @@ mod tests {
             schema: None,
             dialect: Dialect::Postgres,
         };
-        assert_eq!(lock_key("app", &t("v")), lock_key("app", &t("v")));
-        assert_ne!(lock_key("app", &t("v")), lock_key("app", &t("w")));
-        assert_ne!(lock_key("app", &t("v")), lock_key("other", &t("v")));
+        assert_eq!(lock_key("public", &t("v")), lock_key("public", &t("v")));
+        assert_ne!(lock_key("public", &t("v")), lock_key("public", &t("w")));
+        assert_ne!(lock_key("public", &t("v")), lock_key("other", &t("v")));
     }
 }

@@ -211,7 +211,7 @@ pub fn connect(
                 });
                 std::thread::sleep(delay);
                 // Backoff doubles, capped so a long outage is still polled each minute.
-                delay = (delay * 2).min(Duration::from_secs(60));
+                delay = delay.saturating_mul(2).min(Duration::from_secs(60));
             }
         }
     }
@@ -352,11 +352,14 @@ impl LockedSession {
         let mut sink = LiveSink {
             driver: self.driver.as_mut(),
         };
-        apply_steps(&mut sink, dialect, steps, policy, events)?;
-        self.driver.flush().map_err(|error| RunError::Database {
-            doing: "making the run durable".into(),
-            error,
-        })
+        let result = apply_steps(&mut sink, dialect, steps, policy, events);
+        if result.is_err() {
+            // The revisions before the failure committed asynchronously: make them
+            // durable before the error says the database is at them. Best effort: the
+            // error being reported matters more.
+            let _ = self.driver.flush(&self.table);
+        }
+        result
     }
 
     /// Creates the version table if nothing did yet, releases the lock and closes the

@@ -16,7 +16,8 @@ use crate::url::{DatabaseUrl, Dialect};
 /// A connection to one PostgreSQL database.
 pub struct PostgresDriver {
     client: Client,
-    database: String,
+    /// The lock key, once the version table's schema is resolved.
+    lock: Option<i64>,
 }
 
 fn db_error(e: postgres::Error) -> DbError {
@@ -168,7 +169,12 @@ impl PostgresDriver {
         // Name ourselves so a waiting run can say who holds the lock.
         let name = application_name.unwrap_or_else(|| {
             let mut n = format!("aludel {}", process_description());
-            n.truncate(63);
+            // PostgreSQL keeps 63 bytes; cut at a character boundary.
+            let mut end = n.len().min(63);
+            while !n.is_char_boundary(end) {
+                end -= 1;
+            }
+            n.truncate(end);
             n
         });
         config.application_name(&name);
@@ -202,7 +208,7 @@ impl PostgresDriver {
                 }
             }
         })?;
-        Ok(PostgresDriver { client, database })
+        Ok(PostgresDriver { client, lock: None })
     }
 }
 
@@ -386,10 +392,22 @@ mod verify {
 }
 
 impl PostgresDriver {
-    fn lock_parts(&self, table: &VersionTable) -> (i64, i64) {
-        let key = lock_key(&self.database, table);
-        // pg_locks shows a bigint advisory key as two oids: high and low 32 bits.
-        ((key >> 32) & 0xffff_ffff, key & 0xffff_ffff)
+    /// The run lock's key: the version table's schema as the server resolves it.
+    fn lock_key(&mut self, table: &VersionTable) -> Result<i64, DbError> {
+        if let Some(key) = self.lock {
+            return Ok(key);
+        }
+        let schema: String = match &table.schema {
+            Some(s) => s.clone(),
+            None => self
+                .client
+                .query_one("SELECT coalesce(current_schema(), '')", &[])
+                .map_err(db_error)?
+                .get(0),
+        };
+        let key = lock_key(&schema, table);
+        self.lock = Some(key);
+        Ok(key)
     }
 }
 
@@ -427,6 +445,18 @@ impl Driver for PostgresDriver {
             .collect())
     }
 
+    fn flush(&mut self, table: &VersionTable) -> Result<(), DbError> {
+        // A synchronous commit that writes flushes the write-ahead log up to itself,
+        // and so every asynchronous commit before it. Rewriting the version rows in
+        // place is such a write; with no rows there is nothing to keep.
+        if self.version_table_exists(table)? {
+            self.client
+                .batch_execute(&table.touch())
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
     fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let qualified = match &table.schema {
             Some(s) => format!("{}.{}", quote_pg(s), quote_pg(&table.name)),
@@ -440,7 +470,7 @@ impl Driver for PostgresDriver {
     }
 
     fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError> {
-        let key = lock_key(&self.database, table);
+        let key = self.lock_key(table)?;
         let row = self
             .client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
@@ -449,13 +479,16 @@ impl Driver for PostgresDriver {
     }
 
     fn lock_holder(&mut self, table: &VersionTable) -> Result<Option<String>, DbError> {
-        let (hi, lo) = self.lock_parts(table);
+        let key = self.lock_key(table)?;
+        // pg_locks shows a bigint advisory key as two oids: high and low 32 bits.
+        let (hi, lo) = ((key >> 32) & 0xffff_ffff, key & 0xffff_ffff);
         let rows = self
             .client
             .query(
                 "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket') \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  AND l.classid::bigint = $1 AND l.objid::bigint = $2",
                 &[&hi, &lo],
             )
@@ -473,7 +506,7 @@ impl Driver for PostgresDriver {
     }
 
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
-        let key = lock_key(&self.database, table);
+        let key = self.lock_key(table)?;
         self.client
             .query_one("SELECT pg_advisory_unlock($1)", &[&key])
             .map_err(db_error)?;

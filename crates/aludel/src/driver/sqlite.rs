@@ -37,7 +37,9 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 impl SqliteDriver {
     /// Opens (creating if needed) the database file, or an in-memory database.
     pub fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, ConnectError> {
-        let unreachable = |message: String| ConnectError::Unreachable {
+        // A missing folder or a file that cannot be opened does not fix itself:
+        // reported at once rather than retried like a network outage.
+        let unreachable = |message: String| ConnectError::Rejected {
             url: url.to_string(),
             message,
         };
