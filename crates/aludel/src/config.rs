@@ -164,6 +164,9 @@ pub struct ConnectPolicy {
 pub struct Hook {
     /// Program and arguments; `{path}` is replaced by the new file's path.
     pub command: Vec<String>,
+    /// The command as written in the file, before `${ENV}` references are replaced:
+    /// what messages show, so a secret passed to a hook is never printed.
+    pub as_written: Vec<String>,
 }
 
 /// Autogenerate settings (used by `revision --autogenerate` and `check`).
@@ -393,10 +396,13 @@ impl Config {
             }
             let command = h
                 .command
-                .into_iter()
-                .map(|c| interpolate(&c, env, path, "hooks.post_write.command"))
+                .iter()
+                .map(|c| interpolate(c, env, path, "hooks.post_write.command"))
                 .collect::<Result<_, _>>()?;
-            post_write_hooks.push(Hook { command });
+            post_write_hooks.push(Hook {
+                command,
+                as_written: h.command,
+            });
         }
 
         let cache_dir = match env.var("ALUDEL_CACHE_DIR") {

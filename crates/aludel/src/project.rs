@@ -702,7 +702,12 @@ impl Project {
                 .iter()
                 .map(|a| a.replace("{path}", &path.display().to_string()))
                 .collect();
-            let shown = args.join(" ");
+            let shown = hook
+                .as_written
+                .iter()
+                .map(|a| a.replace("{path}", &path.display().to_string()))
+                .collect::<Vec<_>>()
+                .join(" ");
             let Some((program, rest)) = args.split_first() else {
                 continue;
             };

@@ -263,12 +263,7 @@ impl LockedSession {
             if got {
                 break;
             }
-            if started.elapsed() >= timeout {
-                return Err(RunError::LockTimeout {
-                    timeout,
-                    holder: last_holder,
-                });
-            }
+            // Who holds it is looked up first, so even a zero timeout can say.
             if !announced {
                 last_holder = driver.lock_holder(&table).ok().flatten();
                 events(Event::WaitingForLock {
@@ -276,6 +271,12 @@ impl LockedSession {
                     timeout,
                 });
                 announced = true;
+            }
+            if started.elapsed() >= timeout {
+                return Err(RunError::LockTimeout {
+                    timeout,
+                    holder: last_holder,
+                });
             }
             std::thread::sleep(
                 Duration::from_millis(100).min(timeout.saturating_sub(started.elapsed())),

@@ -17,11 +17,12 @@ use std::time::{Duration, SystemTime};
 /// Files younger than this are not recorded (see the module docs).
 pub(crate) const MIN_AGE: Duration = Duration::from_secs(2);
 
-const MAGIC: &[u8; 8] = b"ALDLC002";
+const MAGIC: &[u8; 8] = b"ALDLC003";
 
 /// What identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stamp {
+    dev: u64,
     ino: u64,
     size: u64,
     mtime: (i64, i64),
@@ -37,6 +38,7 @@ impl Stamp {
             use std::os::unix::fs::MetadataExt;
             let m = std::fs::metadata(path).ok()?;
             Some(Stamp {
+                dev: m.dev(),
                 ino: m.ino(),
                 size: m.size(),
                 mtime: (m.mtime(), m.mtime_nsec()),
@@ -74,6 +76,9 @@ pub(crate) struct Cache {
 impl Cache {
     /// Reads the cache at `path`; anything unexpected gives an empty cache.
     pub(crate) fn read(path: &Path) -> Cache {
+        if !trusted(path) {
+            return Cache::default();
+        }
         std::fs::read(path)
             .ok()
             .and_then(|bytes| decode(&bytes))
@@ -84,7 +89,7 @@ impl Cache {
     pub(crate) fn get(&self, name: &std::ffi::OsStr, stamp: &Stamp) -> Option<&str> {
         self.entries
             .get(name)
-            .filter(|(s, _)| s == stamp)
+            .filter(|(s, range)| s == stamp && range.len() as u64 == stamp.size)
             .and_then(|(_, range)| self.texts.get(range.clone()))
     }
 
@@ -113,7 +118,7 @@ pub(crate) fn write(path: &Path, files: &[(OsString, Stamp, &str)], min_age: Dur
     let mut offset = 0u64;
     for (name, stamp, text) in &settled {
         put_bytes(&mut out, name.as_bytes());
-        for v in [stamp.ino, stamp.size, offset, text.len() as u64] {
+        for v in [stamp.dev, stamp.ino, stamp.size, offset, text.len() as u64] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for v in [stamp.mtime.0, stamp.mtime.1, stamp.ctime.0, stamp.ctime.1] {
@@ -125,17 +130,68 @@ pub(crate) fn write(path: &Path, files: &[(OsString, Stamp, &str)], min_age: Dur
         out.extend_from_slice(text.as_bytes());
     }
     let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
+    if create_private_dir(dir).is_err() {
         return;
     }
-    // Write beside, then rename: a reader never sees half a cache.
+    // Write beside, then rename: a reader never sees half a cache. The name is unique
+    // even across containers that share a volume and all run as pid 1.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{nanos:x}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
-        std::process::id()
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
-    if std::fs::write(&tmp, &out).is_ok() && std::fs::rename(&tmp, path).is_err() {
+    if write_private(&tmp, &out).is_err() || std::fs::rename(&tmp, path).is_err() {
         let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// The cache holds copies of migration SQL: readable by its owner only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
+}
+
+/// A cache someone else could have written is not read: its entries would be SQL
+/// that runs as migrations. Trusted: owned by this process's user (where the
+/// platform tells) and not writable by group or others.
+fn trusted(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(path) else {
+            return false;
+        };
+        if m.mode() & 0o022 != 0 {
+            return false;
+        }
+        // Linux shows the process's own user as the owner of /proc/self.
+        match std::fs::metadata("/proc/self") {
+            Ok(me) => me.uid() == m.uid(),
+            Err(_) => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
     }
 }
 
@@ -179,10 +235,11 @@ fn decode(bytes: &[u8]) -> Option<Cache> {
     let mut end = 0;
     for _ in 0..count {
         let name = OsString::from(r.string()?);
-        let (ino, size) = (r.u64()?, r.u64()?);
+        let (dev, ino, size) = (r.u64()?, r.u64()?, r.u64()?);
         let start = usize::try_from(r.u64()?).ok()?;
         let len = usize::try_from(r.u64()?).ok()?;
         let stamp = Stamp {
+            dev,
             ino,
             size,
             mtime: (r.i64()?, r.i64()?),
@@ -229,6 +286,27 @@ mod tests {
         let other = Stamp { size: 9, ..stamp };
         assert_eq!(cache.get("a.sql".as_ref(), &other), None);
         assert_eq!(cache.get("b.sql".as_ref(), &stamp), None);
+    }
+
+    #[test]
+    fn the_cache_is_private_and_a_writable_one_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.sql");
+        std::fs::write(&file, "text").unwrap();
+        let stamp = Stamp::of(&file).unwrap();
+        let cache_path = dir.path().join("c/cache.bin");
+        write(
+            &cache_path,
+            &[("a.sql".into(), stamp, "text")],
+            Duration::ZERO,
+        );
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cache_path), 0o600);
+        assert_eq!(mode(cache_path.parent().unwrap()), 0o700);
+        assert_eq!(Cache::read(&cache_path).len(), 1);
+        std::fs::set_permissions(&cache_path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(Cache::read(&cache_path).len(), 0);
     }
 
     #[test]
