@@ -145,6 +145,11 @@ pub fn commit() -> &'static str {
     "COMMIT"
 }
 
+/// `ROLLBACK`.
+pub fn rollback() -> &'static str {
+    "ROLLBACK"
+}
+
 /// A single-line SQL comment; line breaks in `text` are folded so it stays one.
 pub fn comment(text: &str) -> String {
     format!("-- {}", text.replace(['\n', '\r'], " "))

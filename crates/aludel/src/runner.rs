@@ -446,7 +446,7 @@ impl Sink for LiveSink<'_> {
         self.driver.execute(render::commit())
     }
     fn rollback(&mut self) -> Result<(), DbError> {
-        self.driver.execute("ROLLBACK")
+        self.driver.execute(render::rollback())
     }
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
         self.driver.execute_all(statements)
