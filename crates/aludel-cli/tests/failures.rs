@@ -268,3 +268,30 @@ fn transaction_control_in_a_transactional_revision_is_refused(backend: Backend) 
 }
 
 on_both!(transaction_control_in_a_transactional_revision_is_refused);
+
+/// The version rows are checked before each revision commits: a revision (or
+/// anything else) that changes the table behind the run's back stops the run, and
+/// the revision is rolled back, instead of leaving rows that say something untrue.
+fn a_version_table_changed_behind_the_run_stops_it(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("vt1", &[], "first").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
+    p.write_rev(&Rev::new("vt2", &["vt1"], "tampers").sql(
+        "CREATE TABLE t2 (id int);\nDELETE FROM aludel_version;",
+        "DROP TABLE t2;",
+    ));
+    let run = p.fails(&["upgrade", "head"]);
+    assert!(
+        run.stderr.contains(
+            "holds no rows where this run expects vt2: something other than this run changed it"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("upgrade of revision vt2 failed"),
+        "{run}"
+    );
+    assert_eq!(p.db().version_rows(), ["vt1"]);
+    assert!(!p.db().tables().contains(&"t2".to_string()));
+}
+
+on_both!(a_version_table_changed_behind_the_run_stops_it);

@@ -94,6 +94,19 @@ pub trait Driver {
         Ok(())
     }
 
+    /// Runs the version-table statements of one step, then `select`, and returns the
+    /// rows it reads. Drivers may send both in one round trip.
+    fn record_versions(
+        &mut self,
+        statements: &[&str],
+        select: &str,
+    ) -> Result<Vec<String>, DbError> {
+        for sql in statements {
+            self.execute(sql)?;
+        }
+        self.query_column(select)
+    }
+
     /// Runs a query and returns its first column as text.
     fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError>;
 

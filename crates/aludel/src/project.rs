@@ -248,6 +248,11 @@ impl Project {
                 transactional: script.transaction(),
                 statements,
                 version_sql: version_sql(&table, &change),
+                rows_after: heads
+                    .rows()
+                    .iter()
+                    .map(|r| r.as_str().to_string())
+                    .collect(),
                 description: format!("Running {long}"),
                 comment: format!("Running {short}"),
                 heads_before,
@@ -398,6 +403,7 @@ impl Project {
             description: format!("Running {short}"),
             comment: format!("Running {short}"),
             heads_before: rows.to_vec(),
+            rows_after: after.to_vec(),
         }
     }
 

@@ -39,6 +39,8 @@ pub struct PreparedStep {
     pub comment: String,
     /// The version table's rows before this step.
     pub heads_before: Vec<String>,
+    /// The rows the table must hold after it; checked before the step commits.
+    pub rows_after: Vec<String>,
 }
 
 /// Progress reported while running.
@@ -352,6 +354,7 @@ impl LockedSession {
         };
         let mut sink = LiveSink {
             driver: self.driver.as_mut(),
+            table: &self.table,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         if result.is_err() {
@@ -424,14 +427,17 @@ pub trait Sink {
     fn rollback(&mut self) -> Result<(), DbError>;
     /// Runs statements, stopping at the first failure.
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure>;
-    /// Runs aludel's own statements and commits, in one round trip where possible.
-    fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError>;
+    /// Runs the version-table statements of a step and checks that the table then
+    /// holds exactly `expected`: a table changed behind this run's back (another tool,
+    /// a hand edit) stops the step instead of being silently overwritten.
+    fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError>;
     /// Writes a comment (offline only; a live database ignores it).
     fn comment(&mut self, text: &str);
 }
 
 struct LiveSink<'a> {
     driver: &'a mut dyn Driver,
+    table: &'a VersionTable,
 }
 
 impl Sink for LiveSink<'_> {
@@ -451,13 +457,29 @@ impl Sink for LiveSink<'_> {
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
         self.driver.execute_all(statements)
     }
-    fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError> {
-        let mut batch = statements.join(";\n");
-        if !batch.is_empty() {
-            batch.push_str(";\n");
+    fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
+        let mut rows = self
+            .driver
+            .record_versions(statements, &self.table.select())?;
+        rows.sort();
+        let mut want = expected.to_vec();
+        want.sort();
+        if rows == want {
+            return Ok(());
         }
-        batch.push_str(render::commit());
-        self.driver.execute(&batch)
+        let show = |v: &[String]| {
+            if v.is_empty() {
+                "no rows".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        Err(DbError::new(format!(
+            "the version table {} holds {} where this run expects {}: something other than this run changed it; check the database, then set the table with `aludel stamp`",
+            self.table.qualified(),
+            show(&rows),
+            show(&want)
+        )))
     }
     fn comment(&mut self, _text: &str) {}
 }
@@ -502,11 +524,10 @@ impl Sink for SqlText {
         }
         Ok(())
     }
-    fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError> {
+    fn record(&mut self, statements: &[&str], _expected: &[String]) -> Result<(), DbError> {
         for s in statements {
             self.statement(s);
         }
-        self.statement(render::commit());
         Ok(())
     }
     fn comment(&mut self, text: &str) {
@@ -566,11 +587,12 @@ pub fn apply_steps(
             error,
         };
         let result = sink.run(&texts).and_then(|()| {
+            sink.record(&version, &step.rows_after)
+                .map_err(version_failed)?;
             if own_tx {
-                sink.run_and_commit(&version).map_err(version_failed)
-            } else {
-                sink.run(&version).map_err(|f| version_failed(f.error))
+                sink.commit().map_err(version_failed)?;
             }
+            Ok(())
         });
         if let Err(failure) = result {
             if in_tx {
@@ -720,6 +742,7 @@ mod tests {
                 })
                 .collect(),
             version_sql: vec![format!("UPDATE v SET version_num = '{rev}'")],
+            rows_after: vec![rev.to_string()],
         }
     }
 
@@ -818,9 +841,8 @@ mod tests {
             }
             Ok(())
         }
-        fn run_and_commit(&mut self, statements: &[&str]) -> Result<(), DbError> {
+        fn record(&mut self, statements: &[&str], _: &[String]) -> Result<(), DbError> {
             self.log.extend(statements.iter().map(|s| s.to_string()));
-            self.log.push("COMMIT".into());
             Ok(())
         }
         fn comment(&mut self, _: &str) {}

@@ -432,6 +432,21 @@ impl Driver for PostgresDriver {
         Ok(())
     }
 
+    fn record_versions(
+        &mut self,
+        statements: &[&str],
+        select: &str,
+    ) -> Result<Vec<String>, DbError> {
+        // One simple query: the changes, then the rows they leave.
+        let mut batch = String::new();
+        for sql in statements {
+            batch.push_str(sql);
+            batch.push_str(";\n");
+        }
+        batch.push_str(select);
+        self.query_column(&batch)
+    }
+
     fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
         let messages = self.client.simple_query(sql).map_err(db_error)?;
         Ok(messages
