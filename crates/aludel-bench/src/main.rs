@@ -197,6 +197,13 @@ fn psql(url: &str, sql: &str) -> Result<()> {
     Ok(())
 }
 
+/// A checkpoint before each timed command, so that neither side pays for the other's
+/// dirty buffers and WAL (without it, whichever runs second is measurably slower).
+/// Needs a superuser; without one the runs are only alternated.
+fn settle() {
+    let _ = psql(&admin_url(), "CHECKPOINT");
+}
+
 fn recreate(db: &str) -> Result<()> {
     psql(
         &admin_url(),
@@ -276,6 +283,7 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         recreate(db_a)?;
         recreate(db_p)?;
         let psql_up = |stdin: &Path| -> Result<Measured> {
+            settle();
             let m = measure(
                 Command::new("psql").args([
                     &url_for(db_p),
@@ -292,6 +300,7 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
             Ok(m)
         };
         let aludel = |target: &str, verb: &str| -> Result<Measured> {
+            settle();
             let m = measure(
                 Command::new(bin).arg("-q").arg("-c").arg(&config).args([
                     "--url",
@@ -315,6 +324,7 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         // The reverse script cannot run as one transaction here: dropping 1,000
         // tables at once exceeds the default max_locks_per_transaction.
         let psql_down = |stdin: &Path| -> Result<Measured> {
+            settle();
             let m = measure(
                 Command::new("psql").args([
                     &url_for(db_p),

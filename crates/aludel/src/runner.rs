@@ -355,6 +355,7 @@ impl LockedSession {
         let mut sink = LiveSink {
             driver: self.driver.as_mut(),
             table: &self.table,
+            pending_begin: None,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         if result.is_err() {
@@ -438,26 +439,67 @@ pub trait Sink {
 struct LiveSink<'a> {
     driver: &'a mut dyn Driver,
     table: &'a VersionTable,
+    /// A `BEGIN` not sent yet.
+    pending_begin: Option<String>,
+}
+
+impl LiveSink<'_> {
+    /// Sends a `BEGIN` that is still waiting, on its own.
+    fn send_pending(&mut self) -> Result<(), DbError> {
+        match self.pending_begin.take() {
+            Some(begin) => self.driver.execute(&begin),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Sink for LiveSink<'_> {
     fn begin(&mut self, dialect: Dialect, durable: bool) -> Result<(), DbError> {
-        if durable {
-            self.driver.execute(render::begin(dialect))
+        // Sent together with the first statement: one round trip less per revision.
+        self.send_pending()?;
+        self.pending_begin = Some(if durable {
+            render::begin(dialect).to_string()
         } else {
-            self.driver.execute(&render::begin_fast(dialect))
-        }
+            render::begin_fast(dialect)
+        });
+        Ok(())
     }
     fn commit(&mut self) -> Result<(), DbError> {
+        self.send_pending()?;
         self.driver.execute(render::commit())
     }
     fn rollback(&mut self) -> Result<(), DbError> {
+        // A BEGIN never sent has nothing to roll back.
+        if self.pending_begin.take().is_some() {
+            return Ok(());
+        }
         self.driver.execute(render::rollback())
     }
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
-        self.driver.execute_all(statements)
+        let rest = match (self.pending_begin.take(), statements.split_first()) {
+            (Some(begin), Some((first, rest))) => {
+                // The BEGIN cannot fail on its own: an error here is the statement's.
+                self.driver
+                    .execute(&format!("{begin};\n{first}"))
+                    .map_err(|error| StatementFailure { index: 0, error })?;
+                rest
+            }
+            (Some(begin), None) => {
+                self.driver
+                    .execute(&begin)
+                    .map_err(|error| StatementFailure { index: 0, error })?;
+                statements
+            }
+            (None, _) => statements,
+        };
+        let offset = statements.len() - rest.len();
+        self.driver.execute_all(rest).map_err(|f| StatementFailure {
+            index: f.index + offset,
+            error: f.error,
+        })
     }
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
+        self.send_pending()?;
         let mut rows = self
             .driver
             .record_versions(statements, &self.table.select())?;
