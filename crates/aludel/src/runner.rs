@@ -608,7 +608,6 @@ pub fn apply_steps(
             revision: step.revision.clone(),
         });
         let started = Instant::now();
-        sink.comment(&step.comment);
         let own_tx = transactional_ddl && step.transactional && !whole_run;
         if whole_run && !step.transactional && in_tx {
             // Commit what came before: this revision cannot run inside a transaction.
@@ -616,6 +615,7 @@ pub fn apply_steps(
                 .map_err(|e| db("committing before a non-transactional revision", e))?;
             in_tx = false;
         }
+        sink.comment(&step.comment);
         if own_tx {
             sink.begin(dialect, last)
                 .map_err(|e| db("starting the revision's transaction", e))?;
@@ -672,7 +672,9 @@ pub fn apply_steps(
         if own_tx {
             in_tx = false;
         }
-        if whole_run && !step.transactional {
+        // The run's transaction resumes after a non-transactional revision, unless it
+        // was the last one (no empty BEGIN; COMMIT at the end).
+        if whole_run && !step.transactional && !last {
             sink.begin(dialect, true)
                 .map_err(|e| db("starting the run's transaction", e))?;
             in_tx = true;
@@ -839,6 +841,25 @@ mod tests {
                 "UPDATE v SET version_num = 'c'",
                 "COMMIT"
             ]
+        );
+    }
+
+    #[test]
+    fn a_whole_run_ending_with_a_non_transactional_revision_leaves_no_empty_transaction() {
+        let steps = [
+            step("a", &[], true, &["S1"]),
+            step(
+                "b",
+                &["a"],
+                false,
+                &["CREATE INDEX CONCURRENTLY i ON a (x)"],
+            ),
+        ];
+        let text = offline(&steps, TransactionPolicy::WholeRun, Dialect::Postgres);
+        assert_eq!(
+            text,
+            "BEGIN;\n\n-- Running upgrade  -> a\n\nS1;\n\nUPDATE v SET version_num = 'a';\n\nCOMMIT;\n\n\
+             -- Running upgrade a -> b\n\nCREATE INDEX CONCURRENTLY i ON a (x);\n\nUPDATE v SET version_num = 'b';\n\n"
         );
     }
 
