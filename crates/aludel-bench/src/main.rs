@@ -282,23 +282,22 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
     for run in 0..o.runs {
         recreate(db_a)?;
         recreate(db_p)?;
-        let psql_up = |stdin: &Path| -> Result<Measured> {
+        // psql reading a script on stdin; `single` wraps it in one transaction (-1).
+        let psql = |script: &Path, single: bool| -> Result<Measured> {
             settle();
-            let m = measure(
-                Command::new("psql").args([
-                    &url_for(db_p),
-                    "-q",
-                    "-1",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-f",
-                    "-",
-                ]),
-                Some(stdin),
+            let url = url_for(db_p);
+            let mut args = vec![url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"];
+            if single {
+                args.push("-1");
+            }
+            let m = measure(Command::new("psql").args(&args), Some(script))?;
+            check(
+                &m,
+                &format!("psql {} < {}", args[1..].join(" "), script.display()),
             )?;
-            check(&m, "psql -1 -f up.sql")?;
             Ok(m)
         };
+        let psql_up = |script: &Path| psql(script, true);
         let aludel = |target: &str, verb: &str| -> Result<Measured> {
             settle();
             let m = measure(
@@ -323,22 +322,7 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         };
         // The reverse script cannot run as one transaction here: dropping 1,000
         // tables at once exceeds the default max_locks_per_transaction.
-        let psql_down = |stdin: &Path| -> Result<Measured> {
-            settle();
-            let m = measure(
-                Command::new("psql").args([
-                    &url_for(db_p),
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-f",
-                    "-",
-                ]),
-                Some(stdin),
-            )?;
-            check(&m, "psql -f down.sql")?;
-            Ok(m)
-        };
+        let psql_down = |script: &Path| psql(script, false);
         let (pdn, adn) = if run % 2 == 0 {
             let p = psql_down(&down)?;
             (p, aludel("base", "downgrade")?)
