@@ -32,7 +32,7 @@ struct Cli {
     /// The database URL, overriding DATABASE_URL and the config file.
     #[arg(long, global = true, value_name = "URL")]
     url: Option<String>,
-    /// How results are printed on stdout.
+    /// How results are printed on stdout (json is not available yet).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// How progress is printed on stderr.
