@@ -427,7 +427,7 @@ fn show_current(current: &[String]) -> String {
 /// One validated revision with its resolved edges.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
-    pub(crate) spec: RevisionSpec,
+    pub(crate) spec: std::sync::Arc<RevisionSpec>,
     pub(crate) id: RevisionId,
     /// `revises`, in written order.
     pub(crate) parents: Vec<usize>,
@@ -518,6 +518,18 @@ impl RevisionGraph {
     /// assert_eq!(graph.heads()[0].as_str(), "b2");
     /// ```
     pub fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<RevisionGraph, GraphError> {
+        Self::build_shared(
+            specs.into_iter().map(std::sync::Arc::new).collect(),
+            max_id_len,
+        )
+    }
+
+    /// [`RevisionGraph::build`] from specs shared with their scripts, so that a long
+    /// history is not copied to build its graph.
+    pub fn build_shared(
+        specs: Vec<std::sync::Arc<RevisionSpec>>,
+        max_id_len: usize,
+    ) -> Result<RevisionGraph, GraphError> {
         let parts = build::build(specs, max_id_len)?;
         let nodes = parts.nodes;
         let heads = (0..nodes.len()).filter(|&i| nodes[i].is_head()).collect();

@@ -138,7 +138,8 @@ impl Project {
             ))
         });
         let scripts = ScriptDir::load_cached(&versions, cache_file.as_deref())?;
-        let graph = RevisionGraph::build(scripts.specs(), VersionTable::VERSION_NUM_LENGTH)?;
+        let graph =
+            RevisionGraph::build_shared(scripts.shared_specs(), VersionTable::VERSION_NUM_LENGTH)?;
         Ok(Project {
             config,
             scripts,

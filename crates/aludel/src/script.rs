@@ -150,7 +150,7 @@ pub struct Section<'a> {
 /// for, so a broken statement shows up when the revision runs, with its line.
 #[derive(Clone)]
 pub struct Script {
-    spec: RevisionSpec,
+    spec: std::sync::Arc<RevisionSpec>,
     transaction: bool,
     text: String,
     sections: Vec<parse::SectionInfo>,
@@ -209,7 +209,7 @@ impl Script {
         let text = text.into();
         let parsed = parse::parse(&path, &text)?;
         Ok(Script {
-            spec: parsed.spec,
+            spec: std::sync::Arc::new(parsed.spec),
             transaction: parsed.transaction,
             text,
             sections: parsed.sections,
@@ -264,7 +264,7 @@ impl Script {
 
     /// The revision as the graph needs it.
     pub fn spec(&self) -> RevisionSpec {
-        self.spec.clone()
+        RevisionSpec::clone(&self.spec)
     }
 
     /// The revision as the graph needs it, borrowed.
@@ -427,6 +427,12 @@ impl ScriptDir {
     /// The revisions, for building the graph.
     pub fn specs(&self) -> Vec<RevisionSpec> {
         self.scripts.iter().map(Script::spec).collect()
+    }
+
+    /// The revisions, shared with the scripts rather than copied
+    /// ([`crate::graph::RevisionGraph::build_shared`]).
+    pub fn shared_specs(&self) -> Vec<std::sync::Arc<RevisionSpec>> {
+        self.scripts.iter().map(|s| s.spec.clone()).collect()
     }
 
     /// How many scripts there are.

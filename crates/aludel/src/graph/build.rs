@@ -32,7 +32,10 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
     ))
 }
 
-pub(super) fn build(specs: Vec<RevisionSpec>, max_id_len: usize) -> Result<Parts, GraphError> {
+pub(super) fn build(
+    specs: Vec<std::sync::Arc<RevisionSpec>>,
+    max_id_len: usize,
+) -> Result<Parts, GraphError> {
     let n = specs.len();
     let mut by_id: HashMap<String, usize> = HashMap::with_capacity(n);
     for (i, spec) in specs.iter().enumerate() {
@@ -308,7 +311,7 @@ fn find_cycle(
     }
 }
 
-fn name_cycle(specs: &[RevisionSpec], cycle: &[usize]) -> Vec<(String, Location)> {
+fn name_cycle(specs: &[std::sync::Arc<RevisionSpec>], cycle: &[usize]) -> Vec<(String, Location)> {
     cycle
         .iter()
         .map(|&i| (specs[i].id.clone(), specs[i].origin.at(None)))
@@ -368,7 +371,7 @@ fn normalize_deps(
 /// down from an arbitrary last descendant; that walk gets past the labelled revision
 /// exactly under this condition.
 fn inherit_labels(
-    specs: &[RevisionSpec],
+    specs: &[std::sync::Arc<RevisionSpec>],
     parents: &[Vec<usize>],
     children: &[Vec<usize>],
     dependents: &[Vec<usize>],
