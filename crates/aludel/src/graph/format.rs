@@ -225,7 +225,7 @@ impl RevisionGraph {
         verbose: bool,
         indicate_current: bool,
     ) -> Result<Vec<String>, GraphError> {
-        let revisions = self.history(range, current)?;
+        let revisions = self.history_indices(range, current)?;
         let mut is_row = vec![false; self.nodes.len()];
         if let (Some(c), true) = (current, indicate_current) {
             for i in self.current_indices(c)? {
@@ -233,8 +233,7 @@ impl RevisionGraph {
             }
         }
         Ok(revisions
-            .iter()
-            .filter_map(|id| self.index_of(id.as_str()))
+            .into_iter()
             .map(|i| {
                 let r = self.view(i);
                 let is_current = is_row[i];

@@ -199,6 +199,19 @@ impl RevisionGraph {
         range: &Range,
         current: Option<&[S]>,
     ) -> Result<Vec<RevisionId>, GraphError> {
+        Ok(self
+            .history_indices(range, current)?
+            .into_iter()
+            .map(|i| self.nodes[i].id.clone())
+            .collect())
+    }
+
+    /// [`RevisionGraph::history`] as node indices.
+    pub(crate) fn history_indices<S: AsRef<str>>(
+        &self,
+        range: &Range,
+        current: Option<&[S]>,
+    ) -> Result<Vec<usize>, GraphError> {
         let current = match current {
             Some(c) => Some(self.current_indices(c)?),
             None => None,
@@ -279,11 +292,7 @@ impl RevisionGraph {
                 *t &= a;
             }
         }
-        let order = self.head_first_order(&mut todo, &upper);
-        Ok(order
-            .into_iter()
-            .map(|i| self.nodes[i].id.clone())
-            .collect())
+        Ok(self.head_first_order(&mut todo, &upper))
     }
 
     /// The rows `current` shows (Alembic's `get_all_current`): the version table rows
