@@ -170,12 +170,10 @@ pub fn lock_key(schema: &str, table: &VersionTable) -> i64 {
 
 /// FNV-1a: the same in every process and build, unlike std's seeded hasher.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+    use std::hash::Hasher;
+    let mut hasher = crate::graph::IdHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
 }
 
 /// A short description of this process for lock holders: `pid N on HOST`.

@@ -19,7 +19,6 @@
 //!   target means the real heads.
 //! * a *branch point* has several children; a *merge point* several parents.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,6 +105,36 @@ impl Direction {
 impl fmt::Display for Direction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A map keyed by revision id or label. Ids come from the project's own files, so a
+/// seeded hasher buys nothing; FNV-1a hashes these short keys several times faster,
+/// which shows on histories of thousands of revisions.
+pub type IdMap<V> = std::collections::HashMap<String, V, BuildIdHasher>;
+
+/// Builds [`IdHasher`]s for [`IdMap`].
+pub type BuildIdHasher = std::hash::BuildHasherDefault<IdHasher>;
+
+/// FNV-1a, for [`IdMap`].
+#[derive(Debug, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Default for IdHasher {
+    fn default() -> Self {
+        IdHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 
@@ -486,9 +515,9 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct RevisionGraph {
     nodes: Vec<Node>,
-    by_id: HashMap<String, usize>,
+    by_id: IdMap<usize>,
     /// Declared (not inherited) labels to the declaring revision.
-    by_label: HashMap<String, usize>,
+    by_label: IdMap<usize>,
     heads: Vec<usize>,
     real_heads: Vec<usize>,
     bases: Vec<usize>,

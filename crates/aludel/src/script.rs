@@ -16,7 +16,6 @@ mod new;
 mod parse;
 mod split;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -339,7 +338,7 @@ impl Script {
 pub struct ScriptDir {
     dir: PathBuf,
     scripts: Vec<Script>,
-    by_id: HashMap<String, usize>,
+    by_id: crate::graph::IdMap<usize>,
 }
 
 impl ScriptDir {
@@ -387,7 +386,8 @@ impl ScriptDir {
         }
         let hits = loaded.len() - misses;
         let scripts: Vec<Script> = loaded.into_iter().map(|l| l.script).collect();
-        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(scripts.len());
+        let mut by_id: crate::graph::IdMap<usize> =
+            crate::graph::IdMap::with_capacity_and_hasher(scripts.len(), Default::default());
         for (i, script) in scripts.iter().enumerate() {
             if let Some(&first) = by_id.get(script.id()) {
                 let other = &scripts[first];

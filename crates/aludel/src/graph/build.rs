@@ -3,12 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{GraphError, Location, Node, RevisionId, RevisionSpec};
+use super::{GraphError, IdMap, Location, Node, RevisionId, RevisionSpec};
 
 pub(super) struct Parts {
     pub(super) nodes: Vec<Node>,
-    pub(super) by_id: HashMap<String, usize>,
-    pub(super) by_label: HashMap<String, usize>,
+    pub(super) by_id: IdMap<usize>,
+    pub(super) by_label: IdMap<usize>,
 }
 
 /// Checks a revision id or label: non-empty, only `[A-Za-z0-9_]`.
@@ -37,7 +37,7 @@ pub(super) fn build(
     max_id_len: usize,
 ) -> Result<Parts, GraphError> {
     let n = specs.len();
-    let mut by_id: HashMap<String, usize> = HashMap::with_capacity(n);
+    let mut by_id: IdMap<usize> = IdMap::with_capacity_and_hasher(n, Default::default());
     for (i, spec) in specs.iter().enumerate() {
         // Locations are built only on error: this loop runs for every revision.
         let at = || spec.origin.at(None);
@@ -74,7 +74,7 @@ pub(super) fn build(
         )?;
     }
 
-    let mut by_label: HashMap<String, usize> = HashMap::new();
+    let mut by_label: IdMap<usize> = IdMap::default();
     for (i, spec) in specs.iter().enumerate() {
         let at = || spec.origin.at(spec.origin.branch_labels_line);
         for label in &spec.branch_labels {
