@@ -9,7 +9,7 @@ use std::time::Duration;
 use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls};
 
-use super::{ConnectError, DbError, Driver, StatementFailure, lock_key, process_description};
+use super::{ConnectError, DbError, Driver, lock_key, process_description};
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -418,18 +418,6 @@ impl Driver for PostgresDriver {
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.client.batch_execute(sql).map_err(db_error)
-    }
-
-    fn execute_all(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
-        for (index, sql) in statements.iter().enumerate() {
-            self.client
-                .batch_execute(sql)
-                .map_err(|e| StatementFailure {
-                    index,
-                    error: db_error(e),
-                })?;
-        }
-        Ok(())
     }
 
     fn record_versions(

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{Edges, RevisionGraph};
+use super::{Edges, Node, RevisionGraph};
 
 const NONE: usize = usize::MAX;
 
@@ -19,24 +19,25 @@ struct Cursor {
 impl RevisionGraph {
     /// Marks the given revisions and all their ancestors.
     pub(crate) fn ancestors_of(&self, starts: &[usize], edges: Edges) -> Vec<bool> {
-        let mut seen = vec![false; self.nodes.len()];
-        let mut stack: Vec<usize> = starts.to_vec();
-        while let Some(i) = stack.pop() {
-            if seen[i] {
-                continue;
-            }
-            seen[i] = true;
-            let node = &self.nodes[i];
+        self.reachable(starts, |node, stack| {
             stack.extend(&node.parents);
             if edges == Edges::RevisesAndDependsOn {
                 stack.extend(&node.deps);
             }
-        }
-        seen
+        })
     }
 
     /// Marks the given revisions and all their descendants.
     pub(crate) fn descendants_of(&self, starts: &[usize], edges: Edges) -> Vec<bool> {
+        self.reachable(starts, |node, stack| match edges {
+            Edges::Revises => stack.extend(&node.children),
+            Edges::RevisesAndDependsOn => stack.extend(node.all_children()),
+        })
+    }
+
+    /// Marks `starts` and everything `next` leads to from them, iteratively (a
+    /// 10,000-revision chain must not recurse).
+    fn reachable(&self, starts: &[usize], next: impl Fn(&Node, &mut Vec<usize>)) -> Vec<bool> {
         let mut seen = vec![false; self.nodes.len()];
         let mut stack: Vec<usize> = starts.to_vec();
         while let Some(i) = stack.pop() {
@@ -44,11 +45,7 @@ impl RevisionGraph {
                 continue;
             }
             seen[i] = true;
-            let node = &self.nodes[i];
-            match edges {
-                Edges::Revises => stack.extend(&node.children),
-                Edges::RevisesAndDependsOn => stack.extend(node.all_children()),
-            }
+            next(&self.nodes[i], &mut stack);
         }
         seen
     }
