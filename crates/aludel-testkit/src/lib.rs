@@ -304,16 +304,12 @@ impl TestProject {
 
     /// Runs and asserts exit 0; returns the run.
     pub fn ok(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 0, "aludel {args:?} failed:\n{r}");
-        r
+        self.run(args).expect_code(0, args)
     }
 
     /// Runs and asserts exit 1; returns the run.
     pub fn fails(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
-        r
+        self.run(args).expect_code(1, args)
     }
 
     /// Sets `key = value` (`value` is TOML, e.g. `"false"` or `"\"meta\""`) in
@@ -371,6 +367,17 @@ impl Run {
             stdout: filter(&String::from_utf8_lossy(&out.stdout), root),
             stderr: filter(&String::from_utf8_lossy(&out.stderr), root),
         }
+    }
+}
+
+impl Run {
+    /// Asserts the exit code, showing the whole run when it differs.
+    pub fn expect_code(self, code: i32, args: &[&str]) -> Run {
+        assert_eq!(
+            self.code, code,
+            "aludel {args:?} should exit {code}:\n{self}"
+        );
+        self
     }
 }
 
@@ -616,16 +623,12 @@ impl DbProject {
 
     /// Runs and asserts exit 0.
     pub fn ok(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 0, "aludel {args:?} failed:\n{r}");
-        r
+        self.run(args).expect_code(0, args)
     }
 
     /// Runs and asserts exit 1.
     pub fn fails(&self, args: &[&str]) -> Run {
-        let r = self.run(args);
-        assert_eq!(r.code, 1, "aludel {args:?} should fail with 1:\n{r}");
-        r
+        self.run(args).expect_code(1, args)
     }
 }
 
