@@ -495,3 +495,39 @@ fn merge_needs_two_revisions() {
     );
     expect(&p.ok(&["heads"]), "m1 (head)\n", "");
 }
+
+/// The config file comes from `-c`, else `ALUDEL_CONFIG`, else `./aludel.toml`: a
+/// project run from another folder finds its revisions and its database.
+#[test]
+fn the_config_file_is_found_by_flag_then_environment() {
+    let p = TestProject::new(BIN, None, "");
+    p.write_rev(&Rev::new("cfg1", &[], "first").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = p.path().join("aludel.toml");
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.args(args)
+            .current_dir(elsewhere.path())
+            .env_remove("DATABASE_URL");
+        match env {
+            Some(c) => cmd.env("ALUDEL_CONFIG", c),
+            None => cmd.env_remove("ALUDEL_CONFIG"),
+        };
+        aludel_testkit::Run::from_output(cmd.output().unwrap(), p.path())
+    };
+    let c = config.to_str().unwrap();
+    run(&["-c", c, "upgrade", "head"], None).expect_code(0, &["upgrade"]);
+    assert_eq!(
+        run(&["current"], Some(c))
+            .expect_code(0, &["current"])
+            .stdout,
+        "cfg1 (head)\n"
+    );
+    // The flag wins over the environment.
+    let bogus = elsewhere.path().join("missing.toml");
+    let r = run(&["-c", c, "current"], Some(bogus.to_str().unwrap()));
+    assert_eq!(r.expect_code(0, &["current"]).stdout, "cfg1 (head)\n");
+    // Neither: ./aludel.toml in the current folder, which is not there.
+    let r = run(&["current"], None).expect_code(1, &["current"]);
+    assert!(r.stderr.contains("run `aludel init`"), "{r}");
+}
