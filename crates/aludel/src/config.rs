@@ -315,7 +315,7 @@ impl Config {
             check_identifier(s, path, "version_table_schema")?;
         }
         let timezone = interp("timezone", a.timezone)?.unwrap_or_else(|| "UTC".into());
-        if jiff::tz::TimeZone::get(&timezone).is_err() {
+        if time_zone(&timezone).is_err() {
             return Err(ConfigError::Invalid {
                 origin: path.display().to_string(),
                 key: "timezone".into(),
@@ -532,6 +532,17 @@ lock_timeout_seconds = 300           # how long a run waits for another run's lo
 # command = ["pg_format", "-i", "{{path}}"]
 "#
     )
+}
+
+/// The time zone named `name`. `UTC` is answered without the system's time zone
+/// database: looking a name up makes jiff index every file under
+/// `/usr/share/zoneinfo`, which every command would pay for at start-up.
+pub(crate) fn time_zone(name: &str) -> Result<jiff::tz::TimeZone, jiff::Error> {
+    if name == "UTC" {
+        Ok(jiff::tz::TimeZone::UTC)
+    } else {
+        jiff::tz::TimeZone::get(name)
+    }
 }
 
 #[cfg(test)]

@@ -113,6 +113,59 @@ impl fmt::Display for Direction {
 /// which shows on histories of thousands of revisions.
 pub type IdMap<V> = std::collections::HashMap<String, V, BuildIdHasher>;
 
+/// Positions of items found by a string key that the items themselves hold (a
+/// revision's id, a file's name): the keys are never copied, which on a history of
+/// thousands of revisions saves as many allocations on every command.
+///
+/// Every call takes `key_of`, which gives the key of the item at a position.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyIndex {
+    table: hashbrown::HashTable<usize>,
+}
+
+impl KeyIndex {
+    /// An empty index with room for `n` keys.
+    pub(crate) fn with_capacity(n: usize) -> KeyIndex {
+        KeyIndex {
+            table: hashbrown::HashTable::with_capacity(n),
+        }
+    }
+
+    fn hash(key: &[u8]) -> u64 {
+        let mut h = IdHasher::default();
+        std::hash::Hasher::write(&mut h, key);
+        std::hash::Hasher::finish(&h)
+    }
+
+    /// The position whose key is `key`.
+    pub(crate) fn get<'k>(&self, key: &[u8], key_of: impl Fn(usize) -> &'k [u8]) -> Option<usize> {
+        self.table
+            .find(Self::hash(key), |&i| key_of(i) == key)
+            .copied()
+    }
+
+    /// Adds `position` under its own key; if another position already has that key,
+    /// nothing is added and that position is returned.
+    pub(crate) fn insert<'k>(
+        &mut self,
+        position: usize,
+        key_of: impl Fn(usize) -> &'k [u8],
+    ) -> Result<(), usize> {
+        let key = key_of(position);
+        match self.table.entry(
+            Self::hash(key),
+            |&i| key_of(i) == key,
+            |&i| Self::hash(key_of(i)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => Err(*e.get()),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(position);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Builds [`IdHasher`]s for [`IdMap`].
 pub type BuildIdHasher = std::hash::BuildHasherDefault<IdHasher>;
 
@@ -515,7 +568,7 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct RevisionGraph {
     nodes: Vec<Node>,
-    by_id: IdMap<usize>,
+    by_id: KeyIndex,
     /// Declared (not inherited) labels to the declaring revision.
     by_label: IdMap<usize>,
     heads: Vec<usize>,
@@ -591,12 +644,12 @@ impl RevisionGraph {
 
     /// The revision with this exact id.
     pub fn revision(&self, id: &str) -> Option<Revision<'_>> {
-        self.by_id.get(id).map(|&index| self.view(index))
+        self.index_of(id).map(|index| self.view(index))
     }
 
     /// Whether a revision has this exact id.
     pub fn contains(&self, id: &str) -> bool {
-        self.by_id.contains_key(id)
+        self.index_of(id).is_some()
     }
 
     /// Every revision, in load order.
@@ -652,7 +705,8 @@ impl RevisionGraph {
     }
 
     pub(crate) fn index_of(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).copied()
+        self.by_id
+            .get(id.as_bytes(), |i| self.nodes[i].spec.id.as_bytes())
     }
 
     /// Identifies this graph so a [`crate::store::Heads`] can refuse a foreign one.

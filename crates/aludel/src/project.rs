@@ -559,7 +559,7 @@ impl Project {
 
     /// Writes a new revision after checking the graph it makes: returns its path.
     fn write_revision(&self, mut new: NewRevision) -> Result<PathBuf, Error> {
-        let tz = jiff::tz::TimeZone::get(&self.config.timezone).map_err(|e| {
+        let tz = crate::config::time_zone(&self.config.timezone).map_err(|e| {
             Error::Invalid(format!("unknown time zone '{}': {e}", self.config.timezone))
         })?;
         let now = jiff::Timestamp::now();
@@ -776,5 +776,10 @@ fn rows_after(rows: &[String], changes: &[HeadsChange]) -> Vec<String> {
 /// that ends with a newline itself (a verbose entry, a `branches` block) leaves a blank
 /// line after it, the last one included.
 fn join_lines(lines: &[String]) -> String {
-    lines.iter().map(|l| format!("{l}\n")).collect()
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

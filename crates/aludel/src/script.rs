@@ -12,6 +12,7 @@
 //! Every error names the file and line (`path:line: message`).
 
 mod cache;
+mod folder;
 mod new;
 mod parse;
 mod split;
@@ -169,17 +170,11 @@ impl fmt::Debug for Script {
 impl Script {
     /// Reads and parses one file.
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
-        Script::load_with(path, &mut Vec::new())
-    }
-
-    /// [`Script::load`] reusing `buf` between files.
-    fn load_with(path: &Path, buf: &mut Vec<u8>) -> Result<Script, ScriptError> {
         let io = |source| ScriptError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let len = read_into(path, buf).map_err(io)?;
-        Script::from_bytes(path, buf[..len].to_vec())
+        Script::from_bytes(path, std::fs::read(path).map_err(io)?)
     }
 
     /// Parses file contents that may not be UTF-8; `path` is used in messages.
@@ -338,7 +333,7 @@ impl Script {
 pub struct ScriptDir {
     dir: PathBuf,
     scripts: Vec<Script>,
-    by_id: crate::graph::IdMap<usize>,
+    by_id: crate::graph::KeyIndex,
 }
 
 impl ScriptDir {
@@ -367,29 +362,45 @@ impl ScriptDir {
         cache_file: Option<&Path>,
         min_age: std::time::Duration,
     ) -> Result<(ScriptDir, usize), ScriptError> {
-        let paths = list_sql_files(versions_dir)?;
-        let cache_file = cache_file.filter(|_| paths.len() >= CACHE_MIN_FILES);
-        let cache = cache_file.map(cache::Cache::read);
-        let loaded = read_all(&paths, cache.as_ref())?;
-        let misses = loaded.iter().filter(|l| !l.from_cache).count();
+        let folder = open_folder(versions_dir)?;
+        // The cache is read while the folder is listed: both wait on the kernel.
+        let (names, cache) = std::thread::scope(|scope| {
+            let cache = cache_file.map(|file| scope.spawn(move || cache::Cache::read(file)));
+            let names = folder.sql_files();
+            (names, cache.map(|h| h.join().unwrap_or_default()))
+        });
+        let names = names.map_err(|source| ScriptError::Io {
+            path: versions_dir.to_path_buf(),
+            source,
+        })?;
+        let (cache_file, cache) = match (cache_file, cache) {
+            (Some(file), Some(cache)) if names.len() >= CACHE_MIN_FILES => {
+                (Some(file), Some(cache))
+            }
+            _ => (None, None),
+        };
+        let loaded = read_all(&folder, &names, cache.as_ref())?;
+        let Loaded {
+            scripts,
+            stamps,
+            hits,
+        } = loaded;
         if let (Some(file), Some(cache)) = (cache_file, &cache)
-            && (misses > 0 || cache.len() != loaded.len())
+            && (hits < scripts.len() || cache.len() != scripts.len())
         {
-            let files: Vec<_> = loaded
+            let files: Vec<_> = names
                 .iter()
-                .filter_map(|l| {
-                    let name = l.script.path().file_name()?.to_os_string();
-                    Some((name, l.stamp?, l.script.text()))
+                .zip(&stamps)
+                .zip(&scripts)
+                .filter_map(|((name, stamp), script)| {
+                    Some((name.as_os_str(), (*stamp)?, script.text()))
                 })
                 .collect();
             cache::write(file, &files, min_age);
         }
-        let hits = loaded.len() - misses;
-        let scripts: Vec<Script> = loaded.into_iter().map(|l| l.script).collect();
-        let mut by_id: crate::graph::IdMap<usize> =
-            crate::graph::IdMap::with_capacity_and_hasher(scripts.len(), Default::default());
+        let mut by_id = crate::graph::KeyIndex::with_capacity(scripts.len());
         for (i, script) in scripts.iter().enumerate() {
-            if let Some(&first) = by_id.get(script.id()) {
+            if let Err(first) = by_id.insert(i, |k| scripts[k].id().as_bytes()) {
                 let other = &scripts[first];
                 return Err(ScriptError::DuplicateRevision {
                     id: script.id().to_string(),
@@ -399,7 +410,6 @@ impl ScriptDir {
                     other_line: other.spec.origin.revision_line,
                 });
             }
-            by_id.insert(script.id().to_string(), i);
         }
         let dir = ScriptDir {
             dir: versions_dir.to_path_buf(),
@@ -421,7 +431,9 @@ impl ScriptDir {
 
     /// The script declaring revision `id` (the full id).
     pub fn get(&self, id: &str) -> Option<&Script> {
-        self.by_id.get(id).map(|&i| &self.scripts[i])
+        self.by_id
+            .get(id.as_bytes(), |i| self.scripts[i].id().as_bytes())
+            .map(|i| &self.scripts[i])
     }
 
     /// The revisions, for building the graph.
@@ -446,142 +458,120 @@ impl ScriptDir {
     }
 }
 
-fn list_sql_files(dir: &Path) -> Result<Vec<PathBuf>, ScriptError> {
-    let io = |source| ScriptError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ScriptError::MissingDir {
-                path: dir.to_path_buf(),
-            });
-        }
-        Err(e) => return Err(io(e)),
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name();
-        let Some(name_str) = name.to_str() else {
-            continue;
-        };
-        if name_str.starts_with('.') || !name_str.ends_with(".sql") {
-            continue;
-        }
-        let file_type = entry.file_type().map_err(io)?;
-        // A symlink counts if it leads to a file.
-        let is_file = file_type.is_file() || (file_type.is_symlink() && entry.path().is_file());
-        if is_file {
-            names.push(name);
-        }
-    }
-    names.sort();
-    Ok(names.into_iter().map(|n| dir.join(n)).collect())
-}
-
-/// Reads a whole file into `buf` (grown as needed), returning its length. Unlike
-/// `fs::read` this skips the `stat` call per file, which is measurable over thousands.
-fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    if buf.len() < 8192 {
-        buf.resize(8192, 0);
-    }
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        match file.read(&mut buf[len..]) {
-            Ok(0) => return Ok(len),
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+fn open_folder(dir: &Path) -> Result<folder::Folder, ScriptError> {
+    folder::Folder::open(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ScriptError::MissingDir {
+            path: dir.to_path_buf(),
+        },
+        _ => ScriptError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        },
+    })
 }
 
 /// Below this many files the cache is not used: reading them is quick anyway.
 const CACHE_MIN_FILES: usize = 512;
 
-/// One loaded file, and what the cache needs to know about it.
+/// Loaded files, in order, and what the cache needs to know about them.
+#[derive(Default)]
 struct Loaded {
-    script: Script,
-    stamp: Option<cache::Stamp>,
-    from_cache: bool,
+    scripts: Vec<Script>,
+    /// Each file's stamp, when a cache is in use and the file could be `stat`ed.
+    stamps: Vec<Option<cache::Stamp>>,
+    /// How many files the cache served.
+    hits: usize,
 }
 
-fn load_slice(paths: &[PathBuf], cache: Option<&cache::Cache>) -> Result<Vec<Loaded>, ScriptError> {
+fn load_slice(
+    folder: &folder::Folder,
+    names: &[folder::FileName],
+    cache: Option<&cache::Cache>,
+) -> Result<Loaded, ScriptError> {
     let mut buf = Vec::new();
-    paths
-        .iter()
-        .map(|path| {
-            let Some(cache) = cache else {
-                return Ok(Loaded {
-                    script: Script::load_with(path, &mut buf)?,
-                    stamp: None,
-                    from_cache: false,
-                });
-            };
-            // The stamp is taken before reading: a write in between changes the
-            // file's change time, so the entry recorded here can never match later.
-            let stamp = cache::Stamp::of(path);
-            let cached = stamp
-                .zip(path.file_name())
-                .and_then(|(stamp, name)| cache.get(name, &stamp));
-            let (script, from_cache) = match cached {
-                Some(text) => (Script::parse(path, text.to_string())?, true),
-                None => (Script::load_with(path, &mut buf)?, false),
-            };
-            Ok(Loaded {
-                script,
-                stamp,
-                from_cache,
-            })
-        })
-        .collect()
+    let mut loaded = Loaded {
+        scripts: Vec::with_capacity(names.len()),
+        stamps: Vec::with_capacity(if cache.is_some() { names.len() } else { 0 }),
+        hits: 0,
+    };
+    for name in names {
+        let path = folder.join(name);
+        let mut read = || match folder.read(name, &mut buf) {
+            Ok(len) => Script::from_bytes(&path, buf[..len].to_vec()),
+            Err(source) => Err(ScriptError::Io {
+                path: path.clone(),
+                source,
+            }),
+        };
+        let Some(cache) = cache else {
+            loaded.scripts.push(read()?);
+            continue;
+        };
+        // The stamp is taken before reading: a write in between changes the file's
+        // change time, so the entry recorded here can never match later.
+        let stamp = folder.stamp(name);
+        let script = match stamp.and_then(|stamp| cache.get(name.as_os_str(), &stamp)) {
+            Some(text) => {
+                loaded.hits += 1;
+                Script::parse(&path, text.to_string())?
+            }
+            None => read()?,
+        };
+        loaded.scripts.push(script);
+        loaded.stamps.push(stamp);
+    }
+    Ok(loaded)
 }
 
 /// Below this many files a thread costs more than it saves.
 const FILES_PER_THREAD: usize = 256;
 
-/// Reads and parses `paths`, in order. Opening and reading files dominates the load time
-/// (about 3 µs a file against under 1 µs to parse it), so large folders are read by a
-/// few threads, each taking a contiguous slice; the error reported is still the one of
-/// the first broken file by name.
-fn read_all(paths: &[PathBuf], cache: Option<&cache::Cache>) -> Result<Vec<Loaded>, ScriptError> {
+/// Reads and parses `names`, in order. Opening and reading files dominates the load
+/// time (about 3 µs a file against under 1 µs to parse it), so large folders are read
+/// by a few threads, each taking a contiguous slice; the error reported is still the
+/// one of the first broken file by name.
+fn read_all(
+    folder: &folder::Folder,
+    names: &[folder::FileName],
+    cache: Option<&cache::Cache>,
+) -> Result<Loaded, ScriptError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(paths.len() / FILES_PER_THREAD)
+        .min(names.len() / FILES_PER_THREAD)
         .min(8);
     if threads <= 1 {
-        return load_slice(paths, cache);
+        return load_slice(folder, names, cache);
     }
-    let chunk = paths.len().div_ceil(threads);
-    let results: Vec<Result<Vec<Loaded>, ScriptError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
+    let chunk = names.len().div_ceil(threads);
+    let results: Vec<Result<Loaded, ScriptError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = names
             .chunks(chunk)
-            .map(|slice| scope.spawn(move || load_slice(slice, cache)))
+            .map(|slice| scope.spawn(move || load_slice(folder, slice, cache)))
             .collect();
         handles
             .into_iter()
-            .zip(paths.chunks(chunk))
+            .zip(names.chunks(chunk))
             .map(|(handle, slice)| {
                 handle.join().unwrap_or_else(|_| {
                     // Parsing never panics by design; if it ever does, fall back to this
                     // thread so the error (or the panic) surfaces normally.
-                    load_slice(slice, cache)
+                    load_slice(folder, slice, cache)
                 })
             })
             .collect()
     });
-    let mut scripts = Vec::with_capacity(paths.len());
+    let mut all = Loaded {
+        scripts: Vec::with_capacity(names.len()),
+        stamps: Vec::with_capacity(if cache.is_some() { names.len() } else { 0 }),
+        hits: 0,
+    };
     for result in results {
-        scripts.extend(result?);
+        let part = result?;
+        all.scripts.extend(part.scripts);
+        all.stamps.extend(part.stamps);
+        all.hits += part.hits;
     }
-    Ok(scripts)
+    Ok(all)
 }
 
 #[cfg(test)]

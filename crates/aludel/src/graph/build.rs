@@ -3,11 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{GraphError, IdMap, Location, Node, RevisionId, RevisionSpec};
+use super::{GraphError, IdMap, KeyIndex, Location, Node, RevisionId, RevisionSpec};
 
 pub(super) struct Parts {
     pub(super) nodes: Vec<Node>,
-    pub(super) by_id: IdMap<usize>,
+    pub(super) by_id: KeyIndex,
     pub(super) by_label: IdMap<usize>,
 }
 
@@ -37,7 +37,8 @@ pub(super) fn build(
     max_id_len: usize,
 ) -> Result<Parts, GraphError> {
     let n = specs.len();
-    let mut by_id: IdMap<usize> = IdMap::with_capacity_and_hasher(n, Default::default());
+    let mut by_id = KeyIndex::with_capacity(n);
+    let id_of = |i: usize| specs[i].id.as_bytes();
     for (i, spec) in specs.iter().enumerate() {
         // Locations are built only on error: this loop runs for every revision.
         let at = || spec.origin.at(None);
@@ -54,15 +55,15 @@ pub(super) fn build(
                 max: max_id_len,
             });
         }
-        if let Some(&first) = by_id.get(&spec.id) {
+        if let Err(first) = by_id.insert(i, id_of) {
             return Err(GraphError::DuplicateId {
                 id: spec.id.clone(),
                 first: specs[first].origin.at(None),
                 second: at(),
             });
         }
-        by_id.insert(spec.id.clone(), i);
     }
+    let find = |key: &str| by_id.get(key.as_bytes(), id_of);
 
     for spec in &specs {
         check_list(spec, &spec.parents, "revises", spec.origin.revises_line)?;
@@ -84,7 +85,7 @@ pub(super) fn build(
                 at: at(),
                 problem,
             })?;
-            if let Some(&other) = by_id.get(label) {
+            if let Some(other) = find(label) {
                 return Err(GraphError::LabelIsRevisionId {
                     label: label.clone(),
                     rev: spec.id.clone(),
@@ -117,8 +118,8 @@ pub(super) fn build(
     for (i, spec) in specs.iter().enumerate() {
         let mut ps = Vec::with_capacity(spec.parents.len());
         for p in &spec.parents {
-            match by_id.get(p) {
-                Some(&j) => ps.push(j),
+            match find(p) {
+                Some(j) => ps.push(j),
                 None => {
                     return Err(GraphError::UnknownParent {
                         rev: spec.id.clone(),
@@ -131,7 +132,7 @@ pub(super) fn build(
         let mut ds: Vec<usize> = Vec::with_capacity(spec.depends_on.len());
         for d in &spec.depends_on {
             let at = || spec.origin.at(spec.origin.depends_on_line);
-            let Some(&j) = by_id.get(d).or_else(|| by_label.get(d)) else {
+            let Some(j) = find(d).or_else(|| by_label.get(d).copied()) else {
                 return Err(GraphError::UnknownDependency {
                     rev: spec.id.clone(),
                     dependency: d.clone(),
@@ -238,8 +239,7 @@ fn check_list(
     line: Option<usize>,
 ) -> Result<(), GraphError> {
     let at = || spec.origin.at(line);
-    let mut seen: HashSet<&str> = HashSet::with_capacity(list.len());
-    for name in list {
+    for (k, name) in list.iter().enumerate() {
         if *name == spec.id {
             return Err(GraphError::SelfReference {
                 rev: spec.id.clone(),
@@ -247,7 +247,8 @@ fn check_list(
                 at: at(),
             });
         }
-        if !seen.insert(name) {
+        // Lists are a few names long: comparing beats hashing.
+        if list[..k].contains(name) {
             return Err(GraphError::Repeated {
                 rev: spec.id.clone(),
                 name: name.clone(),

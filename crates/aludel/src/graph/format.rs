@@ -30,21 +30,27 @@ impl Revision<'_> {
     fn line(&self, opts: Line) -> String {
         let node = self.node();
         let spec = &node.spec;
-        let mut text = node.id.to_string();
+        // One string, sized once: `history` builds a line per revision.
+        let mut text = String::with_capacity(64 + spec.message.len());
         if opts.parents {
-            text = if spec.depends_on.is_empty() {
-                format!("{} -> {text}", self.down_text())
+            if node.parents.len() == 1 {
+                text.push_str(self.graph.nodes[node.parents[0]].id.as_str());
             } else {
+                text.push_str(&self.down_text());
+            }
+            if !spec.depends_on.is_empty() {
                 // Alembic shows depends_on as written (labels stay labels).
-                format!(
-                    "{} ({}) -> {text}",
-                    self.down_text(),
-                    spec.depends_on.join(", ")
-                )
-            };
+                text.push_str(" (");
+                text.push_str(&spec.depends_on.join(", "));
+                text.push(')');
+            }
+            text.push_str(" -> ");
         }
+        text.push_str(node.id.as_str());
         if opts.branches && !node.labels.is_empty() {
-            text.push_str(&format!(" ({})", node.labels.join(", ")));
+            text.push_str(" (");
+            text.push_str(&node.labels.join(", "));
+            text.push(')');
         }
         if node.is_real_head() {
             text.push_str(" (head)");

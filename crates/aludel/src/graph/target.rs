@@ -238,7 +238,10 @@ impl RevisionGraph {
     }
 
     fn ident_within(&self, ident: &str, lineage: Option<&[bool]>) -> Result<usize, GraphError> {
-        if let Some(&i) = self.by_id.get(ident).or_else(|| self.by_label.get(ident)) {
+        if let Some(i) = self
+            .index_of(ident)
+            .or_else(|| self.by_label.get(ident).copied())
+        {
             return Ok(i);
         }
         let candidates: Vec<usize> = (0..self.nodes.len())

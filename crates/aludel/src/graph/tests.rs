@@ -945,3 +945,18 @@ fn ten_thousand_wide_fan() {
     assert!(heads.is_empty());
     assert_eq!(g.branches_output(false).len(), 1);
 }
+
+#[test]
+fn key_index_finds_positions_by_the_keys_items_hold() {
+    let keys = ["a1", "b2", "c3", "a1"];
+    let key_of = |i: usize| keys[i].as_bytes();
+    let mut index = KeyIndex::with_capacity(2);
+    assert_eq!(index.insert(0, key_of), Ok(()));
+    assert_eq!(index.insert(1, key_of), Ok(()));
+    assert_eq!(index.insert(2, key_of), Ok(()));
+    assert_eq!(index.insert(3, key_of), Err(0), "a1 is taken by position 0");
+    assert_eq!(index.get(b"b2", key_of), Some(1));
+    assert_eq!(index.get(b"a1", key_of), Some(0));
+    assert_eq!(index.get(b"zz", key_of), None);
+    assert_eq!(index.get(b"", key_of), None);
+}

@@ -9,8 +9,8 @@
 //! doubt (a missing, unreadable or corrupt cache) means reading the files, never a
 //! stale answer.
 
-use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::OsStr;
+use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -22,34 +22,25 @@ const MAGIC: &[u8; 8] = b"ALDLC003";
 /// What identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
+    pub(super) dev: u64,
+    pub(super) ino: u64,
+    pub(super) size: u64,
+    pub(super) mtime: (i64, i64),
+    pub(super) ctime: (i64, i64),
 }
 
 impl Stamp {
-    /// The stamp of `path` (following symlinks), or `None` where the platform does
-    /// not give change times.
+    /// The stamp of the file at `path` (tests only; loading goes through
+    /// [`super::folder::Folder::stamp`]).
+    #[cfg(test)]
     pub(crate) fn of(path: &Path) -> Option<Stamp> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let m = std::fs::metadata(path).ok()?;
-            Some(Stamp {
-                dev: m.dev(),
-                ino: m.ino(),
-                size: m.size(),
-                mtime: (m.mtime(), m.mtime_nsec()),
-                ctime: (m.ctime(), m.ctime_nsec()),
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = path;
-            None
-        }
+        let dir = super::folder::Folder::open(path.parent()?).ok()?;
+        let name = dir
+            .sql_files()
+            .ok()?
+            .into_iter()
+            .find(|n| Some(n.as_os_str()) == path.file_name())?;
+        dir.stamp(&name)
     }
 
     /// Whether both times are at least `min_age` before `now`.
@@ -65,12 +56,23 @@ impl Stamp {
     }
 }
 
-/// A cache read from disk: file name to stamp and the range of its text in `texts`
-/// (one allocation for every text: this is read on every command).
+/// A cache read from disk: each file's name, stamp and text. Everything lives in the
+/// cache file's own bytes and one string of texts, with an index by name that copies
+/// no name: this is read on every command.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
-    entries: HashMap<OsString, (Stamp, std::ops::Range<usize>)>,
+    /// The index part of the cache file, which the entries' names point into.
+    index_bytes: Vec<u8>,
+    entries: Vec<Entry>,
+    by_name: crate::graph::KeyIndex,
     texts: String,
+}
+
+#[derive(Debug)]
+struct Entry {
+    name: Range<usize>,
+    stamp: Stamp,
+    text: Range<usize>,
 }
 
 impl Cache {
@@ -81,16 +83,26 @@ impl Cache {
         }
         std::fs::read(path)
             .ok()
-            .and_then(|bytes| decode(&bytes))
+            .and_then(decode)
+            .unwrap_or_default()
+    }
+
+    fn name(&self, i: usize) -> &[u8] {
+        self.index_bytes
+            .get(self.entries[i].name.clone())
             .unwrap_or_default()
     }
 
     /// The text recorded for `name` if `stamp` matches its entry.
-    pub(crate) fn get(&self, name: &std::ffi::OsStr, stamp: &Stamp) -> Option<&str> {
-        self.entries
-            .get(name)
-            .filter(|(s, range)| s == stamp && range.len() as u64 == stamp.size)
-            .and_then(|(_, range)| self.texts.get(range.clone()))
+    pub(crate) fn get(&self, name: &OsStr, stamp: &Stamp) -> Option<&str> {
+        let i = self
+            .by_name
+            .get(name.as_encoded_bytes(), |i| self.name(i))?;
+        let entry = &self.entries[i];
+        if entry.stamp != *stamp || entry.text.len() as u64 != stamp.size {
+            return None;
+        }
+        self.texts.get(entry.text.clone())
     }
 
     /// How many entries it holds.
@@ -101,7 +113,7 @@ impl Cache {
 
 /// Writes a new cache of `files` (name, stamp, text), leaving out files younger than
 /// `min_age`. Best effort: a cache that cannot be written only costs speed.
-pub(crate) fn write(path: &Path, files: &[(OsString, Stamp, &str)], min_age: Duration) {
+pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Duration) {
     let now = SystemTime::now();
     let mut out = Vec::with_capacity(files.iter().map(|f| f.2.len() + 64).sum::<usize>() + 16);
     out.extend_from_slice(MAGIC);
@@ -200,41 +212,50 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// Reads the cache format from the front of a byte string.
 struct Reader<'a> {
     bytes: &'a [u8],
+    pos: usize,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.bytes.len() < n {
-            return None;
-        }
-        let (head, tail) = self.bytes.split_at(n);
-        self.bytes = tail;
-        Some(head)
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<Range<usize>> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())?;
+        let range = self.pos..end;
+        self.pos = end;
+        Some(range)
     }
     fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        let range = self.take(8)?;
+        Some(u64::from_le_bytes(self.bytes.get(range)?.try_into().ok()?))
     }
     fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn string(&mut self) -> Option<String> {
-        let n = usize::try_from(self.u64()?).ok()?;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
+        let range = self.take(8)?;
+        Some(i64::from_le_bytes(self.bytes.get(range)?.try_into().ok()?))
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<Cache> {
-    let mut r = Reader { bytes };
-    if r.take(MAGIC.len())? != MAGIC {
+fn decode(mut bytes: Vec<u8>) -> Option<Cache> {
+    let mut r = Reader {
+        bytes: &bytes,
+        pos: 0,
+    };
+    if bytes.get(r.take(MAGIC.len())?)? != MAGIC {
         return None;
     }
-    let count = r.u64()?;
-    let mut entries = HashMap::with_capacity(usize::try_from(count).ok()?.min(1 << 20));
+    let count = usize::try_from(r.u64()?).ok()?;
+    // Every entry takes at least 80 bytes: a count beyond that is corrupt.
+    if count > bytes.len() / 80 {
+        return None;
+    }
+    let mut entries = Vec::with_capacity(count);
     let mut end = 0;
     for _ in 0..count {
-        let name = OsString::from(r.string()?);
+        let name_len = usize::try_from(r.u64()?).ok()?;
+        let name = r.take(name_len)?;
         let (dev, ino, size) = (r.u64()?, r.u64()?, r.u64()?);
         let start = usize::try_from(r.u64()?).ok()?;
         let len = usize::try_from(r.u64()?).ok()?;
@@ -249,20 +270,34 @@ fn decode(bytes: &[u8]) -> Option<Cache> {
             return None;
         }
         end = start.checked_add(len)?;
-        entries.insert(name, (stamp, start..end));
+        entries.push(Entry {
+            name,
+            stamp,
+            text: start..end,
+        });
     }
-    let texts = String::from_utf8(r.bytes.to_vec()).ok()?;
+    let texts_start = r.pos;
+    let texts = String::from_utf8(bytes.split_off(texts_start)).ok()?;
     if texts.len() != end {
         return None;
     }
     // Entries must start at character boundaries too.
-    if entries
-        .values()
-        .any(|(_, range)| texts.get(range.clone()).is_none())
-    {
+    if entries.iter().any(|e| texts.get(e.text.clone()).is_none()) {
         return None;
     }
-    Some(Cache { entries, texts })
+    let mut cache = Cache {
+        index_bytes: bytes,
+        entries,
+        by_name: crate::graph::KeyIndex::with_capacity(count),
+        texts,
+    };
+    for i in 0..cache.entries.len() {
+        // A name recorded twice means a corrupt cache.
+        let (index_bytes, entries) = (&cache.index_bytes, &cache.entries);
+        let name_of = |k: usize| index_bytes.get(entries[k].name.clone()).unwrap_or_default();
+        cache.by_name.insert(i, name_of).ok()?;
+    }
+    Some(cache)
 }
 
 #[cfg(all(test, unix))]
@@ -278,7 +313,7 @@ mod tests {
         let cache_path = dir.path().join("c/cache.bin");
         write(
             &cache_path,
-            &[("a.sql".into(), stamp, "text one")],
+            &[("a.sql".as_ref(), stamp, "text one")],
             Duration::ZERO,
         );
         let cache = Cache::read(&cache_path);
@@ -298,7 +333,7 @@ mod tests {
         let cache_path = dir.path().join("c/cache.bin");
         write(
             &cache_path,
-            &[("a.sql".into(), stamp, "text")],
+            &[("a.sql".as_ref(), stamp, "text")],
             Duration::ZERO,
         );
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -316,7 +351,20 @@ mod tests {
         std::fs::write(&file, "x").unwrap();
         let stamp = Stamp::of(&file).unwrap();
         let cache_path = dir.path().join("cache.bin");
-        write(&cache_path, &[("a.sql".into(), stamp, "x")], MIN_AGE);
+        write(&cache_path, &[("a.sql".as_ref(), stamp, "x")], MIN_AGE);
+        assert_eq!(Cache::read(&cache_path).len(), 0);
+    }
+
+    #[test]
+    fn a_name_recorded_twice_makes_the_cache_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.sql");
+        std::fs::write(&file, "text").unwrap();
+        let stamp = Stamp::of(&file).unwrap();
+        let cache_path = dir.path().join("cache.bin");
+        let one = ("a.sql".as_ref(), stamp, "text");
+        write(&cache_path, &[one, one], Duration::ZERO);
+        assert!(std::fs::metadata(&cache_path).is_ok());
         assert_eq!(Cache::read(&cache_path).len(), 0);
     }
 
@@ -329,7 +377,7 @@ mod tests {
         let cache_path = dir.path().join("cache.bin");
         write(
             &cache_path,
-            &[("a.sql".into(), stamp, "text")],
+            &[("a.sql".as_ref(), stamp, "text")],
             Duration::ZERO,
         );
         let bytes = std::fs::read(&cache_path).unwrap();

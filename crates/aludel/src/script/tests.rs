@@ -345,6 +345,32 @@ fn loads_sql_files_sorted_by_name_ignoring_others() {
     assert_eq!(specs[1].origin.path, dir.join("b.sql"));
 }
 
+#[cfg(unix)]
+#[test]
+fn symlinks_to_files_count_and_other_symlinks_do_not() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("versions");
+    std::fs::create_dir(&dir).unwrap();
+    write(tmp.path(), "elsewhere.sql", &rev("linked", None));
+    std::os::unix::fs::symlink(tmp.path().join("elsewhere.sql"), dir.join("a.sql")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("missing.sql"), dir.join("b.sql")).unwrap();
+    std::os::unix::fs::symlink(tmp.path(), dir.join("c.sql")).unwrap();
+    let scripts = ScriptDir::load(&dir).unwrap();
+    let ids: Vec<&str> = scripts.scripts().iter().map(Script::id).collect();
+    assert_eq!(ids, ["linked"]);
+    assert_eq!(scripts.scripts()[0].path(), dir.join("a.sql"));
+}
+
+#[test]
+fn a_file_that_is_not_a_folder_is_an_io_error_naming_it() {
+    let tmp = tempdir();
+    write(tmp.path(), "versions", "not a folder");
+    let path = tmp.path().join("versions");
+    let e = ScriptDir::load(&path).unwrap_err();
+    assert!(matches!(e, ScriptError::Io { .. }), "{e:?}");
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+}
+
 #[test]
 fn a_missing_folder_suggests_init() {
     let tmp = tempdir();

@@ -1,0 +1,241 @@
+//! File access for a versions folder: the names of its `*.sql` files, each file's
+//! bytes, and the stamp the cache compares.
+//!
+//! On Unix the folder is opened once and every file is opened (or `stat`ed) relative to
+//! that descriptor, so the kernel does not walk the folder's path again for each of
+//! thousands of files; elsewhere plain paths are used.
+
+use std::ffi::OsStr;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::cache::Stamp;
+
+/// An open versions folder.
+pub(crate) struct Folder {
+    path: PathBuf,
+    #[cfg(unix)]
+    fd: rustix::fd::OwnedFd,
+}
+
+/// The name of one file in a [`Folder`], in the form its system calls take.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct FileName {
+    #[cfg(unix)]
+    name: std::ffi::CString,
+    #[cfg(not(unix))]
+    name: std::ffi::OsString,
+}
+
+impl FileName {
+    /// The name as an `OsStr`.
+    pub(crate) fn as_os_str(&self) -> &OsStr {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            OsStr::from_bytes(self.name.as_bytes())
+        }
+        #[cfg(not(unix))]
+        {
+            &self.name
+        }
+    }
+
+    /// Whether the name is visible (no leading dot) and ends with `.sql`.
+    fn is_visible_sql(&self) -> bool {
+        let name = self.as_os_str().as_encoded_bytes();
+        !name.starts_with(b".") && name.ends_with(b".sql")
+    }
+}
+
+/// Whether a directory entry is a file, following a symlink (and asking the file
+/// system when the entry's type is not given).
+enum Kind {
+    File,
+    Other,
+    Ask,
+}
+
+impl Folder {
+    /// Opens the folder at `path`.
+    pub(crate) fn open(path: &Path) -> io::Result<Folder> {
+        #[cfg(unix)]
+        {
+            use rustix::fs::{CWD, Mode, OFlags};
+            let fd = rustix::fs::openat(
+                CWD,
+                path,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            Ok(Folder {
+                path: path.to_path_buf(),
+                fd,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            if !path.is_dir() {
+                std::fs::read_dir(path)?;
+            }
+            Ok(Folder {
+                path: path.to_path_buf(),
+            })
+        }
+    }
+
+    /// The path of `name` in this folder, for messages and [`super::Script::path`].
+    pub(crate) fn join(&self, name: &FileName) -> PathBuf {
+        self.path.join(name.as_os_str())
+    }
+
+    /// The names of the visible `*.sql` files (symlinks to files included), sorted.
+    pub(crate) fn sql_files(&self) -> io::Result<Vec<FileName>> {
+        let mut names = Vec::new();
+        for (name, kind) in self.entries()? {
+            if !name.is_visible_sql() {
+                continue;
+            }
+            let is_file = match kind {
+                Kind::File => true,
+                Kind::Other => false,
+                Kind::Ask => self.is_file(&name),
+            };
+            if is_file {
+                names.push(name);
+            }
+        }
+        names.sort_unstable();
+        Ok(names)
+    }
+
+    #[cfg(unix)]
+    fn entries(&self) -> io::Result<Vec<(FileName, Kind)>> {
+        use rustix::fs::FileType;
+        let mut dir = rustix::fs::Dir::read_from(&self.fd)?;
+        let mut entries = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry?;
+            let kind = match entry.file_type() {
+                FileType::RegularFile => Kind::File,
+                FileType::Symlink | FileType::Unknown => Kind::Ask,
+                _ => Kind::Other,
+            };
+            entries.push((
+                FileName {
+                    name: entry.file_name().to_owned(),
+                },
+                kind,
+            ));
+        }
+        Ok(entries)
+    }
+
+    #[cfg(not(unix))]
+    fn entries(&self) -> io::Result<Vec<(FileName, Kind)>> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(&self.path)? {
+            let entry = entry?;
+            let file_type = entry.file_type()?;
+            let kind = if file_type.is_file() {
+                Kind::File
+            } else if file_type.is_symlink() {
+                Kind::Ask
+            } else {
+                Kind::Other
+            };
+            entries.push((
+                FileName {
+                    name: entry.file_name(),
+                },
+                kind,
+            ));
+        }
+        Ok(entries)
+    }
+
+    /// Whether `name` is (or leads to) a regular file.
+    fn is_file(&self, name: &FileName) -> bool {
+        #[cfg(unix)]
+        {
+            use rustix::fs::{AtFlags, FileType};
+            rustix::fs::statat(&self.fd, name.name.as_c_str(), AtFlags::empty())
+                .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+        }
+        #[cfg(not(unix))]
+        {
+            self.join(name).is_file()
+        }
+    }
+
+    /// Reads the whole file `name` into `buf` (grown as needed), returning its length.
+    /// No `stat` first: over thousands of small files it costs more than it saves.
+    pub(crate) fn read(&self, name: &FileName, buf: &mut Vec<u8>) -> io::Result<usize> {
+        #[cfg(unix)]
+        let mut file = {
+            use rustix::fs::{Mode, OFlags};
+            let fd = rustix::fs::openat(
+                &self.fd,
+                name.name.as_c_str(),
+                OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+                Mode::empty(),
+            )?;
+            std::fs::File::from(fd)
+        };
+        #[cfg(not(unix))]
+        let mut file = std::fs::File::open(self.join(name))?;
+        read_to_end(&mut file, buf)
+    }
+
+    /// The stamp of `name` (following symlinks), or `None` where it cannot be had.
+    pub(crate) fn stamp(&self, name: &FileName) -> Option<Stamp> {
+        #[cfg(unix)]
+        {
+            use rustix::fs::AtFlags;
+            let st = rustix::fs::statat(&self.fd, name.name.as_c_str(), AtFlags::empty()).ok()?;
+            Some(Stamp {
+                dev: to_u64(st.st_dev)?,
+                ino: to_u64(st.st_ino)?,
+                size: to_u64(st.st_size)?,
+                mtime: (to_i64(st.st_mtime), to_i64(st.st_mtime_nsec)),
+                ctime: (to_i64(st.st_ctime), to_i64(st.st_ctime_nsec)),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = name;
+            None
+        }
+    }
+}
+
+// `stat`'s field types differ between architectures: convert whatever they are.
+#[cfg(unix)]
+fn to_u64<T: TryInto<u64>>(v: T) -> Option<u64> {
+    v.try_into().ok()
+}
+
+#[cfg(unix)]
+fn to_i64<T: TryInto<i64>>(v: T) -> i64 {
+    v.try_into().unwrap_or(-1)
+}
+
+/// Reads `file` to its end into `buf`, which is reused between files.
+fn read_to_end(file: &mut std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    use std::io::Read;
+    if buf.len() < 8192 {
+        buf.resize(8192, 0);
+    }
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
