@@ -8,7 +8,10 @@
 //! - `queries`: `heads`, `history` and `current` on a 10,000-revision history (SQLite
 //!   database stamped at head), and `--help`.
 //!
-//! Every figure is a median over the runs; ratios are medians of per-run ratios. Peak
+//! Every figure is a median over the runs; ratios are medians of per-run ratios. On
+//! the machines measured here, whichever side runs first after the databases are
+//! recreated is often seconds slower (PostgreSQL waits on `fsync` of the new files), so
+//! the order alternates and the default of 6 runs keeps both orders equally often. Peak
 //! memory is the largest resident set of any aludel process measured.
 //!
 //! PostgreSQL comes from `ALUDEL_BENCH_POSTGRES_URL` (default
@@ -38,7 +41,7 @@ struct Options {
 fn parse_args() -> Result<Options> {
     let mut o = Options {
         what: "all".into(),
-        runs: 5,
+        runs: 6,
         revisions: 1000,
         query_revisions: 10_000,
     };
@@ -197,11 +200,15 @@ fn psql(url: &str, sql: &str) -> Result<()> {
     Ok(())
 }
 
-/// A checkpoint before each timed command, so that neither side pays for the other's
-/// dirty buffers and WAL (without it, whichever runs second is measurably slower).
-/// Needs a superuser; without one the runs are only alternated.
+/// A checkpoint and a `sync` before each timed command, so that neither side pays
+/// for the other's dirty buffers and WAL, nor for the files the previous run's `DROP
+/// DATABASE` left the file system to delete (without them, whichever runs first or
+/// second is measurably slower). The checkpoint needs a superuser; without one the
+/// runs are only alternated.
 fn settle() {
     let _ = psql(&admin_url(), "CHECKPOINT");
+    let _ = Command::new("sync").status();
+    std::thread::sleep(Duration::from_millis(500));
 }
 
 fn recreate(db: &str) -> Result<()> {

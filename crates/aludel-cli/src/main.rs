@@ -13,6 +13,13 @@ use aludel::project::{self, MergeOptions, Project, RevisionOptions};
 use aludel::runner::Event;
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// mimalloc rather than the system allocator: loading a long history makes many small
+/// allocations on several threads, where glibc's per-thread arenas grow a page at a
+/// time (one `mprotect` each) and every fresh page faults separately. The library
+/// leaves the choice to the binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "aludel",
