@@ -1,4 +1,6 @@
-//! aludel's benchmarks, run with `cargo run --release -p aludel-bench -- [all|pg|queries] [--runs N]`.
+//! aludel's benchmarks, run with `scripts/bench [all|pg|queries] [--runs N]` (which builds
+//! the release binary and, unless `ALUDEL_BENCH_POSTGRES_URL` is set, starts a throwaway
+//! PostgreSQL cluster for it).
 //!
 //! - `pg`: a linear history of 1,000 revisions, each creating a table of 8 columns with
 //!   a primary key, an index and a foreign key to an earlier table. `aludel upgrade

@@ -223,7 +223,42 @@ fn constraint_violation_keeps_the_database_detail(backend: Backend) {
     assert!(db.tables().is_empty(), "{r}");
 }
 
+/// A revision's statements may reach the database together (PostgreSQL gets them in one
+/// round trip): the failing one is still named, whatever comes before it (rows returned,
+/// a trailing line comment) and after it, and nothing of the revision remains.
+fn the_failing_statement_among_many_is_named(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
+    p.write_rev(
+        &Rev::new("rev_1", &[], "first").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"),
+    );
+    p.write_rev(&Rev::new("rev_2", &["rev_1"], "many").sql(
+        "CREATE TABLE t2 (id int); -- a trailing comment\nSELECT 1;\nINSERT INTO t2 (id) VALUES (1) -- no semicolon on this line\n;\nINSERT INTO missing_table (id)\n    VALUES (2);\nCREATE TABLE t3 (id int);",
+        "DROP TABLE t3;\nDROP TABLE t2;",
+    ));
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.contains("upgrade of revision rev_2 failed (many)"),
+        "{r}"
+    );
+    let text = std::fs::read_to_string(p.versions().join("rev_2.sql")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("INSERT INTO missing_table"))
+        .unwrap()
+        + 1;
+    assert!(r.stderr.contains(&format!("rev_2.sql:{line}\n")), "{r}");
+    assert!(
+        r.stderr
+            .contains("statement: INSERT INTO missing_table (id)\n              VALUES (2)"),
+        "{r}"
+    );
+    assert_eq!(db.tables(), ["aludel_version", "t1"], "{r}");
+    assert_eq!(db.version_rows(), ["rev_1"], "{r}");
+}
+
 on_both!(
+    the_failing_statement_among_many_is_named,
     downgrade_failing_in_the_middle,
     constraint_violation_keeps_the_database_detail,
     third_of_five_fails_per_migration,

@@ -94,6 +94,21 @@ pub trait Driver {
         Ok(())
     }
 
+    /// Runs `statements` in order inside the open transaction, then `query`, and returns
+    /// the query's first column. Drivers may send all of it in one round trip; a failure
+    /// still names its statement, with `statements.len()` standing for `query`.
+    fn execute_in_transaction(
+        &mut self,
+        statements: &[&str],
+        query: &str,
+    ) -> Result<Vec<String>, StatementFailure> {
+        self.execute_all(statements)?;
+        self.query_column(query).map_err(|error| StatementFailure {
+            index: statements.len(),
+            error,
+        })
+    }
+
     /// Runs the version-table statements of one step, then `select`, and returns the
     /// rows it reads. Drivers may send both in one round trip.
     fn record_versions(

@@ -131,12 +131,21 @@ pub fn begin(dialect: Dialect) -> &'static str {
     }
 }
 
+/// [`begin`] as a list of statements, like [`begin_fast`].
+pub fn begin_statements(dialect: Dialect) -> &'static [&'static str] {
+    match dialect {
+        Dialect::Mysql => &["START TRANSACTION"],
+        Dialect::Postgres | Dialect::Sqlite => &["BEGIN"],
+    }
+}
+
 /// `BEGIN` for a transaction whose commit need not wait for the disk: PostgreSQL's
 /// asynchronous commit. Other dialects begin normally.
-pub fn begin_fast(dialect: Dialect) -> String {
+pub fn begin_fast(dialect: Dialect) -> &'static [&'static str] {
     match dialect {
-        Dialect::Postgres => "BEGIN;\nSET LOCAL synchronous_commit = off".to_string(),
-        Dialect::Sqlite | Dialect::Mysql => begin(dialect).to_string(),
+        Dialect::Postgres => &["BEGIN", "SET LOCAL synchronous_commit = off"],
+        Dialect::Sqlite => &["BEGIN"],
+        Dialect::Mysql => &["START TRANSACTION"],
     }
 }
 

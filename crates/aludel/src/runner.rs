@@ -356,6 +356,7 @@ impl LockedSession {
             driver: self.driver.as_mut(),
             table: &self.table,
             pending_begin: None,
+            in_tx: false,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         if result.is_err() {
@@ -432,77 +433,56 @@ pub trait Sink {
     /// holds exactly `expected`: a table changed behind this run's back (another tool,
     /// a hand edit) stops the step instead of being silently overwritten.
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError>;
+    /// One step: [`Sink::run`] of its statements, then [`Sink::record`] of its
+    /// version-table statements. A failure's index is the statement's, or
+    /// `statements.len()` for the version table. Sinks may combine the two.
+    fn step(
+        &mut self,
+        statements: &[&str],
+        version: &[&str],
+        expected: &[String],
+    ) -> Result<(), StatementFailure> {
+        step_in_turn(self, statements, version, expected)
+    }
     /// Writes a comment (offline only; a live database ignores it).
     fn comment(&mut self, text: &str);
+}
+
+/// [`Sink::step`] as [`Sink::run`] then [`Sink::record`].
+fn step_in_turn<S: Sink + ?Sized>(
+    sink: &mut S,
+    statements: &[&str],
+    version: &[&str],
+    expected: &[String],
+) -> Result<(), StatementFailure> {
+    sink.run(statements)?;
+    sink.record(version, expected)
+        .map_err(|error| StatementFailure {
+            index: statements.len(),
+            error,
+        })
 }
 
 struct LiveSink<'a> {
     driver: &'a mut dyn Driver,
     table: &'a VersionTable,
-    /// A `BEGIN` not sent yet.
-    pending_begin: Option<String>,
+    /// The statements of a `BEGIN` not sent yet.
+    pending_begin: Option<&'static [&'static str]>,
+    /// Whether a transaction is open (or about to be, with `pending_begin`).
+    in_tx: bool,
 }
 
 impl LiveSink<'_> {
     /// Sends a `BEGIN` that is still waiting, on its own.
     fn send_pending(&mut self) -> Result<(), DbError> {
         match self.pending_begin.take() {
-            Some(begin) => self.driver.execute(&begin),
+            Some(begin) => self.driver.execute(&begin.join(";\n")),
             None => Ok(()),
         }
     }
-}
 
-impl Sink for LiveSink<'_> {
-    fn begin(&mut self, dialect: Dialect, durable: bool) -> Result<(), DbError> {
-        // Sent together with the first statement: one round trip less per revision.
-        self.send_pending()?;
-        self.pending_begin = Some(if durable {
-            render::begin(dialect).to_string()
-        } else {
-            render::begin_fast(dialect)
-        });
-        Ok(())
-    }
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.send_pending()?;
-        self.driver.execute(render::commit())
-    }
-    fn rollback(&mut self) -> Result<(), DbError> {
-        // A BEGIN never sent has nothing to roll back.
-        if self.pending_begin.take().is_some() {
-            return Ok(());
-        }
-        self.driver.execute(render::rollback())
-    }
-    fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
-        let rest = match (self.pending_begin.take(), statements.split_first()) {
-            (Some(begin), Some((first, rest))) => {
-                // The BEGIN cannot fail on its own: an error here is the statement's.
-                self.driver
-                    .execute(&format!("{begin};\n{first}"))
-                    .map_err(|error| StatementFailure { index: 0, error })?;
-                rest
-            }
-            (Some(begin), None) => {
-                self.driver
-                    .execute(&begin)
-                    .map_err(|error| StatementFailure { index: 0, error })?;
-                statements
-            }
-            (None, _) => statements,
-        };
-        let offset = statements.len() - rest.len();
-        self.driver.execute_all(rest).map_err(|f| StatementFailure {
-            index: f.index + offset,
-            error: f.error,
-        })
-    }
-    fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
-        self.send_pending()?;
-        let mut rows = self
-            .driver
-            .record_versions(statements, &self.table.select())?;
+    /// Compares the version rows read back with those expected.
+    fn check_rows(&self, mut rows: Vec<String>, expected: &[String]) -> Result<(), DbError> {
         rows.sort();
         let mut want = expected.to_vec();
         want.sort();
@@ -522,6 +502,79 @@ impl Sink for LiveSink<'_> {
             show(&rows),
             show(&want)
         )))
+    }
+}
+
+impl Sink for LiveSink<'_> {
+    fn begin(&mut self, dialect: Dialect, durable: bool) -> Result<(), DbError> {
+        // Sent together with the step's statements: one round trip less per revision.
+        self.send_pending()?;
+        self.pending_begin = Some(if durable {
+            render::begin_statements(dialect)
+        } else {
+            render::begin_fast(dialect)
+        });
+        self.in_tx = true;
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.in_tx = false;
+        self.send_pending()?;
+        self.driver.execute(render::commit())
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.in_tx = false;
+        // A BEGIN never sent has nothing to roll back.
+        if self.pending_begin.take().is_some() {
+            return Ok(());
+        }
+        self.driver.execute(render::rollback())
+    }
+    fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+        // The BEGIN cannot fail on its own: an error here is the first statement's.
+        self.send_pending()
+            .map_err(|error| StatementFailure { index: 0, error })?;
+        self.driver.execute_all(statements)
+    }
+    fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
+        self.send_pending()?;
+        let rows = self
+            .driver
+            .record_versions(statements, &self.table.select())?;
+        self.check_rows(rows, expected)
+    }
+    fn step(
+        &mut self,
+        statements: &[&str],
+        version: &[&str],
+        expected: &[String],
+    ) -> Result<(), StatementFailure> {
+        if !self.in_tx {
+            // Outside a transaction every statement must be sent alone (a batch would
+            // be one implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses).
+            return step_in_turn(self, statements, version, expected);
+        }
+        // Inside one: the BEGIN still waiting, the statements, the version-table
+        // changes and their read-back go together, in one round trip where the driver
+        // can.
+        let begin = self.pending_begin.take().unwrap_or_default();
+        let mut all: Vec<&str> = Vec::with_capacity(begin.len() + statements.len() + version.len());
+        all.extend_from_slice(begin);
+        all.extend_from_slice(statements);
+        all.extend_from_slice(version);
+        let select = self.table.select();
+        let n = statements.len();
+        let rows = self
+            .driver
+            .execute_in_transaction(&all, &select)
+            .map_err(|f| StatementFailure {
+                // The BEGIN cannot fail on its own: an error there is the first
+                // statement's; one after the statements is the version table's.
+                index: f.index.saturating_sub(begin.len()).min(n),
+                error: f.error,
+            })?;
+        self.check_rows(rows, expected)
+            .map_err(|error| StatementFailure { index: n, error })
     }
     fn comment(&mut self, _text: &str) {}
 }
@@ -628,14 +681,14 @@ pub fn apply_steps(
             index: n_statements,
             error,
         };
-        let result = sink.run(&texts).and_then(|()| {
-            sink.record(&version, &step.rows_after)
-                .map_err(version_failed)?;
-            if own_tx {
-                sink.commit().map_err(version_failed)?;
-            }
-            Ok(())
-        });
+        let result = sink
+            .step(&texts, &version, &step.rows_after)
+            .and_then(|()| {
+                if own_tx {
+                    sink.commit().map_err(version_failed)?;
+                }
+                Ok(())
+            });
         if let Err(failure) = result {
             if in_tx {
                 let _ = sink.rollback();

@@ -1,26 +1,33 @@
-//! PostgreSQL over the blocking `postgres` client, with TLS from rustls. The run lock is
-//! a session-level advisory lock polled with `pg_try_advisory_lock`: polling never
-//! queues behind `CREATE INDEX CONCURRENTLY`, and the session keeps it across the
-//! per-revision transactions.
+//! PostgreSQL over tokio-postgres, driven by a single-threaded runtime of its own so
+//! that the [`Driver`] stays blocking, with TLS from rustls. tokio-postgres rather
+//! than its blocking wrapper because only it shows each statement's completion in a
+//! multi-statement query: a revision's statements then go in one round trip and a
+//! failure still names its statement.
+//!
+//! The run lock is a session-level advisory lock polled with `pg_try_advisory_lock`:
+//! polling never queues behind `CREATE INDEX CONCURRENTLY`, and the session keeps it
+//! across the per-revision transactions.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use postgres::config::SslMode;
-use postgres::{Client, Config, NoTls};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
-use super::{ConnectError, DbError, Driver, lock_key, process_description};
+use super::{ConnectError, DbError, Driver, StatementFailure, lock_key, process_description};
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
 /// A connection to one PostgreSQL database.
 pub struct PostgresDriver {
+    /// Runs the connection's I/O while a request is waited on (`block_on`).
+    runtime: tokio::runtime::Runtime,
     client: Client,
     /// The lock key, once the version table's schema is resolved.
     lock: Option<i64>,
 }
 
-fn db_error(e: postgres::Error) -> DbError {
+fn db_error(e: tokio_postgres::Error) -> DbError {
     match e.as_db_error() {
         Some(db) => {
             let mut message = format!("{}: {}", db.severity(), db.message());
@@ -76,7 +83,6 @@ impl PostgresDriver {
             message,
         };
         let mut config = Config::new();
-        config.notice_callback(|_| {});
         // `host` and `port` parameters replace the URL's, as in libpq (a socket folder
         // such as /cloudsql/... comes as ?host=); tokio-postgres would add them instead.
         let host = url
@@ -151,8 +157,8 @@ impl PostgresDriver {
                 }
                 "target_session_attrs" => {
                     let attrs = match value.as_str() {
-                        "any" => postgres::config::TargetSessionAttrs::Any,
-                        "read-write" => postgres::config::TargetSessionAttrs::ReadWrite,
+                        "any" => tokio_postgres::config::TargetSessionAttrs::Any,
+                        "read-write" => tokio_postgres::config::TargetSessionAttrs::ReadWrite,
                         _ => return Err(bad("expected any or read-write")),
                     };
                     config.target_session_attrs(attrs);
@@ -179,10 +185,22 @@ impl PostgresDriver {
         });
         config.application_name(&name);
 
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| unsupported(format!("cannot start the I/O runtime: {e}")))?;
         let connected = match tls {
             Tls::Disable => {
                 config.ssl_mode(SslMode::Disable);
-                config.connect(NoTls)
+                runtime.block_on(async {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    // Notices and the connection's end are not ours to report: errors
+                    // reach the caller through the client.
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                    Ok(client)
+                })
             }
             mode => {
                 config.ssl_mode(if mode == Tls::Prefer {
@@ -191,10 +209,17 @@ impl PostgresDriver {
                     SslMode::Require
                 });
                 let client_config = tls_config(mode, root_cert.as_deref()).map_err(unsupported)?;
-                config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(client_config))
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(client_config);
+                runtime.block_on(async {
+                    let (client, connection) = config.connect(tls).await?;
+                    tokio::spawn(async move {
+                        let _ = connection.await;
+                    });
+                    Ok(client)
+                })
             }
         };
-        let client = connected.map_err(|e| {
+        let client = connected.map_err(|e: tokio_postgres::Error| {
             let message = describe_connect_error(&e);
             if is_permanent(&e, &message) {
                 ConnectError::Rejected {
@@ -208,19 +233,51 @@ impl PostgresDriver {
                 }
             }
         })?;
-        Ok(PostgresDriver { client, lock: None })
+        Ok(PostgresDriver {
+            runtime,
+            client,
+            lock: None,
+        })
+    }
+
+    /// Runs `sql` (one statement or several) as one simple query, returning every
+    /// message; on failure, also how many statements completed before it.
+    fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, (usize, DbError)> {
+        use futures_util::TryStreamExt;
+        self.runtime.block_on(async {
+            let stream = self
+                .client
+                .simple_query_raw(sql)
+                .await
+                .map_err(|e| (0, db_error(e)))?;
+            let mut stream = std::pin::pin!(stream);
+            let mut messages = Vec::new();
+            let mut completed = 0;
+            loop {
+                match stream.try_next().await {
+                    Ok(Some(message)) => {
+                        if matches!(message, SimpleQueryMessage::CommandComplete(_)) {
+                            completed += 1;
+                        }
+                        messages.push(message);
+                    }
+                    Ok(None) => return Ok(messages),
+                    Err(e) => return Err((completed, db_error(e))),
+                }
+            }
+        })
     }
 }
 
 /// Failures that waiting cannot fix: a wrong password or a certificate that does not
 /// verify. A database that does not exist yet is worth waiting for (another job may
 /// create it), as is anything at the network level.
-fn is_permanent(e: &postgres::Error, message: &str) -> bool {
+fn is_permanent(e: &tokio_postgres::Error, message: &str) -> bool {
     let code = e.code().map(|c| c.code());
     matches!(code, Some("28P01" | "28000")) || message.contains("invalid peer certificate")
 }
 
-fn describe_connect_error(e: &postgres::Error) -> String {
+fn describe_connect_error(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         return crate::url::redact_str(db.message());
     }
@@ -400,8 +457,11 @@ impl PostgresDriver {
         let schema: String = match &table.schema {
             Some(s) => s.clone(),
             None => self
-                .client
-                .query_one("SELECT coalesce(current_schema(), '')", &[])
+                .runtime
+                .block_on(
+                    self.client
+                        .query_one("SELECT coalesce(current_schema(), '')", &[]),
+                )
                 .map_err(db_error)?
                 .get(0),
         };
@@ -417,7 +477,33 @@ impl Driver for PostgresDriver {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.client.batch_execute(sql).map_err(db_error)
+        self.runtime
+            .block_on(self.client.batch_execute(sql))
+            .map_err(db_error)
+    }
+
+    fn execute_in_transaction(
+        &mut self,
+        statements: &[&str],
+        query: &str,
+    ) -> Result<Vec<String>, StatementFailure> {
+        // One simple query: inside a transaction block it runs each statement as if
+        // sent alone, and the completions counted before an error name the failing
+        // one. The splitter never yields an empty or comment-only statement, which
+        // would complete silently. A newline ends a trailing line comment first.
+        let mut batch = String::new();
+        for sql in statements {
+            batch.push_str(sql);
+            batch.push_str("\n;\n");
+        }
+        batch.push_str(query);
+        match self.simple_query(&batch) {
+            Ok(messages) => Ok(first_column(messages)),
+            Err((completed, error)) => Err(StatementFailure {
+                index: completed.min(statements.len()),
+                error,
+            }),
+        }
     }
 
     fn record_versions(
@@ -436,16 +522,9 @@ impl Driver for PostgresDriver {
     }
 
     fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
-        let messages = self.client.simple_query(sql).map_err(db_error)?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => {
-                    Some(row.get(0).unwrap_or_default().to_string())
-                }
-                _ => None,
-            })
-            .collect())
+        self.simple_query(sql)
+            .map(first_column)
+            .map_err(|(_, error)| error)
     }
 
     fn flush(&mut self, table: &VersionTable) -> Result<(), DbError> {
@@ -453,9 +532,7 @@ impl Driver for PostgresDriver {
         // and so every asynchronous commit before it. Rewriting the version rows in
         // place is such a write; with no rows there is nothing to keep.
         if self.version_table_exists(table)? {
-            self.client
-                .batch_execute(&table.touch())
-                .map_err(db_error)?;
+            self.execute(&table.touch())?;
         }
         Ok(())
     }
@@ -466,8 +543,11 @@ impl Driver for PostgresDriver {
             None => quote_pg(&table.name),
         };
         let row = self
-            .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
+            .runtime
+            .block_on(
+                self.client
+                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified]),
+            )
             .map_err(db_error)?;
         Ok(row.get(0))
     }
@@ -475,8 +555,11 @@ impl Driver for PostgresDriver {
     fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let key = self.lock_key(table)?;
         let row = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .runtime
+            .block_on(
+                self.client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key]),
+            )
             .map_err(db_error)?;
         Ok(row.get(0))
     }
@@ -486,15 +569,15 @@ impl Driver for PostgresDriver {
         // pg_locks shows a bigint advisory key as two oids: high and low 32 bits.
         let (hi, lo) = ((key >> 32) & 0xffff_ffff, key & 0xffff_ffff);
         let rows = self
-            .client
-            .query(
+            .runtime
+            .block_on(self.client.query(
                 "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket') \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  AND l.classid::bigint = $1 AND l.objid::bigint = $2",
                 &[&hi, &lo],
-            )
+            ))
             .map_err(db_error)?;
         Ok(rows.first().map(|r| {
             let pid: i32 = r.get(0);
@@ -510,11 +593,31 @@ impl Driver for PostgresDriver {
 
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
         let key = self.lock_key(table)?;
-        self.client
-            .query_one("SELECT pg_advisory_unlock($1)", &[&key])
+        self.runtime
+            .block_on(
+                self.client
+                    .query_one("SELECT pg_advisory_unlock($1)", &[&key]),
+            )
             .map_err(db_error)?;
         Ok(())
     }
+}
+
+/// The first column of the rows of the last statement, as text (NULL as empty): a
+/// batch's earlier statements may return rows of their own (`SELECT pg_sleep(1)`).
+fn first_column(messages: Vec<SimpleQueryMessage>) -> Vec<String> {
+    let mut current = Vec::new();
+    let mut last = Vec::new();
+    for message in messages {
+        match message {
+            SimpleQueryMessage::Row(row) => {
+                current.push(row.get(0).unwrap_or_default().to_string());
+            }
+            SimpleQueryMessage::CommandComplete(_) => last = std::mem::take(&mut current),
+            _ => {}
+        }
+    }
+    last
 }
 
 fn quote_pg(ident: &str) -> String {
