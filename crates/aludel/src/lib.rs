@@ -21,6 +21,7 @@ pub mod graph;
 pub mod project;
 pub mod render;
 pub mod runner;
+pub mod schema;
 pub mod script;
 pub mod store;
 pub mod url;
