@@ -94,10 +94,12 @@ pub trait Driver {
         Ok(())
     }
 
-    /// Runs `statements` in order inside the open transaction, then `query`, and returns
-    /// the query's first column. Drivers may send all of it in one round trip; a failure
-    /// still names its statement, with `statements.len()` standing for `query`.
-    fn execute_in_transaction(
+    /// Runs `statements` in order, then `query`, and returns the query's first column.
+    /// Drivers may send all of it in one round trip, which outside a transaction makes
+    /// it one implicit transaction: callers use it inside one, or for statements that
+    /// belong together (a step's version rows). A failure still names its statement,
+    /// with `statements.len()` standing for `query`.
+    fn execute_batch(
         &mut self,
         statements: &[&str],
         query: &str,
@@ -107,19 +109,6 @@ pub trait Driver {
             index: statements.len(),
             error,
         })
-    }
-
-    /// Runs the version-table statements of one step, then `select`, and returns the
-    /// rows it reads. Drivers may send both in one round trip.
-    fn record_versions(
-        &mut self,
-        statements: &[&str],
-        select: &str,
-    ) -> Result<Vec<String>, DbError> {
-        for sql in statements {
-            self.execute(sql)?;
-        }
-        self.query_column(select)
     }
 
     /// Runs a query and returns its first column as text.

@@ -538,9 +538,11 @@ impl Sink for LiveSink<'_> {
     }
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
         self.send_pending()?;
+        // The changes and the rows they leave, in one round trip where the driver can.
         let rows = self
             .driver
-            .record_versions(statements, &self.table.select())?;
+            .execute_batch(statements, &self.table.select())
+            .map_err(|f| f.error)?;
         self.check_rows(rows, expected)
     }
     fn step(
@@ -566,7 +568,7 @@ impl Sink for LiveSink<'_> {
         let n = statements.len();
         let rows = self
             .driver
-            .execute_in_transaction(&all, &select)
+            .execute_batch(&all, &select)
             .map_err(|f| StatementFailure {
                 // The BEGIN cannot fail on its own: an error there is the first
                 // statement's; one after the statements is the version table's.

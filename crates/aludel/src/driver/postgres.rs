@@ -482,14 +482,14 @@ impl Driver for PostgresDriver {
             .map_err(db_error)
     }
 
-    fn execute_in_transaction(
+    fn execute_batch(
         &mut self,
         statements: &[&str],
         query: &str,
     ) -> Result<Vec<String>, StatementFailure> {
         // One simple query: inside a transaction block it runs each statement as if
-        // sent alone, and the completions counted before an error name the failing
-        // one. The splitter never yields an empty or comment-only statement, which
+        // sent alone (outside one, as one implicit transaction), and the completions
+        // counted before an error name the failing one. The splitter never yields an empty or comment-only statement, which
         // would complete silently. A newline ends a trailing line comment first.
         let mut batch = String::new();
         for sql in statements {
@@ -504,21 +504,6 @@ impl Driver for PostgresDriver {
                 error,
             }),
         }
-    }
-
-    fn record_versions(
-        &mut self,
-        statements: &[&str],
-        select: &str,
-    ) -> Result<Vec<String>, DbError> {
-        // One simple query: the changes, then the rows they leave.
-        let mut batch = String::new();
-        for sql in statements {
-            batch.push_str(sql);
-            batch.push_str(";\n");
-        }
-        batch.push_str(select);
-        self.query_column(&batch)
     }
 
     fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
