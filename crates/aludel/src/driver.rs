@@ -76,6 +76,39 @@ pub struct StatementFailure {
     pub error: DbError,
 }
 
+/// Which part of a database introspection reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InspectScope {
+    /// Schemas to read (PostgreSQL); empty means the connection's current schema.
+    /// SQLite has one schema, `main`, whatever this says.
+    pub schemas: Vec<String>,
+    /// Table names left out in every schema read (the version table, `exclude_tables`).
+    pub exclude_tables: Vec<String>,
+}
+
+/// A catalog read from a database, and what it saw but does not model.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inspection {
+    /// What was read.
+    pub catalog: crate::schema::Catalog,
+    /// Objects seen but not modelled (a trigger, a policy, a materialized view, a
+    /// table aludel cannot read). Autogenerate says so and never drops them.
+    pub skipped: Vec<Skipped>,
+}
+
+/// One object introspection saw but left out of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Its schema (`main` on SQLite).
+    pub schema: String,
+    /// What kind of object: `trigger`, `policy`, `materialized view`, `rule`, ...
+    pub kind: String,
+    /// Its name; for an object on a table, `table.name`.
+    pub name: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
 /// A live connection. Blocking: a migration run is sequential by nature.
 pub trait Driver {
     /// The dialect spoken.
@@ -125,6 +158,16 @@ pub trait Driver {
 
     /// Releases the run lock.
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError>;
+
+    /// Reads the schema objects in `scope` into a [`crate::schema::Catalog`], in a fixed
+    /// number of queries however many tables there are.
+    fn inspect(&mut self, scope: &InspectScope) -> Result<Inspection, DbError> {
+        let _ = scope;
+        Err(DbError::new(format!(
+            "reading the schema of a {} database is not supported yet",
+            self.dialect()
+        )))
+    }
 
     /// Makes every commit so far durable. Revisions before a run's last commit
     /// asynchronously where the database allows it; when a run stops early, this
