@@ -16,8 +16,10 @@
 //! | [`project`] | the commands as library calls |
 
 pub mod config;
+pub mod diff;
 pub mod driver;
 pub mod graph;
+pub mod ops;
 pub mod project;
 pub mod render;
 pub mod runner;

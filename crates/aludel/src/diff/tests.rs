@@ -1,0 +1,313 @@
+use super::*;
+use crate::schema::{Check, Column, EnumType, ForeignKey, Index, IndexKey, PrimaryKey, View};
+
+fn col(name: &str, ty: &str) -> Column {
+    Column {
+        name: name.into(),
+        data_type: ty.into(),
+        nullable: true,
+        ..Column::default()
+    }
+}
+
+fn table(columns: &[(&str, &str)]) -> Table {
+    Table {
+        columns: columns.iter().map(|(n, t)| col(n, t)).collect(),
+        primary_key: Some(PrimaryKey {
+            name: "pk".into(),
+            columns: vec![columns[0].0.into()],
+        }),
+        ..Table::default()
+    }
+}
+
+fn catalog(tables: Vec<(&str, Table)>) -> Catalog {
+    let mut c = Catalog::default();
+    let s = c.schemas.entry("public".into()).or_default();
+    for (name, t) in tables {
+        s.tables.insert(name.into(), t);
+    }
+    c
+}
+
+fn lines(ops: &[Op]) -> Vec<String> {
+    ops.iter().map(Op::to_string).collect()
+}
+
+fn fk(to: &str) -> ForeignKey {
+    ForeignKey {
+        columns: vec!["customer_id".into()],
+        ref_schema: "public".into(),
+        ref_table: to.into(),
+        ref_columns: vec!["id".into()],
+        ..ForeignKey::default()
+    }
+}
+
+#[test]
+fn equal_catalogs_give_nothing() {
+    let c = catalog(vec![("t", table(&[("id", "integer")]))]);
+    let d = diff(&c, &c, &Renames::default());
+    assert!(d.is_empty());
+    assert!(d.suggestions.is_empty());
+}
+
+#[test]
+fn new_tables_come_before_their_indexes_and_foreign_keys_and_views_last() {
+    let mut orders = table(&[("id", "integer"), ("customer_id", "integer")]);
+    orders
+        .foreign_keys
+        .insert("orders_customer_id_fkey".into(), fk("customers"));
+    orders.indexes.insert(
+        "orders_customer_idx".into(),
+        Index {
+            method: "btree".into(),
+            keys: vec![IndexKey {
+                expression: "customer_id".into(),
+                is_expression: false,
+                descending: false,
+                nulls_first: false,
+            }],
+            ..Index::default()
+        },
+    );
+    let mut to = catalog(vec![
+        ("orders", orders),
+        ("customers", table(&[("id", "integer")])),
+    ]);
+    let s = to.schemas.get_mut("public").unwrap();
+    s.views.insert(
+        "big_orders".into(),
+        View {
+            definition: "SELECT 1".into(),
+            comment: None,
+        },
+    );
+    s.enums.insert(
+        "mood".into(),
+        EnumType {
+            labels: vec!["ok".into()],
+        },
+    );
+    let d = diff(&catalog(vec![]), &to, &Renames::default());
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "add enum type public.mood (ok)",
+            "add table public.customers",
+            "add table public.orders",
+            "add index orders_customer_idx on public.orders",
+            "add foreign key orders_customer_id_fkey on public.orders",
+            "add view public.big_orders",
+        ]
+    );
+    // The table op carries no index or foreign key: they have ops of their own.
+    let Op::CreateTable(_, t) = &d.ops[2] else {
+        panic!("{:?}", d.ops[2])
+    };
+    assert!(t.indexes.is_empty() && t.foreign_keys.is_empty());
+    // The downgrade undoes it in the reverse order.
+    assert_eq!(
+        lines(&d.inverse()),
+        [
+            "remove view public.big_orders",
+            "remove foreign key orders_customer_id_fkey on public.orders",
+            "remove index orders_customer_idx on public.orders",
+            "remove table public.orders",
+            "remove table public.customers",
+            "remove enum type public.mood",
+        ]
+    );
+}
+
+#[test]
+fn dropping_tables_drops_foreign_keys_first_and_the_inverse_rebuilds_them() {
+    let mut a = table(&[("id", "integer"), ("customer_id", "integer")]);
+    a.foreign_keys.insert("a_fkey".into(), fk("b"));
+    let mut b = table(&[("id", "integer"), ("customer_id", "integer")]);
+    b.foreign_keys.insert("b_fkey".into(), fk("a"));
+    let from = catalog(vec![
+        ("a", a),
+        ("b", b),
+        ("keep", table(&[("id", "integer")])),
+    ]);
+    let to = catalog(vec![("keep", table(&[("id", "integer")]))]);
+    let d = diff(&from, &to, &Renames::default());
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "remove foreign key a_fkey on public.a",
+            "remove foreign key b_fkey on public.b",
+            "remove table public.a",
+            "remove table public.b",
+        ]
+    );
+    let back = diff(&to, &from, &Renames::default());
+    assert_eq!(
+        lines(&back.ops),
+        [
+            "add table public.a",
+            "add table public.b",
+            "add foreign key a_fkey on public.a",
+            "add foreign key b_fkey on public.b",
+        ]
+    );
+    assert_eq!(
+        lines(&d.inverse()),
+        [
+            "add table public.b",
+            "add table public.a",
+            "add foreign key b_fkey on public.b",
+            "add foreign key a_fkey on public.a",
+        ]
+    );
+}
+
+#[test]
+fn column_changes_and_constraints_on_existing_tables() {
+    let from = catalog(vec![(
+        "t",
+        table(&[("id", "integer"), ("old", "text"), ("n", "integer")]),
+    )]);
+    let mut t = table(&[("id", "integer"), ("n", "bigint"), ("extra", "text")]);
+    t.checks.insert(
+        "t_n_check".into(),
+        Check {
+            expression: "n > 0".into(),
+        },
+    );
+    t.comment = Some("the t".into());
+    let to = catalog(vec![("t", t)]);
+    let d = diff(&from, &to, &Renames::default());
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "alter column public.t.n (type)",
+            "add column public.t.extra",
+            "change the comment of table public.t",
+            "remove column public.t.old",
+            "add check constraint t_n_check on public.t",
+        ]
+    );
+    assert_eq!(
+        d.suggestions,
+        [
+            "column public.t.old looks renamed to extra: pass --rename t.old=extra to rename it and keep its values"
+        ]
+    );
+}
+
+#[test]
+fn declared_renames_become_rename_ops_and_nothing_else() {
+    let from = catalog(vec![(
+        "customer",
+        table(&[("id", "integer"), ("fullname", "text")]),
+    )]);
+    let to = catalog(vec![(
+        "client",
+        table(&[("id", "integer"), ("name", "text")]),
+    )]);
+    let plain = diff(&from, &to, &Renames::default());
+    assert_eq!(
+        lines(&plain.ops),
+        ["add table public.client", "remove table public.customer"]
+    );
+    assert!(
+        plain.suggestions.is_empty(),
+        "different columns: {:?}",
+        plain.suggestions
+    );
+    let mut renames = Renames::default();
+    renames.add("customer=client").unwrap();
+    renames.add("client.fullname=name").unwrap();
+    let d = diff(&from, &to, &renames);
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "rename table public.customer to client",
+            "rename column public.client.fullname to name",
+        ]
+    );
+    assert_eq!(
+        lines(&d.inverse()),
+        [
+            "rename column public.client.name to fullname",
+            "rename table public.client to customer",
+        ]
+    );
+}
+
+#[test]
+fn a_same_shaped_table_is_suggested_as_a_rename() {
+    let from = catalog(vec![("customer", table(&[("id", "integer")]))]);
+    let to = catalog(vec![("client", table(&[("id", "integer")]))]);
+    let d = diff(&from, &to, &Renames::default());
+    assert_eq!(
+        d.suggestions,
+        [
+            "table public.customer looks renamed to client: pass --rename customer=client to rename it and keep its rows"
+        ]
+    );
+}
+
+#[test]
+fn enum_labels_added_in_place_are_added_otherwise_the_type_is_recreated() {
+    let with = |labels: &[&str]| {
+        let mut c = catalog(vec![]);
+        c.schemas.get_mut("public").unwrap().enums.insert(
+            "mood".into(),
+            EnumType {
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+            },
+        );
+        c
+    };
+    let d = diff(
+        &with(&["sad", "happy"]),
+        &with(&["sad", "ok", "happy", "ecstatic"]),
+        &Renames::default(),
+    );
+    assert_eq!(
+        d.ops,
+        [
+            Op::AddEnumValue {
+                name: QName::new("public", "mood"),
+                value: "ok".into(),
+                before: Some("happy".into()),
+            },
+            Op::AddEnumValue {
+                name: QName::new("public", "mood"),
+                value: "ecstatic".into(),
+                before: None,
+            },
+        ]
+    );
+    let d = diff(
+        &with(&["sad", "happy"]),
+        &with(&["happy", "sad"]),
+        &Renames::default(),
+    );
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "add enum type public.mood (happy, sad)",
+            "remove enum type public.mood"
+        ]
+    );
+}
+
+#[test]
+fn new_and_removed_schemas() {
+    let mut to = catalog(vec![]);
+    to.schemas
+        .entry("audit".into())
+        .or_default()
+        .tables
+        .insert("log".into(), table(&[("id", "bigint")]));
+    let d = diff(&catalog(vec![]), &to, &Renames::default());
+    assert_eq!(lines(&d.ops), ["add schema audit", "add table audit.log"]);
+    assert_eq!(
+        lines(&d.inverse()),
+        ["remove table audit.log", "remove schema audit"]
+    );
+}

@@ -1,0 +1,357 @@
+//! The vocabulary of schema changes that autogenerate writes. Every [`Op`] carries what
+//! its inverse needs (a dropped table keeps its definition), so the downgrade of a
+//! generated revision is the upgrade's inverses in reverse order. An op whose inverse
+//! would lose information (PostgreSQL cannot remove an enum value) says so.
+
+use std::fmt;
+
+use crate::schema::{
+    Check, Column, EnumType, ForeignKey, Index, PrimaryKey, Sequence, Table, Unique, View,
+};
+
+/// A schema-qualified name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QName {
+    /// The schema.
+    pub schema: String,
+    /// The object's name in it.
+    pub name: String,
+}
+
+impl QName {
+    /// `schema.name`.
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> QName {
+        QName {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for QName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// One schema change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `CREATE SCHEMA`.
+    CreateSchema(String),
+    /// `DROP SCHEMA` (only ever of an empty schema).
+    DropSchema(String),
+    /// A new enum type.
+    CreateEnum(QName, EnumType),
+    /// An enum type dropped.
+    DropEnum(QName, EnumType),
+    /// A label added to an enum type, before the label `before` (at the end if none).
+    AddEnumValue {
+        /// The type.
+        name: QName,
+        /// The new label.
+        value: String,
+        /// The label it goes before.
+        before: Option<String>,
+    },
+    /// A label removed from an enum type: PostgreSQL cannot do it, so this only ever
+    /// appears as the (lossy) inverse of [`Op::AddEnumValue`].
+    RemoveEnumValue {
+        /// The type.
+        name: QName,
+        /// The label.
+        value: String,
+    },
+    /// A new sequence.
+    CreateSequence(QName, Sequence),
+    /// A sequence dropped.
+    DropSequence(QName, Sequence),
+    /// A new table with its columns, primary key, uniques and checks (indexes and
+    /// foreign keys come as their own ops, after every table exists).
+    CreateTable(QName, Table),
+    /// A table dropped (after its indexes and foreign keys).
+    DropTable(QName, Table),
+    /// A table renamed.
+    RenameTable {
+        /// The old name.
+        from: QName,
+        /// The new name (same schema).
+        to: String,
+    },
+    /// A new column.
+    AddColumn(QName, Column),
+    /// A column dropped.
+    DropColumn(QName, Column),
+    /// A column renamed.
+    RenameColumn {
+        /// The table.
+        table: QName,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A column's type, nullability, default, identity, generation, collation or
+    /// comment changed.
+    AlterColumn {
+        /// The table.
+        table: QName,
+        /// The column before.
+        from: Column,
+        /// The column after (same name).
+        to: Column,
+    },
+    /// A primary key added.
+    AddPrimaryKey(QName, PrimaryKey),
+    /// A primary key dropped.
+    DropPrimaryKey(QName, PrimaryKey),
+    /// A unique constraint added.
+    AddUnique(QName, String, Unique),
+    /// A unique constraint dropped.
+    DropUnique(QName, String, Unique),
+    /// A check constraint added.
+    AddCheck(QName, String, Check),
+    /// A check constraint dropped.
+    DropCheck(QName, String, Check),
+    /// An index created.
+    CreateIndex(QName, String, Index),
+    /// An index dropped.
+    DropIndex(QName, String, Index),
+    /// A foreign key added.
+    AddForeignKey(QName, String, ForeignKey),
+    /// A foreign key dropped.
+    DropForeignKey(QName, String, ForeignKey),
+    /// A view created.
+    CreateView(QName, View),
+    /// A view dropped.
+    DropView(QName, View),
+    /// A table's comment changed.
+    SetTableComment {
+        /// The table.
+        table: QName,
+        /// The comment before.
+        from: Option<String>,
+        /// The comment after.
+        to: Option<String>,
+    },
+}
+
+impl Op {
+    /// The op that undoes this one.
+    pub fn inverse(&self) -> Op {
+        match self.clone() {
+            Op::CreateSchema(s) => Op::DropSchema(s),
+            Op::DropSchema(s) => Op::CreateSchema(s),
+            Op::CreateEnum(n, e) => Op::DropEnum(n, e),
+            Op::DropEnum(n, e) => Op::CreateEnum(n, e),
+            Op::AddEnumValue { name, value, .. } => Op::RemoveEnumValue { name, value },
+            Op::RemoveEnumValue { name, value } => Op::AddEnumValue {
+                name,
+                value,
+                before: None,
+            },
+            Op::CreateSequence(n, s) => Op::DropSequence(n, s),
+            Op::DropSequence(n, s) => Op::CreateSequence(n, s),
+            Op::CreateTable(n, t) => Op::DropTable(n, t),
+            Op::DropTable(n, t) => Op::CreateTable(n, t),
+            Op::RenameTable { from, to } => Op::RenameTable {
+                from: QName::new(from.schema.clone(), to),
+                to: from.name,
+            },
+            Op::AddColumn(t, c) => Op::DropColumn(t, c),
+            Op::DropColumn(t, c) => Op::AddColumn(t, c),
+            Op::RenameColumn { table, from, to } => Op::RenameColumn {
+                table,
+                from: to,
+                to: from,
+            },
+            Op::AlterColumn { table, from, to } => Op::AlterColumn {
+                table,
+                from: to,
+                to: from,
+            },
+            Op::AddPrimaryKey(t, p) => Op::DropPrimaryKey(t, p),
+            Op::DropPrimaryKey(t, p) => Op::AddPrimaryKey(t, p),
+            Op::AddUnique(t, n, u) => Op::DropUnique(t, n, u),
+            Op::DropUnique(t, n, u) => Op::AddUnique(t, n, u),
+            Op::AddCheck(t, n, c) => Op::DropCheck(t, n, c),
+            Op::DropCheck(t, n, c) => Op::AddCheck(t, n, c),
+            Op::CreateIndex(t, n, i) => Op::DropIndex(t, n, i),
+            Op::DropIndex(t, n, i) => Op::CreateIndex(t, n, i),
+            Op::AddForeignKey(t, n, f) => Op::DropForeignKey(t, n, f),
+            Op::DropForeignKey(t, n, f) => Op::AddForeignKey(t, n, f),
+            Op::CreateView(n, v) => Op::DropView(n, v),
+            Op::DropView(n, v) => Op::CreateView(n, v),
+            Op::SetTableComment { table, from, to } => Op::SetTableComment {
+                table,
+                from: to,
+                to: from,
+            },
+        }
+    }
+
+    /// Whether running this op loses data a downgrade cannot bring back: dropping a
+    /// table or a column, narrowing a type. Autogenerate marks such ops in the file.
+    pub fn is_destructive(&self) -> bool {
+        match self {
+            Op::DropTable(..) | Op::DropColumn(..) | Op::RemoveEnumValue { .. } => true,
+            Op::AlterColumn { from, to, .. } => from.data_type != to.data_type,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    /// One line for `check` and for the list `revision --autogenerate` prints:
+    /// `add table public.orders`, `alter column public.orders.total (type, nullable)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::CreateSchema(s) => write!(f, "add schema {s}"),
+            Op::DropSchema(s) => write!(f, "remove schema {s}"),
+            Op::CreateEnum(n, e) => write!(f, "add enum type {n} ({})", e.labels.join(", ")),
+            Op::DropEnum(n, _) => write!(f, "remove enum type {n}"),
+            Op::AddEnumValue { name, value, .. } => {
+                write!(f, "add value '{value}' to enum type {name}")
+            }
+            Op::RemoveEnumValue { name, value } => {
+                write!(f, "remove value '{value}' from enum type {name}")
+            }
+            Op::CreateSequence(n, _) => write!(f, "add sequence {n}"),
+            Op::DropSequence(n, _) => write!(f, "remove sequence {n}"),
+            Op::CreateTable(n, _) => write!(f, "add table {n}"),
+            Op::DropTable(n, _) => write!(f, "remove table {n}"),
+            Op::RenameTable { from, to } => write!(f, "rename table {from} to {to}"),
+            Op::AddColumn(t, c) => write!(f, "add column {t}.{}", c.name),
+            Op::DropColumn(t, c) => write!(f, "remove column {t}.{}", c.name),
+            Op::RenameColumn { table, from, to } => {
+                write!(f, "rename column {table}.{from} to {to}")
+            }
+            Op::AlterColumn { table, from, to } => {
+                write!(
+                    f,
+                    "alter column {table}.{} ({})",
+                    to.name,
+                    column_changes(from, to).join(", ")
+                )
+            }
+            Op::AddPrimaryKey(t, p) => write!(f, "add primary key {} on {t}", p.name),
+            Op::DropPrimaryKey(t, p) => write!(f, "remove primary key {} on {t}", p.name),
+            Op::AddUnique(t, n, _) => write!(f, "add unique constraint {n} on {t}"),
+            Op::DropUnique(t, n, _) => write!(f, "remove unique constraint {n} on {t}"),
+            Op::AddCheck(t, n, _) => write!(f, "add check constraint {n} on {t}"),
+            Op::DropCheck(t, n, _) => write!(f, "remove check constraint {n} on {t}"),
+            Op::CreateIndex(t, n, _) => write!(f, "add index {n} on {t}"),
+            Op::DropIndex(t, n, _) => write!(f, "remove index {n} on {t}"),
+            Op::AddForeignKey(t, n, _) => write!(f, "add foreign key {n} on {t}"),
+            Op::DropForeignKey(t, n, _) => write!(f, "remove foreign key {n} on {t}"),
+            Op::CreateView(n, _) => write!(f, "add view {n}"),
+            Op::DropView(n, _) => write!(f, "remove view {n}"),
+            Op::SetTableComment { table, .. } => write!(f, "change the comment of table {table}"),
+        }
+    }
+}
+
+/// What differs between two versions of a column, by property name.
+pub fn column_changes(from: &Column, to: &Column) -> Vec<&'static str> {
+    let mut changes = Vec::new();
+    if from.data_type != to.data_type {
+        changes.push("type");
+    }
+    if from.nullable != to.nullable {
+        changes.push("nullable");
+    }
+    if from.default != to.default {
+        changes.push("default");
+    }
+    if from.identity != to.identity {
+        changes.push("identity");
+    }
+    if from.generated != to.generated {
+        changes.push("generated");
+    }
+    if from.collation != to.collation {
+        changes.push("collation");
+    }
+    if from.comment != to.comment {
+        changes.push("comment");
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, ty: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: ty.into(),
+            nullable: true,
+            ..Column::default()
+        }
+    }
+
+    #[test]
+    fn inverses_undo_and_invert_back() {
+        let t = QName::new("public", "orders");
+        let ops = [
+            Op::CreateTable(t.clone(), Table::default()),
+            Op::AddColumn(t.clone(), col("note", "text")),
+            Op::AlterColumn {
+                table: t.clone(),
+                from: col("total", "integer"),
+                to: col("total", "bigint"),
+            },
+            Op::RenameTable {
+                from: t.clone(),
+                to: "purchases".into(),
+            },
+            Op::RenameColumn {
+                table: t.clone(),
+                from: "a".into(),
+                to: "b".into(),
+            },
+            Op::SetTableComment {
+                table: t.clone(),
+                from: None,
+                to: Some("all orders".into()),
+            },
+        ];
+        for op in ops {
+            assert_eq!(op.inverse().inverse(), op, "{op}");
+        }
+        assert_eq!(
+            Op::RenameTable {
+                from: t.clone(),
+                to: "purchases".into()
+            }
+            .inverse(),
+            Op::RenameTable {
+                from: QName::new("public", "purchases"),
+                to: "orders".into()
+            }
+        );
+    }
+
+    #[test]
+    fn descriptions_name_the_object_and_what_changed() {
+        let t = QName::new("public", "orders");
+        let mut to = col("total", "bigint");
+        to.nullable = false;
+        let op = Op::AlterColumn {
+            table: t.clone(),
+            from: col("total", "integer"),
+            to,
+        };
+        assert_eq!(
+            op.to_string(),
+            "alter column public.orders.total (type, nullable)"
+        );
+        assert!(op.is_destructive());
+        assert_eq!(
+            Op::DropColumn(t.clone(), col("x", "text")).to_string(),
+            "remove column public.orders.x"
+        );
+        assert!(!Op::AddColumn(t, col("x", "text")).is_destructive());
+    }
+}
