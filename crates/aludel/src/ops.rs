@@ -6,7 +6,8 @@
 use std::fmt;
 
 use crate::schema::{
-    Check, Column, EnumType, ForeignKey, Index, PrimaryKey, Sequence, Table, Unique, View,
+    Catalog, Check, Column, EnumType, ForeignKey, Index, PrimaryKey, Schema, Sequence, Table,
+    Unique, View,
 };
 
 /// A schema-qualified name.
@@ -201,6 +202,160 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Changes `catalog` as running this op changes the database: renderers follow
+    /// the state this way (SQLite rebuilds a table from what it has become).
+    pub fn apply(&self, catalog: &mut Catalog) {
+        match self {
+            Op::CreateSchema(s) => {
+                catalog.schemas.entry(s.clone()).or_default();
+            }
+            Op::DropSchema(s) => {
+                catalog.schemas.remove(s);
+            }
+            Op::CreateEnum(n, e) => {
+                schema_of(catalog, n)
+                    .enums
+                    .insert(n.name.clone(), e.clone());
+            }
+            Op::DropEnum(n, _) => {
+                schema_of(catalog, n).enums.remove(&n.name);
+            }
+            Op::AddEnumValue {
+                name,
+                value,
+                before,
+            } => {
+                if let Some(e) = schema_of(catalog, name).enums.get_mut(&name.name) {
+                    let at = before
+                        .as_ref()
+                        .and_then(|b| e.labels.iter().position(|l| l == b))
+                        .unwrap_or(e.labels.len());
+                    e.labels.insert(at, value.clone());
+                }
+            }
+            Op::RemoveEnumValue { .. } => {}
+            Op::CreateSequence(n, s) => {
+                schema_of(catalog, n)
+                    .sequences
+                    .insert(n.name.clone(), s.clone());
+            }
+            Op::DropSequence(n, _) => {
+                schema_of(catalog, n).sequences.remove(&n.name);
+            }
+            Op::CreateTable(n, t) => {
+                schema_of(catalog, n)
+                    .tables
+                    .insert(n.name.clone(), t.clone());
+            }
+            Op::DropTable(n, _) => {
+                schema_of(catalog, n).tables.remove(&n.name);
+            }
+            Op::RenameTable { from, to } => {
+                let s = schema_of(catalog, from);
+                if let Some(t) = s.tables.remove(&from.name) {
+                    s.tables.insert(to.clone(), t);
+                }
+            }
+            Op::CreateView(n, v) => {
+                schema_of(catalog, n)
+                    .views
+                    .insert(n.name.clone(), v.clone());
+            }
+            Op::DropView(n, _) => {
+                schema_of(catalog, n).views.remove(&n.name);
+            }
+            _ => {
+                if let Some(t) = self.table().and_then(|t| table_of(catalog, t)) {
+                    self.apply_to_table(t);
+                }
+            }
+        }
+    }
+
+    /// The table an op on a table's parts works on.
+    pub fn table(&self) -> Option<&QName> {
+        match self {
+            Op::AddColumn(t, _)
+            | Op::DropColumn(t, _)
+            | Op::AddPrimaryKey(t, _)
+            | Op::DropPrimaryKey(t, _)
+            | Op::AddUnique(t, ..)
+            | Op::DropUnique(t, ..)
+            | Op::AddCheck(t, ..)
+            | Op::DropCheck(t, ..)
+            | Op::CreateIndex(t, ..)
+            | Op::DropIndex(t, ..)
+            | Op::AddForeignKey(t, ..)
+            | Op::DropForeignKey(t, ..)
+            | Op::CreateTable(t, _)
+            | Op::DropTable(t, _) => Some(t),
+            Op::RenameColumn { table, .. }
+            | Op::AlterColumn { table, .. }
+            | Op::SetTableComment { table, .. } => Some(table),
+            Op::RenameTable { from, .. } => Some(from),
+            _ => None,
+        }
+    }
+
+    fn apply_to_table(&self, t: &mut Table) {
+        match self {
+            Op::AddColumn(_, c) => t.columns.push(c.clone()),
+            Op::DropColumn(_, c) => t.columns.retain(|x| x.name != c.name),
+            Op::RenameColumn { from, to, .. } => {
+                for c in t.columns.iter_mut().filter(|c| &c.name == from) {
+                    c.name = to.clone();
+                }
+            }
+            Op::AlterColumn { to, .. } => {
+                for c in t.columns.iter_mut().filter(|c| c.name == to.name) {
+                    *c = to.clone();
+                }
+            }
+            Op::AddPrimaryKey(_, p) => t.primary_key = Some(p.clone()),
+            Op::DropPrimaryKey(..) => t.primary_key = None,
+            Op::AddUnique(_, n, u) => {
+                t.uniques.insert(n.clone(), u.clone());
+            }
+            Op::DropUnique(_, n, _) => {
+                t.uniques.remove(n);
+            }
+            Op::AddCheck(_, n, c) => {
+                t.checks.insert(n.clone(), c.clone());
+            }
+            Op::DropCheck(_, n, _) => {
+                t.checks.remove(n);
+            }
+            Op::CreateIndex(_, n, i) => {
+                t.indexes.insert(n.clone(), i.clone());
+            }
+            Op::DropIndex(_, n, _) => {
+                t.indexes.remove(n);
+            }
+            Op::AddForeignKey(_, n, f) => {
+                t.foreign_keys.insert(n.clone(), f.clone());
+            }
+            Op::DropForeignKey(_, n, _) => {
+                t.foreign_keys.remove(n);
+            }
+            Op::SetTableComment { to, .. } => t.comment = to.clone(),
+            _ => {}
+        }
+    }
+}
+
+fn schema_of<'c>(catalog: &'c mut Catalog, name: &QName) -> &'c mut Schema {
+    catalog.schemas.entry(name.schema.clone()).or_default()
+}
+
+fn table_of<'c>(catalog: &'c mut Catalog, name: &QName) -> Option<&'c mut Table> {
+    catalog
+        .schemas
+        .get_mut(&name.schema)?
+        .tables
+        .get_mut(&name.name)
+}
+
 impl fmt::Display for Op {
     /// One line for `check` and for the list `revision --autogenerate` prints:
     /// `add table public.orders`, `alter column public.orders.total (type, nullable)`.
@@ -331,6 +486,33 @@ mod tests {
                 to: "orders".into()
             }
         );
+    }
+
+    #[test]
+    fn applying_a_diff_reaches_the_target_and_its_inverse_comes_back() {
+        use crate::diff::{Renames, diff};
+        let t = |cols: &[&str]| Table {
+            columns: cols.iter().map(|c| col(c, "text")).collect(),
+            ..Table::default()
+        };
+        let mut from = Catalog::default();
+        let s = from.schemas.entry("public".into()).or_default();
+        s.tables.insert("a".into(), t(&["x", "y"]));
+        s.tables.insert("gone".into(), t(&["x"]));
+        let mut to = Catalog::default();
+        let s = to.schemas.entry("public".into()).or_default();
+        s.tables.insert("a".into(), t(&["x", "z"]));
+        s.tables.insert("new".into(), t(&["x"]));
+        let d = diff(&from, &to, &Renames::default());
+        let mut state = from.clone();
+        for op in &d.ops {
+            op.apply(&mut state);
+        }
+        assert_eq!(state, to);
+        for op in d.inverse() {
+            op.apply(&mut state);
+        }
+        assert_eq!(state, from);
     }
 
     #[test]

@@ -3,6 +3,10 @@
 
 use crate::url::Dialect;
 
+mod ddl;
+
+pub use ddl::{DdlError, RenderedOp, render_ops};
+
 /// What a dialect can do, as far as running migrations is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {

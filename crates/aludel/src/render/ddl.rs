@@ -1,0 +1,801 @@
+//! Schema changes ([`Op`]s) as SQL for PostgreSQL and SQLite.
+//!
+//! The renderer follows the catalog as the ops change it ([`Op::apply`]), because
+//! SQLite cannot alter most of a table in place: a changed column or constraint there
+//! becomes SQLite's documented rebuild (create the new table, copy the rows, drop the
+//! old one, rename, recreate its indexes), built from what the table has become. A new
+//! SQLite table takes the foreign keys that follow it in the list into its
+//! `CREATE TABLE`, since SQLite cannot add them later.
+
+use crate::ops::{Op, QName, column_changes};
+use crate::render::{quote_ident, quote_literal};
+use crate::schema::{Catalog, Column, ForeignKey, Identity, Index, Table};
+use crate::url::Dialect;
+
+/// The SQL of one op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedOp {
+    /// What the op does, as [`Op`]'s `Display` says it.
+    pub description: String,
+    /// Statements without their final `;`. Empty when another op's SQL covers it.
+    pub statements: Vec<String>,
+    /// Remarks for the reader of the revision (written as comments).
+    pub notes: Vec<String>,
+}
+
+/// An op the dialect cannot express.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{dialect} has no {what} ({op})")]
+pub struct DdlError {
+    /// The dialect.
+    pub dialect: Dialect,
+    /// What it lacks.
+    pub what: String,
+    /// The op's description.
+    pub op: String,
+}
+
+/// Renders `ops` for `dialect`, starting from the catalog `start` they apply to.
+/// `default_schema` is written unqualified (`public` on PostgreSQL, `main` on SQLite).
+pub fn render_ops(
+    dialect: Dialect,
+    default_schema: &str,
+    start: &Catalog,
+    ops: &[Op],
+) -> Result<Vec<RenderedOp>, DdlError> {
+    let r = Renderer {
+        dialect,
+        default_schema,
+    };
+    let mut state = start.clone();
+    let mut out = Vec::with_capacity(ops.len());
+    // Tables created by this list so far (SQLite writes their foreign keys inline).
+    let mut created = std::collections::BTreeSet::new();
+    for (i, op) in ops.iter().enumerate() {
+        if let Op::CreateTable(n, _) = op {
+            created.insert(n.clone());
+        }
+        let before = state.clone();
+        op.apply(&mut state);
+        let rest = &ops[i + 1..];
+        let (statements, notes) = match dialect {
+            Dialect::Postgres => (r.postgres(op), r.postgres_notes(op)),
+            Dialect::Sqlite => (r.sqlite(op, &before, &state, rest, &created)?, Vec::new()),
+            Dialect::Mysql => {
+                return Err(DdlError {
+                    dialect,
+                    what: "schema changes from autogenerate yet".into(),
+                    op: op.to_string(),
+                });
+            }
+        };
+        out.push(RenderedOp {
+            description: op.to_string(),
+            statements,
+            notes,
+        });
+    }
+    Ok(out)
+}
+
+/// Words that must be quoted to be used as names (the common reserved words of both
+/// dialects; quoting more than needed is harmless, less is an error).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "index",
+    "initially",
+    "intersect",
+    "into",
+    "is",
+    "join",
+    "key",
+    "lateral",
+    "leading",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "session_user",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "variadic",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+struct Renderer<'a> {
+    dialect: Dialect,
+    default_schema: &'a str,
+}
+
+impl Renderer<'_> {
+    /// A name, quoted only when it must be.
+    fn ident(&self, name: &str) -> String {
+        let plain = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !RESERVED.contains(&name);
+        if plain {
+            name.to_string()
+        } else {
+            quote_ident(self.dialect, name)
+        }
+    }
+
+    fn qname(&self, q: &QName) -> String {
+        if q.schema == self.default_schema {
+            self.ident(&q.name)
+        } else {
+            format!("{}.{}", self.ident(&q.schema), self.ident(&q.name))
+        }
+    }
+
+    /// `name` in the schema of `table`, for indexes and constraints named by schema.
+    fn sibling(&self, table: &QName, name: &str) -> String {
+        self.qname(&QName::new(table.schema.clone(), name))
+    }
+
+    fn idents(&self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| self.ident(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn column_def(&self, c: &Column, inline_pk: bool) -> String {
+        let mut def = self.ident(&c.name);
+        let serial_type = match (self.dialect, c.identity, c.data_type.as_str()) {
+            (Dialect::Postgres, Some(Identity::Serial), "integer") => Some("serial"),
+            (Dialect::Postgres, Some(Identity::Serial), "bigint") => Some("bigserial"),
+            (Dialect::Postgres, Some(Identity::Serial), "smallint") => Some("smallserial"),
+            _ => None,
+        };
+        if let Some(t) = serial_type {
+            def.push(' ');
+            def.push_str(t);
+        } else if !c.data_type.is_empty() {
+            def.push(' ');
+            def.push_str(&c.data_type);
+        }
+        if let Some(coll) = &c.collation {
+            def.push_str(&format!(" COLLATE {coll}"));
+        }
+        if inline_pk {
+            def.push_str(" PRIMARY KEY AUTOINCREMENT");
+        }
+        if let Some(g) = &c.generated {
+            def.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
+        }
+        match c.identity {
+            Some(Identity::Always) => def.push_str(" GENERATED ALWAYS AS IDENTITY"),
+            Some(Identity::ByDefault) => def.push_str(" GENERATED BY DEFAULT AS IDENTITY"),
+            _ => {}
+        }
+        if let Some(d) = &c.default {
+            def.push_str(&format!(" DEFAULT {d}"));
+        }
+        if !c.nullable && !inline_pk {
+            def.push_str(" NOT NULL");
+        }
+        def
+    }
+
+    fn foreign_key(&self, f: &ForeignKey) -> String {
+        let mut sql = format!(
+            "FOREIGN KEY ({}) REFERENCES {} ({})",
+            self.idents(&f.columns),
+            self.qname(&QName::new(f.ref_schema.clone(), f.ref_table.clone())),
+            self.idents(&f.ref_columns)
+        );
+        use crate::schema::ReferentialAction::NoAction;
+        if f.on_update != NoAction {
+            sql.push_str(&format!(" ON UPDATE {}", f.on_update.sql()));
+        }
+        if f.on_delete != NoAction {
+            sql.push_str(&format!(" ON DELETE {}", f.on_delete.sql()));
+        }
+        match f.deferrable {
+            Some(true) => sql.push_str(" DEFERRABLE INITIALLY DEFERRED"),
+            Some(false) => sql.push_str(" DEFERRABLE"),
+            None => {}
+        }
+        sql
+    }
+
+    /// `CREATE TABLE` with columns, primary key, uniques, checks and `fks`.
+    fn create_table(&self, name: &str, t: &Table, fks: &[(&String, &ForeignKey)]) -> String {
+        // SQLite numbers a table's rows itself only through an inline
+        // `INTEGER PRIMARY KEY AUTOINCREMENT`.
+        let inline_pk = |c: &Column| {
+            self.dialect == Dialect::Sqlite
+                && c.identity == Some(Identity::Serial)
+                && t.primary_key
+                    .as_ref()
+                    .is_some_and(|p| p.columns == [c.name.clone()])
+        };
+        let mut parts: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| self.column_def(c, inline_pk(c)))
+            .collect();
+        if let Some(pk) = &t.primary_key
+            && !t.columns.iter().any(inline_pk)
+        {
+            parts.push(format!(
+                "CONSTRAINT {} PRIMARY KEY ({})",
+                self.ident(&pk.name),
+                self.idents(&pk.columns)
+            ));
+        }
+        for (n, u) in &t.uniques {
+            parts.push(format!(
+                "CONSTRAINT {} UNIQUE ({})",
+                self.ident(n),
+                self.idents(&u.columns)
+            ));
+        }
+        for (n, c) in &t.checks {
+            parts.push(format!(
+                "CONSTRAINT {} CHECK ({})",
+                self.ident(n),
+                c.expression
+            ));
+        }
+        for (n, f) in fks {
+            parts.push(format!(
+                "CONSTRAINT {} {}",
+                self.ident(n),
+                self.foreign_key(f)
+            ));
+        }
+        format!("CREATE TABLE {name} (\n    {}\n)", parts.join(",\n    "))
+    }
+
+    fn create_index(&self, table: &QName, name: &str, i: &Index) -> String {
+        let keys: Vec<String> = i
+            .keys
+            .iter()
+            .map(|k| {
+                let mut s = if k.is_expression {
+                    format!("({})", k.expression)
+                } else {
+                    self.ident(&k.expression)
+                };
+                match (k.descending, k.nulls_first) {
+                    (true, true) => s.push_str(" DESC"),
+                    (true, false) => s.push_str(" DESC NULLS LAST"),
+                    (false, true) => s.push_str(" NULLS FIRST"),
+                    (false, false) => {}
+                }
+                s
+            })
+            .collect();
+        let mut sql = format!(
+            "CREATE {}INDEX {} ON {}",
+            if i.unique { "UNIQUE " } else { "" },
+            self.ident(name),
+            self.qname(table)
+        );
+        if self.dialect == Dialect::Postgres && !i.method.is_empty() && i.method != "btree" {
+            sql.push_str(&format!(" USING {}", i.method));
+        }
+        sql.push_str(&format!(" ({})", keys.join(", ")));
+        if !i.include.is_empty() {
+            sql.push_str(&format!(" INCLUDE ({})", self.idents(&i.include)));
+        }
+        if let Some(p) = &i.predicate {
+            sql.push_str(&format!(" WHERE {p}"));
+        }
+        sql
+    }
+
+    fn comment_literal(comment: &Option<String>) -> String {
+        comment
+            .as_deref()
+            .map_or_else(|| "NULL".to_string(), quote_literal)
+    }
+
+    fn postgres(&self, op: &Op) -> Vec<String> {
+        let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
+        match op {
+            Op::CreateSchema(s) => vec![format!("CREATE SCHEMA {}", self.ident(s))],
+            Op::DropSchema(s) => vec![format!("DROP SCHEMA {}", self.ident(s))],
+            Op::CreateEnum(n, e) => {
+                let labels: Vec<String> = e.labels.iter().map(|l| quote_literal(l)).collect();
+                vec![format!(
+                    "CREATE TYPE {} AS ENUM ({})",
+                    self.qname(n),
+                    labels.join(", ")
+                )]
+            }
+            Op::DropEnum(n, _) => vec![format!("DROP TYPE {}", self.qname(n))],
+            Op::AddEnumValue {
+                name,
+                value,
+                before,
+            } => {
+                let mut sql = format!(
+                    "ALTER TYPE {} ADD VALUE {}",
+                    self.qname(name),
+                    quote_literal(value)
+                );
+                if let Some(b) = before {
+                    sql.push_str(&format!(" BEFORE {}", quote_literal(b)));
+                }
+                vec![sql]
+            }
+            Op::RemoveEnumValue { .. } => Vec::new(),
+            Op::CreateSequence(n, s) => vec![format!(
+                "CREATE SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {}{}",
+                self.qname(n),
+                s.data_type,
+                s.increment,
+                s.min,
+                s.max,
+                s.start,
+                if s.cycle { " CYCLE" } else { "" }
+            )],
+            Op::DropSequence(n, _) => vec![format!("DROP SEQUENCE {}", self.qname(n))],
+            Op::CreateTable(n, t) => {
+                let mut out = vec![self.create_table(&self.qname(n), t, &[])];
+                if t.comment.is_some() {
+                    out.push(format!(
+                        "COMMENT ON TABLE {} IS {}",
+                        self.qname(n),
+                        Self::comment_literal(&t.comment)
+                    ));
+                }
+                for c in t.columns.iter().filter(|c| c.comment.is_some()) {
+                    out.push(self.column_comment(n, c));
+                }
+                out
+            }
+            Op::DropTable(n, _) => vec![format!("DROP TABLE {}", self.qname(n))],
+            Op::RenameTable { from, to } => {
+                vec![format!("{} RENAME TO {}", alter(from), self.ident(to))]
+            }
+            Op::AddColumn(t, c) => {
+                let mut out = vec![format!(
+                    "{} ADD COLUMN {}",
+                    alter(t),
+                    self.column_def(c, false)
+                )];
+                if c.comment.is_some() {
+                    out.push(self.column_comment(t, c));
+                }
+                out
+            }
+            Op::DropColumn(t, c) => {
+                vec![format!("{} DROP COLUMN {}", alter(t), self.ident(&c.name))]
+            }
+            Op::RenameColumn { table, from, to } => vec![format!(
+                "{} RENAME COLUMN {} TO {}",
+                alter(table),
+                self.ident(from),
+                self.ident(to)
+            )],
+            Op::AlterColumn { table, from, to } => self.postgres_alter_column(table, from, to),
+            Op::AddPrimaryKey(t, p) => vec![format!(
+                "{} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                alter(t),
+                self.ident(&p.name),
+                self.idents(&p.columns)
+            )],
+            Op::DropPrimaryKey(t, p) => {
+                vec![format!(
+                    "{} DROP CONSTRAINT {}",
+                    alter(t),
+                    self.ident(&p.name)
+                )]
+            }
+            Op::AddUnique(t, n, u) => vec![format!(
+                "{} ADD CONSTRAINT {} UNIQUE ({})",
+                alter(t),
+                self.ident(n),
+                self.idents(&u.columns)
+            )],
+            Op::AddCheck(t, n, c) => vec![format!(
+                "{} ADD CONSTRAINT {} CHECK ({})",
+                alter(t),
+                self.ident(n),
+                c.expression
+            )],
+            Op::AddForeignKey(t, n, f) => vec![format!(
+                "{} ADD CONSTRAINT {} {}",
+                alter(t),
+                self.ident(n),
+                self.foreign_key(f)
+            )],
+            Op::DropUnique(t, n, _) | Op::DropCheck(t, n, _) | Op::DropForeignKey(t, n, _) => {
+                vec![format!("{} DROP CONSTRAINT {}", alter(t), self.ident(n))]
+            }
+            Op::CreateIndex(t, n, i) => vec![self.create_index(t, n, i)],
+            Op::DropIndex(t, n, _) => vec![format!("DROP INDEX {}", self.sibling(t, n))],
+            Op::CreateView(n, v) => {
+                let mut out = vec![format!(
+                    "CREATE VIEW {} AS\n{}",
+                    self.qname(n),
+                    v.definition.trim_end_matches(';')
+                )];
+                if v.comment.is_some() {
+                    out.push(format!(
+                        "COMMENT ON VIEW {} IS {}",
+                        self.qname(n),
+                        Self::comment_literal(&v.comment)
+                    ));
+                }
+                out
+            }
+            Op::DropView(n, _) => vec![format!("DROP VIEW {}", self.qname(n))],
+            Op::SetTableComment { table, to, .. } => vec![format!(
+                "COMMENT ON TABLE {} IS {}",
+                self.qname(table),
+                Self::comment_literal(to)
+            )],
+        }
+    }
+
+    fn postgres_notes(&self, op: &Op) -> Vec<String> {
+        match op {
+            Op::RemoveEnumValue { name, value } => vec![format!(
+                "PostgreSQL cannot remove the value '{value}' from enum type {name}: it stays"
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    fn column_comment(&self, t: &QName, c: &Column) -> String {
+        format!(
+            "COMMENT ON COLUMN {}.{} IS {}",
+            self.qname(t),
+            self.ident(&c.name),
+            Self::comment_literal(&c.comment)
+        )
+    }
+
+    fn postgres_alter_column(&self, t: &QName, from: &Column, to: &Column) -> Vec<String> {
+        let alter = format!("ALTER TABLE {}", self.qname(t));
+        let col = self.ident(&to.name);
+        // A generation expression cannot be changed in place: the column is re-made.
+        if from.generated != to.generated {
+            return vec![
+                format!("{alter} DROP COLUMN {col}"),
+                format!("{alter} ADD COLUMN {}", self.column_def(to, false)),
+            ];
+        }
+        let mut out = Vec::new();
+        if from.identity == Some(Identity::Serial) && to.identity != Some(Identity::Serial) {
+            out.push(format!("{alter} ALTER COLUMN {col} DROP DEFAULT"));
+            out.push(format!(
+                "DROP SEQUENCE IF EXISTS {}",
+                self.sibling(t, &format!("{}_{}_seq", t.name, to.name))
+            ));
+        }
+        if let (Some(Identity::Always | Identity::ByDefault), None | Some(Identity::Serial)) =
+            (from.identity, to.identity)
+        {
+            out.push(format!("{alter} ALTER COLUMN {col} DROP IDENTITY"));
+        }
+        if from.data_type != to.data_type || from.collation != to.collation {
+            let mut sql = format!("{alter} ALTER COLUMN {col} TYPE {}", to.data_type);
+            if let Some(c) = &to.collation {
+                sql.push_str(&format!(" COLLATE {c}"));
+            }
+            if from.data_type != to.data_type {
+                sql.push_str(&format!(" USING {col}::{}", to.data_type));
+            }
+            out.push(sql);
+        }
+        match (from.identity, to.identity) {
+            (f, Some(Identity::Always)) if f != Some(Identity::Always) => {
+                out.push(if f == Some(Identity::ByDefault) {
+                    format!("{alter} ALTER COLUMN {col} SET GENERATED ALWAYS")
+                } else {
+                    format!("{alter} ALTER COLUMN {col} ADD GENERATED ALWAYS AS IDENTITY")
+                });
+            }
+            (f, Some(Identity::ByDefault)) if f != Some(Identity::ByDefault) => {
+                out.push(if f == Some(Identity::Always) {
+                    format!("{alter} ALTER COLUMN {col} SET GENERATED BY DEFAULT")
+                } else {
+                    format!("{alter} ALTER COLUMN {col} ADD GENERATED BY DEFAULT AS IDENTITY")
+                });
+            }
+            (f, Some(Identity::Serial)) if f != Some(Identity::Serial) => {
+                let seq = self.sibling(t, &format!("{}_{}_seq", t.name, to.name));
+                out.push(format!(
+                    "CREATE SEQUENCE {seq} OWNED BY {}.{col}",
+                    self.qname(t)
+                ));
+                out.push(format!(
+                    "{alter} ALTER COLUMN {col} SET DEFAULT nextval({}::regclass)",
+                    quote_literal(&seq)
+                ));
+            }
+            _ => {}
+        }
+        if from.default != to.default && to.identity.is_none() {
+            out.push(match &to.default {
+                Some(d) => format!("{alter} ALTER COLUMN {col} SET DEFAULT {d}"),
+                None => format!("{alter} ALTER COLUMN {col} DROP DEFAULT"),
+            });
+        }
+        if from.nullable != to.nullable {
+            out.push(format!(
+                "{alter} ALTER COLUMN {col} {} NOT NULL",
+                if to.nullable { "DROP" } else { "SET" }
+            ));
+        }
+        if from.comment != to.comment {
+            out.push(self.column_comment(t, to));
+        }
+        out
+    }
+
+    fn sqlite(
+        &self,
+        op: &Op,
+        before: &Catalog,
+        after: &Catalog,
+        rest: &[Op],
+        created: &std::collections::BTreeSet<QName>,
+    ) -> Result<Vec<String>, DdlError> {
+        let unsupported = |what: &str| DdlError {
+            dialect: Dialect::Sqlite,
+            what: what.into(),
+            op: op.to_string(),
+        };
+        let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
+        let table_in = |c: &Catalog, t: &QName| {
+            c.schemas
+                .get(&t.schema)
+                .and_then(|s| s.tables.get(&t.name))
+                .cloned()
+        };
+        Ok(match op {
+            Op::CreateSchema(_) | Op::DropSchema(_) => return Err(unsupported("schemas")),
+            Op::CreateEnum(..) | Op::DropEnum(..) | Op::AddEnumValue { .. } => {
+                return Err(unsupported("enum types"));
+            }
+            Op::RemoveEnumValue { .. } => Vec::new(),
+            Op::CreateSequence(..) | Op::DropSequence(..) => return Err(unsupported("sequences")),
+            Op::CreateTable(n, t) => {
+                // The foreign keys that the list adds next go into the table itself.
+                let fks: Vec<(&String, &ForeignKey)> = rest
+                    .iter()
+                    .filter_map(|o| match o {
+                        Op::AddForeignKey(tn, name, f) if tn == n => Some((name, f)),
+                        _ => None,
+                    })
+                    .collect();
+                vec![self.create_table(&self.qname(n), t, &fks)]
+            }
+            // Written into the table's CREATE TABLE, earlier in this list.
+            Op::AddForeignKey(t, _, _) if created.contains(t) => Vec::new(),
+            Op::DropForeignKey(t, _, _)
+                if rest
+                    .iter()
+                    .any(|o| matches!(o, Op::DropTable(n, _) if n == t)) =>
+            {
+                // The table goes next, its foreign keys with it.
+                Vec::new()
+            }
+            Op::DropTable(n, _) => vec![format!("DROP TABLE {}", self.qname(n))],
+            Op::RenameTable { from, to } => {
+                vec![format!("{} RENAME TO {}", alter(from), self.ident(to))]
+            }
+            Op::RenameColumn { table, from, to } => vec![format!(
+                "{} RENAME COLUMN {} TO {}",
+                alter(table),
+                self.ident(from),
+                self.ident(to)
+            )],
+            Op::AddColumn(t, c) if sqlite_can_add(c) => {
+                vec![format!(
+                    "{} ADD COLUMN {}",
+                    alter(t),
+                    self.column_def(c, false)
+                )]
+            }
+            Op::DropColumn(t, c)
+                if table_in(before, t).is_some_and(|tb| sqlite_can_drop(&tb, &c.name)) =>
+            {
+                vec![format!("{} DROP COLUMN {}", alter(t), self.ident(&c.name))]
+            }
+            Op::AlterColumn { from, to, .. } if column_changes(from, to) == ["comment"] => {
+                Vec::new()
+            }
+            Op::SetTableComment { .. } => Vec::new(),
+            Op::CreateIndex(t, n, i) => vec![self.create_index(t, n, i)],
+            Op::DropIndex(t, n, _) => vec![format!("DROP INDEX {}", self.sibling(t, n))],
+            Op::CreateView(n, v) => vec![format!(
+                "CREATE VIEW {} AS\n{}",
+                self.qname(n),
+                v.definition.trim_end_matches(';')
+            )],
+            Op::DropView(n, _) => vec![format!("DROP VIEW {}", self.qname(n))],
+            // Everything else on an existing table: SQLite's rebuild.
+            _ => {
+                let Some(t) = op.table() else {
+                    return Err(unsupported("such a change"));
+                };
+                let (Some(old), Some(new)) = (table_in(before, t), table_in(after, t)) else {
+                    return Err(unsupported("such a change to a table it does not know"));
+                };
+                self.sqlite_rebuild(t, &old, &new, after)
+            }
+        })
+    }
+
+    /// SQLite's procedure for changes `ALTER TABLE` cannot make: a new table built
+    /// from what the table has become, the rows copied, the old table dropped and the
+    /// new one renamed, then its indexes. Foreign keys are checked at commit
+    /// (`defer_foreign_keys`), when every row is back.
+    fn sqlite_rebuild(&self, t: &QName, old: &Table, new: &Table, after: &Catalog) -> Vec<String> {
+        let tmp = format!("_aludel_new_{}", t.name);
+        let tmp_q = self.sibling(t, &tmp);
+        let fks: Vec<(&String, &ForeignKey)> = new.foreign_keys.iter().collect();
+        let mut out = vec!["PRAGMA defer_foreign_keys = ON".to_string()];
+        // Views that read the table would fail the rename: they are dropped and made
+        // again around it.
+        let views: Vec<(String, String)> = after
+            .schemas
+            .get(&t.schema)
+            .map(|s| {
+                s.views
+                    .iter()
+                    .filter(|(_, v)| mentions(&v.definition, &t.name))
+                    .map(|(n, v)| (n.clone(), v.definition.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (n, _) in &views {
+            out.push(format!("DROP VIEW {}", self.sibling(t, n)));
+        }
+        out.push(self.create_table(&tmp_q, new, &fks));
+        let common: Vec<String> = new
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none() && old.column(&c.name).is_some())
+            .map(|c| self.ident(&c.name))
+            .collect();
+        if !common.is_empty() {
+            let cols = common.join(", ");
+            out.push(format!(
+                "INSERT INTO {tmp_q} ({cols}) SELECT {cols} FROM {}",
+                self.qname(t)
+            ));
+        }
+        out.push(format!("DROP TABLE {}", self.qname(t)));
+        out.push(format!(
+            "ALTER TABLE {tmp_q} RENAME TO {}",
+            self.ident(&t.name)
+        ));
+        for (n, i) in &new.indexes {
+            out.push(self.create_index(t, n, i));
+        }
+        for (n, def) in &views {
+            out.push(format!(
+                "CREATE VIEW {} AS\n{}",
+                self.sibling(t, n),
+                def.trim_end_matches(';')
+            ));
+        }
+        out
+    }
+}
+
+/// Whether `ALTER TABLE ADD COLUMN` can add `c` in SQLite: no key, no stored
+/// generation, and a NOT NULL column needs a constant default.
+fn sqlite_can_add(c: &Column) -> bool {
+    let constant_default = c.default.as_deref().is_none_or(|d| {
+        let d = d.trim();
+        !d.starts_with('(') && !d.to_ascii_uppercase().starts_with("CURRENT_")
+    });
+    c.identity.is_none()
+        && c.generated.is_none()
+        && constant_default
+        && (c.nullable || c.default.is_some())
+}
+
+/// Whether `ALTER TABLE DROP COLUMN` can drop `name` in SQLite: the column is in no
+/// key, index, foreign key or check.
+fn sqlite_can_drop(t: &Table, name: &str) -> bool {
+    let n = name.to_string();
+    !t.primary_key
+        .as_ref()
+        .is_some_and(|p| p.columns.contains(&n))
+        && !t.uniques.values().any(|u| u.columns.contains(&n))
+        && !t.indexes.values().any(|i| {
+            i.keys.iter().any(|k| mentions(&k.expression, name))
+                || i.predicate.as_deref().is_some_and(|p| mentions(p, name))
+        })
+        && !t.foreign_keys.values().any(|f| f.columns.contains(&n))
+        && !t.checks.values().any(|c| mentions(&c.expression, name))
+        && !t
+            .columns
+            .iter()
+            .any(|c| c.generated.as_deref().is_some_and(|g| mentions(g, name)))
+}
+
+/// Whether `text` mentions `name` as a word (case-insensitive): conservative, a
+/// false match only costs a rebuild.
+fn mentions(text: &str, name: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    text.match_indices(&name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        !word(before) && !word(after)
+    })
+}
+
+#[cfg(test)]
+mod tests;

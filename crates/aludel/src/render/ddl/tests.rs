@@ -1,0 +1,353 @@
+use super::*;
+use crate::diff::{Renames, diff};
+use crate::schema::{
+    Check, EnumType, IndexKey, PrimaryKey, ReferentialAction, Schema, Unique, View,
+};
+
+fn col(name: &str, ty: &str, nullable: bool) -> Column {
+    Column {
+        name: name.into(),
+        data_type: ty.into(),
+        nullable,
+        ..Column::default()
+    }
+}
+
+fn catalog(schema: &str, s: Schema) -> Catalog {
+    let mut c = Catalog::default();
+    c.schemas.insert(schema.into(), s);
+    c
+}
+
+/// A customers/orders pair with most features, in `schema`.
+fn shop(dialect: Dialect) -> Schema {
+    let mut s = Schema::default();
+    let id = |ty: &str| Column {
+        identity: Some(if dialect == Dialect::Postgres {
+            Identity::Always
+        } else {
+            Identity::Serial
+        }),
+        ..col("id", ty, false)
+    };
+    let mut customers = Table {
+        columns: vec![
+            id("integer"),
+            Column {
+                comment: Some("shown on invoices".into()),
+                ..col("name", "text", false)
+            },
+            col("email", "text", true),
+        ],
+        primary_key: Some(PrimaryKey {
+            name: "customers_pkey".into(),
+            columns: vec!["id".into()],
+        }),
+        comment: Some("who buys".into()),
+        ..Table::default()
+    };
+    customers.uniques.insert(
+        "customers_email_key".into(),
+        Unique {
+            columns: vec!["email".into()],
+        },
+    );
+    let mut orders = Table {
+        columns: vec![
+            id("integer"),
+            col("customer_id", "integer", false),
+            Column {
+                default: Some("0".into()),
+                ..col("total", "numeric(12,2)", false)
+            },
+            col("order", "text", true),
+        ],
+        primary_key: Some(PrimaryKey {
+            name: "orders_pkey".into(),
+            columns: vec!["id".into()],
+        }),
+        ..Table::default()
+    };
+    orders.checks.insert(
+        "orders_total_check".into(),
+        Check {
+            expression: "total >= 0".into(),
+        },
+    );
+    orders.foreign_keys.insert(
+        "orders_customer_id_fkey".into(),
+        ForeignKey {
+            columns: vec!["customer_id".into()],
+            ref_schema: if dialect == Dialect::Postgres {
+                "public".into()
+            } else {
+                "main".into()
+            },
+            ref_table: "customers".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: ReferentialAction::Cascade,
+            ..ForeignKey::default()
+        },
+    );
+    orders.indexes.insert(
+        "orders_recent_idx".into(),
+        Index {
+            method: "btree".into(),
+            keys: vec![
+                IndexKey {
+                    expression: "customer_id".into(),
+                    is_expression: false,
+                    descending: false,
+                    nulls_first: false,
+                },
+                IndexKey {
+                    expression: "lower(\"order\")".into(),
+                    is_expression: true,
+                    descending: true,
+                    nulls_first: false,
+                },
+            ],
+            predicate: Some("total > 0".into()),
+            ..Index::default()
+        },
+    );
+    s.tables.insert("customers".into(), customers);
+    s.tables.insert("orders".into(), orders);
+    s.views.insert(
+        "big_orders".into(),
+        View {
+            definition: "SELECT id FROM orders WHERE total > 100".into(),
+            comment: None,
+        },
+    );
+    s
+}
+
+fn sql(rendered: &[RenderedOp]) -> String {
+    rendered
+        .iter()
+        .flat_map(|r| r.statements.iter().map(|s| format!("{s};\n")))
+        .collect()
+}
+
+#[test]
+fn postgres_creates_a_schema_from_nothing_and_drops_it_again() {
+    let to = catalog("public", shop(Dialect::Postgres));
+    let from = catalog("public", Schema::default());
+    let d = diff(&from, &to, &Renames::default());
+    let up = render_ops(Dialect::Postgres, "public", &from, &d.ops).unwrap();
+    assert_eq!(
+        sql(&up),
+        r#"CREATE TABLE customers (
+    id integer GENERATED ALWAYS AS IDENTITY NOT NULL,
+    name text NOT NULL,
+    email text,
+    CONSTRAINT customers_pkey PRIMARY KEY (id),
+    CONSTRAINT customers_email_key UNIQUE (email)
+);
+COMMENT ON TABLE customers IS 'who buys';
+COMMENT ON COLUMN customers.name IS 'shown on invoices';
+CREATE TABLE orders (
+    id integer GENERATED ALWAYS AS IDENTITY NOT NULL,
+    customer_id integer NOT NULL,
+    total numeric(12,2) DEFAULT 0 NOT NULL,
+    "order" text,
+    CONSTRAINT orders_pkey PRIMARY KEY (id),
+    CONSTRAINT orders_total_check CHECK (total >= 0)
+);
+CREATE INDEX orders_recent_idx ON orders (customer_id, (lower("order")) DESC NULLS LAST) WHERE total > 0;
+ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE;
+CREATE VIEW big_orders AS
+SELECT id FROM orders WHERE total > 100;
+"#
+    );
+    let down = render_ops(Dialect::Postgres, "public", &to, &d.inverse()).unwrap();
+    assert_eq!(
+        sql(&down),
+        "DROP VIEW big_orders;\nALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;\nDROP INDEX orders_recent_idx;\nDROP TABLE orders;\nDROP TABLE customers;\n"
+    );
+}
+
+#[test]
+fn postgres_column_alterations() {
+    let t = QName::new("app", "t");
+    let r = |from: Column, to: Column| {
+        let op = Op::AlterColumn {
+            table: t.clone(),
+            from,
+            to,
+        };
+        render_ops(Dialect::Postgres, "public", &Catalog::default(), &[op])
+            .unwrap()
+            .remove(0)
+            .statements
+    };
+    assert_eq!(
+        r(col("n", "integer", true), col("n", "bigint", false)),
+        [
+            "ALTER TABLE app.t ALTER COLUMN n TYPE bigint USING n::bigint",
+            "ALTER TABLE app.t ALTER COLUMN n SET NOT NULL",
+        ]
+    );
+    let with_default = Column {
+        default: Some("'x'::text".into()),
+        comment: Some("it's".into()),
+        ..col("s", "text", true)
+    };
+    assert_eq!(
+        r(col("s", "text", true), with_default.clone()),
+        [
+            "ALTER TABLE app.t ALTER COLUMN s SET DEFAULT 'x'::text",
+            "COMMENT ON COLUMN app.t.s IS 'it''s'",
+        ]
+    );
+    assert_eq!(
+        r(with_default, col("s", "text", true)),
+        [
+            "ALTER TABLE app.t ALTER COLUMN s DROP DEFAULT",
+            "COMMENT ON COLUMN app.t.s IS NULL",
+        ]
+    );
+    let identity = |i| Column {
+        identity: Some(i),
+        ..col("id", "bigint", false)
+    };
+    assert_eq!(
+        r(col("id", "bigint", false), identity(Identity::ByDefault)),
+        ["ALTER TABLE app.t ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY"]
+    );
+    assert_eq!(
+        r(identity(Identity::ByDefault), identity(Identity::Always)),
+        ["ALTER TABLE app.t ALTER COLUMN id SET GENERATED ALWAYS"]
+    );
+    assert_eq!(
+        r(identity(Identity::Always), col("id", "bigint", false)),
+        ["ALTER TABLE app.t ALTER COLUMN id DROP IDENTITY"]
+    );
+}
+
+#[test]
+fn postgres_types_and_sequences() {
+    let mut s = Schema::default();
+    s.enums.insert(
+        "mood".into(),
+        EnumType {
+            labels: vec!["sad".into(), "happy".into()],
+        },
+    );
+    let to = catalog("public", s.clone());
+    s.enums.get_mut("mood").unwrap().labels = vec!["happy".into()];
+    let from = catalog("public", s);
+    let d = diff(&from, &to, &Renames::default());
+    let up = render_ops(Dialect::Postgres, "public", &from, &d.ops).unwrap();
+    assert_eq!(
+        sql(&up),
+        "ALTER TYPE mood ADD VALUE 'sad' BEFORE 'happy';\n"
+    );
+    let down = render_ops(Dialect::Postgres, "public", &to, &d.inverse()).unwrap();
+    assert!(down[0].statements.is_empty());
+    assert_eq!(
+        down[0].notes,
+        ["PostgreSQL cannot remove the value 'sad' from enum type public.mood: it stays"]
+    );
+}
+
+#[test]
+fn sqlite_creates_tables_with_their_foreign_keys_inline() {
+    let to = catalog("main", shop(Dialect::Sqlite));
+    let from = catalog("main", Schema::default());
+    let d = diff(&from, &to, &Renames::default());
+    let up = render_ops(Dialect::Sqlite, "main", &from, &d.ops).unwrap();
+    assert_eq!(
+        sql(&up),
+        r#"CREATE TABLE customers (
+    id integer PRIMARY KEY AUTOINCREMENT,
+    name text NOT NULL,
+    email text,
+    CONSTRAINT customers_email_key UNIQUE (email)
+);
+CREATE TABLE orders (
+    id integer PRIMARY KEY AUTOINCREMENT,
+    customer_id integer NOT NULL,
+    total numeric(12,2) DEFAULT 0 NOT NULL,
+    "order" text,
+    CONSTRAINT orders_total_check CHECK (total >= 0),
+    CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE
+);
+CREATE INDEX orders_recent_idx ON orders (customer_id, (lower("order")) DESC NULLS LAST) WHERE total > 0;
+CREATE VIEW big_orders AS
+SELECT id FROM orders WHERE total > 100;
+"#
+    );
+    let down = render_ops(Dialect::Sqlite, "main", &to, &d.inverse()).unwrap();
+    assert_eq!(
+        sql(&down),
+        "DROP VIEW big_orders;\nDROP INDEX orders_recent_idx;\nDROP TABLE orders;\nDROP TABLE customers;\n"
+    );
+}
+
+#[test]
+fn sqlite_rebuilds_what_alter_table_cannot_do() {
+    let from = catalog("main", shop(Dialect::Sqlite));
+    let mut s = shop(Dialect::Sqlite);
+    let orders = s.tables.get_mut("orders").unwrap();
+    orders.columns[2].data_type = "real".into();
+    orders.columns.push(col("note", "text", true));
+    let to = catalog("main", s);
+    let d = diff(&from, &to, &Renames::default());
+    let up = render_ops(Dialect::Sqlite, "main", &from, &d.ops).unwrap();
+    assert_eq!(
+        sql(&up),
+        r#"PRAGMA defer_foreign_keys = ON;
+DROP VIEW big_orders;
+CREATE TABLE _aludel_new_orders (
+    id integer PRIMARY KEY AUTOINCREMENT,
+    customer_id integer NOT NULL,
+    total real DEFAULT 0 NOT NULL,
+    "order" text,
+    CONSTRAINT orders_total_check CHECK (total >= 0),
+    CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE
+);
+INSERT INTO _aludel_new_orders (id, customer_id, total, "order") SELECT id, customer_id, total, "order" FROM orders;
+DROP TABLE orders;
+ALTER TABLE _aludel_new_orders RENAME TO orders;
+CREATE INDEX orders_recent_idx ON orders (customer_id, (lower("order")) DESC NULLS LAST) WHERE total > 0;
+CREATE VIEW big_orders AS
+SELECT id FROM orders WHERE total > 100;
+ALTER TABLE orders ADD COLUMN note text;
+"#
+    );
+    // Dropping a plain column is an ALTER TABLE; a checked one needs the rebuild.
+    let down = render_ops(Dialect::Sqlite, "main", &to, &d.inverse()).unwrap();
+    assert_eq!(down[0].statements, ["ALTER TABLE orders DROP COLUMN note"]);
+    assert!(down[1].statements[2].starts_with("CREATE TABLE _aludel_new_orders"));
+}
+
+#[test]
+fn sqlite_has_no_enum_types() {
+    let mut s = Schema::default();
+    s.enums.insert("mood".into(), EnumType::default());
+    let from = catalog("main", Schema::default());
+    let ops = diff(&from, &catalog("main", s), &Renames::default()).ops;
+    let e = render_ops(Dialect::Sqlite, "main", &from, &ops).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "sqlite has no enum types (add enum type main.mood ())"
+    );
+}
+
+#[test]
+fn names_are_quoted_only_when_they_must_be() {
+    let r = Renderer {
+        dialect: Dialect::Postgres,
+        default_schema: "public",
+    };
+    assert_eq!(r.ident("orders"), "orders");
+    assert_eq!(r.ident("user"), "\"user\"");
+    assert_eq!(r.ident("Orders"), "\"Orders\"");
+    assert_eq!(r.ident("2fa"), "\"2fa\"");
+    assert_eq!(r.qname(&QName::new("public", "t")), "t");
+    assert_eq!(r.qname(&QName::new("Audit", "t")), "\"Audit\".t");
+    assert!(mentions("SELECT * FROM Orders o", "orders"));
+    assert!(!mentions("SELECT * FROM orders_archive", "orders"));
+}
