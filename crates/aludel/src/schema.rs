@@ -126,7 +126,11 @@ pub struct IndexKey {
     pub is_expression: bool,
     /// Descending order.
     pub descending: bool,
-    /// `NULLS FIRST` where that is not the default for the order.
+    /// Whether NULLs sort first, as the index really orders them: `false` for `ASC`
+    /// (the default, `NULLS LAST`), `true` for `ASC NULLS FIRST`, `true` for `DESC` (the
+    /// default, `NULLS FIRST`) and `false` for `DESC NULLS LAST`. One flag with one
+    /// meaning, so `DESC` and `DESC NULLS FIRST` compare equal. SQLite, which cannot
+    /// say, gives the default for the order.
     pub nulls_first: bool,
 }
 

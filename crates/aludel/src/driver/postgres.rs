@@ -8,13 +8,18 @@
 //! polling never queues behind `CREATE INDEX CONCURRENTLY`, and the session keeps it
 //! across the per-revision transactions.
 
+mod inspect;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
-use super::{ConnectError, DbError, Driver, StatementFailure, lock_key, process_description};
+use super::{
+    ConnectError, DbError, Driver, InspectScope, Inspection, StatementFailure, lock_key,
+    process_description,
+};
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -510,6 +515,10 @@ impl Driver for PostgresDriver {
         self.simple_query(sql)
             .map(first_column)
             .map_err(|(_, error)| error)
+    }
+
+    fn inspect(&mut self, scope: &InspectScope) -> Result<Inspection, DbError> {
+        inspect::inspect(self, scope)
     }
 
     fn flush(&mut self, table: &VersionTable) -> Result<(), DbError> {
