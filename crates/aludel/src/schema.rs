@@ -129,8 +129,9 @@ pub struct IndexKey {
     /// Whether NULLs sort first, as the index really orders them: `false` for `ASC`
     /// (the default, `NULLS LAST`), `true` for `ASC NULLS FIRST`, `true` for `DESC` (the
     /// default, `NULLS FIRST`) and `false` for `DESC NULLS LAST`. One flag with one
-    /// meaning, so `DESC` and `DESC NULLS FIRST` compare equal. SQLite, which cannot
-    /// say, gives the default for the order.
+    /// meaning, so `DESC` and `DESC NULLS FIRST` compare equal. SQLite has no `NULLS`
+    /// clause in indexes and sorts NULLs first ascending: `true` for `ASC`, `false`
+    /// for `DESC`.
     pub nulls_first: bool,
 }
 

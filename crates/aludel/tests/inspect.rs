@@ -598,3 +598,260 @@ fn postgres_inspection_sends_the_same_few_queries_for_200_tables_as_for_2() {
     // The schema resolution and one query per object kind.
     assert_eq!(large_queries, 9);
 }
+
+// ---------------------------------------------------------------- SQLite
+
+const SQLITE_SCHEMA: &str = r#"
+CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, region TEXT, code INT, UNIQUE (region, code));
+CREATE TABLE people (
+  id integer primary key,
+  name VARCHAR(40) NOT NULL CONSTRAINT people_name_uq UNIQUE,
+  price NUMERIC(12,2) DEFAULT 0 CHECK (price > 0),
+  ratio double   precision,
+  created timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  doubled numeric GENERATED ALWAYS AS (price * 2) STORED,
+  upper_name text AS (upper(name)),
+  email text, -- a comment, with (a parenthesis
+  note,
+  account_region text,
+  account_code int,
+  CONSTRAINT nonempty CHECK (name <> ''),
+  CHECK ( length(email) > 3 ),
+  FOREIGN KEY (account_region, account_code) REFERENCES accounts (region, code)
+    ON DELETE CASCADE ON UPDATE SET NULL DEFERRABLE INITIALLY DEFERRED
+);
+CREATE TABLE pets (id int, kind text, owner int REFERENCES people DEFERRABLE,
+  CONSTRAINT pets_key PRIMARY KEY (kind, id));
+CREATE UNIQUE INDEX people_lower_email ON people (lower(email));
+CREATE INDEX people_recent ON people (created DESC) WHERE email IS NOT NULL;
+CREATE INDEX people_order ON people (price DESC, name);
+CREATE VIEW payers AS SELECT id, name FROM people WHERE price > 10;
+CREATE TABLE aludel_version (version_num text PRIMARY KEY);
+CREATE TRIGGER pets_touch AFTER UPDATE ON pets BEGIN SELECT 1; END;
+CREATE TRIGGER version_touch AFTER UPDATE ON aludel_version BEGIN SELECT 1; END;
+"#;
+
+fn sqlite_main() -> Schema {
+    let mut accounts = Table {
+        columns: vec![
+            Column {
+                identity: Some(Identity::Serial),
+                ..col("id", "integer", true)
+            },
+            col("region", "text", true),
+            col("code", "int", true),
+        ],
+        primary_key: Some(PrimaryKey {
+            name: "accounts_pkey".into(),
+            columns: names(&["id"]),
+        }),
+        ..Table::default()
+    };
+    accounts.uniques.insert(
+        "accounts_region_code_key".into(),
+        Unique {
+            columns: names(&["region", "code"]),
+        },
+    );
+
+    let mut people = Table {
+        columns: vec![
+            // The pragma says an INTEGER PRIMARY KEY may be NULL: reported as it says.
+            col("id", "integer", true),
+            col("name", "varchar(40)", false),
+            Column {
+                default: Some("0".into()),
+                ..col("price", "numeric(12,2)", true)
+            },
+            col("ratio", "double precision", true),
+            Column {
+                default: Some("CURRENT_TIMESTAMP".into()),
+                ..col("created", "timestamp", false)
+            },
+            Column {
+                generated: Some("price * 2".into()),
+                ..col("doubled", "numeric", true)
+            },
+            Column {
+                generated: Some("upper(name)".into()),
+                ..col("upper_name", "text", true)
+            },
+            col("email", "text", true),
+            col("note", "", true),
+            col("account_region", "text", true),
+            col("account_code", "int", true),
+        ],
+        primary_key: Some(PrimaryKey {
+            name: "people_pkey".into(),
+            columns: names(&["id"]),
+        }),
+        ..Table::default()
+    };
+    people.uniques.insert(
+        "people_name_uq".into(),
+        Unique {
+            columns: names(&["name"]),
+        },
+    );
+    for (name, expression) in [
+        ("people_check", "price > 0"),
+        ("nonempty", "name <> ''"),
+        ("people_check1", "length(email) > 3"),
+    ] {
+        people.checks.insert(
+            name.into(),
+            Check {
+                expression: expression.into(),
+            },
+        );
+    }
+    people.foreign_keys.insert(
+        "people_account_region_account_code_fkey".into(),
+        ForeignKey {
+            columns: names(&["account_region", "account_code"]),
+            ref_schema: "main".into(),
+            ref_table: "accounts".into(),
+            ref_columns: names(&["region", "code"]),
+            on_update: ReferentialAction::SetNull,
+            on_delete: ReferentialAction::Cascade,
+            deferrable: Some(true),
+        },
+    );
+    // SQLite sorts NULLs first ascending and last descending.
+    let index = |keys: Vec<IndexKey>| Index {
+        method: "btree".into(),
+        keys,
+        ..Index::default()
+    };
+    let asc = |expression: &str| IndexKey {
+        nulls_first: true,
+        ..key(expression)
+    };
+    people.indexes.insert(
+        "people_lower_email".into(),
+        Index {
+            unique: true,
+            ..index(vec![IndexKey {
+                is_expression: true,
+                ..asc("lower(email)")
+            }])
+        },
+    );
+    people.indexes.insert(
+        "people_recent".into(),
+        Index {
+            predicate: Some("email IS NOT NULL".into()),
+            ..index(vec![IndexKey {
+                descending: true,
+                ..key("created")
+            }])
+        },
+    );
+    people.indexes.insert(
+        "people_order".into(),
+        index(vec![
+            IndexKey {
+                descending: true,
+                ..key("price")
+            },
+            asc("name"),
+        ]),
+    );
+
+    let mut pets = Table {
+        columns: vec![
+            col("id", "int", true),
+            col("kind", "text", true),
+            col("owner", "int", true),
+        ],
+        primary_key: Some(PrimaryKey {
+            name: "pets_key".into(),
+            columns: names(&["kind", "id"]),
+        }),
+        ..Table::default()
+    };
+    pets.foreign_keys.insert(
+        "pets_owner_fkey".into(),
+        ForeignKey {
+            columns: names(&["owner"]),
+            ref_schema: "main".into(),
+            ref_table: "people".into(),
+            // Written without columns: the parent's primary key.
+            ref_columns: names(&["id"]),
+            on_update: ReferentialAction::NoAction,
+            on_delete: ReferentialAction::NoAction,
+            deferrable: Some(false),
+        },
+    );
+
+    let mut s = Schema::default();
+    s.tables.insert("accounts".into(), accounts);
+    s.tables.insert("people".into(), people);
+    s.tables.insert("pets".into(), pets);
+    s.views.insert(
+        "payers".into(),
+        View {
+            definition: "SELECT id, name FROM people WHERE price > 10".into(),
+            comment: None,
+        },
+    );
+    s
+}
+
+fn sqlite_driver() -> (tempfile::TempDir, Box<dyn Driver>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inspect.db");
+    let driver = open(&format!("sqlite:///{}", path.display()));
+    (dir, driver)
+}
+
+#[test]
+fn sqlite_inspection_reads_every_modelled_object_with_postgres_default_names() {
+    let (_dir, mut driver) = sqlite_driver();
+    driver.execute(SQLITE_SCHEMA).unwrap();
+
+    // The schemas asked for do not matter: SQLite has one.
+    let got = driver
+        .inspect(&scope(&["public"], &["aludel_version"]))
+        .unwrap();
+
+    let expected = sqlite_main();
+    let read = &got.catalog.schemas["main"];
+    for (table, t) in &expected.tables {
+        assert_eq!(read.tables.get(table), Some(t), "table {table}");
+    }
+    let mut catalog = Catalog::default();
+    catalog.schemas.insert("main".into(), expected);
+    assert_eq!(got.catalog, catalog);
+    assert_eq!(
+        got.skipped,
+        vec![skipped(
+            "main",
+            "trigger",
+            "pets.pets_touch",
+            "triggers are not modelled"
+        )]
+    );
+}
+
+#[test]
+fn sqlite_inspection_reads_excluded_tables_only_when_asked_and_empty_databases() {
+    let (_dir, mut driver) = sqlite_driver();
+    let empty = driver.inspect(&InspectScope::default()).unwrap();
+    let mut catalog = Catalog::default();
+    catalog.schemas.insert("main".into(), Schema::default());
+    assert_eq!(empty.catalog, catalog);
+    assert!(empty.skipped.is_empty());
+
+    driver.execute(SQLITE_SCHEMA).unwrap();
+    let all = driver.inspect(&InspectScope::default()).unwrap();
+    let version = &all.catalog.schemas["main"].tables["aludel_version"];
+    assert_eq!(
+        version.primary_key,
+        Some(PrimaryKey {
+            name: "aludel_version_pkey".into(),
+            columns: names(&["version_num"]),
+        })
+    );
+    assert_eq!(all.skipped.len(), 2);
+}

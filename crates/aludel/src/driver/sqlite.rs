@@ -1,11 +1,13 @@
 //! SQLite through the bundled library. The run lock is SQLite's own exclusive file
 //! lock, held for the whole run by switching the connection to exclusive locking mode.
 
+mod inspect;
+
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{ConnectError, ConnectOptions, DbError, Driver};
+use super::{ConnectError, ConnectOptions, DbError, Driver, InspectScope, Inspection};
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect, SqliteLocation};
 
@@ -141,6 +143,10 @@ impl Driver for SqliteDriver {
             Err(e) if is_busy(&e) => Ok(false),
             Err(e) => Err(db_error(e)),
         }
+    }
+
+    fn inspect(&mut self, scope: &InspectScope) -> Result<Inspection, DbError> {
+        inspect::inspect(&self.conn, scope)
     }
 
     fn lock_holder(&mut self, _table: &VersionTable) -> Result<Option<String>, DbError> {
