@@ -336,22 +336,39 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             branch_label,
             depends_on,
         } => {
-            if autogenerate || !rename.is_empty() || allow_empty {
-                return Err(
-                    "revision --autogenerate is not available yet: it arrives with schema diffing; write the SQL by hand for now (aludel revision -m MESSAGE)"
-                        .into(),
-                );
+            let options = RevisionOptions {
+                message: message.unwrap_or_default(),
+                rev_id,
+                head,
+                splice,
+                branch_labels: branch_label,
+                depends_on,
+            };
+            if !autogenerate && (!rename.is_empty() || allow_empty) {
+                return Err("--rename and --allow-empty go with --autogenerate".into());
             }
-            let path = project
-                .revision(&RevisionOptions {
-                    message: message.unwrap_or_default(),
-                    rev_id,
-                    head,
-                    splice,
-                    branch_labels: branch_label,
-                    depends_on,
-                })
-                .map_err(|e| e.to_string())?;
+            let path = if autogenerate {
+                let generated = project
+                    .revision_autogenerate(&options, &rename, allow_empty, &mut events)
+                    .map_err(|e| e.to_string())?;
+                for change in &generated.changes {
+                    printer.event_info(&format!("Detected {change}"));
+                }
+                for s in generated.suggestions.iter().chain(&generated.skipped) {
+                    printer.event_warn(s);
+                }
+                match generated.path {
+                    Some(path) => path,
+                    None => {
+                        printer.event_info(
+                            "No changes in schema detected; no revision written (--allow-empty writes one anyway)",
+                        );
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                }
+            } else {
+                project.revision(&options).map_err(|e| e.to_string())?
+            };
             let hooks = project.run_post_write_hooks(&path);
             for failure in hooks {
                 printer.event_warn(&failure);
@@ -426,10 +443,25 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Heads { verbose } => project.heads(verbose).map_err(|e| e.to_string())?,
         Command::Branches { verbose } => project.branches(verbose).map_err(|e| e.to_string())?,
         Command::Show { rev } => project.show(&rev, &mut events).map_err(|e| e.to_string())?,
-        Command::Check { .. } => {
-            return Err(
-                "check is not available yet: it arrives with schema diffing (autogenerate)".into(),
-            );
+        Command::Check { migrations } => {
+            let report = project
+                .check(migrations, &mut events)
+                .map_err(|e| e.to_string())?;
+            for s in report.suggestions.iter().chain(&report.skipped) {
+                printer.event_warn(s);
+            }
+            if report.changes.is_empty() {
+                print_out("No new upgrade operations detected.");
+            } else {
+                let mut out = String::from("New upgrade operations detected:\n");
+                for c in &report.changes {
+                    out.push_str(&format!("  {c}\n"));
+                }
+                print_out(&out);
+                std::mem::forget(project);
+                return Ok(ExitCode::from(1));
+            }
+            String::new()
         }
     };
     print_out(&out);
@@ -440,6 +472,22 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 }
 
 impl Printer {
+    fn event_info(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        if self.json {
+            let _ = writeln!(
+                err,
+                "{{\"level\":\"info\",\"message\":{}}}",
+                json_string(text)
+            );
+        } else {
+            let _ = writeln!(err, "INFO  {text}");
+        }
+    }
+
     fn event_warn(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         if self.json {

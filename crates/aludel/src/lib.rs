@@ -15,6 +15,7 @@
 //! | [`runner`] | carry out a plan through a live or offline sink |
 //! | [`project`] | the commands as library calls |
 
+pub mod autogen;
 pub mod config;
 pub mod diff;
 pub mod driver;

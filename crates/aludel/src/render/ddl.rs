@@ -327,11 +327,14 @@ impl Renderer<'_> {
                 } else {
                     self.ident(&k.expression)
                 };
-                match (k.descending, k.nulls_first) {
-                    (true, true) => s.push_str(" DESC"),
-                    (true, false) => s.push_str(" DESC NULLS LAST"),
-                    (false, true) => s.push_str(" NULLS FIRST"),
-                    (false, false) => {}
+                // `nulls_first` says where NULLs sort. PostgreSQL puts them last
+                // ascending and first descending unless told; SQLite cannot be told
+                // (and sorts them first ascending).
+                match (self.dialect, k.descending, k.nulls_first) {
+                    (Dialect::Sqlite, true, _) | (_, true, true) => s.push_str(" DESC"),
+                    (Dialect::Sqlite, false, _) | (_, false, false) => {}
+                    (_, true, false) => s.push_str(" DESC NULLS LAST"),
+                    (_, false, true) => s.push_str(" NULLS FIRST"),
                 }
                 s
             })

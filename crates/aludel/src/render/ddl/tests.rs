@@ -274,7 +274,7 @@ CREATE TABLE orders (
     CONSTRAINT orders_total_check CHECK (total >= 0),
     CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE
 );
-CREATE INDEX orders_recent_idx ON orders (customer_id, (lower("order")) DESC NULLS LAST) WHERE total > 0;
+CREATE INDEX orders_recent_idx ON orders (customer_id, (lower("order")) DESC) WHERE total > 0;
 CREATE VIEW big_orders AS
 SELECT id FROM orders WHERE total > 100;
 "#
@@ -311,7 +311,7 @@ CREATE TABLE _aludel_new_orders (
 INSERT INTO _aludel_new_orders (id, customer_id, total, "order") SELECT id, customer_id, total, "order" FROM orders;
 DROP TABLE orders;
 ALTER TABLE _aludel_new_orders RENAME TO orders;
-CREATE INDEX orders_recent_idx ON orders (customer_id, (lower("order")) DESC NULLS LAST) WHERE total > 0;
+CREATE INDEX orders_recent_idx ON orders (customer_id, (lower("order")) DESC) WHERE total > 0;
 CREATE VIEW big_orders AS
 SELECT id FROM orders WHERE total > 100;
 ALTER TABLE orders ADD COLUMN note text;

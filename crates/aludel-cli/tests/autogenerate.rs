@@ -1,0 +1,189 @@
+//! `revision --autogenerate` and `check`: from the desired schema in `schema.sql` to a
+//! revision that gets there and back, on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aludel_testkit::{Backend, DbProject, on_both};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+
+/// A small shop that both dialects accept as written.
+const SHOP: &str = "CREATE TABLE customers (
+    id integer PRIMARY KEY,
+    name text NOT NULL,
+    email text UNIQUE
+);
+CREATE TABLE orders (
+    id integer PRIMARY KEY,
+    customer_id integer NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    total numeric(12,2) NOT NULL DEFAULT 0 CHECK (total >= 0),
+    note text
+);
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+";
+
+fn write_schema(p: &DbProject, text: &str) {
+    std::fs::write(p.path().join("schema.sql"), text).unwrap();
+}
+
+fn revision_files(p: &DbProject) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(p.versions())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn from_empty_to_the_schema_and_back(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
+    write_schema(&p, SHOP);
+    let r = p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    for line in [
+        "INFO  Detected add table main.customers",
+        "INFO  Detected add table main.orders",
+        "INFO  Detected add index orders_customer_idx on main.orders",
+        "INFO  Detected add view main.big_orders",
+    ] {
+        let line = match backend {
+            Backend::Postgres => line.replace("main.", "public."),
+            Backend::Sqlite => line.to_string(),
+        };
+        assert!(r.stderr.contains(&line), "{line}\n{r}");
+    }
+    assert!(r.stdout.starts_with("Generating "), "{r}");
+    assert_eq!(revision_files(&p).len(), 1);
+
+    p.ok(&["upgrade", "head"]);
+    let mut tables = db.tables();
+    tables.sort();
+    assert_eq!(tables, ["aludel_version", "customers", "orders"]);
+    let r = p.ok(&["check"]);
+    assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
+
+    // Nothing changed: nothing is written, unless asked.
+    let r = p.ok(&["revision", "--autogenerate", "-m", "nothing"]);
+    assert!(r.stderr.contains("No changes in schema detected"), "{r}");
+    assert_eq!(revision_files(&p).len(), 1);
+
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(db.tables(), ["aludel_version"]);
+    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    assert!(
+        r.stdout.starts_with("New upgrade operations detected:\n"),
+        "{r}"
+    );
+    assert!(r.stdout.contains("add table"), "{r}");
+}
+
+fn a_new_column_then_a_declared_rename_keeps_the_rows(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
+    write_schema(&p, SHOP);
+    p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    p.ok(&["upgrade", "head"]);
+    db.execute("INSERT INTO customers (id, name, email) VALUES (1, 'Ada', 'ada@example.com')");
+
+    // An added column.
+    write_schema(
+        &p,
+        &SHOP.replace(
+            "    email text UNIQUE\n",
+            "    email text UNIQUE,\n    phone text\n",
+        ),
+    );
+    let r = p.ok(&["revision", "--autogenerate", "-m", "phone"]);
+    assert!(r.stderr.contains("Detected add column"), "{r}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+
+    // A rename: suggested without a hint, done with one.
+    let renamed = SHOP
+        .replace(
+            "    name text NOT NULL,\n",
+            "    full_name text NOT NULL,\n",
+        )
+        .replace(
+            "    email text UNIQUE\n",
+            "    email text UNIQUE,\n    phone text\n",
+        );
+    write_schema(&p, &renamed);
+    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    assert!(
+        r.stderr.contains("--rename customers.name=full_name"),
+        "{r}"
+    );
+    let r = p.ok(&[
+        "revision",
+        "--autogenerate",
+        "-m",
+        "rename",
+        "--rename",
+        "customers.name=full_name",
+    ]);
+    assert!(r.stderr.contains("Detected rename column"), "{r}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(db.rows("SELECT full_name FROM customers"), ["Ada"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    p.ok(&["downgrade", "-1"]);
+    assert_eq!(db.rows("SELECT name FROM customers"), ["Ada"]);
+}
+
+fn the_database_must_be_at_the_head(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    write_schema(&p, SHOP);
+    p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    let r = p.fails(&["revision", "--autogenerate", "-m", "again"]);
+    assert!(
+        r.stderr.contains("the database is at <base>, not at")
+            && r.stderr.contains("run `aludel upgrade head` first"),
+        "{r}"
+    );
+}
+
+fn a_bad_desired_schema_names_its_file_and_line(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    write_schema(
+        &p,
+        "CREATE TABLE ok (id integer);\n\nCREATE TABLE broken (id nosuchtype(;\n",
+    );
+    let r = p.fails(&["check"]);
+    assert!(r.stderr.contains("schema.sql:3"), "{r}");
+}
+
+fn check_migrations_needs_no_live_database(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    let db = p.db();
+    write_schema(&p, SHOP);
+    p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    // The revisions reach the desired schema in a shadow database; the project's own
+    // database stays untouched.
+    let r = p.ok(&["check", "--migrations"]);
+    assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
+    assert!(db.tables().is_empty(), "{:?}", db.tables());
+    // A change to the schema without a revision for it is caught.
+    write_schema(
+        &p,
+        &SHOP.replace("    note text\n", "    note text,\n    paid boolean\n"),
+    );
+    let r = p
+        .run(&["check", "--migrations"])
+        .expect_code(1, &["check", "--migrations"]);
+    assert!(r.stdout.contains("add column"), "{r}");
+}
+
+on_both!(
+    check_migrations_needs_no_live_database,
+    from_empty_to_the_schema_and_back,
+    a_new_column_then_a_declared_rename_keeps_the_rows,
+    the_database_must_be_at_the_head,
+    a_bad_desired_schema_names_its_file_and_line,
+);

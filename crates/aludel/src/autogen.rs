@@ -1,0 +1,416 @@
+//! Autogenerate and drift check: the desired schema (`schema.sql`, or a folder of
+//! `.sql` files) is loaded into a throwaway shadow database and read back with the same
+//! introspection as the live database, so whatever the database accepts, aludel
+//! understands; [`crate::diff`] compares the two and [`crate::render`] writes the SQL.
+//!
+//! The shadow database is a temporary SQLite file for a SQLite project, removed after
+//! use. For PostgreSQL it is a database aludel creates next to the project's
+//! (`aludel_shadow_<pid>_<n>`) and always drops, or `shadow_database_url` when the
+//! user gives one: a database dedicated to aludel, whose schemas in scope are emptied
+//! before each use.
+
+use std::path::{Path, PathBuf};
+
+use crate::diff::{Diff, Renames};
+use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
+use crate::ops::Op;
+use crate::render::{DdlError, RenderedOp, render_ops};
+use crate::schema::Catalog;
+use crate::script::{SplitError, split_statements};
+use crate::url::{DatabaseUrl, Dialect};
+
+/// Why autogenerate or check could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum AutogenError {
+    /// The desired schema's file or folder is missing or unreadable.
+    #[error("{}: {source}", path.display())]
+    SchemaFile {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A statement of the desired schema cannot be split.
+    #[error("{}:{}: {}", path.display(), error.line, error.kind)]
+    Split {
+        /// The file.
+        path: PathBuf,
+        /// The splitter's error, with its line.
+        error: SplitError,
+    },
+    /// The shadow database refused a statement of the desired schema.
+    #[error("{}:{line}: the shadow database refused this statement of the desired schema:\n    {statement}\n{error}", path.display())]
+    Desired {
+        /// The file.
+        path: PathBuf,
+        /// The statement's line.
+        line: usize,
+        /// The statement.
+        statement: String,
+        /// The database's error.
+        error: DbError,
+    },
+    /// Creating, using or dropping the shadow database failed.
+    #[error("shadow database: {doing}: {error}")]
+    Shadow {
+        /// What was being done.
+        doing: String,
+        /// The database's error.
+        error: DbError,
+    },
+    /// Reading a database's schema failed.
+    #[error("reading the schema of {which}: {error}")]
+    Inspect {
+        /// `the database` or `the shadow database`.
+        which: &'static str,
+        /// The database's error.
+        error: DbError,
+    },
+    /// The changes cannot be written in this dialect.
+    #[error(transparent)]
+    Render(#[from] DdlError),
+}
+
+/// The statements of the desired schema, with their file and line, in file-name order
+/// for a folder.
+pub fn desired_statements(
+    path: &Path,
+    dialect: Dialect,
+) -> Result<Vec<(PathBuf, crate::script::Statement)>, AutogenError> {
+    let io = |path: &Path, source| AutogenError::SchemaFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let files = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| io(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|e| io(&file, e))?;
+        let statements =
+            split_statements(&text, dialect, 1).map_err(|error| AutogenError::Split {
+                path: file.clone(),
+                error,
+            })?;
+        out.extend(statements.into_iter().map(|s| (file.clone(), s)));
+    }
+    Ok(out)
+}
+
+/// Opens a connection to a URL (the caller decides the options).
+pub type Connector<'a> = dyn FnMut(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + 'a;
+
+/// A shadow database that is dropped when this goes out of scope.
+pub struct Shadow {
+    /// `None` only while the database is being dropped.
+    driver: Option<Box<dyn Driver>>,
+    /// Its URL, for other connections (running the revisions into it).
+    url: DatabaseUrl,
+    /// A temporary SQLite file to remove.
+    file: Option<PathBuf>,
+    /// The connection that created the database and drops it.
+    owner: Option<(Box<dyn Driver>, String)>,
+}
+
+impl Shadow {
+    /// Opens a shadow database for a project whose database is `url`, or uses
+    /// `given` (emptying the schemas of `scope` first).
+    pub fn open(
+        url: &DatabaseUrl,
+        given: Option<&DatabaseUrl>,
+        scope: &InspectScope,
+        connect: &mut Connector<'_>,
+    ) -> Result<Shadow, AutogenError> {
+        let shadow_err = |doing: &str| {
+            let doing = doing.to_string();
+            move |error| AutogenError::Shadow { doing, error }
+        };
+        match (url.dialect(), given) {
+            (Dialect::Sqlite, _) => {
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let file = std::env::temp_dir().join(format!(
+                    "aludel-shadow-{}-{}.db",
+                    std::process::id(),
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ));
+                let _ = std::fs::remove_file(&file);
+                let shadow_url: DatabaseUrl = format!("sqlite:///{}", file.display())
+                    .parse()
+                    .map_err(|e| AutogenError::Shadow {
+                        doing: format!("naming {}", file.display()),
+                        error: DbError::new(format!("{e}")),
+                    })?;
+                let driver = connect(&shadow_url).map_err(shadow_err("opening a SQLite file"))?;
+                Ok(Shadow {
+                    driver: Some(driver),
+                    url: shadow_url,
+                    file: Some(file),
+                    owner: None,
+                })
+            }
+            (_, Some(given)) => {
+                let mut driver = connect(given).map_err(shadow_err("connecting"))?;
+                let schemas = if scope.schemas.is_empty() {
+                    vec!["public".to_string()]
+                } else {
+                    scope.schemas.clone()
+                };
+                for s in schemas {
+                    let q = crate::render::quote_ident(Dialect::Postgres, &s);
+                    driver
+                        .execute(&format!(
+                            "DROP SCHEMA IF EXISTS {q} CASCADE; CREATE SCHEMA {q}"
+                        ))
+                        .map_err(shadow_err(&format!("emptying schema {s}")))?;
+                }
+                Ok(Shadow {
+                    driver: Some(driver),
+                    url: given.clone(),
+                    file: None,
+                    owner: None,
+                })
+            }
+            (_, None) => {
+                let mut owner = connect(url).map_err(shadow_err("connecting to create it"))?;
+                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let name = format!(
+                    "aludel_shadow_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
+                owner
+                    .execute(&format!("CREATE DATABASE {name}"))
+                    .map_err(|error| AutogenError::Shadow {
+                        doing: format!(
+                            "creating database {name} (the user needs CREATEDB, or set [autogenerate] shadow_database_url)"
+                        ),
+                        error,
+                    })?;
+                let shadow_url = url.with_database(&name);
+                match connect(&shadow_url) {
+                    Ok(driver) => Ok(Shadow {
+                        driver: Some(driver),
+                        url: shadow_url,
+                        file: None,
+                        owner: Some((owner, name)),
+                    }),
+                    Err(error) => {
+                        let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name}"));
+                        Err(AutogenError::Shadow {
+                            doing: format!("connecting to {name}"),
+                            error,
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// The shadow database's URL.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The shadow database's connection.
+    pub fn driver(&mut self) -> Result<&mut dyn Driver, AutogenError> {
+        match self.driver.as_deref_mut() {
+            Some(d) => Ok(d),
+            None => Err(AutogenError::Shadow {
+                doing: "using it".into(),
+                error: DbError::new("the shadow database is closed"),
+            }),
+        }
+    }
+
+    /// Runs the desired schema's statements, stopping at the first the database
+    /// refuses.
+    pub fn load(
+        &mut self,
+        statements: &[(PathBuf, crate::script::Statement)],
+    ) -> Result<(), AutogenError> {
+        let driver = self.driver()?;
+        for (path, st) in statements {
+            driver
+                .execute(&st.sql)
+                .map_err(|error| AutogenError::Desired {
+                    path: path.clone(),
+                    line: st.line,
+                    statement: st.sql.clone(),
+                    error,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Shadow {
+    fn drop(&mut self) {
+        // The shadow's own connection closes first; FORCE ends any other.
+        self.driver = None;
+        if let Some((owner, name)) = &mut self.owner {
+            let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+        if let Some(file) = &self.file {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+/// What comparing the database with the desired schema found.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// The changes, in an order that runs.
+    pub diff: Diff,
+    /// The catalog of the database, as read.
+    pub current: Catalog,
+    /// The desired catalog, as read from the shadow database.
+    pub desired: Catalog,
+    /// Objects the database holds that aludel does not model (never dropped).
+    pub skipped: Vec<Skipped>,
+    /// Objects the desired schema creates that aludel does not model: no revision
+    /// will create them; they are for the user to write by hand.
+    pub desired_skipped: Vec<Skipped>,
+    /// The schema written unqualified.
+    pub default_schema: String,
+}
+
+/// Compares two inspections; both catalogs get an (empty) entry for every schema the
+/// other has in scope, so an empty desired schema does not read as a dropped one.
+pub fn compare(
+    current: Inspection,
+    desired: Inspection,
+    dialect: Dialect,
+    renames: &Renames,
+) -> Comparison {
+    let mut current_catalog = current.catalog;
+    let mut desired_catalog = desired.catalog;
+    let default_schema = match dialect {
+        Dialect::Sqlite => "main".to_string(),
+        _ => current_catalog
+            .schemas
+            .keys()
+            .next()
+            .or(desired_catalog.schemas.keys().next())
+            .cloned()
+            .unwrap_or_else(|| "public".into()),
+    };
+    for c in [&mut current_catalog, &mut desired_catalog] {
+        c.schemas.entry(default_schema.clone()).or_default();
+    }
+    let diff = crate::diff::diff(&current_catalog, &desired_catalog, renames);
+    Comparison {
+        diff,
+        current: current_catalog,
+        desired: desired_catalog,
+        skipped: current.skipped,
+        desired_skipped: desired.skipped,
+        default_schema,
+    }
+}
+
+/// The upgrade and downgrade SQL of a comparison, as a revision's sections hold them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sections {
+    /// The upgrade section's body.
+    pub upgrade: String,
+    /// The downgrade section's body.
+    pub downgrade: String,
+}
+
+/// Writes the comparison's changes as revision sections: each op under a comment that
+/// says what it does, destructive ones marked, likely renames and objects left alone
+/// noted at the top.
+pub fn sections(c: &Comparison, dialect: Dialect) -> Result<Sections, AutogenError> {
+    let up = render_ops(dialect, &c.default_schema, &c.current, &c.diff.ops)?;
+    let down = render_ops(dialect, &c.default_schema, &c.desired, &c.diff.inverse())?;
+    let mut head = String::new();
+    for s in &c.diff.suggestions {
+        head.push_str(&format!("-- aludel: {s}\n"));
+    }
+    for s in &c.skipped {
+        head.push_str(&format!(
+            "-- aludel: left alone in the database: {} {}.{} ({})\n",
+            s.kind, s.schema, s.name, s.reason
+        ));
+    }
+    for s in &c.desired_skipped {
+        head.push_str(&format!(
+            "-- aludel: not written, add it by hand if needed: {} {}.{} from the desired schema ({})\n",
+            s.kind, s.schema, s.name, s.reason
+        ));
+    }
+    Ok(Sections {
+        upgrade: format!("{head}{}", body(&up, &c.diff.ops)),
+        downgrade: body(&down, &c.diff.inverse()),
+    })
+}
+
+fn body(rendered: &[RenderedOp], ops: &[Op]) -> String {
+    let mut out = String::new();
+    for (r, op) in rendered.iter().zip(ops) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("-- {}\n", r.description));
+        if op.is_destructive() {
+            out.push_str("-- WARNING: this loses data\n");
+        }
+        for n in &r.notes {
+            out.push_str(&format!("-- NOTE: {n}\n"));
+        }
+        for s in &r.statements {
+            out.push_str(s);
+            out.push_str(";\n");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desired_statements_come_from_a_file_or_a_folder_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("schema");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("b.sql"), "CREATE TABLE b (id int);").unwrap();
+        std::fs::write(
+            folder.join("a.sql"),
+            "-- first\nCREATE TABLE a (id int);\n\nCREATE INDEX a_i ON a (id);",
+        )
+        .unwrap();
+        std::fs::write(folder.join("notes.txt"), "not sql").unwrap();
+        let got = desired_statements(&folder, Dialect::Sqlite).unwrap();
+        let seen: Vec<(String, usize, &str)> = got
+            .iter()
+            .map(|(p, s)| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    s.line,
+                    s.sql.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a.sql".to_string(), 2, "CREATE TABLE a (id int)"),
+                ("a.sql".to_string(), 4, "CREATE INDEX a_i ON a (id)"),
+                ("b.sql".to_string(), 1, "CREATE TABLE b (id int)"),
+            ]
+        );
+        let missing =
+            desired_statements(&dir.path().join("nope.sql"), Dialect::Sqlite).unwrap_err();
+        assert!(missing.to_string().contains("nope.sql"), "{missing}");
+    }
+}
