@@ -9,6 +9,8 @@
 //!   Both sides are measured in the same run, alternating which goes first.
 //! - `queries`: `heads`, `history` and `current` on a 10,000-revision history (SQLite
 //!   database stamped at head), and `--help`.
+//! - `autogen`: introspection, diff, `check` cold and warm, and `revision
+//!   --autogenerate` on PostgreSQL with 1,000 tables (see `autogen.rs`).
 //!
 //! Every figure is a median over the runs; ratios are medians of per-run ratios. On
 //! the machines measured here, whichever side runs first after the databases are
@@ -19,6 +21,8 @@
 //! PostgreSQL comes from `ALUDEL_BENCH_POSTGRES_URL` (default
 //! `postgresql://postgres@127.0.0.1:5432/postgres`); `psql` must be on PATH. The
 //! `aludel` binary is `target/release/aludel` unless `ALUDEL_BIN` names another.
+
+mod autogen;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -38,6 +42,7 @@ struct Options {
     runs: usize,
     revisions: usize,
     query_revisions: usize,
+    tables: usize,
 }
 
 fn parse_args() -> Result<Options> {
@@ -46,6 +51,7 @@ fn parse_args() -> Result<Options> {
         runs: 6,
         revisions: 1000,
         query_revisions: 10_000,
+        tables: 1000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -58,10 +64,11 @@ fn parse_args() -> Result<Options> {
             "--runs" => o.runs = num("--runs")?.max(1),
             "--revisions" => o.revisions = num("--revisions")?.max(2),
             "--query-revisions" => o.query_revisions = num("--query-revisions")?.max(2),
-            "all" | "pg" | "queries" => o.what = a,
+            "--tables" => o.tables = num("--tables")?.max(10),
+            "all" | "pg" | "queries" | "autogen" => o.what = a,
             "-h" | "--help" => {
                 println!(
-                    "usage: aludel-bench [all|pg|queries] [--runs N] [--revisions N] [--query-revisions N]"
+                    "usage: aludel-bench [all|pg|queries|autogen] [--runs N] [--revisions N] [--query-revisions N] [--tables N]"
                 );
                 std::process::exit(0);
             }
@@ -100,6 +107,9 @@ fn run() -> Result<()> {
     }
     if o.what == "all" || o.what == "queries" {
         bench_queries(&bin, &o, &mut peak_kib)?;
+    }
+    if o.what == "all" || o.what == "autogen" {
+        autogen::bench_autogen(&bin, &o, &mut peak_kib)?;
     }
     println!(
         "\npeak memory of any aludel process: {:.1} MiB (target < 64 MiB)",

@@ -180,7 +180,43 @@ fn check_migrations_needs_no_live_database(backend: Backend) {
     assert!(r.stdout.contains("add column"), "{r}");
 }
 
+/// A warm `check` reads the desired catalog from the cache; an edited schema is never
+/// answered from it.
+fn the_desired_catalog_is_cached_by_content(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    write_schema(&p, SHOP);
+    p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    p.ok(&["upgrade", "head"]);
+    let entries = || -> Vec<String> {
+        std::fs::read_dir(p.path().join(".aludel-cache"))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with("desired-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        entries().len(),
+        1,
+        "the autogenerate run stored the catalog"
+    );
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    assert_eq!(entries().len(), 1, "the warm check found it");
+    write_schema(
+        &p,
+        &SHOP.replace("    note text\n", "    note text,\n    paid boolean\n"),
+    );
+    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    assert!(r.stdout.contains("add column"), "{r}");
+    assert_eq!(entries().len(), 2);
+}
+
 on_both!(
+    the_desired_catalog_is_cached_by_content,
     check_migrations_needs_no_live_database,
     from_empty_to_the_schema_and_back,
     a_new_column_then_a_declared_rename_keeps_the_rows,

@@ -257,7 +257,31 @@ fn the_failing_statement_among_many_is_named(backend: Backend) {
     assert_eq!(db.version_rows(), ["rev_1"], "{r}");
 }
 
+/// A syntax error stops a batch before anything in it runs: the statement is still
+/// named by where the database points, not taken for the first.
+fn a_syntax_error_among_many_statements_is_named(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("rev_1", &[], "typo").sql(
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABEL c (id int);\nCREATE TABLE d (id int);",
+        "",
+    ));
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(r.stderr.contains("rev_1.sql:"), "{r}");
+    assert!(
+        r.stderr.contains("statement: CREATE TABEL c (id int)"),
+        "{r}"
+    );
+    let tables = p.db().tables();
+    assert!(
+        !tables
+            .iter()
+            .any(|t| ["a", "b", "c", "d"].contains(&t.as_str())),
+        "{tables:?}\n{r}"
+    );
+}
+
 on_both!(
+    a_syntax_error_among_many_statements_is_named,
     the_failing_statement_among_many_is_named,
     downgrade_failing_in_the_middle,
     constraint_violation_keeps_the_database_detail,

@@ -290,7 +290,9 @@ impl TestProject {
         cmd.env_remove("DATABASE_URL")
             .env_remove("ALUDEL_CONFIG")
             .env_remove("MIGRATION_RETRY_COUNT")
-            .env_remove("MIGRATION_RETRY_DELAY");
+            .env_remove("MIGRATION_RETRY_DELAY")
+            // Each project's caches stay in its own folder, removed with it.
+            .env("ALUDEL_CACHE_DIR", self.path().join(".aludel-cache"));
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

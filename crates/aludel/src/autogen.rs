@@ -231,25 +231,45 @@ impl Shadow {
     }
 
     /// Runs the desired schema's statements, stopping at the first the database
-    /// refuses.
+    /// refuses. They go in batches of [`LOAD_BATCH`], one round trip each where the
+    /// driver can; a batch runs as one implicit transaction, so a batch holding a
+    /// statement that refuses a transaction block (or that needs more locks than one
+    /// transaction may hold) is run again statement by statement.
     pub fn load(
         &mut self,
         statements: &[(PathBuf, crate::script::Statement)],
     ) -> Result<(), AutogenError> {
         let driver = self.driver()?;
-        for (path, st) in statements {
-            driver
-                .execute(&st.sql)
-                .map_err(|error| AutogenError::Desired {
-                    path: path.clone(),
-                    line: st.line,
-                    statement: st.sql.clone(),
-                    error,
-                })?;
+        let refused =
+            |(path, st): &(PathBuf, crate::script::Statement), error| AutogenError::Desired {
+                path: path.clone(),
+                line: st.line,
+                statement: st.sql.clone(),
+                error,
+            };
+        for chunk in statements.chunks(LOAD_BATCH) {
+            let texts: Vec<&str> = chunk.iter().map(|(_, st)| st.sql.as_str()).collect();
+            let Err(failure) = driver.execute_batch(&texts, "SELECT 1") else {
+                continue;
+            };
+            // 25001: cannot run inside a transaction block; 53200: out of lock slots.
+            let one_by_one = matches!(failure.error.code.as_deref(), Some("25001" | "53200"));
+            if !one_by_one {
+                let at = failure.index.min(chunk.len() - 1);
+                return Err(refused(&chunk[at], failure.error));
+            }
+            for item in chunk {
+                driver
+                    .execute(&item.1.sql)
+                    .map_err(|error| refused(item, error))?;
+            }
         }
         Ok(())
     }
 }
+
+/// How many statements of the desired schema go in one round trip.
+const LOAD_BATCH: usize = 200;
 
 impl Drop for Shadow {
     fn drop(&mut self) {
@@ -260,6 +280,74 @@ impl Drop for Shadow {
         }
         if let Some(file) = &self.file {
             let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+/// The desired schema's catalog kept between runs, so that a warm `check` only reads
+/// the live database. The entry is found by a hash of everything that decides the
+/// catalog (aludel's version, the dialect, the server's version, the scope, and every
+/// statement of the desired schema with its file and line) and served only when the
+/// whole of that text equals the entry's: a changed schema never gets a stale catalog.
+#[derive(Debug, Clone)]
+pub struct DesiredCache {
+    file: PathBuf,
+    key: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CacheEntry {
+    key: String,
+    inspection: Inspection,
+}
+
+impl DesiredCache {
+    /// The cache entry for `key` in the folder `dir`.
+    pub fn new(dir: &Path, key: String) -> DesiredCache {
+        let hash = crate::driver::stable_hash(key.as_bytes());
+        DesiredCache {
+            file: dir.join(format!("desired-{hash:016x}.json")),
+            key,
+        }
+    }
+
+    /// The text that decides the desired catalog.
+    pub fn key_text(
+        dialect: Dialect,
+        server_version: &str,
+        scope: &InspectScope,
+        statements: &[(PathBuf, crate::script::Statement)],
+    ) -> String {
+        let mut key = format!(
+            "aludel {}\n{dialect}\n{server_version}\n{:?}\n{:?}\n",
+            env!("CARGO_PKG_VERSION"),
+            scope.schemas,
+            scope.exclude_tables
+        );
+        for (path, st) in statements {
+            key.push_str(&format!("{}:{}\n{}\n;\n", path.display(), st.line, st.sql));
+        }
+        key
+    }
+
+    /// The cached catalog, if there is one for exactly this key.
+    pub fn load(&self) -> Option<Inspection> {
+        if !crate::script::cache::trusted(&self.file) {
+            return None;
+        }
+        let bytes = std::fs::read(&self.file).ok()?;
+        let entry: CacheEntry = serde_json::from_slice(&bytes).ok()?;
+        (entry.key == self.key).then_some(entry.inspection)
+    }
+
+    /// Keeps `inspection` for this key (best effort).
+    pub fn store(&self, inspection: &Inspection) {
+        let entry = CacheEntry {
+            key: self.key.clone(),
+            inspection: inspection.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&entry) {
+            crate::script::cache::write_file(&self.file, &bytes);
         }
     }
 }
@@ -377,6 +465,54 @@ fn body(rendered: &[RenderedOp], ops: &[Op]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_desired_cache_serves_only_the_exact_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let scope = InspectScope::default();
+        let st = |sql: &str| {
+            vec![(
+                PathBuf::from("schema.sql"),
+                crate::script::Statement {
+                    sql: sql.into(),
+                    line: 1,
+                },
+            )]
+        };
+        let key = DesiredCache::key_text(
+            Dialect::Sqlite,
+            "3.50",
+            &scope,
+            &st("CREATE TABLE a (id int)"),
+        );
+        let cache = DesiredCache::new(dir.path(), key.clone());
+        assert!(cache.load().is_none());
+        let mut inspection = Inspection::default();
+        inspection.catalog.schemas.entry("main".into()).or_default();
+        cache.store(&inspection);
+        assert_eq!(cache.load(), Some(inspection.clone()));
+        // Another statement, another server version: no entry.
+        let other = DesiredCache::key_text(
+            Dialect::Sqlite,
+            "3.50",
+            &scope,
+            &st("CREATE TABLE b (id int)"),
+        );
+        assert!(DesiredCache::new(dir.path(), other).load().is_none());
+        let newer = DesiredCache::key_text(
+            Dialect::Sqlite,
+            "3.51",
+            &scope,
+            &st("CREATE TABLE a (id int)"),
+        );
+        assert!(DesiredCache::new(dir.path(), newer).load().is_none());
+        // An entry whose key text differs (a hash collision, or an edit) is not served.
+        let forged = DesiredCache {
+            file: cache.file.clone(),
+            key: format!("{key}x"),
+        };
+        assert!(forged.load().is_none());
+    }
 
     #[test]
     fn desired_statements_come_from_a_file_or_a_folder_in_name_order() {

@@ -87,7 +87,7 @@ pub struct InspectScope {
 }
 
 /// A catalog read from a database, and what it saw but does not model.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Inspection {
     /// What was read.
     pub catalog: crate::schema::Catalog,
@@ -97,7 +97,7 @@ pub struct Inspection {
 }
 
 /// One object introspection saw but left out of the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     /// Its schema (`main` on SQLite).
     pub schema: String,

@@ -741,20 +741,33 @@ impl Project {
         )?)
     }
 
-    /// Reads the desired schema through a shadow database.
-    fn desired(&self) -> Result<crate::driver::Inspection, Error> {
-        use crate::autogen::{AutogenError, desired_statements};
+    /// Reads the desired schema through a shadow database, or from the cache when
+    /// nothing that decides it changed (`server_version` is the live server's).
+    fn desired(&self, server_version: &str) -> Result<crate::driver::Inspection, Error> {
+        use crate::autogen::{AutogenError, DesiredCache, desired_statements};
         let statements = desired_statements(&self.config.autogenerate.schema, self.dialect())?;
         let scope = self.inspect_scope();
+        let cache = self.config.cache_dir.as_ref().map(|dir| {
+            let key = DesiredCache::key_text(self.dialect(), server_version, &scope, &statements);
+            DesiredCache::new(dir, key)
+        });
+        if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
+            return Ok(found);
+        }
         let mut shadow = self.shadow()?;
         shadow.load(&statements)?;
-        Ok(shadow
-            .driver()?
-            .inspect(&scope)
-            .map_err(|error| AutogenError::Inspect {
-                which: "the shadow database",
-                error,
-            })?)
+        let inspection =
+            shadow
+                .driver()?
+                .inspect(&scope)
+                .map_err(|error| AutogenError::Inspect {
+                    which: "the shadow database",
+                    error,
+                })?;
+        if let Some(cache) = &cache {
+            cache.store(&inspection);
+        }
+        Ok(inspection)
     }
 
     /// Compares the database (through `driver`) with the desired schema.
@@ -769,7 +782,18 @@ impl Project {
                 error,
             }
         })?;
-        let desired = self.desired()?;
+        let version_query = match self.dialect() {
+            Dialect::Sqlite => "SELECT sqlite_version()",
+            _ => "SELECT version()",
+        };
+        let server_version = driver
+            .query_column(version_query)
+            .map_err(|error| crate::autogen::AutogenError::Inspect {
+                which: "the database",
+                error,
+            })?
+            .join(" ");
+        let desired = self.desired(&server_version)?;
         Ok(crate::autogen::compare(
             current,
             desired,

@@ -9,14 +9,14 @@
 use std::collections::BTreeMap;
 
 /// A whole database as far as aludel models it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Catalog {
     /// Schemas (namespaces) by name; SQLite has one, named `main`.
     pub schemas: BTreeMap<String, Schema>,
 }
 
 /// One schema (namespace) and what it holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Schema {
     /// Tables by name.
     pub tables: BTreeMap<String, Table>,
@@ -29,7 +29,7 @@ pub struct Schema {
 }
 
 /// A table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Table {
     /// Columns in their order in the table.
     pub columns: Vec<Column>,
@@ -55,7 +55,7 @@ impl Table {
 }
 
 /// A column.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Column {
     /// Its name.
     pub name: String,
@@ -76,7 +76,7 @@ pub struct Column {
 }
 
 /// How a column numbers itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq)]
 pub enum Identity {
     /// `GENERATED ALWAYS AS IDENTITY`.
     Always,
@@ -87,7 +87,7 @@ pub enum Identity {
 }
 
 /// A primary key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct PrimaryKey {
     /// The constraint's name (generated names included: `diff` decides what matters).
     pub name: String,
@@ -96,14 +96,14 @@ pub struct PrimaryKey {
 }
 
 /// A unique constraint.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Unique {
     /// Columns in order.
     pub columns: Vec<String>,
 }
 
 /// An index.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Index {
     /// Whether it is unique.
     pub unique: bool,
@@ -118,7 +118,7 @@ pub struct Index {
 }
 
 /// One key part of an index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct IndexKey {
     /// A column name or, for an expression index, the expression as printed.
     pub expression: String,
@@ -136,7 +136,7 @@ pub struct IndexKey {
 }
 
 /// A foreign key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct ForeignKey {
     /// Referencing columns in order.
     pub columns: Vec<String>,
@@ -155,7 +155,7 @@ pub struct ForeignKey {
 }
 
 /// What a foreign key does when the referenced row changes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, Default, PartialEq, Eq)]
 pub enum ReferentialAction {
     /// `NO ACTION` (the default).
     #[default]
@@ -184,21 +184,21 @@ impl ReferentialAction {
 }
 
 /// A check constraint.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Check {
     /// The condition as the database prints it.
     pub expression: String,
 }
 
 /// An enum type (PostgreSQL).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct EnumType {
     /// Labels in their sort order.
     pub labels: Vec<String>,
 }
 
 /// A sequence.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Sequence {
     /// The value type (`bigint`, ...).
     pub data_type: String,
@@ -215,7 +215,7 @@ pub struct Sequence {
 }
 
 /// A view.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct View {
     /// The query as the database prints it.
     pub definition: String,

@@ -11,7 +11,7 @@
 //!
 //! Every error names the file and line (`path:line: message`).
 
-mod cache;
+pub(crate) mod cache;
 mod folder;
 mod new;
 mod parse;

@@ -246,15 +246,15 @@ impl PostgresDriver {
     }
 
     /// Runs `sql` (one statement or several) as one simple query, returning every
-    /// message; on failure, also how many statements completed before it.
-    fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, (usize, DbError)> {
+    /// message; on failure, where it happened.
+    fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, (BatchFailure, DbError)> {
         use futures_util::TryStreamExt;
         self.runtime.block_on(async {
             let stream = self
                 .client
                 .simple_query_raw(sql)
                 .await
-                .map_err(|e| (0, db_error(e)))?;
+                .map_err(|e| (BatchFailure::at(0, &e), db_error(e)))?;
             let mut stream = std::pin::pin!(stream);
             let mut messages = Vec::new();
             let mut completed = 0;
@@ -267,10 +267,31 @@ impl PostgresDriver {
                         messages.push(message);
                     }
                     Ok(None) => return Ok(messages),
-                    Err(e) => return Err((completed, db_error(e))),
+                    Err(e) => return Err((BatchFailure::at(completed, &e), db_error(e))),
                 }
             }
         })
+    }
+}
+
+/// Where a multi-statement query failed: how many statements completed before, and
+/// the character the server pointed at, if it did.
+struct BatchFailure {
+    completed: usize,
+    /// 1-based character offset in the whole query string.
+    position: Option<usize>,
+}
+
+impl BatchFailure {
+    fn at(completed: usize, e: &tokio_postgres::Error) -> BatchFailure {
+        let position = e.as_db_error().and_then(|d| match d.position() {
+            Some(tokio_postgres::error::ErrorPosition::Original(p)) => usize::try_from(*p).ok(),
+            _ => None,
+        });
+        BatchFailure {
+            completed,
+            position,
+        }
     }
 }
 
@@ -493,21 +514,35 @@ impl Driver for PostgresDriver {
         query: &str,
     ) -> Result<Vec<String>, StatementFailure> {
         // One simple query: inside a transaction block it runs each statement as if
-        // sent alone (outside one, as one implicit transaction), and the completions
-        // counted before an error name the failing one. The splitter never yields an empty or comment-only statement, which
-        // would complete silently. A newline ends a trailing line comment first.
+        // sent alone (outside one, as one implicit transaction). The server parses
+        // the whole string first, so a syntax error anywhere stops it before anything
+        // runs and points at a character: that names the statement. Otherwise the
+        // completions counted before the error do (the splitter never yields an empty
+        // or comment-only statement, which would complete silently). A newline ends a
+        // trailing line comment before the `;`.
         let mut batch = String::new();
+        // The character offset where each statement ends.
+        let mut ends = Vec::with_capacity(statements.len());
+        let mut chars = 0;
         for sql in statements {
             batch.push_str(sql);
             batch.push_str("\n;\n");
+            chars += sql.chars().count() + 3;
+            ends.push(chars);
         }
         batch.push_str(query);
         match self.simple_query(&batch) {
             Ok(messages) => Ok(first_column(messages)),
-            Err((completed, error)) => Err(StatementFailure {
-                index: completed.min(statements.len()),
-                error,
-            }),
+            Err((failure, error)) => {
+                let index = match failure.position {
+                    Some(p) => ends
+                        .iter()
+                        .position(|&end| p <= end)
+                        .unwrap_or(statements.len()),
+                    None => failure.completed.min(statements.len()),
+                };
+                Err(StatementFailure { index, error })
+            }
         }
     }
 

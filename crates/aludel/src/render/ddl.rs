@@ -55,12 +55,17 @@ pub fn render_ops(
         if let Op::CreateTable(n, _) = op {
             created.insert(n.clone());
         }
-        let before = state.clone();
+        // Only the table an op changes is kept as it was (SQLite needs it); copying the
+        // whole catalog per op would make long lists quadratic.
+        let before = op.table().and_then(|t| table_in(&state, t));
         op.apply(&mut state);
         let rest = &ops[i + 1..];
         let (statements, notes) = match dialect {
             Dialect::Postgres => (r.postgres(op), r.postgres_notes(op)),
-            Dialect::Sqlite => (r.sqlite(op, &before, &state, rest, &created)?, Vec::new()),
+            Dialect::Sqlite => (
+                r.sqlite(op, before.as_ref(), &state, rest, &created)?,
+                Vec::new(),
+            ),
             Dialect::Mysql => {
                 return Err(DdlError {
                     dialect,
@@ -604,7 +609,7 @@ impl Renderer<'_> {
     fn sqlite(
         &self,
         op: &Op,
-        before: &Catalog,
+        before: Option<&Table>,
         after: &Catalog,
         rest: &[Op],
         created: &std::collections::BTreeSet<QName>,
@@ -615,12 +620,6 @@ impl Renderer<'_> {
             op: op.to_string(),
         };
         let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
-        let table_in = |c: &Catalog, t: &QName| {
-            c.schemas
-                .get(&t.schema)
-                .and_then(|s| s.tables.get(&t.name))
-                .cloned()
-        };
         Ok(match op {
             Op::CreateSchema(_) | Op::DropSchema(_) => return Err(unsupported("schemas")),
             Op::CreateEnum(..) | Op::DropEnum(..) | Op::AddEnumValue { .. } => {
@@ -666,9 +665,7 @@ impl Renderer<'_> {
                     self.column_def(c, false)
                 )]
             }
-            Op::DropColumn(t, c)
-                if table_in(before, t).is_some_and(|tb| sqlite_can_drop(&tb, &c.name)) =>
-            {
+            Op::DropColumn(t, c) if before.is_some_and(|tb| sqlite_can_drop(tb, &c.name)) => {
                 vec![format!("{} DROP COLUMN {}", alter(t), self.ident(&c.name))]
             }
             Op::AlterColumn { from, to, .. } if column_changes(from, to) == ["comment"] => {
@@ -688,10 +685,10 @@ impl Renderer<'_> {
                 let Some(t) = op.table() else {
                     return Err(unsupported("such a change"));
                 };
-                let (Some(old), Some(new)) = (table_in(before, t), table_in(after, t)) else {
+                let (Some(old), Some(new)) = (before, table_in(after, t)) else {
                     return Err(unsupported("such a change to a table it does not know"));
                 };
-                self.sqlite_rebuild(t, &old, &new, after)
+                self.sqlite_rebuild(t, old, &new, after)
             }
         })
     }
@@ -752,6 +749,15 @@ impl Renderer<'_> {
         }
         out
     }
+}
+
+/// The table `t` of `catalog`, copied.
+fn table_in(catalog: &Catalog, t: &QName) -> Option<Table> {
+    catalog
+        .schemas
+        .get(&t.schema)
+        .and_then(|s| s.tables.get(&t.name))
+        .cloned()
 }
 
 /// Whether `ALTER TABLE ADD COLUMN` can add `c` in SQLite: no key, no stored

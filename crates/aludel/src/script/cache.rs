@@ -141,6 +141,13 @@ pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Durat
     for (_, _, text) in &settled {
         out.extend_from_slice(text.as_bytes());
     }
+    write_file(path, &out);
+}
+
+/// Writes a cache file readable by its owner only, in a folder likewise, atomically
+/// (a reader sees the old file or the whole new one). Best effort: a cache that cannot
+/// be written only costs speed.
+pub(crate) fn write_file(path: &Path, out: &[u8]) {
     let Some(dir) = path.parent() else { return };
     if create_private_dir(dir).is_err() {
         return;
@@ -148,7 +155,7 @@ pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Durat
     // Write beside, then rename: a reader never sees half a cache. The name is unique
     // even across containers that share a volume and all run as pid 1.
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = now
+    let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
@@ -158,7 +165,7 @@ pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Durat
         std::process::id(),
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
-    if write_private(&tmp, &out).is_err() || std::fs::rename(&tmp, path).is_err() {
+    if write_private(&tmp, out).is_err() || std::fs::rename(&tmp, path).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
 }
@@ -182,9 +189,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// A cache someone else could have written is not read: its entries would be SQL
-/// that runs as migrations. Trusted: owned by this process's user (where the
+/// that runs as migrations (or, for autogenerate, decide what a revision holds). Trusted: owned by this process's user (where the
 /// platform tells) and not writable by group or others.
-fn trusted(path: &Path) -> bool {
+pub(crate) fn trusted(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -1,0 +1,152 @@
+//! `autogen`: autogenerate and check on PostgreSQL with 1,000 tables of 10 columns,
+//! each with an index and a foreign key to an earlier table.
+//!
+//! Times, as medians over the runs: introspection of the whole database and a diff of
+//! two such catalogs (through the library), `aludel check` cold (no cached desired
+//! catalog: the shadow database is created, loaded and read) and warm (the desired
+//! schema unchanged since the last run), and one cold `revision --autogenerate` from
+//! an empty database.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::{Options, Result, admin_url, check, measure, median, psql, recreate, url_for};
+
+fn schema_sql(tables: usize) -> String {
+    let mut out = String::new();
+    for i in 0..tables {
+        let fk = if i == 0 {
+            "ref_id bigint".to_string()
+        } else {
+            format!("ref_id bigint REFERENCES t{:05} (id)", (i * 7919) % i)
+        };
+        out.push_str(&format!(
+            "CREATE TABLE t{i:05} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    {fk},
+    name varchar(100) NOT NULL,
+    email varchar(200),
+    amount numeric(12,2) DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    active boolean NOT NULL DEFAULT true,
+    note text,
+    code integer CHECK (code > 0),
+    data jsonb
+);
+CREATE INDEX t{i:05}_name_idx ON t{i:05} (name);
+"
+        ));
+    }
+    out
+}
+
+pub(crate) fn bench_autogen(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
+    let tables = o.tables;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("migrations/versions")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        root.join("aludel.toml"),
+        "[aludel]\nscript_location = \"migrations\"\n[autogenerate]\nschema = \"schema.sql\"\n[connect]\nretries = 1\n",
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(root.join("schema.sql"), schema_sql(tables)).map_err(|e| e.to_string())?;
+    let db = "aludel_bench_autogen";
+    recreate(db)?;
+    let cache = root.join("cache");
+    let aludel = |args: &[&str]| {
+        let mut c = std::process::Command::new(bin);
+        c.current_dir(root)
+            .env("DATABASE_URL", url_for(db))
+            .env("ALUDEL_CACHE_DIR", &cache)
+            .args(args);
+        c
+    };
+    println!(
+        "\n## Autogenerate and check: {tables} tables of 10 columns with an index and a foreign key (PostgreSQL)"
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+    let generated = measure(
+        &mut aludel(&["-q", "revision", "--autogenerate", "-m", "all"]),
+        None,
+    )?;
+    check(&generated, "aludel revision --autogenerate")?;
+    *peak = (*peak).max(generated.maxrss_kib);
+    let up = measure(&mut aludel(&["-q", "upgrade", "head"]), None)?;
+    check(&up, "aludel upgrade head")?;
+
+    // Through the library: introspection and diff alone.
+    let url: aludel::url::DatabaseUrl = url_for(db).parse().map_err(|e| format!("{e}"))?;
+    let options = aludel::driver::ConnectOptions {
+        busy_timeout: std::time::Duration::from_secs(5),
+    };
+    let mut driver = aludel::driver::connect(&url, &options).map_err(|e| e.to_string())?;
+    let scope = aludel::driver::InspectScope {
+        schemas: Vec::new(),
+        exclude_tables: vec!["aludel_version".into()],
+    };
+    let (mut inspect_s, mut diff_s, mut cold_s, mut warm_s) = (vec![], vec![], vec![], vec![]);
+    println!("run | introspection | diff | check cold | check warm");
+    for run in 0..o.runs {
+        let start = Instant::now();
+        let current = driver.inspect(&scope).map_err(|e| e.to_string())?;
+        inspect_s.push(start.elapsed().as_secs_f64());
+        // A desired schema that differs in a tenth of the tables.
+        let mut desired = current.catalog.clone();
+        for (i, table) in desired
+            .schemas
+            .values_mut()
+            .flat_map(|s| s.tables.values_mut())
+            .enumerate()
+        {
+            if i % 10 == 0 {
+                table.columns.pop();
+                table.indexes.clear();
+            }
+        }
+        let start = Instant::now();
+        let d = aludel::diff::diff(
+            &current.catalog,
+            &desired,
+            &aludel::diff::Renames::default(),
+        );
+        diff_s.push(start.elapsed().as_secs_f64());
+        if d.ops.len() < tables / 10 {
+            return Err(format!("the diff found only {} changes", d.ops.len()));
+        }
+
+        let _ = std::fs::remove_dir_all(&cache);
+        let cold = measure(&mut aludel(&["-q", "check"]), None)?;
+        check(&cold, "aludel check (cold)")?;
+        let warm = measure(&mut aludel(&["-q", "check"]), None)?;
+        check(&warm, "aludel check (warm)")?;
+        *peak = (*peak).max(cold.maxrss_kib).max(warm.maxrss_kib);
+        cold_s.push(cold.elapsed.as_secs_f64());
+        warm_s.push(warm.elapsed.as_secs_f64());
+        println!(
+            "{} | {:.0} ms | {:.1} ms | {:.2} s | {:.2} s",
+            run + 1,
+            inspect_s[run] * 1000.0,
+            diff_s[run] * 1000.0,
+            cold_s[run],
+            warm_s[run]
+        );
+    }
+    println!(
+        "median | {:.0} ms (target < 1 s) | {:.1} ms (target < 100 ms) | {:.2} s (target < 5 s) | {:.2} s (target < 1 s)",
+        median(inspect_s) * 1000.0,
+        median(diff_s) * 1000.0,
+        median(cold_s),
+        median(warm_s)
+    );
+    println!(
+        "revision --autogenerate from an empty database, cold: {:.2} s",
+        generated.elapsed.as_secs_f64()
+    );
+    drop(driver);
+    psql(
+        &admin_url(),
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    )?;
+    Ok(())
+}
