@@ -359,6 +359,12 @@ fn pg_skipped() -> Vec<Skipped> {
         ),
         skipped(
             "public",
+            "function",
+            "touch()",
+            "functions and procedures are not modelled",
+        ),
+        skipped(
+            "public",
             "materialized view",
             "pet_names",
             "materialized views are not modelled",

@@ -274,6 +274,16 @@ const QUERIES: [Query; 8] = [
              JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c' \
              WHERE t.typtype = 'c' AND n.nspname::text = ANY($1::text[]) AND",
             not_extension_type!(),
+            "UNION ALL \
+             SELECT n.nspname::text, \
+                 CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' \
+                     WHEN 'w' THEN 'window function' ELSE 'function' END, \
+                 p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', \
+                 'functions and procedures are not modelled' \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname::text = ANY($1::text[]) \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass \
+                   AND d.objid = p.oid AND d.deptype = 'e') ",
             "ORDER BY 1, 2, 3"
         ),
         excludes: true,
