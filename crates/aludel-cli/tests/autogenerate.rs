@@ -223,3 +223,30 @@ on_both!(
     the_database_must_be_at_the_head,
     a_bad_desired_schema_names_its_file_and_line,
 );
+
+/// A SQLite change that needs a table rebuild would drop the table's triggers, which
+/// aludel does not model: refused with what to do instead, nothing written.
+#[test]
+fn a_sqlite_rebuild_that_would_drop_a_trigger_is_refused() {
+    let p = DbProject::new(BIN, Backend::Sqlite, "");
+    let base = "CREATE TABLE t (id integer PRIMARY KEY, n integer);\nCREATE TABLE log (id integer);\nCREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log (id) VALUES (new.id); END;\n";
+    write_schema(&p, base);
+    p.ok(&["revision", "--autogenerate", "-m", "base"]);
+    p.ok(&["upgrade", "head"]);
+    // The trigger is not in the revision: created by hand.
+    p.db().execute(
+        "CREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log (id) VALUES (new.id); END",
+    );
+    write_schema(
+        &p,
+        &base.replace("n integer", "n integer NOT NULL DEFAULT 0"),
+    );
+    let before = revision_files(&p);
+    let r = p.fails(&["revision", "--autogenerate", "-m", "not null"]);
+    assert!(
+        r.stderr
+            .contains("rebuild table main.t, which would drop t.t_log"),
+        "{r}"
+    );
+    assert_eq!(revision_files(&p), before);
+}

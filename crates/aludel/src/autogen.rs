@@ -69,6 +69,9 @@ pub enum AutogenError {
     /// The changes cannot be written in this dialect.
     #[error(transparent)]
     Render(#[from] DdlError),
+    /// A change would lose objects aludel does not model.
+    #[error("{0}")]
+    WouldLose(String),
 }
 
 /// The statements of the desired schema, with their file and line, in file-name order
@@ -419,19 +422,21 @@ pub struct Sections {
 pub fn sections(c: &Comparison, dialect: Dialect) -> Result<Sections, AutogenError> {
     let up = render_ops(dialect, &c.default_schema, &c.current, &c.diff.ops)?;
     let down = render_ops(dialect, &c.default_schema, &c.desired, &c.diff.inverse())?;
+    refuse_lost_objects(&up, &c.skipped)?;
+    refuse_lost_objects(&down, &c.desired_skipped)?;
     let mut head = String::new();
     for s in &c.diff.suggestions {
-        head.push_str(&format!("-- aludel: {s}\n"));
+        head.push_str(&format!("-- autogenerate: {s}\n"));
     }
     for s in &c.skipped {
         head.push_str(&format!(
-            "-- aludel: left alone in the database: {} {}.{} ({})\n",
+            "-- autogenerate: left alone in the database: {} {}.{} ({})\n",
             s.kind, s.schema, s.name, s.reason
         ));
     }
     for s in &c.desired_skipped {
         head.push_str(&format!(
-            "-- aludel: not written, add it by hand if needed: {} {}.{} from the desired schema ({})\n",
+            "-- autogenerate: not written, add it by hand if needed: {} {}.{} from the desired schema ({})\n",
             s.kind, s.schema, s.name, s.reason
         ));
     }
@@ -439,6 +444,28 @@ pub fn sections(c: &Comparison, dialect: Dialect) -> Result<Sections, AutogenErr
         upgrade: format!("{head}{}", body(&up, &c.diff.ops)),
         downgrade: body(&down, &c.diff.inverse()),
     })
+}
+
+/// A SQLite table rebuild drops the table's triggers, which the catalog does not hold:
+/// refused rather than written, since the revision would lose them silently.
+fn refuse_lost_objects(rendered: &[RenderedOp], skipped: &[Skipped]) -> Result<(), AutogenError> {
+    for r in rendered {
+        let Some(table) = &r.rebuilt else { continue };
+        let prefix = format!("{}.", table.name);
+        let lost: Vec<&str> = skipped
+            .iter()
+            .filter(|s| s.schema == table.schema && s.name.starts_with(&prefix))
+            .map(|s| s.name.as_str())
+            .collect();
+        if !lost.is_empty() {
+            return Err(AutogenError::WouldLose(format!(
+                "{} needs SQLite to rebuild table {table}, which would drop {} that aludel does not model; write this revision by hand (aludel revision -m MESSAGE), re-creating them after the rebuild",
+                r.description,
+                lost.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn body(rendered: &[RenderedOp], ops: &[Op]) -> String {

@@ -21,6 +21,9 @@ pub struct RenderedOp {
     pub statements: Vec<String>,
     /// Remarks for the reader of the revision (written as comments).
     pub notes: Vec<String>,
+    /// The table SQLite rebuilds for this op, if it does: the rebuild drops what the
+    /// catalog does not hold, such as the table's triggers.
+    pub rebuilt: Option<QName>,
 }
 
 /// An op the dialect cannot express.
@@ -60,12 +63,13 @@ pub fn render_ops(
         let before = op.table().and_then(|t| table_in(&state, t));
         op.apply(&mut state);
         let rest = &ops[i + 1..];
-        let (statements, notes) = match dialect {
-            Dialect::Postgres => (r.postgres(op), r.postgres_notes(op)),
-            Dialect::Sqlite => (
-                r.sqlite(op, before.as_ref(), &state, rest, &created)?,
-                Vec::new(),
-            ),
+        let (statements, notes, rebuilt) = match dialect {
+            Dialect::Postgres => (r.postgres(op), r.postgres_notes(op), None),
+            Dialect::Sqlite => {
+                let (statements, rebuilt) =
+                    r.sqlite(op, before.as_ref(), &state, rest, &created)?;
+                (statements, Vec::new(), rebuilt)
+            }
             Dialect::Mysql => {
                 return Err(DdlError {
                     dialect,
@@ -78,6 +82,7 @@ pub fn render_ops(
             description: op.to_string(),
             statements,
             notes,
+            rebuilt,
         });
     }
     Ok(out)
@@ -613,14 +618,14 @@ impl Renderer<'_> {
         after: &Catalog,
         rest: &[Op],
         created: &std::collections::BTreeSet<QName>,
-    ) -> Result<Vec<String>, DdlError> {
+    ) -> Result<(Vec<String>, Option<QName>), DdlError> {
         let unsupported = |what: &str| DdlError {
             dialect: Dialect::Sqlite,
             what: what.into(),
             op: op.to_string(),
         };
         let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
-        Ok(match op {
+        let statements = match op {
             Op::CreateSchema(_) | Op::DropSchema(_) => return Err(unsupported("schemas")),
             Op::CreateEnum(..) | Op::DropEnum(..) | Op::AddEnumValue { .. } => {
                 return Err(unsupported("enum types"));
@@ -688,9 +693,10 @@ impl Renderer<'_> {
                 let (Some(old), Some(new)) = (before, table_in(after, t)) else {
                     return Err(unsupported("such a change to a table it does not know"));
                 };
-                self.sqlite_rebuild(t, old, &new, after)
+                return Ok((self.sqlite_rebuild(t, old, &new, after), Some(t.clone())));
             }
-        })
+        };
+        Ok((statements, None))
     }
 
     /// SQLite's procedure for changes `ALTER TABLE` cannot make: a new table built
