@@ -67,6 +67,16 @@ pub enum Op {
     CreateSequence(QName, Sequence),
     /// A sequence dropped.
     DropSequence(QName, Sequence),
+    /// A sequence's type, bounds, increment, start or cycling changed, in place: its
+    /// current value stays.
+    AlterSequence {
+        /// The sequence.
+        name: QName,
+        /// Its settings before.
+        from: Sequence,
+        /// Its settings after.
+        to: Sequence,
+    },
     /// A new table with its columns, primary key, uniques and checks (indexes and
     /// foreign keys come as their own ops, after every table exists).
     CreateTable(QName, Table),
@@ -153,6 +163,11 @@ impl Op {
             },
             Op::CreateSequence(n, s) => Op::DropSequence(n, s),
             Op::DropSequence(n, s) => Op::CreateSequence(n, s),
+            Op::AlterSequence { name, from, to } => Op::AlterSequence {
+                name,
+                from: to,
+                to: from,
+            },
             Op::CreateTable(n, t) => Op::DropTable(n, t),
             Op::DropTable(n, t) => Op::CreateTable(n, t),
             Op::RenameTable { from, to } => Op::RenameTable {
@@ -242,6 +257,11 @@ impl Op {
             }
             Op::DropSequence(n, _) => {
                 schema_of(catalog, n).sequences.remove(&n.name);
+            }
+            Op::AlterSequence { name, to, .. } => {
+                schema_of(catalog, name)
+                    .sequences
+                    .insert(name.name.clone(), to.clone());
             }
             Op::CreateTable(n, t) => {
                 schema_of(catalog, n)
@@ -373,6 +393,7 @@ impl fmt::Display for Op {
             }
             Op::CreateSequence(n, _) => write!(f, "add sequence {n}"),
             Op::DropSequence(n, _) => write!(f, "remove sequence {n}"),
+            Op::AlterSequence { name, .. } => write!(f, "alter sequence {name}"),
             Op::CreateTable(n, _) => write!(f, "add table {n}"),
             Op::DropTable(n, _) => write!(f, "remove table {n}"),
             Op::RenameTable { from, to } => write!(f, "rename table {from} to {to}"),

@@ -405,6 +405,16 @@ impl Renderer<'_> {
                 if s.cycle { " CYCLE" } else { "" }
             )],
             Op::DropSequence(n, _) => vec![format!("DROP SEQUENCE {}", self.qname(n))],
+            Op::AlterSequence { name, to: s, .. } => vec![format!(
+                "ALTER SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} {}",
+                self.qname(name),
+                s.data_type,
+                s.increment,
+                s.min,
+                s.max,
+                s.start,
+                if s.cycle { "CYCLE" } else { "NO CYCLE" }
+            )],
             Op::CreateTable(n, t) => {
                 let mut out = vec![self.create_table(&self.qname(n), t, &[])];
                 if t.comment.is_some() {
@@ -627,7 +637,9 @@ impl Renderer<'_> {
                 return Err(unsupported("enum types"));
             }
             Op::RemoveEnumValue { .. } => Vec::new(),
-            Op::CreateSequence(..) | Op::DropSequence(..) => return Err(unsupported("sequences")),
+            Op::CreateSequence(..) | Op::DropSequence(..) | Op::AlterSequence { .. } => {
+                return Err(unsupported("sequences"));
+            }
             Op::CreateTable(n, t) => {
                 // The foreign keys that the list adds next go into the table itself.
                 let fks: Vec<(&String, &ForeignKey)> = rest
