@@ -201,14 +201,28 @@ fn diff_schema(
 ) {
     let q = |name: &str| QName::new(schema, name);
 
-    // Views: a changed view is dropped and created again.
+    // Views: a changed query is dropped and created again; a changed comment alone is
+    // only a comment.
     for (name, view) in &old.views {
-        if new.views.get(name) != Some(view) {
-            p.drop_views.push(Op::DropView(q(name), view.clone()));
+        match new.views.get(name) {
+            Some(v) if v.definition == view.definition => {
+                if v.comment != view.comment {
+                    p.create_views.push(Op::SetViewComment {
+                        view: q(name),
+                        from: view.comment.clone(),
+                        to: v.comment.clone(),
+                    });
+                }
+            }
+            _ => p.drop_views.push(Op::DropView(q(name), view.clone())),
         }
     }
     for (name, view) in &new.views {
-        if old.views.get(name) != Some(view) {
+        if old
+            .views
+            .get(name)
+            .is_none_or(|o| o.definition != view.definition)
+        {
             p.create_views.push(Op::CreateView(q(name), view.clone()));
         }
     }

@@ -136,6 +136,15 @@ pub enum Op {
     CreateView(QName, View),
     /// A view dropped.
     DropView(QName, View),
+    /// A view's comment changed (its query did not).
+    SetViewComment {
+        /// The view.
+        view: QName,
+        /// The comment before.
+        from: Option<String>,
+        /// The comment after.
+        to: Option<String>,
+    },
     /// A table's comment changed.
     SetTableComment {
         /// The table.
@@ -200,6 +209,11 @@ impl Op {
             Op::DropView(n, v) => Op::CreateView(n, v),
             Op::SetTableComment { table, from, to } => Op::SetTableComment {
                 table,
+                from: to,
+                to: from,
+            },
+            Op::SetViewComment { view, from, to } => Op::SetViewComment {
+                view,
                 from: to,
                 to: from,
             },
@@ -284,6 +298,11 @@ impl Op {
             }
             Op::DropView(n, _) => {
                 schema_of(catalog, n).views.remove(&n.name);
+            }
+            Op::SetViewComment { view, to, .. } => {
+                if let Some(v) = schema_of(catalog, view).views.get_mut(&view.name) {
+                    v.comment = to.clone();
+                }
             }
             _ => {
                 if let Some(t) = self.table().and_then(|t| table_of(catalog, t)) {
@@ -423,6 +442,7 @@ impl fmt::Display for Op {
             Op::CreateView(n, _) => write!(f, "add view {n}"),
             Op::DropView(n, _) => write!(f, "remove view {n}"),
             Op::SetTableComment { table, .. } => write!(f, "change the comment of table {table}"),
+            Op::SetViewComment { view, .. } => write!(f, "change the comment of view {view}"),
         }
     }
 }

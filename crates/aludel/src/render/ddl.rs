@@ -511,6 +511,11 @@ impl Renderer<'_> {
                 self.qname(table),
                 Self::comment_literal(to)
             )],
+            Op::SetViewComment { view, to, .. } => vec![format!(
+                "COMMENT ON VIEW {} IS {}",
+                self.qname(view),
+                Self::comment_literal(to)
+            )],
         }
     }
 
@@ -686,7 +691,7 @@ impl Renderer<'_> {
             Op::AlterColumn { from, to, .. } if column_changes(from, to) == ["comment"] => {
                 Vec::new()
             }
-            Op::SetTableComment { .. } => Vec::new(),
+            Op::SetTableComment { .. } | Op::SetViewComment { .. } => Vec::new(),
             Op::CreateIndex(t, n, i) => vec![self.create_index(t, n, i)],
             Op::DropIndex(t, n, _) => vec![format!("DROP INDEX {}", self.sibling(t, n))],
             Op::CreateView(n, v) => vec![format!(

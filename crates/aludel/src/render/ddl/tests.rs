@@ -253,6 +253,33 @@ fn postgres_types_and_sequences() {
 }
 
 #[test]
+fn a_view_whose_comment_alone_changes_is_only_commented() {
+    let view = |comment: Option<&str>| {
+        let mut s = Schema::default();
+        s.views.insert(
+            "v".into(),
+            View {
+                definition: "SELECT 1".into(),
+                comment: comment.map(str::to_string),
+            },
+        );
+        catalog("public", s)
+    };
+    let (from, to) = (view(None), view(Some("one")));
+    let d = diff(&from, &to, &Renames::default());
+    let up = render_ops(Dialect::Postgres, "public", &from, &d.ops).unwrap();
+    assert_eq!(sql(&up), "COMMENT ON VIEW v IS 'one';\n");
+    let down = render_ops(Dialect::Postgres, "public", &to, &d.inverse()).unwrap();
+    assert_eq!(sql(&down), "COMMENT ON VIEW v IS NULL;\n");
+    let mut state = from.clone();
+    d.ops[0].apply(&mut state);
+    assert_eq!(state, to);
+    // SQLite keeps no comments.
+    let up = render_ops(Dialect::Sqlite, "public", &from, &d.ops).unwrap();
+    assert_eq!(sql(&up), "");
+}
+
+#[test]
 fn sqlite_creates_tables_with_their_foreign_keys_inline() {
     let to = catalog("main", shop(Dialect::Sqlite));
     let from = catalog("main", Schema::default());
