@@ -598,6 +598,16 @@ impl Renderer<'_> {
             }
             _ => {}
         }
+        // A sequence given to a column that has values starts after them, or its first
+        // numbers would collide with rows already there.
+        if to.identity.is_some() && from.identity.is_none() {
+            out.push(format!(
+                "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({col}), 0) + 1, false) FROM {}",
+                quote_literal(&self.qname(t)),
+                quote_literal(&to.name),
+                self.qname(t)
+            ));
+        }
         if from.default != to.default && to.identity.is_none() {
             out.push(match &to.default {
                 Some(d) => format!("{alter} ALTER COLUMN {col} SET DEFAULT {d}"),
