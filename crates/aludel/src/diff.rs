@@ -1,13 +1,15 @@
 //! Two catalogs into the ordered [`Op`]s that turn the first into the second.
 //!
-//! The order runs on a real database: views and foreign keys that stand in the way are
-//! dropped first; then schemas, enum types and sequences appear; then tables are
-//! renamed, created (with their primary key, unique and check constraints, which no
-//! other table depends on), altered, and dropped; then types no longer used go; then
-//! constraints and indexes are added to existing tables, indexes to new ones, foreign
-//! keys last of the tables, and views at the very end. A dropped table's indexes and
-//! foreign keys are dropped as ops of their own, so the inverse of the whole list,
-//! reversed, rebuilds everything: that is the downgrade.
+//! The order runs on a real database: declared renames come first, so every later op
+//! can name a table or column as it is in the desired schema; views and foreign keys
+//! that stand in the way are dropped; an enum type that must be recreated is dropped
+//! before its new version is created; then schemas, enum types and sequences appear;
+//! then tables are created (with their primary key, unique and check constraints,
+//! which no other table depends on), altered, and dropped; then types no longer used
+//! go; then constraints and indexes are added to existing tables, indexes to new ones,
+//! foreign keys last of the tables, and views at the very end. A dropped table's
+//! indexes and foreign keys are dropped as ops of their own, so the inverse of the
+//! whole list, reversed, rebuilds everything: that is the downgrade.
 //!
 //! Renames cannot be told from a drop and an add by looking at two schemas; the user
 //! says which with [`Renames`], and [`Diff::suggestions`] lists the likely ones.
@@ -84,12 +86,13 @@ impl Diff {
 /// The ops of each phase, concatenated at the end in phase order.
 #[derive(Default)]
 struct Phases {
+    renames: Vec<Op>,
     drop_views: Vec<Op>,
     drop_foreign_keys: Vec<Op>,
     drop_indexes: Vec<Op>,
     drop_constraints: Vec<Op>,
+    drop_replaced_types: Vec<Op>,
     create_types: Vec<Op>,
-    renames: Vec<Op>,
     create_tables: Vec<Op>,
     alter_tables: Vec<Op>,
     drop_columns: Vec<Op>,
@@ -104,12 +107,13 @@ struct Phases {
 impl Phases {
     fn into_ops(self) -> Vec<Op> {
         [
+            self.renames,
             self.drop_views,
             self.drop_foreign_keys,
             self.drop_indexes,
             self.drop_constraints,
+            self.drop_replaced_types,
             self.create_types,
-            self.renames,
             self.create_tables,
             self.alter_tables,
             self.drop_columns,
@@ -197,14 +201,28 @@ fn diff_schema(
 ) {
     let q = |name: &str| QName::new(schema, name);
 
-    // Views: a changed view is dropped and created again.
+    // Views: a changed query is dropped and created again; a changed comment alone is
+    // only a comment.
     for (name, view) in &old.views {
-        if new.views.get(name) != Some(view) {
-            p.drop_views.push(Op::DropView(q(name), view.clone()));
+        match new.views.get(name) {
+            Some(v) if v.definition == view.definition => {
+                if v.comment != view.comment {
+                    p.create_views.push(Op::SetViewComment {
+                        view: q(name),
+                        from: view.comment.clone(),
+                        to: v.comment.clone(),
+                    });
+                }
+            }
+            _ => p.drop_views.push(Op::DropView(q(name), view.clone())),
         }
     }
     for (name, view) in &new.views {
-        if old.views.get(name) != Some(view) {
+        if old
+            .views
+            .get(name)
+            .is_none_or(|o| o.definition != view.definition)
+        {
             p.create_views.push(Op::CreateView(q(name), view.clone()));
         }
     }
@@ -230,7 +248,8 @@ fn diff_schema(
                 }
             }
             Some(o) => {
-                p.drop_types.push(Op::DropEnum(q(name), o.clone()));
+                // The old type goes before the new one of the same name comes.
+                p.drop_replaced_types.push(Op::DropEnum(q(name), o.clone()));
                 p.create_types.push(Op::CreateEnum(q(name), e.clone()));
             }
         }
@@ -241,14 +260,16 @@ fn diff_schema(
         }
     }
 
-    // Sequences: a changed one is recreated (its value restarts: rare and said so).
+    // Sequences: a changed one is altered in place, keeping its current value and
+    // whatever uses it.
     for (name, s) in &new.sequences {
         match old.sequences.get(name) {
             Some(o) if o == s => {}
-            Some(o) => {
-                p.drop_types.push(Op::DropSequence(q(name), o.clone()));
-                p.create_types.push(Op::CreateSequence(q(name), s.clone()));
-            }
+            Some(o) => p.create_types.push(Op::AlterSequence {
+                name: q(name),
+                from: o.clone(),
+                to: s.clone(),
+            }),
             None => p.create_types.push(Op::CreateSequence(q(name), s.clone())),
         }
     }

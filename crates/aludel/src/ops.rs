@@ -67,6 +67,16 @@ pub enum Op {
     CreateSequence(QName, Sequence),
     /// A sequence dropped.
     DropSequence(QName, Sequence),
+    /// A sequence's type, bounds, increment, start or cycling changed, in place: its
+    /// current value stays.
+    AlterSequence {
+        /// The sequence.
+        name: QName,
+        /// Its settings before.
+        from: Sequence,
+        /// Its settings after.
+        to: Sequence,
+    },
     /// A new table with its columns, primary key, uniques and checks (indexes and
     /// foreign keys come as their own ops, after every table exists).
     CreateTable(QName, Table),
@@ -126,6 +136,15 @@ pub enum Op {
     CreateView(QName, View),
     /// A view dropped.
     DropView(QName, View),
+    /// A view's comment changed (its query did not).
+    SetViewComment {
+        /// The view.
+        view: QName,
+        /// The comment before.
+        from: Option<String>,
+        /// The comment after.
+        to: Option<String>,
+    },
     /// A table's comment changed.
     SetTableComment {
         /// The table.
@@ -153,6 +172,11 @@ impl Op {
             },
             Op::CreateSequence(n, s) => Op::DropSequence(n, s),
             Op::DropSequence(n, s) => Op::CreateSequence(n, s),
+            Op::AlterSequence { name, from, to } => Op::AlterSequence {
+                name,
+                from: to,
+                to: from,
+            },
             Op::CreateTable(n, t) => Op::DropTable(n, t),
             Op::DropTable(n, t) => Op::CreateTable(n, t),
             Op::RenameTable { from, to } => Op::RenameTable {
@@ -185,6 +209,11 @@ impl Op {
             Op::DropView(n, v) => Op::CreateView(n, v),
             Op::SetTableComment { table, from, to } => Op::SetTableComment {
                 table,
+                from: to,
+                to: from,
+            },
+            Op::SetViewComment { view, from, to } => Op::SetViewComment {
+                view,
                 from: to,
                 to: from,
             },
@@ -243,6 +272,11 @@ impl Op {
             Op::DropSequence(n, _) => {
                 schema_of(catalog, n).sequences.remove(&n.name);
             }
+            Op::AlterSequence { name, to, .. } => {
+                schema_of(catalog, name)
+                    .sequences
+                    .insert(name.name.clone(), to.clone());
+            }
             Op::CreateTable(n, t) => {
                 schema_of(catalog, n)
                     .tables
@@ -264,6 +298,11 @@ impl Op {
             }
             Op::DropView(n, _) => {
                 schema_of(catalog, n).views.remove(&n.name);
+            }
+            Op::SetViewComment { view, to, .. } => {
+                if let Some(v) = schema_of(catalog, view).views.get_mut(&view.name) {
+                    v.comment = to.clone();
+                }
             }
             _ => {
                 if let Some(t) = self.table().and_then(|t| table_of(catalog, t)) {
@@ -373,6 +412,7 @@ impl fmt::Display for Op {
             }
             Op::CreateSequence(n, _) => write!(f, "add sequence {n}"),
             Op::DropSequence(n, _) => write!(f, "remove sequence {n}"),
+            Op::AlterSequence { name, .. } => write!(f, "alter sequence {name}"),
             Op::CreateTable(n, _) => write!(f, "add table {n}"),
             Op::DropTable(n, _) => write!(f, "remove table {n}"),
             Op::RenameTable { from, to } => write!(f, "rename table {from} to {to}"),
@@ -402,6 +442,7 @@ impl fmt::Display for Op {
             Op::CreateView(n, _) => write!(f, "add view {n}"),
             Op::DropView(n, _) => write!(f, "remove view {n}"),
             Op::SetTableComment { table, .. } => write!(f, "change the comment of table {table}"),
+            Op::SetViewComment { view, .. } => write!(f, "change the comment of view {view}"),
         }
     }
 }

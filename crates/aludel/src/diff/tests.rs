@@ -1,5 +1,7 @@
 use super::*;
-use crate::schema::{Check, Column, EnumType, ForeignKey, Index, IndexKey, PrimaryKey, View};
+use crate::schema::{
+    Check, Column, EnumType, ForeignKey, Index, IndexKey, PrimaryKey, Sequence, View,
+};
 
 fn col(name: &str, ty: &str) -> Column {
     Column {
@@ -287,11 +289,88 @@ fn enum_labels_added_in_place_are_added_otherwise_the_type_is_recreated() {
         &with(&["happy", "sad"]),
         &Renames::default(),
     );
+    // The old type must be gone before one of the same name is created, both ways.
     assert_eq!(
         lines(&d.ops),
         [
-            "add enum type public.mood (happy, sad)",
-            "remove enum type public.mood"
+            "remove enum type public.mood",
+            "add enum type public.mood (happy, sad)"
+        ]
+    );
+    assert_eq!(
+        lines(&d.inverse()),
+        [
+            "remove enum type public.mood",
+            "add enum type public.mood (sad, happy)"
+        ]
+    );
+}
+
+#[test]
+fn a_changed_sequence_is_altered_in_place() {
+    let with = |increment: i64| {
+        let mut c = catalog(vec![]);
+        c.schemas.get_mut("public").unwrap().sequences.insert(
+            "invoice_no".into(),
+            Sequence {
+                data_type: "bigint".into(),
+                start: 1000,
+                increment,
+                min: 1,
+                max: i64::MAX,
+                cycle: false,
+            },
+        );
+        c
+    };
+    let d = diff(&with(10), &with(5), &Renames::default());
+    assert_eq!(lines(&d.ops), ["alter sequence public.invoice_no"]);
+    let Op::AlterSequence { from, to, .. } = &d.inverse()[0] else {
+        panic!("{:?}", d.inverse());
+    };
+    assert_eq!((from.increment, to.increment), (5, 10));
+    let mut state = with(10);
+    d.ops[0].apply(&mut state);
+    assert_eq!(state, with(5));
+}
+
+#[test]
+fn a_renamed_table_is_renamed_before_anything_names_it_by_its_new_name() {
+    let from = catalog(vec![(
+        "books",
+        table(&[("id", "integer"), ("title", "text")]),
+    )]);
+    let mut renamed = table(&[("id", "integer"), ("title", "text")]);
+    renamed.primary_key = Some(PrimaryKey {
+        name: "volumes_pkey".into(),
+        columns: vec!["id".into()],
+    });
+    renamed.checks.insert(
+        "volumes_title_check".into(),
+        Check {
+            expression: "title <> ''".into(),
+        },
+    );
+    let to = catalog(vec![("volumes", renamed)]);
+    let mut renames = Renames::default();
+    renames.add("books=volumes").unwrap();
+    let d = diff(&from, &to, &renames);
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "rename table public.books to volumes",
+            "remove primary key pk on public.volumes",
+            "add primary key volumes_pkey on public.volumes",
+            "add check constraint volumes_title_check on public.volumes",
+        ]
+    );
+    assert_eq!(
+        lines(&d.inverse()),
+        [
+            "remove check constraint volumes_title_check on public.volumes",
+            "remove primary key volumes_pkey on public.volumes",
+            "add primary key pk on public.volumes",
+            "rename table public.volumes to books",
         ]
     );
 }

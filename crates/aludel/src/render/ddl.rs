@@ -2,10 +2,10 @@
 //!
 //! The renderer follows the catalog as the ops change it ([`Op::apply`]), because
 //! SQLite cannot alter most of a table in place: a changed column or constraint there
-//! becomes SQLite's documented rebuild (create the new table, copy the rows, drop the
-//! old one, rename, recreate its indexes), built from what the table has become. A new
-//! SQLite table takes the foreign keys that follow it in the list into its
-//! `CREATE TABLE`, since SQLite cannot add them later.
+//! becomes a rebuild (set the rows aside, drop the table, create it as it has become,
+//! put the rows back, recreate its indexes). A new SQLite table takes the foreign keys
+//! that follow it in the list into its `CREATE TABLE`, since SQLite cannot add them
+//! later.
 
 use crate::ops::{Op, QName, column_changes};
 use crate::render::{quote_ident, quote_literal};
@@ -415,6 +415,16 @@ impl Renderer<'_> {
                 if s.cycle { " CYCLE" } else { "" }
             )],
             Op::DropSequence(n, _) => vec![format!("DROP SEQUENCE {}", self.qname(n))],
+            Op::AlterSequence { name, to: s, .. } => vec![format!(
+                "ALTER SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} {}",
+                self.qname(name),
+                s.data_type,
+                s.increment,
+                s.min,
+                s.max,
+                s.start,
+                if s.cycle { "CYCLE" } else { "NO CYCLE" }
+            )],
             Op::CreateTable(n, t) => {
                 let mut out = vec![self.create_table(&self.qname(n), t, &[])];
                 if t.comment.is_some() {
@@ -511,6 +521,11 @@ impl Renderer<'_> {
                 self.qname(table),
                 Self::comment_literal(to)
             )],
+            Op::SetViewComment { view, to, .. } => vec![format!(
+                "COMMENT ON VIEW {} IS {}",
+                self.qname(view),
+                Self::comment_literal(to)
+            )],
         }
     }
 
@@ -593,6 +608,16 @@ impl Renderer<'_> {
             }
             _ => {}
         }
+        // A sequence given to a column that has values starts after them, or its first
+        // numbers would collide with rows already there.
+        if to.identity.is_some() && from.identity.is_none() {
+            out.push(format!(
+                "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({col}), 0) + 1, false) FROM {}",
+                quote_literal(&self.qname(t)),
+                quote_literal(&to.name),
+                self.qname(t)
+            ));
+        }
         if from.default != to.default && to.identity.is_none() {
             out.push(match &to.default {
                 Some(d) => format!("{alter} ALTER COLUMN {col} SET DEFAULT {d}"),
@@ -631,7 +656,9 @@ impl Renderer<'_> {
                 return Err(unsupported("enum types"));
             }
             Op::RemoveEnumValue { .. } => Vec::new(),
-            Op::CreateSequence(..) | Op::DropSequence(..) => return Err(unsupported("sequences")),
+            Op::CreateSequence(..) | Op::DropSequence(..) | Op::AlterSequence { .. } => {
+                return Err(unsupported("sequences"));
+            }
             Op::CreateTable(n, t) => {
                 // The foreign keys that the list adds next go into the table itself.
                 let fks: Vec<(&String, &ForeignKey)> = rest
@@ -676,7 +703,7 @@ impl Renderer<'_> {
             Op::AlterColumn { from, to, .. } if column_changes(from, to) == ["comment"] => {
                 Vec::new()
             }
-            Op::SetTableComment { .. } => Vec::new(),
+            Op::SetTableComment { .. } | Op::SetViewComment { .. } => Vec::new(),
             Op::CreateIndex(t, n, i) => vec![self.create_index(t, n, i)],
             Op::DropIndex(t, n, _) => vec![format!("DROP INDEX {}", self.sibling(t, n))],
             Op::CreateView(n, v) => vec![format!(
@@ -693,38 +720,33 @@ impl Renderer<'_> {
                 let (Some(old), Some(new)) = (before, table_in(after, t)) else {
                     return Err(unsupported("such a change to a table it does not know"));
                 };
-                return Ok((self.sqlite_rebuild(t, old, &new, after), Some(t.clone())));
+                return Ok((self.sqlite_rebuild(t, old, &new), Some(t.clone())));
             }
         };
         Ok((statements, None))
     }
 
-    /// SQLite's procedure for changes `ALTER TABLE` cannot make: a new table built
-    /// from what the table has become, the rows copied, the old table dropped and the
-    /// new one renamed, then its indexes. Foreign keys are checked at commit
-    /// (`defer_foreign_keys`), when every row is back.
-    fn sqlite_rebuild(&self, t: &QName, old: &Table, new: &Table, after: &Catalog) -> Vec<String> {
-        let tmp = format!("_aludel_new_{}", t.name);
-        let tmp_q = self.sibling(t, &tmp);
+    /// SQLite's rebuild for changes `ALTER TABLE` cannot make: the rows are set aside
+    /// in a plain copy, the table is dropped and created again as it has become, the
+    /// rows come back, the copy goes, and the table's indexes are made again.
+    ///
+    /// The table keeps its own name throughout, so nothing that refers to it is
+    /// touched: a rename would rewrite the foreign keys of other tables that point to
+    /// it (and fail on views that read it). Foreign keys are deferred to the commit
+    /// (`defer_foreign_keys`): the drop leaves the rows that point to the table without
+    /// a parent, and putting the rows back into the table of that name gives them
+    /// their parents again, which settles SQLite's count of pending violations; a
+    /// violation that remains fails the commit.
+    fn sqlite_rebuild(&self, t: &QName, old: &Table, new: &Table) -> Vec<String> {
+        let held = self.sibling(t, &format!("_aludel_old_{}", t.name));
+        let name = self.qname(t);
         let fks: Vec<(&String, &ForeignKey)> = new.foreign_keys.iter().collect();
-        let mut out = vec!["PRAGMA defer_foreign_keys = ON".to_string()];
-        // Views that read the table would fail the rename: they are dropped and made
-        // again around it.
-        let views: Vec<(String, String)> = after
-            .schemas
-            .get(&t.schema)
-            .map(|s| {
-                s.views
-                    .iter()
-                    .filter(|(_, v)| mentions(&v.definition, &t.name))
-                    .map(|(n, v)| (n.clone(), v.definition.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (n, _) in &views {
-            out.push(format!("DROP VIEW {}", self.sibling(t, n)));
-        }
-        out.push(self.create_table(&tmp_q, new, &fks));
+        let mut out = vec![
+            "PRAGMA defer_foreign_keys = ON".to_string(),
+            format!("CREATE TABLE {held} AS SELECT * FROM {name}"),
+            format!("DROP TABLE {name}"),
+            self.create_table(&name, new, &fks),
+        ];
         let common: Vec<String> = new
             .columns
             .iter()
@@ -734,24 +756,12 @@ impl Renderer<'_> {
         if !common.is_empty() {
             let cols = common.join(", ");
             out.push(format!(
-                "INSERT INTO {tmp_q} ({cols}) SELECT {cols} FROM {}",
-                self.qname(t)
+                "INSERT INTO {name} ({cols}) SELECT {cols} FROM {held}"
             ));
         }
-        out.push(format!("DROP TABLE {}", self.qname(t)));
-        out.push(format!(
-            "ALTER TABLE {tmp_q} RENAME TO {}",
-            self.ident(&t.name)
-        ));
+        out.push(format!("DROP TABLE {held}"));
         for (n, i) in &new.indexes {
             out.push(self.create_index(t, n, i));
-        }
-        for (n, def) in &views {
-            out.push(format!(
-                "CREATE VIEW {} AS\n{}",
-                self.sibling(t, n),
-                def.trim_end_matches(';')
-            ));
         }
         out
     }

@@ -426,8 +426,14 @@ pub(super) fn parse_create_index(sql: &str) -> IndexSql {
     };
     let close = closing(&tokens, open);
     for (from, to) in split_commas(&tokens, open + 1, close) {
-        let mut end = to;
+        let (mut from, mut end) = (from, to);
         if end > from + 1 && (tokens[end - 1].is("ASC") || tokens[end - 1].is("DESC")) {
+            end -= 1;
+        }
+        // Parentheses around the whole part add nothing: `((lower(a)))` is the key
+        // `lower(a)`, as an index written either way is the same index.
+        while end > from + 1 && tokens[from].is_punct("(") && closing(&tokens, from) == end - 1 {
+            from += 1;
             end -= 1;
         }
         out.parts.push(text(sql, &tokens, from, end));
@@ -601,6 +607,11 @@ mod tests {
         assert_eq!(
             parse_create_index("CREATE INDEX i ON t (a)").predicate,
             None
+        );
+        // Enclosing parentheses are not part of the key; inner ones are.
+        assert_eq!(
+            parse_create_index("CREATE INDEX i ON t (((lower(a))) DESC, (b + 1) * 2, (c))").parts,
+            vec!["lower(a)", "(b + 1) * 2", "c"]
         );
     }
 
