@@ -427,7 +427,15 @@ pub(super) fn parse_create_index(sql: &str) -> IndexSql {
     let close = closing(&tokens, open);
     for (from, to) in split_commas(&tokens, open + 1, close) {
         let mut end = to;
+        let mut from = from;
         if end > from + 1 && (tokens[end - 1].is("ASC") || tokens[end - 1].is("DESC")) {
+            end -= 1;
+        }
+        // Parentheses around the whole part are not part of the expression: an
+        // expression written `(lower(a))` and one written `lower(a)` read the same, and
+        // the part that aludel writes as `(expression)` reads back as it was.
+        while end > from + 1 && tokens[from].is_punct("(") && closing(&tokens, from) == end - 1 {
+            from += 1;
             end -= 1;
         }
         out.parts.push(text(sql, &tokens, from, end));
@@ -601,6 +609,12 @@ mod tests {
         assert_eq!(
             parse_create_index("CREATE INDEX i ON t (a)").predicate,
             None
+        );
+        // Enclosing parentheses go, so that `(expression)` as aludel writes it reads
+        // back as `expression`; those that only start or end the part stay.
+        assert_eq!(
+            parse_create_index("CREATE INDEX i ON t (((lower(a))) DESC, (b) + (c), (d))").parts,
+            vec!["lower(a)", "(b) + (c)", "d"]
         );
     }
 
