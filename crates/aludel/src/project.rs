@@ -748,13 +748,22 @@ impl Project {
         let scope = self.inspect_scope();
         let mut shadow = self.shadow()?;
         shadow.load(&statements)?;
-        Ok(shadow
+        let first = shadow
             .driver()?
             .inspect(&scope)
             .map_err(|error| AutogenError::Inspect {
                 which: "the shadow database",
                 error,
-            })?)
+            })?;
+        drop(shadow);
+        // Read back as aludel writes it, which is how the live database will hold it.
+        let mut again = self.shadow()?;
+        Ok(crate::autogen::as_written(
+            first,
+            again.driver()?,
+            &scope,
+            self.dialect(),
+        )?)
     }
 
     /// Compares the database (through `driver`) with the desired schema.
