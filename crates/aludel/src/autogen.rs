@@ -373,6 +373,60 @@ pub struct Comparison {
     pub default_schema: String,
 }
 
+/// The schema written unqualified: `main` on SQLite, else the first schema in scope
+/// (`public` when there is none).
+fn default_schema(dialect: Dialect, a: &Catalog, b: &Catalog) -> String {
+    match dialect {
+        Dialect::Sqlite => "main".to_string(),
+        _ => a
+            .schemas
+            .keys()
+            .next()
+            .or(b.schemas.keys().next())
+            .cloned()
+            .unwrap_or_else(|| "public".into()),
+    }
+}
+
+/// The desired schema as the database holds it once aludel has written it: `first`
+/// (read after loading the user's SQL) is rendered as a revision would render it, run
+/// in the empty shadow database `driver`, and read back.
+///
+/// The database does not always print an expression the way it prints the expression
+/// it printed: PostgreSQL reads `c IN ('a', 'b')` on a `varchar` column as
+/// `(c)::text = ANY ((ARRAY['a'::character varying, ...])::text[])`, and that text,
+/// written in a revision, reads back as `(c)::text = ANY (ARRAY[('a'::character
+/// varying)::text, ...])`. The live database holds what aludel wrote, so the desired
+/// schema is compared in the same form: otherwise a check constraint would differ from
+/// itself forever.
+pub fn as_written(
+    first: Inspection,
+    driver: &mut dyn Driver,
+    scope: &InspectScope,
+    dialect: Dialect,
+) -> Result<Inspection, AutogenError> {
+    let inspect_err = |error| AutogenError::Inspect {
+        which: "the shadow database",
+        error,
+    };
+    let empty = driver.inspect(scope).map_err(inspect_err)?;
+    let schema = default_schema(dialect, &empty.catalog, &first.catalog);
+    let ops = crate::diff::diff(&empty.catalog, &first.catalog, &Renames::default()).ops;
+    for op in render_ops(dialect, &schema, &empty.catalog, &ops)? {
+        for statement in &op.statements {
+            driver
+                .execute(statement)
+                .map_err(|error| AutogenError::Shadow {
+                    doing: format!("writing the desired schema as a revision would: {statement}"),
+                    error,
+                })?;
+        }
+    }
+    let mut again = driver.inspect(scope).map_err(inspect_err)?;
+    again.skipped = first.skipped;
+    Ok(again)
+}
+
 /// Compares two inspections; both catalogs get an (empty) entry for every schema the
 /// other has in scope, so an empty desired schema does not read as a dropped one.
 pub fn compare(
@@ -383,16 +437,7 @@ pub fn compare(
 ) -> Comparison {
     let mut current_catalog = current.catalog;
     let mut desired_catalog = desired.catalog;
-    let default_schema = match dialect {
-        Dialect::Sqlite => "main".to_string(),
-        _ => current_catalog
-            .schemas
-            .keys()
-            .next()
-            .or(desired_catalog.schemas.keys().next())
-            .cloned()
-            .unwrap_or_else(|| "public".into()),
-    };
+    let default_schema = default_schema(dialect, &current_catalog, &desired_catalog);
     for c in [&mut current_catalog, &mut desired_catalog] {
         c.schemas.entry(default_schema.clone()).or_default();
     }

@@ -152,10 +152,80 @@ pub fn diff(from: &Catalog, to: &Catalog, renames: &Renames) -> Diff {
             p.drop_types.push(Op::DropSchema(schema_name.clone()));
         }
     }
+    // A view can read another: it is created after it and dropped before it.
+    p.create_views = order_views(p.create_views, false);
+    p.drop_views = order_views(p.drop_views, true);
     Diff {
         ops: p.into_ops(),
         suggestions,
     }
+}
+
+/// The views of `ops` (all [`Op::CreateView`] or all [`Op::DropView`]) in an order
+/// where each comes after the views its definition mentions, or before them when
+/// `dependents_first` (for drops). Otherwise the order stays as it is; a cycle (only
+/// possible from a name that merely looks like a reference) keeps it too.
+fn order_views(ops: Vec<Op>, dependents_first: bool) -> Vec<Op> {
+    let view = |op: &Op| match op {
+        Op::CreateView(n, v) | Op::DropView(n, v) => Some((n.clone(), v.definition.clone())),
+        _ => None,
+    };
+    let views: Vec<Option<(QName, String)>> = ops.iter().map(view).collect();
+    // reads[i]: the indexes of the other views that view i mentions.
+    let reads: Vec<Vec<usize>> = views
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let Some((_, definition)) = v else {
+                return Vec::new();
+            };
+            views
+                .iter()
+                .enumerate()
+                .filter(|(j, w)| {
+                    *j != i
+                        && w.as_ref()
+                            .is_some_and(|(n, _)| mentions(definition, &n.name))
+                })
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect();
+    let mut placed = vec![false; ops.len()];
+    let mut order = Vec::with_capacity(ops.len());
+    while order.len() < ops.len() {
+        // The first view not placed whose prerequisites are: what it reads when
+        // creating, what reads it when dropping.
+        let ready = |i: usize| {
+            if dependents_first {
+                (0..ops.len()).all(|j| placed[j] || j == i || !reads[j].contains(&i))
+            } else {
+                reads[i].iter().all(|&j| placed[j])
+            }
+        };
+        let next = (0..ops.len())
+            .find(|&i| !placed[i] && ready(i))
+            .or_else(|| (0..ops.len()).find(|&i| !placed[i]));
+        let Some(i) = next else { break };
+        placed[i] = true;
+        order.push(i);
+    }
+    let mut ops: Vec<Option<Op>> = ops.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| ops[i].take()).collect()
+}
+
+/// Whether `text` mentions `name` as a word (case-insensitive): quoted or not,
+/// qualified or not. It may see a reference where there is none (a column of the same
+/// name), which only costs an order that was not needed.
+fn mentions(text: &str, name: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    text.match_indices(&name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        !word(before) && !word(after)
+    })
 }
 
 /// The old schema as it is after the declared renames, which become ops.
@@ -201,28 +271,48 @@ fn diff_schema(
 ) {
     let q = |name: &str| QName::new(schema, name);
 
-    // Views: a changed query is dropped and created again; a changed comment alone is
-    // only a comment.
+    // Views: a changed query is dropped and created again, and so is every view that
+    // reads one dropped (PostgreSQL refuses to drop a view another reads); a changed
+    // comment alone is only a comment.
+    let mut dropped: BTreeSet<&String> = old
+        .views
+        .iter()
+        .filter(|(name, view)| {
+            new.views
+                .get(*name)
+                .is_none_or(|v| v.definition != view.definition)
+        })
+        .map(|(name, _)| name)
+        .collect();
+    loop {
+        let readers: Vec<&String> = old
+            .views
+            .iter()
+            .filter(|(name, view)| {
+                !dropped.contains(name) && dropped.iter().any(|d| mentions(&view.definition, d))
+            })
+            .map(|(name, _)| name)
+            .collect();
+        if readers.is_empty() {
+            break;
+        }
+        dropped.extend(readers);
+    }
     for (name, view) in &old.views {
-        match new.views.get(name) {
-            Some(v) if v.definition == view.definition => {
-                if v.comment != view.comment {
-                    p.create_views.push(Op::SetViewComment {
-                        view: q(name),
-                        from: view.comment.clone(),
-                        to: v.comment.clone(),
-                    });
-                }
-            }
-            _ => p.drop_views.push(Op::DropView(q(name), view.clone())),
+        if dropped.contains(name) {
+            p.drop_views.push(Op::DropView(q(name), view.clone()));
+        } else if let Some(v) = new.views.get(name)
+            && v.comment != view.comment
+        {
+            p.create_views.push(Op::SetViewComment {
+                view: q(name),
+                from: view.comment.clone(),
+                to: v.comment.clone(),
+            });
         }
     }
     for (name, view) in &new.views {
-        if old
-            .views
-            .get(name)
-            .is_none_or(|o| o.definition != view.definition)
-        {
+        if !old.views.contains_key(name) || dropped.contains(name) {
             p.create_views.push(Op::CreateView(q(name), view.clone()));
         }
     }

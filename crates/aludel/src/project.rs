@@ -756,14 +756,18 @@ impl Project {
         }
         let mut shadow = self.shadow()?;
         shadow.load(&statements)?;
+        let first = shadow
+            .driver()?
+            .inspect(&scope)
+            .map_err(|error| AutogenError::Inspect {
+                which: "the shadow database",
+                error,
+            })?;
+        drop(shadow);
+        // Read back as aludel writes it, which is how the live database will hold it.
+        let mut again = self.shadow()?;
         let inspection =
-            shadow
-                .driver()?
-                .inspect(&scope)
-                .map_err(|error| AutogenError::Inspect {
-                    which: "the shadow database",
-                    error,
-                })?;
+            crate::autogen::as_written(first, again.driver()?, &scope, self.dialect())?;
         if let Some(cache) = &cache {
             cache.store(&inspection);
         }

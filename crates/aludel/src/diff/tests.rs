@@ -390,3 +390,80 @@ fn new_and_removed_schemas() {
         ["remove table audit.log", "remove schema audit"]
     );
 }
+
+fn view(definition: &str) -> View {
+    View {
+        definition: definition.into(),
+        comment: None,
+    }
+}
+
+#[test]
+fn a_view_is_created_after_the_views_it_reads_and_dropped_before_them() {
+    // Name order would create `a_top` (reading `m_mid`, reading `z_base`) first.
+    let mut to = catalog(vec![("t", table(&[("id", "integer")]))]);
+    let s = to.schemas.get_mut("public").unwrap();
+    s.views
+        .insert("a_top".into(), view("SELECT id FROM m_mid WHERE id > 1"));
+    s.views
+        .insert("m_mid".into(), view("SELECT id FROM z_base"));
+    s.views.insert("z_base".into(), view("SELECT id FROM t"));
+    s.views.insert("other".into(), view("SELECT 1 AS z_based"));
+    let from = catalog(vec![("t", table(&[("id", "integer")]))]);
+    let d = diff(&from, &to, &Renames::default());
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "add view public.other",
+            "add view public.z_base",
+            "add view public.m_mid",
+            "add view public.a_top",
+        ]
+    );
+    assert_eq!(
+        lines(&d.inverse()),
+        [
+            "remove view public.a_top",
+            "remove view public.m_mid",
+            "remove view public.z_base",
+            "remove view public.other",
+        ]
+    );
+    // Dropping them all: readers first.
+    let d = diff(&to, &from, &Renames::default());
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "remove view public.a_top",
+            "remove view public.m_mid",
+            "remove view public.other",
+            "remove view public.z_base",
+        ]
+    );
+}
+
+#[test]
+fn a_view_that_reads_a_changed_view_is_made_again_with_it() {
+    let mut from = catalog(vec![("t", table(&[("id", "integer")]))]);
+    let s = from.schemas.get_mut("public").unwrap();
+    s.views
+        .insert("a_top".into(), view("SELECT id FROM z_base"));
+    s.views.insert("z_base".into(), view("SELECT id FROM t"));
+    s.views.insert("lone".into(), view("SELECT id FROM t"));
+    let mut to = from.clone();
+    to.schemas
+        .get_mut("public")
+        .unwrap()
+        .views
+        .insert("z_base".into(), view("SELECT id FROM t WHERE id > 0"));
+    let d = diff(&from, &to, &Renames::default());
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "remove view public.a_top",
+            "remove view public.z_base",
+            "add view public.z_base",
+            "add view public.a_top",
+        ]
+    );
+}

@@ -248,7 +248,13 @@ impl Renderer<'_> {
             _ => {}
         }
         if let Some(d) = &c.default {
-            def.push_str(&format!(" DEFAULT {d}"));
+            // SQLite prints `DEFAULT (expression)` without its parentheses, and takes
+            // anything but a literal only with them.
+            if self.dialect == Dialect::Sqlite && !sqlite_literal(d) {
+                def.push_str(&format!(" DEFAULT ({d})"));
+            } else {
+                def.push_str(&format!(" DEFAULT {d}"));
+            }
         }
         if !c.nullable && !inline_pk {
             def.push_str(" NOT NULL");
@@ -774,6 +780,38 @@ fn table_in(catalog: &Catalog, t: &QName) -> Option<Table> {
         .get(&t.schema)
         .and_then(|s| s.tables.get(&t.name))
         .cloned()
+}
+
+/// Whether SQLite takes `text` as a default without parentheses: a number (signed or
+/// not), a string or blob literal, `NULL`, `TRUE`, `FALSE`, `CURRENT_TIME`,
+/// `CURRENT_DATE` or `CURRENT_TIMESTAMP`.
+fn sqlite_literal(text: &str) -> bool {
+    let t = text.trim();
+    let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let number = !unsigned.is_empty()
+        && unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'));
+    let quoted = |s: &str| {
+        s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') && {
+            // One literal, not `'a' || 'b'`: every inner quote is doubled.
+            let inner = &s[1..s.len() - 1];
+            inner.replace("''", "").find('\'').is_none()
+        }
+    };
+    let blob = t.len() > 2 && t[..1].eq_ignore_ascii_case("x") && quoted(&t[1..]);
+    let word = [
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "CURRENT_TIME",
+        "CURRENT_DATE",
+        "CURRENT_TIMESTAMP",
+    ]
+    .iter()
+    .any(|w| t.eq_ignore_ascii_case(w));
+    number || quoted(t) || blob || word
 }
 
 /// Whether `ALTER TABLE ADD COLUMN` can add `c` in SQLite: no key, no stored

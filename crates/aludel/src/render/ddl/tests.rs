@@ -441,3 +441,50 @@ fn names_are_quoted_only_when_they_must_be() {
     assert!(mentions("SELECT * FROM Orders o", "orders"));
     assert!(!mentions("SELECT * FROM orders_archive", "orders"));
 }
+
+#[test]
+fn sqlite_defaults_other_than_literals_get_their_parentheses_back() {
+    // SQLite prints `DEFAULT (strftime('%s', 'now'))` as `strftime('%s', 'now')`, and
+    // refuses that text without its parentheses.
+    let defaults = [
+        (
+            "a",
+            "strftime('%s', 'now')",
+            "DEFAULT (strftime('%s', 'now'))",
+        ),
+        ("b", "(1 + 2)", "DEFAULT ((1 + 2))"),
+        ("c", "'a' || 'b'", "DEFAULT ('a' || 'b')"),
+        ("d", "'it''s'", "DEFAULT 'it''s'"),
+        ("e", "-1.5", "DEFAULT -1.5"),
+        ("f", "1e3", "DEFAULT 1e3"),
+        ("g", "CURRENT_TIMESTAMP", "DEFAULT CURRENT_TIMESTAMP"),
+        ("h", "NULL", "DEFAULT NULL"),
+        ("i", "x'00ff'", "DEFAULT x'00ff'"),
+    ];
+    let mut t = Table::default();
+    for (name, default, _) in defaults {
+        let mut c = col(name, "text", true);
+        c.default = Some(default.into());
+        t.columns.push(c);
+    }
+    let mut s = Schema::default();
+    s.tables.insert("t".into(), t);
+    let from = catalog("main", Schema::default());
+    let ops = diff(&from, &catalog("main", s), &Renames::default()).ops;
+    let text = sql(&render_ops(Dialect::Sqlite, "main", &from, &ops).unwrap());
+    for (name, _, expected) in defaults {
+        assert!(
+            text.contains(&format!("{name} text {expected},"))
+                || text.contains(&format!("{name} text {expected}\n")),
+            "{name}: {text}"
+        );
+    }
+    #[cfg(feature = "sqlite")]
+    rusqlite::Connection::open_in_memory()
+        .unwrap()
+        .execute_batch(&text)
+        .unwrap();
+    // And PostgreSQL takes any expression as it is.
+    let pg = sql(&render_ops(Dialect::Postgres, "main", &from, &ops).unwrap());
+    assert!(pg.contains("a text DEFAULT strftime('%s', 'now')"), "{pg}");
+}

@@ -613,6 +613,12 @@ mod tests {
             parse_create_index("CREATE INDEX i ON t (((lower(a))) DESC, (b + 1) * 2, (c))").parts,
             vec!["lower(a)", "(b + 1) * 2", "c"]
         );
+        // Enclosing parentheses go, so that `(expression)` as aludel writes it reads
+        // back as `expression`; those that only start or end the part stay.
+        assert_eq!(
+            parse_create_index("CREATE INDEX i ON t (((lower(a))) DESC, (b) + (c), (d))").parts,
+            vec!["lower(a)", "(b) + (c)", "d"]
+        );
     }
 
     #[test]
