@@ -243,32 +243,42 @@ impl Shadow {
         statements: &[(PathBuf, crate::script::Statement)],
     ) -> Result<(), AutogenError> {
         let driver = self.driver()?;
-        let refused =
-            |(path, st): &(PathBuf, crate::script::Statement), error| AutogenError::Desired {
+        let texts: Vec<&str> = statements.iter().map(|(_, st)| st.sql.as_str()).collect();
+        execute_in_batches(driver, &texts).map_err(|(at, error)| {
+            let (path, st) = &statements[at];
+            AutogenError::Desired {
                 path: path.clone(),
                 line: st.line,
                 statement: st.sql.clone(),
                 error,
-            };
-        for chunk in statements.chunks(LOAD_BATCH) {
-            let texts: Vec<&str> = chunk.iter().map(|(_, st)| st.sql.as_str()).collect();
-            let Err(failure) = driver.execute_batch(&texts, "SELECT 1") else {
-                continue;
-            };
-            // 25001: cannot run inside a transaction block; 53200: out of lock slots.
-            let one_by_one = matches!(failure.error.code.as_deref(), Some("25001" | "53200"));
-            if !one_by_one {
-                let at = failure.index.min(chunk.len() - 1);
-                return Err(refused(&chunk[at], failure.error));
             }
-            for item in chunk {
-                driver
-                    .execute(&item.1.sql)
-                    .map_err(|error| refused(item, error))?;
-            }
-        }
-        Ok(())
+        })
     }
+}
+
+/// Runs `statements` in batches of [`LOAD_BATCH`], one round trip each where the
+/// driver can. A batch runs as one implicit transaction, so a batch holding a
+/// statement that refuses a transaction block (25001) or that needs more locks than
+/// one transaction may hold (53200) is run again statement by statement. A failure
+/// gives the index of the statement and the database's error.
+fn execute_in_batches(
+    driver: &mut dyn Driver,
+    statements: &[&str],
+) -> Result<(), (usize, DbError)> {
+    for (k, chunk) in statements.chunks(LOAD_BATCH).enumerate() {
+        let offset = k * LOAD_BATCH;
+        let Err(failure) = driver.execute_batch(chunk, "SELECT 1") else {
+            continue;
+        };
+        let one_by_one = matches!(failure.error.code.as_deref(), Some("25001" | "53200"));
+        if !one_by_one {
+            return Err((offset + failure.index.min(chunk.len() - 1), failure.error));
+        }
+        for (i, sql) in chunk.iter().enumerate() {
+            driver.execute(sql).map_err(|error| (offset + i, error))?;
+        }
+    }
+    Ok(())
 }
 
 /// How many statements of the desired schema go in one round trip.
@@ -399,6 +409,11 @@ fn default_schema(dialect: Dialect, a: &Catalog, b: &Catalog) -> String {
 /// varying)::text, ...])`. The live database holds what aludel wrote, so the desired
 /// schema is compared in the same form: otherwise a check constraint would differ from
 /// itself forever.
+///
+/// Only what holds printed expressions makes the round trip: types, tables with their
+/// columns and constraints, indexes with an expression or a predicate, views. Foreign
+/// keys and indexes on plain columns are structured data that reads back unchanged;
+/// leaving them out halves the work on large schemas. They are kept from `first`.
 pub fn as_written(
     first: Inspection,
     driver: &mut dyn Driver,
@@ -411,18 +426,46 @@ pub fn as_written(
     };
     let empty = driver.inspect(scope).map_err(inspect_err)?;
     let schema = default_schema(dialect, &empty.catalog, &first.catalog);
-    let ops = crate::diff::diff(&empty.catalog, &first.catalog, &Renames::default()).ops;
-    for op in render_ops(dialect, &schema, &empty.catalog, &ops)? {
-        for statement in &op.statements {
-            driver
-                .execute(statement)
-                .map_err(|error| AutogenError::Shadow {
-                    doing: format!("writing the desired schema as a revision would: {statement}"),
-                    error,
-                })?;
+    let ops: Vec<Op> = crate::diff::diff(&empty.catalog, &first.catalog, &Renames::default())
+        .ops
+        .into_iter()
+        .filter(|op| match op {
+            Op::AddForeignKey(..) => false,
+            Op::CreateIndex(_, _, i) => {
+                i.predicate.is_some() || i.keys.iter().any(|k| k.is_expression)
+            }
+            _ => true,
+        })
+        .collect();
+    let rendered = render_ops(dialect, &schema, &empty.catalog, &ops)?;
+    let statements: Vec<&str> = rendered
+        .iter()
+        .flat_map(|op| op.statements.iter().map(String::as_str))
+        .collect();
+    execute_in_batches(driver, &statements).map_err(|(at, error)| AutogenError::Shadow {
+        doing: format!(
+            "writing the desired schema as a revision would: {}",
+            statements[at]
+        ),
+        error,
+    })?;
+    let mut again = driver.inspect(scope).map_err(inspect_err)?;
+    // What stayed out comes back from the first reading.
+    for (name, schema) in &first.catalog.schemas {
+        let Some(read) = again.catalog.schemas.get_mut(name) else {
+            continue;
+        };
+        for (table, t) in &schema.tables {
+            if let Some(back) = read.tables.get_mut(table) {
+                back.foreign_keys = t.foreign_keys.clone();
+                for (index, i) in &t.indexes {
+                    back.indexes
+                        .entry(index.clone())
+                        .or_insert_with(|| i.clone());
+                }
+            }
         }
     }
-    let mut again = driver.inspect(scope).map_err(inspect_err)?;
     again.skipped = first.skipped;
     Ok(again)
 }
