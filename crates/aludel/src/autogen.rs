@@ -3,8 +3,9 @@
 //! introspection as the live database, so whatever the database accepts, aludel
 //! understands; [`crate::diff`] compares the two and [`crate::render`] writes the SQL.
 //!
-//! The shadow database is a temporary SQLite file for a SQLite project, removed after
-//! use. For PostgreSQL it is a database aludel creates next to the project's
+//! The shadow database for a SQLite project is in memory, or a temporary file removed
+//! after use when other connections must reach it (`check --migrations` runs the
+//! revisions into it). For PostgreSQL it is a database aludel creates next to the project's
 //! (`aludel_shadow_<pid>_<n>`) and always drops, or `shadow_database_url` when the
 //! user gives one: a database dedicated to aludel, whose schemas in scope are emptied
 //! before each use.
@@ -126,10 +127,13 @@ pub struct Shadow {
 impl Shadow {
     /// Opens a shadow database for a project whose database is `url`, or uses
     /// `given` (emptying the schemas of `scope` first).
+    /// `shared`: other connections will open [`Shadow::url`] (SQLite then uses a
+    /// temporary file rather than memory).
     pub fn open(
         url: &DatabaseUrl,
         given: Option<&DatabaseUrl>,
         scope: &InspectScope,
+        shared: bool,
         connect: &mut Connector<'_>,
     ) -> Result<Shadow, AutogenError> {
         let shadow_err = |doing: &str| {
@@ -137,6 +141,22 @@ impl Shadow {
             move |error| AutogenError::Shadow { doing, error }
         };
         match (url.dialect(), given) {
+            (Dialect::Sqlite, _) if !shared => {
+                let memory: DatabaseUrl =
+                    "sqlite://:memory:"
+                        .parse()
+                        .map_err(|e| AutogenError::Shadow {
+                            doing: "opening SQLite in memory".into(),
+                            error: DbError::new(format!("{e}")),
+                        })?;
+                let driver = connect(&memory).map_err(shadow_err("opening SQLite in memory"))?;
+                Ok(Shadow {
+                    driver: Some(driver),
+                    url: memory,
+                    file: None,
+                    owner: None,
+                })
+            }
             (Dialect::Sqlite, _) => {
                 static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
                 let file = std::env::temp_dir().join(format!(

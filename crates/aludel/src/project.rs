@@ -717,7 +717,7 @@ impl Project {
     }
 
     /// Opens a shadow database (see [`crate::autogen`]).
-    fn shadow(&self) -> Result<crate::autogen::Shadow, Error> {
+    fn shadow(&self, shared: bool) -> Result<crate::autogen::Shadow, Error> {
         let scope = self.inspect_scope();
         let given =
             match &self.config.autogenerate.shadow_database_url {
@@ -737,6 +737,7 @@ impl Project {
             &self.config.database_url,
             given.as_ref(),
             &scope,
+            shared,
             &mut connect,
         )?)
     }
@@ -754,7 +755,7 @@ impl Project {
         if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
             return Ok(found);
         }
-        let mut shadow = self.shadow()?;
+        let mut shadow = self.shadow(false)?;
         shadow.load(&statements)?;
         let first = shadow
             .driver()?
@@ -765,7 +766,7 @@ impl Project {
             })?;
         drop(shadow);
         // Read back as aludel writes it, which is how the live database will hold it.
-        let mut again = self.shadow()?;
+        let mut again = self.shadow(false)?;
         let inspection =
             crate::autogen::as_written(first, again.driver()?, &scope, self.dialect())?;
         if let Some(cache) = &cache {
@@ -872,7 +873,7 @@ impl Project {
         events: &mut dyn FnMut(Event),
     ) -> Result<CheckReport, Error> {
         let comparison = if migrations {
-            let mut shadow = self.shadow()?;
+            let mut shadow = self.shadow(true)?;
             let mut config = self.config.clone();
             config.database_url = shadow.url().clone();
             let applied = Project {
