@@ -250,3 +250,34 @@ fn a_sqlite_rebuild_that_would_drop_a_trigger_is_refused() {
     );
     assert_eq!(revision_files(&p), before);
 }
+
+/// An index's operator class is part of the index: written, compared, and a change to
+/// it is a change.
+#[test]
+fn postgres_index_operator_classes_are_kept() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let schema = "CREATE TABLE t (id integer PRIMARY KEY, name varchar(100), data jsonb);\nCREATE INDEX t_name_pattern ON t (name varchar_pattern_ops);\nCREATE INDEX t_data_path ON t USING gin (data jsonb_path_ops);\n";
+    write_schema(&p, schema);
+    p.ok(&["revision", "--autogenerate", "-m", "opclasses"]);
+    let file = p.versions().join(&revision_files(&p)[0]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("CREATE INDEX t_name_pattern ON t (name varchar_pattern_ops)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CREATE INDEX t_data_path ON t USING gin (data jsonb_path_ops)"),
+        "{text}"
+    );
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    write_schema(&p, &schema.replace(" varchar_pattern_ops", ""));
+    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    assert!(
+        r.stdout.contains("add index t_name_pattern on public.t"),
+        "{r}"
+    );
+}

@@ -133,6 +133,10 @@ pub struct IndexKey {
     /// clause in indexes and sorts NULLs first ascending: `true` for `ASC`, `false`
     /// for `DESC`.
     pub nulls_first: bool,
+    /// The operator class when it is not the default for the key's type
+    /// (`text_pattern_ops`, `jsonb_path_ops`); PostgreSQL only.
+    #[serde(default)]
+    pub opclass: Option<String>,
 }
 
 /// A foreign key.

@@ -47,6 +47,7 @@ fn key(expression: &str) -> IndexKey {
         is_expression: false,
         descending: false,
         nulls_first: false,
+        opclass: None,
     }
 }
 

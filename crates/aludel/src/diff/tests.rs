@@ -69,6 +69,7 @@ fn new_tables_come_before_their_indexes_and_foreign_keys_and_views_last() {
                 is_expression: false,
                 descending: false,
                 nulls_first: false,
+                opclass: None,
             }],
             ..Index::default()
         },

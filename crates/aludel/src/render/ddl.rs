@@ -343,6 +343,10 @@ impl Renderer<'_> {
                 } else {
                     self.ident(&k.expression)
                 };
+                if let Some(opclass) = &k.opclass {
+                    s.push(' ');
+                    s.push_str(opclass);
+                }
                 // `nulls_first` says where NULLs sort. PostgreSQL puts them last
                 // ascending and first descending unless told; SQLite cannot be told
                 // (and sorts them first ascending).

@@ -151,7 +151,10 @@ const QUERIES: [Query; 8] = [
                      FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord), \
                  ARRAY(SELECT o.opt::int4 \
                      FROM unnest(i.indoption::int2[]) WITH ORDINALITY o(opt, ord) ORDER BY o.ord), \
-                 pg_get_expr(i.indpred, i.indrelid) \
+                 pg_get_expr(i.indpred, i.indrelid), \
+                 ARRAY(SELECT CASE WHEN opc.opcdefault THEN NULL ELSE opc.opcname::text END \
+                     FROM unnest(i.indclass::oid[]) WITH ORDINALITY k(cls, ord) \
+                     JOIN pg_opclass opc ON opc.oid = k.cls ORDER BY k.ord) \
              FROM pg_index i \
              JOIN pg_class ic ON ic.oid = i.indexrelid \
              JOIN pg_am am ON am.oid = ic.relam \
@@ -484,6 +487,8 @@ fn read_indexes(rows: &[Row], out: &mut Inspection) -> Result<(), tokio_postgres
         let parts: Vec<Option<String>> = row.try_get(6)?;
         let expressions: Vec<bool> = row.try_get(7)?;
         let options: Vec<i32> = row.try_get(8)?;
+        // Only key columns have an operator class; NULL where it is the default.
+        let opclasses: Vec<Option<String>> = row.try_get(10)?;
         let mut index = Index {
             unique: row.try_get(3)?,
             method: row.try_get(4)?,
@@ -503,6 +508,7 @@ fn read_indexes(rows: &[Row], out: &mut Inspection) -> Result<(), tokio_postgres
                 is_expression: expressions.get(k).copied().unwrap_or(false),
                 descending: option & 1 != 0,
                 nulls_first: option & 2 != 0,
+                opclass: opclasses.get(k).cloned().flatten(),
             });
         }
         if let Some(t) = table_mut(&mut out.catalog, &schema, &table) {

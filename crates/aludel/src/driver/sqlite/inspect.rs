@@ -407,6 +407,7 @@ fn read_indexes(
                             // SQLite sorts NULLs first ascending, last descending,
                             // and takes no NULLS clause in an index.
                             nulls_first: !p.desc,
+                            opclass: None,
                         }
                     })
                     .collect();
