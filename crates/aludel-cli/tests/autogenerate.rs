@@ -281,3 +281,30 @@ fn postgres_index_operator_classes_are_kept() {
         "{r}"
     );
 }
+
+/// `shadow_database_url` names a database kept for aludel: used instead of a temporary
+/// one, its schema emptied before each use, and nothing created beside it.
+#[test]
+fn postgres_uses_the_shadow_database_it_is_given() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let shadow = aludel_testkit::PgDatabase::create();
+    shadow.rows("CREATE TABLE leftover (id int)");
+    p.set_option(
+        "autogenerate",
+        "shadow_database_url",
+        &format!("\"{}\"", shadow.url()),
+    );
+    write_schema(&p, SHOP);
+    let r = p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    assert!(r.stderr.contains("Detected add table public.orders"), "{r}");
+    assert!(!r.stderr.contains("leftover"), "{r}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    // The shadow holds the desired schema as last loaded, nothing of before.
+    let mut tables = shadow.tables();
+    tables.sort();
+    assert_eq!(tables, ["customers", "orders"]);
+}
