@@ -702,7 +702,6 @@ fn column_type_integer_to_bigint(b: Backend) {
             Expected {
                 sqlite: r#"-- aludel:upgrade
 -- alter column main.books.pages (type)
--- WARNING: this loses data
 PRAGMA defer_foreign_keys = ON;
 CREATE TABLE _aludel_old_books AS SELECT * FROM books;
 DROP TABLE books;
@@ -738,7 +737,6 @@ DROP TABLE _aludel_old_books;
 "#,
                 postgres: r#"-- aludel:upgrade
 -- alter column public.books.pages (type)
--- WARNING: this loses data
 ALTER TABLE books ALTER COLUMN pages TYPE bigint USING pages::bigint;
 
 -- aludel:downgrade
@@ -764,7 +762,6 @@ fn column_type_varchar_wider(b: Backend) {
         Expected {
             sqlite: r#"-- aludel:upgrade
 -- alter column main.authors.name (type)
--- WARNING: this loses data
 PRAGMA defer_foreign_keys = ON;
 CREATE TABLE _aludel_old_authors AS SELECT * FROM authors;
 DROP TABLE authors;
@@ -794,7 +791,6 @@ DROP TABLE _aludel_old_authors;
 "#,
             postgres: r#"-- aludel:upgrade
 -- alter column public.authors.name (type)
--- WARNING: this loses data
 ALTER TABLE authors ALTER COLUMN name TYPE character varying(100) USING name::character varying(100);
 
 -- aludel:downgrade
@@ -2506,7 +2502,6 @@ ALTER TYPE mood ADD VALUE 'ok' BEFORE 'happy';
 
 -- aludel:downgrade
 -- remove value 'ok' from enum type public.mood
--- WARNING: this loses data
 -- NOTE: PostgreSQL cannot remove the value 'ok' from enum type public.mood: it stays
 "#,
         },
@@ -2536,7 +2531,6 @@ ALTER TYPE mood ADD VALUE 'ecstatic';
 
 -- aludel:downgrade
 -- remove value 'ecstatic' from enum type public.mood
--- WARNING: this loses data
 -- NOTE: PostgreSQL cannot remove the value 'ecstatic' from enum type public.mood: it stays
 "#,
         },
