@@ -335,6 +335,18 @@ fn same_columns(a: &[String], b: &[String]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
+/// Consecutive items that `same` says belong together, as one group each.
+fn group_runs<T>(items: Vec<T>, same: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    for item in items {
+        match groups.last_mut() {
+            Some(g) if same(&g[0], &item) => g.push(item),
+            _ => groups.push(vec![item]),
+        }
+    }
+    groups
+}
+
 fn read_indexes(
     schema: &mut Schema,
     index_sql: &BTreeMap<String, String>,
@@ -343,13 +355,7 @@ fn read_indexes(
     parts: Vec<RawIndexPart>,
 ) {
     // Grouped by (table, index): the rows come ordered so.
-    let mut groups: Vec<Vec<RawIndexPart>> = Vec::new();
-    for part in parts {
-        match groups.last_mut() {
-            Some(g) if g[0].table == part.table && g[0].index == part.index => g.push(part),
-            _ => groups.push(vec![part]),
-        }
-    }
+    let groups = group_runs(parts, |a, b| a.table == b.table && a.index == b.index);
     // SQL uniques already matched to an index, by table.
     let mut used: BTreeMap<String, HashSet<usize>> = BTreeMap::new();
     for group in groups {
@@ -443,13 +449,7 @@ fn read_foreign_keys(
     names: &mut BTreeMap<String, Names>,
     rows: Vec<RawForeignKey>,
 ) {
-    let mut groups: Vec<Vec<RawForeignKey>> = Vec::new();
-    for row in rows {
-        match groups.last_mut() {
-            Some(g) if g[0].table == row.table && g[0].id == row.id => g.push(row),
-            _ => groups.push(vec![row]),
-        }
-    }
+    let groups = group_runs(rows, |a, b| a.table == b.table && a.id == b.id);
     // The pragma lists foreign keys last written first: matched to the SQL by
     // columns and parent, each written one used once.
     let mut used: BTreeMap<String, HashSet<usize>> = BTreeMap::new();
