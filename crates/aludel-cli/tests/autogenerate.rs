@@ -308,3 +308,26 @@ fn postgres_uses_the_shadow_database_it_is_given() {
     tables.sort();
     assert_eq!(tables, ["customers", "orders"]);
 }
+
+/// A column that a view reads changes type: the view is made again around the change
+/// (PostgreSQL refuses to alter the column while the view reads it).
+fn a_column_read_by_a_view_changes_type(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    write_schema(&p, SHOP);
+    p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    p.ok(&["upgrade", "head"]);
+    write_schema(
+        &p,
+        &SHOP.replace("total numeric(12,2)", "total numeric(14,2)"),
+    );
+    let r = p.ok(&["revision", "--autogenerate", "-m", "wider"]);
+    assert!(r.stderr.contains("Detected remove view"), "{r}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    p.ok(&["downgrade", "-1"]);
+}
+
+on_both!(a_column_read_by_a_view_changes_type);

@@ -271,9 +271,24 @@ fn diff_schema(
 ) {
     let q = |name: &str| QName::new(schema, name);
 
+    // Tables whose columns change type or go: PostgreSQL refuses both while a view
+    // reads the column, so the views that read such a table are re-made around it.
+    let reshaped: Vec<&String> = old
+        .tables
+        .iter()
+        .filter(|(name, t)| {
+            new.tables.get(*name).is_some_and(|n| {
+                t.columns.iter().any(|c| {
+                    n.column(&c.name)
+                        .is_none_or(|nc| nc.data_type != c.data_type)
+                })
+            })
+        })
+        .map(|(name, _)| name)
+        .collect();
     // Views: a changed query is dropped and created again, and so is every view that
-    // reads one dropped (PostgreSQL refuses to drop a view another reads); a changed
-    // comment alone is only a comment.
+    // reads one dropped (PostgreSQL refuses to drop a view another reads) or a
+    // reshaped table; a changed comment alone is only a comment.
     let mut dropped: BTreeSet<&String> = old
         .views
         .iter()
@@ -281,6 +296,7 @@ fn diff_schema(
             new.views
                 .get(*name)
                 .is_none_or(|v| v.definition != view.definition)
+                || reshaped.iter().any(|t| mentions(&view.definition, t))
         })
         .map(|(name, _)| name)
         .collect();

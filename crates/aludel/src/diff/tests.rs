@@ -468,3 +468,52 @@ fn a_view_that_reads_a_changed_view_is_made_again_with_it() {
         ]
     );
 }
+
+#[test]
+fn views_reading_a_column_that_changes_type_are_made_again_around_it() {
+    let mut from = catalog(vec![(
+        "orders",
+        table(&[("id", "integer"), ("total", "integer")]),
+    )]);
+    let view = View {
+        definition: "SELECT id, total FROM orders".into(),
+        comment: None,
+    };
+    from.schemas
+        .get_mut("public")
+        .unwrap()
+        .views
+        .insert("totals".into(), view.clone());
+    let mut to = from.clone();
+    to.schemas
+        .get_mut("public")
+        .unwrap()
+        .tables
+        .get_mut("orders")
+        .unwrap()
+        .columns[1]
+        .data_type = "bigint".into();
+    let d = diff(&from, &to, &Renames::default());
+    assert_eq!(
+        lines(&d.ops),
+        [
+            "remove view public.totals",
+            "alter column public.orders.total (type)",
+            "add view public.totals",
+        ]
+    );
+    // A change that leaves every column's type alone leaves the view alone.
+    let mut commented = from.clone();
+    commented
+        .schemas
+        .get_mut("public")
+        .unwrap()
+        .tables
+        .get_mut("orders")
+        .unwrap()
+        .comment = Some("all orders".into());
+    assert_eq!(
+        lines(&diff(&from, &commented, &Renames::default()).ops),
+        ["change the comment of table public.orders"]
+    );
+}
