@@ -297,8 +297,21 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         quiet: cli.quiet,
         json: cli.log_format == Format::Json,
     };
-    if cli.format == Format::Json {
-        return Err("--format json is not available yet; use --format text".into());
+    let json = cli.format == Format::Json;
+    if json
+        && !matches!(
+            cli.command,
+            Command::Current { .. }
+                | Command::Heads { .. }
+                | Command::History { .. }
+                | Command::Show { .. }
+                | Command::Check { .. }
+        )
+    {
+        return Err(
+            "--format json is available for current, heads, history, show and check; use --format text here"
+                .into(),
+        );
     }
     let mut events = |e: Event| printer.event(e);
     if let Command::Init { dir } = &cli.command {
@@ -430,9 +443,25 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 String::new()
             }
         }
+        Command::Current { .. } if json => {
+            let revisions = project
+                .current_revisions(&mut events)
+                .map_err(|e| e.to_string())?;
+            json_document("current", &revisions)?
+        }
         Command::Current { verbose } => project
             .current(verbose, &mut events)
             .map_err(|e| e.to_string())?,
+        Command::History {
+            rev_range,
+            indicate_current,
+            ..
+        } if json => {
+            let revisions = project
+                .history_revisions(rev_range.as_deref(), indicate_current, &mut events)
+                .map_err(|e| e.to_string())?;
+            json_document("history", &revisions)?
+        }
         Command::History {
             rev_range,
             verbose,
@@ -440,13 +469,30 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => project
             .history(rev_range.as_deref(), verbose, indicate_current, &mut events)
             .map_err(|e| e.to_string())?,
+        Command::Heads { .. } if json => json_document("heads", &project.head_revisions())?,
         Command::Heads { verbose } => project.heads(verbose).map_err(|e| e.to_string())?,
         Command::Branches { verbose } => project.branches(verbose).map_err(|e| e.to_string())?,
+        Command::Show { rev } if json => {
+            let revisions = project
+                .show_revisions(&rev, &mut events)
+                .map_err(|e| e.to_string())?;
+            json_document("revisions", &revisions)?
+        }
         Command::Show { rev } => project.show(&rev, &mut events).map_err(|e| e.to_string())?,
         Command::Check { migrations } => {
             let report = project
                 .check(migrations, &mut events)
                 .map_err(|e| e.to_string())?;
+            if json {
+                let drift = !report.changes.is_empty();
+                print_out(&json_document("check", &report)?);
+                std::mem::forget(project);
+                return Ok(if drift {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                });
+            }
             for s in report.suggestions.iter().chain(&report.skipped) {
                 printer.event_warn(s);
             }
@@ -469,6 +515,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     // delay the exit.
     std::mem::forget(project);
     Ok(ExitCode::SUCCESS)
+}
+
+/// One JSON document `{"<key>": value}` for `--format json`.
+fn json_document<T: serde::Serialize>(key: &str, value: &T) -> Result<String, String> {
+    let mut doc = serde_json::Map::new();
+    doc.insert(
+        key.to_string(),
+        serde_json::to_value(value).map_err(|e| format!("cannot write JSON: {e}"))?,
+    );
+    serde_json::to_string_pretty(&doc).map_err(|e| format!("cannot write JSON: {e}"))
 }
 
 impl Printer {

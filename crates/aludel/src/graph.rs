@@ -700,6 +700,11 @@ impl RevisionGraph {
         indices.iter().map(|&i| &self.nodes[i].id).collect()
     }
 
+    /// The revision at a load-order position.
+    pub(crate) fn revision_at(&self, index: usize) -> Revision<'_> {
+        self.view(index)
+    }
+
     pub(crate) fn node(&self, index: usize) -> &Node {
         &self.nodes[index]
     }
