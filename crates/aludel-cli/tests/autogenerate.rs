@@ -331,3 +331,107 @@ fn a_column_read_by_a_view_changes_type(backend: Backend) {
 }
 
 on_both!(a_column_read_by_a_view_changes_type);
+
+/// The downgrade is checked as well: dropping a NOT NULL column is a plain ALTER TABLE,
+/// but adding it back needs a rebuild that would drop the table's trigger. Objects left
+/// alone are also named in the warnings.
+#[test]
+fn a_sqlite_downgrade_rebuild_that_would_drop_a_trigger_is_refused() {
+    let p = DbProject::new(BIN, Backend::Sqlite, "");
+    let base = "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL);\nCREATE TABLE log (id integer);\n";
+    write_schema(&p, base);
+    p.ok(&["revision", "--autogenerate", "-m", "base"]);
+    p.ok(&["upgrade", "head"]);
+    p.db().execute(
+        "CREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log (id) VALUES (new.id); END",
+    );
+    let r = p.ok(&["check"]);
+    assert!(
+        r.stderr
+            .contains("WARN  left alone in the database: trigger main.t.t_log"),
+        "{r}"
+    );
+    write_schema(&p, &base.replace(", n integer NOT NULL", ""));
+    let before = revision_files(&p);
+    let r = p.fails(&["revision", "--autogenerate", "-m", "drop n"]);
+    assert!(
+        r.stderr
+            .contains("rebuild table main.t, which would drop t.t_log"),
+        "{r}"
+    );
+    assert_eq!(revision_files(&p), before);
+}
+
+/// A function in the desired schema is neither compared nor written, and the user is
+/// told so.
+#[test]
+fn postgres_functions_in_the_desired_schema_are_named_as_not_written() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    write_schema(
+        &p,
+        "CREATE TABLE t (id integer PRIMARY KEY);\nCREATE FUNCTION one() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n",
+    );
+    let r = p.ok(&["revision", "--autogenerate", "-m", "t"]);
+    assert!(
+        r.stderr.contains(
+            "WARN  not written, add it by hand if needed: function public.one() from the desired schema"
+        ),
+        "{r}"
+    );
+    let file = p.versions().join(&revision_files(&p)[0]);
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains(
+            "-- autogenerate: not written, add it by hand if needed: function public.one()"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("CREATE FUNCTION"), "{text}");
+}
+
+/// `--allow-empty` writes a revision even when nothing differs.
+fn allow_empty_writes_a_revision_that_does_nothing(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    write_schema(&p, SHOP);
+    p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    p.ok(&["upgrade", "head"]);
+    let r = p.ok(&[
+        "revision",
+        "--autogenerate",
+        "--allow-empty",
+        "-m",
+        "nothing",
+    ]);
+    assert!(r.stdout.starts_with("Generating "), "{r}");
+    assert_eq!(revision_files(&p).len(), 2);
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    // Without --autogenerate the flag means nothing and is refused.
+    p.fails(&["revision", "--allow-empty", "-m", "x"]);
+}
+
+/// `exclude_tables` keeps a table the desired schema does not describe out of the
+/// comparison (as PostGIS's spatial_ref_sys must be).
+fn excluded_tables_are_not_compared(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    write_schema(&p, SHOP);
+    p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    p.ok(&["upgrade", "head"]);
+    p.db()
+        .execute("CREATE TABLE spatial_ref_sys (srid integer)");
+    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    assert!(r.stdout.contains("remove table"), "{r}");
+    p.set_option("autogenerate", "exclude_tables", "[\"spatial_ref_sys\"]");
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+}
+
+on_both!(
+    allow_empty_writes_a_revision_that_does_nothing,
+    excluded_tables_are_not_compared,
+);

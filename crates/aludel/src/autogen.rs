@@ -109,6 +109,16 @@ pub fn desired_statements(
     Ok(out)
 }
 
+/// `<pid>-<n>`: unique among this process's shadows and across processes.
+fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// Opens a connection to a URL (the caller decides the options).
 pub type Connector<'a> = dyn FnMut(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + 'a;
 
@@ -158,12 +168,7 @@ impl Shadow {
                 })
             }
             (Dialect::Sqlite, _) => {
-                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-                let file = std::env::temp_dir().join(format!(
-                    "aludel-shadow-{}-{}.db",
-                    std::process::id(),
-                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                ));
+                let file = std::env::temp_dir().join(format!("aludel-shadow-{}.db", unique()));
                 let _ = std::fs::remove_file(&file);
                 let shadow_url: DatabaseUrl = format!("sqlite:///{}", file.display())
                     .parse()
@@ -203,12 +208,7 @@ impl Shadow {
             }
             (_, None) => {
                 let mut owner = connect(url).map_err(shadow_err("connecting to create it"))?;
-                static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-                let name = format!(
-                    "aludel_shadow_{}_{}",
-                    std::process::id(),
-                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                );
+                let name = format!("aludel_shadow_{}", unique().replace('-', "_"));
                 owner
                     .execute(&format!("CREATE DATABASE {name}"))
                     .map_err(|error| AutogenError::Shadow {
@@ -403,6 +403,26 @@ pub struct Comparison {
     pub default_schema: String,
 }
 
+impl Comparison {
+    /// One sentence per object left out of the comparison: held by the database and
+    /// never dropped, or created by the desired schema and never written.
+    pub fn skipped_notes(&self) -> Vec<String> {
+        let database = self.skipped.iter().map(|s| {
+            format!(
+                "left alone in the database: {} {}.{} ({})",
+                s.kind, s.schema, s.name, s.reason
+            )
+        });
+        let desired = self.desired_skipped.iter().map(|s| {
+            format!(
+                "not written, add it by hand if needed: {} {}.{} from the desired schema ({})",
+                s.kind, s.schema, s.name, s.reason
+            )
+        });
+        database.chain(desired).collect()
+    }
+}
+
 /// The schema written unqualified: `main` on SQLite, else the first schema in scope
 /// (`public` when there is none).
 fn default_schema(dialect: Dialect, a: &Catalog, b: &Catalog) -> String {
@@ -528,29 +548,20 @@ pub struct Sections {
 /// says what it does, destructive ones marked, likely renames and objects left alone
 /// noted at the top.
 pub fn sections(c: &Comparison, dialect: Dialect) -> Result<Sections, AutogenError> {
+    let inverse = c.diff.inverse();
     let up = render_ops(dialect, &c.default_schema, &c.current, &c.diff.ops)?;
-    let down = render_ops(dialect, &c.default_schema, &c.desired, &c.diff.inverse())?;
+    let down = render_ops(dialect, &c.default_schema, &c.desired, &inverse)?;
+    // The database's own unmodelled objects stay through the upgrade, so a rebuild in
+    // either direction would drop them.
     refuse_lost_objects(&up, &c.skipped)?;
-    refuse_lost_objects(&down, &c.desired_skipped)?;
+    refuse_lost_objects(&down, &c.skipped)?;
     let mut head = String::new();
-    for s in &c.diff.suggestions {
-        head.push_str(&format!("-- autogenerate: {s}\n"));
-    }
-    for s in &c.skipped {
-        head.push_str(&format!(
-            "-- autogenerate: left alone in the database: {} {}.{} ({})\n",
-            s.kind, s.schema, s.name, s.reason
-        ));
-    }
-    for s in &c.desired_skipped {
-        head.push_str(&format!(
-            "-- autogenerate: not written, add it by hand if needed: {} {}.{} from the desired schema ({})\n",
-            s.kind, s.schema, s.name, s.reason
-        ));
+    for note in c.diff.suggestions.iter().chain(&c.skipped_notes()) {
+        head.push_str(&format!("-- autogenerate: {note}\n"));
     }
     Ok(Sections {
         upgrade: format!("{head}{}", body(&up, &c.diff.ops)),
-        downgrade: body(&down, &c.diff.inverse()),
+        downgrade: body(&down, &inverse),
     })
 }
 

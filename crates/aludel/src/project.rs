@@ -961,7 +961,7 @@ impl Project {
             )));
         }
         let comparison = self.compare(driver.as_mut(), &declared)?;
-        let skipped = describe_skipped(&comparison);
+        let skipped = comparison.skipped_notes();
         let changes: Vec<String> = comparison.diff.ops.iter().map(|o| o.to_string()).collect();
         let suggestions = comparison.diff.suggestions.clone();
         if comparison.diff.is_empty() && !allow_empty {
@@ -1008,7 +1008,7 @@ impl Project {
         Ok(CheckReport {
             changes: comparison.diff.ops.iter().map(|o| o.to_string()).collect(),
             suggestions: comparison.diff.suggestions.clone(),
-            skipped: describe_skipped(&comparison),
+            skipped: comparison.skipped_notes(),
         })
     }
 
@@ -1128,24 +1128,6 @@ fn rows_after(rows: &[String], changes: &[HeadsChange]) -> Vec<String> {
 /// Each entry followed by a newline, as Alembic's `print_stdout` prints it: an entry
 /// that ends with a newline itself (a verbose entry, a `branches` block) leaves a blank
 /// line after it, the last one included.
-/// One warning per object that autogenerate leaves alone, in the database or in the
-/// desired schema.
-fn describe_skipped(c: &crate::autogen::Comparison) -> Vec<String> {
-    let database = c.skipped.iter().map(|s| {
-        format!(
-            "left alone in the database: {} {}.{} ({})",
-            s.kind, s.schema, s.name, s.reason
-        )
-    });
-    let desired = c.desired_skipped.iter().map(|s| {
-        format!(
-            "not compared, write it by hand if needed: {} {}.{} from the desired schema ({})",
-            s.kind, s.schema, s.name, s.reason
-        )
-    });
-    database.chain(desired).collect()
-}
-
 fn join_lines(lines: &[String]) -> String {
     let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for line in lines {
