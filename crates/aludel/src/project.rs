@@ -583,19 +583,7 @@ impl Project {
         indicate_current: bool,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<RevisionInfo>, Error> {
-        let range = match range {
-            Some(r) => Range::parse(r)?,
-            None => Range::default(),
-        };
-        let needs_db = indicate_current
-            || [&range.lower, &range.upper]
-                .iter()
-                .any(|t| matches!(t, Some(Target::Current)));
-        let rows = if needs_db {
-            Some(self.current_rows(events)?)
-        } else {
-            None
-        };
+        let (range, rows) = self.history_range(range, indicate_current, events)?;
         let current = rows.clone().unwrap_or_default();
         let indices = self.graph.history_indices(&range, rows.as_deref())?;
         Ok(indices
@@ -610,12 +598,7 @@ impl Project {
         rev: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<RevisionInfo>, Error> {
-        let target = Target::parse(rev)?;
-        let rows = if matches!(target, Target::Current) {
-            self.current_rows(events)?
-        } else {
-            Vec::new()
-        };
+        let (target, rows) = self.show_target(rev, events)?;
         Ok(self
             .graph
             .resolve(&target, &rows)?
@@ -625,14 +608,14 @@ impl Project {
             .collect())
     }
 
-    /// `history [-r RANGE] [--verbose] [--indicate-current]`.
-    pub fn history(
+    /// The range `history` shows, and the version rows when it needs the database
+    /// (`--indicate-current`, or `current` in the range).
+    fn history_range(
         &self,
         range: Option<&str>,
-        verbose: bool,
         indicate_current: bool,
         events: &mut dyn FnMut(Event),
-    ) -> Result<String, Error> {
+    ) -> Result<(Range, Option<Vec<String>>), Error> {
         let range = match range {
             Some(r) => Range::parse(r)?,
             None => Range::default(),
@@ -646,6 +629,33 @@ impl Project {
         } else {
             None
         };
+        Ok((range, rows))
+    }
+
+    /// The target `show` resolves, and the version rows when it is `current`.
+    fn show_target(
+        &self,
+        rev: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<(Target, Vec<String>), Error> {
+        let target = Target::parse(rev)?;
+        let rows = if matches!(target, Target::Current) {
+            self.current_rows(events)?
+        } else {
+            Vec::new()
+        };
+        Ok((target, rows))
+    }
+
+    /// `history [-r RANGE] [--verbose] [--indicate-current]`.
+    pub fn history(
+        &self,
+        range: Option<&str>,
+        verbose: bool,
+        indicate_current: bool,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
+        let (range, rows) = self.history_range(range, indicate_current, events)?;
         let lines =
             self.graph
                 .history_output(&range, rows.as_deref(), verbose, indicate_current)?;
@@ -664,12 +674,7 @@ impl Project {
 
     /// `show REV`.
     pub fn show(&self, rev: &str, events: &mut dyn FnMut(Event)) -> Result<String, Error> {
-        let target = Target::parse(rev)?;
-        let rows = if matches!(target, Target::Current) {
-            self.current_rows(events)?
-        } else {
-            Vec::new()
-        };
+        let (target, rows) = self.show_target(rev, events)?;
         Ok(join_lines(&self.graph.show_output(&target, &rows)?))
     }
 
