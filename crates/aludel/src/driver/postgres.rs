@@ -197,15 +197,7 @@ impl PostgresDriver {
         let connected = match tls {
             Tls::Disable => {
                 config.ssl_mode(SslMode::Disable);
-                runtime.block_on(async {
-                    let (client, connection) = config.connect(NoTls).await?;
-                    // Notices and the connection's end are not ours to report: errors
-                    // reach the caller through the client.
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    });
-                    Ok(client)
-                })
+                open_client(&runtime, &config, NoTls)
             }
             mode => {
                 config.ssl_mode(if mode == Tls::Prefer {
@@ -215,13 +207,7 @@ impl PostgresDriver {
                 });
                 let client_config = tls_config(mode, root_cert.as_deref()).map_err(unsupported)?;
                 let tls = tokio_postgres_rustls::MakeRustlsConnect::new(client_config);
-                runtime.block_on(async {
-                    let (client, connection) = config.connect(tls).await?;
-                    tokio::spawn(async move {
-                        let _ = connection.await;
-                    });
-                    Ok(client)
-                })
+                open_client(&runtime, &config, tls)
             }
         };
         let client = connected.map_err(|e: tokio_postgres::Error| {
@@ -272,6 +258,27 @@ impl PostgresDriver {
             }
         })
     }
+}
+
+/// Connects on `runtime` and leaves the connection's I/O to it: `block_on` drives it
+/// while each request is waited on. Notices and the connection's end are not ours to
+/// report; errors reach the caller through the client.
+fn open_client<T>(
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+    tls: T,
+) -> Result<Client, tokio_postgres::Error>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    runtime.block_on(async {
+        let (client, connection) = config.connect(tls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    })
 }
 
 /// Where a multi-statement query failed: how many statements completed before, and
