@@ -206,6 +206,26 @@ fn the_desired_catalog_is_cached_by_content(backend: Backend) {
         "No new upgrade operations detected.\n"
     );
     assert_eq!(entries().len(), 1, "the warm check found it");
+    // Prove the warm check reads the entry: with its tables taken out (key kept), the
+    // check compares against an empty desired schema.
+    let entry = p.path().join(".aludel-cache").join(&entries()[0]);
+    let original = std::fs::read_to_string(&entry).unwrap();
+    let mut doctored: serde_json::Value = serde_json::from_str(&original).unwrap();
+    for schema in doctored["inspection"]["catalog"]["schemas"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+    {
+        schema["tables"] = serde_json::json!({});
+    }
+    std::fs::write(&entry, doctored.to_string()).unwrap();
+    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    assert!(r.stdout.contains("remove table"), "{r}");
+    std::fs::write(&entry, original).unwrap();
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
     write_schema(
         &p,
         &SHOP.replace("    note text\n", "    note text,\n    paid boolean\n"),
