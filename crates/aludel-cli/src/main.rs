@@ -3,15 +3,19 @@
 //! Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 any
 //! failure, 2 a usage error (from clap).
 
-use std::io::Write as _;
+mod fleet;
+mod output;
+
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use aludel::config::{Config, Overrides, ProcessEnv};
 use aludel::project::{self, MergeOptions, Project, RevisionOptions};
 use aludel::runner::Event;
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::output::Printer;
 
 /// mimalloc rather than the system allocator: loading a long history makes many small
 /// allocations on several threads, where glibc's per-thread arenas grow a page at a
@@ -39,15 +43,36 @@ struct Cli {
     /// The database URL, overriding DATABASE_URL and the config file.
     #[arg(long, global = true, value_name = "URL")]
     url: Option<String>,
-    /// How results are printed on stdout (json is not available yet).
+    /// How results are printed on stdout: text, or one JSON document (current, heads,
+    /// history, show, check; with --workspace or --targets, the summary).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// How progress is printed on stderr.
     #[arg(long = "log-format", global = true, value_enum, default_value_t = Format::Text)]
     log_format: Format,
-    /// Print no progress, only results and errors.
+    /// Print no progress, only results, warnings and errors.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Run the command in every member project of this workspace file.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with_all = ["targets_file", "config", "url"])]
+    workspace: Option<PathBuf>,
+    /// Run the command against every database listed in FILE (one URL a line, `#`
+    /// comments, ${ENV} references, `query URL SQL` lines).
+    #[arg(
+        long = "targets",
+        id = "targets_file",
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "url"
+    )]
+    targets: Option<PathBuf>,
+    /// How many members or databases run at once (default: the number of CPUs).
+    #[arg(long, global = true, value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+    /// Only the I-th of N even slices of the targets: I/N counting from 1, or
+    /// index:K/N counting from 0 (a Kubernetes Indexed Job's $(JOB_COMPLETION_INDEX)).
+    #[arg(long, global = true, value_name = "I/N", requires = "targets_file")]
+    shard: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -186,134 +211,92 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let json_log = cli.log_format == Format::Json;
-    match run(cli) {
-        Ok(code) => code,
-        Err(message) if json_log => {
-            // Every stderr line stays one JSON object, the final error included.
-            eprintln!(r#"{{"level":"error","message":{}}}"#, json_string(&message));
-            ExitCode::from(1)
-        }
-        Err(message) => {
-            eprintln!("ERROR {}", message.replace('\n', "\n      "));
-            ExitCode::from(1)
-        }
-    }
-}
-
-struct Printer {
-    quiet: bool,
-    json: bool,
-}
-
-impl Printer {
-    fn event(&self, event: Event) {
-        if self.quiet && !matches!(event, Event::ConnectFailed { .. }) {
-            return;
-        }
-        let (level, text) = match &event {
-            Event::ConnectFailed {
-                attempt,
-                of,
-                error,
-                retry_in,
-            } => (
-                "WARN",
-                format!(
-                    "{error} (attempt {attempt} of {of}); retrying in {}",
-                    seconds(*retry_in)
-                ),
-            ),
-            Event::WaitingForLock { holder, timeout } => (
-                "INFO",
-                format!(
-                    "Waiting for the migration lock held by {} (up to {})",
-                    holder.as_deref().unwrap_or("another run"),
-                    seconds(*timeout)
-                ),
-            ),
-            Event::LockAcquired { waited } => (
-                "INFO",
-                format!("Took the migration lock after {}", seconds(*waited)),
-            ),
-            Event::StepStarted { .. } => return,
-            Event::StepFinished {
-                description,
-                elapsed,
-                ..
-            } => (
-                "INFO",
-                format!("{description} ({} ms)", elapsed.as_millis()),
-            ),
-        };
-        let mut err = std::io::stderr().lock();
-        if self.json {
-            let _ = writeln!(
-                err,
-                "{{\"level\":\"{}\",\"message\":{}}}",
-                level.to_ascii_lowercase(),
-                json_string(&text)
-            );
-        } else {
-            let _ = writeln!(err, "{level:<5} {text}");
-        }
-    }
-}
-
-fn seconds(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn print_out(text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    if !text.ends_with('\n') {
-        let _ = out.write_all(b"\n");
-    }
-}
-
-fn run(cli: Cli) -> Result<ExitCode, String> {
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
     let printer = Printer {
         quiet: cli.quiet,
         json: cli.log_format == Format::Json,
+        scope: None,
     };
-    let json = cli.format == Format::Json;
-    if json
-        && !matches!(
-            cli.command,
+    match run(cli, &printer) {
+        Ok(code) => code,
+        Err(message) => {
+            printer.error(&message);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// What one command produced: its result text (or JSON document), its exit status,
+/// and what a fleet summary reports.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// The result for stdout.
+    pub stdout: String,
+    /// The same result as JSON, for commands that have one, when asked for.
+    pub json: Option<serde_json::Value>,
+    /// `check` found drift: exit 1 without an error.
+    pub drift: bool,
+    /// Revisions run (upgrade, downgrade).
+    pub applied: usize,
+    /// The version table's rows afterwards, where the command read them.
+    pub at: Option<Vec<String>>,
+}
+
+impl Command {
+    /// Whether `--format json` has a result document for this command.
+    fn has_json_result(&self) -> bool {
+        matches!(
+            self,
             Command::Current { .. }
                 | Command::Heads { .. }
                 | Command::History { .. }
                 | Command::Show { .. }
                 | Command::Check { .. }
         )
-    {
+    }
+
+    /// Why this command cannot run once per member or database, if it cannot.
+    fn fleet_refusal(&self, targets: bool) -> Option<&'static str> {
+        match self {
+            Command::Init { .. } | Command::Revision { .. } | Command::Merge { .. } => Some(
+                "init, revision and merge write files in one project; run them in that project",
+            ),
+            Command::Upgrade { sql: true, .. }
+            | Command::Downgrade { sql: true, .. }
+            | Command::Stamp { sql: true, .. }
+                if targets =>
+            {
+                Some(
+                    "--sql reads no database, so it is the same for every target; run it without --targets",
+                )
+            }
+            Command::Heads { .. } | Command::Branches { .. } if targets => {
+                Some("heads and branches read no database; run them without --targets")
+            }
+            _ => None,
+        }
+    }
+}
+
+fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    let json = cli.format == Format::Json;
+    let fleet = cli.workspace.is_some() || cli.targets.is_some();
+    if fleet {
+        if let Some(why) = cli.command.fleet_refusal(cli.targets.is_some()) {
+            let flag = if cli.targets.is_some() {
+                "--targets"
+            } else {
+                "--workspace"
+            };
+            return Err(format!("{flag}: {why}"));
+        }
+    } else if json && !cli.command.has_json_result() {
         return Err(
             "--format json is available for current, heads, history, show and check; use --format text here"
                 .into(),
         );
     }
-    let mut events = |e: Event| printer.event(e);
     if let Command::Init { dir } = &cli.command {
         let dir = dir
             .as_ref()
@@ -321,14 +304,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             .map(|d| cwd.join(d).components().collect::<PathBuf>())
             .unwrap_or_else(|| cwd.clone());
         let created = project::init(&dir).map_err(|e| e.to_string())?;
+        let mut out = String::new();
         for path in created {
-            print_out(&format!("Created {}", path.display()));
+            out.push_str(&format!("Created {}\n", path.display()));
         }
-        print_out(&format!(
+        out.push_str(&format!(
             "Edit {} to set the database URL, then run `aludel revision -m \"first\"`.",
             dir.join(aludel::config::CONFIG_FILE_NAME).display()
         ));
+        printer.result(&out);
         return Ok(ExitCode::SUCCESS);
+    }
+    let jobs = cli
+        .jobs
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    if let Some(path) = &cli.workspace {
+        return fleet::run_workspace(&cwd.join(path), &cli.command, jobs, json, printer);
     }
     let overrides = Overrides {
         config_path: cli.config.clone(),
@@ -336,8 +328,58 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     };
     let config = Config::load(&overrides, &ProcessEnv, &cwd).map_err(|e| e.to_string())?;
     let project = Project::open(config).map_err(|e| e.to_string())?;
-    let out = match cli.command {
-        Command::Init { .. } => String::new(),
+    let code = if let Some(path) = &cli.targets {
+        let shard = cli
+            .shard
+            .as_deref()
+            .map(str::parse::<aludel::fleet::Shard>)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        fleet::run_targets(
+            &project,
+            &cwd.join(path),
+            shard,
+            &cli.command,
+            jobs,
+            json,
+            printer,
+        )?
+    } else {
+        let outcome = run_command(&project, &cli.command, json, printer)?;
+        match &outcome.json {
+            Some(doc) => printer.result(&pretty(doc)?),
+            None => printer.result(&outcome.stdout),
+        }
+        if outcome.drift {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    };
+    // The process ends here: freeing ten thousand revisions one by one would only
+    // delay the exit.
+    std::mem::forget(project);
+    Ok(code)
+}
+
+/// Runs one command for one project (and database); the caller prints the result.
+pub(crate) fn run_command(
+    project: &Project,
+    command: &Command,
+    json: bool,
+    printer: &Printer,
+) -> Result<Outcome, String> {
+    let mut applied = 0usize;
+    let mut events = |e: Event| {
+        if matches!(e, Event::StepFinished { .. }) {
+            applied += 1;
+        }
+        printer.event(&e);
+    };
+    let mut outcome = Outcome::default();
+    let err = |e: aludel::project::Error| e.to_string();
+    match command {
+        Command::Init { .. } => {}
         Command::Revision {
             message,
             autogenerate,
@@ -350,43 +392,46 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             depends_on,
         } => {
             let options = RevisionOptions {
-                message: message.unwrap_or_default(),
-                rev_id,
-                head,
-                splice,
-                branch_labels: branch_label,
-                depends_on,
+                message: message.clone().unwrap_or_default(),
+                rev_id: rev_id.clone(),
+                head: head.clone(),
+                splice: *splice,
+                branch_labels: branch_label.clone(),
+                depends_on: depends_on.clone(),
             };
-            if !autogenerate && (!rename.is_empty() || allow_empty) {
+            if !autogenerate && (!rename.is_empty() || *allow_empty) {
                 return Err("--rename and --allow-empty go with --autogenerate".into());
             }
-            let path = if autogenerate {
+            let path = if *autogenerate {
                 let generated = project
-                    .revision_autogenerate(&options, &rename, allow_empty, &mut events)
-                    .map_err(|e| e.to_string())?;
+                    .revision_autogenerate(&options, rename, *allow_empty, &mut events)
+                    .map_err(err)?;
                 for change in &generated.changes {
-                    printer.event_info(&format!("Detected {change}"));
+                    printer.info("change_detected", &format!("Detected {change}"));
                 }
-                for s in generated.suggestions.iter().chain(&generated.skipped) {
-                    printer.event_warn(s);
+                for s in &generated.suggestions {
+                    printer.warn("rename_suggested", s);
+                }
+                for s in &generated.skipped {
+                    printer.warn("object_skipped", s);
                 }
                 match generated.path {
                     Some(path) => path,
                     None => {
-                        printer.event_info(
+                        printer.info(
+                            "no_changes",
                             "No changes in schema detected; no revision written (--allow-empty writes one anyway)",
                         );
-                        return Ok(ExitCode::SUCCESS);
+                        return Ok(outcome);
                     }
                 }
             } else {
-                project.revision(&options).map_err(|e| e.to_string())?
+                project.revision(&options).map_err(err)?
             };
-            let hooks = project.run_post_write_hooks(&path);
-            for failure in hooks {
-                printer.event_warn(&failure);
+            for failure in project.run_post_write_hooks(&path) {
+                printer.warn("hook_failed", &failure);
             }
-            format!("Generating {} ... done", path.display())
+            outcome.stdout = format!("Generating {} ... done", path.display());
         }
         Command::Merge {
             revs,
@@ -396,164 +441,129 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let path = project
                 .merge(&MergeOptions {
-                    revisions: revs,
-                    message: message.unwrap_or_default(),
-                    rev_id,
-                    branch_labels: branch_label,
+                    revisions: revs.clone(),
+                    message: message.clone().unwrap_or_default(),
+                    rev_id: rev_id.clone(),
+                    branch_labels: branch_label.clone(),
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(err)?;
             for failure in project.run_post_write_hooks(&path) {
-                printer.event_warn(&failure);
+                printer.warn("hook_failed", &failure);
             }
-            format!("Generating {} ... done", path.display())
+            outcome.stdout = format!("Generating {} ... done", path.display());
         }
-        Command::Upgrade { target, sql } => {
-            if sql {
-                project.upgrade_sql(&target).map_err(|e| e.to_string())?
-            } else {
-                project
-                    .upgrade(&target, &mut events)
-                    .map_err(|e| e.to_string())?;
-                String::new()
-            }
+        Command::Upgrade { target, sql: true } => {
+            outcome.stdout = project.upgrade_sql(target).map_err(err)?;
         }
-        Command::Downgrade { target, sql } => {
-            if sql {
-                project.downgrade_sql(&target).map_err(|e| e.to_string())?
-            } else {
-                project
-                    .downgrade(&target, &mut events)
-                    .map_err(|e| e.to_string())?;
-                String::new()
-            }
+        Command::Upgrade { target, sql: false } => {
+            outcome.at = Some(project.upgrade(target, &mut events).map_err(err)?);
+        }
+        Command::Downgrade { target, sql: true } => {
+            outcome.stdout = project.downgrade_sql(target).map_err(err)?;
+        }
+        Command::Downgrade { target, sql: false } => {
+            outcome.at = Some(project.downgrade(target, &mut events).map_err(err)?);
         }
         Command::Stamp {
             targets,
             purge,
-            sql,
+            sql: true,
         } => {
-            if sql {
-                project
-                    .stamp_sql(&targets, purge)
-                    .map_err(|e| e.to_string())?
+            outcome.stdout = project.stamp_sql(targets, *purge).map_err(err)?;
+        }
+        Command::Stamp {
+            targets,
+            purge,
+            sql: false,
+        } => {
+            outcome.at = Some(project.stamp(targets, *purge, &mut events).map_err(err)?);
+        }
+        Command::Current { verbose } => {
+            if json {
+                let revisions = project.current_revisions(&mut events).map_err(err)?;
+                outcome.at = Some(revisions.iter().map(|r| r.revision.clone()).collect());
+                outcome.json = Some(json_document("current", &revisions)?);
             } else {
-                project
-                    .stamp(&targets, purge, &mut events)
-                    .map_err(|e| e.to_string())?;
-                String::new()
+                outcome.stdout = project.current(*verbose, &mut events).map_err(err)?;
             }
-        }
-        Command::Current { .. } if json => {
-            let revisions = project
-                .current_revisions(&mut events)
-                .map_err(|e| e.to_string())?;
-            json_document("current", &revisions)?
-        }
-        Command::Current { verbose } => project
-            .current(verbose, &mut events)
-            .map_err(|e| e.to_string())?,
-        Command::History {
-            rev_range,
-            indicate_current,
-            ..
-        } if json => {
-            let revisions = project
-                .history_revisions(rev_range.as_deref(), indicate_current, &mut events)
-                .map_err(|e| e.to_string())?;
-            json_document("history", &revisions)?
         }
         Command::History {
             rev_range,
             verbose,
             indicate_current,
-        } => project
-            .history(rev_range.as_deref(), verbose, indicate_current, &mut events)
-            .map_err(|e| e.to_string())?,
-        Command::Heads { .. } if json => json_document("heads", &project.head_revisions())?,
-        Command::Heads { verbose } => project.heads(verbose).map_err(|e| e.to_string())?,
-        Command::Branches { verbose } => project.branches(verbose).map_err(|e| e.to_string())?,
-        Command::Show { rev } if json => {
-            let revisions = project
-                .show_revisions(&rev, &mut events)
-                .map_err(|e| e.to_string())?;
-            json_document("revisions", &revisions)?
-        }
-        Command::Show { rev } => project.show(&rev, &mut events).map_err(|e| e.to_string())?,
-        Command::Check { migrations } => {
-            let report = project
-                .check(migrations, &mut events)
-                .map_err(|e| e.to_string())?;
+        } => {
             if json {
-                let drift = !report.changes.is_empty();
-                print_out(&json_document("check", &report)?);
-                std::mem::forget(project);
-                return Ok(if drift {
-                    ExitCode::from(1)
-                } else {
-                    ExitCode::SUCCESS
-                });
-            }
-            for s in report.suggestions.iter().chain(&report.skipped) {
-                printer.event_warn(s);
-            }
-            if report.changes.is_empty() {
-                print_out("No new upgrade operations detected.");
+                let revisions = project
+                    .history_revisions(rev_range.as_deref(), *indicate_current, &mut events)
+                    .map_err(err)?;
+                outcome.json = Some(json_document("history", &revisions)?);
             } else {
-                let mut out = String::from("New upgrade operations detected:\n");
-                for c in &report.changes {
-                    out.push_str(&format!("  {c}\n"));
-                }
-                print_out(&out);
-                std::mem::forget(project);
-                return Ok(ExitCode::from(1));
+                outcome.stdout = project
+                    .history(
+                        rev_range.as_deref(),
+                        *verbose,
+                        *indicate_current,
+                        &mut events,
+                    )
+                    .map_err(err)?;
             }
-            String::new()
         }
-    };
-    print_out(&out);
-    // The process ends here: freeing ten thousand revisions one by one would only
-    // delay the exit.
-    std::mem::forget(project);
-    Ok(ExitCode::SUCCESS)
+        Command::Heads { verbose } => {
+            if json {
+                outcome.json = Some(json_document("heads", &project.head_revisions())?);
+            } else {
+                outcome.stdout = project.heads(*verbose).map_err(err)?;
+            }
+        }
+        Command::Branches { verbose } => {
+            outcome.stdout = project.branches(*verbose).map_err(err)?;
+        }
+        Command::Show { rev } => {
+            if json {
+                let revisions = project.show_revisions(rev, &mut events).map_err(err)?;
+                outcome.json = Some(json_document("revisions", &revisions)?);
+            } else {
+                outcome.stdout = project.show(rev, &mut events).map_err(err)?;
+            }
+        }
+        Command::Check { migrations } => {
+            let report = project.check(*migrations, &mut events).map_err(err)?;
+            outcome.drift = !report.changes.is_empty();
+            if json {
+                outcome.json = Some(json_document("check", &report)?);
+            } else {
+                for s in &report.suggestions {
+                    printer.warn("rename_suggested", s);
+                }
+                for s in &report.skipped {
+                    printer.warn("object_skipped", s);
+                }
+                outcome.stdout = if report.changes.is_empty() {
+                    "No new upgrade operations detected.".to_string()
+                } else {
+                    let mut out = String::from("New upgrade operations detected:\n");
+                    for c in &report.changes {
+                        out.push_str(&format!("  {c}\n"));
+                    }
+                    out
+                };
+            }
+        }
+    }
+    outcome.applied = applied;
+    Ok(outcome)
 }
 
-/// One JSON document `{"<key>": value}` for `--format json`.
-fn json_document<T: serde::Serialize>(key: &str, value: &T) -> Result<String, String> {
+/// `{"<key>": value}` for `--format json`.
+fn json_document<T: serde::Serialize>(key: &str, value: &T) -> Result<serde_json::Value, String> {
     let mut doc = serde_json::Map::new();
     doc.insert(
         key.to_string(),
         serde_json::to_value(value).map_err(|e| format!("cannot write JSON: {e}"))?,
     );
-    serde_json::to_string_pretty(&doc).map_err(|e| format!("cannot write JSON: {e}"))
+    Ok(serde_json::Value::Object(doc))
 }
 
-impl Printer {
-    fn event_info(&self, text: &str) {
-        if self.quiet {
-            return;
-        }
-        let mut err = std::io::stderr().lock();
-        if self.json {
-            let _ = writeln!(
-                err,
-                "{{\"level\":\"info\",\"message\":{}}}",
-                json_string(text)
-            );
-        } else {
-            let _ = writeln!(err, "INFO  {text}");
-        }
-    }
-
-    fn event_warn(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        if self.json {
-            let _ = writeln!(
-                err,
-                "{{\"level\":\"warn\",\"message\":{}}}",
-                json_string(text)
-            );
-        } else {
-            let _ = writeln!(err, "WARN  {text}");
-        }
-    }
+fn pretty(doc: &serde_json::Value) -> Result<String, String> {
+    serde_json::to_string_pretty(doc).map_err(|e| format!("cannot write JSON: {e}"))
 }

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aludel_testkit::{Backend, DbProject, Rev, expect, on_both};
+use aludel_testkit::{Backend, DbProject, Rev, expect, json_log, on_both};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -237,7 +237,8 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
     expect(&p.fails(&["upgrade", "head"]), "", &error);
     assert_eq!(p.db().version_rows(), ["aaa"]);
 
-    // The same as JSON lines, and nothing but the error with --quiet.
+    // The same as JSON lines (time, level, event, revision, duration, message), and
+    // nothing but the error with --quiet.
     p.ok(&["downgrade", "base"]);
     let json_error = error
         .strip_prefix("ERROR ")
@@ -245,13 +246,17 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
         .trim_end()
         .replace(indent, "\\n  ")
         .replace('"', "\\\"");
-    expect(
-        &p.fails(&["--log-format", "json", "upgrade", "head"]),
-        "",
-        &format!(
-            "{{\"level\":\"info\",\"message\":\"Running upgrade  -> aaa, create a ([ms])\"}}\n\
-             {{\"level\":\"error\",\"message\":\"{json_error}\"}}\n"
-        ),
+    let r = p.fails(&["--log-format", "json", "upgrade", "head"]);
+    assert_eq!(r.stdout, "", "{r}");
+    assert_eq!(
+        json_log(&r.stderr),
+        [
+            r#"{"level":"info","event":"migration_started","revision":"aaa","message":"Running upgrade  -> aaa, create a"}"#.to_string(),
+            r#"{"level":"info","event":"migration_finished","revision":"aaa","duration":"[s]","message":"Running upgrade  -> aaa, create a"}"#.to_string(),
+            r#"{"level":"info","event":"migration_started","revision":"bbb","message":"Running upgrade aaa -> bbb, create b"}"#.to_string(),
+            format!(r#"{{"level":"error","event":"error","message":"{json_error}"}}"#),
+        ],
+        "{r}"
     );
     p.ok(&["downgrade", "base"]);
     expect(&p.fails(&["-q", "upgrade", "head"]), "", &error);

@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::time::Duration;
 
-use aludel_testkit::{PgDatabase, Rev, Run, TestProject, closed_port, postgres_admin_url};
+use aludel_testkit::{
+    PgDatabase, Rev, Run, TestProject, closed_port, json_log, postgres_admin_url,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -185,16 +187,16 @@ fn json_log_lines_for_retries_and_the_final_error() {
     p.env("MIGRATION_RETRY_DELAY", "0.1");
     let r = p.fails(&["--log-format", "json", "upgrade", "head"]);
     assert_no_password(&r);
-    let lines: Vec<&str> = r.stderr.lines().collect();
+    let lines = json_log(&r.stderr);
     assert_eq!(lines.len(), 2, "{r}");
     assert!(
         lines[0].starts_with(
-            r#"{"level":"warn","message":"cannot connect to postgresql://postgres:***@127.0.0.1:"#
+            r#"{"level":"warn","event":"connect_retry","message":"cannot connect to postgresql://postgres:***@127.0.0.1:"#
         ) && lines[0].ends_with(r#"(attempt 1 of 2); retrying in 0.1 s"}"#),
         "{r}"
     );
     assert!(
-        lines[1].starts_with(r#"{"level":"error","message":"cannot connect to "#)
+        lines[1].starts_with(r#"{"level":"error","event":"error","message":"cannot connect to "#)
             && lines[1].ends_with(r#"(gave up after 2 attempts)"}"#),
         "{r}"
     );

@@ -690,6 +690,43 @@ pub fn closed_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Checks that every line of `stderr` is one JSON log object with the documented
+/// fields (`time` as RFC 3339 UTC with milliseconds first, then `level`, `event`, …,
+/// `message` last), and returns each line re-serialized without its `time` and with a
+/// `duration` replaced by `"[s]"`, for exact comparison.
+#[track_caller]
+pub fn json_log(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not one JSON object a line ({e}): {line}"));
+            let serde_json::Value::Object(mut o) = value else {
+                panic!("not a JSON object: {line}");
+            };
+            let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            assert_eq!(keys.first(), Some(&"time"), "{line}");
+            assert_eq!(keys.get(1), Some(&"level"), "{line}");
+            assert_eq!(keys.get(2), Some(&"event"), "{line}");
+            assert_eq!(keys.last(), Some(&"message"), "{line}");
+            let time = o
+                .shift_remove("time")
+                .and_then(|t| t.as_str().map(String::from));
+            let time = time.unwrap_or_default();
+            let shape: String = time
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect();
+            assert_eq!(shape, "9999-99-99T99:99:99.999Z", "time of {line}");
+            if let Some(d) = o.get_mut("duration") {
+                assert!(d.as_f64().is_some_and(|d| d >= 0.0), "duration of {line}");
+                *d = "[s]".into();
+            }
+            serde_json::Value::Object(o).to_string()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -193,6 +193,8 @@ pub enum UrlSource {
     File,
     /// The embedded SQLite default.
     Default,
+    /// A line of a `--targets` file.
+    Targets,
 }
 
 /// The resolved configuration of one project.
@@ -469,7 +471,12 @@ fn check_identifier(value: &str, path: &Path, key: &str) -> Result<(), ConfigErr
 
 /// Replaces `${NAME}` with the variable's value; an unset variable is an error.
 /// `$${` escapes a literal `${`.
-fn interpolate(value: &str, env: &dyn Env, path: &Path, key: &str) -> Result<String, ConfigError> {
+pub(crate) fn interpolate(
+    value: &str,
+    env: &dyn Env,
+    path: &Path,
+    key: &str,
+) -> Result<String, ConfigError> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(i) = rest.find('$') {

@@ -14,11 +14,13 @@
 //! | [`driver`] | the only code that talks to a live database |
 //! | [`runner`] | carry out a plan through a live or offline sink |
 //! | [`project`] | the commands as library calls |
+//! | [`fleet`] | many databases (`--targets`, `--shard`) and many projects (`--workspace`) |
 
 pub mod autogen;
 pub mod config;
 pub mod diff;
 pub mod driver;
+pub mod fleet;
 pub mod graph;
 pub mod ops;
 pub mod project;

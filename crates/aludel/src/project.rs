@@ -15,6 +15,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, ConfigError};
@@ -175,8 +176,9 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 #[derive(Debug)]
 pub struct Project {
     config: Config,
-    scripts: ScriptDir,
-    graph: RevisionGraph,
+    // Shared so that one parsed history serves many databases (`--targets`).
+    scripts: Arc<ScriptDir>,
+    graph: Arc<RevisionGraph>,
 }
 
 impl Project {
@@ -196,9 +198,22 @@ impl Project {
             RevisionGraph::build_shared(scripts.shared_specs(), VersionTable::VERSION_NUM_LENGTH)?;
         Ok(Project {
             config,
-            scripts,
-            graph,
+            scripts: Arc::new(scripts),
+            graph: Arc::new(graph),
         })
+    }
+
+    /// The same project pointed at another database: the revision files and graph
+    /// are shared, not read again.
+    pub fn with_database_url(&self, url: crate::url::DatabaseUrl) -> Project {
+        let mut config = self.config.clone();
+        config.database_url = url;
+        config.url_source = crate::config::UrlSource::Targets;
+        Project {
+            config,
+            scripts: Arc::clone(&self.scripts),
+            graph: Arc::clone(&self.graph),
+        }
     }
 
     /// The configuration.

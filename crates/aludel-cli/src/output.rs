@@ -1,0 +1,283 @@
+//! Where lines go: progress and errors on stderr (text, or one JSON object a line),
+//! results on stdout; in a workspace or fleet run each line names its member or target.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use aludel::runner::Event;
+
+/// Which member or database a line belongs to, in `--workspace` and `--targets` runs.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// A member project of a workspace, by its folder.
+    Member(String),
+    /// A database of a targets file, by its redacted URL.
+    Target(String),
+}
+
+impl Scope {
+    fn name(&self) -> &str {
+        match self {
+            Scope::Member(n) | Scope::Target(n) => n,
+        }
+    }
+
+    fn json_key(&self) -> &'static str {
+        match self {
+            Scope::Member(_) => "member",
+            Scope::Target(_) => "target",
+        }
+    }
+}
+
+/// One progress or error line.
+#[derive(Debug, Clone, Copy)]
+pub struct LogLine<'a> {
+    /// `info`, `warn` or `error`.
+    pub level: Level,
+    /// A stable name for platforms to filter on, e.g. `migration_finished`.
+    pub event: &'a str,
+    /// What a person reads.
+    pub message: &'a str,
+    /// The revision concerned, if any.
+    pub revision: Option<&'a str>,
+    /// How long the thing took, if it is finished.
+    pub duration: Option<Duration>,
+}
+
+/// Severity of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn text(self) -> &'static str {
+        match self {
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        }
+    }
+
+    fn json(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Prints progress, warnings and errors on stderr and results on stdout.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    /// `-q`: no progress, only warnings, errors and results.
+    pub quiet: bool,
+    /// `--log-format json`.
+    pub json: bool,
+    /// The member or target this printer speaks for.
+    pub scope: Option<Scope>,
+}
+
+impl Printer {
+    /// The same printer speaking for one member or target.
+    pub fn scoped(&self, scope: Scope) -> Printer {
+        Printer {
+            scope: Some(scope),
+            ..self.clone()
+        }
+    }
+
+    /// Prints one event from the library.
+    pub fn event(&self, event: &Event) {
+        let line = match event {
+            Event::ConnectFailed {
+                attempt,
+                of,
+                error,
+                retry_in,
+            } => {
+                let message = format!(
+                    "{error} (attempt {attempt} of {of}); retrying in {}",
+                    seconds(*retry_in)
+                );
+                return self.log(LogLine {
+                    level: Level::Warn,
+                    event: "connect_retry",
+                    message: &message,
+                    revision: None,
+                    duration: None,
+                });
+            }
+            Event::WaitingForLock { holder, timeout } => {
+                let message = format!(
+                    "Waiting for the migration lock held by {} (up to {})",
+                    holder.as_deref().unwrap_or("another run"),
+                    seconds(*timeout)
+                );
+                return self.log(LogLine {
+                    level: Level::Info,
+                    event: "lock_wait",
+                    message: &message,
+                    revision: None,
+                    duration: None,
+                });
+            }
+            Event::LockAcquired { waited } => {
+                let message = format!("Took the migration lock after {}", seconds(*waited));
+                return self.log(LogLine {
+                    level: Level::Info,
+                    event: "lock_acquired",
+                    message: &message,
+                    revision: None,
+                    duration: Some(*waited),
+                });
+            }
+            // Text shows a revision once, when it is done; JSON also says when one
+            // starts, so a platform can tell which revision a stuck run is in.
+            Event::StepStarted {
+                description,
+                revision,
+            } if self.json => LogLine {
+                level: Level::Info,
+                event: "migration_started",
+                message: description,
+                revision: Some(revision),
+                duration: None,
+            },
+            Event::StepStarted { .. } => return,
+            Event::StepFinished {
+                description,
+                revision,
+                elapsed,
+            } => {
+                if self.json {
+                    LogLine {
+                        level: Level::Info,
+                        event: "migration_finished",
+                        message: description,
+                        revision: Some(revision),
+                        duration: Some(*elapsed),
+                    }
+                } else {
+                    let message = format!("{description} ({} ms)", elapsed.as_millis());
+                    return self.log(LogLine {
+                        level: Level::Info,
+                        event: "migration_finished",
+                        message: &message,
+                        revision: Some(revision),
+                        duration: Some(*elapsed),
+                    });
+                }
+            }
+        };
+        self.log(line);
+    }
+
+    /// An `info` line (suppressed by `-q`).
+    pub fn info(&self, event: &str, message: &str) {
+        self.log(LogLine {
+            level: Level::Info,
+            event,
+            message,
+            revision: None,
+            duration: None,
+        });
+    }
+
+    /// A `warn` line.
+    pub fn warn(&self, event: &str, message: &str) {
+        self.log(LogLine {
+            level: Level::Warn,
+            event,
+            message,
+            revision: None,
+            duration: None,
+        });
+    }
+
+    /// An `error` line.
+    pub fn error(&self, message: &str) {
+        self.log(LogLine {
+            level: Level::Error,
+            event: "error",
+            message,
+            revision: None,
+            duration: None,
+        });
+    }
+
+    /// Prints one line on stderr; `-q` keeps only warnings and errors.
+    pub fn log(&self, line: LogLine<'_>) {
+        if self.quiet && line.level == Level::Info {
+            return;
+        }
+        let text = if self.json {
+            let mut o = serde_json::Map::new();
+            o.insert("time".into(), now_rfc3339().into());
+            o.insert("level".into(), line.level.json().into());
+            o.insert("event".into(), line.event.into());
+            if let Some(scope) = &self.scope {
+                o.insert(scope.json_key().into(), scope.name().into());
+            }
+            if let Some(r) = line.revision {
+                o.insert("revision".into(), r.into());
+            }
+            if let Some(d) = line.duration {
+                // Seconds, to the microsecond.
+                let secs = (d.as_secs_f64() * 1e6).round() / 1e6;
+                o.insert("duration".into(), secs.into());
+            }
+            o.insert("message".into(), line.message.into());
+            let mut s = serde_json::Value::Object(o).to_string();
+            s.push('\n');
+            s
+        } else {
+            let level = line.level.text();
+            let prefix = self.prefix();
+            // Continuation lines stay under the message, and keep the scope.
+            let indent = format!("\n{prefix}      ");
+            format!(
+                "{prefix}{level:<5} {}\n",
+                line.message.replace('\n', &indent)
+            )
+        };
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    /// Prints a result on stdout, each line prefixed in a workspace or fleet run.
+    pub fn result(&self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let prefix = self.prefix();
+        let mut out = String::with_capacity(text.len() + 1);
+        for line in text.lines() {
+            out.push_str(&prefix);
+            out.push_str(line);
+            out.push('\n');
+        }
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    }
+
+    fn prefix(&self) -> String {
+        match &self.scope {
+            Some(s) => format!("[{}] ", s.name()),
+            None => String::new(),
+        }
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// The current time as RFC 3339 in UTC with milliseconds, as log platforms expect.
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
