@@ -1,4 +1,4 @@
-//! aludel's benchmarks, run with `scripts/bench [all|pg|queries] [--runs N]` (which builds
+//! aludel's benchmarks, run with `scripts/bench [all|pg|queries|autogen|fleet] [--runs N]` (which builds
 //! the release binary and, unless `ALUDEL_BENCH_POSTGRES_URL` is set, starts a throwaway
 //! PostgreSQL cluster for it).
 //!
@@ -11,6 +11,8 @@
 //!   database stamped at head), and `--help`.
 //! - `autogen`: introspection, diff, `check` cold and warm, and `revision
 //!   --autogenerate` on PostgreSQL with 1,000 tables (see `autogen.rs`).
+//! - `fleet`: 1,000 SQLite databases brought to a 50-revision head by one `--targets`
+//!   run, for `--jobs` from 1 to twice the cores: databases per second (`fleet.rs`).
 //!
 //! Every figure is a median over the runs; ratios are medians of per-run ratios. On
 //! the machines measured here, whichever side runs first after the databases are
@@ -23,6 +25,7 @@
 //! `aludel` binary is `target/release/aludel` unless `ALUDEL_BIN` names another.
 
 mod autogen;
+mod fleet;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -43,6 +46,8 @@ struct Options {
     revisions: usize,
     query_revisions: usize,
     tables: usize,
+    fleet_dbs: usize,
+    fleet_revisions: usize,
 }
 
 fn parse_args() -> Result<Options> {
@@ -52,6 +57,8 @@ fn parse_args() -> Result<Options> {
         revisions: 1000,
         query_revisions: 10_000,
         tables: 1000,
+        fleet_dbs: 1000,
+        fleet_revisions: 50,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -65,10 +72,12 @@ fn parse_args() -> Result<Options> {
             "--revisions" => o.revisions = num("--revisions")?.max(2),
             "--query-revisions" => o.query_revisions = num("--query-revisions")?.max(2),
             "--tables" => o.tables = num("--tables")?.max(10),
-            "all" | "pg" | "queries" | "autogen" => o.what = a,
+            "--fleet-dbs" => o.fleet_dbs = num("--fleet-dbs")?.max(1),
+            "--fleet-revisions" => o.fleet_revisions = num("--fleet-revisions")?.max(1),
+            "all" | "pg" | "queries" | "autogen" | "fleet" => o.what = a,
             "-h" | "--help" => {
                 println!(
-                    "usage: aludel-bench [all|pg|queries|autogen] [--runs N] [--revisions N] [--query-revisions N] [--tables N]"
+                    "usage: aludel-bench [all|pg|queries|autogen|fleet] [--runs N] [--revisions N] [--query-revisions N] [--tables N] [--fleet-dbs N] [--fleet-revisions N]"
                 );
                 std::process::exit(0);
             }
@@ -110,6 +119,9 @@ fn run() -> Result<()> {
     }
     if o.what == "all" || o.what == "autogen" {
         autogen::bench_autogen(&bin, &o, &mut peak_kib)?;
+    }
+    if o.what == "all" || o.what == "fleet" {
+        fleet::bench_fleet(&bin, &o, &mut peak_kib)?;
     }
     println!(
         "\npeak memory of any aludel process: {:.1} MiB (target < 64 MiB)",
