@@ -9,7 +9,7 @@ use aludel::config::ProcessEnv;
 use aludel::fleet::{Shard, TargetsFile, Workspace, run_all};
 use aludel::project::Project;
 
-use crate::output::{Level, LogLine, Printer, Scope};
+use crate::output::{Failure, Level, LogLine, Printer, Scope};
 use crate::{Command, Outcome, run_command};
 
 /// How one member or target ended.
@@ -75,7 +75,7 @@ pub fn run_targets(
     jobs: usize,
     json: bool,
     printer: &Printer,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let file = TargetsFile::load(path, &ProcessEnv).map_err(|e| e.to_string())?;
     let all = file
         .resolve(&project.config().connect, &mut |e| printer.event(&e))
@@ -114,7 +114,7 @@ pub fn run_workspace(
     jobs: usize,
     json: bool,
     printer: &Printer,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let workspace = Workspace::load(path).map_err(|e| e.to_string())?;
     let results = run_all(workspace.members(), jobs, |_, member| {
         let printer = printer.scoped(Scope::Member(member.name.clone()));
@@ -122,7 +122,7 @@ pub fn run_workspace(
             let config = workspace
                 .member_config(member, &ProcessEnv)
                 .map_err(|e| e.to_string())?;
-            let project = Project::open(config).map_err(|e| e.to_string())?;
+            let project = Project::open(config)?;
             run_command(&project, command, json, &printer)
         })
     });
@@ -134,7 +134,7 @@ fn run_item(
     kind: Kind,
     printer: &Printer,
     json: bool,
-    work: impl FnOnce() -> Result<Outcome, String>,
+    work: impl FnOnce() -> Result<Outcome, Failure>,
 ) -> ItemResult {
     let start = Instant::now();
     let result = work();
@@ -158,14 +158,14 @@ fn run_item(
                 output: outcome.json,
             }
         }
-        Err(message) => {
-            printer.error(&message);
+        Err(failure) => {
+            printer.failure(&failure);
             ItemResult {
                 name,
                 status: Status::Failed,
                 applied: 0,
                 at: None,
-                error: Some(message),
+                error: Some(failure.message),
                 elapsed,
                 output: None,
             }
@@ -194,7 +194,7 @@ fn finish(
     kind: Kind,
     json: bool,
     printer: &Printer,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Failure> {
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
     let (ok, drift, failed) = (
         count(Status::Ok),

@@ -15,7 +15,7 @@ use aludel::project::{self, MergeOptions, Project, RevisionOptions};
 use aludel::runner::Event;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::output::Printer;
+use crate::output::{Failure, Printer};
 
 /// mimalloc rather than the system allocator: loading a long history makes many small
 /// allocations on several threads, where glibc's per-thread arenas grow a page at a
@@ -218,8 +218,8 @@ fn main() -> ExitCode {
     };
     match run(cli, &printer) {
         Ok(code) => code,
-        Err(message) => {
-            printer.error(&message);
+        Err(failure) => {
+            printer.failure(&failure);
             ExitCode::from(1)
         }
     }
@@ -277,7 +277,7 @@ impl Command {
     }
 }
 
-fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, String> {
+fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
     let json = cli.format == Format::Json;
@@ -289,7 +289,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, String> {
             } else {
                 "--workspace"
             };
-            return Err(format!("{flag}: {why}"));
+            return Err(format!("{flag}: {why}").into());
         }
     } else if json && !cli.command.has_json_result() {
         return Err(
@@ -303,7 +303,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, String> {
             // `components` drops the `.` of `aludel init .` from what is printed.
             .map(|d| cwd.join(d).components().collect::<PathBuf>())
             .unwrap_or_else(|| cwd.clone());
-        let created = project::init(&dir).map_err(|e| e.to_string())?;
+        let created = project::init(&dir)?;
         let mut out = String::new();
         for path in created {
             out.push_str(&format!("Created {}\n", path.display()));
@@ -327,7 +327,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, String> {
         url: cli.url.clone(),
     };
     let config = Config::load(&overrides, &ProcessEnv, &cwd).map_err(|e| e.to_string())?;
-    let project = Project::open(config).map_err(|e| e.to_string())?;
+    let project = Project::open(config)?;
     let code = if let Some(path) = &cli.targets {
         let shard = cli
             .shard
@@ -368,7 +368,7 @@ pub(crate) fn run_command(
     command: &Command,
     json: bool,
     printer: &Printer,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, Failure> {
     let mut applied = 0usize;
     let mut events = |e: Event| {
         if matches!(e, Event::StepFinished { .. }) {
@@ -377,7 +377,7 @@ pub(crate) fn run_command(
         printer.event(&e);
     };
     let mut outcome = Outcome::default();
-    let err = |e: aludel::project::Error| e.to_string();
+    let err = Failure::from;
     match command {
         Command::Init { .. } => {}
         Command::Revision {

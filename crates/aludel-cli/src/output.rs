@@ -71,6 +71,46 @@ impl Level {
     }
 }
 
+/// An error to report: its text, and the revision that failed when one did (for the
+/// `migration_failed` JSON event).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The whole message, as text output prints it.
+    pub message: String,
+    /// The failing revision, when a migration failed.
+    pub revision: Option<String>,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            revision: None,
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::from(message.to_string())
+    }
+}
+
+impl From<aludel::project::Error> for Failure {
+    fn from(e: aludel::project::Error) -> Failure {
+        let revision = match &e {
+            aludel::project::Error::Run(aludel::runner::RunError::Migration(m)) => {
+                Some(m.revision.clone())
+            }
+            _ => None,
+        };
+        Failure {
+            message: e.to_string(),
+            revision,
+        }
+    }
+}
+
 /// Prints progress, warnings and errors on stderr and results on stdout.
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -199,13 +239,17 @@ impl Printer {
         });
     }
 
-    /// An `error` line.
-    pub fn error(&self, message: &str) {
+    /// The `error` line that ends a run (or one member's or target's part of it).
+    pub fn failure(&self, failure: &Failure) {
         self.log(LogLine {
             level: Level::Error,
-            event: "error",
-            message,
-            revision: None,
+            event: if failure.revision.is_some() {
+                "migration_failed"
+            } else {
+                "error"
+            },
+            message: &failure.message,
+            revision: failure.revision.as_deref(),
             duration: None,
         });
     }

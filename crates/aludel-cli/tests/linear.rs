@@ -254,7 +254,7 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
             r#"{"level":"info","event":"migration_started","revision":"aaa","message":"Running upgrade  -> aaa, create a"}"#.to_string(),
             r#"{"level":"info","event":"migration_finished","revision":"aaa","duration":"[s]","message":"Running upgrade  -> aaa, create a"}"#.to_string(),
             r#"{"level":"info","event":"migration_started","revision":"bbb","message":"Running upgrade aaa -> bbb, create b"}"#.to_string(),
-            format!(r#"{{"level":"error","event":"error","message":"{json_error}"}}"#),
+            format!(r#"{{"level":"error","event":"migration_failed","revision":"bbb","message":"{json_error}"}}"#),
         ],
         "{r}"
     );

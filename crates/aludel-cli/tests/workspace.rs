@@ -233,7 +233,7 @@ fn a_failing_member_is_in_the_summary_and_exit_1_while_the_others_finish() {
     let r = p.run(&args).expect_code(1, &args);
     let log = json_log(&r.stderr);
     assert!(
-        log.iter().any(|l| l.starts_with(r#"{"level":"error","event":"error","member":"services/orders","message":"upgrade of revision o2 failed"#)),
+        log.iter().any(|l| l.starts_with(r#"{"level":"error","event":"migration_failed","member":"services/orders","revision":"o2","message":"upgrade of revision o2 failed"#)),
         "{log:#?}"
     );
     assert!(
