@@ -290,17 +290,17 @@ impl Project {
                 ))
             })?;
             let statements = script.statements(step.direction, dialect)?;
-            if script.transaction() && crate::render::capabilities(dialect).transactional_ddl {
-                if let Some((st, command)) = statements
+            if script.transaction()
+                && crate::render::capabilities(dialect).transactional_ddl
+                && let Some((st, command)) = statements
                     .iter()
                     .find_map(|st| st.transaction_control().map(|c| (st, c)))
-                {
-                    return Err(Error::Invalid(format!(
-                        "{}:{}: {command} in revision {id}, which runs inside aludel's transaction (aludel commits each revision itself); remove it, or add `-- aludel:transaction false` to run the revision's statements one by one",
-                        script.path().display(),
-                        st.line
-                    )));
-                }
+            {
+                return Err(Error::Invalid(format!(
+                    "{}:{}: {command} in revision {id}, which runs inside aludel's transaction (aludel commits each revision itself); remove it, or add `-- aludel:transaction false` to run the revision's statements one by one",
+                    script.path().display(),
+                    st.line
+                )));
             }
             let heads_before: Vec<String> = heads
                 .rows()

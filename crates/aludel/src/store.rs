@@ -508,22 +508,22 @@ impl Heads {
             return Err(StoreError::StampBaseMixed);
         }
 
-        if let [t] = targets {
-            if is_base(t) {
-                let doomed: Vec<usize> = match t.branch() {
-                    Some(b) => {
-                        let l = graph.lineage(graph.branch_rev(b)?, Edges::RevisesAndDependsOn);
-                        self.row_indices().into_iter().filter(|&r| l[r]).collect()
-                    }
-                    None => self.row_indices(),
-                };
-                for r in doomed {
-                    self.remove_row(r);
-                    changes.push(HeadsChange::Delete(Self::id(graph, r)));
+        if let [t] = targets
+            && is_base(t)
+        {
+            let doomed: Vec<usize> = match t.branch() {
+                Some(b) => {
+                    let l = graph.lineage(graph.branch_rev(b)?, Edges::RevisesAndDependsOn);
+                    self.row_indices().into_iter().filter(|&r| l[r]).collect()
                 }
-                self.recompute_applied(graph);
-                return Ok(changes);
+                None => self.row_indices(),
+            };
+            for r in doomed {
+                self.remove_row(r);
+                changes.push(HeadsChange::Delete(Self::id(graph, r)));
             }
+            self.recompute_applied(graph);
+            return Ok(changes);
         }
 
         let mut dests: Vec<usize> = Vec::new();

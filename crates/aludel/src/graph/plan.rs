@@ -129,21 +129,18 @@ impl RevisionGraph {
             Down::To(Pos::Rev(t)) => self.nodes[t].children.clone(),
             Down::Through(t) => vec![t],
         };
-        if let (Some(b), Down::To(_)) = (branch, down) {
-            if roots.len() > 1 {
-                let on_branch = self.ancestors_of(&[b], Edges::Revises);
-                roots.retain(|&r| on_branch[r]);
-                if roots.is_empty() {
-                    return Err(GraphError::NotReachable {
-                        target: target.to_string(),
-                        direction: Direction::Downgrade,
-                        current: current_names,
-                        reason: format!(
-                            "no child of it lies on the branch of {}",
-                            self.nodes[b].id
-                        ),
-                    });
-                }
+        if let (Some(b), Down::To(_)) = (branch, down)
+            && roots.len() > 1
+        {
+            let on_branch = self.ancestors_of(&[b], Edges::Revises);
+            roots.retain(|&r| on_branch[r]);
+            if roots.is_empty() {
+                return Err(GraphError::NotReachable {
+                    target: target.to_string(),
+                    direction: Direction::Downgrade,
+                    current: current_names,
+                    reason: format!("no child of it lies on the branch of {}", self.nodes[b].id),
+                });
             }
         }
         let mut todo = self.descendants_of(&roots, Edges::RevisesAndDependsOn);
@@ -153,33 +150,34 @@ impl RevisionGraph {
             *t &= *a;
             any |= *t;
         }
-        if let Down::Through(t) = down {
-            if !any {
-                return Err(GraphError::NotReachable {
-                    target: target.to_string(),
-                    direction: Direction::Downgrade,
-                    current: current_names,
-                    reason: format!("{} is not applied", self.nodes[t].id),
-                });
-            }
+        if let Down::Through(t) = down
+            && !any
+        {
+            return Err(GraphError::NotReachable {
+                target: target.to_string(),
+                direction: Direction::Downgrade,
+                current: current_names,
+                reason: format!("{} is not applied", self.nodes[t].id),
+            });
         }
-        if let Down::To(Pos::Rev(t)) = down {
-            if !any && !current.contains(&t) {
-                let reason = if applied[t] {
-                    "it is applied but nothing above it on that branch is".to_string()
-                } else {
-                    format!(
-                        "{} is not applied; use upgrade to go there",
-                        self.nodes[t].id
-                    )
-                };
-                return Err(GraphError::NotReachable {
-                    target: target.to_string(),
-                    direction: Direction::Downgrade,
-                    current: current_names,
-                    reason,
-                });
-            }
+        if let Down::To(Pos::Rev(t)) = down
+            && !any
+            && !current.contains(&t)
+        {
+            let reason = if applied[t] {
+                "it is applied but nothing above it on that branch is".to_string()
+            } else {
+                format!(
+                    "{} is not applied; use upgrade to go there",
+                    self.nodes[t].id
+                )
+            };
+            return Err(GraphError::NotReachable {
+                target: target.to_string(),
+                direction: Direction::Downgrade,
+                current: current_names,
+                reason,
+            });
         }
         let order = self.head_first_order(&mut todo, &current);
         Ok(self.plan(Direction::Downgrade, order))

@@ -628,12 +628,12 @@ impl<'a> Splitter<'a> {
             }
             Mode::SqliteTrigger(Some(_)) => {}
             Mode::Routine => {
-                if let Tok::Word(kw) = tok {
-                    if self.paren == 0 {
-                        match self.dialect {
-                            Dialect::Postgres => self.postgres_block(at, end, kw),
-                            _ => self.mysql_block(at, end, kw),
-                        }
+                if let Tok::Word(kw) = tok
+                    && self.paren == 0
+                {
+                    match self.dialect {
+                        Dialect::Postgres => self.postgres_block(at, end, kw),
+                        _ => self.mysql_block(at, end, kw),
                     }
                 }
             }
