@@ -350,3 +350,33 @@ fn several_heads_ask_for_upgrade_heads() {
     m.upgrade(&url, "heads", &mut quiet()).unwrap();
     m.ensure_at_head(&url, &mut quiet()).unwrap();
 }
+
+#[test]
+fn a_migrator_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + 'static>(_: &T) {}
+    shared(&embedded());
+}
+
+#[test]
+fn lock_events_read_as_log_lines() {
+    let waiting = Event::WaitingForLock {
+        holder: Some("pid 42 on web-1".into()),
+        timeout: Duration::from_secs(300),
+    };
+    assert_eq!(
+        waiting.to_string(),
+        "Waiting for the migration lock held by pid 42 on web-1 (up to 300.0 s)"
+    );
+    let waiting = Event::WaitingForLock {
+        holder: None,
+        timeout: Duration::from_secs(5),
+    };
+    assert_eq!(
+        waiting.to_string(),
+        "Waiting for the migration lock held by another run (up to 5.0 s)"
+    );
+    let took = Event::LockAcquired {
+        waited: Duration::from_millis(1500),
+    };
+    assert_eq!(took.to_string(), "Took the migration lock after 1.5 s");
+}
