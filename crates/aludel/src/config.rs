@@ -159,6 +159,17 @@ pub struct ConnectPolicy {
     pub lock_timeout_seconds: f64,
 }
 
+impl Default for ConnectPolicy {
+    /// The `[connect]` defaults: 5 attempts, 5 s first delay, 300 s lock timeout.
+    fn default() -> Self {
+        ConnectPolicy {
+            retries: 5,
+            delay_seconds: 5.0,
+            lock_timeout_seconds: 300.0,
+        }
+    }
+}
+
 /// A command run after `revision` or `merge` writes a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hook {
@@ -185,7 +196,7 @@ pub struct AutogenerateConfig {
 /// Where the database URL came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlSource {
-    /// The `--url` flag.
+    /// The `--url` flag, or a URL an application passed in.
     Flag,
     /// The `DATABASE_URL` variable.
     Environment,
@@ -193,12 +204,13 @@ pub enum UrlSource {
     File,
     /// The embedded SQLite default.
     Default,
-    /// A line of a `--targets` file.
-    Targets,
+    /// Given in code for one call: a `--targets` line, or an application's
+    /// [`crate::migrator::Migrator`] call.
+    Caller,
 }
 
 /// The resolved configuration of one project.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The config file (it may not exist for `init`).
     pub path: PathBuf,
@@ -309,8 +321,8 @@ impl Config {
             .map_err(|source| ConfigError::Url { origin, source })?
             .resolve_relative_to(&root);
 
-        let version_table =
-            interp("version_table", a.version_table)?.unwrap_or_else(|| "aludel_version".into());
+        let version_table = interp("version_table", a.version_table)?
+            .unwrap_or_else(|| DEFAULT_VERSION_TABLE.into());
         check_identifier(&version_table, path, "version_table")?;
         let version_table_schema = interp("version_table_schema", a.version_table_schema)?;
         if let Some(s) = &version_table_schema {
@@ -336,10 +348,13 @@ impl Config {
         };
 
         let c = file.connect;
+        let defaults = ConnectPolicy::default();
         let mut connect = ConnectPolicy {
-            retries: c.retries.unwrap_or(5),
-            delay_seconds: c.delay_seconds.unwrap_or(5.0),
-            lock_timeout_seconds: c.lock_timeout_seconds.unwrap_or(300.0),
+            retries: c.retries.unwrap_or(defaults.retries),
+            delay_seconds: c.delay_seconds.unwrap_or(defaults.delay_seconds),
+            lock_timeout_seconds: c
+                .lock_timeout_seconds
+                .unwrap_or(defaults.lock_timeout_seconds),
         };
         if let Some(v) = env.var("MIGRATION_RETRY_COUNT") {
             connect.retries = v.trim().parse().map_err(|_| ConfigError::Invalid {
@@ -375,8 +390,6 @@ impl Config {
                 message: "must be at least 1: it counts every attempt, the first included".into(),
             });
         }
-        // At most a day: larger values are typos, and must not overflow a Duration.
-        let seconds_ok = |v: f64| v.is_finite() && (0.0..=86_400.0).contains(&v);
         if !seconds_ok(connect.delay_seconds) {
             return Err(ConfigError::Invalid {
                 origin: origin_of("MIGRATION_RETRY_DELAY"),
@@ -437,6 +450,40 @@ impl Config {
         })
     }
 
+    /// The configuration an empty `aludel.toml` in `root` gives, with `database_url`
+    /// and no environment read: every value is the CLI's default, so an application
+    /// and the `aludel` command share a database and its version table.
+    ///
+    /// ```
+    /// use aludel::config::Config;
+    /// let url = "sqlite:///app.db".parse()?;
+    /// let config = Config::defaults(std::path::Path::new("/srv/app"), url);
+    /// assert_eq!(config.version_table, "aludel_version");
+    /// assert!(config.transaction_per_migration);
+    /// # Ok::<(), aludel::url::UrlError>(())
+    /// ```
+    pub fn defaults(root: &Path, database_url: DatabaseUrl) -> Config {
+        Config {
+            path: root.join(CONFIG_FILE_NAME),
+            root: root.to_path_buf(),
+            script_location: root.join("migrations"),
+            database_url,
+            url_source: UrlSource::Caller,
+            version_table: DEFAULT_VERSION_TABLE.into(),
+            version_table_schema: None,
+            file_template: DEFAULT_FILE_TEMPLATE.into(),
+            timezone: "UTC".into(),
+            transaction_per_migration: true,
+            autogenerate: AutogenerateConfig {
+                schema: root.join("schema.sql"),
+                ..AutogenerateConfig::default()
+            },
+            connect: ConnectPolicy::default(),
+            post_write_hooks: Vec::new(),
+            cache_dir: None,
+        }
+    }
+
     /// The folder of revision files.
     pub fn versions_dir(&self) -> PathBuf {
         self.script_location.join("versions")
@@ -451,7 +498,18 @@ impl Config {
 /// The default `file_template`.
 pub const DEFAULT_FILE_TEMPLATE: &str = "{year}{month}{day}_{hour}{minute}_{rev}_{slug}";
 
-fn check_identifier(value: &str, path: &Path, key: &str) -> Result<(), ConfigError> {
+/// The default `version_table`.
+pub const DEFAULT_VERSION_TABLE: &str = "aludel_version";
+
+/// Whether a number of seconds is allowed for `delay_seconds` and
+/// `lock_timeout_seconds`: at most a day, since larger values are typos and must not
+/// overflow a `Duration`.
+pub(crate) fn seconds_ok(v: f64) -> bool {
+    v.is_finite() && (0.0..=86_400.0).contains(&v)
+}
+
+/// Checks a version table or schema name; `path` says in the message where it came from.
+pub(crate) fn check_identifier(value: &str, path: &Path, key: &str) -> Result<(), ConfigError> {
     let ok = !value.is_empty()
         && value.len() <= 63
         && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -577,6 +635,17 @@ mod tests {
         assert_eq!(c.version_table, "aludel_version");
         assert!(c.transaction_per_migration);
         assert_eq!(c.connect.retries, 5);
+    }
+
+    #[test]
+    fn defaults_equal_an_empty_file_without_environment() {
+        let url: DatabaseUrl = "postgresql://db/app".parse().unwrap();
+        let o = Overrides {
+            url: Some(url.to_string()),
+            ..Default::default()
+        };
+        let loaded = load("", &env(&[]), &o).unwrap();
+        assert_eq!(Config::defaults(Path::new("/p"), url), loaded);
     }
 
     #[test]

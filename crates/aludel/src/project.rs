@@ -27,7 +27,7 @@ use crate::runner::{
 };
 use crate::script::{NewRevision, ScriptDir, ScriptError, ScriptTemplate};
 use crate::store::{Heads, HeadsChange, RowOp, StoreError};
-use crate::url::Dialect;
+use crate::url::{DatabaseUrl, Dialect};
 
 /// Any failure of a command, with the context a user needs to act.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +176,8 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 #[derive(Debug)]
 pub struct Project {
     config: Config,
-    // Shared so that one parsed history serves many databases (`--targets`).
+    // Shared, so that the same files can serve several databases
+    // ([`Project::with_database_url`]) without being read or validated again.
     scripts: Arc<ScriptDir>,
     graph: Arc<RevisionGraph>,
 }
@@ -194,6 +195,13 @@ impl Project {
             ))
         });
         let scripts = ScriptDir::load_cached(&versions, cache_file.as_deref())?;
+        Project::from_parts(config, scripts)
+    }
+
+    /// A project from revision files already read, e.g. embedded in an application
+    /// ([`ScriptDir::from_sources`]): validates the whole graph, as [`Project::open`]
+    /// does. `config.script_location` is not read.
+    pub fn from_parts(config: Config, scripts: ScriptDir) -> Result<Project, Error> {
         let graph =
             RevisionGraph::build_shared(scripts.shared_specs(), VersionTable::VERSION_NUM_LENGTH)?;
         Ok(Project {
@@ -203,17 +211,23 @@ impl Project {
         })
     }
 
-    /// The same project pointed at another database: the revision files and graph
-    /// are shared, not read again.
-    pub fn with_database_url(&self, url: crate::url::DatabaseUrl) -> Project {
+    /// The same project against another database: the files and the graph are
+    /// shared, not read or validated again.
+    pub fn with_database_url(&self, url: DatabaseUrl) -> Project {
         let mut config = self.config.clone();
         config.database_url = url;
-        config.url_source = crate::config::UrlSource::Targets;
+        config.url_source = crate::config::UrlSource::Caller;
         Project {
             config,
             scripts: Arc::clone(&self.scripts),
             graph: Arc::clone(&self.graph),
         }
+    }
+
+    /// The configuration, to change settings before running commands (the revision
+    /// files and the graph stay as they are).
+    pub(crate) fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
     }
 
     /// The configuration.
@@ -1012,13 +1026,7 @@ impl Project {
     ) -> Result<CheckReport, Error> {
         let comparison = if migrations {
             let mut shadow = self.shadow(true)?;
-            let mut config = self.config.clone();
-            config.database_url = shadow.url().clone();
-            let applied = Project {
-                config,
-                scripts: self.scripts.clone(),
-                graph: self.graph.clone(),
-            };
+            let applied = self.with_database_url(shadow.url().clone());
             applied.upgrade("heads", events)?;
             self.compare(shadow.driver()?, &crate::diff::Renames::default())?
         } else {

@@ -818,6 +818,42 @@ fn failure_outcome(
     )
 }
 
+/// One line for a log, worded as the `aludel` command's progress lines (without
+/// their level): `Running upgrade a -> b, add users (12 ms)`. A failed connection
+/// attempt ([`Event::ConnectFailed`]) is the one event worth a warning level.
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seconds = |d: &Duration| format!("{:.1} s", d.as_secs_f64());
+        match self {
+            Event::ConnectFailed {
+                attempt,
+                of,
+                error,
+                retry_in,
+            } => write!(
+                f,
+                "{error} (attempt {attempt} of {of}); retrying in {}",
+                seconds(retry_in)
+            ),
+            Event::WaitingForLock { holder, timeout } => write!(
+                f,
+                "Waiting for the migration lock held by {} (up to {})",
+                holder.as_deref().unwrap_or("another run"),
+                seconds(timeout)
+            ),
+            Event::LockAcquired { waited } => {
+                write!(f, "Took the migration lock after {}", seconds(waited))
+            }
+            Event::StepStarted { description, .. } => write!(f, "{description} ..."),
+            Event::StepFinished {
+                description,
+                elapsed,
+                ..
+            } => write!(f, "{description} ({} ms)", elapsed.as_millis()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -398,6 +398,48 @@ impl ScriptDir {
                 .collect();
             cache::write(file, &files, min_age);
         }
+        Ok((Self::index(versions_dir.to_path_buf(), scripts)?, hits))
+    }
+
+    /// Parses revision files held in memory, e.g. embedded in an application's binary
+    /// by `embed_migrations!`: `(path, text)` pairs, where the path names the file in
+    /// messages and [`Script::path`]. `dir` stands for the folder they came from. The
+    /// files are sorted by path, as [`ScriptDir::load`] sorts them by name; the checks
+    /// are the same (a broken file, or an id declared twice, is an error naming it).
+    ///
+    /// ```
+    /// use aludel::script::ScriptDir;
+    /// let files = [(
+    ///     "migrations/versions/a1.sql",
+    ///     "-- aludel:revision a1\n-- aludel:upgrade\nCREATE TABLE t (id int);\n",
+    /// )];
+    /// let scripts = ScriptDir::from_sources("migrations/versions", files)?;
+    /// assert_eq!(scripts.get("a1").map(|s| s.path().to_path_buf()), Some("migrations/versions/a1.sql".into()));
+    /// # Ok::<(), aludel::script::ScriptError>(())
+    /// ```
+    pub fn from_sources<P, T>(
+        dir: impl Into<PathBuf>,
+        files: impl IntoIterator<Item = (P, T)>,
+    ) -> Result<ScriptDir, ScriptError>
+    where
+        P: Into<PathBuf>,
+        T: Into<String>,
+    {
+        let mut files: Vec<(PathBuf, String)> = files
+            .into_iter()
+            .map(|(path, text)| (path.into(), text.into()))
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let scripts = files
+            .into_iter()
+            .map(|(path, text)| Script::parse(path, text))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::index(dir.into(), scripts)
+    }
+
+    /// Indexes loaded scripts by revision id; an id declared twice is an error naming
+    /// both files.
+    fn index(dir: PathBuf, scripts: Vec<Script>) -> Result<ScriptDir, ScriptError> {
         let mut by_id = crate::graph::KeyIndex::with_capacity(scripts.len());
         for (i, script) in scripts.iter().enumerate() {
             if let Err(first) = by_id.insert(i, |k| scripts[k].id().as_bytes()) {
@@ -411,15 +453,14 @@ impl ScriptDir {
                 });
             }
         }
-        let dir = ScriptDir {
-            dir: versions_dir.to_path_buf(),
+        Ok(ScriptDir {
+            dir,
             scripts,
             by_id,
-        };
-        Ok((dir, hits))
+        })
     }
 
-    /// The versions folder.
+    /// The versions folder (for embedded files, the folder they were embedded from).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
