@@ -644,7 +644,10 @@ mod tests {
             url: Some(url.to_string()),
             ..Default::default()
         };
-        let loaded = load("", &env(&[]), &o).unwrap();
+        let mut loaded = load("", &env(&[]), &o).unwrap();
+        // Only where the URL came from differs: a flag here, the caller's code there.
+        assert_eq!(loaded.url_source, UrlSource::Flag);
+        loaded.url_source = UrlSource::Caller;
         assert_eq!(Config::defaults(Path::new("/p"), url), loaded);
     }
 
