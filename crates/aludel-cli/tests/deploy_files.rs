@@ -731,6 +731,52 @@ fn every_file_the_dockerfile_copies_from_the_context_is_in_the_repository() {
 /// Lays out the image's /project as the Dockerfile does (every context COPY into a
 /// path under the working directory), then runs the real binary there as the
 /// container would: the image's CMD, its environment, the URL from DATABASE_URL.
+/// Cargo loads every workspace member even to build one package, and the build
+/// settings in `.cargo/` change the binary: the builder stage must copy them all.
+#[test]
+fn the_builder_stage_copies_every_workspace_member_and_the_build_settings() {
+    let df = dockerfile();
+    let builder = df
+        .stages
+        .iter()
+        .find(|s| {
+            s.instructions
+                .iter()
+                .any(|i| i.keyword == "RUN" && i.rest.contains("cargo build"))
+        })
+        .expect("a stage runs cargo build");
+    let copied: Vec<String> = copies(&df, builder)
+        .into_iter()
+        .filter(|c| c.from.is_none())
+        .flat_map(|c| c.sources)
+        .map(|s| s.trim_end_matches('/').to_string())
+        .collect();
+    let covered = |path: &str| {
+        copied
+            .iter()
+            .any(|c| path == c || path.starts_with(&format!("{c}/")))
+    };
+    let manifest: toml::Table = read(&repo().join("Cargo.toml"))
+        .parse()
+        .expect("the workspace Cargo.toml parses");
+    let members = manifest["workspace"]["members"]
+        .as_array()
+        .expect("workspace.members is a list");
+    assert!(!members.is_empty());
+    for member in members {
+        let member = member.as_str().expect("members are strings");
+        assert!(
+            covered(member),
+            "the builder stage does not COPY workspace member {member}"
+        );
+    }
+    for path in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
+        if repo().join(path).exists() {
+            assert!(covered(path), "the builder stage does not COPY {path}");
+        }
+    }
+}
+
 #[test]
 fn the_project_in_the_image_upgrades_a_fresh_database() {
     let df = dockerfile();
