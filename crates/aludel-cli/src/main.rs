@@ -47,7 +47,8 @@ struct Cli {
     /// history, show, check; with --workspace or --targets, the summary).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// How progress is printed on stderr.
+    /// How progress is printed on stderr: text, or one JSON object a line (time, level,
+    /// event, member or target, revision, duration, message).
     #[arg(long = "log-format", global = true, value_enum, default_value_t = Format::Text)]
     log_format: Format,
     /// Print no progress, only results, warnings and errors.
