@@ -21,7 +21,7 @@ use syn::{LitStr, parse_macro_input};
 /// `migrations/versions/20260110_1430_1f0c2a9b7d31_create_authors.sql`: what messages
 /// about the file show.
 ///
-/// ```ignore
+/// ```text
 /// // examples/embedded-app (built and run by its tests) does exactly this.
 /// let migrator = aludel::migrator::Migrator::embedded(aludel::embed_migrations!("migrations"))?;
 /// ```
@@ -29,7 +29,7 @@ use syn::{LitStr, parse_macro_input};
 /// Each file is included with `include_str!`, so editing one rebuilds the crate. A
 /// file *added* to the folder does not by itself: add a `build.rs` that says so,
 ///
-/// ```ignore
+/// ```text
 /// fn main() {
 ///     println!("cargo:rerun-if-changed=migrations");
 /// }
