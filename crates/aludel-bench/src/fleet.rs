@@ -10,19 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Options, Result, check, measure, median};
+use crate::{Options, Result, check, measure, median, new_project};
 
 /// Writes the project (SQLite, `revisions` revisions of a table and an index each) and
 /// the targets file (`targets.txt`, which `--targets` names relative to the project);
 /// returns its path and the databases' folder.
 fn generate(dir: &Path, o: &Options) -> Result<(PathBuf, PathBuf)> {
-    let versions = dir.join("migrations/versions");
-    std::fs::create_dir_all(&versions).map_err(|e| e.to_string())?;
-    std::fs::write(
-        dir.join("aludel.toml"),
-        "[aludel]\nscript_location = \"migrations\"\n[connect]\nretries = 1\n",
-    )
-    .map_err(|e| e.to_string())?;
+    let versions = new_project(dir)?;
     for i in 0..o.fleet_revisions {
         let parent = if i == 0 {
             String::new()

@@ -243,8 +243,9 @@ fn recreate(db: &str) -> Result<()> {
     psql(&admin_url(), &format!("CREATE DATABASE {db}"))
 }
 
-/// Writes the revision files and the concatenated upgrade and downgrade scripts.
-fn generate_history(dir: &Path, n: usize, tables: bool) -> Result<(PathBuf, PathBuf)> {
+/// Writes `aludel.toml` (one connection attempt) and creates the versions folder,
+/// which it returns.
+fn new_project(dir: &Path) -> Result<PathBuf> {
     let versions = dir.join("migrations/versions");
     std::fs::create_dir_all(&versions).map_err(|e| e.to_string())?;
     std::fs::write(
@@ -252,6 +253,12 @@ fn generate_history(dir: &Path, n: usize, tables: bool) -> Result<(PathBuf, Path
         "[aludel]\nscript_location = \"migrations\"\n[connect]\nretries = 1\n",
     )
     .map_err(|e| e.to_string())?;
+    Ok(versions)
+}
+
+/// Writes the revision files and the concatenated upgrade and downgrade scripts.
+fn generate_history(dir: &Path, n: usize, tables: bool) -> Result<(PathBuf, PathBuf)> {
+    let versions = new_project(dir)?;
     let mut up = String::new();
     let mut down = Vec::new();
     for i in 0..n {

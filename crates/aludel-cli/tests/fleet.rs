@@ -57,6 +57,26 @@ fn sqlite_has_version_table(path: &Path) -> bool {
         .is_empty()
 }
 
+/// Every database is at head and ran each revision exactly once (a second run of
+/// one would have failed on `applied_log`'s key or added a row).
+fn assert_each_applied_once(p: &TestProject, sqlite_count: usize, pgs: &[PgDatabase]) {
+    for i in 0..sqlite_count {
+        let db = p.path().join(format!("tenants/t{i:03}.db"));
+        assert_eq!(
+            sqlite_rows(&db, "SELECT version_num FROM aludel_version"),
+            ["r3"]
+        );
+        assert_eq!(
+            sqlite_rows(&db, "SELECT rev FROM applied_log"),
+            ["r1", "r2", "r3"]
+        );
+    }
+    for db in pgs {
+        assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r3"]);
+        assert_eq!(db.rows("SELECT rev FROM applied_log"), ["r1", "r2", "r3"]);
+    }
+}
+
 /// Writes `count` SQLite targets `tenants/tNNN.db` (relative, so they resolve against
 /// the targets file's folder) and returns the lines.
 fn sqlite_lines(count: usize) -> Vec<String> {
@@ -128,21 +148,7 @@ fn a_fleet_of_220_databases_in_four_shards_then_whole() {
     assert_eq!(seen.len(), 220, "the shards overlap");
     assert_eq!(unique.len(), 220, "the shards overlap");
 
-    for i in 0..200 {
-        let db = p.path().join(format!("tenants/t{i:03}.db"));
-        assert_eq!(
-            sqlite_rows(&db, "SELECT version_num FROM aludel_version"),
-            ["r3"]
-        );
-        assert_eq!(
-            sqlite_rows(&db, "SELECT rev FROM applied_log"),
-            ["r1", "r2", "r3"]
-        );
-    }
-    for db in &pgs {
-        assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r3"]);
-        assert_eq!(db.rows("SELECT rev FROM applied_log"), ["r1", "r2", "r3"]);
-    }
+    assert_each_applied_once(&p, 200, &pgs);
 
     // The whole fleet again: every target ok, nothing applied.
     let r = p.ok(&["--targets", "targets.txt", "--jobs", "8", "upgrade", "head"]);
@@ -295,20 +301,7 @@ fn an_interrupted_fleet_run_completes_on_rerun_without_applying_twice() {
         total >= untouched * 3 && total < 123 * 3,
         "applied {total}\n{r}"
     );
-    for i in 0..120 {
-        let db = p.path().join(format!("tenants/t{i:03}.db"));
-        assert_eq!(
-            sqlite_rows(&db, "SELECT version_num FROM aludel_version"),
-            ["r3"]
-        );
-        assert_eq!(
-            sqlite_rows(&db, "SELECT rev FROM applied_log"),
-            ["r1", "r2", "r3"]
-        );
-    }
-    for db in &pgs {
-        assert_eq!(db.rows("SELECT rev FROM applied_log"), ["r1", "r2", "r3"]);
-    }
+    assert_each_applied_once(&p, 120, &pgs);
 }
 
 /// A `query` line lists targets from a registry database; JSON log lines name the
