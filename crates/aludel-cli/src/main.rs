@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use aludel::config::{Config, Overrides, ProcessEnv};
 use aludel::project::{self, MergeOptions, Project, RevisionOptions};
 use aludel::runner::Event;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::output::{Failure, Printer};
 
@@ -212,6 +212,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.jobs.is_some() && cli.workspace.is_none() && cli.targets.is_none() {
+        // A usage error like clap's own (exit 2): a single project runs one at a time.
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "--jobs goes with --workspace or --targets",
+            )
+            .exit();
+    }
     let printer = Printer {
         quiet: cli.quiet,
         json: cli.log_format == Format::Json,

@@ -418,6 +418,18 @@ fn fleet_usage_errors() {
     fails_with(&p, &["--shard", "1/4", "upgrade", "head"], 2, "--targets");
     fails_with(
         &p,
+        &["upgrade", "head", "--jobs", "2"],
+        2,
+        "error: --jobs goes with --workspace or --targets",
+    );
+    fails_with(
+        &p,
+        &["--targets", "targets.txt", "--jobs", "0", "current"],
+        2,
+        "--jobs",
+    );
+    fails_with(
+        &p,
         &[
             "--targets",
             "targets.txt",
