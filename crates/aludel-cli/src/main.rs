@@ -282,6 +282,11 @@ impl Command {
             Command::Heads { .. } | Command::Branches { .. } if targets => {
                 Some("heads and branches read no database; run them without --targets")
             }
+            Command::Check {
+                migrations: true, ..
+            } if targets => Some(
+                "check --migrations reads no database, so it is the same for every target; run it without --targets",
+            ),
             _ => None,
         }
     }

@@ -451,3 +451,81 @@ fn fleet_usage_errors() {
         "nothing may run after a usage error"
     );
 }
+
+/// `check` across targets with `shadow_database_url` set: the threads take turns at
+/// the one shadow database instead of emptying it under each other, so every target
+/// gets the right answer (the desired-schema cache is off, so each loads the shadow).
+#[test]
+fn parallel_checks_take_turns_at_a_configured_shadow_database() {
+    let mut p = TestProject::new(BIN, None, "");
+    let shadow = PgDatabase::create();
+    p.set_option(
+        "autogenerate",
+        "shadow_database_url",
+        &format!("\"{}\"", shadow.url()),
+    );
+    p.env("ALUDEL_CACHE_DIR", "");
+    let table = |i: usize| {
+        format!(
+            "CREATE TABLE t{i} (id bigint PRIMARY KEY, name varchar(40) NOT NULL);\nCREATE INDEX t{i}_name ON t{i} (name);\n"
+        )
+    };
+    let schema: String = (0..30).map(table).collect();
+    std::fs::write(p.path().join("schema.sql"), &schema).unwrap();
+    p.write_rev(&Rev::new("s1", &[], "schema").sql(&schema, ""));
+    let dbs: Vec<PgDatabase> = (0..6).map(|_| PgDatabase::create()).collect();
+    // Half at head, half still empty.
+    let lines: Vec<String> = dbs.iter().map(|d| d.url().to_string()).collect();
+    std::fs::write(p.path().join("all.txt"), lines.join("\n")).unwrap();
+    std::fs::write(p.path().join("half.txt"), lines[..3].join("\n")).unwrap();
+    p.ok(&["--targets", "half.txt", "upgrade", "head"]);
+
+    let r = p.run(&[
+        "--targets",
+        "all.txt",
+        "--jobs",
+        "6",
+        "--format",
+        "json",
+        "check",
+    ]);
+    assert_eq!(r.code, 1, "{r}");
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let results: Vec<(&str, usize)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["result"].as_str().unwrap(),
+                t["output"]["check"]["changes"]
+                    .as_array()
+                    .map_or(usize::MAX, Vec::len),
+            )
+        })
+        .collect();
+    // At head: nothing to do. Empty: 30 tables and 30 indexes to add.
+    assert_eq!(
+        results,
+        [
+            ("ok", 0),
+            ("ok", 0),
+            ("ok", 0),
+            ("drift", 60),
+            ("drift", 60),
+            ("drift", 60)
+        ],
+        "{r}"
+    );
+
+    // One thread may hold its turn twice: `check --migrations` reads the migrated
+    // schema, then the desired one, through the same configured shadow database.
+    let r = p.ok(&["--url", dbs[3].url(), "check", "--migrations"]);
+    assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
+    fails_with(
+        &p,
+        &["--targets", "all.txt", "check", "--migrations"],
+        1,
+        "ERROR --targets: check --migrations reads no database",
+    );
+}

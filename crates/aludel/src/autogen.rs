@@ -132,6 +132,50 @@ pub struct Shadow {
     file: Option<PathBuf>,
     /// The connection that created the database and drops it.
     owner: Option<(Box<dyn Driver>, String)>,
+    /// Held while a configured `shadow_database_url` is in use: the threads of one
+    /// `--targets` or `--workspace` run would otherwise empty it under each other.
+    _exclusive: Option<GivenShadowTurn>,
+}
+
+/// Which thread uses the configured shadow database, and how many times over.
+static GIVEN_SHADOW: std::sync::Mutex<(Option<std::thread::ThreadId>, usize)> =
+    std::sync::Mutex::new((None, 0));
+static GIVEN_SHADOW_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// One thread's turn at the configured shadow database. The same thread may take it
+/// again while holding it (`check --migrations` reads the desired schema through it
+/// after reading the migrated one); other threads wait.
+struct GivenShadowTurn;
+
+impl GivenShadowTurn {
+    fn take() -> GivenShadowTurn {
+        let me = std::thread::current().id();
+        // Poisoning leaves nothing to repair: the state is two plain values.
+        let mut state = GIVEN_SHADOW
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while state.0.is_some_and(|owner| owner != me) {
+            state = GIVEN_SHADOW_FREED
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        state.0 = Some(me);
+        state.1 += 1;
+        GivenShadowTurn
+    }
+}
+
+impl Drop for GivenShadowTurn {
+    fn drop(&mut self) {
+        let mut state = GIVEN_SHADOW
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.1 = state.1.saturating_sub(1);
+        if state.1 == 0 {
+            state.0 = None;
+            GIVEN_SHADOW_FREED.notify_all();
+        }
+    }
 }
 
 impl Shadow {
@@ -165,6 +209,7 @@ impl Shadow {
                     url: memory,
                     file: None,
                     owner: None,
+                    _exclusive: None,
                 })
             }
             (Dialect::Sqlite, _) => {
@@ -182,9 +227,11 @@ impl Shadow {
                     url: shadow_url,
                     file: Some(file),
                     owner: None,
+                    _exclusive: None,
                 })
             }
             (_, Some(given)) => {
+                let exclusive = GivenShadowTurn::take();
                 let mut driver = connect(given).map_err(shadow_err("connecting"))?;
                 let schemas = if scope.schemas.is_empty() {
                     vec!["public".to_string()]
@@ -204,6 +251,7 @@ impl Shadow {
                     url: given.clone(),
                     file: None,
                     owner: None,
+                    _exclusive: Some(exclusive),
                 })
             }
             (_, None) => {
@@ -224,6 +272,7 @@ impl Shadow {
                         url: shadow_url,
                         file: None,
                         owner: Some((owner, name)),
+                        _exclusive: None,
                     }),
                     Err(error) => {
                         let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name}"));
