@@ -155,7 +155,11 @@ fn run_item(
                 at: outcome.at,
                 error: None,
                 elapsed,
-                output: outcome.json,
+                // A command without a JSON result (`--sql`, `branches`, `current -v`)
+                // keeps its text.
+                output: outcome
+                    .json
+                    .or_else(|| (!outcome.stdout.is_empty()).then(|| outcome.stdout.into())),
             }
         }
         Err(failure) => {
@@ -163,7 +167,7 @@ fn run_item(
             ItemResult {
                 name,
                 status: Status::Failed,
-                applied: 0,
+                applied: failure.applied,
                 at: None,
                 error: Some(failure.message),
                 elapsed,

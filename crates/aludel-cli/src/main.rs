@@ -378,6 +378,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
 }
 
 /// Runs one command for one project (and database); the caller prints the result.
+/// Both the outcome and a failure count the revisions that ran.
 pub(crate) fn run_command(
     project: &Project,
     command: &Command,
@@ -385,9 +386,29 @@ pub(crate) fn run_command(
     printer: &Printer,
 ) -> Result<Outcome, Failure> {
     let mut applied = 0usize;
+    let result = run_counted(project, command, json, printer, &mut applied);
+    match result {
+        Ok(mut outcome) => {
+            outcome.applied = applied;
+            Ok(outcome)
+        }
+        Err(mut failure) => {
+            failure.applied = applied;
+            Err(failure)
+        }
+    }
+}
+
+fn run_counted(
+    project: &Project,
+    command: &Command,
+    json: bool,
+    printer: &Printer,
+    applied: &mut usize,
+) -> Result<Outcome, Failure> {
     let mut events = |e: Event| {
         if matches!(e, Event::StepFinished { .. }) {
-            applied += 1;
+            *applied += 1;
         }
         printer.event(&e);
     };
@@ -565,7 +586,6 @@ pub(crate) fn run_command(
             }
         }
     }
-    outcome.applied = applied;
     Ok(outcome)
 }
 

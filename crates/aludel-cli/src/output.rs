@@ -79,6 +79,8 @@ pub struct Failure {
     pub message: String,
     /// The failing revision, when a migration failed.
     pub revision: Option<String>,
+    /// Revisions that ran and committed before the failure.
+    pub applied: usize,
 }
 
 impl From<String> for Failure {
@@ -86,6 +88,7 @@ impl From<String> for Failure {
         Failure {
             message,
             revision: None,
+            applied: 0,
         }
     }
 }
@@ -107,6 +110,7 @@ impl From<aludel::project::Error> for Failure {
         Failure {
             message: e.to_string(),
             revision,
+            applied: 0,
         }
     }
 }

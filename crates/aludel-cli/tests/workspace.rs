@@ -183,7 +183,7 @@ fn a_failing_member_is_in_the_summary_and_exit_1_while_the_others_finish() {
         out.starts_with(
             "member            result  applied  at  time\n\
              services/billing  ok            2  b2  [t]\n\
-             services/orders   failed        0  -   [t]\n\
+             services/orders   failed        1  -   [t]\n\
              tools/admin       ok            1  a1  [t]\n\
              3 members: 2 ok, 1 failed\n  services/orders: upgrade of revision o2 failed (create order_lines)\n"
         ),
@@ -220,6 +220,21 @@ fn a_failing_member_is_in_the_summary_and_exit_1_while_the_others_finish() {
             ("tools/admin".to_string(), serde_json::json!(["a1"])),
         ]
     );
+
+    // A command without a JSON result keeps its text in `output`.
+    let args = [
+        "--workspace",
+        "aludel-workspace.toml",
+        "--format",
+        "json",
+        "upgrade",
+        "head",
+        "--sql",
+    ];
+    let r = p.run(&args).expect_code(0, &args);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let sql = doc["members"][0]["output"].as_str().unwrap_or_default();
+    assert!(sql.contains("CREATE TABLE invoices"), "{r}");
 
     // JSON log lines name the member; the failure is an error line with the member.
     let args = [

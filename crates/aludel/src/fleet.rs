@@ -167,29 +167,46 @@ impl TargetsFile {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let expanded = interpolate(trimmed, env, path, "").map_err(|e| match e {
-                ConfigError::UnsetVariable { name, .. } => FleetError::Line {
-                    path: path.to_path_buf(),
-                    line,
-                    message: format!("environment variable {name} is not set"),
-                },
-                ConfigError::Invalid { message, .. } => FleetError::Line {
-                    path: path.to_path_buf(),
-                    line,
-                    message,
-                },
-                other => FleetError::Config(other),
-            })?;
-            let parse_url = |text: &str| {
-                text.parse::<DatabaseUrl>()
-                    .map(|u| u.resolve_relative_to(dir))
-                    .map_err(|source| FleetError::Url {
+            // Split the line as written, then fill in `${NAME}` part by part: a value
+            // holding whitespace or `#` (a password, say) must not move the boundaries.
+            let expand = |text: &str| {
+                interpolate(text, env, path, "").map_err(|e| match e {
+                    ConfigError::UnsetVariable { name, .. } => FleetError::Line {
                         path: path.to_path_buf(),
                         line,
-                        source,
+                        message: format!("environment variable {name} is not set"),
+                    },
+                    ConfigError::Invalid { message, .. } => FleetError::Line {
+                        path: path.to_path_buf(),
+                        line,
+                        message,
+                    },
+                    other => FleetError::Config(other),
+                })
+            };
+            let parse_url = |written: &str| {
+                let text = expand(written)?;
+                text.parse::<DatabaseUrl>()
+                    .map(|u| u.resolve_relative_to(dir))
+                    .map_err(|source| {
+                        if written.contains("${") {
+                            // The parser's message would quote the filled-in text, which
+                            // may hold a secret.
+                            FleetError::Line {
+                                path: path.to_path_buf(),
+                                line,
+                                message: "not a valid database URL once its ${...} references are filled in; check the variables' values".into(),
+                            }
+                        } else {
+                            FleetError::Url {
+                                path: path.to_path_buf(),
+                                line,
+                                source,
+                            }
+                        }
                     })
             };
-            if let Some(rest) = expanded.strip_prefix("query ") {
+            if let Some(rest) = trimmed.strip_prefix("query ") {
                 let rest = rest.trim_start();
                 let (from, sql) = rest.split_once(char::is_whitespace).ok_or_else(|| {
                     FleetError::Line {
@@ -201,15 +218,15 @@ impl TargetsFile {
                 entries.push(Entry::Query {
                     line,
                     from: parse_url(from)?,
-                    sql: sql.trim().to_string(),
+                    sql: expand(sql.trim())?,
                 });
             } else {
                 // A URL holds no whitespace, so whitespace then `#` starts a comment.
-                let url = match expanded.find(" #").or_else(|| expanded.find("\t#")) {
-                    Some(i) => expanded[..i].trim_end(),
-                    None => expanded.as_str(),
-                };
-                if url.contains(char::is_whitespace) {
+                let written = trimmed
+                    .char_indices()
+                    .find(|&(i, c)| c == '#' && trimmed[..i].ends_with(char::is_whitespace))
+                    .map_or(trimmed, |(i, _)| trimmed[..i].trim_end());
+                if written.contains(char::is_whitespace) {
                     return Err(FleetError::Line {
                         path: path.to_path_buf(),
                         line,
@@ -218,7 +235,7 @@ impl TargetsFile {
                 }
                 entries.push(Entry::Url(Target {
                     line,
-                    url: parse_url(url)?,
+                    url: parse_url(written)?,
                 }));
             }
         }
@@ -272,6 +289,16 @@ impl TargetsFile {
                     }
                 }
             }
+        }
+        if targets.is_empty() {
+            return Err(FleetError::Line {
+                path: self.path.clone(),
+                line: self.entries.last().map_or(1, |e| match e {
+                    Entry::Url(t) => t.line,
+                    Entry::Query { line, .. } => *line,
+                }),
+                message: "the file lists no database (a query that finds none counts too); nothing would run".into(),
+            });
         }
         let mut seen: HashMap<String, usize> = HashMap::new();
         for t in &targets {
@@ -408,13 +435,23 @@ impl Workspace {
             .map(|p| normalize(&root.join(p)))
             .collect();
         let mut members: Vec<Member> = Vec::new();
+        let mut excluded = vec![false; exclude.len()];
         for pattern in &file.workspace.members {
             let full = root.join(pattern);
             let matches: Vec<PathBuf> = if is_glob(pattern) {
-                let text = full.to_str().ok_or_else(|| {
-                    invalid(format!("member pattern `{pattern}` is not valid UTF-8"))
+                let root_text = root.to_str().ok_or_else(|| {
+                    invalid(format!(
+                        "the workspace folder {} is not valid UTF-8",
+                        root.display()
+                    ))
                 })?;
-                glob::glob(text)
+                // The folder is taken literally, even if its name holds `[` or `*`.
+                let text = format!(
+                    "{}/{}",
+                    glob::Pattern::escape(root_text.trim_end_matches('/')),
+                    pattern
+                );
+                glob::glob(&text)
                     .map_err(|e| invalid(format!("member pattern `{pattern}`: {e}")))?
                     .filter_map(Result::ok)
                     .filter(|p| p.join(CONFIG_FILE_NAME).is_file())
@@ -427,10 +464,18 @@ impl Workspace {
                     full.join(CONFIG_FILE_NAME).display()
                 )));
             };
-            let before = members.len();
+            if matches.is_empty() {
+                return Err(invalid(format!(
+                    "member pattern `{pattern}` matches no folder holding an {CONFIG_FILE_NAME}"
+                )));
+            }
             for dir in matches {
                 let dir = normalize(&dir);
-                if exclude.contains(&dir) || members.iter().any(|m| m.dir == dir) {
+                if let Some(i) = exclude.iter().position(|x| *x == dir) {
+                    excluded[i] = true;
+                    continue;
+                }
+                if members.iter().any(|m| m.dir == dir) {
                     continue;
                 }
                 let name = dir
@@ -440,13 +485,22 @@ impl Workspace {
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()
                     .join("/");
+                // The workspace's own folder as a member.
+                let name = if name.is_empty() {
+                    ".".to_string()
+                } else {
+                    name
+                };
                 members.push(Member { name, dir });
             }
-            if members.len() == before && is_glob(pattern) {
-                return Err(invalid(format!(
-                    "member pattern `{pattern}` matches no folder holding an {CONFIG_FILE_NAME}"
-                )));
-            }
+        }
+        // An exclude that names no member is most likely a typo, and the service
+        // it meant would run.
+        if let Some(i) = excluded.iter().position(|hit| !hit) {
+            return Err(invalid(format!(
+                "exclude `{}` names no member (excludes are folders, not patterns)",
+                file.workspace.exclude[i]
+            )));
         }
         if members.is_empty() {
             return Err(invalid("the workspace has no members".into()));
@@ -667,6 +721,39 @@ mod tests {
     }
 
     #[test]
+    fn values_with_spaces_or_hashes_stay_inside_their_part_and_stay_secret() {
+        let e = env(&[("PW", "ab #cd ef"), ("OWNER", "x")]);
+        let path = Path::new("/fleet/targets.txt");
+        let text = "postgresql://app:${PW}@db/t1\nsqlite:///a.db  # owner ${NOT_SET}\nsqlite:///b.db\t# see #2\n";
+        let targets = TargetsFile::parse(path, text, &e)
+            .and_then(|f| f.resolve(&policy(), &mut |_| {}))
+            .map_err(|e| e.to_string());
+        let Ok(targets) = targets else {
+            panic!("{targets:?}")
+        };
+        assert_eq!(targets[0].url.password(), Some("ab #cd ef"));
+        assert_eq!(targets[0].name(), "postgresql://app:***@db/t1");
+        assert_eq!(targets[2].name(), "sqlite:////fleet/b.db");
+        // A value that breaks the URL is not quoted back.
+        let e = env(&[("PW", "se:cret/x@y:notaport")]);
+        let err = TargetsFile::parse(path, "postgresql://app@db:${PW}/t\n", &e)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("/fleet/targets.txt:1: not a valid database URL once"),
+            "{err}"
+        );
+        assert!(!err.contains("se:cret"), "{err}");
+        let err = TargetsFile::parse(path, "# nothing\n", &e)
+            .and_then(|f| f.resolve(&policy(), &mut |_| {}))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("lists no database"), "{err}");
+    }
+
+    #[test]
     fn run_all_keeps_order_and_runs_each_item_once() {
         let items: Vec<usize> = (0..100).collect();
         let calls = AtomicUsize::new(0);
@@ -685,6 +772,7 @@ mod tests {
         let dir = tempfile::tempdir().map_err(|e| e.to_string());
         let Ok(dir) = dir else { panic!("no temp dir") };
         let root = dir.path();
+        std::fs::write(root.join(CONFIG_FILE_NAME), "").ok();
         for m in ["services/a", "services/b", "services/c", "tools/x"] {
             let d = root.join(m);
             std::fs::create_dir_all(&d).ok();
@@ -714,8 +802,43 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(err.contains("member `tools/y` has no aludel.toml"), "{err}");
+        let err =
+            load("[workspace]\nmembers = [\"services/*\"]\nexclude = [\"services/legacy*\"]\n")
+                .err()
+                .unwrap_or_default();
+        assert!(
+            err.ends_with(
+                "exclude `services/legacy*` names no member (excludes are folders, not patterns)"
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            load("[workspace]\nmembers = [\".\", \"tools/*\"]\n").map(names),
+            Ok(vec![".".to_string(), "tools/x".into()])
+        );
         let err = load("[workspace]\nmember = []\n").err().unwrap_or_default();
         assert!(err.contains("unknown field `member`"), "{err}");
+    }
+
+    #[test]
+    fn a_workspace_folder_with_glob_characters_is_taken_literally() {
+        let Ok(dir) = tempfile::tempdir() else {
+            panic!("no temp dir")
+        };
+        let root = dir.path().join("ws[1]*");
+        std::fs::create_dir_all(root.join("services/a")).ok();
+        std::fs::write(root.join("services/a").join(CONFIG_FILE_NAME), "").ok();
+        let ws = root.join("aludel-workspace.toml");
+        std::fs::write(&ws, "[workspace]\nmembers = [\"services/*\"]\n").ok();
+        let names = Workspace::load(&ws)
+            .map(|w| {
+                w.members()
+                    .iter()
+                    .map(|m| m.name.clone())
+                    .collect::<Vec<_>>()
+            })
+            .map_err(|e| e.to_string());
+        assert_eq!(names, Ok(vec!["services/a".to_string()]));
     }
 
     #[test]

@@ -368,7 +368,9 @@ impl Migrator {
         if graph.upgrade(&current, &Target::Heads)?.is_empty() {
             return Ok(());
         }
-        let command = if graph.real_heads().len() > 1 {
+        // `upgrade head` refuses whenever the graph has several heads, those only
+        // depended upon included.
+        let command = if graph.heads().len() > 1 {
             "aludel upgrade heads"
         } else {
             "aludel upgrade head"
