@@ -520,7 +520,9 @@ fn run_counted(
                 outcome.at = Some(revisions.iter().map(|r| r.revision.clone()).collect());
                 outcome.json = Some(json_document("current", &revisions)?);
             } else {
-                outcome.stdout = project.current(*verbose, &mut events).map_err(err)?;
+                let rows = project.current_rows(&mut events).map_err(err)?;
+                outcome.stdout = project.current_text(&rows, *verbose).map_err(err)?;
+                outcome.at = Some(rows);
             }
         }
         Command::History {

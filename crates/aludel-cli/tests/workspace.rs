@@ -149,9 +149,9 @@ fn three_projects_upgraded_by_one_command() {
          [services/orders] o3 (head)\n\
          [tools/admin] a1 (head)\n\
          member            result  applied  at  time\n\
-         services/billing  ok            0  -   [t]\n\
-         services/orders   ok            0  -   [t]\n\
-         tools/admin       ok            0  -   [t]\n\
+         services/billing  ok            0  b2  [t]\n\
+         services/orders   ok            0  o3  [t]\n\
+         tools/admin       ok            0  a1  [t]\n\
          3 members: 3 ok, 0 failed\n",
         "{r}"
     );

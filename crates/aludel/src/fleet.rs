@@ -302,20 +302,42 @@ impl TargetsFile {
         }
         let mut seen: HashMap<String, usize> = HashMap::new();
         for t in &targets {
-            // Compared without the password: one database under two passwords is
-            // still one database.
-            let name = t.name();
-            if let Some(&first) = seen.get(&name) {
+            if let Some(&first) = seen.get(&identity(&t.url)) {
                 return Err(FleetError::Duplicate {
                     path: self.path.clone(),
                     line: t.line,
                     first,
-                    name,
+                    name: t.name(),
                 });
             }
-            seen.insert(name, t.line);
+            seen.insert(identity(&t.url), t.line);
         }
         Ok(targets)
+    }
+}
+
+/// Which database a URL names, however it is written: the dialect, the host in lower
+/// case, the port (the default when absent) and the database; a SQLite file by its
+/// path with `.` and `..` resolved. Who connects, and how, does not matter: one
+/// database under two users or passwords is still one database.
+fn identity(url: &DatabaseUrl) -> String {
+    use crate::url::{Dialect, SqliteLocation};
+    let dialect = url.dialect();
+    match url.sqlite_location() {
+        Some(SqliteLocation::File(p)) => format!("sqlite {}", normalize(p).display()),
+        Some(SqliteLocation::Memory) => "sqlite :memory:".to_string(),
+        None => {
+            let port = url.port().unwrap_or(match dialect {
+                Dialect::Mysql => 3306,
+                _ => 5432,
+            });
+            format!(
+                "{} {}:{port}/{}",
+                dialect.name(),
+                url.host().unwrap_or("localhost").to_ascii_lowercase(),
+                url.database().unwrap_or_default()
+            )
+        }
     }
 }
 
@@ -717,6 +739,19 @@ mod tests {
         assert_eq!(
             err("postgresql://a:x@db/t\nsqlite:///b.db\npostgresql://a:y@db/t\n"),
             "/fleet/targets.txt:3: postgresql://a:***@db/t is already listed on line 1; each database may appear once"
+        );
+        // The same database written another way.
+        assert!(
+            err("postgresql://a@DB/t\npostgres://b@db:5432/t\n")
+                .starts_with("/fleet/targets.txt:2: ")
+        );
+        assert!(
+            err("sqlite:///c.db\nsqlite:///./x/../c.db\n").starts_with("/fleet/targets.txt:2: ")
+        );
+        assert_eq!(
+            err("postgresql://a@db/t\npostgresql://a@db:5433/t\n"),
+            "",
+            "another port is another server"
         );
     }
 

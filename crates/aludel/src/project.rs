@@ -552,6 +552,12 @@ impl Project {
     /// `current [--verbose]`: the database's revisions in Alembic's format.
     pub fn current(&self, verbose: bool, events: &mut dyn FnMut(Event)) -> Result<String, Error> {
         let rows = self.current_rows(events)?;
+        self.current_text(&rows, verbose)
+    }
+
+    /// What `current` prints for version rows already read (see
+    /// [`Project::current_rows`]).
+    pub fn current_text(&self, rows: &[String], verbose: bool) -> Result<String, Error> {
         let mut out = Vec::new();
         if verbose {
             out.push(format!(
@@ -559,7 +565,7 @@ impl Project {
                 self.config.database_url
             ));
         }
-        out.extend(self.graph.current_output(&rows, verbose)?);
+        out.extend(self.graph.current_output(rows, verbose)?);
         Ok(join_lines(&out))
     }
 
