@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
-use aludel_testkit::{PgDatabase, Rev, Run, TestProject, json_log};
+use aludel_testkit::{PgDatabase, Rev, TestProject, json_log};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -357,12 +357,6 @@ fn query_lines_list_targets_and_json_logs_name_them() {
     assert!(!p.path().join("b.db").exists());
 }
 
-fn fails_with(p: &TestProject, args: &[&str], code: i32, stderr_has: &str) -> Run {
-    let r = p.run(args).expect_code(code, args);
-    assert!(r.stderr.contains(stderr_has), "{args:?}:\n{r}");
-    r
-}
-
 /// Commands that make no sense per database, bad shards and bad lines are refused
 /// before anything runs, naming the file and line.
 #[test]
@@ -373,8 +367,7 @@ fn fleet_usage_errors() {
         "sqlite:///a.db\n${NOT_SET_ANYWHERE}\n",
     )
     .unwrap();
-    fails_with(
-        &p,
+    p.fails_with(
         &["--targets", "targets.txt", "upgrade", "head"],
         1,
         "ERROR [PROJECT]/targets.txt:2: environment variable NOT_SET_ANYWHERE is not set\n",
@@ -384,27 +377,21 @@ fn fleet_usage_errors() {
         "sqlite:///a.db\nsqlite:///b.db\nsqlite:///a.db\n",
     )
     .unwrap();
-    fails_with(
-        &p,
-        &["--targets", "targets.txt", "upgrade", "head"],
+    p.fails_with(&["--targets", "targets.txt", "upgrade", "head"],
         1,
         "ERROR [PROJECT]/targets.txt:3: sqlite:///[PROJECT]/a.db is already listed on line 1; each database may appear once\n",
     );
     std::fs::write(p.path().join("targets.txt"), "sqlite:///a.db\n").unwrap();
-    fails_with(
-        &p,
-        &["--targets", "targets.txt", "revision", "-m", "x"],
+    p.fails_with(&["--targets", "targets.txt", "revision", "-m", "x"],
         1,
         "ERROR --targets: init, revision and merge write files in one project; run them in that project\n",
     );
-    fails_with(
-        &p,
+    p.fails_with(
         &["--targets", "targets.txt", "upgrade", "head", "--sql"],
         1,
         "ERROR --targets: --sql reads no database",
     );
-    fails_with(
-        &p,
+    p.fails_with(
         &[
             "--targets",
             "targets.txt",
@@ -416,21 +403,18 @@ fn fleet_usage_errors() {
         1,
         "ERROR invalid --shard `5/4`: write I/N with 1 <= I <= N",
     );
-    fails_with(&p, &["--shard", "1/4", "upgrade", "head"], 2, "--targets");
-    fails_with(
-        &p,
+    p.fails_with(&["--shard", "1/4", "upgrade", "head"], 2, "--targets");
+    p.fails_with(
         &["upgrade", "head", "--jobs", "2"],
         2,
         "error: --jobs goes with --workspace or --targets",
     );
-    fails_with(
-        &p,
+    p.fails_with(
         &["--targets", "targets.txt", "--jobs", "0", "current"],
         2,
         "--jobs",
     );
-    fails_with(
-        &p,
+    p.fails_with(
         &[
             "--targets",
             "targets.txt",
@@ -441,8 +425,7 @@ fn fleet_usage_errors() {
         2,
         "cannot be used with",
     );
-    fails_with(
-        &p,
+    p.fails_with(
         &["--targets", "nosuch.txt", "current"],
         1,
         "ERROR [PROJECT]/nosuch.txt: ",
@@ -523,8 +506,7 @@ fn parallel_checks_take_turns_at_a_configured_shadow_database() {
     // schema, then the desired one, through the same configured shadow database.
     let r = p.ok(&["--url", dbs[3].url(), "check", "--migrations"]);
     assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
-    fails_with(
-        &p,
+    p.fails_with(
         &["--targets", "all.txt", "check", "--migrations"],
         1,
         "ERROR --targets: check --migrations reads no database",

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use aludel_testkit::{PgDatabase, Rev, Run, TestProject, json_log};
+use aludel_testkit::{PgDatabase, Rev, TestProject, json_log};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -257,18 +257,11 @@ fn a_failing_member_is_in_the_summary_and_exit_1_while_the_others_finish() {
     );
 }
 
-fn fails_with(p: &TestProject, args: &[&str], code: i32, stderr_has: &str) -> Run {
-    let r = p.run(args).expect_code(code, args);
-    assert!(r.stderr.contains(stderr_has), "{args:?}:\n{r}");
-    r
-}
-
 #[test]
 fn workspace_usage_errors_name_the_problem() {
     let pg = PgDatabase::create();
     let p = three_services(&pg);
-    fails_with(
-        &p,
+    p.fails_with(
         &[
             "--workspace",
             "aludel-workspace.toml",
@@ -279,8 +272,7 @@ fn workspace_usage_errors_name_the_problem() {
         1,
         "ERROR --workspace: init, revision and merge write files in one project",
     );
-    fails_with(
-        &p,
+    p.fails_with(
         &[
             "--workspace",
             "aludel-workspace.toml",
@@ -296,14 +288,11 @@ fn workspace_usage_errors_name_the_problem() {
         "[workspace]\nmembers = [\"servces/*\"]\n",
     )
     .unwrap();
-    fails_with(
-        &p,
-        &["--workspace", "typo.toml", "current"],
+    p.fails_with(&["--workspace", "typo.toml", "current"],
         1,
         "ERROR [PROJECT]/typo.toml: member pattern `servces/*` matches no folder holding an aludel.toml\n",
     );
-    fails_with(
-        &p,
+    p.fails_with(
         &["--workspace", "nosuch.toml", "current"],
         1,
         "ERROR [PROJECT]/nosuch.toml: ",

@@ -314,6 +314,15 @@ impl TestProject {
         self.run(args).expect_code(1, args)
     }
 
+    /// Runs and asserts exit `code` with `stderr_has` somewhere in standard error
+    /// (usage errors exit 2, other failures 1); returns the run.
+    #[track_caller]
+    pub fn fails_with(&self, args: &[&str], code: i32, stderr_has: &str) -> Run {
+        let r = self.run(args).expect_code(code, args);
+        assert!(r.stderr.contains(stderr_has), "{args:?}:\n{r}");
+        r
+    }
+
     /// Sets `key = value` (`value` is TOML, e.g. `"false"` or `"\"meta\""`) in
     /// `[section]` of `aludel.toml`, replacing the key if present and adding the
     /// section if missing.
