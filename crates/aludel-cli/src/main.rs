@@ -339,7 +339,12 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
     }
     let overrides = Overrides {
         config_path: cli.config.clone(),
-        url: cli.url.clone(),
+        // With --targets every database comes from the file: the project's own URL
+        // (and any ${VAR} in it) is not read, so it stands in as an unused in-memory one.
+        url: match &cli.targets {
+            Some(_) => Some("sqlite://:memory:".to_string()),
+            None => cli.url.clone(),
+        },
     };
     let config = Config::load(&overrides, &ProcessEnv, &cwd).map_err(|e| e.to_string())?;
     let project = Project::open(config)?;

@@ -302,12 +302,13 @@ impl Config {
         let a = file.aludel;
         let script_location = interp("script_location", a.script_location)?
             .unwrap_or_else(|| "migrations".to_string());
-        let file_url = interp("database_url", a.database_url)?;
+        // The file's URL is filled in only when it is the one used: a `${DB_PASSWORD}`
+        // meant for local runs must not stop a deployment that sets DATABASE_URL.
         let (raw_url, url_source, origin) = if let Some(u) = &overrides.url {
             (u.clone(), UrlSource::Flag, "--url".to_string())
         } else if let Some(u) = env.var("DATABASE_URL").filter(|u| !u.is_empty()) {
             (u, UrlSource::Environment, "DATABASE_URL".to_string())
-        } else if let Some(u) = file_url {
+        } else if let Some(u) = interp("database_url", a.database_url)? {
             (u, UrlSource::File, path.display().to_string())
         } else {
             (
@@ -649,6 +650,19 @@ mod tests {
         assert_eq!(loaded.url_source, UrlSource::Flag);
         loaded.url_source = UrlSource::Caller;
         assert_eq!(Config::defaults(Path::new("/p"), url), loaded);
+    }
+
+    #[test]
+    fn an_unset_variable_in_an_overridden_file_url_does_not_matter() {
+        let text = "[aludel]\ndatabase_url = \"postgresql://app:${DB_PASSWORD}@db/app\"\n";
+        let e = env(&[("DATABASE_URL", "sqlite:///x.db")]);
+        let c = load(text, &e, &Overrides::default()).map(|c| c.url_source);
+        assert_eq!(c.ok(), Some(UrlSource::Environment));
+        let err = load(text, &env(&[]), &Overrides::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("DB_PASSWORD, which is not set"), "{err}");
     }
 
     #[test]
