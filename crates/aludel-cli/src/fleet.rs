@@ -9,7 +9,7 @@ use aludel::config::ProcessEnv;
 use aludel::fleet::{Shard, TargetsFile, Workspace, run_all};
 use aludel::project::Project;
 
-use crate::output::{Failure, Level, LogLine, Printer, Scope};
+use crate::output::{Failure, Level, LogLine, Printer, Scope, json_seconds};
 use crate::{Command, Outcome, run_command};
 
 /// How one member or target ended.
@@ -217,10 +217,7 @@ fn finish(
                     "at".into(),
                     r.at.clone().map_or(serde_json::Value::Null, Into::into),
                 );
-                o.insert(
-                    "duration".into(),
-                    ((r.elapsed.as_secs_f64() * 1e6).round() / 1e6).into(),
-                );
+                o.insert("duration".into(), json_seconds(r.elapsed).into());
                 o.insert(
                     "error".into(),
                     r.error.clone().map_or(serde_json::Value::Null, Into::into),

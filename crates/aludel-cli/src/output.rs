@@ -135,90 +135,46 @@ impl Printer {
         }
     }
 
-    /// Prints one event from the library.
+    /// Prints one event from the library: in text, the event's own wording; in JSON,
+    /// a name for it, and a revision's step without the time its `duration` carries.
     pub fn event(&self, event: &Event) {
-        let line = match event {
-            Event::ConnectFailed {
-                attempt,
-                of,
-                error,
-                retry_in,
-            } => {
-                let message = format!(
-                    "{error} (attempt {attempt} of {of}); retrying in {}",
-                    seconds(*retry_in)
-                );
-                return self.log(LogLine {
-                    level: Level::Warn,
-                    event: "connect_retry",
-                    message: &message,
-                    revision: None,
-                    duration: None,
-                });
-            }
-            Event::WaitingForLock { holder, timeout } => {
-                let message = format!(
-                    "Waiting for the migration lock held by {} (up to {})",
-                    holder.as_deref().unwrap_or("another run"),
-                    seconds(*timeout)
-                );
-                return self.log(LogLine {
-                    level: Level::Info,
-                    event: "lock_wait",
-                    message: &message,
-                    revision: None,
-                    duration: None,
-                });
-            }
-            Event::LockAcquired { waited } => {
-                let message = format!("Took the migration lock after {}", seconds(*waited));
-                return self.log(LogLine {
-                    level: Level::Info,
-                    event: "lock_acquired",
-                    message: &message,
-                    revision: None,
-                    duration: Some(*waited),
-                });
-            }
+        let (level, name, revision, duration) = match event {
+            Event::ConnectFailed { .. } => (Level::Warn, "connect_retry", None, None),
+            Event::WaitingForLock { .. } => (Level::Info, "lock_wait", None, None),
+            Event::LockAcquired { waited } => (Level::Info, "lock_acquired", None, Some(*waited)),
             // Text shows a revision once, when it is done; JSON also says when one
             // starts, so a platform can tell which revision a stuck run is in.
-            Event::StepStarted {
-                description,
-                revision,
-            } if self.json => LogLine {
-                level: Level::Info,
-                event: "migration_started",
-                message: description,
-                revision: Some(revision),
-                duration: None,
-            },
-            Event::StepStarted { .. } => return,
+            Event::StepStarted { .. } if !self.json => return,
+            Event::StepStarted { revision, .. } => (
+                Level::Info,
+                "migration_started",
+                Some(revision.as_str()),
+                None,
+            ),
             Event::StepFinished {
-                description,
-                revision,
-                elapsed,
-            } => {
-                if self.json {
-                    LogLine {
-                        level: Level::Info,
-                        event: "migration_finished",
-                        message: description,
-                        revision: Some(revision),
-                        duration: Some(*elapsed),
-                    }
-                } else {
-                    let message = format!("{description} ({} ms)", elapsed.as_millis());
-                    return self.log(LogLine {
-                        level: Level::Info,
-                        event: "migration_finished",
-                        message: &message,
-                        revision: Some(revision),
-                        duration: Some(*elapsed),
-                    });
-                }
-            }
+                revision, elapsed, ..
+            } => (
+                Level::Info,
+                "migration_finished",
+                Some(revision.as_str()),
+                Some(*elapsed),
+            ),
         };
-        self.log(line);
+        let message = match event {
+            Event::StepStarted { description, .. } | Event::StepFinished { description, .. }
+                if self.json =>
+            {
+                description.clone()
+            }
+            _ => event.to_string(),
+        };
+        self.log(LogLine {
+            level,
+            event: name,
+            message: &message,
+            revision,
+            duration,
+        });
     }
 
     /// An `info` line (suppressed by `-q`).
@@ -275,9 +231,7 @@ impl Printer {
                 o.insert("revision".into(), r.into());
             }
             if let Some(d) = line.duration {
-                // Seconds, to the microsecond.
-                let secs = (d.as_secs_f64() * 1e6).round() / 1e6;
-                o.insert("duration".into(), secs.into());
+                o.insert("duration".into(), json_seconds(d).into());
             }
             o.insert("message".into(), line.message.into());
             let mut s = serde_json::Value::Object(o).to_string();
@@ -319,8 +273,9 @@ impl Printer {
     }
 }
 
-fn seconds(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
+/// A duration for JSON: seconds, to the microsecond.
+pub fn json_seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e6
 }
 
 /// The current time as RFC 3339 in UTC with milliseconds, as log platforms expect.
