@@ -151,6 +151,7 @@ impl Printer {
                 Some(revision.as_str()),
                 None,
             ),
+            Event::LockNotReleased { .. } => (Level::Warn, "lock_release_failed", None, None),
             Event::StepFinished {
                 revision, elapsed, ..
             } => (

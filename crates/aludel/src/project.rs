@@ -280,7 +280,8 @@ impl Project {
             self.version_table(),
             Duration::from_secs_f64(self.config.connect.lock_timeout_seconds),
             events,
-        )?)
+        )?
+        .reconnect_with(&self.config.database_url, &self.config.connect))
     }
 
     /// The version table's rows, read without taking the run lock.
@@ -360,7 +361,7 @@ impl Project {
         let steps = self.prepare(&plan, &rows)?;
         session.apply(&steps, self.policy(), events)?;
         let rows = session.heads()?;
-        session.finish()?;
+        session.finish(events)?;
         Ok(rows)
     }
 
@@ -511,7 +512,7 @@ impl Project {
             )?;
         }
         let rows = session.heads()?;
-        session.finish()?;
+        session.finish(events)?;
         Ok(rows)
     }
 
