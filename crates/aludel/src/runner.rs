@@ -85,6 +85,11 @@ pub enum Event {
         /// How long it took, version-table update included.
         elapsed: Duration,
     },
+    /// The plan is empty: the run changes nothing, and says why.
+    NothingToDo {
+        /// `Nothing to do: the database is already at ...`.
+        message: String,
+    },
 }
 
 /// A revision that failed.
@@ -121,7 +126,11 @@ impl MigrationFailure {
         match &self.statement {
             Some(st) => {
                 let _ = write!(s, "\n  file: {}:{}", self.path.display(), st.line);
-                let _ = write!(s, "\n  statement: {}", abbreviate(&st.sql));
+                let _ = write!(
+                    s,
+                    "\n  statement: {}",
+                    crate::text::excerpt(&st.sql).replace('\n', "\n    ")
+                );
             }
             None => {
                 let _ = write!(s, "\n  file: {}", self.path.display());
@@ -131,20 +140,11 @@ impl MigrationFailure {
         let _ = write!(
             s,
             "\n  database error: {}",
-            self.error.message.replace('\n', "\n    ")
+            crate::text::message(&self.error.message).replace('\n', "\n    ")
         );
         let _ = write!(s, "\n  {}", self.outcome);
         s
     }
-}
-
-/// The first lines of a long statement, enough to recognise it.
-fn abbreviate(sql: &str) -> String {
-    let lines: Vec<&str> = sql.lines().collect();
-    if lines.len() <= 6 {
-        return sql.replace('\n', "\n    ");
-    }
-    format!("{}\n    ...", lines[..5].join("\n    "))
 }
 
 /// Why a run stopped.
@@ -850,6 +850,7 @@ impl std::fmt::Display for Event {
                 elapsed,
                 ..
             } => write!(f, "{description} ({} ms)", elapsed.as_millis()),
+            Event::NothingToDo { message } => f.write_str(message),
         }
     }
 }
