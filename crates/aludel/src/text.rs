@@ -141,7 +141,8 @@ mod tests {
         assert_eq!(value("a\r\nb\tc\u{7f}\u{9b}"), "a\\r\\nb\\tc\\u{7f}\\u{9b}");
         assert_eq!(
             excerpt("SELECT\t1\r\n\u{1b}[2J;"),
-            "SELECT\t1\\r\n\\u{1b}[2J;"
+            // `lines` takes CRLF as a line end.
+            "SELECT\t1\n\\u{1b}[2J;"
         );
         assert_eq!(terminal_safe("a\u{1b}[1m\n\tb\r"), "a\\u{1b}[1m\n\tb\\r");
         assert_eq!(terminal_safe("plain\nlines"), "plain\nlines");
