@@ -97,7 +97,7 @@ impl DbError {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectError {
     /// The database could not be reached or refused us; worth another attempt.
-    #[error("cannot connect to {url}: {message}")]
+    #[error("cannot connect to {}: {}", crate::text::one_line(.url, crate::text::LINE_CHARS), crate::text::message(.message))]
     Unreachable {
         /// The redacted URL.
         url: String,
@@ -106,7 +106,7 @@ pub enum ConnectError {
     },
     /// The server refused us for a reason waiting cannot fix (authentication, an
     /// untrusted certificate).
-    #[error("cannot connect to {url}: {message}")]
+    #[error("cannot connect to {}: {}", crate::text::one_line(.url, crate::text::LINE_CHARS), crate::text::message(.message))]
     Rejected {
         /// The redacted URL.
         url: String,
@@ -114,7 +114,7 @@ pub enum ConnectError {
         message: String,
     },
     /// The URL asks for something this build cannot do; retrying will not help.
-    #[error("cannot connect to {url}: {message}")]
+    #[error("cannot connect to {}: {}", crate::text::one_line(.url, crate::text::LINE_CHARS), crate::text::message(.message))]
     Unsupported {
         /// The redacted URL.
         url: String,

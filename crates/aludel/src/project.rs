@@ -249,12 +249,22 @@ impl Project {
         self.config.database_url.dialect()
     }
 
-    fn version_table(&self) -> VersionTable {
-        VersionTable {
+    /// The version table, refused on SQLite when the config names a schema: SQLite
+    /// has none (only attached databases, which aludel never attaches).
+    fn version_table(&self) -> Result<VersionTable, Error> {
+        let dialect = self.dialect();
+        if let (Dialect::Sqlite, Some(schema)) = (dialect, &self.config.version_table_schema) {
+            return Err(Error::Invalid(format!(
+                "{}: version_table_schema = \"{}\", but SQLite has no schemas; remove version_table_schema to keep the version table in the database file itself",
+                self.config.path.display(),
+                crate::text::value(schema)
+            )));
+        }
+        Ok(VersionTable {
             name: self.config.version_table.clone(),
             schema: self.config.version_table_schema.clone(),
-            dialect: self.dialect(),
-        }
+            dialect,
+        })
     }
 
     fn policy(&self) -> TransactionPolicy {
@@ -277,7 +287,7 @@ impl Project {
         let driver = self.connect(events)?;
         Ok(LockedSession::lock(
             driver,
-            self.version_table(),
+            self.version_table()?,
             Duration::from_secs_f64(self.config.connect.lock_timeout_seconds),
             events,
         )?
@@ -286,15 +296,16 @@ impl Project {
 
     /// The version table's rows, read without taking the run lock.
     pub fn current_rows(&self, events: &mut dyn FnMut(Event)) -> Result<Vec<String>, Error> {
+        let table = self.version_table()?;
         let mut driver = self.connect(events)?;
-        Ok(runner::read_heads(driver.as_mut(), &self.version_table())?)
+        Ok(runner::read_heads(driver.as_mut(), &table)?)
     }
 
     /// Turns a plan into prepared steps: statements, version SQL and messages, all
     /// checked before anything runs (a missing downgrade section stops here).
     fn prepare(&self, plan: &Plan, rows: &[String]) -> Result<Vec<PreparedStep>, Error> {
         let dialect = self.dialect();
-        let table = self.version_table();
+        let table = self.version_table()?;
         let mut heads = Heads::from_rows(&self.graph, rows)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
@@ -350,6 +361,7 @@ impl Project {
         &self,
         direction: Direction,
         target: &Target,
+        typed: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, Error> {
         let mut session = self.lock(events)?;
@@ -358,6 +370,11 @@ impl Project {
             Direction::Upgrade => self.graph.upgrade(&rows, target)?,
             Direction::Downgrade => self.graph.downgrade(&rows, target)?,
         };
+        if plan.is_empty() {
+            events(Event::NothingToDo {
+                message: self.idle(direction, target, typed, &rows).message(),
+            });
+        }
         let steps = self.prepare(&plan, &rows)?;
         session.apply(&steps, self.policy(), events)?;
         let rows = session.heads()?;
@@ -372,8 +389,9 @@ impl Project {
         target: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, Error> {
+        let typed = target;
         let target = Target::parse(target)?;
-        self.run_plan(Direction::Upgrade, &target, events)
+        self.run_plan(Direction::Upgrade, &target, typed, events)
     }
 
     /// `downgrade TARGET`.
@@ -382,14 +400,53 @@ impl Project {
         target: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, Error> {
+        let typed = target;
         let target = Target::parse(target)?;
-        self.run_plan(Direction::Downgrade, &target, events)
+        self.run_plan(Direction::Downgrade, &target, typed, events)
     }
 
-    /// The rows a range's lower end stands for in offline mode.
-    fn offline_start(&self, lower: Option<&Target>) -> Result<Vec<String>, Error> {
+    /// Why an upgrade or downgrade from `rows` has nothing to do.
+    fn idle(&self, direction: Direction, target: &Target, typed: &str, rows: &[String]) -> Idle {
+        let at = if rows.is_empty() {
+            "base".to_string()
+        } else {
+            rows.join(", ")
+        };
+        let reached = match direction {
+            Direction::Downgrade => true,
+            // An upgrade plan is empty when the target is applied: it is where the
+            // database stands, or it lies below (`upgrade base`, `upgrade REV-1`).
+            Direction::Upgrade => match self.graph.resolve(target, rows) {
+                Ok(found) if found.is_empty() => rows.is_empty(),
+                Ok(found) => found.iter().all(|f| rows.iter().any(|r| r == f.as_str())),
+                Err(_) => true,
+            },
+        };
+        if reached {
+            Idle::AlreadyThere { at }
+        } else {
+            Idle::Below {
+                at,
+                target: crate::text::value(typed),
+            }
+        }
+    }
+
+    /// The rows a range's lower end stands for in offline mode: `current` reads them
+    /// from the database, the one thing `--sql` connects for.
+    fn offline_start(
+        &self,
+        lower: Option<&Target>,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Vec<String>, Error> {
         match lower {
             None | Some(Target::Base) => Ok(Vec::new()),
+            Some(Target::Current) => self.current_rows(events).map_err(|e| {
+                Error::Invalid(format!(
+                    "`current` in a --sql range is read from the database's version table, and it could not be read: {e}\n\
+                     name the revision the database is at instead, e.g. `REV:head`"
+                ))
+            }),
             Some(t) => Ok(self
                 .graph
                 .resolve(t, &[] as &[&str])?
@@ -399,11 +456,17 @@ impl Project {
         }
     }
 
-    fn offline(&self, direction: Direction, target: &str) -> Result<String, Error> {
-        let (start, target) = match target.split_once(':') {
+    fn offline(
+        &self,
+        direction: Direction,
+        typed: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
+        let table = self.version_table()?;
+        let (start, target) = match typed.split_once(':') {
             Some(_) => {
-                let range = Range::parse(target)?;
-                let start = self.offline_start(range.lower.as_ref())?;
+                let range = Range::parse(typed)?;
+                let start = self.offline_start(range.lower.as_ref(), events)?;
                 let end = range.upper.unwrap_or(match direction {
                     Direction::Upgrade => Target::Heads,
                     Direction::Downgrade => Target::Base,
@@ -412,19 +475,34 @@ impl Project {
             }
             None if direction == Direction::Downgrade => {
                 return Err(Error::Invalid(format!(
-                    "downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:{target} --sql`"
+                    "downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:{typed} --sql`, or `current:{typed}` to start where the database is",
+                    typed = crate::text::value(typed)
                 )));
             }
-            None => (Vec::new(), Target::parse(target)?),
+            None => (Vec::new(), Target::parse(typed)?),
         };
         let plan = match direction {
             Direction::Upgrade => self.graph.upgrade(&start, &target)?,
             Direction::Downgrade => self.graph.downgrade(&start, &target)?,
         };
+        if plan.is_empty() {
+            let upper = typed.split_once(':').map_or(typed, |(_, u)| u);
+            match self.idle(direction, &target, upper, &start) {
+                Idle::Below { .. } if typed.contains(':') => {
+                    let shown = crate::text::value(typed);
+                    return Err(Error::Invalid(format!(
+                        "upgrade {shown} --sql goes down: its end is below its start; use `aludel downgrade {shown} --sql`"
+                    )));
+                }
+                idle => events(Event::NothingToDo {
+                    message: idle.message(),
+                }),
+            }
+        }
         let steps = self.prepare(&plan, &start)?;
         let mut sink = SqlText::new();
         if start.is_empty() {
-            sink.statement(&self.version_table().create());
+            sink.statement(&table.create());
         }
         runner::apply_steps(
             &mut sink,
@@ -436,15 +514,26 @@ impl Project {
         Ok(sink.into_string())
     }
 
-    /// `upgrade TARGET --sql`: the SQL, without connecting. `TARGET` may be a range
-    /// `FROM:TO`; without one the script starts from an empty database.
-    pub fn upgrade_sql(&self, target: &str) -> Result<String, Error> {
-        self.offline(Direction::Upgrade, target)
+    /// `upgrade TARGET --sql`: the SQL, without running it. `TARGET` may be a range
+    /// `FROM:TO`; without one the script starts from an empty database. Nothing
+    /// connects, except that `FROM` = `current` reads the database's version table
+    /// (an error when it cannot be read), so the script is what is pending there.
+    pub fn upgrade_sql(
+        &self,
+        target: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
+        self.offline(Direction::Upgrade, target, events)
     }
 
-    /// `downgrade FROM:TO --sql`.
-    pub fn downgrade_sql(&self, target: &str) -> Result<String, Error> {
-        self.offline(Direction::Downgrade, target)
+    /// `downgrade FROM:TO --sql` (`FROM` may be `current`, as for
+    /// [`Project::upgrade_sql`]).
+    pub fn downgrade_sql(
+        &self,
+        target: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
+        self.offline(Direction::Downgrade, target, events)
     }
 
     fn stamp_changes(
@@ -471,10 +560,10 @@ impl Project {
         rows: &[String],
         after: &[String],
         changes: &[HeadsChange],
-    ) -> PreparedStep {
-        let table = self.version_table();
+    ) -> Result<PreparedStep, Error> {
+        let table = self.version_table()?;
         let short = format!("stamp_revision {} -> {}", rows.join(", "), after.join(", "));
-        PreparedStep {
+        Ok(PreparedStep {
             revision: after.join(", "),
             message: String::new(),
             direction: Direction::Upgrade,
@@ -489,7 +578,7 @@ impl Project {
             comment: format!("Running {short}"),
             heads_before: rows.to_vec(),
             rows_after: after.to_vec(),
-        }
+        })
     }
 
     /// `stamp TARGET... [--purge]`: sets the version table without running migrations.
@@ -504,7 +593,7 @@ impl Project {
         let changes = self.stamp_changes(&rows, targets, purge)?;
         let after = rows_after(&rows, &changes);
         if !changes.is_empty() {
-            let step = self.stamp_step(&rows, &after, &changes);
+            let step = self.stamp_step(&rows, &after, &changes)?;
             session.apply(
                 std::slice::from_ref(&step),
                 TransactionPolicy::PerMigration,
@@ -517,15 +606,22 @@ impl Project {
     }
 
     /// `stamp TARGET... --sql`: the version-table SQL, from an empty table unless a
-    /// target is a range `FROM:TO`.
-    pub fn stamp_sql(&self, targets: &[String], purge: bool) -> Result<String, Error> {
+    /// target is a range `FROM:TO` (`FROM` may be `current`, as for
+    /// [`Project::upgrade_sql`]).
+    pub fn stamp_sql(
+        &self,
+        targets: &[String],
+        purge: bool,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
+        let table = self.version_table()?;
         let mut start = Vec::new();
         let mut plain = Vec::new();
         for t in targets {
             match t.split_once(':') {
                 Some(_) => {
                     let range = Range::parse(t)?;
-                    start = self.offline_start(range.lower.as_ref())?;
+                    start = self.offline_start(range.lower.as_ref(), events)?;
                     plain.push(range.upper.map(|u| u.to_string()).unwrap_or("heads".into()));
                 }
                 None => plain.push(t.clone()),
@@ -535,10 +631,10 @@ impl Project {
         let after = rows_after(&start, &changes);
         let mut sink = SqlText::new();
         if start.is_empty() {
-            sink.statement(&self.version_table().create());
+            sink.statement(&table.create());
         }
         if !changes.is_empty() {
-            let step = self.stamp_step(&start, &after, &changes);
+            let step = self.stamp_step(&start, &after, &changes)?;
             runner::apply_steps(
                 &mut sink,
                 self.dialect(),
@@ -983,7 +1079,7 @@ impl Project {
         }
         let parents = self.new_parents(options)?;
         let mut driver = self.connect(events)?;
-        let mut rows = runner::read_heads(driver.as_mut(), &self.version_table())?;
+        let mut rows = runner::read_heads(driver.as_mut(), &self.version_table()?)?;
         rows.sort();
         let mut want = parents.clone();
         want.sort();
@@ -1123,6 +1219,36 @@ impl Project {
             }
         }
         failures
+    }
+}
+
+/// Why an upgrade or downgrade has nothing to do.
+#[derive(Debug)]
+enum Idle {
+    /// The database is at the target.
+    AlreadyThere {
+        /// Its rows, for the message.
+        at: String,
+    },
+    /// An upgrade to a target applied below where the database is.
+    Below {
+        /// Its rows, for the message.
+        at: String,
+        /// The target as typed, cut for the message.
+        target: String,
+    },
+}
+
+impl Idle {
+    fn message(&self) -> String {
+        match self {
+            Idle::AlreadyThere { at } => {
+                format!("Nothing to do: the database is already at {at}")
+            }
+            Idle::Below { at, target } => format!(
+                "Nothing to do: the database is at {at}, above {target}; upgrade never goes down: use `aludel downgrade {target}` to go there"
+            ),
+        }
     }
 }
 

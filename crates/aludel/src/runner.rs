@@ -92,6 +92,11 @@ pub enum Event {
         /// Why (redacted).
         error: String,
     },
+    /// The plan is empty: the run changes nothing, and says why.
+    NothingToDo {
+        /// `Nothing to do: the database is already at ...`.
+        message: String,
+    },
 }
 
 /// A revision that failed.
@@ -130,7 +135,11 @@ impl MigrationFailure {
         match &self.statement {
             Some(st) => {
                 let _ = write!(s, "\n  file: {}:{}", self.path.display(), st.line);
-                let _ = write!(s, "\n  statement: {}", abbreviate(&st.sql));
+                let _ = write!(
+                    s,
+                    "\n  statement: {}",
+                    crate::text::excerpt(&st.sql).replace('\n', "\n    ")
+                );
             }
             None => {
                 let _ = write!(s, "\n  file: {}", self.path.display());
@@ -144,20 +153,11 @@ impl MigrationFailure {
         let _ = write!(
             s,
             "\n  database error: {}",
-            self.error.message.replace('\n', "\n    ")
+            crate::text::message(&self.error.message).replace('\n', "\n    ")
         );
         let _ = write!(s, "\n  {}", self.outcome);
         s
     }
-}
-
-/// The first lines of a long statement, enough to recognise it.
-fn abbreviate(sql: &str) -> String {
-    let lines: Vec<&str> = sql.lines().collect();
-    if lines.len() <= 6 {
-        return sql.replace('\n', "\n    ");
-    }
-    format!("{}\n    ...", lines[..5].join("\n    "))
 }
 
 /// Why a run stopped.
@@ -1025,6 +1025,7 @@ impl std::fmt::Display for Event {
                 f,
                 "Could not release the migration lock ({error}); the server releases it as the session ends"
             ),
+            Event::NothingToDo { message } => f.write_str(message),
         }
     }
 }
