@@ -73,7 +73,11 @@ fn starts_on_an_empty_database_then_applies_nothing(backend: Backend) {
 
     let again = app.run(&[]);
     assert_eq!(again.code, 0, "{again}");
-    expect(&again, "ready at e7f90a3b6c42\n", "");
+    expect(
+        &again,
+        "ready at e7f90a3b6c42\n",
+        "INFO  Nothing to do: the database is already at e7f90a3b6c42\n",
+    );
 }
 
 fn check_refuses_a_database_one_revision_behind(backend: Backend) {
