@@ -23,6 +23,46 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Whether this statement only sets the session or who may use an object, and
+    /// which of the two ([`Housekeeping`]).
+    ///
+    /// ```
+    /// use aludel::script::{Housekeeping, Statement};
+    /// let st = |sql: &str| Statement { sql: sql.into(), line: 1 };
+    /// assert_eq!(st("SET row_security = off").housekeeping(), Some(Housekeeping::Session));
+    /// assert_eq!(st("ALTER TABLE public.t OWNER TO app").housekeeping(), Some(Housekeeping::Access));
+    /// assert_eq!(st("ALTER TABLE t RENAME owner TO holder").housekeeping(), None);
+    /// assert_eq!(st("ALTER TABLE t OWNER TO app, ADD c int").housekeeping(), None);
+    /// assert_eq!(st("CREATE TABLE t (id int)").housekeeping(), None);
+    /// ```
+    pub fn housekeeping(&self) -> Option<Housekeeping> {
+        let words: Vec<String> = self
+            .sql
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let word = |i: usize| words.get(i).map(String::as_str);
+        match word(0)? {
+            "SET" | "RESET" => Some(Housekeeping::Session),
+            "GRANT" | "REVOKE" => Some(Housekeeping::Access),
+            "COMMENT" if word(1) == Some("ON") && word(2) == Some("EXTENSION") => {
+                Some(Housekeeping::Access)
+            }
+            // pg_dump's `ALTER kind name OWNER TO role`, nothing after the role: not
+            // `RENAME owner TO x`, nor `OWNER TO x, ADD COLUMN ...`.
+            "ALTER" => {
+                let at = words.windows(3).position(|w| {
+                    w[1] == "OWNER" && w[2] == "TO" && w[0] != "RENAME" && w[0] != "COLUMN"
+                })?;
+                let rest = &words[at + 3..];
+                (!rest.is_empty() && rest.iter().all(|w| !w.contains(',')))
+                    .then_some(Housekeeping::Access)
+            }
+            _ => None,
+        }
+    }
+
     /// The transaction-control command this statement is (`BEGIN`, `COMMIT`, `END`,
     /// `ROLLBACK`, `ABORT`, `START TRANSACTION`), if it is one. Inside a revision that
     /// runs in aludel's transaction such a statement would break its atomicity.
@@ -56,6 +96,17 @@ impl Statement {
             _ => None,
         }
     }
+}
+
+/// What a statement does besides shaping schema objects, when that is all it does:
+/// pg_dump writes both kinds around every object it dumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Housekeeping {
+    /// A session setting: `SET`, `RESET` (`SET ROLE`, `SET search_path`, ...).
+    Session,
+    /// Who owns or may use an object: `ALTER ... OWNER TO`, `GRANT`, `REVOKE`, or a
+    /// comment on an extension (which only the extension's owner may write).
+    Access,
 }
 
 /// SQL that cannot be split because something opened is never closed.
