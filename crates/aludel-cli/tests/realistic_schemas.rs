@@ -260,9 +260,16 @@ fn pg_dump_of_another_version(file: &str) {
         "{file}: something was skipped:\n{revision}"
     );
     p.ok(&["upgrade", "head"]);
-    assert_eq!(db.tables(), ["aludel_version", "customer", "ticket"], "{file}");
+    assert_eq!(
+        db.tables(),
+        ["aludel_version", "customer", "ticket"],
+        "{file}"
+    );
     let r = p.ok(&["check"]);
-    assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{file}: {r}");
+    assert_eq!(
+        r.stdout, "No new upgrade operations detected.\n",
+        "{file}: {r}"
+    );
 }
 
 mod pg_dump_of_another_version {

@@ -333,12 +333,12 @@ pub(super) fn inspect(
         .runtime
         .block_on(driver.client.query_one(PIN_SEARCH_PATH, &[]))
         .and_then(|row| row.try_get::<_, String>(0))
-        .map_err(|e| reading("search path", &scope.schemas, e))?;
+        .map_err(|e| reading("schemas", &scope.schemas, e))?;
     let read = inspect_pinned(driver, scope);
     let restored = driver
         .runtime
         .block_on(driver.client.query_one(RESTORE_SEARCH_PATH, &[&pinned]))
-        .map_err(|e| reading("search path", &scope.schemas, e));
+        .map_err(|e| reading("schemas", &scope.schemas, e));
     let inspection = read?;
     restored?;
     Ok(inspection)
