@@ -2,6 +2,9 @@
 //! `.sql` files) is loaded into a throwaway shadow database and read back with the same
 //! introspection as the live database, so whatever the database accepts, aludel
 //! understands; [`crate::diff`] compares the two and [`crate::render`] writes the SQL.
+//! What the desired schema does to its session (pg_dump's empty `search_path`, a `SET
+//! ROLE`) is undone before it is read ([`Shadow::load`]), and both sides are read in
+//! the live database's schemas.
 //!
 //! The shadow database for a SQLite project is in memory, or a temporary file removed
 //! after use when other connections must reach it (`check --migrations` runs the
