@@ -2,6 +2,9 @@
 //! `.sql` files) is loaded into a throwaway shadow database and read back with the same
 //! introspection as the live database, so whatever the database accepts, aludel
 //! understands; [`crate::diff`] compares the two and [`crate::render`] writes the SQL.
+//! What the desired schema does to its session (pg_dump's empty `search_path`, a `SET
+//! ROLE`) is undone before it is read ([`Shadow::load`]), and both sides are read in
+//! the live database's schemas.
 //!
 //! The shadow database for a SQLite project is in memory, or a temporary file removed
 //! after use when other connections must reach it (`check --migrations` runs the
@@ -303,17 +306,21 @@ impl Shadow {
     }
 
     /// Runs the desired schema's statements, stopping at the first the database
-    /// refuses. They go in batches of [`LOAD_BATCH`], one round trip each where the
-    /// driver can; a batch runs as one implicit transaction, so a batch holding a
-    /// statement that refuses a transaction block (or that needs more locks than one
-    /// transaction may hold) is run again statement by statement.
+    /// refuses, then puts the session's settings back ([`Driver::reset_session`]):
+    /// nothing the file does to its session (`search_path`, `SET ROLE`, any `SET`)
+    /// reaches what is read next. They go in batches of [`LOAD_BATCH`] (see
+    /// [`execute_in_batches`]). A statement that only sets the session or who owns or
+    /// may use an object is left out when the server refuses it for a role or setting
+    /// it does not know, or one the loading user may not use ([`refusal_changes_nothing`]).
     pub fn load(
         &mut self,
         statements: &[(PathBuf, crate::script::Statement)],
     ) -> Result<(), AutogenError> {
         let driver = self.driver()?;
         let texts: Vec<&str> = statements.iter().map(|(_, st)| st.sql.as_str()).collect();
-        execute_in_batches(driver, &texts).map_err(|(at, error)| {
+        let skippable =
+            |at: usize, error: &DbError| refusal_changes_nothing(&statements[at].1, error);
+        execute_in_batches(driver, &texts, &skippable).map_err(|(at, error)| {
             let (path, st) = &statements[at];
             AutogenError::Desired {
                 path: path.clone(),
@@ -321,31 +328,78 @@ impl Shadow {
                 statement: st.sql.clone(),
                 error,
             }
-        })
+        })?;
+        driver
+            .reset_session()
+            .map_err(|error| AutogenError::Shadow {
+                doing: "resetting the session after loading the desired schema".into(),
+                error,
+            })
+    }
+}
+
+/// Whether the database refusing `st` leaves every compared object as it would be:
+/// ownership, privileges and session settings are not compared. pg_dump names the
+/// owners and grantees of the server it dumped (unless given `--no-owner
+/// --no-privileges`), and a newer pg_dump sets parameters an older server does not
+/// have (17's `transaction_timeout`): such a file still describes the same objects.
+/// Refusals for any other reason (a syntax error, a missing table) still stop the load.
+fn refusal_changes_nothing(st: &crate::script::Statement, error: &DbError) -> bool {
+    use crate::script::Housekeeping;
+    // 42704: no such role or parameter; 42501: not permitted; 22023: `SET ROLE` to a
+    // role that does not exist.
+    let code = error.code.as_deref();
+    match st.housekeeping() {
+        Some(Housekeeping::Session) => matches!(code, Some("42704" | "42501" | "22023")),
+        Some(Housekeeping::Access) => matches!(code, Some("42704" | "42501")),
+        None => false,
     }
 }
 
 /// Runs `statements` in batches of [`LOAD_BATCH`], one round trip each where the
 /// driver can. A batch runs as one implicit transaction, so a batch holding a
 /// statement that refuses a transaction block (25001) or that needs more locks than
-/// one transaction may hold (53200) is run again statement by statement. A failure
-/// gives the index of the statement and the database's error.
+/// one transaction may hold (53200) is run again statement by statement. A statement
+/// refused where `skippable` allows it is left out: the batch was undone, so what
+/// came before it runs again, and the rest of the batch one by one (any of it may be
+/// refused the same way). A failure gives the index of the statement and the
+/// database's error.
 fn execute_in_batches(
     driver: &mut dyn Driver,
     statements: &[&str],
+    skippable: &dyn Fn(usize, &DbError) -> bool,
 ) -> Result<(), (usize, DbError)> {
-    for (k, chunk) in statements.chunks(LOAD_BATCH).enumerate() {
-        let offset = k * LOAD_BATCH;
-        let Err(failure) = driver.execute_batch(chunk, "SELECT 1") else {
+    let one_by_one = |driver: &mut dyn Driver, from: usize, to: usize| {
+        for (i, sql) in statements.iter().enumerate().take(to).skip(from) {
+            if let Err(error) = driver.execute(sql)
+                && !skippable(i, &error)
+            {
+                return Err((i, error));
+            }
+        }
+        Ok(())
+    };
+    let mut at = 0;
+    while at < statements.len() {
+        let end = (at + LOAD_BATCH).min(statements.len());
+        let Err(failure) = driver.execute_batch(&statements[at..end], "SELECT 1") else {
+            at = end;
             continue;
         };
-        let one_by_one = matches!(failure.error.code.as_deref(), Some("25001" | "53200"));
-        if !one_by_one {
-            return Err((offset + failure.index.min(chunk.len() - 1), failure.error));
+        let failed = at + failure.index.min(end - at - 1);
+        if matches!(failure.error.code.as_deref(), Some("25001" | "53200")) {
+            one_by_one(driver, at, end)?;
+        } else if skippable(failed, &failure.error) {
+            if failed > at {
+                driver
+                    .execute_batch(&statements[at..failed], "SELECT 1")
+                    .map_err(|f| (at + f.index.min(failed - at - 1), f.error))?;
+            }
+            one_by_one(driver, failed + 1, end)?;
+        } else {
+            return Err((failed, failure.error));
         }
-        for (i, sql) in chunk.iter().enumerate() {
-            driver.execute(sql).map_err(|error| (offset + i, error))?;
-        }
+        at = end;
     }
     Ok(())
 }
@@ -531,12 +585,15 @@ pub fn as_written(
         .iter()
         .flat_map(|op| op.statements.iter().map(String::as_str))
         .collect();
-    execute_in_batches(driver, &statements).map_err(|(at, error)| AutogenError::Shadow {
-        doing: format!(
-            "writing the desired schema as a revision would: {}",
-            statements[at]
-        ),
-        error,
+    // aludel's own statements: any refusal is an error.
+    execute_in_batches(driver, &statements, &|_, _| false).map_err(|(at, error)| {
+        AutogenError::Shadow {
+            doing: format!(
+                "writing the desired schema as a revision would: {}",
+                statements[at]
+            ),
+            error,
+        }
     })?;
     let mut again = driver.inspect(scope).map_err(inspect_err)?;
     // What stayed out comes back from the first reading.

@@ -232,6 +232,13 @@ pub trait Driver {
         )))
     }
 
+    /// Puts the session's settings back to what it started with (PostgreSQL: the role,
+    /// `search_path` and every other `SET`), so that SQL run on this connection before
+    /// leaves nothing behind that changes what the next statements read.
+    fn reset_session(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
     /// Makes every commit so far durable. Revisions before a run's last commit
     /// asynchronously where the database allows it; when a run stops early, this
     /// flushes them before the error is reported.

@@ -971,9 +971,12 @@ impl Project {
         }
     }
 
-    /// Opens a shadow database (see [`crate::autogen`]).
-    fn shadow(&self, shared: bool) -> Result<crate::autogen::Shadow, Error> {
-        let scope = self.inspect_scope();
+    /// Opens a shadow database (see [`crate::autogen`]) for the schemas of `scope`.
+    fn shadow(
+        &self,
+        shared: bool,
+        scope: &crate::driver::InspectScope,
+    ) -> Result<crate::autogen::Shadow, Error> {
         let given =
             match &self.config.autogenerate.shadow_database_url {
                 Some(u) => Some(u.parse::<crate::url::DatabaseUrl>().map_err(|e| {
@@ -991,39 +994,42 @@ impl Project {
         Ok(crate::autogen::Shadow::open(
             &self.config.database_url,
             given.as_ref(),
-            &scope,
+            scope,
             shared,
             &mut connect,
         )?)
     }
 
-    /// Reads the desired schema through a shadow database, or from the cache when
-    /// nothing that decides it changed (`server_version` is the live server's).
-    fn desired(&self, server_version: &str) -> Result<crate::driver::Inspection, Error> {
+    /// Reads the schemas of `scope` of the desired schema through a shadow database,
+    /// or from the cache when nothing that decides it changed (`server_version` is the
+    /// live server's).
+    fn desired(
+        &self,
+        server_version: &str,
+        scope: &crate::driver::InspectScope,
+    ) -> Result<crate::driver::Inspection, Error> {
         use crate::autogen::{AutogenError, DesiredCache, desired_statements};
         let statements = desired_statements(&self.config.autogenerate.schema, self.dialect())?;
-        let scope = self.inspect_scope();
         let cache = self.config.cache_dir.as_ref().map(|dir| {
-            let key = DesiredCache::key_text(self.dialect(), server_version, &scope, &statements);
+            let key = DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
             DesiredCache::new(dir, key)
         });
         if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
             return Ok(found);
         }
-        let mut shadow = self.shadow(false)?;
+        let mut shadow = self.shadow(false, scope)?;
         shadow.load(&statements)?;
         let first = shadow
             .driver()?
-            .inspect(&scope)
+            .inspect(scope)
             .map_err(|error| AutogenError::Inspect {
                 which: "the shadow database",
                 error,
             })?;
         drop(shadow);
         // Read back as aludel writes it, which is how the live database will hold it.
-        let mut again = self.shadow(false)?;
-        let inspection =
-            crate::autogen::as_written(first, again.driver()?, &scope, self.dialect())?;
+        let mut again = self.shadow(false, scope)?;
+        let inspection = crate::autogen::as_written(first, again.driver()?, scope, self.dialect())?;
         if let Some(cache) = &cache {
             cache.store(&inspection);
         }
@@ -1036,12 +1042,14 @@ impl Project {
         driver: &mut dyn Driver,
         renames: &crate::diff::Renames,
     ) -> Result<crate::autogen::Comparison, Error> {
-        let current = driver.inspect(&self.inspect_scope()).map_err(|error| {
-            crate::autogen::AutogenError::Inspect {
-                which: "the database",
-                error,
-            }
-        })?;
+        let scope = self.inspect_scope();
+        let current =
+            driver
+                .inspect(&scope)
+                .map_err(|error| crate::autogen::AutogenError::Inspect {
+                    which: "the database",
+                    error,
+                })?;
         let version_query = match self.dialect() {
             Dialect::Sqlite => "SELECT sqlite_version()",
             _ => "SELECT version()",
@@ -1053,7 +1061,18 @@ impl Project {
                 error,
             })?
             .join(" ");
-        let desired = self.desired(&server_version)?;
+        // The desired schema is read in the schemas read here: with no
+        // `include_schemas`, the database's default schema, whatever the shadow
+        // database's session would call its own.
+        let scope = crate::driver::InspectScope {
+            schemas: if scope.schemas.is_empty() {
+                current.catalog.schemas.keys().cloned().collect()
+            } else {
+                scope.schemas
+            },
+            ..scope
+        };
+        let desired = self.desired(&server_version, &scope)?;
         Ok(crate::autogen::compare(
             current,
             desired,
@@ -1128,7 +1147,7 @@ impl Project {
         events: &mut dyn FnMut(Event),
     ) -> Result<CheckReport, Error> {
         let comparison = if migrations {
-            let mut shadow = self.shadow(true)?;
+            let mut shadow = self.shadow(true, &self.inspect_scope())?;
             let applied = self.with_database_url(shadow.url().clone());
             applied.upgrade("heads", events)?;
             self.compare(shadow.driver()?, &crate::diff::Renames::default())?

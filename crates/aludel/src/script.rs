@@ -24,7 +24,7 @@ use crate::graph::{Direction, RevisionSpec};
 use crate::url::Dialect;
 
 pub use new::{NewRevision, ScriptTemplate, file_name, generate_rev_id, slugify, write_new};
-pub use split::{SplitError, SplitErrorKind, Statement, split_statements};
+pub use split::{Housekeeping, SplitError, SplitErrorKind, Statement, split_statements};
 
 /// Why a migration file (or the folder, or a template) could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -458,6 +458,28 @@ fn postgres_inspection_defaults_to_the_current_schema() {
 }
 
 #[test]
+fn postgres_inspection_reads_the_same_whatever_the_session_did_to_its_search_path() {
+    let db = PgDatabase::create();
+    let mut driver = open(db.url());
+    driver.execute(PG_SCHEMA).unwrap();
+    let fresh = driver.inspect(&scope(&[], &["aludel_version"])).unwrap();
+    assert_eq!(fresh.catalog.schemas["public"], pg_public());
+
+    // What every pg_dump starts with: no default schema, every name printed qualified.
+    for sql in [
+        "SELECT pg_catalog.set_config('search_path', '', false)",
+        "SET search_path = billing",
+    ] {
+        driver.execute(sql).unwrap();
+        let got = driver.inspect(&scope(&[], &["aludel_version"])).unwrap();
+        assert_eq!(got, fresh, "after {sql}");
+        // The session keeps its own path afterwards.
+        let path = driver.query_column("SHOW search_path").unwrap();
+        assert_ne!(path, ["\"$user\", public"], "after {sql}");
+    }
+}
+
+#[test]
 fn postgres_inspection_errors_say_what_was_being_read() {
     let db = PgDatabase::create();
     let mut driver = open(db.url());
@@ -602,8 +624,9 @@ fn postgres_inspection_sends_the_same_few_queries_for_200_tables_as_for_2() {
     assert_eq!(t199.indexes.len(), 1);
 
     assert_eq!(large_queries, small_queries);
-    // The schema resolution and one query per object kind.
-    assert_eq!(large_queries, 9);
+    // The session's own search path set, the schema resolution, one query per object
+    // kind, and the session's path put back.
+    assert_eq!(large_queries, 11);
 }
 
 // ---------------------------------------------------------------- SQLite

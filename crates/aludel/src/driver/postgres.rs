@@ -732,6 +732,13 @@ impl Driver for PostgresDriver {
         inspect::inspect(self, scope)
     }
 
+    fn reset_session(&mut self) -> Result<(), DbError> {
+        // DISCARD ALL would also drop prepared statements the client library keeps;
+        // these two are the part of it that concerns settings. The first also ends a
+        // SET ROLE.
+        self.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ALL")
+    }
+
     fn flush(&mut self, table: &VersionTable) -> Result<(), DbError> {
         // A synchronous commit that writes flushes the write-ahead log up to itself,
         // and so every asynchronous commit before it. Rewriting the version rows in

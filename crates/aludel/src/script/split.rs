@@ -23,6 +23,46 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Whether this statement only sets the session or who may use an object, and
+    /// which of the two ([`Housekeeping`]).
+    ///
+    /// ```
+    /// use aludel::script::{Housekeeping, Statement};
+    /// let st = |sql: &str| Statement { sql: sql.into(), line: 1 };
+    /// assert_eq!(st("SET row_security = off").housekeeping(), Some(Housekeeping::Session));
+    /// assert_eq!(st("ALTER TABLE public.t OWNER TO app").housekeeping(), Some(Housekeeping::Access));
+    /// assert_eq!(st("ALTER TABLE t RENAME owner TO holder").housekeeping(), None);
+    /// assert_eq!(st("ALTER TABLE t OWNER TO app, ADD c int").housekeeping(), None);
+    /// assert_eq!(st("CREATE TABLE t (id int)").housekeeping(), None);
+    /// ```
+    pub fn housekeeping(&self) -> Option<Housekeeping> {
+        let words: Vec<String> = self
+            .sql
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_uppercase)
+            .collect();
+        let word = |i: usize| words.get(i).map(String::as_str);
+        match word(0)? {
+            "SET" | "RESET" => Some(Housekeeping::Session),
+            "GRANT" | "REVOKE" => Some(Housekeeping::Access),
+            "COMMENT" if word(1) == Some("ON") && word(2) == Some("EXTENSION") => {
+                Some(Housekeeping::Access)
+            }
+            // pg_dump's `ALTER kind name OWNER TO role`, nothing after the role: not
+            // `RENAME owner TO x`, nor `OWNER TO x, ADD COLUMN ...`.
+            "ALTER" => {
+                let at = words.windows(3).position(|w| {
+                    w[1] == "OWNER" && w[2] == "TO" && w[0] != "RENAME" && w[0] != "COLUMN"
+                })?;
+                let rest = &words[at + 3..];
+                (!rest.is_empty() && rest.iter().all(|w| !w.contains(',')))
+                    .then_some(Housekeeping::Access)
+            }
+            _ => None,
+        }
+    }
+
     /// The transaction-control command this statement is (`BEGIN`, `COMMIT`, `END`,
     /// `ROLLBACK`, `ABORT`, `START TRANSACTION`), if it is one. Inside a revision that
     /// runs in aludel's transaction such a statement would break its atomicity.
@@ -56,6 +96,17 @@ impl Statement {
             _ => None,
         }
     }
+}
+
+/// What a statement does besides shaping schema objects, when that is all it does:
+/// pg_dump writes both kinds around every object it dumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Housekeeping {
+    /// A session setting: `SET`, `RESET` (`SET ROLE`, `SET search_path`, ...).
+    Session,
+    /// Who owns or may use an object: `ALTER ... OWNER TO`, `GRANT`, `REVOKE`, or a
+    /// comment on an extension (which only the extension's owner may write).
+    Access,
 }
 
 /// SQL that cannot be split because something opened is never closed.
@@ -92,6 +143,17 @@ pub enum SplitErrorKind {
          with ';' (BEGIN ... END bodies are kept together without it)"
     )]
     Delimiter,
+    /// A psql meta-command (a line starting with `\`) other than the harmless ones
+    /// pg_dump writes; or any meta-command inside a statement.
+    #[error(
+        "\\{command} is a psql meta-command, not SQL: aludel sends the file to the database \
+         without psql, so only pg_dump's \\restrict and \\unrestrict lines are understood \
+         (and skipped), between statements"
+    )]
+    MetaCommand {
+        /// The command's name, without the backslash (`i`, `connect`, ...).
+        command: String,
+    },
     /// A routine or trigger body whose block is never closed.
     #[error("{keyword} block opened on this line is never closed by {closer}")]
     UnterminatedBlock {
@@ -394,6 +456,9 @@ impl<'a> Splitter<'a> {
                     let end = self.dollar(at)?;
                     self.token(at, end, Tok::Other)?;
                 }
+                b'\\' if self.dialect == Dialect::Postgres && self.at_line_start(at) => {
+                    self.pos = self.meta_command(at)?;
+                }
                 b';' => self.semicolon(at)?,
                 b'(' => {
                     self.token(at, at + 1, Tok::Open)?;
@@ -410,6 +475,38 @@ impl<'a> Splitter<'a> {
             }
         }
         self.finish()
+    }
+
+    /// Whether only blanks come before `at` on its line.
+    fn at_line_start(&self, at: usize) -> bool {
+        self.b[..at]
+            .iter()
+            .rev()
+            .take_while(|&&c| c != b'\n')
+            .all(|&c| c == b' ' || c == b'\t' || c == b'\r')
+    }
+
+    /// A psql meta-command line at `at` (outside any string, comment or quote): pg_dump
+    /// (PostgreSQL 13.22+, 14.19+, 15.14+, 16.10+, 17.6+) opens and closes every dump with
+    /// `\restrict KEY` / `\unrestrict KEY`, which only guard psql itself, so those are
+    /// skipped between statements. Any other meta-command would need psql to run it:
+    /// refused, naming the line, rather than sent to the server as a syntax error.
+    /// Returns where the line ends.
+    fn meta_command(&mut self, at: usize) -> Result<usize, SplitError> {
+        let end = self.b[at..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(self.b.len(), |i| at + i);
+        let command: String = self.src[at + 1..end]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '\\')
+            .collect();
+        let harmless = matches!(command.as_str(), "restrict" | "unrestrict");
+        if harmless && self.start.is_none() {
+            Ok(end)
+        } else {
+            Err(self.err(at, SplitErrorKind::MetaCommand { command }))
+        }
     }
 
     /// Whether a comment starts at `at` (the length of its opener).
@@ -1223,6 +1320,71 @@ SELECT 1";
             sqls("SELECT delimiter FROM t", Dialect::Mysql),
             ["SELECT delimiter FROM t"]
         );
+    }
+
+    #[test]
+    fn pg_dump_restrict_lines_are_skipped_between_statements() {
+        // The shape pg_dump 17.6 writes at the top and the bottom of every dump.
+        let sql = "--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123xyz\n\n\
+                   SET statement_timeout = 0;\nCREATE TABLE public.t (id integer);\n\n\
+                   \\unrestrict AbC123xyz\n";
+        let got = split_statements(sql, Dialect::Postgres, 1).unwrap();
+        let seen: Vec<(usize, &str)> = got.iter().map(|s| (s.line, s.sql.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (7, "SET statement_timeout = 0"),
+                (8, "CREATE TABLE public.t (id integer)")
+            ]
+        );
+        // Indented, or the last line without a newline.
+        assert_eq!(
+            sqls(
+                "  \\restrict k\nSELECT 1;\n\\unrestrict k",
+                Dialect::Postgres
+            ),
+            ["SELECT 1"]
+        );
+    }
+
+    #[test]
+    fn other_psql_meta_commands_are_refused_naming_their_line() {
+        let meta = |sql: &str| match err(sql, Dialect::Postgres) {
+            SplitError {
+                line,
+                kind: SplitErrorKind::MetaCommand { command },
+            } => (line, command),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            meta("SELECT 1;\n\\connect other\nSELECT 2;"),
+            (2, "connect".into())
+        );
+        assert_eq!(meta("\n\n\\i other.sql"), (3, "i".into()));
+        assert_eq!(meta("\\set ON_ERROR_STOP on"), (1, "set".into()));
+        // Inside a statement even \restrict is not skipped: psql would run it there.
+        assert_eq!(
+            meta("CREATE TABLE t (\n\\restrict k\n);"),
+            (2, "restrict".into())
+        );
+        let text = err("\\c db", Dialect::Postgres).to_string();
+        assert!(
+            text.starts_with("line 1: \\c is a psql meta-command"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn backslashes_in_strings_comments_and_dollar_quotes_are_not_meta_commands() {
+        let sql = "SELECT '\n\\x';\n-- \\x\n/*\n\\x */ SELECT 2;\n\
+                   CREATE FUNCTION f() RETURNS text AS $$\n\\x\n$$ LANGUAGE sql;\n\
+                   SELECT E'\\\\'";
+        assert_eq!(
+            split_statements(sql, Dialect::Postgres, 1).unwrap().len(),
+            4
+        );
+        // Other dialects leave the backslash to the database.
+        assert_eq!(sqls("\\x", Dialect::Sqlite), ["\\x"]);
     }
 
     #[test]

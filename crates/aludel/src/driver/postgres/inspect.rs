@@ -44,11 +44,26 @@ macro_rules! not_extension_type {
     };
 }
 
-/// The schemas of the scope that exist; the current schema when none is named.
+/// The schemas of the scope that exist; when none is named, the session's default
+/// schema (read under [`PIN_SEARCH_PATH`]), `public` if its search path names none
+/// that exists.
 const SCHEMAS: &str = "SELECT n.nspname::text FROM pg_namespace n \
      WHERE n.nspname::text = ANY(CASE WHEN cardinality($1::text[]) = 0 \
-         THEN ARRAY[current_schema()::text] ELSE $1::text[] END) \
+         THEN ARRAY[coalesce(current_schema(), 'public')::text] ELSE $1::text[] END) \
      ORDER BY 1";
+
+/// Sets the search path back to the one the session started with (its role's and
+/// database's, or the connection's own), returning the path it had. What the session
+/// did since (a desired-schema file's `SELECT pg_catalog.set_config('search_path', '',
+/// false)`, written by every pg_dump) must not change which schema is the default, nor
+/// how types, defaults and view bodies print their names: `public.film_rating` under
+/// an empty path, `film_rating` under the usual one.
+const PIN_SEARCH_PATH: &str = "SELECT current_setting('search_path'), \
+     set_config('search_path', s.reset_val, false) \
+     FROM (SELECT reset_val FROM pg_settings WHERE name = 'search_path') s";
+
+/// Puts back the path [`PIN_SEARCH_PATH`] returned.
+const RESTORE_SEARCH_PATH: &str = "SELECT set_config('search_path', $1, false)";
 
 /// One catalog query.
 struct Query {
@@ -311,6 +326,26 @@ fn reading(what: &str, schemas: &[String], e: tokio_postgres::Error) -> DbError 
 /// Reads every object in `scope` in `1 + QUERIES.len()` queries, whatever the number
 /// of tables.
 pub(super) fn inspect(
+    driver: &mut PostgresDriver,
+    scope: &InspectScope,
+) -> Result<Inspection, DbError> {
+    let pinned = driver
+        .runtime
+        .block_on(driver.client.query_one(PIN_SEARCH_PATH, &[]))
+        .and_then(|row| row.try_get::<_, String>(0))
+        .map_err(|e| reading("schemas", &scope.schemas, e))?;
+    let read = inspect_pinned(driver, scope);
+    let restored = driver
+        .runtime
+        .block_on(driver.client.query_one(RESTORE_SEARCH_PATH, &[&pinned]))
+        .map_err(|e| reading("schemas", &scope.schemas, e));
+    let inspection = read?;
+    restored?;
+    Ok(inspection)
+}
+
+/// [`inspect`] once the search path is the session's own.
+fn inspect_pinned(
     driver: &mut PostgresDriver,
     scope: &InspectScope,
 ) -> Result<Inspection, DbError> {
