@@ -386,3 +386,52 @@ fn a_version_table_changed_behind_the_run_stops_it(backend: Backend) {
 }
 
 on_both!(a_version_table_changed_behind_the_run_stops_it);
+
+/// PostgreSQL takes no NUL in SQL text; the statement that holds one is named, not the
+/// one before it.
+#[test]
+fn a_nul_byte_is_blamed_on_its_own_statement() {
+    let db = aludel_testkit::PgDatabase::create();
+    let p = TestProject::new(BIN, Some(db.url()), "");
+    p.write_rev(&Rev::new("r1", &[], "nul").sql(
+        "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nSELECT 'a\0b';",
+        "DROP TABLE a;",
+    ));
+    let text = std::fs::read_to_string(p.versions().join("r1.sql")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("SELECT 'a"))
+        .unwrap()
+        + 1;
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.contains(&format!("r1.sql:{line}\n"))
+            && r.stderr.contains("statement: SELECT 'a\\u{0}b'")
+            && r.stderr.contains("the statement contains a NUL character"),
+        "{r}"
+    );
+    assert!(db.tables().is_empty(), "{:?}", db.tables());
+}
+
+/// The database, not the revision, refuses: it says so instead of asking to fix the
+/// revision.
+#[test]
+fn a_read_only_database_is_said_to_be_read_only() {
+    let db = aludel_testkit::PgDatabase::create();
+    let url = format!(
+        "{}?options=-c%20default_transaction_read_only%3Don",
+        db.url()
+    );
+    let p = TestProject::new(BIN, Some(&url), "");
+    for r in &linear_revs(1) {
+        p.write_rev(r);
+    }
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.contains("read-only transaction")
+            && r.stderr
+                .contains("the database accepts no writes (a read-only replica"),
+        "{r}"
+    );
+    assert!(!r.stderr.contains("fix the revision"), "{r}");
+}

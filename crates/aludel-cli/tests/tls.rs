@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::Path;
+use std::process::Command;
+
+use aludel_testkit::faults::Cluster;
 use aludel_testkit::{PgDatabase, Rev, TestProject};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
@@ -70,4 +74,86 @@ fn an_unknown_sslmode_is_named() {
     let project = TestProject::new(BIN, Some(&url), "");
     let run = project.fails(&["current"]);
     assert!(run.stderr.contains("sslmode=always"), "{run}");
+}
+
+/// A self-signed certificate for `cn` made by openssl, which marks it a CA.
+fn self_signed(dir: &Path, name: &str, cn: &str) -> (String, String) {
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let out = Command::new("openssl")
+        .args(["req", "-new", "-x509", "-days", "2", "-nodes", "-subj"])
+        .arg(format!("/CN={cn}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed for the TLS tests (Debian: apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    (cert.display().to_string(), key.display().to_string())
+}
+
+/// A certificate that does not verify is said in words, at once, not as a debug
+/// value and not retried.
+#[test]
+fn certificate_errors_are_worded_for_people_and_not_retried() {
+    // Signed by nobody the client trusts.
+    let db = PgDatabase::create();
+    assert!(
+        server_has_ssl(&db),
+        "the test PostgreSQL has ssl = off; run the tests with scripts/test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (other_ca, _) = self_signed(dir.path(), "other", "aludel test CA");
+    let url = format!("{}?sslmode=verify-full&sslrootcert={other_ca}", db.url());
+    let mut project = TestProject::new(BIN, Some(&url), "");
+    project.env("MIGRATION_RETRY_COUNT", "5");
+    let run = project.fails(&["current"]);
+    assert!(
+        run.stderr.contains(
+            "the server's certificate is not accepted: it is not signed by a trusted root"
+        ),
+        "{run}"
+    );
+    assert!(
+        !run.stderr.contains("UnknownIssuer") && !run.stderr.contains("attempt"),
+        "{run}"
+    );
+
+    // A server presenting a CA certificate as its own.
+    let cluster = Cluster::start_with(|dir| {
+        let (cert, key) = self_signed(dir, "server", "localhost");
+        format!("-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}")
+    });
+    let cert = cluster_cert(&cluster);
+    let url = format!(
+        "postgresql://postgres@localhost:{}/postgres?sslmode=verify-full&sslrootcert={cert}",
+        cluster.port()
+    );
+    let project = TestProject::new(BIN, Some(&url), "");
+    let run = project.fails(&["current"]);
+    assert!(
+        run.stderr
+            .contains("the server presents a CA certificate as its own"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("OtherError"), "{run}");
+}
+
+/// The server certificate of a cluster started by [`Cluster::start_with`] above, read
+/// back from the server so the test trusts exactly what it presents.
+fn cluster_cert(cluster: &Cluster) -> String {
+    let rows = aludel_testkit::pg_rows(&cluster.url(), "SHOW ssl_cert_file");
+    rows[0].clone()
 }

@@ -238,11 +238,20 @@ pub struct Cluster {
     bindir: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// Server options given at start.
+    extra: String,
 }
 
 impl Cluster {
     /// Creates and starts a cluster from the installed server binaries.
     pub fn start() -> Cluster {
+        Cluster::start_with(|_| String::new())
+    }
+
+    /// Like [`Cluster::start`], with server options (`-c name=value ...`) that
+    /// `options` makes given the cluster's folder, where it may write files first
+    /// (certificates, say; they must be readable by the server's user).
+    pub fn start_with(options: impl FnOnce(&Path) -> String) -> Cluster {
         let bindir = server_bindir();
         let dir = tempfile::Builder::new()
             .prefix("aludel-cluster")
@@ -250,14 +259,18 @@ impl Cluster {
             .unwrap();
         // initdb refuses to run as root: the cluster then belongs to `postgres`.
         let as_postgres = is_root();
+        let extra = options(dir.path());
         if as_postgres {
-            run(Command::new("chown").arg("postgres").arg(dir.path()));
+            run(Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path()));
         }
         let cluster = Cluster {
             port: crate::closed_port(),
             dir,
             bindir,
             as_postgres,
+            extra,
         };
         cluster.pg(&[
             "initdb",
@@ -292,9 +305,10 @@ impl Cluster {
     /// Starts the server (again), waiting until it accepts connections.
     pub fn restart(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=20",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=20 {}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         let log = self.dir.path().join("log").display().to_string();
         self.pg(&[

@@ -109,10 +109,19 @@ fn error_chain(e: &tokio_postgres::Error) -> String {
     text
 }
 
+/// How a certificate that does not verify is described; such a failure is permanent.
+const CERTIFICATE_REFUSED: &str = "the server's certificate is not accepted";
+
 /// One cause, worded for a person: rustls' certificate errors print as debug values.
 fn describe_cause(e: &(dyn std::error::Error + 'static)) -> String {
     use rustls::CertificateError as C;
-    let Some(rustls::Error::InvalidCertificate(cert)) = e.downcast_ref::<rustls::Error>() else {
+    // rustls' error reaches us inside the I/O error of the handshake.
+    let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    });
+    let Some(rustls::Error::InvalidCertificate(cert)) = tls else {
         return e.to_string();
     };
     let why = match cert {
@@ -134,7 +143,7 @@ fn describe_cause(e: &(dyn std::error::Error + 'static)) -> String {
         }
         other => format!("it was rejected ({other:?})"),
     };
-    format!("the server's certificate is not accepted: {why}")
+    format!("{CERTIFICATE_REFUSED}: {why}")
 }
 
 /// The query parameters honoured, as libpq names them.
@@ -472,7 +481,7 @@ impl BatchFailure {
 /// create it), as is anything at the network level.
 fn is_permanent(e: &tokio_postgres::Error, message: &str) -> bool {
     let code = e.code().map(|c| c.code());
-    matches!(code, Some("28P01" | "28000")) || message.contains("invalid peer certificate")
+    matches!(code, Some("28P01" | "28000")) || message.contains(CERTIFICATE_REFUSED)
 }
 
 fn describe_connect_error(e: &tokio_postgres::Error) -> String {
@@ -834,4 +843,28 @@ fn first_column(messages: Vec<SimpleQueryMessage>) -> Vec<String> {
 
 fn quote_pg(ident: &str) -> String {
     crate::render::quote_ident(Dialect::Postgres, ident)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_tell_what_failed() {
+        let cases = [
+            ("42P01", DbErrorKind::Statement),
+            ("23505", DbErrorKind::Statement),
+            ("08006", DbErrorKind::ConnectionLost),
+            ("57P01", DbErrorKind::ConnectionLost),
+            ("25P03", DbErrorKind::ConnectionLost),
+            ("53100", DbErrorKind::OutOfResources),
+            ("53200", DbErrorKind::OutOfResources),
+            ("25006", DbErrorKind::ReadOnly),
+            ("57014", DbErrorKind::Cancelled),
+            ("55P03", DbErrorKind::LockNotAvailable),
+        ];
+        for (code, kind) in cases {
+            assert_eq!(error_kind(code), kind, "{code}");
+        }
+    }
 }
