@@ -217,6 +217,7 @@ impl Project {
         let mut config = self.config.clone();
         config.database_url = url;
         config.url_source = crate::config::UrlSource::Caller;
+        config.unresolved_url = None;
         Project {
             config,
             scripts: Arc::clone(&self.scripts),
@@ -265,7 +266,25 @@ impl Project {
         }
     }
 
+    /// The database URL, for a command that connects: an unset variable in it is an
+    /// error now, not when the configuration was loaded.
+    fn live_url(&self) -> Result<&DatabaseUrl, Error> {
+        match &self.config.unresolved_url {
+            Some(u) => Err(u.error().into()),
+            None => Ok(&self.config.database_url),
+        }
+    }
+
+    /// The dialect, for offline SQL: it needs no database, only the URL's scheme.
+    fn offline_dialect(&self) -> Result<Dialect, Error> {
+        match &self.config.unresolved_url {
+            Some(u) if !u.dialect_known => Err(u.error().into()),
+            _ => Ok(self.dialect()),
+        }
+    }
+
     fn connect(&self, events: &mut dyn FnMut(Event)) -> Result<Box<dyn Driver>, Error> {
+        self.live_url()?;
         Ok(runner::connect(
             &self.config.database_url,
             &self.config.connect,
@@ -399,6 +418,7 @@ impl Project {
     }
 
     fn offline(&self, direction: Direction, target: &str) -> Result<String, Error> {
+        self.offline_dialect()?;
         let (start, target) = match target.split_once(':') {
             Some(_) => {
                 let range = Range::parse(target)?;
@@ -518,6 +538,7 @@ impl Project {
     /// `stamp TARGET... --sql`: the version-table SQL, from an empty table unless a
     /// target is a range `FROM:TO`.
     pub fn stamp_sql(&self, targets: &[String], purge: bool) -> Result<String, Error> {
+        self.offline_dialect()?;
         let mut start = Vec::new();
         let mut plain = Vec::new();
         for t in targets {
@@ -892,7 +913,7 @@ impl Project {
                 .map_err(|e| crate::driver::DbError::new(e.to_string()))
         };
         Ok(crate::autogen::Shadow::open(
-            &self.config.database_url,
+            self.live_url()?,
             given.as_ref(),
             &scope,
             shared,
