@@ -289,55 +289,34 @@ fn sqlite_files(p: &TestProject) -> Vec<String> {
         .collect()
 }
 
+/// `upgrade head` with `database_url = in_file` (if any), `DATABASE_URL = in_env` (if
+/// any) and `flags` must fail with `expected` and leave no SQLite file behind.
+#[track_caller]
+fn refused_without_a_file(
+    in_file: Option<&str>,
+    in_env: Option<&str>,
+    flags: &[&str],
+    expected: &str,
+) {
+    let mut p = project(in_file);
+    p.env("EMPTY_URL", "");
+    if let Some(v) = in_env {
+        p.env("DATABASE_URL", v);
+    }
+    let args: Vec<&str> = flags.iter().copied().chain(["upgrade", "head"]).collect();
+    let run = p.fails_with(&args, 1, expected);
+    assert!(sqlite_files(&p).is_empty(), "{run}");
+}
+
 #[test]
 fn an_empty_url_is_an_error_naming_its_source_and_creates_no_file() {
-    let cases: [(&str, Option<&str>, Option<&str>, &[&str], &str); 5] = [
-        (
-            "DATABASE_URL",
-            None,
-            Some(""),
-            &[],
-            "DATABASE_URL is set but empty",
-        ),
-        (
-            "DATABASE_URL",
-            None,
-            Some(" "),
-            &[],
-            "DATABASE_URL is set but empty",
-        ),
-        (
-            "--url",
-            None,
-            None,
-            &["--url", ""],
-            "--url is set but empty",
-        ),
-        (
-            "database_url",
-            Some(""),
-            None,
-            &[],
-            "database_url in [PROJECT]/aludel.toml is set but empty",
-        ),
-        (
-            "database_url with ${URL}",
-            Some("${EMPTY_URL}"),
-            None,
-            &[],
-            "database_url in [PROJECT]/aludel.toml is set but empty",
-        ),
-    ];
-    for (what, in_file, in_env, flags, expected) in cases {
-        let mut p = project(in_file);
-        p.env("EMPTY_URL", "");
-        if let Some(v) = in_env {
-            p.env("DATABASE_URL", v);
-        }
-        let args: Vec<&str> = flags.iter().copied().chain(["upgrade", "head"]).collect();
-        let run = p.fails_with(&args, 1, expected);
-        assert!(sqlite_files(&p).is_empty(), "{what}: {run}");
-    }
+    let env = "DATABASE_URL is set but empty";
+    refused_without_a_file(None, Some(""), &[], env);
+    refused_without_a_file(None, Some(" "), &[], env);
+    refused_without_a_file(None, None, &["--url", ""], "--url is set but empty");
+    let file = "database_url in [PROJECT]/aludel.toml is set but empty";
+    refused_without_a_file(Some(""), None, &[], file);
+    refused_without_a_file(Some("${EMPTY_URL}"), None, &[], file);
 }
 
 #[test]

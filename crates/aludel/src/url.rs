@@ -470,9 +470,7 @@ fn bare_userinfo_spans(line: &str) -> Vec<Range<usize>> {
         }
         let lead = word.len() - word.trim_start_matches(['"', '\'', '(', '<', '[']).len();
         let body = &word[lead..];
-        let user_len = body
-            .find(|c: char| matches!(c, ':' | '@' | '/' | '?' | '#'))
-            .unwrap_or(body.len());
+        let user_len = body.find([':', '@', '/', '?', '#']).unwrap_or(body.len());
         if let Some(at) = body.rfind('@')
             && user_len > 0
             && at > user_len
