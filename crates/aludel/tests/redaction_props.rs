@@ -20,17 +20,6 @@ use aludel::fleet::TargetsFile;
 use aludel::url::{DatabaseUrl, Dialect, redact_str};
 use proptest::prelude::*;
 
-/// 256 cases keep the suite fast; `PROPTEST_CASES` raises it for a longer hunt.
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(256),
-        ..ProptestConfig::default()
-    }
-}
-
 /// The letters of marker words; no message, form or noise character holds them.
 const MARKER_LETTERS: &[char] = &['J', 'K', 'Q', 'W', 'X', 'Z'];
 
@@ -207,9 +196,9 @@ fn messages(url: &str) -> Vec<String> {
     out
 }
 
+// proptest's default of 256 cases keeps the suite fast; `PROPTEST_CASES` raises it
+// for a longer hunt.
 proptest! {
-    #![proptest_config(config())]
-
     #[test]
     fn no_message_holds_a_password((password, markers) in password()) {
         for url in forms(&password) {
