@@ -280,7 +280,8 @@ fn summary_table(
         .iter()
         .map(|r| {
             [
-                r.name.clone(),
+                // A name or version row of any length stays one readable cell.
+                aludel::text::value(&r.name),
                 r.status.word().to_string(),
                 r.applied.to_string(),
                 r.at.as_ref()
@@ -288,7 +289,7 @@ fn summary_table(
                         if at.is_empty() {
                             "base".to_string()
                         } else {
-                            at.join(",")
+                            aludel::text::value(&at.join(","))
                         }
                     })
                     .unwrap_or_else(|| "-".to_string()),
@@ -304,19 +305,26 @@ fn summary_table(
         }
     }
     let mut out = String::new();
+    // Padded by hand: a format width above 65,535 panics, and nothing bounds a cell
+    // but the cutting above.
+    let pad = |line: &mut String, cell: &str, width: usize, right: bool| {
+        let fill = " ".repeat(width.saturating_sub(cell.chars().count()));
+        if right {
+            line.push_str(&fill);
+            line.push_str(cell);
+        } else {
+            line.push_str(cell);
+            line.push_str(&fill);
+        }
+        line.push_str("  ");
+    };
     for row in std::iter::once(&header).chain(&rows) {
-        let line = format!(
-            "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-        );
+        let mut line = String::new();
+        pad(&mut line, &row[0], widths[0], false);
+        pad(&mut line, &row[1], widths[1], false);
+        pad(&mut line, &row[2], widths[2], true);
+        pad(&mut line, &row[3], widths[3], false);
+        line.push_str(&row[4]);
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -338,8 +346,11 @@ fn summary_table(
         if let Some(e) = &r.error {
             out.push_str(&format!(
                 "  {}: {}\n",
-                r.name,
-                e.lines().next().unwrap_or_default()
+                aludel::text::value(&r.name),
+                aludel::text::one_line(
+                    e.lines().next().unwrap_or_default(),
+                    aludel::text::LINE_CHARS
+                )
             ));
         }
     }

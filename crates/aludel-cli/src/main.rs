@@ -126,7 +126,8 @@ enum Command {
         /// Target: head, heads, a revision, +N, LABEL@head; with --sql a range A:B.
         #[arg(allow_hyphen_values = true)]
         target: String,
-        /// Print the SQL instead of running it (no connection is made).
+        /// Print the SQL instead of running it. No connection is made, except that
+        /// a range current:B reads where the database is, to print what is pending.
         #[arg(long)]
         sql: bool,
     },
@@ -135,7 +136,8 @@ enum Command {
         /// Target: base, a revision, -N, LABEL@base; with --sql a range A:B.
         #[arg(allow_hyphen_values = true)]
         target: String,
-        /// Print the SQL instead of running it (no connection is made).
+        /// Print the SQL instead of running it. No connection is made, except that
+        /// a range current:B reads where the database is.
         #[arg(long)]
         sql: bool,
     },
@@ -494,13 +496,13 @@ fn run_counted(
             outcome.stdout = format!("Generating {} ... done", path.display());
         }
         Command::Upgrade { target, sql: true } => {
-            outcome.stdout = project.upgrade_sql(target).map_err(err)?;
+            outcome.stdout = project.upgrade_sql(target, &mut events).map_err(err)?;
         }
         Command::Upgrade { target, sql: false } => {
             outcome.at = Some(project.upgrade(target, &mut events).map_err(err)?);
         }
         Command::Downgrade { target, sql: true } => {
-            outcome.stdout = project.downgrade_sql(target).map_err(err)?;
+            outcome.stdout = project.downgrade_sql(target, &mut events).map_err(err)?;
         }
         Command::Downgrade { target, sql: false } => {
             outcome.at = Some(project.downgrade(target, &mut events).map_err(err)?);
@@ -510,7 +512,9 @@ fn run_counted(
             purge,
             sql: true,
         } => {
-            outcome.stdout = project.stamp_sql(targets, *purge).map_err(err)?;
+            outcome.stdout = project
+                .stamp_sql(targets, *purge, &mut events)
+                .map_err(err)?;
         }
         Command::Stamp {
             targets,

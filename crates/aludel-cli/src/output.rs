@@ -142,6 +142,7 @@ impl Printer {
             Event::ConnectFailed { .. } => (Level::Warn, "connect_retry", None, None),
             Event::WaitingForLock { .. } => (Level::Info, "lock_wait", None, None),
             Event::LockAcquired { waited } => (Level::Info, "lock_acquired", None, Some(*waited)),
+            Event::NothingToDo { .. } => (Level::Info, "nothing_to_do", None, None),
             // Text shows a revision once, when it is done; JSON also says when one
             // starts, so a platform can tell which revision a stuck run is in.
             Event::StepStarted { .. } if !self.json => return,
@@ -151,6 +152,7 @@ impl Printer {
                 Some(revision.as_str()),
                 None,
             ),
+            Event::LockNotReleased { .. } => (Level::Warn, "lock_release_failed", None, None),
             Event::StepFinished {
                 revision, elapsed, ..
             } => (
@@ -242,9 +244,11 @@ impl Printer {
             let prefix = self.prefix();
             // Continuation lines stay under the message, and keep the scope.
             let indent = format!("\n{prefix}      ");
+            // Whatever a message echoes (a header, a database's text), no control
+            // character reaches the terminal raw.
             format!(
                 "{prefix}{level:<5} {}\n",
-                line.message.replace('\n', &indent)
+                aludel::text::terminal_safe(line.message).replace('\n', &indent)
             )
         };
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
@@ -267,7 +271,7 @@ impl Printer {
 
     fn prefix(&self) -> String {
         match &self.scope {
-            Some(s) => format!("[{}] ", s.name()),
+            Some(s) => format!("[{}] ", aludel::text::value(s.name())),
             None => String::new(),
         }
     }

@@ -280,7 +280,39 @@ fn a_syntax_error_among_many_statements_is_named(backend: Backend) {
     );
 }
 
+/// A 5 MB statement is named by its first characters and its length, not echoed whole;
+/// a control character in it reaches the terminal escaped.
+fn a_huge_failing_statement_is_cut(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    let filler = "x".repeat(5_000_000);
+    p.write_rev(&Rev::new("rev_1", &[], "huge").sql(
+        &format!("INSERT INTO missing_table (id, note) VALUES (1, '\u{1b}[2J{filler}');"),
+        "",
+    ));
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.len() < 3_000,
+        "{} bytes:\n{}",
+        r.stderr.len(),
+        &r.stderr[..3_000]
+    );
+    assert!(!r.stderr.contains('\u{1b}'), "{r}");
+    assert!(
+        r.stderr.contains(&format!(
+            "statement: INSERT INTO missing_table (id, note) VALUES (1, '\\u{{1b}}[2J{}… (5000055 bytes, cut)\n",
+            &filler[..300 - 49 - 4]
+        )),
+        "{r}"
+    );
+    let db_text = match backend {
+        Backend::Sqlite => "no such table: missing_table",
+        Backend::Postgres => "relation \"missing_table\" does not exist",
+    };
+    assert!(r.stderr.contains(db_text), "{r}");
+}
+
 on_both!(
+    a_huge_failing_statement_is_cut,
     a_syntax_error_among_many_statements_is_named,
     the_failing_statement_among_many_is_named,
     downgrade_failing_in_the_middle,

@@ -514,3 +514,41 @@ fn parallel_checks_take_turns_at_a_configured_shadow_database() {
         "ERROR --targets: check --migrations reads no database",
     );
 }
+
+/// A target longer than any format width (65,535) is cut in the summary table and
+/// its scope prefix, instead of panicking (exit 101) after every target ran.
+#[test]
+fn a_very_long_target_is_cut_in_the_summary() {
+    let mut p = fleet_project();
+    p.env("MIGRATION_RETRY_COUNT", "1");
+    let long = format!("sqlite:///{}.db", "a".repeat(70_000));
+    std::fs::write(
+        p.path().join("targets.txt"),
+        format!("sqlite:///ok.db\n{long}\n"),
+    )
+    .unwrap();
+    let r = p.fails(&["--targets", "targets.txt", "current"]);
+    assert!(!r.stderr.contains("panicked"), "{r}");
+    assert!(r.stdout.len() < 2_000, "{}", r.stdout.len());
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", r.stdout);
+    // The cut name, and the columns after it aligned with the other row's (the
+    // header is not compared: the temporary path in the rows is filtered).
+    let failed = lines[2];
+    let cut = failed.find(" bytes, cut)").unwrap() + " bytes, cut)".len();
+    assert!(
+        failed[cut..].starts_with("  failed        0  -"),
+        "{failed}"
+    );
+    let ok = lines[1].find("  ok ").unwrap();
+    // Columns count characters: the marker's `…` is one.
+    assert_eq!(
+        lines[1][..ok].chars().count(),
+        failed[..cut].chars().count(),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(lines[3], "2 targets: 1 ok, 1 failed");
+    assert!(lines[4].contains(" bytes, cut): "), "{}", lines[4]);
+    assert!(r.stderr.len() < 4_000, "{}", r.stderr.len());
+}

@@ -63,8 +63,12 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
         "",
     );
 
-    // Nothing to do: exit 0, no output, nothing changes.
-    expect(&p.ok(&["upgrade", "head"]), "", "");
+    // Nothing to do: exit 0, a line saying so, nothing changes.
+    expect(
+        &p.ok(&["upgrade", "head"]),
+        "",
+        "INFO  Nothing to do: the database is already at ccc\n",
+    );
     assert_eq!(p.db().version_rows(), ["ccc"]);
 
     expect(
@@ -168,6 +172,59 @@ fn relative_targets_past_the_ends_fail(backend: Backend) {
 }
 
 on_both!(relative_targets_past_the_ends_fail);
+
+/// A command that has nothing to do says so (exit 0); an upgrade to a target below
+/// the database points to downgrade; `-0` and `+0` are refused for what they are.
+fn nothing_to_do_is_said(backend: Backend) {
+    let p = three_tables(backend);
+    p.ok(&["upgrade", "bbb"]);
+    let below = |t: &str| {
+        format!(
+            "INFO  Nothing to do: the database is at bbb, above {t}; upgrade never goes down: use `aludel downgrade {t}` to go there\n"
+        )
+    };
+    expect(&p.ok(&["upgrade", "base"]), "", &below("base"));
+    expect(&p.ok(&["upgrade", "bbb-1"]), "", &below("bbb-1"));
+    expect(&p.ok(&["upgrade", "aaa"]), "", &below("aaa"));
+    let there = "INFO  Nothing to do: the database is already at bbb\n";
+    expect(&p.ok(&["upgrade", "bbb"]), "", there);
+    expect(&p.ok(&["downgrade", "bbb"]), "", there);
+    expect(&p.ok(&["-q", "upgrade", "bbb"]), "", "");
+    assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b"]);
+    assert_eq!(p.db().version_rows(), ["bbb"]);
+    let log = json_log(&p.ok(&["--log-format", "json", "upgrade", "bbb"]).stderr);
+    assert_eq!(
+        log,
+        [
+            r#"{"level":"info","event":"nothing_to_do","message":"Nothing to do: the database is already at bbb"}"#
+        ]
+    );
+
+    // A range that goes down is no upgrade script.
+    expect(
+        &p.fails(&["upgrade", "ccc:aaa", "--sql"]),
+        "",
+        "ERROR upgrade ccc:aaa --sql goes down: its end is below its start; use `aludel downgrade ccc:aaa --sql`\n",
+    );
+
+    for (command, target, sign) in [
+        ("upgrade", "-0", '-'),
+        ("downgrade", "-0", '-'),
+        ("upgrade", "+0", '+'),
+        ("downgrade", "bbb+0", '+'),
+    ] {
+        expect(
+            &p.fails(&[command, target]),
+            "",
+            &format!(
+                "ERROR invalid revision target '{target}': {sign}0 is no step at all; give a number of steps of 1 or more (e.g. {sign}1)\n"
+            ),
+        );
+    }
+    assert_eq!(p.db().version_rows(), ["bbb"]);
+}
+
+on_both!(nothing_to_do_is_said);
 
 fn history_of_a_linear_project(backend: Backend) {
     let p = three_tables(backend);
@@ -317,7 +374,7 @@ fn offline_sql(backend: Backend) {
     expect(
         &p.fails(&["downgrade", "aaa", "--sql"]),
         "",
-        "ERROR downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:aaa --sql`\n",
+        "ERROR downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:aaa --sql`, or `current:aaa` to start where the database is\n",
     );
     assert_eq!(p.db().tables(), [] as [&str; 0]);
 }

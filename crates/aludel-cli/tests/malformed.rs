@@ -154,6 +154,28 @@ fn header_cases() -> Vec<Case> {
             )],
             stderr: "ERROR [PROJECT]/migrations/versions/bbb.sql:2: invalid UTF-8 at byte 44; migration files must be UTF-8\n".into(),
         },
+        // User text of any length is cut with a marker, and control characters
+        // (ESC, CR) are escaped instead of reaching the terminal.
+        case(
+            "a 100 KB revision id",
+            &[("bbb.sql", &format!("-- aludel:revision {}\n-- aludel:revises aaa\n\n-- aludel:upgrade\nSELECT 1;\n", "b".repeat(100_000)))],
+            &format!("ERROR [PROJECT]/migrations/versions/bbb.sql:1: revision id '{}… (100000 bytes, cut)' is 100000 characters long; the version table column holds at most 64", "b".repeat(120)),
+        ),
+        case(
+            "a 100 KB parent id",
+            &[("bbb.sql", &format!("-- aludel:revision bbb\n-- aludel:revises aaa {}\n\n-- aludel:upgrade\nSELECT 1;\n", "c".repeat(100_000)))],
+            &format!("ERROR [PROJECT]/migrations/versions/bbb.sql:2: revision bbb revises '{}… (100000 bytes, cut)', which no migration file declares", "c".repeat(120)),
+        ),
+        case(
+            "a 1 MB header line",
+            &[("bbb.sql", &format!("-- aludel:revision bbb\n-- aludel:transaction {}\n\n-- aludel:upgrade\nSELECT 1;\n", "x".repeat(1_000_000)))],
+            &format!("ERROR [PROJECT]/migrations/versions/bbb.sql:2: transaction must be 'true' or 'false', not '{}… (1000000 bytes, cut)'", "x".repeat(120)),
+        ),
+        case(
+            "ESC and CR in a header",
+            &[("bbb.sql", "-- aludel:revision bb\rb\u{1b}[2J\n\n-- aludel:upgrade\nSELECT 1;\n")],
+            "ERROR [PROJECT]/migrations/versions/bbb.sql:1: invalid revision id 'bb\\rb\\u{1b}[2J' (use letters, digits and '_')",
+        ),
     ]
 }
 
@@ -303,6 +325,22 @@ fn bad_targets_fail(backend: Backend) {
 }
 
 on_both!(bad_targets_fail);
+
+/// A control character in a header reaches the progress line escaped: a revision's
+/// message cannot retitle or clear the terminal.
+fn control_characters_in_messages_are_escaped(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(
+        &Rev::new("aaa", &[], "hi\u{1b}]0;owned\u{7} there\rX").sql("CREATE TABLE a (id int);", ""),
+    );
+    expect(
+        &p.ok(&["upgrade", "head"]),
+        "",
+        "INFO  Running upgrade  -> aaa, hi\\u{1b}]0;owned\\u{7} there\\rX ([ms])\n",
+    );
+}
+
+on_both!(control_characters_in_messages_are_escaped);
 
 #[test]
 fn usage_errors_exit_2() {

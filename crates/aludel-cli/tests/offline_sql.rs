@@ -206,7 +206,78 @@ fn sql_never_connects(backend: Backend) {
     assert!(r.stderr.contains("head:base"), "{r}");
 }
 
-on_both!(offline_script_matches_online_run, sql_never_connects);
+/// `current` at the start of a `--sql` range is read from the database, so the script
+/// is exactly what is pending there (Alembic refuses `current` offline; starting from
+/// base instead, as before, printed a script that fails); with no database to read,
+/// it is refused.
+fn current_in_a_range_is_read_from_the_database(backend: Backend) {
+    let mut p = TestProject::new(BIN, Some(&dead_url(backend)), "");
+    p.env("MIGRATION_RETRY_COUNT", "1");
+    for r in history(backend) {
+        p.write_rev(&r);
+    }
+    let live = Target::new(backend, &p, "live");
+    let url = live.db.url();
+    p.ok(&["--url", &url, "upgrade", "rev_2"]);
+
+    let up = p.ok(&["--url", &url, "upgrade", "current:head", "--sql"]);
+    assert_eq!(up.stderr, "", "{up}");
+    assert!(
+        up.stdout.starts_with("-- Running upgrade rev_2 -> rev_3"),
+        "{up}"
+    );
+    live.apply_script(&up.stdout);
+    assert_eq!(live.db.version_rows(), ["rev_4"]);
+
+    let down = p.ok(&["--url", &url, "downgrade", "current:rev_1", "--sql"]);
+    assert!(
+        down.stdout
+            .starts_with("-- Running downgrade rev_4 -> rev_3"),
+        "{down}"
+    );
+    live.apply_script(&down.stdout);
+    assert_eq!(live.db.version_rows(), ["rev_1"]);
+    assert_eq!(live.db.tables(), ["aludel_version", "authors"]);
+
+    let stamp = p.ok(&["--url", &url, "stamp", "current:rev_2", "--sql"]);
+    assert!(
+        stamp
+            .stdout
+            .starts_with("-- Running stamp_revision rev_1 -> rev_2"),
+        "{stamp}"
+    );
+
+    // Nothing pending: no script, and a line saying so.
+    p.ok(&["--url", &url, "upgrade", "head"]);
+    let r = p.ok(&["--url", &url, "upgrade", "current:head", "--sql"]);
+    assert_eq!(r.stdout, "", "{r}");
+    assert_eq!(
+        r.stderr,
+        "INFO  Nothing to do: the database is already at rev_4\n"
+    );
+
+    // No database to read: refused, not a script from base.
+    let r = p.fails(&["downgrade", "current:base", "--sql"]);
+    assert_eq!(r.stdout, "", "{r}");
+    assert!(
+        r.stderr.starts_with(
+            "ERROR `current` in a --sql range is read from the database's version table, and it could not be read: "
+        ),
+        "{r}"
+    );
+    assert!(
+        r.stderr
+            .ends_with("      name the revision the database is at instead, e.g. `REV:head`\n"),
+        "{r}"
+    );
+    assert!(!r.stderr.contains("hunter2"), "{r}");
+}
+
+on_both!(
+    offline_script_matches_online_run,
+    sql_never_connects,
+    current_in_a_range_is_read_from_the_database
+);
 
 #[test]
 fn stamp_sql_snapshot_postgres() {

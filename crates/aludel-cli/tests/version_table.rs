@@ -77,7 +77,10 @@ fn nothing_to_do_creates_the_version_table(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
     let db = p.db();
     let r = p.ok(&["upgrade", "head"]);
-    assert_eq!(r.stderr, "", "{r}");
+    assert_eq!(
+        r.stderr, "INFO  Nothing to do: the database is already at base\n",
+        "{r}"
+    );
     assert_eq!(db.tables(), ["aludel_version"]);
     assert!(db.version_rows().is_empty());
     assert_eq!(p.ok(&["current"]).stdout, "");
@@ -123,6 +126,37 @@ fn version_table_in_its_own_schema_postgres() {
         sql.contains("CREATE TABLE IF NOT EXISTS \"meta\".\"aludel_version\""),
         "{sql}"
     );
+}
+
+/// SQLite has no schemas: `version_table_schema` is refused, naming the config file,
+/// by every command that would use the version table (it used to fail with
+/// `no such table: MySchema.sqlite_master`), and nothing is created.
+#[test]
+fn version_table_schema_is_refused_on_sqlite() {
+    let p = DbProject::new(BIN, Backend::Sqlite, "");
+    p.set_option("aludel", "version_table_schema", "\"MySchema\"");
+    for r in linear_revs(2) {
+        p.write_rev(&r);
+    }
+    for args in [
+        &["upgrade", "head"][..],
+        &["current"],
+        &["downgrade", "base"],
+        &["stamp", "head"],
+        &["upgrade", "head", "--sql"],
+        &["stamp", "head", "--sql"],
+    ] {
+        let r = p.fails(args);
+        assert_eq!(r.stdout, "", "{args:?}: {r}");
+        assert_eq!(
+            r.stderr,
+            "ERROR [PROJECT]/aludel.toml: version_table_schema = \"MySchema\", but SQLite has no schemas; remove version_table_schema to keep the version table in the database file itself\n",
+            "{args:?}"
+        );
+    }
+    assert_eq!(p.db().tables(), [] as [&str; 0]);
+    // Commands that read no version table are unaffected.
+    p.ok(&["heads"]);
 }
 
 /// Both options together: Alembic's table in a schema, taken over.

@@ -13,6 +13,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod faults;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -43,6 +45,29 @@ pub fn unique_name(prefix: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{prefix}_{}_{n}_{nanos:x}", std::process::id())
+}
+
+/// Runs a query on the PostgreSQL database at `url` and returns every row as text
+/// columns joined by `|`, sorted.
+pub fn pg_rows(url: &str, sql: &str) -> Vec<String> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    let mut out: Vec<String> = c
+        .simple_query(sql)
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// A PostgreSQL database created for one test and dropped when it goes out of scope.
@@ -85,23 +110,7 @@ impl PgDatabase {
 
     /// Runs a query and returns every row as text columns joined by `|`, sorted.
     pub fn rows(&self, sql: &str) -> Vec<String> {
-        let mut c = self.client();
-        let mut out: Vec<String> = c
-            .simple_query(sql)
-            .unwrap()
-            .into_iter()
-            .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(r) => Some(
-                    (0..r.len())
-                        .map(|i| r.get(i).unwrap_or("NULL").to_string())
-                        .collect::<Vec<_>>()
-                        .join("|"),
-                ),
-                _ => None,
-            })
-            .collect();
-        out.sort();
-        out
+        pg_rows(&self.url, sql)
     }
 
     /// The names of the tables in `public`, sorted.

@@ -18,6 +18,56 @@ pub struct DbError {
     pub message: String,
     /// The SQLSTATE or native error code, when known.
     pub code: Option<String>,
+    /// What kind of failure it is, as the driver tells from the code: what a user
+    /// should do about it depends on this, not on the text.
+    pub kind: DbErrorKind,
+}
+
+/// What a database error means for the run, told by the driver from its own codes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DbErrorKind {
+    /// The statement itself failed (syntax, a missing object, a constraint): the SQL
+    /// is what to fix.
+    #[default]
+    Statement,
+    /// The session is gone: the network failed, the server restarted or crashed, an
+    /// administrator terminated it, or a server timeout ended it. Whatever was in
+    /// flight may or may not have committed.
+    ConnectionLost,
+    /// The server is out of disk space, memory or another resource.
+    OutOfResources,
+    /// The database accepts no writes (a standby, a read-only setting or file).
+    ReadOnly,
+    /// The statement was cancelled: a statement timeout or an administrator.
+    Cancelled,
+    /// A lock the statement needed was not granted in time (`lock_timeout`, busy).
+    LockNotAvailable,
+}
+
+impl DbErrorKind {
+    /// What the user should do after a revision failed this way, and whether the
+    /// failure is the revision's fault.
+    pub fn advice(self) -> &'static str {
+        match self {
+            DbErrorKind::Statement => "fix the revision and run the command again",
+            DbErrorKind::ConnectionLost => {
+                "the connection to the database was lost; run the command again once the database is reachable"
+            }
+            DbErrorKind::OutOfResources => {
+                "the database server ran out of a resource (disk space, memory, connections); free it, then run the command again"
+            }
+            DbErrorKind::ReadOnly => {
+                "the database accepts no writes (a read-only replica, a read-only setting or file); point aludel at the primary, then run the command again"
+            }
+            DbErrorKind::Cancelled => {
+                "the statement was cancelled (a statement timeout or an administrator); raise the timeout or run it when the database is quieter, then run the command again"
+            }
+            DbErrorKind::LockNotAvailable => {
+                "a lock the statement needed was not granted in time (other sessions hold it); run the command again when they are done, or raise lock_timeout"
+            }
+        }
+    }
 }
 
 impl DbError {
@@ -26,7 +76,20 @@ impl DbError {
         DbError {
             message: crate::url::redact_str(message.as_ref()),
             code: None,
+            kind: DbErrorKind::Statement,
         }
+    }
+
+    /// The same error, of another kind.
+    pub fn with_kind(mut self, kind: DbErrorKind) -> DbError {
+        self.kind = kind;
+        self
+    }
+
+    /// Whether the session died with this error, so that the outcome of whatever was
+    /// in flight (a COMMIT) is not known from this connection.
+    pub fn connection_lost(&self) -> bool {
+        self.kind == DbErrorKind::ConnectionLost
     }
 }
 
@@ -34,7 +97,7 @@ impl DbError {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectError {
     /// The database could not be reached or refused us; worth another attempt.
-    #[error("cannot connect to {url}: {message}")]
+    #[error("cannot connect to {}: {}", crate::text::one_line(.url, crate::text::LINE_CHARS), crate::text::message(.message))]
     Unreachable {
         /// The redacted URL.
         url: String,
@@ -43,7 +106,7 @@ pub enum ConnectError {
     },
     /// The server refused us for a reason waiting cannot fix (authentication, an
     /// untrusted certificate).
-    #[error("cannot connect to {url}: {message}")]
+    #[error("cannot connect to {}: {}", crate::text::one_line(.url, crate::text::LINE_CHARS), crate::text::message(.message))]
     Rejected {
         /// The redacted URL.
         url: String,
@@ -51,7 +114,7 @@ pub enum ConnectError {
         message: String,
     },
     /// The URL asks for something this build cannot do; retrying will not help.
-    #[error("cannot connect to {url}: {message}")]
+    #[error("cannot connect to {}: {}", crate::text::one_line(.url, crate::text::LINE_CHARS), crate::text::message(.message))]
     Unsupported {
         /// The redacted URL.
         url: String,

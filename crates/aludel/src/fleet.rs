@@ -457,27 +457,14 @@ impl Workspace {
             .map(|p| normalize(&root.join(p)))
             .collect();
         let mut members: Vec<Member> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut excluded = vec![false; exclude.len()];
         for pattern in &file.workspace.members {
             let full = root.join(pattern);
             let matches: Vec<PathBuf> = if is_glob(pattern) {
-                let root_text = root.to_str().ok_or_else(|| {
-                    invalid(format!(
-                        "the workspace folder {} is not valid UTF-8",
-                        root.display()
-                    ))
-                })?;
-                // The folder is taken literally, even if its name holds `[` or `*`.
-                let text = format!(
-                    "{}/{}",
-                    glob::Pattern::escape(root_text.trim_end_matches('/')),
-                    pattern
-                );
-                glob::glob(&text)
-                    .map_err(|e| invalid(format!("member pattern `{pattern}`: {e}")))?
-                    .filter_map(Result::ok)
-                    .filter(|p| p.join(CONFIG_FILE_NAME).is_file())
-                    .collect()
+                let glob = glob::Pattern::new(pattern)
+                    .map_err(|e| invalid(format!("member pattern `{pattern}`: {e}")))?;
+                project_folders_matching(root, &glob, pattern)
             } else if full.join(CONFIG_FILE_NAME).is_file() {
                 vec![full]
             } else {
@@ -497,7 +484,9 @@ impl Workspace {
                     excluded[i] = true;
                     continue;
                 }
-                if members.iter().any(|m| m.dir == dir) {
+                // One project reached by two paths (a symlink) is one member.
+                let real = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+                if !seen.insert(real) {
                     continue;
                 }
                 let name = dir
@@ -569,6 +558,61 @@ impl Env for MemberEnv<'_> {
 
 fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '['])
+}
+
+/// The folders under `root` whose path relative to it matches `glob` and that hold an
+/// `aludel.toml`, sorted. Each real folder is entered once, so symlink cycles end and
+/// a folder reached through a symlink is not listed again; without `**` the walk
+/// goes no deeper than the pattern. The root is taken literally, whatever its name.
+fn project_folders_matching(root: &Path, glob: &glob::Pattern, pattern: &str) -> Vec<PathBuf> {
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let max_depth = if pattern.contains("**") {
+        usize::MAX
+    } else {
+        Path::new(pattern).components().count()
+    };
+    let mut found = Vec::new();
+    let mut entered = std::collections::HashSet::new();
+    // Real folders first, breadth first, in name order; folders behind symlinks only
+    // after every real one, so a project keeps its real path as its name.
+    let mut real = std::collections::VecDeque::from([(root.to_path_buf(), PathBuf::new(), 0)]);
+    let mut linked = std::collections::VecDeque::new();
+    while let Some((dir, rel, depth)) = real.pop_front().or_else(|| linked.pop_front()) {
+        let Ok(canonical) = std::fs::canonicalize(&dir) else {
+            continue;
+        };
+        if !entered.insert(canonical) {
+            continue;
+        }
+        if glob.matches_path_with(&rel, options) && dir.join(CONFIG_FILE_NAME).is_file() {
+            found.push(dir.clone());
+        }
+        if depth >= max_depth {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut children: Vec<_> = entries.flatten().collect();
+        children.sort_by_key(|e| e.file_name());
+        for entry in children {
+            let path = entry.path();
+            if !path.is_dir() {
+                continue;
+            }
+            let next = (path, rel.join(entry.file_name()), depth + 1);
+            match entry.file_type() {
+                Ok(t) if t.is_symlink() => linked.push_back(next),
+                _ => real.push_back(next),
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// `a/./b/../c` as `a/c`, without touching the file system (the folder may be a
@@ -800,6 +844,33 @@ mod tests {
         assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
         assert_eq!(calls.load(Ordering::Relaxed), 100);
         assert!(run_all(&[] as &[usize], 4, |_, x| *x).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn globs_enter_each_real_folder_once_through_symlink_cycles_and_aliases() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string());
+        let Ok(dir) = dir else { panic!("no temp dir") };
+        let root = dir.path();
+        for m in ["services/a", "services/b/nested"] {
+            let d = root.join(m);
+            std::fs::create_dir_all(&d).ok();
+            std::fs::write(d.join(CONFIG_FILE_NAME), "").ok();
+        }
+        // Cycles: a folder linking to its parent and to the root, and an alias of a
+        // member under another name.
+        symlink(root.join("services"), root.join("services/a/loop")).ok();
+        symlink(root, root.join("services/b/up")).ok();
+        symlink(root.join("services/a"), root.join("alias")).ok();
+        let ws = root.join("aludel-workspace.toml");
+        std::fs::write(&ws, "[workspace]\nmembers = [\"**\", \"alias\"]\n").ok();
+        let members = Workspace::load(&ws).map_err(|e| e.to_string());
+        let Ok(members) = members else {
+            panic!("{members:?}")
+        };
+        let names: Vec<&str> = members.members().iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["services/a", "services/b/nested"]);
     }
 
     #[test]

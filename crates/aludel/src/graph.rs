@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::text::value as shown;
+
 mod build;
 mod format;
 mod plan;
@@ -254,7 +256,7 @@ pub enum Edges {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
     /// A revision id is empty or holds characters outside `[A-Za-z0-9_]`.
-    #[error("{at}: revision id '{id}' {problem}")]
+    #[error("{at}: revision id '{}' {problem}", shown(.id))]
     InvalidId {
         /// The id as written.
         id: String,
@@ -265,7 +267,8 @@ pub enum GraphError {
     },
     /// A revision id does not fit the version table column.
     #[error(
-        "{at}: revision id '{id}' is {len} characters long; the version table column holds at most {max}"
+        "{at}: revision id '{}' is {len} characters long; the version table column holds at most {max}",
+        shown(.id)
     )]
     IdTooLong {
         /// The id.
@@ -278,7 +281,7 @@ pub enum GraphError {
         max: usize,
     },
     /// Two files declare the same revision id.
-    #[error("{second}: revision id '{id}' is already declared at {first}")]
+    #[error("{second}: revision id '{}' is already declared at {first}", shown(.id))]
     DuplicateId {
         /// The id.
         id: String,
@@ -288,7 +291,7 @@ pub enum GraphError {
         second: Location,
     },
     /// A branch label is empty or holds characters outside `[A-Za-z0-9_]`.
-    #[error("{at}: branch label '{label}' of revision {rev} {problem}")]
+    #[error("{at}: branch label '{}' of revision {rev} {problem}", shown(.label))]
     InvalidLabel {
         /// The label.
         label: String,
@@ -340,7 +343,7 @@ pub enum GraphError {
         at: Location,
     },
     /// A revision lists the same parent or dependency twice.
-    #[error("{at}: revision {rev} lists '{name}' more than once in {key}")]
+    #[error("{at}: revision {rev} lists '{}' more than once in {key}", shown(.name))]
     Repeated {
         /// The revision.
         rev: String,
@@ -352,7 +355,7 @@ pub enum GraphError {
         at: Location,
     },
     /// A parent names no known revision.
-    #[error("{at}: revision {rev} revises '{parent}', which no migration file declares")]
+    #[error("{at}: revision {rev} revises '{}', which no migration file declares", shown(.parent))]
     UnknownParent {
         /// The revision.
         rev: String,
@@ -363,7 +366,8 @@ pub enum GraphError {
     },
     /// A dependency names no known revision or branch label.
     #[error(
-        "{at}: revision {rev} depends on '{dependency}', which is neither a revision id nor a branch label"
+        "{at}: revision {rev} depends on '{}', which is neither a revision id nor a branch label",
+        shown(.dependency)
     )]
     UnknownDependency {
         /// The revision.
@@ -386,7 +390,7 @@ pub enum GraphError {
         revisions: Vec<(String, Location)>,
     },
     /// A target string can't be parsed or can't be used for this command.
-    #[error("invalid revision target '{target}': {problem}")]
+    #[error("invalid revision target '{}': {problem}", shown(.target))]
     InvalidTarget {
         /// The target as typed.
         target: String,
@@ -394,13 +398,13 @@ pub enum GraphError {
         problem: String,
     },
     /// No revision or branch label matches.
-    #[error("Can't locate revision identified by '{ident}'{}", short_hint(.ident))]
+    #[error("Can't locate revision identified by '{}'{}", shown(.ident), short_hint(.ident))]
     UnknownRevision {
         /// The identifier as typed.
         ident: String,
     },
     /// A partial id matches several revisions.
-    #[error("Ambiguous revision '{prefix}': it is the start of {}; type more characters", .candidates.join(", "))]
+    #[error("Ambiguous revision '{}': it is the start of {}; type more characters", shown(.prefix), .candidates.join(", "))]
     AmbiguousRevision {
         /// The prefix as typed.
         prefix: String,
@@ -408,13 +412,13 @@ pub enum GraphError {
         candidates: Vec<String>,
     },
     /// A `LABEL@...` names no branch label or revision.
-    #[error("No such branch: '{label}'")]
+    #[error("No such branch: '{}'", shown(.label))]
     UnknownBranch {
         /// The label as typed.
         label: String,
     },
     /// A `LABEL@REV` names a revision outside that branch.
-    #[error("Revision {rev} is not a member of branch '{branch}'")]
+    #[error("Revision {rev} is not a member of branch '{}'", shown(.branch))]
     NotInBranch {
         /// The revision.
         rev: String,
@@ -423,7 +427,8 @@ pub enum GraphError {
     },
     /// `head` (or `LABEL@head`) matched several heads.
     #[error(
-        "Multiple head revisions are present for given argument '{argument}' ({}); please specify a specific target revision, '<branchname>@head' to narrow to a specific head, 'heads' for all heads, or merge the heads into one revision",
+        "Multiple head revisions are present for given argument '{}' ({}); please specify a specific target revision, '<branchname>@head' to narrow to a specific head, 'heads' for all heads, or merge the heads into one revision",
+        shown(.argument),
         .heads.join(", ")
     )]
     MultipleHeads {
@@ -433,7 +438,7 @@ pub enum GraphError {
         heads: Vec<String>,
     },
     /// A relative step from a branch point or merge point has several ways to go.
-    #[error("Ambiguous walk for '{target}': {problem}")]
+    #[error("Ambiguous walk for '{}': {problem}", shown(.target))]
     AmbiguousWalk {
         /// The target as typed.
         target: String,
@@ -441,7 +446,7 @@ pub enum GraphError {
         problem: String,
     },
     /// A relative target walks past the end of the history.
-    #[error("Relative revision '{target}' didn't produce {steps} migrations: {problem}")]
+    #[error("Relative revision '{}' didn't produce {steps} migrations: {problem}", shown(.target))]
     RelativeOutOfRange {
         /// The target as typed.
         target: String,
@@ -451,7 +456,7 @@ pub enum GraphError {
         problem: String,
     },
     /// The target can't be reached from the current heads in this direction.
-    #[error("Destination {target} is not a valid {direction} target from current head(s) {}: {reason}", show_current(.current))]
+    #[error("Destination {} is not a valid {direction} target from current head(s) {}: {reason}", shown(.target), show_current(.current))]
     NotReachable {
         /// The target as typed.
         target: String,
@@ -464,7 +469,9 @@ pub enum GraphError {
     },
     /// A history range whose ends are not ancestor and descendant.
     #[error(
-        "Requested range {lower}:{upper} does not refer to ancestor/descendant revisions along the same branch"
+        "Requested range {}:{} does not refer to ancestor/descendant revisions along the same branch",
+        shown(.lower),
+        shown(.upper)
     )]
     RangeNotAncestor {
         /// The lower end as typed.
@@ -474,7 +481,8 @@ pub enum GraphError {
     },
     /// The version table names a revision no file declares.
     #[error(
-        "the version table holds revision '{id}', which no migration file declares; restore its file or fix the table with 'stamp --purge'"
+        "the version table holds revision '{}', which no migration file declares; restore its file or fix the table with 'stamp --purge'",
+        shown(.id)
     )]
     UnknownCurrent {
         /// The row value.

@@ -46,6 +46,7 @@ pub mod runner;
 pub mod schema;
 pub mod script;
 pub mod store;
+pub mod text;
 pub mod url;
 
 #[cfg(feature = "embed")]

@@ -250,12 +250,22 @@ impl Project {
         self.config.database_url.dialect()
     }
 
-    fn version_table(&self) -> VersionTable {
-        VersionTable {
+    /// The version table, refused on SQLite when the config names a schema: SQLite
+    /// has none (only attached databases, which aludel never attaches).
+    fn version_table(&self) -> Result<VersionTable, Error> {
+        let dialect = self.dialect();
+        if let (Dialect::Sqlite, Some(schema)) = (dialect, &self.config.version_table_schema) {
+            return Err(Error::Invalid(format!(
+                "{}: version_table_schema = \"{}\", but SQLite has no schemas; remove version_table_schema to keep the version table in the database file itself",
+                self.config.path.display(),
+                crate::text::value(schema)
+            )));
+        }
+        Ok(VersionTable {
             name: self.config.version_table.clone(),
             schema: self.config.version_table_schema.clone(),
-            dialect: self.dialect(),
-        }
+            dialect,
+        })
     }
 
     fn policy(&self) -> TransactionPolicy {
@@ -296,23 +306,25 @@ impl Project {
         let driver = self.connect(events)?;
         Ok(LockedSession::lock(
             driver,
-            self.version_table(),
+            self.version_table()?,
             Duration::from_secs_f64(self.config.connect.lock_timeout_seconds),
             events,
-        )?)
+        )?
+        .reconnect_with(&self.config.database_url, &self.config.connect))
     }
 
     /// The version table's rows, read without taking the run lock.
     pub fn current_rows(&self, events: &mut dyn FnMut(Event)) -> Result<Vec<String>, Error> {
+        let table = self.version_table()?;
         let mut driver = self.connect(events)?;
-        Ok(runner::read_heads(driver.as_mut(), &self.version_table())?)
+        Ok(runner::read_heads(driver.as_mut(), &table)?)
     }
 
     /// Turns a plan into prepared steps: statements, version SQL and messages, all
     /// checked before anything runs (a missing downgrade section stops here).
     fn prepare(&self, plan: &Plan, rows: &[String]) -> Result<Vec<PreparedStep>, Error> {
         let dialect = self.dialect();
-        let table = self.version_table();
+        let table = self.version_table()?;
         let mut heads = Heads::from_rows(&self.graph, rows)?;
         let mut steps = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
@@ -368,6 +380,7 @@ impl Project {
         &self,
         direction: Direction,
         target: &Target,
+        typed: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, Error> {
         let mut session = self.lock(events)?;
@@ -376,10 +389,15 @@ impl Project {
             Direction::Upgrade => self.graph.upgrade(&rows, target)?,
             Direction::Downgrade => self.graph.downgrade(&rows, target)?,
         };
+        if plan.is_empty() {
+            events(Event::NothingToDo {
+                message: self.idle(direction, target, typed, &rows).message(),
+            });
+        }
         let steps = self.prepare(&plan, &rows)?;
         session.apply(&steps, self.policy(), events)?;
         let rows = session.heads()?;
-        session.finish()?;
+        session.finish(events)?;
         Ok(rows)
     }
 
@@ -390,8 +408,9 @@ impl Project {
         target: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, Error> {
+        let typed = target;
         let target = Target::parse(target)?;
-        self.run_plan(Direction::Upgrade, &target, events)
+        self.run_plan(Direction::Upgrade, &target, typed, events)
     }
 
     /// `downgrade TARGET`.
@@ -400,14 +419,53 @@ impl Project {
         target: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<String>, Error> {
+        let typed = target;
         let target = Target::parse(target)?;
-        self.run_plan(Direction::Downgrade, &target, events)
+        self.run_plan(Direction::Downgrade, &target, typed, events)
     }
 
-    /// The rows a range's lower end stands for in offline mode.
-    fn offline_start(&self, lower: Option<&Target>) -> Result<Vec<String>, Error> {
+    /// Why an upgrade or downgrade from `rows` has nothing to do.
+    fn idle(&self, direction: Direction, target: &Target, typed: &str, rows: &[String]) -> Idle {
+        let at = if rows.is_empty() {
+            "base".to_string()
+        } else {
+            rows.join(", ")
+        };
+        let reached = match direction {
+            Direction::Downgrade => true,
+            // An upgrade plan is empty when the target is applied: it is where the
+            // database stands, or it lies below (`upgrade base`, `upgrade REV-1`).
+            Direction::Upgrade => match self.graph.resolve(target, rows) {
+                Ok(found) if found.is_empty() => rows.is_empty(),
+                Ok(found) => found.iter().all(|f| rows.iter().any(|r| r == f.as_str())),
+                Err(_) => true,
+            },
+        };
+        if reached {
+            Idle::AlreadyThere { at }
+        } else {
+            Idle::Below {
+                at,
+                target: crate::text::value(typed),
+            }
+        }
+    }
+
+    /// The rows a range's lower end stands for in offline mode: `current` reads them
+    /// from the database, the one thing `--sql` connects for.
+    fn offline_start(
+        &self,
+        lower: Option<&Target>,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Vec<String>, Error> {
         match lower {
             None | Some(Target::Base) => Ok(Vec::new()),
+            Some(Target::Current) => self.current_rows(events).map_err(|e| {
+                Error::Invalid(format!(
+                    "`current` in a --sql range is read from the database's version table, and it could not be read: {e}\n\
+                     name the revision the database is at instead, e.g. `REV:head`"
+                ))
+            }),
             Some(t) => Ok(self
                 .graph
                 .resolve(t, &[] as &[&str])?
@@ -417,12 +475,18 @@ impl Project {
         }
     }
 
-    fn offline(&self, direction: Direction, target: &str) -> Result<String, Error> {
+    fn offline(
+        &self,
+        direction: Direction,
+        typed: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
         self.offline_dialect()?;
-        let (start, target) = match target.split_once(':') {
+        let table = self.version_table()?;
+        let (start, target) = match typed.split_once(':') {
             Some(_) => {
-                let range = Range::parse(target)?;
-                let start = self.offline_start(range.lower.as_ref())?;
+                let range = Range::parse(typed)?;
+                let start = self.offline_start(range.lower.as_ref(), events)?;
                 let end = range.upper.unwrap_or(match direction {
                     Direction::Upgrade => Target::Heads,
                     Direction::Downgrade => Target::Base,
@@ -431,19 +495,34 @@ impl Project {
             }
             None if direction == Direction::Downgrade => {
                 return Err(Error::Invalid(format!(
-                    "downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:{target} --sql`"
+                    "downgrade --sql needs a range FROM:TO, since it reads no database: e.g. `aludel downgrade head:{typed} --sql`, or `current:{typed}` to start where the database is",
+                    typed = crate::text::value(typed)
                 )));
             }
-            None => (Vec::new(), Target::parse(target)?),
+            None => (Vec::new(), Target::parse(typed)?),
         };
         let plan = match direction {
             Direction::Upgrade => self.graph.upgrade(&start, &target)?,
             Direction::Downgrade => self.graph.downgrade(&start, &target)?,
         };
+        if plan.is_empty() {
+            let upper = typed.split_once(':').map_or(typed, |(_, u)| u);
+            match self.idle(direction, &target, upper, &start) {
+                Idle::Below { .. } if typed.contains(':') => {
+                    let shown = crate::text::value(typed);
+                    return Err(Error::Invalid(format!(
+                        "upgrade {shown} --sql goes down: its end is below its start; use `aludel downgrade {shown} --sql`"
+                    )));
+                }
+                idle => events(Event::NothingToDo {
+                    message: idle.message(),
+                }),
+            }
+        }
         let steps = self.prepare(&plan, &start)?;
         let mut sink = SqlText::new();
         if start.is_empty() {
-            sink.statement(&self.version_table().create());
+            sink.statement(&table.create());
         }
         runner::apply_steps(
             &mut sink,
@@ -455,15 +534,26 @@ impl Project {
         Ok(sink.into_string())
     }
 
-    /// `upgrade TARGET --sql`: the SQL, without connecting. `TARGET` may be a range
-    /// `FROM:TO`; without one the script starts from an empty database.
-    pub fn upgrade_sql(&self, target: &str) -> Result<String, Error> {
-        self.offline(Direction::Upgrade, target)
+    /// `upgrade TARGET --sql`: the SQL, without running it. `TARGET` may be a range
+    /// `FROM:TO`; without one the script starts from an empty database. Nothing
+    /// connects, except that `FROM` = `current` reads the database's version table
+    /// (an error when it cannot be read), so the script is what is pending there.
+    pub fn upgrade_sql(
+        &self,
+        target: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
+        self.offline(Direction::Upgrade, target, events)
     }
 
-    /// `downgrade FROM:TO --sql`.
-    pub fn downgrade_sql(&self, target: &str) -> Result<String, Error> {
-        self.offline(Direction::Downgrade, target)
+    /// `downgrade FROM:TO --sql` (`FROM` may be `current`, as for
+    /// [`Project::upgrade_sql`]).
+    pub fn downgrade_sql(
+        &self,
+        target: &str,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
+        self.offline(Direction::Downgrade, target, events)
     }
 
     fn stamp_changes(
@@ -490,10 +580,10 @@ impl Project {
         rows: &[String],
         after: &[String],
         changes: &[HeadsChange],
-    ) -> PreparedStep {
-        let table = self.version_table();
+    ) -> Result<PreparedStep, Error> {
+        let table = self.version_table()?;
         let short = format!("stamp_revision {} -> {}", rows.join(", "), after.join(", "));
-        PreparedStep {
+        Ok(PreparedStep {
             revision: after.join(", "),
             message: String::new(),
             direction: Direction::Upgrade,
@@ -508,7 +598,7 @@ impl Project {
             comment: format!("Running {short}"),
             heads_before: rows.to_vec(),
             rows_after: after.to_vec(),
-        }
+        })
     }
 
     /// `stamp TARGET... [--purge]`: sets the version table without running migrations.
@@ -523,7 +613,7 @@ impl Project {
         let changes = self.stamp_changes(&rows, targets, purge)?;
         let after = rows_after(&rows, &changes);
         if !changes.is_empty() {
-            let step = self.stamp_step(&rows, &after, &changes);
+            let step = self.stamp_step(&rows, &after, &changes)?;
             session.apply(
                 std::slice::from_ref(&step),
                 TransactionPolicy::PerMigration,
@@ -531,21 +621,28 @@ impl Project {
             )?;
         }
         let rows = session.heads()?;
-        session.finish()?;
+        session.finish(events)?;
         Ok(rows)
     }
 
     /// `stamp TARGET... --sql`: the version-table SQL, from an empty table unless a
-    /// target is a range `FROM:TO`.
-    pub fn stamp_sql(&self, targets: &[String], purge: bool) -> Result<String, Error> {
+    /// target is a range `FROM:TO` (`FROM` may be `current`, as for
+    /// [`Project::upgrade_sql`]).
+    pub fn stamp_sql(
+        &self,
+        targets: &[String],
+        purge: bool,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<String, Error> {
         self.offline_dialect()?;
+        let table = self.version_table()?;
         let mut start = Vec::new();
         let mut plain = Vec::new();
         for t in targets {
             match t.split_once(':') {
                 Some(_) => {
                     let range = Range::parse(t)?;
-                    start = self.offline_start(range.lower.as_ref())?;
+                    start = self.offline_start(range.lower.as_ref(), events)?;
                     plain.push(range.upper.map(|u| u.to_string()).unwrap_or("heads".into()));
                 }
                 None => plain.push(t.clone()),
@@ -555,10 +652,10 @@ impl Project {
         let after = rows_after(&start, &changes);
         let mut sink = SqlText::new();
         if start.is_empty() {
-            sink.statement(&self.version_table().create());
+            sink.statement(&table.create());
         }
         if !changes.is_empty() {
-            let step = self.stamp_step(&start, &after, &changes);
+            let step = self.stamp_step(&start, &after, &changes)?;
             runner::apply_steps(
                 &mut sink,
                 self.dialect(),
@@ -1003,7 +1100,7 @@ impl Project {
         }
         let parents = self.new_parents(options)?;
         let mut driver = self.connect(events)?;
-        let mut rows = runner::read_heads(driver.as_mut(), &self.version_table())?;
+        let mut rows = runner::read_heads(driver.as_mut(), &self.version_table()?)?;
         rows.sort();
         let mut want = parents.clone();
         want.sort();
@@ -1143,6 +1240,36 @@ impl Project {
             }
         }
         failures
+    }
+}
+
+/// Why an upgrade or downgrade has nothing to do.
+#[derive(Debug)]
+enum Idle {
+    /// The database is at the target.
+    AlreadyThere {
+        /// Its rows, for the message.
+        at: String,
+    },
+    /// An upgrade to a target applied below where the database is.
+    Below {
+        /// Its rows, for the message.
+        at: String,
+        /// The target as typed, cut for the message.
+        target: String,
+    },
+}
+
+impl Idle {
+    fn message(&self) -> String {
+        match self {
+            Idle::AlreadyThere { at } => {
+                format!("Nothing to do: the database is already at {at}")
+            }
+            Idle::Below { at, target } => format!(
+                "Nothing to do: the database is at {at}, above {target}; upgrade never goes down: use `aludel downgrade {target}` to go there"
+            ),
+        }
     }
 }
 

@@ -85,6 +85,18 @@ pub enum Event {
         /// How long it took, version-table update included.
         elapsed: Duration,
     },
+    /// Releasing the run lock failed after the work was done. Not an error: the
+    /// server releases a session's lock when the session ends, which it does as
+    /// aludel exits.
+    LockNotReleased {
+        /// Why (redacted).
+        error: String,
+    },
+    /// The plan is empty: the run changes nothing, and says why.
+    NothingToDo {
+        /// `Nothing to do: the database is already at ...`.
+        message: String,
+    },
 }
 
 /// A revision that failed.
@@ -102,6 +114,8 @@ pub struct MigrationFailure {
     /// The failing statement (its line and text), or `None` when the version-table
     /// update or the commit failed.
     pub statement: Option<Statement>,
+    /// Whether the failure came at the revision's COMMIT (`statement` is then `None`).
+    pub committing: bool,
     /// The database's error.
     pub error: DbError,
     /// What the failure left behind, for the user to act on.
@@ -121,30 +135,29 @@ impl MigrationFailure {
         match &self.statement {
             Some(st) => {
                 let _ = write!(s, "\n  file: {}:{}", self.path.display(), st.line);
-                let _ = write!(s, "\n  statement: {}", abbreviate(&st.sql));
+                let _ = write!(
+                    s,
+                    "\n  statement: {}",
+                    crate::text::excerpt(&st.sql).replace('\n', "\n    ")
+                );
             }
             None => {
                 let _ = write!(s, "\n  file: {}", self.path.display());
-                s.push_str("\n  while recording the revision in the version table");
+                s.push_str(if self.committing {
+                    "\n  while committing the revision"
+                } else {
+                    "\n  while recording the revision in the version table"
+                });
             }
         }
         let _ = write!(
             s,
             "\n  database error: {}",
-            self.error.message.replace('\n', "\n    ")
+            crate::text::message(&self.error.message).replace('\n', "\n    ")
         );
         let _ = write!(s, "\n  {}", self.outcome);
         s
     }
-}
-
-/// The first lines of a long statement, enough to recognise it.
-fn abbreviate(sql: &str) -> String {
-    let lines: Vec<&str> = sql.lines().collect();
-    if lines.len() <= 6 {
-        return sql.replace('\n', "\n    ");
-    }
-    format!("{}\n    ...", lines[..5].join("\n    "))
 }
 
 /// Why a run stopped.
@@ -184,6 +197,114 @@ pub enum RunError {
     /// A revision failed.
     #[error(transparent)]
     Migration(Box<MigrationFailure>),
+}
+
+impl RunError {
+    /// Whether the run stopped because its connection was lost: what was in flight
+    /// may or may not have committed.
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            RunError::Migration(f) => f.error.connection_lost(),
+            RunError::Database { error, .. } => error.connection_lost(),
+            _ => false,
+        }
+    }
+
+    /// This error, saying what the database holds as `read` back over a new
+    /// connection, or that it is unknown when that failed.
+    fn after_connection_loss(
+        self,
+        steps: &[PreparedStep],
+        read: Result<Vec<String>, RunError>,
+    ) -> RunError {
+        match self {
+            RunError::Migration(mut f) => {
+                let step = steps.iter().find(|s| s.revision == f.revision);
+                f.outcome = connection_loss_outcome(step, steps, &read);
+                RunError::Migration(f)
+            }
+            RunError::Database { doing, error } => RunError::Database {
+                doing,
+                error: DbError {
+                    message: format!(
+                        "{}\n{}",
+                        error.message,
+                        connection_loss_outcome(steps.last(), steps, &read)
+                    ),
+                    ..error
+                },
+            },
+            other => other,
+        }
+    }
+}
+
+/// What the database holds after the connection was lost during `step` (or the run's
+/// final commit), from the rows read back; when they could not be read, what it may
+/// hold, and that running again is safe.
+fn connection_loss_outcome(
+    step: Option<&PreparedStep>,
+    all: &[PreparedStep],
+    read: &Result<Vec<String>, RunError>,
+) -> String {
+    let at = |revs: &[String]| {
+        if revs.is_empty() {
+            "<base>".to_string()
+        } else {
+            revs.join(", ")
+        }
+    };
+    let same = |a: &[String], b: &[String]| {
+        let (mut a, mut b) = (a.to_vec(), b.to_vec());
+        a.sort();
+        b.sort();
+        a == b
+    };
+    match (read, step) {
+        (Ok(rows), Some(step)) => {
+            let verdict = if same(rows, &step.rows_after) {
+                format!(" (revision {} committed)", step.revision)
+            } else if same(rows, &step.heads_before) {
+                format!(" (revision {} did not commit)", step.revision)
+            } else if let Some(j) = all.iter().position(|s| same(rows, &s.rows_after))
+                && let Some(i) = all.iter().position(|s| s.revision == step.revision)
+                && j < i
+            {
+                // Reported applied, then undone: the server lost commits that had not
+                // reached its disk yet (they commit asynchronously until the run's last).
+                let lost: Vec<&str> = all[j + 1..i].iter().map(|s| s.revision.as_str()).collect();
+                format!(
+                    " ({}, reported applied above, did not survive: the server restarted before they reached its disk, see \"Durability\" in the documentation)",
+                    lost.join(", ")
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "after reconnecting, the version table reads {}{verdict}: the database is there; run the command again to continue",
+                at(rows)
+            )
+        }
+        (Ok(rows), None) => format!(
+            "after reconnecting, the version table reads {}: the database is there; run the command again to continue",
+            at(rows)
+        ),
+        (Err(e), step) => {
+            let maybe = match step {
+                Some(step) => format!(
+                    "whether revision {} committed is unknown: the database is at {} or {}",
+                    step.revision,
+                    at(&step.heads_before),
+                    at(&step.rows_after)
+                ),
+                None => "what the database holds is unknown".to_string(),
+            };
+            let before = all.first().map(|s| at(&s.heads_before)).unwrap_or_default();
+            format!(
+                "the version table could not be read back ({e}); {maybe} (or between that and {before}, where this run started, if the server itself crashed: see \"Durability\" in the documentation); running the command again is safe: it reads the version table and continues from where the database is"
+            )
+        }
+    }
 }
 
 /// Opens a connection, retrying with exponential backoff as `policy` says.
@@ -236,6 +357,9 @@ pub struct LockedSession {
     driver: Box<dyn Driver>,
     table: VersionTable,
     locked: bool,
+    /// Where to reconnect to read the version table back when the connection is lost
+    /// mid-run: what the database holds then is read, never assumed.
+    reconnect: Option<(DatabaseUrl, ConnectPolicy)>,
     /// The version table does not exist yet: it is created with the first revision
     /// (inside its transaction), or at [`LockedSession::finish`] if nothing ran.
     table_missing: bool,
@@ -293,6 +417,7 @@ impl LockedSession {
             driver,
             table,
             locked: true,
+            reconnect: None,
             table_missing: false,
         };
         let exists = session
@@ -320,9 +445,36 @@ impl LockedSession {
         Ok(())
     }
 
-    /// The version table's rows: the current heads.
+    /// Lets the session read the version table back over a new connection to `url`
+    /// when its own connection is lost, so that what it then reports was read.
+    pub fn reconnect_with(mut self, url: &DatabaseUrl, policy: &ConnectPolicy) -> Self {
+        self.reconnect = Some((url.clone(), policy.clone()));
+        self
+    }
+
+    /// The version table's rows: the current heads. When the session's connection is
+    /// gone (after a run whose last COMMIT went through, say), they are read over a
+    /// new connection, and the lock is known to have gone with the old session.
     pub fn heads(&mut self) -> Result<Vec<String>, RunError> {
-        read_heads(self.driver.as_mut(), &self.table)
+        match read_heads(self.driver.as_mut(), &self.table) {
+            Err(e) if e.connection_lost() && self.reconnect.is_some() => {
+                self.locked = false;
+                self.read_back(&mut |_| {}).map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    /// Reads the version rows over a new connection (with the configured retries).
+    fn read_back(&mut self, events: &mut dyn FnMut(Event)) -> Result<Vec<String>, RunError> {
+        let Some((url, policy)) = &self.reconnect else {
+            return Err(RunError::Database {
+                doing: "reading the version table back".into(),
+                error: DbError::new("no way to reconnect was given"),
+            });
+        };
+        let mut driver = connect(url, policy, events)?;
+        read_heads(driver.as_mut(), &self.table)
     }
 
     /// Runs the steps as `policy` says.
@@ -359,26 +511,38 @@ impl LockedSession {
             in_tx: false,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
-        if result.is_err() {
-            // The revisions before the failure committed asynchronously: make them
-            // durable before the error says the database is at them. Best effort: the
-            // error being reported matters more.
-            let _ = self.driver.flush(&self.table);
+        match result {
+            Err(e) if e.connection_lost() => {
+                // The session, its transaction and its lock are gone; whether what was
+                // in flight committed is read back, not assumed.
+                self.locked = false;
+                let read = self.read_back(events);
+                Err(e.after_connection_loss(steps, read))
+            }
+            Err(e) => {
+                // The revisions before the failure committed asynchronously: make
+                // them durable before the error says the database is at them. Best
+                // effort: the error being reported matters more.
+                let _ = self.driver.flush(&self.table);
+                Err(e)
+            }
+            Ok(()) => Ok(()),
         }
-        result
     }
 
     /// Creates the version table if nothing did yet, releases the lock and closes the
-    /// connection.
-    pub fn finish(mut self) -> Result<(), RunError> {
+    /// connection. A lock that cannot be released is a warning, not a failure: the
+    /// work is done, and the server drops a session's lock with the session.
+    pub fn finish(mut self, events: &mut dyn FnMut(Event)) -> Result<(), RunError> {
         self.create_missing_table()?;
-        self.locked = false;
-        self.driver
-            .unlock(&self.table)
-            .map_err(|error| RunError::Database {
-                doing: "releasing the migration lock".into(),
-                error,
-            })
+        if std::mem::take(&mut self.locked)
+            && let Err(error) = self.driver.unlock(&self.table)
+        {
+            events(Event::LockNotReleased {
+                error: error.message,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -683,10 +847,12 @@ pub fn apply_steps(
             index: n_statements,
             error,
         };
+        let mut committing = false;
         let result = sink
             .step(&texts, &version, &step.rows_after)
             .and_then(|()| {
                 if own_tx {
+                    committing = true;
                     sink.commit().map_err(version_failed)?;
                 }
                 Ok(())
@@ -704,16 +870,18 @@ pub fn apply_steps(
                 step,
                 &done,
                 steps,
-                whole_run,
-                in_tx,
+                // The run's own transaction was open and is rolled back.
+                whole_run && in_tx,
                 transactional_ddl,
                 &statement,
+                failure.error.kind,
             );
             return Err(RunError::Migration(Box::new(MigrationFailure {
                 revision: step.revision.clone(),
                 message: step.message.clone(),
                 direction: step.direction,
                 path: step.path.clone(),
+                committing,
                 statement,
                 // The lock table fills at the statement that needs one more lock.
                 error: if whole_run {
@@ -764,11 +932,14 @@ fn failure_outcome(
     step: &PreparedStep,
     done: &[&PreparedStep],
     all: &[PreparedStep],
-    whole_run: bool,
-    rolled_back_tx: bool,
+    run_rolled_back: bool,
     transactional_ddl: bool,
     statement: &Option<Statement>,
+    kind: crate::driver::DbErrorKind,
 ) -> String {
+    // What to do depends on what failed: a lost connection or a full disk is not the
+    // revision's fault.
+    let advice = kind.advice();
     let at = |revs: &[String]| {
         if revs.is_empty() {
             "<base>".to_string()
@@ -795,25 +966,25 @@ fn failure_outcome(
             at(&step.heads_before)
         );
     }
-    if whole_run && rolled_back_tx {
+    if run_rolled_back {
         // A non-transactional revision committed what came before it; the run's
         // transaction restarted after it, so that is where the database stands.
         let Some(i) = done.iter().rposition(|s| !s.transactional) else {
             return format!(
-                "the whole run was rolled back: the database is as before, at {before_run}"
+                "the whole run was rolled back: the database is as before, at {before_run}; {advice}"
             );
         };
         let heads = done
             .get(i + 1)
             .map_or(&step.heads_before, |s| &s.heads_before);
         return format!(
-            "the revisions after {} (which ran outside a transaction) were rolled back: the database is at {}; fix the revision and run the command again",
+            "the revisions after {} (which ran outside a transaction) were rolled back: the database is at {}; {advice}",
             done[i].revision,
             at(heads)
         );
     }
     format!(
-        "the revision was rolled back: the database is at {}; fix the revision and run the command again",
+        "the revision was rolled back: the database is at {}; {advice}",
         at(&step.heads_before)
     )
 }
@@ -850,6 +1021,11 @@ impl std::fmt::Display for Event {
                 elapsed,
                 ..
             } => write!(f, "{description} ({} ms)", elapsed.as_millis()),
+            Event::LockNotReleased { error } => write!(
+                f,
+                "Could not release the migration lock ({error}); the server releases it as the session ends"
+            ),
+            Event::NothingToDo { message } => f.write_str(message),
         }
     }
 }

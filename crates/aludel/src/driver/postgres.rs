@@ -17,8 +17,8 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage};
 
 use super::{
-    ConnectError, DbError, Driver, InspectScope, Inspection, StatementFailure, lock_key,
-    process_description,
+    ConnectError, DbError, DbErrorKind, Driver, InspectScope, Inspection, StatementFailure,
+    lock_key, process_description,
 };
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
@@ -42,16 +42,99 @@ fn db_error(e: tokio_postgres::Error) -> DbError {
             if let Some(h) = db.hint() {
                 message.push_str(&format!("\nHINT: {h}"));
             }
+            let code = db.code().code();
+            // FATAL and PANIC end the session whatever the code says.
+            use tokio_postgres::error::Severity;
+            let kind = if matches!(
+                db.parsed_severity(),
+                Some(Severity::Fatal | Severity::Panic)
+            ) {
+                DbErrorKind::ConnectionLost
+            } else {
+                error_kind(code)
+            };
             DbError {
                 message: crate::url::redact_str(&message),
-                code: Some(db.code().code().to_string()),
+                code: Some(code.to_string()),
+                kind,
             }
         }
-        None => DbError {
-            message: crate::url::redact_str(&e.to_string()),
-            code: e.code().map(|c| c.code().to_string()),
-        },
+        // No error from the server: the connection closed, or reading or writing it
+        // failed (a reset, a keepalive or tcp_user_timeout giving up). The session is
+        // gone, except when our own request could not be encoded (nothing was sent).
+        None => {
+            let message = error_chain(&e);
+            let kind = if message.starts_with("error encoding message") {
+                DbErrorKind::Statement
+            } else {
+                DbErrorKind::ConnectionLost
+            };
+            DbError {
+                message: crate::url::redact_str(&message),
+                code: None,
+                kind,
+            }
+        }
     }
+}
+
+/// What a SQLSTATE means for the run.
+fn error_kind(code: &str) -> DbErrorKind {
+    match code {
+        // Connection exceptions; the session ended by a shutdown, a crash, an
+        // administrator, or idle timeouts.
+        c if c.starts_with("08") => DbErrorKind::ConnectionLost,
+        "57P01" | "57P02" | "57P03" | "57P05" | "25P03" => DbErrorKind::ConnectionLost,
+        // Insufficient resources: disk full, out of memory, too many connections.
+        c if c.starts_with("53") => DbErrorKind::OutOfResources,
+        // A standby, or default_transaction_read_only.
+        "25006" => DbErrorKind::ReadOnly,
+        // statement_timeout, pg_cancel_backend.
+        "57014" => DbErrorKind::Cancelled,
+        // lock_timeout.
+        "55P03" => DbErrorKind::LockNotAvailable,
+        _ => DbErrorKind::Statement,
+    }
+}
+
+/// An error and its causes on one line: the outer error says "error communicating
+/// with the server", the causes say why.
+fn error_chain(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {}", describe_cause(s));
+        source = s.source();
+    }
+    text
+}
+
+/// One cause, worded for a person: rustls' certificate errors print as debug values.
+fn describe_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    use rustls::CertificateError as C;
+    let Some(rustls::Error::InvalidCertificate(cert)) = e.downcast_ref::<rustls::Error>() else {
+        return e.to_string();
+    };
+    let why = match cert {
+        C::UnknownIssuer => "it is not signed by a trusted root (give the CA with sslrootcert=PATH)".to_string(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it does not name the host connected to (sslmode=verify-full checks the name; verify-ca does not)".to_string()
+        }
+        C::Expired | C::ExpiredContext { .. } => "it has expired".to_string(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet (check the clocks)".to_string(),
+        C::Revoked => "it has been revoked".to_string(),
+        C::BadSignature => "its signature does not verify".to_string(),
+        C::Other(other) => {
+            let inner = format!("{other:?}");
+            if inner.contains("CaUsedAsEndEntity") {
+                "the server presents a CA certificate as its own; it needs a server certificate signed by that CA".to_string()
+            } else {
+                format!("it was rejected ({})", inner.trim_start_matches("OtherError(").trim_end_matches(')'))
+            }
+        }
+        other => format!("it was rejected ({other:?})"),
+    };
+    format!("the server's certificate is not accepted: {why}")
 }
 
 /// The query parameters honoured, as libpq names them.
@@ -68,8 +151,34 @@ const KNOWN_PARAMS: &[&str] = &[
     "dbname",
     "keepalives",
     "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
     "target_session_attrs",
 ];
+
+/// How long one connection attempt may take in all (TCP, TLS, start-up and
+/// authentication) unless the URL's `connect_timeout` says otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TCP keepalives, unless the URL says otherwise: a peer that vanished (a node lost,
+/// a dropped route) is noticed within about idle + interval x count = 60 s instead
+/// of the system's two hours.
+const KEEPALIVES_IDLE: Duration = Duration::from_secs(30);
+const KEEPALIVES_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVES_COUNT: u32 = 3;
+/// Data sent and not acknowledged for this long closes the connection (Linux).
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Server settings for aludel's own sessions, each applied only where the server,
+/// database, role and URL leave it at 0 (off): a session of ours whose client stalled
+/// is ended by the server, and with it the run lock, instead of holding it until
+/// someone kills it; the server side keepalives notice a client host that vanished.
+const SESSION_DEFAULTS: &str = "SELECT count(set_config(d.name, d.value, false)) \
+     FROM (VALUES ('idle_in_transaction_session_timeout', '60s'), \
+                  ('tcp_keepalives_idle', '30'), ('tcp_keepalives_interval', '10'), \
+                  ('tcp_keepalives_count', '3'), ('tcp_user_timeout', '60000')) AS d(name, value) \
+     JOIN pg_catalog.pg_settings s ON s.name = d.name WHERE s.setting = '0'";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tls {
@@ -115,7 +224,12 @@ impl PostgresDriver {
             .database()
             .map(str::to_string)
             .unwrap_or_else(|| url.user().unwrap_or("postgres").to_string());
-        config.connect_timeout(Duration::from_secs(10));
+        let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+        config.keepalives(true);
+        config.keepalives_idle(KEEPALIVES_IDLE);
+        config.keepalives_interval(KEEPALIVES_INTERVAL);
+        config.keepalives_retries(KEEPALIVES_COUNT);
+        config.tcp_user_timeout(TCP_USER_TIMEOUT);
         let mut tls = Tls::Prefer;
         let mut root_cert: Option<String> = None;
         let mut application_name: Option<String> = None;
@@ -139,7 +253,11 @@ impl PostgresDriver {
                 "sslrootcert" => root_cert = Some(value.clone()),
                 "connect_timeout" => {
                     let secs: u64 = value.parse().map_err(|_| bad("expected seconds"))?;
-                    config.connect_timeout(Duration::from_secs(secs.max(1)));
+                    // libpq: 0 waits forever; a migration in an init container must
+                    // not, so 0 keeps the default.
+                    if secs > 0 {
+                        connect_timeout = Duration::from_secs(secs.max(2));
+                    }
                 }
                 "application_name" => application_name = Some(value.clone()),
                 "options" => {
@@ -158,7 +276,19 @@ impl PostgresDriver {
                 }
                 "keepalives_idle" => {
                     let secs: u64 = value.parse().map_err(|_| bad("expected seconds"))?;
-                    config.keepalives_idle(Duration::from_secs(secs));
+                    config.keepalives_idle(Duration::from_secs(secs.max(1)));
+                }
+                "keepalives_interval" => {
+                    let secs: u64 = value.parse().map_err(|_| bad("expected seconds"))?;
+                    config.keepalives_interval(Duration::from_secs(secs.max(1)));
+                }
+                "keepalives_count" => {
+                    let n: u32 = value.parse().map_err(|_| bad("expected a number"))?;
+                    config.keepalives_retries(n.max(1));
+                }
+                "tcp_user_timeout" => {
+                    let ms: u64 = value.parse().map_err(|_| bad("expected milliseconds"))?;
+                    config.tcp_user_timeout(Duration::from_millis(ms));
                 }
                 "target_session_attrs" => {
                     let attrs = match value.as_str() {
@@ -177,6 +307,8 @@ impl PostgresDriver {
             }
         }
         config.dbname(&database);
+        // tokio-postgres bounds only the TCP connect; the whole attempt is bounded below.
+        config.connect_timeout(connect_timeout);
         // Name ourselves so a waiting run can say who holds the lock.
         let name = application_name.unwrap_or_else(|| {
             let mut n = format!("aludel {}", process_description());
@@ -197,7 +329,7 @@ impl PostgresDriver {
         let connected = match tls {
             Tls::Disable => {
                 config.ssl_mode(SslMode::Disable);
-                open_client(&runtime, &config, NoTls)
+                open_client(&runtime, &config, NoTls, connect_timeout)
             }
             mode => {
                 config.ssl_mode(if mode == Tls::Prefer {
@@ -207,10 +339,19 @@ impl PostgresDriver {
                 });
                 let client_config = tls_config(mode, root_cert.as_deref()).map_err(unsupported)?;
                 let tls = tokio_postgres_rustls::MakeRustlsConnect::new(client_config);
-                open_client(&runtime, &config, tls)
+                open_client(&runtime, &config, tls, connect_timeout)
             }
         };
-        let client = connected.map_err(|e: tokio_postgres::Error| {
+        let client = connected.map_err(|e| {
+            let Some(e) = e else {
+                return ConnectError::Unreachable {
+                    url: url.to_string(),
+                    message: format!(
+                        "no answer within {} s (connect_timeout); the server or something in between accepted the connection but did not reply",
+                        connect_timeout.as_secs()
+                    ),
+                };
+            };
             let message = describe_connect_error(&e);
             if is_permanent(&e, &message) {
                 ConnectError::Rejected {
@@ -224,10 +365,28 @@ impl PostgresDriver {
                 }
             }
         })?;
-        Ok(PostgresDriver {
+        let driver = PostgresDriver {
             runtime,
             client,
             lock: None,
+        };
+        driver
+            .query_within(SESSION_DEFAULTS, connect_timeout)
+            .map_err(|message| ConnectError::Unreachable {
+                url: url.to_string(),
+                message: format!("setting up the session: {message}"),
+            })?;
+        Ok(driver)
+    }
+
+    /// Runs a query of aludel's own that must answer promptly; `Err` says why not.
+    fn query_within(&self, sql: &str, limit: Duration) -> Result<(), String> {
+        self.runtime.block_on(async {
+            match tokio::time::timeout(limit, self.client.simple_query(sql)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(db_error(e).message),
+                Err(_) => Err(format!("no answer within {} s", limit.as_secs())),
+            }
         })
     }
 
@@ -262,18 +421,24 @@ impl PostgresDriver {
 
 /// Connects on `runtime` and leaves the connection's I/O to it: `block_on` drives it
 /// while each request is waited on. Notices and the connection's end are not ours to
-/// report; errors reach the caller through the client.
+/// report; errors reach the caller through the client. The whole attempt (TCP, TLS,
+/// start-up, authentication) gets `limit`: a server that accepts and never answers
+/// is an attempt that failed (`Err(None)`), not a hang.
 fn open_client<T>(
     runtime: &tokio::runtime::Runtime,
     config: &Config,
     tls: T,
-) -> Result<Client, tokio_postgres::Error>
+    limit: Duration,
+) -> Result<Client, Option<tokio_postgres::Error>>
 where
     T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
     T::Stream: Send + 'static,
 {
     runtime.block_on(async {
-        let (client, connection) = config.connect(tls).await?;
+        let (client, connection) = tokio::time::timeout(limit, config.connect(tls))
+            .await
+            .map_err(|_| None)?
+            .map_err(Some)?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -315,13 +480,7 @@ fn describe_connect_error(e: &tokio_postgres::Error) -> String {
         return crate::url::redact_str(db.message());
     }
     // The outer error says "error connecting to server"; the cause says why.
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    crate::url::redact_str(&text)
+    crate::url::redact_str(&error_chain(e))
 }
 
 fn tls_config(mode: Tls, root_cert: Option<&str>) -> Result<rustls::ClientConfig, String> {
@@ -527,6 +686,16 @@ impl Driver for PostgresDriver {
         // completions counted before the error do (the splitter never yields an empty
         // or comment-only statement, which would complete silently). A newline ends a
         // trailing line comment before the `;`.
+        // PostgreSQL takes no NUL in a query string; the server would blame the
+        // statement before it, so say which one holds it.
+        if let Some(index) = statements.iter().position(|s| s.contains('\0')) {
+            return Err(StatementFailure {
+                index,
+                error: DbError::new(
+                    "the statement contains a NUL character (byte 0), which PostgreSQL does not accept in SQL text",
+                ),
+            });
+        }
         let mut batch = String::new();
         // The character offset where each statement ends.
         let mut ends = Vec::with_capacity(statements.len());

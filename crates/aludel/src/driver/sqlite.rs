@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{ConnectError, ConnectOptions, DbError, Driver, InspectScope, Inspection};
+use super::{ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, InspectScope, Inspection};
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect, SqliteLocation};
 
@@ -18,13 +18,24 @@ pub struct SqliteDriver {
 }
 
 fn db_error(e: rusqlite::Error) -> DbError {
-    let code = match &e {
-        rusqlite::Error::SqliteFailure(f, _) => Some(format!("{:?}", f.code)),
-        _ => None,
+    use rusqlite::ErrorCode as C;
+    let (code, kind) = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => (
+            Some(format!("{:?}", f.code)),
+            match f.code {
+                C::DiskFull | C::OutOfMemory => DbErrorKind::OutOfResources,
+                C::ReadOnly => DbErrorKind::ReadOnly,
+                C::DatabaseBusy | C::DatabaseLocked => DbErrorKind::LockNotAvailable,
+                C::OperationInterrupted => DbErrorKind::Cancelled,
+                _ => DbErrorKind::Statement,
+            },
+        ),
+        _ => (None, DbErrorKind::Statement),
     };
     DbError {
         message: crate::url::redact_str(&e.to_string()),
         code,
+        kind,
     }
 }
 

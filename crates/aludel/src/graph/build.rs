@@ -25,7 +25,15 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
     }
     bad.sort_unstable();
     bad.dedup();
-    let shown: Vec<String> = bad.iter().map(|c| format!("'{c}'")).collect();
+    // A few, escaped: the name may hold thousands of distinct characters, or ESC.
+    let mut shown: Vec<String> = bad
+        .iter()
+        .take(10)
+        .map(|c| format!("'{}'", crate::text::value(&c.to_string())))
+        .collect();
+    if bad.len() > 10 {
+        shown.push(format!("and {} more", bad.len() - 10));
+    }
     Err(format!(
         "contains {} (only letters, digits and '_' are allowed)",
         shown.join(", ")

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::build::check_name;
 use super::{Edges, GraphError, RevisionGraph};
+use crate::text::value as shown;
 
 /// A revision target as typed on the command line.
 ///
@@ -63,7 +64,7 @@ impl Target {
         let name = |s: &str, what: &str| -> Result<String, GraphError> {
             check_name(s)
                 .map(|()| s.to_string())
-                .map_err(|p| bad(format!("the {what} '{s}' {p}")))
+                .map_err(|p| bad(format!("the {what} '{}' {p}", shown(s))))
         };
         if text.contains(':') {
             return Err(bad(
@@ -88,7 +89,15 @@ impl Target {
             }
             let magnitude: i64 = digits
                 .parse()
-                .map_err(|_| bad(format!("{digits} steps is too many")))?;
+                .map_err(|_| bad(format!("{} steps is too many", shown(digits))))?;
+            if magnitude == 0 {
+                // Neither direction can take it: `-0` and `+0` are no step at all.
+                return Err(bad(format!(
+                    "{}0 is no step at all; give a number of steps of 1 or more (e.g. {}1)",
+                    &rest[pos..=pos],
+                    &rest[pos..=pos]
+                )));
+            }
             let steps = if rest.as_bytes()[pos] == b'-' {
                 -magnitude
             } else {

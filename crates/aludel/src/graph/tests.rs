@@ -673,6 +673,44 @@ fn target_parsing() {
     assert!(Range::parse("ab").is_err());
 }
 
+/// `-0` and `+0` are no step: refused for what they are, in either command, instead
+/// of each direction sending the user to the other.
+#[test]
+fn zero_steps_are_refused_as_no_step() {
+    for (t, sign) in [("-0", '-'), ("+0", '+'), ("ae10-0", '-'), ("cart@+00", '+')] {
+        assert_eq!(
+            Target::parse(t).unwrap_err().to_string(),
+            format!(
+                "invalid revision target '{t}': {sign}0 is no step at all; give a number of steps of 1 or more (e.g. {sign}1)"
+            )
+        );
+    }
+}
+
+/// A target or id of any length is shown cut, and its control characters escaped.
+#[test]
+fn long_targets_are_cut_in_messages() {
+    let g = fixture_branches(false);
+    let long = "a".repeat(100_000);
+    let e = g
+        .upgrade(NONE, &Target::parse(&long).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "Can't locate revision identified by '{}… (100000 bytes, cut)'",
+            "a".repeat(120)
+        )
+    );
+    let e = Target::parse("ab\u{1b}[2Jc").unwrap_err().to_string();
+    assert!(
+        e.starts_with("invalid revision target 'ab\\u{1b}[2Jc'"),
+        "{e}"
+    );
+    assert!(!e.contains('\u{1b}'), "{e}");
+}
+
 #[test]
 fn target_resolution_errors() {
     let g = fixture_branches(false);

@@ -55,18 +55,22 @@ impl NewRevision {
         if !is_id(&self.id) {
             return bad(format!(
                 "invalid revision id '{}' (use letters, digits and '_')",
-                self.id
+                crate::text::value(&self.id)
             ));
         }
         for p in &self.parents {
             if !is_id(p) {
-                return bad(format!("invalid parent revision id '{p}'"));
+                return bad(format!(
+                    "invalid parent revision id '{}'",
+                    crate::text::value(p)
+                ));
             }
         }
         for l in self.branch_labels.iter().chain(&self.depends_on) {
             if !is_label(l) {
                 return bad(format!(
-                    "invalid label or revision '{l}' (use letters, digits, '_', '-' and '.')"
+                    "invalid label or revision '{}' (use letters, digits, '_', '-' and '.')",
+                    crate::text::value(l)
                 ));
             }
         }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::ScriptError;
 use crate::graph::{Direction, Origin, RevisionSpec};
+use crate::text::value as shown;
 use crate::url::Dialect;
 
 /// A section as found by the parser: its marker and the byte range of its body.
@@ -75,7 +76,8 @@ pub(super) fn section_marker(
     match Dialect::from_name(value) {
         Some(dialect) => Ok(Some((direction, Some(dialect)))),
         None => Err(format!(
-            "unknown dialect '{value}' in section marker (expected postgresql, sqlite or mysql)"
+            "unknown dialect '{value}' in section marker (expected postgresql, sqlite or mysql)",
+            value = shown(value)
         )),
     }
 }
@@ -205,14 +207,18 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
                     line_no,
                     format!(
                         "unknown directive '-- aludel:{key}' (only '-- aludel:upgrade' and \
-                         '-- aludel:downgrade' may follow the header)"
+                         '-- aludel:downgrade' may follow the header)",
+                        key = shown(key)
                     ),
                 ));
             }
             _ => {
                 return Err(err(
                     line_no,
-                    format!("unknown header key '{key}' (expected {HEADER_KEYS})"),
+                    format!(
+                        "unknown header key '{key}' (expected {HEADER_KEYS})",
+                        key = shown(key)
+                    ),
                 ));
             }
         };
@@ -255,7 +261,10 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
         Some((other, line)) => {
             return Err(err(
                 line,
-                format!("transaction must be 'true' or 'false', not '{other}'"),
+                format!(
+                    "transaction must be 'true' or 'false', not '{other}'",
+                    other = shown(other)
+                ),
             ));
         }
     };
@@ -283,7 +292,10 @@ fn build_spec(
     if !is_id(id) {
         return Err(err(
             revision_line,
-            format!("invalid revision id '{id}' (use letters, digits and '_')"),
+            format!(
+                "invalid revision id '{id}' (use letters, digits and '_')",
+                id = shown(id)
+            ),
         ));
     }
     let list = |field: &Field<'_>,
@@ -297,10 +309,16 @@ fn build_spec(
         let mut items: Vec<String> = Vec::new();
         for item in value.split_whitespace() {
             if !valid(item) {
-                return Err(err(line, format!("invalid {what} '{item}' in '{key}'")));
+                return Err(err(
+                    line,
+                    format!("invalid {what} '{item}' in '{key}'", item = shown(item)),
+                ));
             }
             if items.iter().any(|i| i == item) {
-                return Err(err(line, format!("'{item}' is listed twice in '{key}'")));
+                return Err(err(
+                    line,
+                    format!("'{item}' is listed twice in '{key}'", item = shown(item)),
+                ));
             }
             items.push(item.to_string());
         }
@@ -316,7 +334,7 @@ fn build_spec(
     if parents.iter().any(|p| p == id) {
         return Err(err(
             header.revises.value.map_or(revision_line, |(_, l)| l),
-            format!("revision '{id}' revises itself"),
+            format!("revision '{id}' revises itself", id = shown(id)),
         ));
     }
     let branch_labels = list(
@@ -339,7 +357,8 @@ fn build_spec(
                     line,
                     format!(
                         "invalid created timestamp '{value}' (expected RFC 3339, e.g. \
-                         2026-01-10T14:30:00Z): {e}"
+                         2026-01-10T14:30:00Z): {e}",
+                        value = shown(value)
                     ),
                 ));
             }

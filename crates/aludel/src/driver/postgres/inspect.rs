@@ -304,7 +304,7 @@ fn reading(what: &str, schemas: &[String], e: tokio_postgres::Error) -> DbError 
     };
     DbError {
         message: format!("reading the {what} of {place}: {}", inner.message),
-        code: inner.code,
+        ..inner
     }
 }
 

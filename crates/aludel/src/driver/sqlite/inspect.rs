@@ -65,7 +65,7 @@ fn reading(what: &str) -> impl Fn(rusqlite::Error) -> DbError + '_ {
         let inner = db_error(e);
         DbError {
             message: format!("reading the {what} of schema {SCHEMA}: {}", inner.message),
-            code: inner.code,
+            ..inner
         }
     }
 }
