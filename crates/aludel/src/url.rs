@@ -117,7 +117,9 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
         url: redact_url(input),
         reason: reason.to_string(),
     };
-    if input.trim().is_empty() {
+    // A Secret written with `echo` ends in a newline: the ends are never part of a URL.
+    let input = input.trim();
+    if input.is_empty() {
         return Err(err("the URL is empty"));
     }
     let (scheme, rest) = input
@@ -221,7 +223,10 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
             );
         }
     }
-    if authority.contains(char::is_whitespace) || path.contains(['@', ' ']) {
+    if authority.contains(char::is_whitespace)
+        || path.contains('@')
+        || path.contains(char::is_whitespace)
+    {
         // Only a password can put these here: one holding an '@' and then a '/' or
         // '?' unencoded, or one holding spaces with the '@' before it missing.
         return Err(err(
@@ -851,6 +856,13 @@ mod tests {
             .parse::<DatabaseUrl>()
             .unwrap_err();
         assert!(!e.to_string().contains("b/c"), "{e}");
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_ignored() {
+        let u = p("  postgresql://u:pw@h/db\n");
+        assert_eq!(u.database(), Some("db"));
+        assert_eq!(u.password(), Some("pw"));
     }
 
     #[test]
