@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use aludel::config::ProcessEnv;
+use aludel::config::{ProcessEnv, UrlSource};
 use aludel::fleet::{Shard, TargetsFile, Workspace, run_all};
 use aludel::project::Project;
 
@@ -122,6 +122,17 @@ pub fn run_workspace(
             let config = workspace
                 .member_config(member, &ProcessEnv)
                 .map_err(|e| e.to_string())?;
+            if config.url_source == UrlSource::Default {
+                // In a workspace this is most likely a forgotten `database_url`.
+                printer.warn(
+                    "default_database",
+                    &format!(
+                        "no database_url in {}: using the embedded SQLite default {}",
+                        config.path.display(),
+                        config.database_url
+                    ),
+                );
+            }
             let project = Project::open(config)?;
             run_command(&project, command, json, &printer)
         })

@@ -299,3 +299,27 @@ fn workspace_usage_errors_name_the_problem() {
     );
     assert!(!pg.tables().contains(&"aludel_version".to_string()));
 }
+
+#[test]
+fn a_member_on_the_embedded_sqlite_default_says_so() {
+    let p = TestProject::empty(BIN);
+    let root = p.path().to_path_buf();
+    member(&root, "a", "sqlite:///a.db", &[table("a1", &[], "t")]);
+    // No database_url: the member falls back to sqlite:///aludel.db beside its file.
+    let d = root.join("b");
+    std::fs::create_dir_all(d.join("migrations/versions")).unwrap();
+    std::fs::write(d.join("aludel.toml"), "[aludel]\n").unwrap();
+    std::fs::write(
+        root.join("aludel-workspace.toml"),
+        "[workspace]\nmembers = [\"a\", \"b\"]\n",
+    )
+    .unwrap();
+    let args = ["--workspace", "aludel-workspace.toml", "upgrade", "head"];
+    let r = p.run(&args).expect_code(0, &args);
+    assert!(
+        r.stderr.lines().any(|l| l
+            == "[b] WARN  no database_url in [PROJECT]/b/aludel.toml: using the embedded SQLite default sqlite:///[PROJECT]/b/aludel.db"),
+        "{r}"
+    );
+    assert!(!r.stderr.contains("[a] WARN"), "{r}");
+}

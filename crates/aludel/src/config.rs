@@ -83,6 +83,15 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A database URL that is set but empty: an empty Secret or variable must not
+    /// turn into the embedded SQLite default.
+    #[error(
+        "{origin} is set but empty; give a database URL there, or remove it to fall back to the next source"
+    )]
+    EmptyUrl {
+        /// Where it came from: `--url`, `DATABASE_URL`, or `database_url in PATH`.
+        origin: String,
+    },
     /// The database URL could not be parsed.
     #[error("{origin}: {source}")]
     Url {
@@ -209,6 +218,31 @@ pub enum UrlSource {
     Caller,
 }
 
+/// A `database_url` in the file that refers to an unset variable. Commands that need no
+/// database (`history`, `heads`, `show`, `revision`, `merge`, `--sql`) still run; one
+/// that connects fails with [`UnresolvedUrl::error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnresolvedUrl {
+    /// The config file.
+    pub path: PathBuf,
+    /// The unset variable.
+    pub name: String,
+    /// Whether the URL's scheme, written without variables, still names the dialect
+    /// (offline SQL needs it).
+    pub dialect_known: bool,
+}
+
+impl UnresolvedUrl {
+    /// The error a command that needs the database reports.
+    pub fn error(&self) -> ConfigError {
+        ConfigError::UnsetVariable {
+            path: self.path.clone(),
+            key: "database_url".into(),
+            name: self.name.clone(),
+        }
+    }
+}
+
 /// The resolved configuration of one project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -222,6 +256,10 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// Where [`Config::database_url`] came from.
     pub url_source: UrlSource,
+    /// Set when the file's `database_url` refers to an unset variable: then
+    /// [`Config::database_url`] is a stand-in of the same dialect (when the scheme
+    /// tells it) and must not be connected to.
+    pub unresolved_url: Option<UnresolvedUrl>,
     /// The version table's name.
     pub version_table: String,
     /// The version table's schema, if not the default one.
@@ -304,12 +342,28 @@ impl Config {
             .unwrap_or_else(|| "migrations".to_string());
         // The file's URL is filled in only when it is the one used: a `${DB_PASSWORD}`
         // meant for local runs must not stop a deployment that sets DATABASE_URL.
+        let file_origin = || format!("database_url in {}", path.display());
+        let mut unresolved_url = None;
         let (raw_url, url_source, origin) = if let Some(u) = &overrides.url {
             (u.clone(), UrlSource::Flag, "--url".to_string())
-        } else if let Some(u) = env.var("DATABASE_URL").filter(|u| !u.is_empty()) {
+        } else if let Some(u) = env.var("DATABASE_URL") {
             (u, UrlSource::Environment, "DATABASE_URL".to_string())
-        } else if let Some(u) = interp("database_url", a.database_url)? {
-            (u, UrlSource::File, path.display().to_string())
+        } else if let Some(written) = a.database_url {
+            match interpolate(&written, env, path, "database_url") {
+                Ok(u) => (u, UrlSource::File, file_origin()),
+                Err(ConfigError::UnsetVariable { name, .. }) => {
+                    // Nothing is connected to yet: keep going on a stand-in, so that
+                    // commands that need no database still work.
+                    let (stand_in, dialect_known) = stand_in_url(&written);
+                    unresolved_url = Some(UnresolvedUrl {
+                        path: path.to_path_buf(),
+                        name,
+                        dialect_known,
+                    });
+                    (stand_in, UrlSource::File, file_origin())
+                }
+                Err(e) => return Err(e),
+            }
         } else {
             (
                 DEFAULT_URL.to_string(),
@@ -317,6 +371,9 @@ impl Config {
                 "default".to_string(),
             )
         };
+        if raw_url.trim().is_empty() {
+            return Err(ConfigError::EmptyUrl { origin });
+        }
         let database_url = raw_url
             .parse::<DatabaseUrl>()
             .map_err(|source| ConfigError::Url { origin, source })?
@@ -439,6 +496,7 @@ impl Config {
             root,
             database_url,
             url_source,
+            unresolved_url,
             version_table,
             version_table_schema,
             file_template: interp("file_template", a.file_template)?
@@ -470,6 +528,7 @@ impl Config {
             script_location: root.join("migrations"),
             database_url,
             url_source: UrlSource::Caller,
+            unresolved_url: None,
             version_table: DEFAULT_VERSION_TABLE.into(),
             version_table_schema: None,
             file_template: DEFAULT_FILE_TEMPLATE.into(),
@@ -494,6 +553,19 @@ impl Config {
     pub fn template_path(&self) -> PathBuf {
         self.script_location.join("script.sql.tmpl")
     }
+}
+
+/// A URL of the dialect that `written` (a `database_url` with an unset variable)
+/// names by its scheme, to stand in until a command connects; and whether the scheme
+/// told the dialect at all.
+fn stand_in_url(written: &str) -> (String, bool) {
+    if let Some((scheme, _)) = written.split_once("://") {
+        let stand_in = format!("{scheme}://");
+        if !scheme.contains('$') && stand_in.parse::<DatabaseUrl>().is_ok() {
+            return (stand_in, true);
+        }
+    }
+    ("sqlite://:memory:".into(), false)
 }
 
 /// The default `file_template`.
@@ -656,12 +728,11 @@ mod tests {
     fn an_unset_variable_in_an_overridden_file_url_does_not_matter() {
         let text = "[aludel]\ndatabase_url = \"postgresql://app:${DB_PASSWORD}@db/app\"\n";
         let e = env(&[("DATABASE_URL", "sqlite:///x.db")]);
-        let c = load(text, &e, &Overrides::default()).map(|c| c.url_source);
-        assert_eq!(c.ok(), Some(UrlSource::Environment));
-        let err = load(text, &env(&[]), &Overrides::default())
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let c = load(text, &e, &Overrides::default()).unwrap();
+        assert_eq!(c.url_source, UrlSource::Environment);
+        assert_eq!(c.unresolved_url, None);
+        let c = load(text, &env(&[]), &Overrides::default()).unwrap();
+        let err = c.unresolved_url.unwrap().error().to_string();
         assert!(err.contains("DB_PASSWORD, which is not set"), "{err}");
     }
 
@@ -725,11 +796,23 @@ mod tests {
         let text = "[aludel]\ndatabase_url = \"postgresql://u:${PW}@h/db\"\n";
         let c = load(text, &env(&[("PW", "x")]), &Overrides::default()).unwrap();
         assert_eq!(c.database_url.password(), Some("x"));
-        let e = load(text, &env(&[]), &Overrides::default()).unwrap_err();
+        assert_eq!(c.unresolved_url, None);
+        // Unset, it stops only what connects: the dialect is still known.
+        let c = load(text, &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(c.database_url.dialect(), Dialect::Postgres);
+        let unresolved = c.unresolved_url.unwrap();
+        assert!(unresolved.dialect_known);
         assert_eq!(
-            e.to_string(),
+            unresolved.error().to_string(),
             "/p/aludel.toml: `database_url` refers to environment variable PW, which is not set"
         );
+        let c = load(
+            "[aludel]\ndatabase_url = \"${DB_URL}\"\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(!c.unresolved_url.unwrap().dialect_known);
     }
 
     #[test]
@@ -814,5 +897,30 @@ mod tests {
         let s = e.to_string();
         assert!(s.starts_with("DATABASE_URL: "), "{s}");
         assert!(!s.contains("secret"), "{s}");
+    }
+
+    #[test]
+    fn an_empty_url_is_an_error_naming_its_source() {
+        let empty = |text: &str, e: &[(&str, &str)], url: Option<&str>| {
+            let o = Overrides {
+                url: url.map(str::to_string),
+                ..Default::default()
+            };
+            match load(text, &env(e), &o) {
+                Err(ConfigError::EmptyUrl { origin }) => origin,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(empty("", &[], Some("")), "--url");
+        assert_eq!(empty("", &[("DATABASE_URL", "")], None), "DATABASE_URL");
+        assert_eq!(empty("", &[("DATABASE_URL", "  ")], None), "DATABASE_URL");
+        assert_eq!(
+            empty("[aludel]\ndatabase_url = \"\"\n", &[], None),
+            "database_url in /p/aludel.toml"
+        );
+        assert_eq!(
+            empty("[aludel]\ndatabase_url = \"${U}\"\n", &[("U", "")], None),
+            "database_url in /p/aludel.toml"
+        );
     }
 }

@@ -217,6 +217,7 @@ impl Project {
         let mut config = self.config.clone();
         config.database_url = url;
         config.url_source = crate::config::UrlSource::Caller;
+        config.unresolved_url = None;
         Project {
             config,
             scripts: Arc::clone(&self.scripts),
@@ -275,7 +276,25 @@ impl Project {
         }
     }
 
+    /// The database URL, for a command that connects: an unset variable in it is an
+    /// error now, not when the configuration was loaded.
+    fn live_url(&self) -> Result<&DatabaseUrl, Error> {
+        match &self.config.unresolved_url {
+            Some(u) => Err(u.error().into()),
+            None => Ok(&self.config.database_url),
+        }
+    }
+
+    /// The dialect, for offline SQL: it needs no database, only the URL's scheme.
+    fn offline_dialect(&self) -> Result<Dialect, Error> {
+        match &self.config.unresolved_url {
+            Some(u) if !u.dialect_known => Err(u.error().into()),
+            _ => Ok(self.dialect()),
+        }
+    }
+
     fn connect(&self, events: &mut dyn FnMut(Event)) -> Result<Box<dyn Driver>, Error> {
+        self.live_url()?;
         Ok(runner::connect(
             &self.config.database_url,
             &self.config.connect,
@@ -462,6 +481,7 @@ impl Project {
         typed: &str,
         events: &mut dyn FnMut(Event),
     ) -> Result<String, Error> {
+        self.offline_dialect()?;
         let table = self.version_table()?;
         let (start, target) = match typed.split_once(':') {
             Some(_) => {
@@ -614,6 +634,7 @@ impl Project {
         purge: bool,
         events: &mut dyn FnMut(Event),
     ) -> Result<String, Error> {
+        self.offline_dialect()?;
         let table = self.version_table()?;
         let mut start = Vec::new();
         let mut plain = Vec::new();
@@ -992,7 +1013,7 @@ impl Project {
                 .map_err(|e| crate::driver::DbError::new(e.to_string()))
         };
         Ok(crate::autogen::Shadow::open(
-            &self.config.database_url,
+            self.live_url()?,
             given.as_ref(),
             scope,
             shared,

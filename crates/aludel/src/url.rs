@@ -6,6 +6,7 @@
 //! drivers call.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The SQL dialect a URL speaks.
@@ -113,9 +114,14 @@ impl std::str::FromStr for DatabaseUrl {
 
 fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
     let err = |reason: &str| UrlError {
-        url: redact_str(input),
+        url: redact_url(input),
         reason: reason.to_string(),
     };
+    // A Secret written with `echo` ends in a newline: the ends are never part of a URL.
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(err("the URL is empty"));
+    }
     let (scheme, rest) = input
         .split_once("://")
         .ok_or_else(|| err("expected SCHEME://..., e.g. postgresql://user@host/db"))?;
@@ -124,10 +130,16 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
         "postgresql" | "postgres" => Dialect::Postgres,
         "sqlite" | "sqlite3" => Dialect::Sqlite,
         "mysql" | "mariadb" => Dialect::Mysql,
-        other => {
+        // Quoted only when it looks like a scheme: anything else may be a secret.
+        other if other.chars().all(|c| c.is_ascii_alphanumeric()) => {
             return Err(err(&format!(
                 "unknown scheme '{other}' (expected postgresql, postgres, sqlite, mysql or mariadb)"
             )));
+        }
+        _ => {
+            return Err(err(
+                "unknown scheme (expected postgresql, postgres, sqlite, mysql or mariadb)",
+            ));
         }
     };
     // The user information comes first: a password may hold '/' and '?' (as
@@ -143,10 +155,22 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
     let mut params = Vec::new();
     if let Some(q) = query {
         for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // No parameter is a bare flag: a segment without '=' is the tail of a value
+            // holding a raw '&' (`password=a&b`), which would otherwise be shown.
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                err("a query parameter has no '=' (write '&' inside a value as %26)")
+            })?;
+            if !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            {
+                return Err(err(
+                    "a query parameter's name is not letters, digits, '_', '-' and '.' (is an '@', '/' or '?' of the password not percent-encoded?)",
+                ));
+            }
             params.push((
                 percent_decode(k).map_err(|e| err(&e))?,
-                percent_decode(v).map_err(|e| err(&e))?,
+                percent_decode(v).map_err(|_| err(PERCENT_IN_VALUE))?,
             ));
         }
     }
@@ -199,6 +223,16 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
             );
         }
     }
+    if authority.contains(char::is_whitespace)
+        || path.contains('@')
+        || path.contains(char::is_whitespace)
+    {
+        // Only a password can put these here: one holding an '@' and then a '/' or
+        // '?' unencoded, or one holding spaces with the '@' before it missing.
+        return Err(err(
+            "the host or database name holds '@' or whitespace; percent-encode '@', '/', '?' and spaces in a password (%40, %2F, %3F, %20)",
+        ));
+    }
     let hostport = authority;
     let (host, port) = if let Some(stripped) = hostport.strip_prefix('[') {
         let (h, after) = stripped
@@ -211,14 +245,17 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
             None => (hostport, None),
         }
     };
+    if host.contains(':') && !hostport.starts_with('[') {
+        // `user:password` without its '@', or an IPv6 address without brackets.
+        return Err(err(
+            "the host holds ':' (an IPv6 address goes in brackets: [::1]:5432)",
+        ));
+    }
     if !host.is_empty() {
         url.host = Some(percent_decode(host).map_err(|e| err(&e))?);
     }
     if let Some(p) = port.filter(|p| !p.is_empty()) {
-        url.port = Some(
-            p.parse()
-                .map_err(|_| err(&format!("port '{p}' is not a number from 1 to 65535")))?,
-        );
+        url.port = Some(parse_port(p).map_err(|reason| err(&reason))?);
     }
     if !path.is_empty() {
         url.database = Some(percent_decode(path).map_err(|e| err(&e))?);
@@ -226,16 +263,59 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
     Ok(url)
 }
 
-/// Splits `user[:password]@rest` as SQLAlchemy does: the user name holds no ':', '/',
-/// '?' or '@', the password no '@'. `None` when the text has no user information.
+/// Why a parameter value did not decode; the value itself is never quoted.
+const PERCENT_IN_VALUE: &str = "a query parameter's value has a '%' not followed by two hex digits";
+
+/// A port from 1 to 65535. Port 0 would let the system pick one, never what was meant.
+/// Text that is not digits is not quoted back: with the '@' missing, it is a password.
+fn parse_port(text: &str) -> Result<u16, String> {
+    if !text.chars().all(|c| c.is_ascii_digit()) {
+        return Err("the port is not a number from 1 to 65535".into());
+    }
+    match text.parse::<u16>() {
+        Ok(0) => Err("port 0 is not a port a server listens on; give one from 1 to 65535".into()),
+        Ok(port) => Ok(port),
+        Err(_) => Err(format!("port '{text}' is not a number from 1 to 65535")),
+    }
+}
+
+/// Splits `user[:password]@rest`: the user name holds no ':', '/', '?', '#', '@' or
+/// whitespace; the password may hold anything, a raw '@' included, so the user
+/// information runs to the last '@' before the host's end (the first '/' or '?' after
+/// the first '@'). `None` when the text has no user information.
 fn split_userinfo(text: &str) -> Option<(&str, &str)> {
-    let at = text.find('@')?;
+    let first = text.find('@')?;
+    let host_end = text[first..]
+        .find(['/', '?'])
+        .map_or(text.len(), |i| first + i);
+    let at = text[..host_end].rfind('@').unwrap_or(first);
     let userinfo = &text[..at];
     let user = userinfo.split(':').next().unwrap_or(userinfo);
-    if user.contains(['/', '?', '#']) || user.chars().any(char::is_whitespace) {
+    if user.contains(['/', '?', '#'])
+        || user.chars().any(char::is_whitespace)
+        || is_host_port_query(userinfo)
+    {
         return None;
     }
     Some((userinfo, &text[at + 1..]))
+}
+
+/// Whether `text` reads as `host:PORT[/db]?name=`: then the '@' after it is inside
+/// a query value (`?password=p@ss`), not the end of a password.
+fn is_host_port_query(text: &str) -> bool {
+    let Some((_, after)) = text.split_once(':') else {
+        return false;
+    };
+    let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &after[digits..];
+    let rest = match rest.strip_prefix('/') {
+        Some(path) => path.find('?').map_or("", |q| &path[q..]),
+        None => rest,
+    };
+    rest.strip_prefix('?').is_some_and(|query| {
+        let name = query.bytes().take_while(|&b| is_name_byte(b)).count();
+        name > 0 && query[name..].starts_with('=')
+    })
 }
 
 fn percent_decode(s: &str) -> Result<String, String> {
@@ -262,72 +342,260 @@ fn percent_decode(s: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "percent-encoded text is not UTF-8".to_string())
 }
 
-/// Replaces the password of anything that looks like a URL with `***`, for text
-/// (error messages from drivers, say) that may embed one.
+/// What a secret is replaced with.
+const MASK: &str = "***";
+
+/// Masks every secret in free text (a driver's message, a parser's quote of a config
+/// line) that may embed database URLs or `key=value` connection strings: the password
+/// of each `scheme://user:password@` (up to the last `@` on its line, since a password
+/// may hold a raw `@` or spaces), of a `user:password@host` word without a scheme, a
+/// non-numeric "port" of a URL with no `@` (a password whose host was left out), and
+/// the value of every secret-looking parameter (`password=`, `sslpassword=`, a
+/// misspelled `pasword=`, tokens and keys), quoted or not. It needs no valid URL, and
+/// masks too much rather than too little.
 ///
 /// ```
-/// assert_eq!(aludel::url::redact_str("x postgres://u:pw@h/db y"), "x postgres://u:***@h/db y");
+/// use aludel::url::redact_str;
+/// assert_eq!(redact_str("x postgres://u:pw@h/db y"), "x postgres://u:***@h/db y");
+/// assert_eq!(redact_str("host=h password='a b' dbname=d"), "host=h password=*** dbname=d");
 /// ```
 pub fn redact_str(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (before, after) = rest.split_at(i + 3);
-        out.push_str(before);
-        // The same rule as parsing: the password runs to the first '@'.
-        match split_userinfo(after) {
-            Some((userinfo, tail)) if !userinfo.contains(char::is_whitespace) => {
-                match userinfo.split_once(':') {
-                    Some((user, _)) => {
-                        out.push_str(user);
-                        out.push_str(":***");
-                    }
-                    None => out.push_str(userinfo),
-                }
-                out.push('@');
-                rest = tail;
-            }
-            _ => rest = after,
-        }
-    }
-    out.push_str(rest);
-    redact_password_params(&out)
+    text.split_inclusive('\n')
+        .map(|line| {
+            let mut spans = userinfo_spans(line, false);
+            spans.extend(bare_userinfo_spans(line));
+            spans.extend(param_spans(line, false));
+            mask(line, spans)
+        })
+        .collect()
 }
 
-/// Whether a query parameter's value is a secret (`password`, `sslpassword`, tokens).
+/// Masks the secrets of `text` taken as one database URL or connection string,
+/// valid or not: as [`redact_str`], and also a `user:password@` with no scheme in
+/// front, with values running to the end of the text rather than of a word.
+///
+/// ```
+/// use aludel::url::redact_url;
+/// assert_eq!(redact_url("postgresql://u:a b@c@h:5432x/db"), "postgresql://u:***@h:5432x/db");
+/// ```
+pub fn redact_url(text: &str) -> String {
+    let mut spans = userinfo_spans(text, true);
+    spans.extend(param_spans(text, true));
+    mask(text, spans)
+}
+
+/// `text` with each byte range of `spans` (merged where they touch) replaced by
+/// [`MASK`].
+fn mask(text: &str, mut spans: Vec<Range<usize>>) -> String {
+    spans.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    let mut masked = false;
+    for span in spans {
+        if masked && span.start <= done {
+            // Overlaps or touches the last mask: extend it.
+            done = done.max(span.end);
+            continue;
+        }
+        out.push_str(&text[done..span.start]);
+        out.push_str(MASK);
+        done = span.end;
+        masked = true;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+/// The passwords of `scheme://user:password@` in `text`. With `whole`, `text` is one
+/// URL: without a `://`, the user information is looked for at its start.
+fn userinfo_spans(text: &str, whole: bool) -> Vec<Range<usize>> {
+    let mut starts: Vec<usize> = text.match_indices("://").map(|(i, _)| i + 3).collect();
+    if whole && starts.is_empty() {
+        starts.push(0);
+    }
+    let mut spans = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        // The next URL's scheme ends this one's region.
+        let region_end = starts
+            .get(n + 1)
+            .map_or(text.len(), |&next| scheme_start(text, next - 3))
+            .max(start);
+        let region = &text[start..region_end];
+        let user_len = region
+            .find(|c: char| matches!(c, ':' | '@' | '/' | '?' | '#' | '[') || c.is_whitespace())
+            .unwrap_or(region.len());
+        if !region[user_len..].starts_with(':') {
+            continue;
+        }
+        let secret_start = start + user_len + 1;
+        if let Some(after) = text[secret_start..region_end].strip_prefix("***@")
+            && !after
+                .split(char::is_whitespace)
+                .next()
+                .unwrap_or("")
+                .contains('@')
+        {
+            // Already masked (a URL's own display): what follows is not a secret.
+            continue;
+        }
+        match region.rfind('@') {
+            Some(at) if at > user_len => spans.push(secret_start..start + at),
+            // No '@': a "port" that is not a number may be a password.
+            _ => {
+                let port = &text[secret_start..region_end];
+                let len = port
+                    .find(|c: char| matches!(c, '/' | '?' | '#') || (!whole && c.is_whitespace()))
+                    .unwrap_or(port.len());
+                if !port[..len].chars().all(|c| c.is_ascii_digit()) {
+                    spans.push(secret_start..secret_start + len);
+                }
+            }
+        }
+    }
+    spans
+}
+
+/// Where the scheme ending at byte `colon` (the `:` of `://`) begins.
+fn scheme_start(text: &str, colon: usize) -> usize {
+    text[..colon]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+        .map_or(0, |i| i + 1)
+}
+
+/// The passwords of `user:password@host` words without a scheme: in free text only a
+/// word can be told apart from prose that has a ':' and an '@'.
+fn bare_userinfo_spans(line: &str) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let mut offset = 0;
+    for word in line.split(char::is_whitespace) {
+        let start = offset;
+        offset += word.len() + 1;
+        if word.contains("://") {
+            continue;
+        }
+        let lead = word.len() - word.trim_start_matches(['"', '\'', '(', '<', '[']).len();
+        let body = &word[lead..];
+        let user_len = body.find([':', '@', '/', '?', '#']).unwrap_or(body.len());
+        if let Some(at) = body.rfind('@')
+            && user_len > 0
+            && at > user_len
+            && body[user_len..].starts_with(':')
+        {
+            spans.push(start + lead + user_len + 1..start + lead + at);
+        }
+    }
+    spans
+}
+
+/// Whether a parameter's value is a secret: `password` and its misspellings
+/// (`pasword`, `passwd`, `pwd`), `sslpassword`, secrets, tokens and keys.
 fn is_secret_param(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["password", "secret", "token"]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "pass",
+        "pasw",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
 }
 
-/// Replaces the value of every secret query parameter (`password=`, `sslpassword=`,
-/// ...) in free text with `***`.
-fn redact_password_params(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(['?', '&']) {
-        let (before, after) = rest.split_at(i + 1);
-        out.push_str(before);
-        let name_len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
-        let (name, tail) = after.split_at(name_len);
-        match tail.strip_prefix('=') {
-            Some(value) if is_secret_param(name) => {
-                let end = value
-                    .find(|c: char| c == '&' || c.is_whitespace() || c == '\'' || c == '"')
-                    .unwrap_or(value.len());
-                out.push_str(name);
-                out.push_str("=***");
-                rest = &value[end..];
-            }
-            _ => rest = after,
+/// The values of every secret parameter in `text`: `?name=value` and `&name=value`
+/// of a URL's query (up to the next `&other=`, since a raw `&` may belong to the value,
+/// or the end of the line), and libpq's `name = value` or `name = 'quoted value'`.
+/// With `whole`, `text` is one URL and a value may run to its end.
+fn param_spans(text: &str, whole: bool) -> Vec<Range<usize>> {
+    let mut spans = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_name_byte(bytes[i]) || (i > 0 && is_name_byte(bytes[i - 1])) {
+            i += 1;
+            continue;
         }
+        let name_end = i + text[i..].bytes().take_while(|&b| is_name_byte(b)).count();
+        let after_name = &text[name_end..];
+        let eq = after_name.len() - after_name.trim_start_matches([' ', '\t']).len();
+        if !after_name[eq..].starts_with('=') || !is_secret_param(&text[i..name_end]) {
+            i = name_end;
+            continue;
+        }
+        let value_start = name_end + eq + 1;
+        let in_query = i > 0 && matches!(bytes[i - 1], b'?' | b'&');
+        let value_end = value_start + secret_value_len(&text[value_start..], in_query, whole);
+        if value_end > value_start {
+            spans.push(value_start..value_end);
+        }
+        i = value_end.max(name_end + 1);
     }
-    out.push_str(rest);
-    out
+    spans
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The length of a secret value at the start of `text` (see [`redact_params`]).
+fn secret_value_len(text: &str, in_query: bool, whole: bool) -> usize {
+    let end = if whole {
+        text.len()
+    } else {
+        text.find('\n').unwrap_or(text.len())
+    };
+    if let Some(after) = text.strip_prefix(MASK)
+        && (after
+            .starts_with(|c: char| c.is_whitespace() || matches!(c, ':' | '"' | '\'' | ')' | ','))
+            || after.is_empty()
+            || next_param(after, end.saturating_sub(MASK.len()), '&') == Some(0))
+    {
+        // Already masked (a URL's own display): the rest is the message.
+        return MASK.len();
+    }
+    if in_query {
+        // Up to `&name=`: a '&' not followed by a parameter is part of the value.
+        return next_param(text, end, '&').unwrap_or(end);
+    }
+    let skipped = text.len() - text.trim_start_matches([' ', '\t']).len();
+    let value = &text[skipped..end];
+    if let Some(quoted) = value.strip_prefix('\'') {
+        // libpq quoting: '\'' and '\\' escape; an unterminated quote runs to the end.
+        let mut escaped = false;
+        for (j, c) in quoted.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '\'' if !escaped => return skipped + 1 + j + 1,
+                _ => escaped = false,
+            }
+        }
+        return end;
+    }
+    if whole {
+        // One connection string: an unquoted value with spaces (invalid, but typed)
+        // runs to the next ` name=`.
+        return next_param(text, end, ' ').unwrap_or(end);
+    }
+    skipped + value.find(char::is_whitespace).unwrap_or(value.len())
+}
+
+/// The byte offset in `text[..end]` of the first `sep` followed by `name=` (spaces
+/// allowed around a `sep` of ' '), if any.
+fn next_param(text: &str, end: usize, sep: char) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = text[from..end].find(sep) {
+        let at = from + found;
+        let rest = text[at + 1..end].trim_start_matches(' ');
+        let name_len = rest.bytes().take_while(|&b| is_name_byte(b)).count();
+        if name_len > 0 && rest[name_len..].trim_start_matches(' ').starts_with('=') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 impl DatabaseUrl {
@@ -567,7 +835,86 @@ mod tests {
             redact_str("x = \"postgresql://h/db?user=u&password=pw&sslmode=require\""),
             "x = \"postgresql://h/db?user=u&password=***&sslmode=require\""
         );
-        assert_eq!(redact_str("mypassword=1"), "mypassword=1");
+        // Masking too much is the safe side: a word ending in "password" still names one.
+        assert_eq!(redact_str("mypassword=1"), "mypassword=***");
         assert_eq!(redact_str("sqlite:///a.db"), "sqlite:///a.db");
+    }
+
+    #[test]
+    fn a_raw_at_sign_in_the_password_stays_in_the_password() {
+        let u = p("postgresql://u:Sx9@Secret@h:5432/db?options=a@b");
+        assert_eq!(u.password(), Some("Sx9@Secret"));
+        assert_eq!(u.host(), Some("h"));
+        assert_eq!(u.param("options"), Some("a@b"));
+        assert_eq!(u.to_string(), "postgresql://u:***@h:5432/db?options=a@b");
+        assert_eq!(
+            redact_str("cannot reach postgresql://u:Sx9@Secret@h/db: refused"),
+            "cannot reach postgresql://u:***@h/db: refused"
+        );
+        // '@' then '/' unencoded cannot be told from a database name: refused, not guessed.
+        let e = "postgresql://u:a@b/c@h/db"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
+        assert!(!e.to_string().contains("b/c"), "{e}");
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_ignored() {
+        let u = p("  postgresql://u:pw@h/db\n");
+        assert_eq!(u.database(), Some("db"));
+        assert_eq!(u.password(), Some("pw"));
+    }
+
+    #[test]
+    fn port_zero_is_refused() {
+        let e = "postgresql://u@h:0/db".parse::<DatabaseUrl>().unwrap_err();
+        assert!(e.to_string().contains("port 0"), "{e}");
+        assert_eq!(p("postgresql://u@h:1/db").port(), Some(1));
+    }
+
+    #[test]
+    fn unparseable_urls_are_redacted_whole() {
+        for (input, secret) in [
+            ("postgresql://u:correct horse battery@h:5432x/db", "horse"),
+            ("host=h password=hunter2 dbname=x", "hunter2"),
+            ("host=h password = 'hun ter\\'2' dbname=x", "ter"),
+            ("host=h password=hun ter2 dbname=x", "ter2"),
+            ("postgresql://h/db?pasword=hunter2&x", "hunter2"),
+            ("postgresql://h/db?password=hunt&er2", "er2"),
+            ("u:hunter2@h/db", "hunter2"),
+            ("postgresql://u:hunter2/db", "hunter2"),
+            ("foo%bar://u:hunter2@h/db", "hunter2"),
+        ] {
+            let e = input.parse::<DatabaseUrl>().unwrap_err().to_string();
+            assert!(!e.contains(secret), "{input}: {e}");
+        }
+        assert_eq!(
+            redact_url("host=h password='a b' dbname=x"),
+            "host=h password=*** dbname=x"
+        );
+        assert_eq!(
+            redact_url("postgresql://h/db?password=a&b&sslmode=require"),
+            "postgresql://h/db?password=***&sslmode=require"
+        );
+        // What is plainly not a secret stays readable.
+        assert_eq!(
+            redact_url("postgresql://[::1]:5432/db?sslmode=bogus"),
+            "postgresql://[::1]:5432/db?sslmode=bogus"
+        );
+    }
+
+    #[test]
+    fn a_display_redacted_again_keeps_its_message() {
+        let shown = "cannot connect to postgresql://u:***@h/db?password=***: refused for x@y";
+        assert_eq!(redact_str(shown), shown);
+    }
+
+    #[test]
+    fn query_segments_without_a_value_are_refused() {
+        let e = "postgresql://h/db?password=a&b"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
+        assert!(e.to_string().contains("has no '='"), "{e}");
+        assert!(!e.to_string().contains("&b"), "{e}");
     }
 }
