@@ -19,7 +19,7 @@ use crate::diff::{Diff, Renames};
 use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
 use crate::ops::Op;
 use crate::render::{DdlError, RenderedOp, render_ops};
-use crate::schema::Catalog;
+use crate::schema::{Catalog, ExpressionPlace};
 use crate::script::{SplitError, split_statements};
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -614,6 +614,78 @@ pub fn as_written(
     }
     again.skipped = first.skipped;
     Ok(again)
+}
+
+/// The places of the tables' expressions that both catalogs hold and print
+/// differently: what [`settle_expressions`] looks at (views are compared as printed).
+pub fn differing_expressions(current: &Catalog, desired: &Catalog) -> Vec<ExpressionPlace> {
+    let wanted = desired.expressions();
+    current
+        .expressions()
+        .into_iter()
+        .filter(|(place, text)| {
+            place.what != "view" && wanted.get(place).is_some_and(|w| w != text)
+        })
+        .map(|(place, _)| place)
+        .collect()
+}
+
+/// The live database's expressions that print differently from the desired schema's
+/// same expression, put in the form aludel writes them, so that an expression that
+/// means the same compares equal however it was first written.
+///
+/// The desired schema is compared as aludel writes it ([`as_written`]); a database
+/// built another way (by hand, by another tool, restored from pg_dump) holds the form
+/// its SQL loads as: PostgreSQL prints `c IN ('a', 'b')` on a `varchar` column one way,
+/// and that printed text, loaded again, another. The tables holding such expressions
+/// (with every enum and sequence of their schemas, without foreign keys) are written
+/// into the empty shadow database `driver` as a revision would write them and read
+/// back; each differing expression takes the form read back. A real difference stays
+/// a difference. When the tables cannot be written there (a type aludel does not
+/// model, say), the database's own forms are kept, and the difference shows.
+pub fn settle_expressions(
+    mut current: Inspection,
+    differing: &[ExpressionPlace],
+    driver: &mut dyn Driver,
+    scope: &InspectScope,
+    dialect: Dialect,
+) -> Inspection {
+    let mut subset = Catalog::default();
+    for place in differing {
+        let Some(schema) = current.catalog.schemas.get(&place.schema) else {
+            continue;
+        };
+        let Some(table) = schema.tables.get(&place.owner) else {
+            continue;
+        };
+        let into = subset
+            .schemas
+            .entry(place.schema.clone())
+            .or_insert_with(|| crate::schema::Schema {
+                enums: schema.enums.clone(),
+                sequences: schema.sequences.clone(),
+                ..Default::default()
+            });
+        let mut table = table.clone();
+        table.foreign_keys.clear();
+        into.tables.insert(place.owner.clone(), table);
+    }
+    let first = Inspection {
+        catalog: subset,
+        skipped: Vec::new(),
+    };
+    let Ok(written) = as_written(first, driver, scope, dialect) else {
+        return current;
+    };
+    let settled = written.catalog.expressions();
+    current.catalog.visit_expressions(&mut |place, text| {
+        if differing.contains(&place)
+            && let Some(form) = settled.get(&place)
+        {
+            *text = form.clone();
+        }
+    });
+    current
 }
 
 /// Compares two inspections; both catalogs get an (empty) entry for every schema the

@@ -1094,6 +1094,19 @@ impl Project {
             ..scope
         };
         let desired = self.desired(&server_version, &scope)?;
+        let differing = crate::autogen::differing_expressions(&current.catalog, &desired.catalog);
+        let current = if differing.is_empty() {
+            current
+        } else {
+            let mut shadow = self.shadow(false, &scope)?;
+            crate::autogen::settle_expressions(
+                current,
+                &differing,
+                shadow.driver()?,
+                &scope,
+                self.dialect(),
+            )
+        };
         Ok(crate::autogen::compare(
             current,
             desired,

@@ -15,6 +15,71 @@ pub struct Catalog {
     pub schemas: BTreeMap<String, Schema>,
 }
 
+/// Where a printed expression stands in a catalog.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExpressionPlace {
+    /// The schema.
+    pub schema: String,
+    /// The table or view it belongs to.
+    pub owner: String,
+    /// Which expression: `column.default`, `column.generated`, `check name`, `index
+    /// name key N`, `index name where`, `view`.
+    pub what: String,
+}
+
+impl Catalog {
+    /// Calls `f` with every expression the database printed (column defaults and
+    /// generated columns, check constraints, index keys that are expressions, index
+    /// predicates, view definitions) and where it stands, in a stable order.
+    pub fn visit_expressions(&mut self, f: &mut dyn FnMut(ExpressionPlace, &mut String)) {
+        for (s, schema) in &mut self.schemas {
+            let place = |owner: &str, what: String| ExpressionPlace {
+                schema: s.clone(),
+                owner: owner.to_string(),
+                what,
+            };
+            for (t, table) in &mut schema.tables {
+                for c in &mut table.columns {
+                    if let Some(d) = &mut c.default {
+                        f(place(t, format!("{}.default", c.name)), d);
+                    }
+                    if let Some(g) = &mut c.generated {
+                        f(place(t, format!("{}.generated", c.name)), g);
+                    }
+                }
+                for (name, check) in &mut table.checks {
+                    f(place(t, format!("check {name}")), &mut check.expression);
+                }
+                for (name, index) in &mut table.indexes {
+                    for (i, key) in index.keys.iter_mut().enumerate() {
+                        if key.is_expression {
+                            f(
+                                place(t, format!("index {name} key {i}")),
+                                &mut key.expression,
+                            );
+                        }
+                    }
+                    if let Some(p) = &mut index.predicate {
+                        f(place(t, format!("index {name} where")), p);
+                    }
+                }
+            }
+            for (v, view) in &mut schema.views {
+                f(place(v, "view".to_string()), &mut view.definition);
+            }
+        }
+    }
+
+    /// Every printed expression and where it stands ([`Catalog::visit_expressions`]).
+    pub fn expressions(&self) -> BTreeMap<ExpressionPlace, String> {
+        let mut all = BTreeMap::new();
+        self.clone().visit_expressions(&mut |place, text| {
+            all.insert(place, std::mem::take(text));
+        });
+        all
+    }
+}
+
 /// One schema (namespace) and what it holds.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
 pub struct Schema {
