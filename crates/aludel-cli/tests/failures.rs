@@ -435,3 +435,22 @@ fn a_read_only_database_is_said_to_be_read_only() {
     );
     assert!(!r.stderr.contains("fix the revision"), "{r}");
 }
+
+/// A full database is the database's problem, not the revision's: SQLite's own "full"
+/// (here its page limit, the same error as a full disk) says so.
+#[test]
+fn a_full_database_is_said_to_be_out_of_space() {
+    let p = TestProject::new(BIN, Some("sqlite:///full.db"), "");
+    p.write_rev(&Rev::new("r1", &[], "fill").sql(
+        "PRAGMA max_page_count = 8;\nCREATE TABLE big (x blob);\nINSERT INTO big SELECT randomblob(100000);",
+        "DROP TABLE big;",
+    ));
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.contains("database or disk is full")
+            && r.stderr
+                .contains("the database ran out of a resource (disk space"),
+        "{r}"
+    );
+    assert!(!r.stderr.contains("fix the revision"), "{r}");
+}

@@ -55,7 +55,7 @@ impl DbErrorKind {
                 "the connection to the database was lost; run the command again once the database is reachable"
             }
             DbErrorKind::OutOfResources => {
-                "the database server ran out of a resource (disk space, memory, connections); free it, then run the command again"
+                "the database ran out of a resource (disk space, memory, connections); free some, then run the command again"
             }
             DbErrorKind::ReadOnly => {
                 "the database accepts no writes (a read-only replica, a read-only setting or file); point aludel at the primary, then run the command again"
