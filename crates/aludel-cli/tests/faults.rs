@@ -361,3 +361,28 @@ fn after_a_server_crash_mid_run_the_reported_state_is_the_state_after_recovery()
     p.ok(&["upgrade", "head"]);
     assert_eq!(version_rows(&cluster.url()), ["r40"]);
 }
+
+#[test]
+fn a_commit_still_running_when_the_connection_is_lost_is_decided_before_the_read_back() {
+    let db = PgDatabase::create();
+    let relay = Relay::to_test_postgres(RelayMode::CutAfter("COMMIT", 2));
+    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
+    write_line(&p, 1, None);
+    // r2's COMMIT takes two seconds: a deferred trigger sleeps at commit time. The
+    // connection is cut as the COMMIT is sent, so the read-back would otherwise come
+    // while the old session is still committing.
+    p.write_rev(&Rev::new("r2", &["r1"], "slow commit").sql(
+        "CREATE TABLE t2 (id int);\n\
+         CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$;\n\
+         CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON t2 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();\n\
+         INSERT INTO t2 VALUES (1);",
+        "DROP TABLE t2;\nDROP FUNCTION slow_commit();",
+    ));
+    let (out, _) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let claim = read_back_claim(&err);
+    // Whatever the old session was doing has long finished now.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(vec![claim], version_rows(db.url()), "{err}");
+}

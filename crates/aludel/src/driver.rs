@@ -239,6 +239,21 @@ pub trait Driver {
         Ok(())
     }
 
+    /// A name for this connection's server session, by which another connection can
+    /// end it ([`Driver::end_session`]); `None` where sessions cannot be named.
+    fn session_id(&self) -> Option<String> {
+        None
+    }
+
+    /// Ends the session named `id` (another connection's, which was lost) and waits,
+    /// up to `within`, until the server is done with it: whatever it had in flight (a
+    /// COMMIT) is then decided, and what this connection reads is final. `Ok` when it
+    /// is gone; an error when it still runs or cannot be looked at.
+    fn end_session(&mut self, id: &str, within: std::time::Duration) -> Result<(), DbError> {
+        let _ = (id, within);
+        Ok(())
+    }
+
     /// Makes every commit so far durable. Revisions before a run's last commit
     /// asynchronously where the database allows it; when a run stops early, this
     /// flushes them before the error is reported.

@@ -199,6 +199,9 @@ pub enum RunError {
     Migration(Box<MigrationFailure>),
 }
 
+/// How long a read-back waits for the server to finish with a lost session.
+const LOST_SESSION_WAIT: Duration = Duration::from_secs(30);
+
 impl RunError {
     /// Whether the run stopped because its connection was lost: what was in flight
     /// may or may not have committed.
@@ -360,6 +363,8 @@ pub struct LockedSession {
     /// Where to reconnect to read the version table back when the connection is lost
     /// mid-run: what the database holds then is read, never assumed.
     reconnect: Option<(DatabaseUrl, ConnectPolicy)>,
+    /// The server session of `driver`, ended before reading back after it is lost.
+    session: Option<String>,
     /// The version table does not exist yet: it is created with the first revision
     /// (inside its transaction), or at [`LockedSession::finish`] if nothing ran.
     table_missing: bool,
@@ -413,11 +418,13 @@ impl LockedSession {
                 waited: started.elapsed(),
             });
         }
+        let session_id = driver.session_id();
         let mut session = LockedSession {
             driver,
             table,
             locked: true,
             reconnect: None,
+            session: session_id,
             table_missing: false,
         };
         let exists = session
@@ -474,6 +481,16 @@ impl LockedSession {
             });
         };
         let mut driver = connect(url, policy, events)?;
+        // The lost session may still be finishing what it was sent (a COMMIT): what
+        // is read before it is gone could change after.
+        if let Some(id) = &self.session {
+            driver
+                .end_session(id, LOST_SESSION_WAIT)
+                .map_err(|error| RunError::Database {
+                    doing: "ending the lost session before reading the version table".into(),
+                    error,
+                })?;
+        }
         read_heads(driver.as_mut(), &self.table)
     }
 

@@ -30,6 +30,8 @@ pub struct PostgresDriver {
     client: Client,
     /// The lock key, once the version table's schema is resolved.
     lock: Option<i64>,
+    /// The server session: `pid@backend_start`, unique across pid reuse and restarts.
+    session: Option<String>,
 }
 
 fn db_error(e: tokio_postgres::Error) -> DbError {
@@ -179,15 +181,26 @@ const KEEPALIVES_COUNT: u32 = 3;
 /// Data sent and not acknowledged for this long closes the connection (Linux).
 const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Sets up a new session in one round trip and names it (`pid@backend_start`).
+///
 /// Server settings for aludel's own sessions, each applied only where the server,
 /// database, role and URL leave it at 0 (off): a session of ours whose client stalled
 /// is ended by the server, and with it the run lock, instead of holding it until
 /// someone kills it; the server side keepalives notice a client host that vanished.
-const SESSION_DEFAULTS: &str = "SELECT count(set_config(d.name, d.value, false)) \
-     FROM (VALUES ('idle_in_transaction_session_timeout', '60s'), \
-                  ('tcp_keepalives_idle', '30'), ('tcp_keepalives_interval', '10'), \
-                  ('tcp_keepalives_count', '3'), ('tcp_user_timeout', '60000')) AS d(name, value) \
-     JOIN pg_catalog.pg_settings s ON s.name = d.name WHERE s.setting = '0'";
+const SESSION_SETUP: &str = "SELECT pg_backend_pid()::text || '@' || coalesce(\
+       (SELECT backend_start::text FROM pg_catalog.pg_stat_activity WHERE pid = pg_backend_pid()), ''), \
+     (SELECT count(set_config(d.name, d.value, false)) \
+       FROM (VALUES ('idle_in_transaction_session_timeout', '60s'), \
+                    ('tcp_keepalives_idle', '30'), ('tcp_keepalives_interval', '10'), \
+                    ('tcp_keepalives_count', '3'), ('tcp_user_timeout', '60000')) AS d(name, value) \
+       JOIN pg_catalog.pg_settings s ON s.name = d.name WHERE s.setting = '0')";
+
+/// Whether a session named `pid@backend_start` still runs (`$1` pid, `$2` start).
+const SESSION_ALIVE: &str = "SELECT count(*) FROM pg_catalog.pg_stat_activity \
+     WHERE pid = $1 AND backend_start::text = $2";
+/// Ends it where this role may.
+const SESSION_END: &str = "SELECT count(pg_catalog.pg_terminate_backend(pid)) \
+     FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND backend_start::text = $2";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tls {
@@ -374,25 +387,31 @@ impl PostgresDriver {
                 }
             }
         })?;
-        let driver = PostgresDriver {
+        let mut driver = PostgresDriver {
             runtime,
             client,
             lock: None,
+            session: None,
         };
-        driver
-            .query_within(SESSION_DEFAULTS, connect_timeout)
+        let session = driver
+            .query_within(SESSION_SETUP, connect_timeout)
             .map_err(|message| ConnectError::Unreachable {
                 url: url.to_string(),
                 message: format!("setting up the session: {message}"),
             })?;
+        driver.session = session.filter(|s| !s.ends_with('@'));
         Ok(driver)
     }
 
-    /// Runs a query of aludel's own that must answer promptly; `Err` says why not.
-    fn query_within(&self, sql: &str, limit: Duration) -> Result<(), String> {
+    /// Runs a query of aludel's own that must answer promptly, returning the first
+    /// column of its first row; `Err` says why not.
+    fn query_within(&self, sql: &str, limit: Duration) -> Result<Option<String>, String> {
         self.runtime.block_on(async {
             match tokio::time::timeout(limit, self.client.simple_query(sql)).await {
-                Ok(Ok(_)) => Ok(()),
+                Ok(Ok(messages)) => Ok(messages.iter().find_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                    _ => None,
+                })),
                 Ok(Err(e)) => Err(db_error(e).message),
                 Err(_) => Err(format!("no answer within {} s", limit.as_secs())),
             }
@@ -810,6 +829,37 @@ impl Driver for PostgresDriver {
                 format!("{app} (backend pid {pid}, client {addr})")
             }
         }))
+    }
+
+    fn session_id(&self) -> Option<String> {
+        self.session.clone()
+    }
+
+    fn end_session(&mut self, id: &str, within: Duration) -> Result<(), DbError> {
+        let (pid, start) = id
+            .split_once('@')
+            .and_then(|(pid, start)| Some((pid.parse::<i32>().ok()?, start)))
+            .ok_or_else(|| DbError::new(format!("not a session of this driver: {id}")))?;
+        let deadline = std::time::Instant::now() + within;
+        let mut query = SESSION_END;
+        loop {
+            let row = self
+                .runtime
+                .block_on(self.client.query_one(query, &[&pid, &start]))
+                .map_err(db_error)?;
+            if row.get::<_, i64>(0) == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(DbError::new(format!(
+                    "the lost session (backend pid {pid}) still runs after {} s",
+                    within.as_secs()
+                )));
+            }
+            // Terminated (or not ours to terminate): wait for it to be gone.
+            query = SESSION_ALIVE;
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
