@@ -79,6 +79,7 @@ pub(crate) fn bench_autogen(bin: &Path, o: &Options, peak: &mut u64) -> Result<(
     let url: aludel::url::DatabaseUrl = url_for(db).parse().map_err(|e| format!("{e}"))?;
     let options = aludel::driver::ConnectOptions {
         busy_timeout: std::time::Duration::from_secs(5),
+        ..aludel::driver::ConnectOptions::default()
     };
     let mut driver = aludel::driver::connect(&url, &options).map_err(|e| e.to_string())?;
     let scope = aludel::driver::InspectScope {

@@ -386,3 +386,27 @@ fn a_commit_still_running_when_the_connection_is_lost_is_decided_before_the_read
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(vec![claim], version_rows(db.url()), "{err}");
 }
+
+#[test]
+fn a_frozen_proxy_that_still_acknowledges_tcp_is_a_lost_connection_after_the_response_timeout() {
+    let db = PgDatabase::create();
+    let relay = Relay::to_test_postgres(RelayMode::FreezeAt("COMMIT", 2));
+    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
+    p.set_option("connect", "response_timeout_seconds", "2");
+    write_line(&p, 3, None);
+    let (out, took) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(20), "took {took:?}:\n{err}");
+    assert!(
+        err.contains("no answer from the server within 2 s ([connect] response_timeout_seconds)")
+            && err.contains(
+                "after reconnecting, the version table reads r1 (revision r2 did not commit)"
+            ),
+        "{err}"
+    );
+    // The frozen session was ended with its lock: a run from here goes on at once.
+    let again = p.ok(&["upgrade", "head"]);
+    assert!(!again.stderr.contains("Waiting"), "{again}");
+    assert_eq!(version_rows(db.url()), ["r3"]);
+}

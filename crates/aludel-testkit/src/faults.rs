@@ -33,6 +33,10 @@ pub enum RelayMode {
     /// client's side without its answer: the server runs it (a `COMMIT` commits),
     /// and the client cannot know.
     CutAfter(&'static str, usize),
+    /// At the Nth query containing the pattern, stop forwarding on that connection
+    /// and keep both sides open, as a frozen proxy does: TCP still acknowledges, so
+    /// nothing at the network level notices. Other connections go on as before.
+    FreezeAt(&'static str, usize),
 }
 
 struct Shared {
@@ -199,7 +203,9 @@ fn client_to_server(client: TcpStream, mut server: TcpStream, s: &Shared) -> std
             let text = String::from_utf8_lossy(text).to_string();
             s.queries.lock().unwrap().push(text.clone());
             let mode = *s.mode.lock().unwrap();
-            let (RelayMode::CutBefore(pattern, nth) | RelayMode::CutAfter(pattern, nth)) = mode
+            let (RelayMode::CutBefore(pattern, nth)
+            | RelayMode::CutAfter(pattern, nth)
+            | RelayMode::FreezeAt(pattern, nth)) = mode
             else {
                 server.write_all(&head)?;
                 server.write_all(&body)?;
@@ -211,6 +217,12 @@ fn client_to_server(client: TcpStream, mut server: TcpStream, s: &Shared) -> std
                 0
             };
             if n == nth {
+                if matches!(mode, RelayMode::FreezeAt(..)) {
+                    let mut kept = s.kept.lock().unwrap();
+                    kept.push(client);
+                    kept.push(server);
+                    return Ok(());
+                }
                 if matches!(mode, RelayMode::CutBefore(..)) {
                     let _ = client.shutdown(Shutdown::Both);
                     let _ = server.shutdown(Shutdown::Both);

@@ -142,6 +142,7 @@ struct ConnectSection {
     retries: Option<u32>,
     delay_seconds: Option<f64>,
     lock_timeout_seconds: Option<f64>,
+    response_timeout_seconds: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,15 +167,20 @@ pub struct ConnectPolicy {
     pub delay_seconds: f64,
     /// How long a run waits for another run's lock.
     pub lock_timeout_seconds: f64,
+    /// How long aludel's own requests (the lock, the version table, BEGIN, COMMIT)
+    /// may go unanswered before the connection is taken as lost.
+    pub response_timeout_seconds: f64,
 }
 
 impl Default for ConnectPolicy {
-    /// The `[connect]` defaults: 5 attempts, 5 s first delay, 300 s lock timeout.
+    /// The `[connect]` defaults: 5 attempts, 5 s first delay, 300 s lock timeout,
+    /// 60 s response timeout.
     fn default() -> Self {
         ConnectPolicy {
             retries: 5,
             delay_seconds: 5.0,
             lock_timeout_seconds: 300.0,
+            response_timeout_seconds: 60.0,
         }
     }
 }
@@ -413,6 +419,9 @@ impl Config {
             lock_timeout_seconds: c
                 .lock_timeout_seconds
                 .unwrap_or(defaults.lock_timeout_seconds),
+            response_timeout_seconds: c
+                .response_timeout_seconds
+                .unwrap_or(defaults.response_timeout_seconds),
         };
         if let Some(v) = env.var("MIGRATION_RETRY_COUNT") {
             connect.retries = v.trim().parse().map_err(|_| ConfigError::Invalid {
@@ -459,6 +468,12 @@ impl Config {
             return Err(bad(
                 "lock_timeout_seconds",
                 "must be a number of seconds from 0 to 86400",
+            ));
+        }
+        if !seconds_ok(connect.response_timeout_seconds) || connect.response_timeout_seconds < 1.0 {
+            return Err(bad(
+                "response_timeout_seconds",
+                "must be a number of seconds from 1 to 86400",
             ));
         }
 
@@ -665,6 +680,7 @@ exclude_tables = []
 retries = 5                          # MIGRATION_RETRY_COUNT overrides
 delay_seconds = 5                    # MIGRATION_RETRY_DELAY overrides; backoff doubles from it
 lock_timeout_seconds = 300           # how long a run waits for another run's lock
+response_timeout_seconds = 60        # how long aludel's own queries may go unanswered
 
 # [[hooks.post_write]]
 # command = ["pg_format", "-i", "{{path}}"]
@@ -861,6 +877,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("version_table"), "{e}");
+        let e = load(
+            "[connect]\nresponse_timeout_seconds = 0\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("response_timeout_seconds"), "{e}");
         let e = load(
             "[aludel]\ntimezone = \"Mars/Base\"\n",
             &env(&[]),

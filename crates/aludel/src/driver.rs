@@ -268,6 +268,21 @@ pub trait Driver {
 pub struct ConnectOptions {
     /// How long to wait for locks held by others (SQLite busy timeout).
     pub busy_timeout: std::time::Duration,
+    /// How long aludel's own requests (the lock, the version table, BEGIN and COMMIT)
+    /// may go unanswered before the connection is taken as lost. A revision's own
+    /// statements are not bounded by it.
+    pub response_timeout: std::time::Duration,
+}
+
+impl Default for ConnectOptions {
+    /// As the `[connect]` defaults say.
+    fn default() -> Self {
+        let policy = crate::config::ConnectPolicy::default();
+        ConnectOptions {
+            busy_timeout: std::time::Duration::from_secs_f64(policy.lock_timeout_seconds),
+            response_timeout: std::time::Duration::from_secs_f64(policy.response_timeout_seconds),
+        }
+    }
 }
 
 /// Opens a connection for `url`.
@@ -280,7 +295,7 @@ pub fn connect(
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => Ok(Box::new(sqlite::SqliteDriver::connect(url, options)?)),
         #[cfg(feature = "postgres")]
-        Dialect::Postgres => Ok(Box::new(postgres::PostgresDriver::connect(url)?)),
+        Dialect::Postgres => Ok(Box::new(postgres::PostgresDriver::connect(url, options)?)),
         other => Err(ConnectError::Unsupported {
             url: url.to_string(),
             message: format!(

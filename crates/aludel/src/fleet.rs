@@ -684,6 +684,7 @@ mod tests {
             retries: 1,
             delay_seconds: 0.0,
             lock_timeout_seconds: 1.0,
+            ..ConnectPolicy::default()
         }
     }
 

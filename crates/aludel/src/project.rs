@@ -1007,6 +1007,7 @@ impl Project {
             };
         let options = crate::driver::ConnectOptions {
             busy_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs_f64(self.config.connect.response_timeout_seconds),
         };
         let mut connect = |url: &crate::url::DatabaseUrl| {
             crate::driver::connect(url, &options)

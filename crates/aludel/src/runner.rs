@@ -318,6 +318,7 @@ pub fn connect(
 ) -> Result<Box<dyn Driver>, RunError> {
     let options = ConnectOptions {
         busy_timeout: Duration::from_secs_f64(policy.lock_timeout_seconds),
+        response_timeout: Duration::from_secs_f64(policy.response_timeout_seconds),
     };
     let attempts = policy.retries.max(1);
     let mut delay = Duration::from_secs_f64(policy.delay_seconds);

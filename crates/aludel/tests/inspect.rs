@@ -23,6 +23,7 @@ fn open(url: &str) -> Box<dyn Driver> {
         &url,
         &ConnectOptions {
             busy_timeout: Duration::from_secs(5),
+            ..ConnectOptions::default()
         },
     )
     .unwrap()

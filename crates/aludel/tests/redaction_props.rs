@@ -145,6 +145,7 @@ fn messages(url: &str) -> Vec<String> {
             if parsed.dialect() == Dialect::Postgres {
                 let options = ConnectOptions {
                     busy_timeout: Duration::from_secs(1),
+                    ..ConnectOptions::default()
                 };
                 if let Err(e) = connect(&parsed, &options) {
                     out.push(e.to_string());

@@ -20,6 +20,7 @@ use super::{
     ConnectError, DbError, DbErrorKind, Driver, InspectScope, Inspection, StatementFailure,
     lock_key, process_description,
 };
+use crate::driver::ConnectOptions;
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -32,6 +33,10 @@ pub struct PostgresDriver {
     lock: Option<i64>,
     /// The server session: `pid@backend_start`, unique across pid reuse and restarts.
     session: Option<String>,
+    /// How long aludel's own requests may go unanswered ([`ConnectOptions`]).
+    response_timeout: Duration,
+    /// Set when a request went unanswered: the connection is not used again.
+    given_up: std::cell::Cell<bool>,
 }
 
 fn db_error(e: tokio_postgres::Error) -> DbError {
@@ -213,7 +218,7 @@ enum Tls {
 
 impl PostgresDriver {
     /// Connects as the URL says.
-    pub fn connect(url: &DatabaseUrl) -> Result<Self, ConnectError> {
+    pub fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, ConnectError> {
         let unsupported = |message: String| ConnectError::Unsupported {
             url: url.to_string(),
             message,
@@ -392,6 +397,8 @@ impl PostgresDriver {
             client,
             lock: None,
             session: None,
+            response_timeout: options.response_timeout,
+            given_up: std::cell::Cell::new(false),
         };
         let session = driver
             .query_within(SESSION_SETUP, connect_timeout)
@@ -418,10 +425,59 @@ impl PostgresDriver {
         })
     }
 
+    /// Waits for one of aludel's own requests (taking or releasing the lock, reading
+    /// the version table, BEGIN and COMMIT), which a live server answers at once: a
+    /// connection that stays silent for the response timeout (a frozen proxy, which
+    /// keeps acknowledging TCP so that keepalives see nothing wrong) is lost, and is
+    /// not used again.
+    fn wait<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, DbError> {
+        self.check_usable()?;
+        // The timer is made inside the runtime, which it needs.
+        let limit = self.response_timeout;
+        match self
+            .runtime
+            .block_on(async { tokio::time::timeout(limit, request).await })
+        {
+            Ok(result) => result.map_err(db_error),
+            Err(_) => {
+                self.given_up.set(true);
+                Err(DbError::new(format!(
+                    "no answer from the server within {} s ([connect] response_timeout_seconds): the connection is taken as lost",
+                    self.response_timeout.as_secs_f64()
+                ))
+                .with_kind(DbErrorKind::ConnectionLost))
+            }
+        }
+    }
+
+    /// An error once a request went unanswered: nothing more is sent on it.
+    fn check_usable(&self) -> Result<(), DbError> {
+        if self.given_up.get() {
+            return Err(
+                DbError::new("the connection was given up after an unanswered request")
+                    .with_kind(DbErrorKind::ConnectionLost),
+            );
+        }
+        Ok(())
+    }
+
     /// Runs `sql` (one statement or several) as one simple query, returning every
-    /// message; on failure, where it happened.
+    /// message; on failure, where it happened. A revision's statements may run as
+    /// long as they need: no time limit here.
     fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, (BatchFailure, DbError)> {
         use futures_util::TryStreamExt;
+        self.check_usable().map_err(|e| {
+            (
+                BatchFailure {
+                    completed: 0,
+                    position: None,
+                },
+                e,
+            )
+        })?;
         self.runtime.block_on(async {
             let stream = self
                 .client
@@ -677,12 +733,10 @@ impl PostgresDriver {
         let schema: String = match &table.schema {
             Some(s) => s.clone(),
             None => self
-                .runtime
-                .block_on(
+                .wait(
                     self.client
                         .query_one("SELECT coalesce(current_schema(), '')", &[]),
-                )
-                .map_err(db_error)?
+                )?
                 .get(0),
         };
         let key = lock_key(&schema, table);
@@ -696,10 +750,25 @@ impl Driver for PostgresDriver {
         Dialect::Postgres
     }
 
+    /// aludel's own statements (BEGIN, COMMIT, the version table's DDL): bounded by
+    /// the response timeout.
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.runtime
-            .block_on(self.client.batch_execute(sql))
-            .map_err(db_error)
+        self.wait(self.client.batch_execute(sql))
+    }
+
+    /// A revision's statements, one by one (outside a transaction): they may run as
+    /// long as they need.
+    fn execute_all(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+        for (index, sql) in statements.iter().enumerate() {
+            self.check_usable()
+                .and_then(|()| {
+                    self.runtime
+                        .block_on(self.client.batch_execute(sql))
+                        .map_err(db_error)
+                })
+                .map_err(|error| StatementFailure { index, error })?;
+        }
+        Ok(())
     }
 
     fn execute_batch(
@@ -751,9 +820,7 @@ impl Driver for PostgresDriver {
     }
 
     fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
-        self.simple_query(sql)
-            .map(first_column)
-            .map_err(|(_, error)| error)
+        self.wait(self.client.simple_query(sql)).map(first_column)
     }
 
     fn inspect(&mut self, scope: &InspectScope) -> Result<Inspection, DbError> {
@@ -782,25 +849,19 @@ impl Driver for PostgresDriver {
             Some(s) => format!("{}.{}", quote_pg(s), quote_pg(&table.name)),
             None => quote_pg(&table.name),
         };
-        let row = self
-            .runtime
-            .block_on(
-                self.client
-                    .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified]),
-            )
-            .map_err(db_error)?;
+        let row = self.wait(
+            self.client
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified]),
+        )?;
         Ok(row.get(0))
     }
 
     fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let key = self.lock_key(table)?;
-        let row = self
-            .runtime
-            .block_on(
-                self.client
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key]),
-            )
-            .map_err(db_error)?;
+        let row = self.wait(
+            self.client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key]),
+        )?;
         Ok(row.get(0))
     }
 
@@ -808,17 +869,14 @@ impl Driver for PostgresDriver {
         let key = self.lock_key(table)?;
         // pg_locks shows a bigint advisory key as two oids: high and low 32 bits.
         let (hi, lo) = ((key >> 32) & 0xffff_ffff, key & 0xffff_ffff);
-        let rows = self
-            .runtime
-            .block_on(self.client.query(
+        let rows = self.wait(self.client.query(
                 "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket') \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  AND l.classid::bigint = $1 AND l.objid::bigint = $2",
                 &[&hi, &lo],
-            ))
-            .map_err(db_error)?;
+            ))?;
         Ok(rows.first().map(|r| {
             let pid: i32 = r.get(0);
             let app: String = r.get(1);
@@ -843,10 +901,7 @@ impl Driver for PostgresDriver {
         let deadline = std::time::Instant::now() + within;
         let mut query = SESSION_END;
         loop {
-            let row = self
-                .runtime
-                .block_on(self.client.query_one(query, &[&pid, &start]))
-                .map_err(db_error)?;
+            let row = self.wait(self.client.query_one(query, &[&pid, &start]))?;
             if row.get::<_, i64>(0) == 0 {
                 return Ok(());
             }
@@ -864,12 +919,10 @@ impl Driver for PostgresDriver {
 
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
         let key = self.lock_key(table)?;
-        self.runtime
-            .block_on(
-                self.client
-                    .query_one("SELECT pg_advisory_unlock($1)", &[&key]),
-            )
-            .map_err(db_error)?;
+        self.wait(
+            self.client
+                .query_one("SELECT pg_advisory_unlock($1)", &[&key]),
+        )?;
         Ok(())
     }
 }
