@@ -597,6 +597,20 @@ fn run_counted(
             }
         }
     }
+    // Reports read by people show the messages and names of files as visible
+    // escapes where they hold control characters (an ESC would recolour the terminal,
+    // a CR overwrite the line). SQL for a DBA and file paths are left as they are.
+    if matches!(
+        command,
+        Command::Current { .. }
+            | Command::History { .. }
+            | Command::Heads { .. }
+            | Command::Branches { .. }
+            | Command::Show { .. }
+            | Command::Check { .. }
+    ) {
+        outcome.stdout = aludel::text::terminal_safe(&outcome.stdout);
+    }
     Ok(outcome)
 }
 

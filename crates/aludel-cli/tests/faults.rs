@@ -85,6 +85,25 @@ fn read_back_claim(stderr: &str) -> String {
     rest.split([' ', ':']).next().unwrap().to_string()
 }
 
+/// A new database, a relay to it in `mode`, and a project of `n` revisions that
+/// reaches the database through the relay.
+fn through_relay(mode: RelayMode, n: usize) -> (PgDatabase, Relay, TestProject) {
+    let db = PgDatabase::create();
+    let relay = Relay::to_test_postgres(mode);
+    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
+    write_line(&p, n, None);
+    (db, relay, p)
+}
+
+/// `aludel upgrade head`, which must end within a minute with `code`; its stderr.
+#[track_caller]
+fn upgrade_head(p: &TestProject, code: i32) -> String {
+    let (out, _) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    err
+}
+
 #[test]
 fn a_server_that_accepts_and_never_answers_is_a_timed_out_attempt_retried_then_exit_1() {
     let relay = Relay::to_test_postgres(RelayMode::AcceptAndStall);
@@ -106,13 +125,8 @@ fn a_server_that_accepts_and_never_answers_is_a_timed_out_attempt_retried_then_e
 
 #[test]
 fn a_connection_cut_before_a_commit_reports_what_was_read_back_the_revision_did_not_commit() {
-    let db = PgDatabase::create();
-    let relay = Relay::to_test_postgres(RelayMode::CutBefore("COMMIT", 2));
-    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
-    write_line(&p, 3, None);
-    let (out, _) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (db, relay, p) = through_relay(RelayMode::CutBefore("COMMIT", 2), 3);
+    let err = upgrade_head(&p, 1);
     assert_eq!(version_rows(db.url()), ["r1"]);
     assert!(
         err.contains("upgrade of revision r2 failed (make t2)")
@@ -131,13 +145,8 @@ fn a_connection_cut_before_a_commit_reports_what_was_read_back_the_revision_did_
 
 #[test]
 fn a_connection_cut_after_a_commit_reports_that_the_revision_committed() {
-    let db = PgDatabase::create();
-    let relay = Relay::to_test_postgres(RelayMode::CutAfter("COMMIT", 2));
-    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
-    write_line(&p, 3, None);
-    let (out, _) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (db, _relay, p) = through_relay(RelayMode::CutAfter("COMMIT", 2), 3);
+    let err = upgrade_head(&p, 1);
     assert_eq!(version_rows(db.url()), ["r2"]);
     assert!(
         err.contains("after reconnecting, the version table reads r2 (revision r2 committed)"),
@@ -148,13 +157,8 @@ fn a_connection_cut_after_a_commit_reports_that_the_revision_committed() {
 
 #[test]
 fn a_lock_release_lost_after_a_complete_run_is_a_warning_and_exit_0() {
-    let db = PgDatabase::create();
-    let relay = Relay::to_test_postgres(RelayMode::CutBefore("pg_advisory_unlock", 1));
-    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
-    write_line(&p, 3, None);
-    let (out, _) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (db, _relay, p) = through_relay(RelayMode::CutBefore("pg_advisory_unlock", 1), 3);
+    let err = upgrade_head(&p, 0);
     assert!(
         err.contains("WARN  Could not release the migration lock (")
             && err.contains("the server releases it as the session ends"),

@@ -338,6 +338,19 @@ fn control_characters_in_messages_are_escaped(backend: Backend) {
         "",
         "INFO  Running upgrade  -> aaa, hi\\u{1b}]0;owned\\u{7} there\\rX ([ms])\n",
     );
+    // Reports on stdout too.
+    for args in [
+        &["history"][..],
+        &["heads", "--verbose"],
+        &["current", "--verbose"],
+        &["show", "aaa"],
+    ] {
+        let r = p.ok(args);
+        assert!(
+            r.stdout.contains("hi\\u{1b}]0;owned\\u{7} there\\rX") && !r.stdout.contains('\u{1b}'),
+            "{args:?}: {r}"
+        );
+    }
 }
 
 on_both!(control_characters_in_messages_are_escaped);

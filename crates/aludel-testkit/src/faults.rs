@@ -301,7 +301,8 @@ impl Cluster {
         self.dir.path().join("data").display().to_string()
     }
 
-    fn pg(&self, args: &[&str]) {
+    /// A server program with its arguments, as the cluster's owner.
+    fn pg_command(&self, args: &[&str]) -> Command {
         let program = self.bindir.join(args[0]);
         let mut cmd = if self.as_postgres {
             let mut c = Command::new("runuser");
@@ -311,7 +312,11 @@ impl Cluster {
             Command::new(program)
         };
         cmd.args(&args[1..]);
-        run(&mut cmd);
+        cmd
+    }
+
+    fn pg(&self, args: &[&str]) {
+        run(&mut self.pg_command(args));
     }
 
     /// Starts the server (again), waiting until it accepts connections.
@@ -358,15 +363,9 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.data();
-        let program = self.bindir.join("pg_ctl");
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
-        let _ = cmd.args(["-D", &data, "-m", "immediate", "stop"]).output();
+        let _ = self
+            .pg_command(&["pg_ctl", "-D", &data, "-m", "immediate", "stop"])
+            .output();
     }
 }
 
