@@ -455,3 +455,27 @@ on_both!(
     allow_empty_writes_a_revision_that_does_nothing,
     excluded_tables_are_not_compared,
 );
+
+/// A database built by running its SQL directly holds some expressions in another
+/// printed form than aludel's revisions leave (`IN (...)` on a varchar column): the
+/// same expression compares equal, and a changed one is still a change.
+#[test]
+fn expressions_compare_by_meaning_and_a_real_change_stays_one() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let table = |values: &str| {
+        format!(
+            "CREATE TABLE accounts (id integer PRIMARY KEY, status varchar(20) NOT NULL DEFAULT 'active' CHECK (status IN ({values})));\n"
+        )
+    };
+    p.db().execute(&table("'active', 'banned'"));
+    write_schema(&p, &table("'active', 'banned'"));
+    let r = p.ok(&["check"]);
+    assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
+    write_schema(&p, &table("'active', 'banned', 'closed'"));
+    let r = p.fails(&["check"]);
+    assert_eq!(
+        r.stdout,
+        "New upgrade operations detected:\n  remove check constraint accounts_status_check on public.accounts\n  add check constraint accounts_status_check on public.accounts\n",
+        "{r}"
+    );
+}

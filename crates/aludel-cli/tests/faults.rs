@@ -161,7 +161,7 @@ fn a_lock_release_lost_after_a_complete_run_is_a_warning_and_exit_0() {
     let err = upgrade_head(&p, 0);
     assert!(
         err.contains("WARN  Could not release the migration lock (")
-            && err.contains("the server releases it as the session ends"),
+            && err.contains("the session that held it is gone, and the lock with it"),
         "{err}"
     );
     assert_eq!(version_rows(db.url()), ["r3"]);
@@ -413,4 +413,89 @@ fn a_frozen_proxy_that_still_acknowledges_tcp_is_a_lost_connection_after_the_res
     let again = p.ok(&["upgrade", "head"]);
     assert!(!again.stderr.contains("Waiting"), "{again}");
     assert_eq!(version_rows(db.url()), ["r3"]);
+}
+
+/// Waits until a query containing `text` runs in database `db`, then terminates its
+/// backend, as an administrator would.
+fn terminate_when_running(admin_db: &str, text: &str) {
+    let started = Instant::now();
+    loop {
+        let n = pg_rows(
+            &postgres_admin_url(),
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{admin_db}' AND query LIKE '%{text}%' AND pid <> pg_backend_pid()"
+            ),
+        );
+        if n != ["0"] {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{text} never ran"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_connection_lost_in_a_revision_outside_a_transaction_says_its_statements_may_have_run() {
+    let db = PgDatabase::create();
+    let p = TestProject::new(BIN, Some(db.url()), "");
+    write_line(&p, 1, None);
+    p.write_rev(
+        &Rev::new("r2", &["r1"], "outside")
+            .header("transaction", "false")
+            .sql(
+                "CREATE TABLE t2a (id int);\nSELECT pg_sleep(31);\nCREATE TABLE t2b (id int);",
+                "DROP TABLE t2b;\nDROP TABLE t2a;",
+            ),
+    );
+    let child = p
+        .command(&["upgrade", "head"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    terminate_when_running(db.name(), "pg_sleep(31");
+    let out = wait_within(child, Duration::from_secs(30));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("after reconnecting, the version table reads r1: the database is there; revision r2 runs outside a transaction: its statements before line")
+            && err.contains("may have been applied"),
+        "{err}"
+    );
+    assert!(!err.contains("did not commit"), "{err}");
+    // It is true: the first statement ran.
+    assert_eq!(db.rows("SELECT to_regclass('t2a') IS NOT NULL"), ["t"]);
+}
+
+#[test]
+fn a_connection_lost_at_the_commit_of_a_whole_run_speaks_of_the_run() {
+    let (db, _relay, p) = through_relay(RelayMode::CutBefore("COMMIT", 1), 3);
+    p.set_option("aludel", "transaction_per_migration", "false");
+    let err = upgrade_head(&p, 1);
+    assert!(
+        err.contains("after reconnecting, the version table reads <base> (the run's transaction did not commit: the database is as before the run)"),
+        "{err}"
+    );
+    assert!(!err.contains("did not survive"), "{err}");
+    assert!(db.tables().is_empty(), "{:?}", db.tables());
+}
+
+#[test]
+fn a_commit_that_works_longer_than_the_response_timeout_is_waited_for() {
+    let db = PgDatabase::create();
+    let p = TestProject::new(BIN, Some(db.url()), "");
+    p.set_option("connect", "response_timeout_seconds", "1");
+    write_line(&p, 1, None);
+    p.write_rev(&Rev::new("r2", &["r1"], "slow commit").sql(
+        "CREATE TABLE t2 (id int);\n\
+         CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;\n\
+         CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON t2 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();\n\
+         INSERT INTO t2 VALUES (1);",
+        "DROP TABLE t2;\nDROP FUNCTION slow_commit();",
+    ));
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(version_rows(db.url()), ["r2"]);
 }

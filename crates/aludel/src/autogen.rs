@@ -420,8 +420,9 @@ impl Drop for Shadow {
     }
 }
 
-/// The desired schema's catalog kept between runs, so that a warm `check` only reads
-/// the live database. The entry is found by a hash of everything that decides the
+/// The desired schema's catalog kept between runs, so that a warm `check` reads only
+/// the live database (and a shadow database only when the live database prints an
+/// expression differently, see [`settle_expressions`]). The entry is found by a hash of everything that decides the
 /// catalog (aludel's version, the dialect, the server's version, the scope, and every
 /// statement of the desired schema with its file and line) and served only when the
 /// whole of that text equals the entry's: a changed schema never gets a stale catalog.

@@ -274,14 +274,20 @@ pub struct ConnectOptions {
     pub response_timeout: std::time::Duration,
 }
 
-impl Default for ConnectOptions {
-    /// As the `[connect]` defaults say.
-    fn default() -> Self {
-        let policy = crate::config::ConnectPolicy::default();
+impl From<&crate::config::ConnectPolicy> for ConnectOptions {
+    /// What a `[connect]` table says: SQLite's busy timeout is the lock timeout.
+    fn from(policy: &crate::config::ConnectPolicy) -> Self {
         ConnectOptions {
             busy_timeout: std::time::Duration::from_secs_f64(policy.lock_timeout_seconds),
             response_timeout: std::time::Duration::from_secs_f64(policy.response_timeout_seconds),
         }
+    }
+}
+
+impl Default for ConnectOptions {
+    /// As the `[connect]` defaults say.
+    fn default() -> Self {
+        ConnectOptions::from(&crate::config::ConnectPolicy::default())
     }
 }
 

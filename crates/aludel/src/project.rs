@@ -1007,7 +1007,7 @@ impl Project {
             };
         let options = crate::driver::ConnectOptions {
             busy_timeout: Duration::from_secs(5),
-            response_timeout: Duration::from_secs_f64(self.config.connect.response_timeout_seconds),
+            ..crate::driver::ConnectOptions::from(&self.config.connect)
         };
         let mut connect = |url: &crate::url::DatabaseUrl| {
             crate::driver::connect(url, &options)
@@ -1096,17 +1096,24 @@ impl Project {
         };
         let desired = self.desired(&server_version, &scope)?;
         let differing = crate::autogen::differing_expressions(&current.catalog, &desired.catalog);
+        // Settling is a refinement: without a shadow database to do it in, the
+        // database's own forms are compared, as when settling fails.
         let current = if differing.is_empty() {
             current
         } else {
-            let mut shadow = self.shadow(false, &scope)?;
-            crate::autogen::settle_expressions(
-                current,
-                &differing,
-                shadow.driver()?,
-                &scope,
-                self.dialect(),
-            )
+            match self.shadow(false, &scope) {
+                Ok(mut shadow) => match shadow.driver() {
+                    Ok(driver) => crate::autogen::settle_expressions(
+                        current,
+                        &differing,
+                        driver,
+                        &scope,
+                        self.dialect(),
+                    ),
+                    Err(_) => current,
+                },
+                Err(_) => current,
+            }
         };
         Ok(crate::autogen::compare(
             current,

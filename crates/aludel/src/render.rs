@@ -97,11 +97,6 @@ impl VersionTable {
         )
     }
 
-    /// Rewrites every row unchanged: a write that forces a durable commit.
-    pub fn touch(&self) -> String {
-        format!("UPDATE {} SET version_num = version_num", self.qualified())
-    }
-
     /// Deletes every row (`stamp --purge`).
     pub fn delete_all(&self) -> String {
         format!("DELETE FROM {}", self.qualified())

@@ -91,6 +91,9 @@ pub enum Event {
     LockNotReleased {
         /// Why (redacted).
         error: String,
+        /// Whether the session that held it is known to be gone (it was ended over
+        /// a new connection), and the lock with it.
+        released: bool,
     },
     /// The plan is empty: the run changes nothing, and says why.
     NothingToDo {
@@ -138,7 +141,9 @@ impl MigrationFailure {
                 let _ = write!(
                     s,
                     "\n  statement: {}",
-                    crate::text::excerpt(&st.sql).replace('\n', "\n    ")
+                    // A statement may hold a secret (a subscription's or a user
+                    // mapping's password).
+                    crate::url::redact_str(&crate::text::excerpt(&st.sql)).replace('\n', "\n    ")
                 );
             }
             None => {
@@ -214,100 +219,168 @@ impl RunError {
     }
 
     /// This error, saying what the database holds as `read` back over a new
-    /// connection, or that it is unknown when that failed.
+    /// connection, or that it is unknown when that failed. `whole_run`: the run was
+    /// one transaction (around its transactional revisions).
     fn after_connection_loss(
         self,
         steps: &[PreparedStep],
+        whole_run: bool,
         read: Result<Vec<String>, RunError>,
     ) -> RunError {
         match self {
             RunError::Migration(mut f) => {
-                let step = steps.iter().find(|s| s.revision == f.revision);
-                f.outcome = connection_loss_outcome(step, steps, &read);
+                let lost = LostDuring {
+                    step: steps.iter().find(|s| s.revision == f.revision),
+                    line: f.statement.as_ref().map(|s| s.line),
+                    whole_run,
+                };
+                f.outcome = lost.outcome(steps, &read);
                 RunError::Migration(f)
             }
-            RunError::Database { doing, error } => RunError::Database {
-                doing,
-                error: DbError {
-                    message: format!(
-                        "{}\n{}",
-                        error.message,
-                        connection_loss_outcome(steps.last(), steps, &read)
-                    ),
-                    ..error
-                },
-            },
+            // BEGIN or COMMIT between revisions: no one revision to speak of.
+            RunError::Database { doing, error } => {
+                let lost = LostDuring {
+                    step: None,
+                    line: None,
+                    whole_run,
+                };
+                RunError::Database {
+                    doing,
+                    error: DbError {
+                        message: format!("{}\n{}", error.message, lost.outcome(steps, &read)),
+                        ..error
+                    },
+                }
+            }
             other => other,
         }
     }
 }
 
-/// What the database holds after the connection was lost during `step` (or the run's
-/// final commit), from the rows read back; when they could not be read, what it may
-/// hold, and that running again is safe.
-fn connection_loss_outcome(
-    step: Option<&PreparedStep>,
-    all: &[PreparedStep],
-    read: &Result<Vec<String>, RunError>,
-) -> String {
-    let at = |revs: &[String]| {
-        if revs.is_empty() {
-            "<base>".to_string()
-        } else {
-            revs.join(", ")
-        }
-    };
-    let same = |a: &[String], b: &[String]| {
-        let (mut a, mut b) = (a.to_vec(), b.to_vec());
-        a.sort();
-        b.sort();
-        a == b
-    };
-    match (read, step) {
-        (Ok(rows), Some(step)) => {
-            let verdict = if same(rows, &step.rows_after) {
-                format!(" (revision {} committed)", step.revision)
-            } else if same(rows, &step.heads_before) {
-                format!(" (revision {} did not commit)", step.revision)
-            } else if let Some(j) = all.iter().position(|s| same(rows, &s.rows_after))
-                && let Some(i) = all.iter().position(|s| s.revision == step.revision)
-                && j < i
-            {
-                // Reported applied, then undone: the server lost commits that had not
-                // reached its disk yet (they commit asynchronously until the run's last).
-                let lost: Vec<&str> = all[j + 1..i].iter().map(|s| s.revision.as_str()).collect();
-                format!(
-                    " ({}, reported applied above, did not survive: the server restarted before they reached its disk, see \"Durability\" in the documentation)",
-                    lost.join(", ")
-                )
+/// Where a run was when its connection was lost.
+struct LostDuring<'a> {
+    /// The revision being run, if the loss came during one.
+    step: Option<&'a PreparedStep>,
+    /// The line of the statement in flight, if it was one of the revision's.
+    line: Option<usize>,
+    /// The run was one transaction around its transactional revisions.
+    whole_run: bool,
+}
+
+impl LostDuring<'_> {
+    /// What the database holds, from the rows `read` back; when they could not be
+    /// read, what it may hold and what is safe to do.
+    fn outcome(&self, all: &[PreparedStep], read: &Result<Vec<String>, RunError>) -> String {
+        let at = |revs: &[String]| {
+            if revs.is_empty() {
+                "<base>".to_string()
             } else {
-                String::new()
-            };
-            format!(
-                "after reconnecting, the version table reads {}{verdict}: the database is there; run the command again to continue",
-                at(rows)
-            )
-        }
-        (Ok(rows), None) => format!(
-            "after reconnecting, the version table reads {}: the database is there; run the command again to continue",
-            at(rows)
-        ),
-        (Err(e), step) => {
-            let maybe = match step {
-                Some(step) => format!(
-                    "whether revision {} committed is unknown: the database is at {} or {}",
-                    step.revision,
-                    at(&step.heads_before),
-                    at(&step.rows_after)
-                ),
-                None => "what the database holds is unknown".to_string(),
-            };
-            let before = all.first().map(|s| at(&s.heads_before)).unwrap_or_default();
-            format!(
-                "the version table could not be read back ({e}); {maybe} (or between that and {before}, where this run started, if the server itself crashed: see \"Durability\" in the documentation); running the command again is safe: it reads the version table and continues from where the database is"
-            )
+                revs.join(", ")
+            }
+        };
+        let same = |a: &[String], b: &[String]| {
+            let (mut a, mut b) = (a.to_vec(), b.to_vec());
+            a.sort();
+            b.sort();
+            a == b
+        };
+        let start = all
+            .first()
+            .map(|s| s.heads_before.clone())
+            .unwrap_or_default();
+        let end = all.last().map(|s| s.rows_after.clone()).unwrap_or_default();
+        // A revision outside a transaction commits statement by statement: some of
+        // its statements may have run whatever the version table says.
+        let partial = self.step.filter(|s| !s.transactional).map(|s| match self.line {
+            Some(line) => format!(
+                "revision {} runs outside a transaction: its statements before line {line} may have been applied (and that one too); check them",
+                s.revision
+            ),
+            None => format!(
+                "revision {} runs outside a transaction: its statements may have been applied; check them",
+                s.revision
+            ),
+        });
+        match read {
+            Ok(rows) => {
+                let verdict = match (self.step, partial.is_some()) {
+                    _ if self.whole_run && same(rows, &start) => {
+                        " (the run's transaction did not commit: the database is as before the run)"
+                            .to_string()
+                    }
+                    _ if self.whole_run && same(rows, &end) => " (the run committed)".to_string(),
+                    _ if self.whole_run => String::new(),
+                    (Some(step), false) if same(rows, &step.rows_after) => {
+                        format!(" (revision {} committed)", step.revision)
+                    }
+                    (Some(step), false) if same(rows, &step.heads_before) => {
+                        format!(" (revision {} did not commit)", step.revision)
+                    }
+                    (Some(step), false) => lost_in_a_crash(rows, step, all, &same),
+                    _ => String::new(),
+                };
+                let next = match &partial {
+                    Some(p) => format!("{p}, then run the command again"),
+                    None => "run the command again to continue".to_string(),
+                };
+                format!(
+                    "after reconnecting, the version table reads {}{verdict}: the database is there; {next}",
+                    at(rows)
+                )
+            }
+            Err(e) => {
+                let maybe = match self.step {
+                    Some(step) if !self.whole_run => format!(
+                        "whether revision {} committed is unknown: the database is at {} or {}",
+                        step.revision,
+                        at(&step.heads_before),
+                        at(&step.rows_after)
+                    ),
+                    _ if self.whole_run => format!(
+                        "whether the run's transaction committed is unknown: the database is at {} or {}, or where a revision outside a transaction left it",
+                        at(&start),
+                        at(&end)
+                    ),
+                    _ => "what the database holds is unknown".to_string(),
+                };
+                let safe = match &partial {
+                    Some(p) => format!("{p} before running the command again"),
+                    None => "running the command again is safe: it reads the version table and continues from where the database is".to_string(),
+                };
+                format!(
+                    "the version table could not be read back ({e}); {maybe} (or between that and {}, where this run started, if the server itself crashed: see \"Durability\" in the documentation); {safe}",
+                    at(&start)
+                )
+            }
         }
     }
+}
+
+/// When the rows read back are those after an earlier revision of this run than the
+/// one in flight: the revisions after it were reported applied, then undone by the
+/// server's recovery from a crash (they commit asynchronously until the run's last).
+fn lost_in_a_crash(
+    rows: &[String],
+    step: &PreparedStep,
+    all: &[PreparedStep],
+    same: &dyn Fn(&[String], &[String]) -> bool,
+) -> String {
+    let at_start = all.first().is_some_and(|s| same(rows, &s.heads_before));
+    let earlier = all.iter().position(|s| same(rows, &s.rows_after));
+    let current = all.iter().position(|s| s.revision == step.revision);
+    let lost = match (at_start, earlier, current) {
+        (true, _, Some(i)) => &all[..i],
+        (_, Some(j), Some(i)) if j < i => &all[j + 1..i],
+        _ => return String::new(),
+    };
+    if lost.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = lost.iter().map(|s| s.revision.as_str()).collect();
+    format!(
+        " ({}, reported applied above, did not survive: the server restarted before they reached its disk, see \"Durability\" in the documentation)",
+        names.join(", ")
+    )
 }
 
 /// Opens a connection, retrying with exponential backoff as `policy` says.
@@ -316,10 +389,7 @@ pub fn connect(
     policy: &ConnectPolicy,
     events: &mut dyn FnMut(Event),
 ) -> Result<Box<dyn Driver>, RunError> {
-    let options = ConnectOptions {
-        busy_timeout: Duration::from_secs_f64(policy.lock_timeout_seconds),
-        response_timeout: Duration::from_secs_f64(policy.response_timeout_seconds),
-    };
+    let options = ConnectOptions::from(policy);
     let attempts = policy.retries.max(1);
     let mut delay = Duration::from_secs_f64(policy.delay_seconds);
     for attempt in 1..=attempts {
@@ -475,24 +545,36 @@ impl LockedSession {
 
     /// Reads the version rows over a new connection (with the configured retries).
     fn read_back(&mut self, events: &mut dyn FnMut(Event)) -> Result<Vec<String>, RunError> {
+        let mut driver = self.end_lost_session(events)?;
+        // The lost session's asynchronous commits are the server's now: a durable
+        // commit of this session makes them durable too, before they are reported.
+        let _ = driver.flush(&self.table);
+        read_heads(driver.as_mut(), &self.table)
+    }
+
+    /// Opens a new connection and, over it, ends the session whose connection was
+    /// lost, waiting until the server is done with it: what it had in flight (a
+    /// COMMIT) is then decided, and its run lock released.
+    fn end_lost_session(
+        &mut self,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Box<dyn Driver>, RunError> {
         let Some((url, policy)) = &self.reconnect else {
             return Err(RunError::Database {
-                doing: "reading the version table back".into(),
+                doing: "reconnecting".into(),
                 error: DbError::new("no way to reconnect was given"),
             });
         };
         let mut driver = connect(url, policy, events)?;
-        // The lost session may still be finishing what it was sent (a COMMIT): what
-        // is read before it is gone could change after.
         if let Some(id) = &self.session {
             driver
                 .end_session(id, LOST_SESSION_WAIT)
                 .map_err(|error| RunError::Database {
-                    doing: "ending the lost session before reading the version table".into(),
+                    doing: "ending the lost session".into(),
                     error,
                 })?;
         }
-        read_heads(driver.as_mut(), &self.table)
+        Ok(driver)
     }
 
     /// Runs the steps as `policy` says.
@@ -535,7 +617,9 @@ impl LockedSession {
                 // in flight committed is read back, not assumed.
                 self.locked = false;
                 let read = self.read_back(events);
-                Err(e.after_connection_loss(steps, read))
+                let whole_run = policy == TransactionPolicy::WholeRun
+                    && render::capabilities(dialect).transactional_ddl;
+                Err(e.after_connection_loss(steps, whole_run, read))
             }
             Err(e) => {
                 // The revisions before the failure committed asynchronously: make
@@ -556,8 +640,12 @@ impl LockedSession {
         if std::mem::take(&mut self.locked)
             && let Err(error) = self.driver.unlock(&self.table)
         {
+            // A session whose connection was lost may live on (behind a frozen
+            // proxy, idle) and keep the lock: end it.
+            let released = error.connection_lost() && self.end_lost_session(events).is_ok();
             events(Event::LockNotReleased {
                 error: error.message,
+                released,
             });
         }
         Ok(())
@@ -1039,9 +1127,14 @@ impl std::fmt::Display for Event {
                 elapsed,
                 ..
             } => write!(f, "{description} ({} ms)", elapsed.as_millis()),
-            Event::LockNotReleased { error } => write!(
+            Event::LockNotReleased { error, released } => write!(
                 f,
-                "Could not release the migration lock ({error}); the server releases it as the session ends"
+                "Could not release the migration lock ({error}); {}",
+                if *released {
+                    "the session that held it is gone, and the lock with it"
+                } else {
+                    "the server releases it when that session ends"
+                }
             ),
             Event::NothingToDo { message } => f.write_str(message),
         }

@@ -308,6 +308,10 @@ fn is_host_port_query(text: &str) -> bool {
     };
     let digits = after.bytes().take_while(u8::is_ascii_digit).count();
     let rest = &after[digits..];
+    // `host:?name=` has no port at all: that is `user:password` with a '?' in it.
+    if digits == 0 && rest.starts_with('?') {
+        return false;
+    }
     let rest = match rest.strip_prefix('/') {
         Some(path) => path.find('?').map_or("", |q| &path[q..]),
         None => rest,
@@ -409,24 +413,45 @@ fn mask(text: &str, mut spans: Vec<Range<usize>>) -> String {
 /// The passwords of `scheme://user:password@` in `text`. With `whole`, `text` is one
 /// URL: without a `://`, the user information is looked for at its start.
 fn userinfo_spans(text: &str, whole: bool) -> Vec<Range<usize>> {
-    let mut starts: Vec<usize> = text.match_indices("://").map(|(i, _)| i + 3).collect();
+    // Every `scheme://` has its user information looked at. A password runs to the
+    // last `@` before the next URL, and only a URL after a space, once an `@` has
+    // come, ends it: a `://` elsewhere (`u:pa://ss@h`, `u:<pa://ss@h`,
+    // `u:p@x://y@h`) may be inside the password. Where that reading is wrong, more is
+    // masked (part of the next URL), never less.
+    let colons: Vec<usize> = text
+        .match_indices("://")
+        .map(|(i, _)| i)
+        // A scheme is a letter, then letters, digits, `+`, `-`, `.`.
+        .filter(|&i| text[scheme_start(text, i)..i].starts_with(|c: char| c.is_ascii_alphabetic()))
+        .collect();
+    let after_space: Vec<usize> = colons
+        .iter()
+        .map(|&i| scheme_start(text, i))
+        .filter(|&scheme| {
+            text[..scheme]
+                .chars()
+                .next_back()
+                .is_none_or(char::is_whitespace)
+        })
+        .collect();
+    let mut starts: Vec<usize> = colons.iter().map(|i| i + 3).collect();
     if whole && starts.is_empty() {
         starts.push(0);
     }
     let mut spans = Vec::new();
-    for (n, &start) in starts.iter().enumerate() {
-        // The next URL's scheme ends this one's region.
-        let region_end = starts
-            .get(n + 1)
-            .map_or(text.len(), |&next| scheme_start(text, next - 3))
-            .max(start);
-        let region = &text[start..region_end];
-        let user_len = region
+    for &start in &starts {
+        let user_len = text[start..]
             .find(|c: char| matches!(c, ':' | '@' | '/' | '?' | '#' | '[') || c.is_whitespace())
-            .unwrap_or(region.len());
-        if !region[user_len..].starts_with(':') {
+            .unwrap_or(text.len() - start);
+        if !text[start + user_len..].starts_with(':') {
             continue;
         }
+        let region_end = after_space
+            .iter()
+            .copied()
+            .find(|&b| b > start + user_len && text[start + user_len..b].contains('@'))
+            .unwrap_or(text.len());
+        let region = &text[start..region_end];
         let secret_start = start + user_len + 1;
         if let Some(after) = text[secret_start..region_end].strip_prefix("***@")
             && !after
@@ -458,21 +483,26 @@ fn userinfo_spans(text: &str, whole: bool) -> Vec<Range<usize>> {
 /// Where the scheme ending at byte `colon` (the `:` of `://`) begins.
 fn scheme_start(text: &str, colon: usize) -> usize {
     text[..colon]
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-        .map_or(0, |i| i + 1)
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+        // After that character, whatever its width.
+        .map_or(0, |(i, c)| i + c.len_utf8())
 }
 
 /// The passwords of `user:password@host` words without a scheme: in free text only a
 /// word can be told apart from prose that has a ':' and an '@'.
 fn bare_userinfo_spans(line: &str) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
-    let mut offset = 0;
     for word in line.split(char::is_whitespace) {
-        let start = offset;
-        offset += word.len() + 1;
-        if word.contains("://") {
-            continue;
-        }
+        // Where the word starts in `line`: separators may be wider than one byte.
+        let start = word.as_ptr() as usize - line.as_ptr() as usize;
+        // A URL's own user information is `userinfo_spans`' to find; only what stands
+        // before a URL in the word is looked at here.
+        let word = match word.find("://") {
+            Some(i) => &word[..scheme_start(word, i)],
+            None => word,
+        };
         let lead = word.len() - word.trim_start_matches(['"', '\'', '(', '<', '[']).len();
         let body = &word[lead..];
         let user_len = body.find([':', '@', '/', '?', '#']).unwrap_or(body.len());
@@ -705,6 +735,27 @@ impl fmt::Display for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_survives_wide_characters_and_urls_inside_passwords() {
+        // A wide character right before a second URL's scheme.
+        let text = "ERROR: see https://a 詳細→postgresql://app:s3cret@h/db";
+        assert_eq!(
+            redact_str(text),
+            "ERROR: see https://a 詳細→postgresql://app:***@h/db"
+        );
+        // Wide separators before a bare `user:password@host`.
+        assert_eq!(
+            redact_str("x\u{3000}y\u{a0}app:s3cret@h z"),
+            "x\u{3000}y\u{a0}app:***@h z"
+        );
+        // `://` inside the password.
+        let masked = redact_str("postgresql://u:pa://ss@h:5432x/db");
+        assert!(
+            !masked.contains("pa") && !masked.contains("ss@"),
+            "{masked}"
+        );
+    }
 
     fn p(s: &str) -> DatabaseUrl {
         s.parse().unwrap()

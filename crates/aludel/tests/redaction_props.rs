@@ -30,7 +30,7 @@ fn noise_char() -> impl Strategy<Value = char> {
         8 => (0x20u8..0x7f)
             .prop_map(char::from)
             .prop_filter("a marker letter", |c| !MARKER_LETTERS.contains(c)),
-        1 => prop::sample::select(vec!['é', 'ü', 'ß', '漢', '🙂', '\u{a0}']),
+        1 => prop::sample::select(vec!['é', 'ü', 'ß', '漢', '🙂', '\u{a0}', '→', '\u{3000}']),
     ]
 }
 
@@ -96,6 +96,11 @@ fn forms(p: &str) -> Vec<String> {
         format!("oracle://app:{p}@127.0.0.1:1/db"),
         format!("  postgresql://app:{p}@127.0.0.1:1/db  "),
     ];
+    // A `://` inside the password; after a space, in free text, it reads as another
+    // URL (`see postgresql://x`), and nothing tells the two apart.
+    if !p.contains(char::is_whitespace) {
+        forms.push(format!("postgresql://app:{p}://x@127.0.0.1:1/db"));
+    }
     // libpq wants a value with spaces quoted; unquoted, ` name=` starts another one.
     if !p.contains(char::is_whitespace) {
         forms.push(format!(
@@ -136,6 +141,11 @@ fn messages(url: &str) -> Vec<String> {
         out.push(redact_str(&format!(
             "  |\n2 | database_url = \"{url}\" junk\n  |"
         )));
+        // Another URL on the line, and wide characters and separators around it, as
+        // a database's message may hold them.
+        out.push(redact_str(&format!("see https://a 詳細→{url}")));
+        out.push(redact_str(&format!("{url}→https://b")));
+        out.push(redact_str(&format!("x\u{3000}{url}\u{a0}y")));
     }
     match url.parse::<DatabaseUrl>() {
         Err(e) => out.push(e.to_string()),
@@ -185,10 +195,16 @@ fn messages(url: &str) -> Vec<String> {
         }
     }
     let targets = Path::new("/p/targets.txt");
-    for (text, env) in [
-        (format!("{url}\n"), env(&[])),
-        ("${T}\n".to_string(), env(&[("T", url)])),
-    ] {
+    let mut lines = vec![("${T}\n".to_string(), env(&[("T", url)]))];
+    // Written out in a targets file, ` #` starts a comment: the password it cuts is
+    // read as a host or a database, which the file's syntax cannot tell from one.
+    let comment = url
+        .char_indices()
+        .any(|(i, c)| c.is_whitespace() && url[i + c.len_utf8()..].starts_with('#'));
+    if !comment {
+        lines.push((format!("{url}\n"), env(&[])));
+    }
+    for (text, env) in lines {
         match TargetsFile::parse(targets, &text, &env) {
             Err(e) => out.push(e.to_string()),
             Ok(file) => out.push(format!("{file:?}")),

@@ -37,6 +37,10 @@ pub struct PostgresDriver {
     response_timeout: Duration,
     /// Set when a request went unanswered: the connection is not used again.
     given_up: std::cell::Cell<bool>,
+    /// How to open a second connection that asks the server whether this one's
+    /// session is still working, when a request goes unanswered; `None` on such a
+    /// second connection itself.
+    probe: Option<(DatabaseUrl, ConnectOptions)>,
 }
 
 fn db_error(e: tokio_postgres::Error) -> DbError {
@@ -66,15 +70,21 @@ fn db_error(e: tokio_postgres::Error) -> DbError {
                 kind,
             }
         }
-        // No error from the server: the connection closed, or reading or writing it
-        // failed (a reset, a keepalive or tcp_user_timeout giving up). The session is
-        // gone, except when our own request could not be encoded (nothing was sent).
+        // No error from the server: the connection closed, reading or writing it
+        // failed (a reset, a keepalive or tcp_user_timeout giving up), or the server
+        // said something unreadable. The session is gone then; other client-side
+        // errors (a request that cannot be encoded, a row of another shape) are not
+        // about the connection.
         None => {
             let message = error_chain(&e);
-            let kind = if message.starts_with("error encoding message") {
-                DbErrorKind::Statement
-            } else {
+            let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+            let kind = if e.is_closed()
+                || (io && !message.starts_with("error encoding message"))
+                || message.starts_with("unexpected message from server")
+            {
                 DbErrorKind::ConnectionLost
+            } else {
+                DbErrorKind::Statement
             };
             DbError {
                 message: crate::url::redact_str(&message),
@@ -200,9 +210,16 @@ const SESSION_SETUP: &str = "SELECT pg_backend_pid()::text || '@' || coalesce(\
                     ('tcp_keepalives_count', '3'), ('tcp_user_timeout', '60000')) AS d(name, value) \
        JOIN pg_catalog.pg_settings s ON s.name = d.name WHERE s.setting = '0')";
 
-/// Whether a session named `pid@backend_start` still runs (`$1` pid, `$2` start).
-const SESSION_ALIVE: &str = "SELECT count(*) FROM pg_catalog.pg_stat_activity \
+/// The state of a session named `pid@backend_start` (`$1` pid, `$2` start).
+const SESSION_STATE: &str = "SELECT state FROM pg_catalog.pg_stat_activity \
      WHERE pid = $1 AND backend_start::text = $2";
+
+/// `pid@backend_start` as its parts.
+fn parse_session(id: &str) -> Result<(i32, &str), DbError> {
+    id.split_once('@')
+        .and_then(|(pid, start)| Some((pid.parse::<i32>().ok()?, start)))
+        .ok_or_else(|| DbError::new(format!("not a PostgreSQL session name: {id}")))
+}
 /// Ends it where this role may.
 const SESSION_END: &str = "SELECT count(pg_catalog.pg_terminate_backend(pid)) \
      FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND backend_start::text = $2";
@@ -399,6 +416,7 @@ impl PostgresDriver {
             session: None,
             response_timeout: options.response_timeout,
             given_up: std::cell::Cell::new(false),
+            probe: None,
         };
         let session = driver
             .query_within(SESSION_SETUP, connect_timeout)
@@ -407,6 +425,7 @@ impl PostgresDriver {
                 message: format!("setting up the session: {message}"),
             })?;
         driver.session = session.filter(|s| !s.ends_with('@'));
+        driver.probe = Some((url.clone(), options.clone()));
         Ok(driver)
     }
 
@@ -434,23 +453,63 @@ impl PostgresDriver {
         &self,
         request: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, DbError> {
+        self.wait_for(async { request.await.map_err(db_error) })
+    }
+
+    /// [`PostgresDriver::wait`] for a request whose errors are already worded.
+    fn wait_for<T>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
         self.check_usable()?;
+        let mut request = std::pin::pin!(request);
         // The timer is made inside the runtime, which it needs.
         let limit = self.response_timeout;
-        match self
-            .runtime
-            .block_on(async { tokio::time::timeout(limit, request).await })
-        {
-            Ok(result) => result.map_err(db_error),
-            Err(_) => {
-                self.given_up.set(true);
-                Err(DbError::new(format!(
-                    "no answer from the server within {} s ([connect] response_timeout_seconds): the connection is taken as lost",
-                    self.response_timeout.as_secs_f64()
-                ))
-                .with_kind(DbErrorKind::ConnectionLost))
+        loop {
+            match self
+                .runtime
+                .block_on(async { tokio::time::timeout(limit, request.as_mut()).await })
+            {
+                Ok(result) => return result,
+                // A COMMIT may legitimately work for long (deferred checks, waiting
+                // for a synchronous standby): while the server says the session is
+                // busy, the answer is still coming.
+                Err(_) if self.session_is_working() => continue,
+                Err(_) => {
+                    self.given_up.set(true);
+                    return Err(DbError::new(format!(
+                        "no answer from the server within {} s ([connect] response_timeout_seconds), and the server does not show this session working: the connection is taken as lost",
+                        limit.as_secs_f64()
+                    ))
+                    .with_kind(DbErrorKind::ConnectionLost));
+                }
             }
         }
+    }
+
+    /// Whether the server shows this connection's session running a request, asked
+    /// over a second connection; `false` when that cannot be told.
+    fn session_is_working(&self) -> bool {
+        let (Some((url, options)), Some(id)) = (&self.probe, &self.session) else {
+            return false;
+        };
+        let Ok(mut other) = PostgresDriver::connect(url, options) else {
+            return false;
+        };
+        // The second connection asks once and never probes in turn.
+        other.probe = None;
+        matches!(other.session_state(id), Ok(Some(state)) if state == "active")
+    }
+
+    /// The state of the session named `id` (`pid@backend_start`) as
+    /// `pg_stat_activity` shows it (`active`, `idle`, `idle in transaction`, ...),
+    /// or `None` when it is gone.
+    fn session_state(&self, id: &str) -> Result<Option<String>, DbError> {
+        let (pid, start) = parse_session(id)?;
+        let rows = self.wait(self.client.query(SESSION_STATE, &[&pid, &start]))?;
+        Ok(rows
+            .first()
+            .map(|r| r.get::<_, Option<String>>(0).unwrap_or_default()))
     }
 
     /// An error once a request went unanswered: nothing more is sent on it.
@@ -831,17 +890,19 @@ impl Driver for PostgresDriver {
         // DISCARD ALL would also drop prepared statements the client library keeps;
         // these two are the part of it that concerns settings. The first also ends a
         // SET ROLE.
-        self.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ALL")
+        self.execute("SET SESSION AUTHORIZATION DEFAULT; RESET ALL")?;
+        // RESET ALL also undid aludel's own session settings: set them again.
+        self.wait(self.client.simple_query(SESSION_SETUP))
+            .map(|_| ())
     }
 
-    fn flush(&mut self, table: &VersionTable) -> Result<(), DbError> {
+    fn flush(&mut self, _table: &VersionTable) -> Result<(), DbError> {
         // A synchronous commit that writes flushes the write-ahead log up to itself,
-        // and so every asynchronous commit before it. Rewriting the version rows in
-        // place is such a write; with no rows there is nothing to keep.
-        if self.version_table_exists(table)? {
-            self.execute(&table.touch())?;
-        }
-        Ok(())
+        // and so every asynchronous commit before it, this session's or another's. A
+        // transaction that takes a transaction id writes its commit record, and
+        // touches no row: nothing another run holds can block it.
+        self.wait(self.client.simple_query("SELECT txid_current()"))
+            .map(|_| ())
     }
 
     fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError> {
@@ -894,16 +955,22 @@ impl Driver for PostgresDriver {
     }
 
     fn end_session(&mut self, id: &str, within: Duration) -> Result<(), DbError> {
-        let (pid, start) = id
-            .split_once('@')
-            .and_then(|(pid, start)| Some((pid.parse::<i32>().ok()?, start)))
-            .ok_or_else(|| DbError::new(format!("not a session of this driver: {id}")))?;
+        let (pid, start) = parse_session(id)?;
         let deadline = std::time::Instant::now() + within;
-        let mut query = SESSION_END;
+        let mut terminated = false;
         loop {
-            let row = self.wait(self.client.query_one(query, &[&pid, &start]))?;
-            if row.get::<_, i64>(0) == 0 {
-                return Ok(());
+            match self.session_state(id)?.as_deref() {
+                None => return Ok(()),
+                // Still working (a COMMIT, a statement): its outcome is decided when
+                // it finishes; ending it now would undo a COMMIT that was sent.
+                Some("active") => {}
+                Some(_) if !terminated => {
+                    // Idle, or idle in a transaction that can no longer commit: end
+                    // it, and with it its transaction and the run lock.
+                    self.wait(self.client.query_one(SESSION_END, &[&pid, &start]))?;
+                    terminated = true;
+                }
+                Some(_) => {}
             }
             if std::time::Instant::now() >= deadline {
                 return Err(DbError::new(format!(
@@ -911,8 +978,6 @@ impl Driver for PostgresDriver {
                     within.as_secs()
                 )));
             }
-            // Terminated (or not ours to terminate): wait for it to be gone.
-            query = SESSION_ALIVE;
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -329,16 +329,23 @@ pub(super) fn inspect(
     driver: &mut PostgresDriver,
     scope: &InspectScope,
 ) -> Result<Inspection, DbError> {
-    let pinned = driver
-        .runtime
-        .block_on(driver.client.query_one(PIN_SEARCH_PATH, &[]))
-        .and_then(|row| row.try_get::<_, String>(0))
-        .map_err(|e| reading("schemas", &scope.schemas, e))?;
+    // aludel's own queries: bounded like every other (a frozen proxy ends them).
+    let pinned = driver.wait_for(async {
+        driver
+            .client
+            .query_one(PIN_SEARCH_PATH, &[])
+            .await
+            .and_then(|row| row.try_get::<_, String>(0))
+            .map_err(|e| reading("schemas", &scope.schemas, e))
+    })?;
     let read = inspect_pinned(driver, scope);
-    let restored = driver
-        .runtime
-        .block_on(driver.client.query_one(RESTORE_SEARCH_PATH, &[&pinned]))
-        .map_err(|e| reading("schemas", &scope.schemas, e));
+    let restored = driver.wait_for(async {
+        driver
+            .client
+            .query_one(RESTORE_SEARCH_PATH, &[&pinned])
+            .await
+            .map_err(|e| reading("schemas", &scope.schemas, e))
+    });
     let inspection = read?;
     restored?;
     Ok(inspection)
@@ -350,11 +357,14 @@ fn inspect_pinned(
     scope: &InspectScope,
 ) -> Result<Inspection, DbError> {
     let requested = scope.schemas.clone();
-    let schemas: Vec<String> = driver
-        .runtime
-        .block_on(driver.client.query(SCHEMAS, &[&requested]))
-        .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
-        .map_err(|e| reading("schemas", &requested, e))?;
+    let schemas: Vec<String> = driver.wait_for(async {
+        driver
+            .client
+            .query(SCHEMAS, &[&requested])
+            .await
+            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+            .map_err(|e| reading("schemas", &requested, e))
+    })?;
     let excludes = scope.exclude_tables.clone();
 
     // Sent together: tokio-postgres pipelines requests polled concurrently, so the
@@ -374,9 +384,7 @@ fn inspect_pinned(
                 .map_err(|e| reading(q.what, schemas, e))
         }
     });
-    let results = driver
-        .runtime
-        .block_on(futures_util::future::try_join_all(pending))?;
+    let results = driver.wait_for(futures_util::future::try_join_all(pending))?;
 
     let mut inspection = Inspection::default();
     for name in &schemas {
