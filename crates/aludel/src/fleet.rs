@@ -462,9 +462,15 @@ impl Workspace {
         for pattern in &file.workspace.members {
             let full = root.join(pattern);
             let matches: Vec<PathBuf> = if is_glob(pattern) {
-                let glob = glob::Pattern::new(pattern)
+                // The components before the first with a glob character are a folder
+                // (`./services/*`, `../shared/*`): the walk starts there.
+                let components: Vec<&str> = pattern.split('/').collect();
+                let literal = components.iter().take_while(|c| !is_glob(c)).count();
+                let base = root.join(components[..literal].join("/"));
+                let rest = components[literal..].join("/");
+                let glob = glob::Pattern::new(&rest)
                     .map_err(|e| invalid(format!("member pattern `{pattern}`: {e}")))?;
-                project_folders_matching(root, &glob, pattern)
+                project_folders_matching(&base, &glob, &rest)
             } else if full.join(CONFIG_FILE_NAME).is_file() {
                 vec![full]
             } else {
@@ -489,19 +495,7 @@ impl Workspace {
                 if !seen.insert(real) {
                     continue;
                 }
-                let name = dir
-                    .strip_prefix(normalize(root))
-                    .unwrap_or(&dir)
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                // The workspace's own folder as a member.
-                let name = if name.is_empty() {
-                    ".".to_string()
-                } else {
-                    name
-                };
+                let name = relative_name(&dir, &normalize(root));
                 members.push(Member { name, dir });
             }
         }
@@ -553,6 +547,25 @@ impl Env for MemberEnv<'_> {
             "DATABASE_URL" | "ALUDEL_CONFIG" => None,
             _ => self.0.var(name),
         }
+    }
+}
+
+/// `dir` as seen from `root`, with `/` between folders: `services/a`, `../shared/b`,
+/// or `.` for the root itself. Both are normalized paths.
+fn relative_name(dir: &Path, root: &Path) -> String {
+    let (d, r): (Vec<_>, Vec<_>) = (dir.components().collect(), root.components().collect());
+    let common = d.iter().zip(&r).take_while(|(a, b)| a == b).count();
+    let parts: Vec<String> = std::iter::repeat_n("..".to_string(), r.len() - common)
+        .chain(
+            d[common..]
+                .iter()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+        )
+        .collect();
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
     }
 }
 
@@ -872,6 +885,16 @@ mod tests {
         };
         let names: Vec<&str> = members.members().iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["services/a", "services/b/nested"]);
+        // A folder before the glob, written with `./` or reaching out with `../`.
+        let inner = root.join("services/b");
+        let ws = inner.join("aludel-workspace.toml");
+        std::fs::write(&ws, "[workspace]\nmembers = [\"./*\", \"../*\"]\n").ok();
+        let members = Workspace::load(&ws).map_err(|e| e.to_string());
+        let Ok(members) = members else {
+            panic!("{members:?}")
+        };
+        let names: Vec<&str> = members.members().iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["nested", "../a"]);
     }
 
     #[test]
