@@ -150,11 +150,13 @@ fn version_table_schema_is_refused_on_sqlite() {
         assert_eq!(r.stdout, "", "{args:?}: {r}");
         assert_eq!(
             r.stderr,
-            "ERROR [PROJECT]/aludel.toml: version_table_schema = \"MySchema\", but SQLite has no schemas; remove version_table_schema to keep the version table in the database file itself\n",
+            "ERROR [PROJECT]/aludel.toml: version_table_schema = \"MySchema\", but sqlite has no schemas; remove version_table_schema to keep the version table in the database itself\n",
             "{args:?}"
         );
     }
-    assert_eq!(p.db().tables(), [] as [&str; 0]);
+    // Refused before connecting: not even the database file was created.
+    let file = p.db().sqlite_path().unwrap().to_path_buf();
+    assert!(!file.exists(), "{} was created", file.display());
     // Commands that read no version table are unaffected.
     p.ok(&["heads"]);
 }

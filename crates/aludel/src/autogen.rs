@@ -345,15 +345,15 @@ impl Shadow {
 /// have (17's `transaction_timeout`): such a file still describes the same objects.
 /// Refusals for any other reason (a syntax error, a missing table) still stop the load.
 fn refusal_changes_nothing(st: &crate::script::Statement, error: &DbError) -> bool {
+    use crate::driver::DbErrorKind as K;
     use crate::script::Housekeeping;
-    // 42704: no such role or parameter; 42501: not permitted; 22023: `SET ROLE` to a
-    // role that does not exist.
-    let code = error.code.as_deref();
-    match st.housekeeping() {
-        Some(Housekeeping::Session) => matches!(code, Some("42704" | "42501" | "22023")),
-        Some(Housekeeping::Access) => matches!(code, Some("42704" | "42501")),
-        None => false,
-    }
+    // No such role or parameter, or not permitted; `SET ROLE` to a role that does not
+    // exist is an invalid value.
+    matches!(
+        (st.housekeeping(), error.kind),
+        (Some(Housekeeping::Session), K::InvalidParameterValue)
+            | (Some(_), K::UndefinedObject | K::InsufficientPrivilege)
+    )
 }
 
 /// Runs `statements` in batches of [`LOAD_BATCH`], one round trip each where the
@@ -387,7 +387,11 @@ fn execute_in_batches(
             continue;
         };
         let failed = at + failure.index.min(end - at - 1);
-        if matches!(failure.error.code.as_deref(), Some("25001" | "53200")) {
+        if matches!(
+            failure.error.kind,
+            crate::driver::DbErrorKind::NeedsNoTransaction
+                | crate::driver::DbErrorKind::TooManyLocks
+        ) {
             one_by_one(driver, at, end)?;
         } else if skippable(failed, &failure.error) {
             if failed > at {

@@ -43,6 +43,20 @@ pub enum DbErrorKind {
     Cancelled,
     /// A lock the statement needed was not granted in time (`lock_timeout`, busy).
     LockNotAvailable,
+    /// One transaction took more locks than the server has room for (PostgreSQL's
+    /// `max_locks_per_transaction`).
+    TooManyLocks,
+    /// The statement names something of the server's that does not exist (a role, a
+    /// setting), as opposed to a table or column of the schema.
+    UndefinedObject,
+    /// The user may not do what the statement does.
+    InsufficientPrivilege,
+    /// A value the statement gives is refused (`SET ROLE` to a role that does not
+    /// exist, an unknown setting's value).
+    InvalidParameterValue,
+    /// The statement cannot run inside a transaction block (`CREATE INDEX
+    /// CONCURRENTLY`, `CREATE DATABASE`).
+    NeedsNoTransaction,
 }
 
 impl DbErrorKind {
@@ -50,11 +64,15 @@ impl DbErrorKind {
     /// failure is the revision's fault.
     pub fn advice(self) -> &'static str {
         match self {
-            DbErrorKind::Statement => "fix the revision and run the command again",
+            DbErrorKind::Statement
+            | DbErrorKind::UndefinedObject
+            | DbErrorKind::InsufficientPrivilege
+            | DbErrorKind::InvalidParameterValue
+            | DbErrorKind::NeedsNoTransaction => "fix the revision and run the command again",
             DbErrorKind::ConnectionLost => {
                 "the connection to the database was lost; run the command again once the database is reachable"
             }
-            DbErrorKind::OutOfResources => {
+            DbErrorKind::OutOfResources | DbErrorKind::TooManyLocks => {
                 "the database ran out of a resource (disk space, memory, connections); free some, then run the command again"
             }
             DbErrorKind::ReadOnly => {

@@ -254,9 +254,11 @@ impl Project {
     /// has none (only attached databases, which aludel never attaches).
     fn version_table(&self) -> Result<VersionTable, Error> {
         let dialect = self.dialect();
-        if let (Dialect::Sqlite, Some(schema)) = (dialect, &self.config.version_table_schema) {
+        if let Some(schema) = &self.config.version_table_schema
+            && !crate::render::capabilities(dialect).schemas
+        {
             return Err(Error::Invalid(format!(
-                "{}: version_table_schema = \"{}\", but SQLite has no schemas; remove version_table_schema to keep the version table in the database file itself",
+                "{}: version_table_schema = \"{}\", but {dialect} has no schemas; remove version_table_schema to keep the version table in the database itself",
                 self.config.path.display(),
                 crate::text::value(schema)
             )));
@@ -303,10 +305,13 @@ impl Project {
     }
 
     fn lock(&self, events: &mut dyn FnMut(Event)) -> Result<LockedSession, Error> {
+        // Checked before connecting: a connection may create a SQLite file.
+        self.live_url()?;
+        let table = self.version_table()?;
         let driver = self.connect(events)?;
         Ok(LockedSession::lock(
             driver,
-            self.version_table()?,
+            table,
             Duration::from_secs_f64(self.config.connect.lock_timeout_seconds),
             events,
         )?
@@ -315,6 +320,8 @@ impl Project {
 
     /// The version table's rows, read without taking the run lock.
     pub fn current_rows(&self, events: &mut dyn FnMut(Event)) -> Result<Vec<String>, Error> {
+        // An unset variable in the URL is the first thing to say.
+        self.live_url()?;
         let table = self.version_table()?;
         let mut driver = self.connect(events)?;
         Ok(runner::read_heads(driver.as_mut(), &table)?)

@@ -12,17 +12,27 @@ pub use ddl::{DdlError, RenderedOp, render_ops};
 pub struct Capabilities {
     /// DDL runs inside transactions and rolls back with them.
     pub transactional_ddl: bool,
+    /// A table can be put in a named schema (`version_table_schema`).
+    pub schemas: bool,
 }
 
 /// The capabilities of `dialect`.
 pub fn capabilities(dialect: Dialect) -> Capabilities {
     match dialect {
-        Dialect::Postgres | Dialect::Sqlite => Capabilities {
+        Dialect::Postgres => Capabilities {
             transactional_ddl: true,
+            schemas: true,
         },
-        // MySQL commits implicitly around every DDL statement.
+        // One database file, no schemas (attached databases are not schemas).
+        Dialect::Sqlite => Capabilities {
+            transactional_ddl: true,
+            schemas: false,
+        },
+        // MySQL commits implicitly around every DDL statement; its schemas are
+        // databases.
         Dialect::Mysql => Capabilities {
             transactional_ddl: false,
+            schemas: true,
         },
     }
 }

@@ -1022,10 +1022,10 @@ pub fn apply_steps(
     Ok(())
 }
 
-/// PostgreSQL's "out of shared memory" (53200) in one transaction for the whole run:
-/// say which settings help.
+/// The lock table filled up in one transaction for the whole run: say which settings
+/// help.
 fn lock_slots_hint(mut e: DbError) -> DbError {
-    if e.code.as_deref() == Some("53200") {
+    if e.kind == crate::driver::DbErrorKind::TooManyLocks {
         e.message.push_str(
             "\nHINT: one transaction for the whole run ran out of lock slots: raise max_locks_per_transaction or set transaction_per_migration = true",
         );
@@ -1274,7 +1274,7 @@ mod tests {
                 if *s == self.fail_on {
                     let mut error = DbError::new("ERROR: boom");
                     if s.starts_with("LOCKS") {
-                        error.code = Some("53200".into());
+                        error.kind = crate::driver::DbErrorKind::TooManyLocks;
                     }
                     return Err(StatementFailure { index, error });
                 }

@@ -102,8 +102,14 @@ fn error_kind(code: &str) -> DbErrorKind {
         // administrator, or idle timeouts.
         c if c.starts_with("08") => DbErrorKind::ConnectionLost,
         "57P01" | "57P02" | "57P03" | "57P05" | "25P03" => DbErrorKind::ConnectionLost,
+        // Out of shared memory: in practice, the lock table is full.
+        "53200" => DbErrorKind::TooManyLocks,
         // Insufficient resources: disk full, out of memory, too many connections.
         c if c.starts_with("53") => DbErrorKind::OutOfResources,
+        "42704" => DbErrorKind::UndefinedObject,
+        "42501" => DbErrorKind::InsufficientPrivilege,
+        "22023" => DbErrorKind::InvalidParameterValue,
+        "25001" => DbErrorKind::NeedsNoTransaction,
         // A standby, or default_transaction_read_only.
         "25006" => DbErrorKind::ReadOnly,
         // statement_timeout, pg_cancel_backend.
@@ -1026,7 +1032,9 @@ mod tests {
             ("57P01", DbErrorKind::ConnectionLost),
             ("25P03", DbErrorKind::ConnectionLost),
             ("53100", DbErrorKind::OutOfResources),
-            ("53200", DbErrorKind::OutOfResources),
+            ("53200", DbErrorKind::TooManyLocks),
+            ("42704", DbErrorKind::UndefinedObject),
+            ("25001", DbErrorKind::NeedsNoTransaction),
             ("25006", DbErrorKind::ReadOnly),
             ("57014", DbErrorKind::Cancelled),
             ("55P03", DbErrorKind::LockNotAvailable),
