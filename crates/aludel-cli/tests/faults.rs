@@ -180,7 +180,10 @@ fn aludel_sessions_end_themselves_when_left_idle_in_a_transaction() {
         "DROP TABLE s;",
     ));
     p.ok(&["upgrade", "head"]);
-    assert_eq!(db.rows("SELECT idle FROM s"), ["1min"]);
+    assert_eq!(
+        db.rows("SELECT idle || ' ' || keepalives_idle FROM s"),
+        ["1min 30"]
+    );
     // A value the user set (here in the URL's options) is kept.
     let db2 = PgDatabase::create();
     let url = format!(

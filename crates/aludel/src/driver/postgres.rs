@@ -204,8 +204,10 @@ const TCP_USER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Sets up a new session in one round trip and names it (`pid@backend_start`).
 ///
-/// Server settings for aludel's own sessions, each applied only where the server,
-/// database, role and URL leave it at 0 (off): a session of ours whose client stalled
+/// Server settings for aludel's own sessions, each applied only where nothing set it
+/// (the configuration, the database's or role's settings, the URL's options; a
+/// keepalive left at 0 shows the system's value, so the source tells, not the value):
+/// a session of ours whose client stalled
 /// is ended by the server, and with it the run lock, instead of holding it until
 /// someone kills it; the server side keepalives notice a client host that vanished.
 const SESSION_SETUP: &str = "SELECT pg_backend_pid()::text || '@' || coalesce(\
@@ -214,7 +216,7 @@ const SESSION_SETUP: &str = "SELECT pg_backend_pid()::text || '@' || coalesce(\
        FROM (VALUES ('idle_in_transaction_session_timeout', '60s'), \
                     ('tcp_keepalives_idle', '30'), ('tcp_keepalives_interval', '10'), \
                     ('tcp_keepalives_count', '3'), ('tcp_user_timeout', '60000')) AS d(name, value) \
-       JOIN pg_catalog.pg_settings s ON s.name = d.name WHERE s.setting = '0')";
+       JOIN pg_catalog.pg_settings s ON s.name = d.name WHERE s.source = 'default')";
 
 /// The state of a session named `pid@backend_start` (`$1` pid, `$2` start).
 const SESSION_STATE: &str = "SELECT state FROM pg_catalog.pg_stat_activity \
