@@ -189,6 +189,12 @@ fn nothing_to_do_is_said(backend: Backend) {
     let there = "INFO  Nothing to do: the database is already at bbb\n";
     expect(&p.ok(&["upgrade", "bbb"]), "", there);
     expect(&p.ok(&["downgrade", "bbb"]), "", there);
+    // Downgrading to a revision not applied yet is refused, as Alembic does.
+    p.fails_with(
+        &["downgrade", "ccc"],
+        1,
+        "ccc is not applied; use upgrade to go there",
+    );
     expect(&p.ok(&["-q", "upgrade", "bbb"]), "", "");
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b"]);
     assert_eq!(p.db().version_rows(), ["bbb"]);
@@ -205,6 +211,11 @@ fn nothing_to_do_is_said(backend: Backend) {
         &p.fails(&["upgrade", "ccc:aaa", "--sql"]),
         "",
         "ERROR upgrade ccc:aaa --sql goes down: its end is below its start; use `aludel downgrade ccc:aaa --sql`\n",
+    );
+    p.fails_with(
+        &["downgrade", "aaa:ccc", "--sql"],
+        1,
+        "ccc is not applied; use upgrade to go there",
     );
 
     for (command, target, sign) in [

@@ -438,23 +438,19 @@ impl Project {
         } else {
             rows.join(", ")
         };
-        let reached = match direction {
-            Direction::Downgrade => true,
-            // An upgrade plan is empty when the target is applied: it is where the
-            // database stands, or it lies below (`upgrade base`, `upgrade REV-1`).
-            Direction::Upgrade => match self.graph.resolve(target, rows) {
-                Ok(found) if found.is_empty() => rows.is_empty(),
-                Ok(found) => found.iter().all(|f| rows.iter().any(|r| r == f.as_str())),
-                Err(_) => true,
-            },
+        // A plan is empty when the target is where the database stands, or lies on
+        // the other side of it: below for an upgrade (`upgrade base`, `upgrade
+        // REV-1`), above for a downgrade (`downgrade head` at an older revision).
+        let reached = match self.graph.resolve(target, rows) {
+            Ok(found) if found.is_empty() => rows.is_empty(),
+            Ok(found) => found.iter().all(|f| rows.iter().any(|r| r == f.as_str())),
+            Err(_) => true,
         };
-        if reached {
-            Idle::AlreadyThere { at }
-        } else {
-            Idle::Below {
-                at,
-                target: crate::text::value(typed),
-            }
+        let target = crate::text::value(typed);
+        match (reached, direction) {
+            (true, _) => Idle::AlreadyThere { at },
+            (false, Direction::Upgrade) => Idle::Below { at, target },
+            (false, Direction::Downgrade) => Idle::Above { at, target },
         }
     }
 
@@ -519,6 +515,12 @@ impl Project {
                     let shown = crate::text::value(typed);
                     return Err(Error::Invalid(format!(
                         "upgrade {shown} --sql goes down: its end is below its start; use `aludel downgrade {shown} --sql`"
+                    )));
+                }
+                Idle::Above { .. } if typed.contains(':') => {
+                    let shown = crate::text::value(typed);
+                    return Err(Error::Invalid(format!(
+                        "downgrade {shown} --sql goes up: its end is above its start; use `aludel upgrade {shown} --sql`"
                     )));
                 }
                 idle => events(Event::NothingToDo {
@@ -1305,6 +1307,13 @@ enum Idle {
         /// The target as typed, cut for the message.
         target: String,
     },
+    /// A downgrade to a target not applied yet, above where the database is.
+    Above {
+        /// Its rows, for the message.
+        at: String,
+        /// The target as typed, cut for the message.
+        target: String,
+    },
 }
 
 impl Idle {
@@ -1315,6 +1324,9 @@ impl Idle {
             }
             Idle::Below { at, target } => format!(
                 "Nothing to do: the database is at {at}, above {target}; upgrade never goes down: use `aludel downgrade {target}` to go there"
+            ),
+            Idle::Above { at, target } => format!(
+                "Nothing to do: the database is at {at}, below {target}; downgrade never goes up: use `aludel upgrade {target}` to go there"
             ),
         }
     }
