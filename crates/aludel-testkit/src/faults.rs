@@ -269,8 +269,17 @@ impl Cluster {
             .prefix("aludel-cluster")
             .tempdir()
             .unwrap();
-        // initdb refuses to run as root: the cluster then belongs to `postgres`.
+        // initdb refuses to run as root: the cluster then belongs to `postgres`, made
+        // if the machine has no such user (as scripts/test does).
         let as_postgres = is_root();
+        if as_postgres
+            && !Command::new("id")
+                .arg("postgres")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        {
+            run(Command::new("useradd").args(["--system", "--no-create-home", "postgres"]));
+        }
         let extra = options(dir.path());
         if as_postgres {
             run(Command::new("chown")
