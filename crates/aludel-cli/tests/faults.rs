@@ -17,14 +17,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 /// Runs to the end or is killed at `limit`: a hang fails the test instead of
 /// hanging it.
 #[track_caller]
-fn run_within(mut cmd: Command, limit: Duration) -> (Output, Duration) {
+fn run_within(cmd: Command, limit: Duration) -> (Output, Duration) {
     let started = Instant::now();
-    let child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_within(child, limit);
+    let out = wait_within(spawn(cmd), limit);
     (out, started.elapsed())
 }
 
@@ -44,6 +39,39 @@ fn wait_within(mut child: Child, limit: Duration) -> Output {
             );
         }
         std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Starts `cmd` with its output captured, for [`wait_within`].
+fn spawn(mut cmd: Command) -> Child {
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until a query holding `text` runs in database `db` of the server at `url`,
+/// then, with `terminate`, ends its backend as an administrator would.
+#[track_caller]
+fn once_running(url: &str, db: &str, text: &str, terminate: bool) {
+    let what = if terminate {
+        "count(pg_terminate_backend(pid))"
+    } else {
+        "count(*)"
+    };
+    let started = Instant::now();
+    while pg_rows(
+        url,
+        &format!(
+            "SELECT {what} FROM pg_stat_activity WHERE datname = '{db}' AND query LIKE '%{text}%' AND pid <> pg_backend_pid()"
+        ),
+    ) == ["0"]
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{text} never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -219,31 +247,8 @@ fn a_session_terminated_by_an_administrator_is_said_so_and_read_back() {
     let db = PgDatabase::create();
     let p = TestProject::new(BIN, Some(db.url()), "");
     write_line(&p, 3, Some((2, 30.0)));
-    let child = p
-        .command(&["upgrade", "head"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Terminate the backend running the sleep.
-    let started = Instant::now();
-    loop {
-        let n = pg_rows(
-            &postgres_admin_url(),
-            &format!(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{}' AND query LIKE '%pg_sleep(30%' AND pid <> pg_backend_pid()",
-                db.name()
-            ),
-        );
-        if n != ["0"] {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the sleep never started"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = spawn(p.command(&["upgrade", "head"]));
+    once_running(&postgres_admin_url(), db.name(), "pg_sleep(30", true);
     let out = wait_within(child, Duration::from_secs(30));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -275,12 +280,7 @@ fn a_link_that_goes_dead_mid_run_ends_the_run_and_the_server_frees_the_lock() {
     p.set_option("connect", "retries", "2");
     write_line(&p, 3, Some((2, 1.0)));
     let started = Instant::now();
-    let child = ns
-        .wrap(&p.command(&["upgrade", "head"]))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(ns.wrap(&p.command(&["upgrade", "head"])));
     relay.wait_for_query("pg_sleep", Duration::from_secs(20));
     ns.cut();
     let out = wait_within(child, Duration::from_secs(60));
@@ -326,29 +326,10 @@ fn after_a_server_crash_mid_run_the_reported_state_is_the_state_after_recovery()
     p.set_option("connect", "retries", "30");
     p.set_option("connect", "delay_seconds", "0.2");
     write_line(&p, 40, Some((30, 5.0)));
-    let child = p
-        .command(&["upgrade", "head"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(p.command(&["upgrade", "head"]));
     // Crash while revision 30 sleeps, with 29 revisions reported applied, all but
     // none durable yet (asynchronous commits).
-    let started = Instant::now();
-    loop {
-        let n = pg_rows(
-            &cluster.url(),
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(5%' AND pid <> pg_backend_pid()",
-        );
-        if n != ["0"] {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "revision 30 never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    once_running(&cluster.url(), "postgres", "pg_sleep(5", false);
     cluster.crash();
     std::thread::sleep(Duration::from_millis(500));
     cluster.restart();
@@ -418,28 +399,6 @@ fn a_frozen_proxy_that_still_acknowledges_tcp_is_a_lost_connection_after_the_res
     assert_eq!(version_rows(db.url()), ["r3"]);
 }
 
-/// Waits until a query containing `text` runs in database `db`, then terminates its
-/// backend, as an administrator would.
-fn terminate_when_running(admin_db: &str, text: &str) {
-    let started = Instant::now();
-    loop {
-        let n = pg_rows(
-            &postgres_admin_url(),
-            &format!(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{admin_db}' AND query LIKE '%{text}%' AND pid <> pg_backend_pid()"
-            ),
-        );
-        if n != ["0"] {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{text} never ran"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_connection_lost_in_a_revision_outside_a_transaction_says_its_statements_may_have_run() {
     let db = PgDatabase::create();
@@ -453,13 +412,8 @@ fn a_connection_lost_in_a_revision_outside_a_transaction_says_its_statements_may
                 "DROP TABLE t2b;\nDROP TABLE t2a;",
             ),
     );
-    let child = p
-        .command(&["upgrade", "head"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    terminate_when_running(db.name(), "pg_sleep(31");
+    let child = spawn(p.command(&["upgrade", "head"]));
+    once_running(&postgres_admin_url(), db.name(), "pg_sleep(31", true);
     let out = wait_within(child, Duration::from_secs(30));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");

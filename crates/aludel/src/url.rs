@@ -160,12 +160,14 @@ fn parse(input: &str) -> Result<DatabaseUrl, UrlError> {
             let (k, v) = pair.split_once('=').ok_or_else(|| {
                 err("a query parameter has no '=' (write '&' inside a value as %26)")
             })?;
-            if !k
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            // An empty name is most likely `&=` inside a password.
+            if k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
             {
                 return Err(err(
-                    "a query parameter's name is not letters, digits, '_', '-' and '.' (is an '@', '/' or '?' of the password not percent-encoded?)",
+                    "a query parameter's name is empty or not letters, digits, '_', '-' and '.' (is an '@', '/', '?' or '&' of the password not percent-encoded?)",
                 ));
             }
             params.push((
@@ -598,7 +600,15 @@ fn secret_value_len(text: &str, in_query: bool, whole: bool) -> usize {
         for (j, c) in quoted.char_indices() {
             match c {
                 '\\' if !escaped => escaped = true,
-                '\'' if !escaped => return skipped + 1 + j + 1,
+                '\'' if !escaped => {
+                    // Text glued to the closing quote (`'pa'ss`) is the same word:
+                    // masked up to the next space too.
+                    let close = 1 + j + 1;
+                    let glued = value[close..]
+                        .find(char::is_whitespace)
+                        .unwrap_or(value.len() - close);
+                    return skipped + close + glued;
+                }
                 _ => escaped = false,
             }
         }
