@@ -75,6 +75,20 @@ fn once_running(url: &str, db: &str, text: &str, terminate: bool) {
     }
 }
 
+/// Revision r2 after r1, whose COMMIT takes `secs` seconds: a deferred trigger
+/// sleeps at commit time, so the server works on the COMMIT that long.
+fn slow_commit_after_r1(secs: u32) -> Rev {
+    Rev::new("r2", &["r1"], "slow commit").sql(
+        &format!(
+            "CREATE TABLE t2 (id int);\n\
+             CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep({secs}); RETURN NULL; END $$;\n\
+             CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON t2 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();\n\
+             INSERT INTO t2 VALUES (1);"
+        ),
+        "DROP TABLE t2;\nDROP FUNCTION slow_commit();",
+    )
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
@@ -359,13 +373,7 @@ fn a_commit_still_running_when_the_connection_is_lost_is_decided_before_the_read
     // r2's COMMIT takes two seconds: a deferred trigger sleeps at commit time. The
     // connection is cut as the COMMIT is sent, so the read-back would otherwise come
     // while the old session is still committing.
-    p.write_rev(&Rev::new("r2", &["r1"], "slow commit").sql(
-        "CREATE TABLE t2 (id int);\n\
-         CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$;\n\
-         CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON t2 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();\n\
-         INSERT INTO t2 VALUES (1);",
-        "DROP TABLE t2;\nDROP FUNCTION slow_commit();",
-    ));
+    p.write_rev(&slow_commit_after_r1(2));
     let (out, _) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -446,13 +454,7 @@ fn a_commit_that_works_longer_than_the_response_timeout_is_waited_for() {
     let p = TestProject::new(BIN, Some(db.url()), "");
     p.set_option("connect", "response_timeout_seconds", "1");
     write_line(&p, 1, None);
-    p.write_rev(&Rev::new("r2", &["r1"], "slow commit").sql(
-        "CREATE TABLE t2 (id int);\n\
-         CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$;\n\
-         CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON t2 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();\n\
-         INSERT INTO t2 VALUES (1);",
-        "DROP TABLE t2;\nDROP FUNCTION slow_commit();",
-    ));
+    p.write_rev(&slow_commit_after_r1(3));
     p.ok(&["upgrade", "head"]);
     assert_eq!(version_rows(db.url()), ["r2"]);
 }
