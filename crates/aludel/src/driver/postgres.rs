@@ -422,34 +422,25 @@ impl PostgresDriver {
             client,
             lock: None,
             session: None,
-            response_timeout: options.response_timeout,
+            // The set-up belongs to the connection attempt, and to its time limit.
+            response_timeout: connect_timeout,
             given_up: std::cell::Cell::new(false),
+            // Nothing to ask about before the session is named.
             probe: None,
         };
         let session = driver
-            .query_within(SESSION_SETUP, connect_timeout)
-            .map_err(|message| ConnectError::Unreachable {
+            .wait(driver.client.simple_query(SESSION_SETUP))
+            .map_err(|error| ConnectError::Unreachable {
                 url: url.to_string(),
-                message: format!("setting up the session: {message}"),
+                message: format!("setting up the session: {}", error.message),
             })?;
-        driver.session = session.filter(|s| !s.ends_with('@'));
+        driver.session = first_column(session)
+            .into_iter()
+            .next()
+            .filter(|s| !s.ends_with('@'));
+        driver.response_timeout = options.response_timeout;
         driver.probe = Some((url.clone(), options.clone()));
         Ok(driver)
-    }
-
-    /// Runs a query of aludel's own that must answer promptly, returning the first
-    /// column of its first row; `Err` says why not.
-    fn query_within(&self, sql: &str, limit: Duration) -> Result<Option<String>, String> {
-        self.runtime.block_on(async {
-            match tokio::time::timeout(limit, self.client.simple_query(sql)).await {
-                Ok(Ok(messages)) => Ok(messages.iter().find_map(|m| match m {
-                    SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
-                    _ => None,
-                })),
-                Ok(Err(e)) => Err(db_error(e).message),
-                Err(_) => Err(format!("no answer within {} s", limit.as_secs())),
-            }
-        })
     }
 
     /// Waits for one of aludel's own requests (taking or releasing the lock, reading
