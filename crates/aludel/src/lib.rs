@@ -3,7 +3,9 @@
 //! The library holds every decision; the `aludel` binary only parses arguments,
 //! calls [`project::Project`] and prints. Applications use [`migrator::Migrator`]:
 //! revision files read at run time or compiled in with [`embed_migrations!`] (feature
-//! `embed`, on by default), applied or checked at start-up.
+//! `embed`, on by default), applied or checked at start-up. In async programs,
+//! `upgrade_async`, `ensure_at_head_async`, ... (feature `tokio`, on by default) run
+//! the same calls on tokio's blocking threads.
 //!
 //! ```no_run
 //! use aludel::migrator::Migrator;

@@ -53,6 +53,7 @@ use crate::url::{DatabaseUrl, UrlError};
 
 /// Why a [`Migrator`] could not be built, or a call failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// No revision file was found where the migrations should be.
     #[error(
@@ -117,6 +118,13 @@ pub enum Error {
     /// Anything else a command refused, with its message.
     #[error(transparent)]
     Project(Box<project::Error>),
+    /// An `_async` call could not start its work: it was made outside a tokio
+    /// runtime, or the runtime was shutting down. Nothing was done.
+    #[error("the migration call did not start: {reason}")]
+    NotStarted {
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 impl From<GraphError> for Error {
@@ -164,8 +172,16 @@ fn is_or_are(ids: &[String]) -> &'static str {
 /// adjust settings with the `with_` methods, then call [`Migrator::upgrade`],
 /// [`Migrator::ensure_at_head`], ... with the database URL (`postgresql://...`,
 /// `sqlite:///app.db` relative to the working directory, `sqlite:////abs/app.db`).
-/// Every call is blocking.
-#[derive(Debug)]
+///
+/// Every call is blocking: it returns when the run is over. From async code, use
+/// the `_async` calls ([`Migrator::upgrade_async`], ..., feature `tokio`), which run
+/// the same call on tokio's blocking threads and leave the runtime's workers free.
+/// A blocking call made inside a tokio runtime works as well (at start-up, before
+/// serving, that is often fine), but holds the worker thread it runs on until it
+/// returns; in a `current_thread` runtime, that is every task.
+///
+/// Cloning is cheap: the files and graph are shared.
+#[derive(Debug, Clone)]
 pub struct Migrator {
     /// The files, graph and settings; its database URL is a placeholder that every
     /// call replaces ([`Project::with_database_url`]).
@@ -417,6 +433,93 @@ impl Migrator {
             }
             other => Ok(other?),
         }
+    }
+}
+
+/// The calls for async code: each runs its blocking counterpart on tokio's blocking
+/// threads (`spawn_blocking`) and awaits it, so a run never holds a runtime worker.
+///
+/// ```no_run
+/// # async fn start() -> Result<(), aludel::migrator::Error> {
+/// use aludel::migrator::Migrator;
+/// let migrator = Migrator::from_dir("migrations")?;
+/// let url = "postgresql://app@db/app";
+/// let rows = migrator
+///     .upgrade_async(url, "head", |event| eprintln!("migrate: {event}"))
+///     .await?;
+/// migrator.ensure_at_head_async(url, |_| {}).await?;
+/// # Ok(()) }
+/// ```
+///
+/// They must be awaited inside a tokio runtime (else [`Error::NotStarted`]). The
+/// callback runs on the blocking thread, hence `Send + 'static`: log from it, or send
+/// the events to a channel. Dropping the future does not stop a run that has
+/// started: it goes on to its end on its thread (each revision commits or rolls back,
+/// the lock is released), and its result is dropped.
+#[cfg(feature = "tokio")]
+impl Migrator {
+    /// [`Migrator::upgrade`] for async code.
+    pub async fn upgrade_async(
+        &self,
+        url: &str,
+        target: &str,
+        events: impl FnMut(Event) + Send + 'static,
+    ) -> Result<Vec<String>, Error> {
+        let (migrator, url, target) = (self.clone(), url.to_string(), target.to_string());
+        let mut events = events;
+        off_the_runtime(move || migrator.upgrade(&url, &target, &mut events)).await
+    }
+
+    /// [`Migrator::downgrade`] for async code.
+    pub async fn downgrade_async(
+        &self,
+        url: &str,
+        target: &str,
+        events: impl FnMut(Event) + Send + 'static,
+    ) -> Result<Vec<String>, Error> {
+        let (migrator, url, target) = (self.clone(), url.to_string(), target.to_string());
+        let mut events = events;
+        off_the_runtime(move || migrator.downgrade(&url, &target, &mut events)).await
+    }
+
+    /// [`Migrator::current`] for async code.
+    pub async fn current_async(
+        &self,
+        url: &str,
+        events: impl FnMut(Event) + Send + 'static,
+    ) -> Result<Vec<String>, Error> {
+        let (migrator, url) = (self.clone(), url.to_string());
+        let mut events = events;
+        off_the_runtime(move || migrator.current(&url, &mut events)).await
+    }
+
+    /// [`Migrator::ensure_at_head`] for async code.
+    pub async fn ensure_at_head_async(
+        &self,
+        url: &str,
+        events: impl FnMut(Event) + Send + 'static,
+    ) -> Result<(), Error> {
+        let (migrator, url) = (self.clone(), url.to_string());
+        let mut events = events;
+        off_the_runtime(move || migrator.ensure_at_head(&url, &mut events)).await
+    }
+}
+
+/// Runs `work` on the current tokio runtime's blocking threads and awaits it.
+#[cfg(feature = "tokio")]
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NotStarted {
+        reason: "the _async calls run on a tokio runtime, and none is running here; call the blocking one instead",
+    })?;
+    match runtime.spawn_blocking(work).await {
+        Ok(result) => result,
+        // A panic in the work is the caller's panic, as with the blocking call.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(Error::NotStarted {
+            reason: "the tokio runtime is shutting down",
+        }),
     }
 }
 

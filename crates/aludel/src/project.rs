@@ -172,8 +172,9 @@ pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(created)
 }
 
-/// One project: its configuration, revision files and graph.
-#[derive(Debug)]
+/// One project: its configuration, revision files and graph. Cloning shares the files
+/// and graph.
+#[derive(Debug, Clone)]
 pub struct Project {
     config: Config,
     // Shared, so that the same files can serve several databases

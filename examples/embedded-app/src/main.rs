@@ -5,6 +5,10 @@
 //! step, then goes about its work. `embedded-app --check` migrates nothing: it exits 1
 //! with a message when the database is not at this build's head, for deployments
 //! where migrating is a separate step (`aludel upgrade head`, an init container).
+//!
+//! It is a tokio program, as most services are, so it calls the `_async` forms
+//! (`upgrade_async`, `ensure_at_head_async`): the run happens on tokio's blocking
+//! threads and the runtime's workers stay free for the rest of the program.
 
 use std::process::ExitCode;
 
@@ -17,7 +21,8 @@ const USAGE: &str = "usage: embedded-app [--check]
 
 const DEFAULT_URL: &str = "sqlite:///embedded-app.db";
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check = match args.as_slice() {
         [] => false,
@@ -37,7 +42,11 @@ fn main() -> ExitCode {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| DEFAULT_URL.to_string());
-    let result = if check { check_only(&url) } else { start(&url) };
+    let result = if check {
+        check_only(&url).await
+    } else {
+        start(&url).await
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -61,17 +70,17 @@ fn log(event: Event) {
     eprintln!("{level:<5} {event}");
 }
 
-fn start(url: &str) -> Result<(), Error> {
+async fn start(url: &str) -> Result<(), Error> {
     let migrator = migrator()?;
-    let at = migrator.upgrade(url, "head", &mut log)?;
+    let at = migrator.upgrade_async(url, "head", log).await?;
     // The application's own work would start here, on a database known to fit it.
     println!("ready at {}", at.join(", "));
     Ok(())
 }
 
-fn check_only(url: &str) -> Result<(), Error> {
+async fn check_only(url: &str) -> Result<(), Error> {
     let migrator = migrator()?;
-    migrator.ensure_at_head(url, &mut log)?;
+    migrator.ensure_at_head_async(url, log).await?;
     println!("the database is at head ({})", migrator.heads().join(", "));
     Ok(())
 }

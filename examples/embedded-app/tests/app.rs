@@ -1,4 +1,5 @@
-//! The example application, built by cargo and run as a user runs it, on SQLite and
+//! The example application (a `#[tokio::main]` program calling the `_async` API),
+//! built by cargo and run as a user runs it, on SQLite and
 //! PostgreSQL: it applies its embedded migrations at start-up, and `--check` refuses a
 //! database that does not fit the build.
 

@@ -1,5 +1,6 @@
 //! PostgreSQL over tokio-postgres, driven by a single-threaded runtime of its own so
-//! that the [`Driver`] stays blocking, with TLS from rustls. tokio-postgres rather
+//! that the [`Driver`] stays blocking, with TLS from rustls. The driver may be used
+//! from inside an application's own tokio runtime (see [`Io`]). tokio-postgres rather
 //! than its blocking wrapper because only it shows each statement's completion in a
 //! multi-statement query: a revision's statements then go in one round trip and a
 //! failure still names its statement.
@@ -11,6 +12,7 @@
 mod inspect;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio_postgres::config::SslMode;
@@ -26,8 +28,8 @@ use crate::url::{DatabaseUrl, Dialect};
 
 /// A connection to one PostgreSQL database.
 pub struct PostgresDriver {
-    /// Runs the connection's I/O while a request is waited on (`block_on`).
-    runtime: tokio::runtime::Runtime,
+    /// Runs the connection's I/O while a request is waited on.
+    io: Io,
     client: Client,
     /// The lock key, once the version table's schema is resolved.
     lock: Option<i64>,
@@ -35,12 +37,82 @@ pub struct PostgresDriver {
     session: Option<String>,
     /// How long aludel's own requests may go unanswered ([`ConnectOptions`]).
     response_timeout: Duration,
-    /// Set when a request went unanswered: the connection is not used again.
-    given_up: std::cell::Cell<bool>,
+    /// Set when a request went unanswered: the connection is not used again. (Atomic
+    /// so that the driver is `Sync`: a request may be waited on from another thread,
+    /// see [`Io::block_on`].)
+    given_up: AtomicBool,
     /// How to open a second connection that asks the server whether this one's
     /// session is still working, when a request goes unanswered; `None` on such a
     /// second connection itself.
     probe: Option<(DatabaseUrl, ConnectOptions)>,
+}
+
+/// The driver's own single-threaded runtime, which runs the connection's I/O while a
+/// request is waited on.
+///
+/// An application may call the blocking API from code that runs inside its own tokio
+/// runtime (a handler of a `#[tokio::main]` program, a `spawn_blocking` closure).
+/// tokio refuses to start one runtime from within another's context, and to drop
+/// one there: inside a runtime, each wait happens on a short-lived thread of its
+/// own, outside that context, while the calling thread blocks; and a runtime dropped
+/// there is shut down without waiting for its blocking threads (a DNS lookup under
+/// way, at most, finishes alone).
+struct Io {
+    /// Always `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Io {
+    fn new() -> std::io::Result<Io> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Io {
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Runs `future` to its end on this runtime. An error only when no thread could
+    /// be started to wait from.
+    fn block_on<F>(&self, future: F) -> Result<F::Output, DbError>
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        let Some(runtime) = &self.runtime else {
+            return Err(
+                DbError::new("the connection is closed").with_kind(DbErrorKind::ConnectionLost)
+            );
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(runtime.block_on(future));
+        }
+        std::thread::scope(|scope| {
+            let waiter = std::thread::Builder::new()
+                .name("aludel-postgres".into())
+                .spawn_scoped(scope, || runtime.block_on(future))
+                .map_err(|e| {
+                    DbError::new(format!(
+                        "cannot start a thread to wait for PostgreSQL on (called from inside a tokio runtime): {e}"
+                    ))
+                    .with_kind(DbErrorKind::OutOfResources)
+                })?;
+            // A panic on the waiting thread is the caller's panic.
+            waiter
+                .join()
+                .map_err(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+}
+
+impl Drop for Io {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 fn db_error(e: tokio_postgres::Error) -> DbError {
@@ -374,14 +446,12 @@ impl PostgresDriver {
         });
         config.application_name(&name);
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| unsupported(format!("cannot start the I/O runtime: {e}")))?;
+        let io =
+            Io::new().map_err(|e| unsupported(format!("cannot start the I/O runtime: {e}")))?;
         let connected = match tls {
             Tls::Disable => {
                 config.ssl_mode(SslMode::Disable);
-                open_client(&runtime, &config, NoTls, connect_timeout)
+                open_client(&io, &config, NoTls, connect_timeout)
             }
             mode => {
                 config.ssl_mode(if mode == Tls::Prefer {
@@ -391,9 +461,13 @@ impl PostgresDriver {
                 });
                 let client_config = tls_config(mode, root_cert.as_deref()).map_err(unsupported)?;
                 let tls = tokio_postgres_rustls::MakeRustlsConnect::new(client_config);
-                open_client(&runtime, &config, tls, connect_timeout)
+                open_client(&io, &config, tls, connect_timeout)
             }
         };
+        let connected = connected.map_err(|e| ConnectError::Unreachable {
+            url: url.to_string(),
+            message: e.message,
+        })?;
         let client = connected.map_err(|e| {
             let Some(e) = e else {
                 return ConnectError::Unreachable {
@@ -418,13 +492,13 @@ impl PostgresDriver {
             }
         })?;
         let mut driver = PostgresDriver {
-            runtime,
+            io,
             client,
             lock: None,
             session: None,
             // The set-up belongs to the connection attempt, and to its time limit.
             response_timeout: connect_timeout,
-            given_up: std::cell::Cell::new(false),
+            given_up: AtomicBool::new(false),
             // Nothing to ask about before the session is named.
             probe: None,
         };
@@ -448,17 +522,17 @@ impl PostgresDriver {
     /// connection that stays silent for the response timeout (a frozen proxy, which
     /// keeps acknowledging TCP so that keepalives see nothing wrong) is lost, and is
     /// not used again.
-    fn wait<T>(
+    fn wait<T: Send>(
         &self,
-        request: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+        request: impl std::future::Future<Output = Result<T, tokio_postgres::Error>> + Send,
     ) -> Result<T, DbError> {
         self.wait_for(async { request.await.map_err(db_error) })
     }
 
     /// [`PostgresDriver::wait`] for a request whose errors are already worded.
-    fn wait_for<T>(
+    fn wait_for<T: Send>(
         &self,
-        request: impl std::future::Future<Output = Result<T, DbError>>,
+        request: impl std::future::Future<Output = Result<T, DbError>> + Send,
     ) -> Result<T, DbError> {
         self.check_usable()?;
         let mut request = std::pin::pin!(request);
@@ -466,8 +540,8 @@ impl PostgresDriver {
         let limit = self.response_timeout;
         loop {
             match self
-                .runtime
-                .block_on(async { tokio::time::timeout(limit, request.as_mut()).await })
+                .io
+                .block_on(async { tokio::time::timeout(limit, request.as_mut()).await })?
             {
                 Ok(result) => return result,
                 // A COMMIT may legitimately work for long (deferred checks, waiting
@@ -475,7 +549,7 @@ impl PostgresDriver {
                 // busy, the answer is still coming.
                 Err(_) if self.session_is_working() => continue,
                 Err(_) => {
-                    self.given_up.set(true);
+                    self.given_up.store(true, Ordering::Relaxed);
                     return Err(DbError::new(format!(
                         "no answer from the server within {} s ([connect] response_timeout_seconds), and the server does not show this session working: the connection is taken as lost",
                         limit.as_secs_f64()
@@ -513,7 +587,7 @@ impl PostgresDriver {
 
     /// An error once a request went unanswered: nothing more is sent on it.
     fn check_usable(&self) -> Result<(), DbError> {
-        if self.given_up.get() {
+        if self.given_up.load(Ordering::Relaxed) {
             return Err(
                 DbError::new("the connection was given up after an unanswered request")
                     .with_kind(DbErrorKind::ConnectionLost),
@@ -527,7 +601,7 @@ impl PostgresDriver {
     /// long as they need: no time limit here.
     fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, (BatchFailure, DbError)> {
         use futures_util::TryStreamExt;
-        self.check_usable().map_err(|e| {
+        let failed = |e| {
             (
                 BatchFailure {
                     completed: 0,
@@ -535,29 +609,32 @@ impl PostgresDriver {
                 },
                 e,
             )
-        })?;
-        self.runtime.block_on(async {
-            let stream = self
-                .client
-                .simple_query_raw(sql)
-                .await
-                .map_err(|e| (BatchFailure::at(0, &e), db_error(e)))?;
-            let mut stream = std::pin::pin!(stream);
-            let mut messages = Vec::new();
-            let mut completed = 0;
-            loop {
-                match stream.try_next().await {
-                    Ok(Some(message)) => {
-                        if matches!(message, SimpleQueryMessage::CommandComplete(_)) {
-                            completed += 1;
+        };
+        self.check_usable().map_err(failed)?;
+        self.io
+            .block_on(async {
+                let stream = self
+                    .client
+                    .simple_query_raw(sql)
+                    .await
+                    .map_err(|e| (BatchFailure::at(0, &e), db_error(e)))?;
+                let mut stream = std::pin::pin!(stream);
+                let mut messages = Vec::new();
+                let mut completed = 0;
+                loop {
+                    match stream.try_next().await {
+                        Ok(Some(message)) => {
+                            if matches!(message, SimpleQueryMessage::CommandComplete(_)) {
+                                completed += 1;
+                            }
+                            messages.push(message);
                         }
-                        messages.push(message);
+                        Ok(None) => return Ok(messages),
+                        Err(e) => return Err((BatchFailure::at(completed, &e), db_error(e))),
                     }
-                    Ok(None) => return Ok(messages),
-                    Err(e) => return Err((BatchFailure::at(completed, &e), db_error(e))),
                 }
-            }
-        })
+            })
+            .map_err(failed)?
     }
 }
 
@@ -565,18 +642,21 @@ impl PostgresDriver {
 /// while each request is waited on. Notices and the connection's end are not ours to
 /// report; errors reach the caller through the client. The whole attempt (TCP, TLS,
 /// start-up, authentication) gets `limit`: a server that accepts and never answers
-/// is an attempt that failed (`Err(None)`), not a hang.
+/// is an attempt that failed (`Err(None)`), not a hang. The outer error: no thread
+/// to wait from ([`Io::block_on`]).
 fn open_client<T>(
-    runtime: &tokio::runtime::Runtime,
+    io: &Io,
     config: &Config,
     tls: T,
     limit: Duration,
-) -> Result<Client, Option<tokio_postgres::Error>>
+) -> Result<Result<Client, Option<tokio_postgres::Error>>, DbError>
 where
-    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Send,
     T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
 {
-    runtime.block_on(async {
+    io.block_on(async {
         let (client, connection) = tokio::time::timeout(limit, config.connect(tls))
             .await
             .map_err(|_| None)?
@@ -820,8 +900,8 @@ impl Driver for PostgresDriver {
         for (index, sql) in statements.iter().enumerate() {
             self.check_usable()
                 .and_then(|()| {
-                    self.runtime
-                        .block_on(self.client.batch_execute(sql))
+                    self.io
+                        .block_on(self.client.batch_execute(sql))?
                         .map_err(db_error)
                 })
                 .map_err(|error| StatementFailure { index, error })?;
