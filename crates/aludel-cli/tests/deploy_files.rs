@@ -1,10 +1,14 @@
 //! The deployment files under `deploy/`: the Dockerfile, the compose stack and the
-//! Kubernetes manifests. There is no container engine where these tests run, so they
-//! read the files and check what decides whether a deployment works and is safe: the
-//! entrypoint and the user of the image, the order in which services start, where each
-//! database URL comes from, and that the files agree with each other (one image name,
-//! one user id, one shard count). The example project that the image carries is run
-//! with the real binary, laid out as the image lays it out.
+//! Kubernetes manifests. What a schema or a linter knows is checked by the tools
+//! platforms use (hadolint, kubernetes-validate for each Kubernetes version supported,
+//! check-jsonschema with the compose-spec schema), which `scripts/test` installs; see
+//! "The tools platforms use" below. There is no container engine where these tests
+//! run, so for the rest they read the files and check what no schema can know and
+//! what decides whether a deployment works and is safe: the entrypoint and the user of
+//! the image, the order in which services start, where each database URL comes from,
+//! and that the files agree with each other (one image name, one user id, one shard
+//! count). The example project that the image carries is run with the real binary,
+//! laid out as the image lays it out.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -950,21 +954,14 @@ fn compose_starts_postgres_then_migrations_then_the_app() {
         "migrate runs once: restart: \"no\" (quoted)"
     );
 
-    // Every dependency names a service, with a condition compose knows.
+    // Every dependency names a service (the compose-spec schema checks the
+    // conditions, but cannot tell what the services are).
     let services = keys(&c["services"]);
     for name in &services {
         for on in keys(&c["services"][name.as_str()]["depends_on"]) {
             assert!(
                 services.contains(&on),
                 "{name} depends on {on}, which is no service"
-            );
-            let condition = depends_on_condition(&c["services"][name.as_str()], &on);
-            assert!(
-                matches!(
-                    condition,
-                    Some("service_started" | "service_healthy" | "service_completed_successfully")
-                ),
-                "{name} depends on {on} with condition {condition:?}"
             );
         }
     }
@@ -1244,22 +1241,6 @@ fn env_refs(text: &str) -> BTreeSet<String> {
         rest = &after[end + 1..];
     }
     out
-}
-
-#[test]
-fn every_manifest_parses_as_kubernetes_objects() {
-    for (file, doc) in all_documents() {
-        for field in ["apiVersion", "kind"] {
-            assert!(
-                doc[field].as_str().is_some(),
-                "{file}: a document without {field}"
-            );
-        }
-        assert!(
-            doc["metadata"]["name"].as_str().is_some(),
-            "{file}: a document without a name"
-        );
-    }
 }
 
 #[test]
@@ -1640,6 +1621,232 @@ fn the_fleet_job_gives_each_pod_one_shard_of_the_targets_file() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------
+// The tools platforms use: hadolint, kubernetes-validate and check-jsonschema with the
+// compose-spec schema. `scripts/test` installs them, pinned, in
+// target/deploy-tools-venv and says where in ALUDEL_DEPLOY_TOOLS; without them these
+// tests fail, saying so. Each oracle is also shown a broken file, so that a tool that
+// checked nothing would fail its test.
+
+/// The oldest Kubernetes release the manifests are for: the fleet Job's
+/// `backoffLimitPerIndex` is on by default from 1.29 (beta; GA in 1.33).
+const OLDEST_KUBERNETES_MINOR: u32 = 29;
+
+fn tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os("ALUDEL_DEPLOY_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/deploy-tools-venv/bin"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: scripts/test installs hadolint, kubernetes-validate and \
+         check-jsonschema there (or set ALUDEL_DEPLOY_TOOLS to a folder that holds them)",
+        path.display()
+    );
+    path
+}
+
+/// Runs a tool: its exit code, and what it printed (stdout, then stderr).
+fn run_tool(name: &str, args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let mut command = Command::new(tool(name));
+    command.args(args);
+    // A hadolint setting from the environment would change what it reports.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HADOLINT_") {
+            command.env_remove(key);
+        }
+    }
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {name}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// hadolint on `dockerfile` with every rule at its default severity, failing on any
+/// finding, whatever configuration the machine has.
+fn hadolint(dockerfile: &Path) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let config = dir.path().join("hadolint.yaml");
+    std::fs::write(&config, "failure-threshold: style\n").expect("write the config");
+    run_tool(
+        "hadolint",
+        &[
+            "--no-color".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+            dockerfile.as_os_str(),
+        ],
+    )
+}
+
+#[test]
+fn hadolint_finds_nothing_in_the_dockerfile() {
+    let (code, out) = hadolint(&deploy().join("Dockerfile"));
+    assert_eq!((code, out.as_str()), (0, ""), "hadolint deploy/Dockerfile");
+}
+
+/// The one rule the Dockerfile turns off is DL3018 (unpinned `apk add`), with its
+/// reason in the comment above; without the pragma hadolint reports it.
+#[test]
+fn the_dockerfiles_only_hadolint_exception_is_the_explained_unpinned_apk_add() {
+    let text = read(&deploy().join("Dockerfile"));
+    let lines: Vec<&str> = text.lines().collect();
+    let mut ignored = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rules) = line.trim().strip_prefix("# hadolint ignore=") else {
+            continue;
+        };
+        ignored.extend(rules.split(',').map(|r| r.trim().to_string()));
+        assert!(
+            i > 0 && lines[i - 1].trim().starts_with('#') && lines[i - 1].len() > 2,
+            "line {}: a hadolint exception needs a comment above it saying why",
+            i + 1
+        );
+        assert!(
+            lines
+                .get(i + 1)
+                .is_some_and(|l| l.starts_with("RUN apk add")),
+            "line {}: the exception is for the apk add that follows",
+            i + 1
+        );
+    }
+    assert_eq!(ignored, ["DL3018"]);
+
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let unexcused = dir.path().join("Dockerfile");
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.starts_with("# hadolint ignore="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&unexcused, stripped).expect("write the copy");
+    let (code, out) = hadolint(&unexcused);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("DL3018"), "{out}");
+}
+
+fn manifest_files() -> Vec<PathBuf> {
+    let dir = deploy().join("kubernetes");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("deploy/kubernetes exists")
+        .map(|e| e.expect("a folder entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// kubernetes-validate in strict mode (unknown fields are errors) for one release.
+fn kubernetes_validate(minor: u32, files: &[PathBuf]) -> (i32, String) {
+    let version = format!("1.{minor}");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--strict".as_ref(),
+        "--quiet".as_ref(),
+        "--kubernetes-version".as_ref(),
+        version.as_ref(),
+    ];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    run_tool("kubernetes-validate", &args)
+}
+
+/// The newest Kubernetes release kubernetes-validate has schemas for: the one it
+/// validates against by default.
+fn newest_known_kubernetes_minor() -> u32 {
+    let secret = deploy().join("kubernetes/secret.yaml");
+    let (code, out) = run_tool("kubernetes-validate", &[secret.as_os_str()]);
+    assert_eq!(code, 0, "{out}");
+    let version = out
+        .split("against version ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("kubernetes-validate names no version: {out}"));
+    version
+        .strip_prefix("1.")
+        .and_then(|minor| minor.split('.').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("kubernetes-validate's version: {version}"))
+}
+
+#[test]
+fn the_manifests_validate_for_every_kubernetes_from_the_oldest_supported_to_the_newest_known() {
+    let files = manifest_files();
+    assert!(files.len() >= 4, "the manifests: {files:?}");
+    let newest = newest_known_kubernetes_minor();
+    assert!(
+        newest > OLDEST_KUBERNETES_MINOR,
+        "kubernetes-validate knows 1.{newest} at most"
+    );
+    let mut failures = Vec::new();
+    for minor in OLDEST_KUBERNETES_MINOR..=newest {
+        let (code, out) = kubernetes_validate(minor, &files);
+        if code != 0 || out.contains("ERROR") {
+            failures.push(format!("Kubernetes 1.{minor}:\n{out}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // The documentation states the same oldest release.
+    let minimum = format!("Kubernetes 1.{OLDEST_KUBERNETES_MINOR} or newer");
+    assert!(
+        read(&deploy().join("README.md")).contains(&minimum),
+        "deploy/README.md says {minimum:?}"
+    );
+}
+
+/// Up to 1.34 a pod-condition rule needs its status: the manifests once lacked it.
+#[test]
+fn kubernetes_validate_refuses_a_pod_condition_rule_without_its_status() {
+    let job = read(&deploy().join("kubernetes/job.yaml"));
+    let without: String = job
+        .lines()
+        .filter(|l| l.trim() != "status: \"True\"")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(
+        without, job,
+        "job.yaml gives the DisruptionTarget rule a status"
+    );
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("job.yaml");
+    std::fs::write(&path, without).expect("write the copy");
+    let (code, out) = kubernetes_validate(OLDEST_KUBERNETES_MINOR, &[path]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("'status' is a required property"), "{out}");
+}
+
+fn check_compose(path: &Path) -> (i32, String) {
+    run_tool(
+        "check-jsonschema",
+        &[
+            "--builtin-schema".as_ref(),
+            "vendor.compose-spec".as_ref(),
+            path.as_os_str(),
+        ],
+    )
+}
+
+#[test]
+fn compose_validates_against_the_compose_spec_schema() {
+    let compose = deploy().join("compose.yaml");
+    let (code, out) = check_compose(&compose);
+    assert_eq!(code, 0, "{out}");
+
+    // A condition compose does not know is refused.
+    let text = read(&compose);
+    let broken = text.replace("service_completed_successfully", "service_completed");
+    assert_ne!(broken, text);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("compose.yaml");
+    std::fs::write(&path, broken).expect("write the copy");
+    let (code, out) = check_compose(&path);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("service_completed"), "{out}");
 }
 
 // ---------------------------------------------------------------------------------
