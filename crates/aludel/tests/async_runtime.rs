@@ -141,6 +141,41 @@ on_both!(
     async_calls_work_inside_a_current_thread_runtime,
 );
 
+/// A run whose future is dropped half way (a timeout, a shutdown signal) goes on to
+/// its end on its blocking thread: the revisions it started are applied and the
+/// lock released, and a runtime that shuts down waits for it.
+#[test]
+fn a_dropped_async_upgrade_finishes_its_run() {
+    let t = test_db(Backend::Postgres);
+    let slow = [
+        (
+            "v/a1.sql",
+            "-- aludel:revision a1\n-- aludel:upgrade\nSELECT pg_sleep(0.5);\nCREATE TABLE t (id int);\n",
+        ),
+        (
+            "v/b2.sql",
+            "-- aludel:revision b2\n-- aludel:revises a1\n-- aludel:upgrade\nCREATE TABLE u (id int);\n",
+        ),
+    ];
+    let m = Migrator::embedded(&slow).unwrap();
+    let rt = runtime(Flavor::MultiThread);
+    rt.block_on(async {
+        let cut = tokio::time::timeout(
+            Duration::from_millis(200),
+            m.upgrade_async(&t.url, "head", |_| {}),
+        )
+        .await;
+        assert!(cut.is_err(), "the run outlasts the timeout: {cut:?}");
+    });
+    drop(rt);
+    assert_eq!(t.db.version_rows(), ["b2"]);
+    assert_eq!(t.db.tables(), ["aludel_version", "t", "u"]);
+    // The lock is free: another run gets it at once.
+    let mut q = |_: Event| {};
+    let m = m.with_lock_timeout(Duration::ZERO).unwrap();
+    assert_eq!(m.upgrade(&t.url, "head", &mut q).unwrap(), ["b2"]);
+}
+
 /// A connection that fails inside a runtime is an error, not a panic: the driver's
 /// runtime is dropped there on the way out.
 #[test]
