@@ -1782,13 +1782,26 @@ fn the_manifests_validate_for_every_kubernetes_from_the_oldest_supported_to_the_
         newest > OLDEST_KUBERNETES_MINOR,
         "kubernetes-validate knows 1.{newest} at most"
     );
-    let mut failures = Vec::new();
-    for minor in OLDEST_KUBERNETES_MINOR..=newest {
-        let (code, out) = kubernetes_validate(minor, &files);
-        if code != 0 || out.contains("ERROR") {
-            failures.push(format!("Kubernetes 1.{minor}:\n{out}"));
-        }
-    }
+    // One process per release, run side by side.
+    let results: Vec<(u32, i32, String)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (OLDEST_KUBERNETES_MINOR..=newest)
+            .map(|minor| {
+                let files = &files;
+                scope.spawn(move || {
+                    let (code, out) = kubernetes_validate(minor, files);
+                    (minor, code, out)
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().expect("a validation thread"))
+            .collect()
+    });
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter(|(_, code, out)| *code != 0 || out.contains("ERROR"))
+        .map(|(minor, _, out)| format!("Kubernetes 1.{minor}:\n{out}"))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // The documentation states the same oldest release.
