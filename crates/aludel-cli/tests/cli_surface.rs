@@ -39,6 +39,9 @@ fn check_heads_tells_where_the_database_is(backend: Backend) {
         "ERROR the database is at <base> (no revision applied), this build expects bbb: run `aludel upgrade head`\n",
     );
     assert_eq!(p.db().tables(), Vec::<String>::new());
+    if let Some(file) = p.db().sqlite_path() {
+        assert!(!file.exists(), "the check created {}", file.display());
+    }
 
     p.ok(&["upgrade", "aaa"]);
     let r = p.run(&check).expect_code(3, &check);

@@ -27,7 +27,7 @@ use crate::runner::{
 };
 use crate::script::{NewRevision, ScriptDir, ScriptError, ScriptTemplate};
 use crate::store::{Heads, HeadsChange, RowOp, StoreError};
-use crate::url::{DatabaseUrl, Dialect};
+use crate::url::{DatabaseUrl, Dialect, SqliteLocation};
 
 /// Any failure of a command, with the context a user needs to act.
 #[derive(Debug, thiserror::Error)]
@@ -782,6 +782,19 @@ impl Project {
         Ok(rows)
     }
 
+    /// The database is a SQLite file that does not exist, in a folder that does (a
+    /// missing folder is left to the driver, which reports it).
+    fn sqlite_file_missing(&self) -> bool {
+        match self.config.database_url.sqlite_location() {
+            Some(SqliteLocation::File(path)) => {
+                path.parent()
+                    .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir())
+                    && matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether version rows `current` are at the heads: `None` when they are,
     /// otherwise why not. Reads no database.
     pub fn compare_with_heads(&self, current: &[String]) -> Result<Option<NotAtHeads>, Error> {
@@ -816,12 +829,21 @@ impl Project {
     }
 
     /// `current --check-heads`: reads the version table without taking the run lock
-    /// or creating the table (a database without one is at no revision) and compares
+    /// or creating the table (a database without one, or a SQLite file that does not
+    /// exist, which is not created, is at no revision) and compares
     /// it with the heads. An `Err` means the question could not be answered (the
     /// database unreachable, a broken URL); a database not at the heads is
     /// [`HeadsCheck::mismatch`].
     pub fn check_heads(&self, events: &mut dyn FnMut(Event)) -> Result<HeadsCheck, Error> {
-        let rows = self.current_rows(events)?;
+        let rows = if self.sqlite_file_missing() {
+            // Opening it would create it; a database that does not exist yet is at
+            // no revision. The settings are still checked as for any read.
+            self.live_url()?;
+            self.version_table()?;
+            Vec::new()
+        } else {
+            self.current_rows(events)?
+        };
         let mismatch = self.compare_with_heads(&rows)?;
         Ok(HeadsCheck { rows, mismatch })
     }
