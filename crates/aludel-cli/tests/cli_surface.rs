@@ -113,9 +113,32 @@ fn check_heads_with_two_heads_names_upgrade_heads(backend: Backend) {
     expect(&p.ok(&check), "bbb (head)\nccc (head)\n", "");
 }
 
+/// A head that only another head depends on has no row once both are applied; the
+/// database is at the heads all the same (Alembic's own check never passes here).
+fn check_heads_counts_a_head_only_depended_upon(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("r1", &[], "one").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
+    p.write_rev(
+        &Rev::new("r2", &[], "two")
+            .header("depends_on", "r1")
+            .sql("CREATE TABLE t2 (id int);", "DROP TABLE t2;"),
+    );
+    let check = ["current", "--check-heads"];
+    let r = p.run(&check).expect_code(3, &check);
+    expect(
+        &r,
+        "",
+        "ERROR the database is at <base> (no revision applied), this build expects r2: run `aludel upgrade heads`\n",
+    );
+    p.ok(&["upgrade", "r2"]);
+    assert_eq!(p.db().version_rows(), ["r2"]);
+    p.ok(&check);
+}
+
 on_both!(
     check_heads_tells_where_the_database_is,
-    check_heads_with_two_heads_names_upgrade_heads
+    check_heads_with_two_heads_names_upgrade_heads,
+    check_heads_counts_a_head_only_depended_upon
 );
 
 /// The probe takes no lock: it answers while a run holds the lock on PostgreSQL.
