@@ -253,8 +253,11 @@ fn finish(
     } else {
         printer.result(&summary_table(results, kind, ok, drift, failed));
     }
-    Ok(if drift + failed > 0 {
-        ExitCode::from(1)
+    // A failure outweighs drift: the run could not answer for every item.
+    Ok(if failed > 0 {
+        ExitCode::from(crate::EXIT_FAILURE)
+    } else if drift > 0 {
+        ExitCode::from(crate::EXIT_OUT_OF_STEP)
     } else {
         ExitCode::SUCCESS
     })

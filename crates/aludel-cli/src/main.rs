@@ -1,7 +1,8 @@
 //! The `aludel` command: parses arguments, calls `aludel::project`, prints, exits.
 //!
-//! Results go to stdout, progress and errors to stderr. Exit codes: 0 success, 1 any
-//! failure, 2 a usage error (from clap).
+//! Results go to stdout, progress and errors to stderr. Exit codes (docs/SPEC.md):
+//! 0 success, 1 a failure, 2 a usage error, 3 the database is out of step (`check`
+//! found changes, `current --check-heads` found it not at the heads).
 
 mod fleet;
 mod output;
@@ -14,8 +15,9 @@ use aludel::config::{Config, Overrides, ProcessEnv};
 use aludel::project::{self, MergeOptions, Project, RevisionOptions};
 use aludel::runner::Event;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
-use crate::output::{Failure, Printer};
+use crate::output::{Failure, Level, LogLine, Printer};
 
 /// mimalloc rather than the system allocator: loading a long history makes many small
 /// allocations on several threads, where glibc's per-thread arenas grow a page at a
@@ -24,17 +26,38 @@ use crate::output::{Failure, Printer};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Exit status of a command that failed: it could not do what was asked (a migration
+/// failed, the database could not be reached, a broken file, a bad target).
+const EXIT_FAILURE: u8 = 1;
+// 2, a command-line usage error, is clap's: its own checks and `usage_error`'s.
+/// Exit status when the command answered and the database is out of step: `check`
+/// found changes, `current --check-heads` found it not at the heads.
+const EXIT_OUT_OF_STEP: u8 = 3;
+
+/// `0.1.0 (postgres, sqlite)`: the version and the databases compiled in.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        aludel::driver::COMPILED_DATABASES.join(", ")
+    )
+});
+
 #[derive(Parser, Debug)]
 #[command(
     name = "aludel",
-    version,
+    version = VERSION.as_str(),
     about = "Database schema migrations with Alembic's verbs, in one fast binary",
     long_about = "Database schema migrations with Alembic's verbs, in one fast binary.\n\n\
         Revisions are .sql files in migrations/versions with a `-- aludel:` header. \
         The database URL comes from --url, then DATABASE_URL, then database_url in \
-        aludel.toml, then sqlite:///aludel.db beside the config file.",
+        aludel.toml, then sqlite:///aludel.db beside the config file. Options may \
+        come before or after the command.",
     after_help = "Targets: a full or partial revision id, head, heads, base, +N/-N, REV+N, \
-        LABEL@head, LABEL@+N; ranges A:B for history and --sql."
+        LABEL@head, LABEL@+N; ranges A:B for history and --sql.\n\n\
+        Exit status: 0 success; 1 failure (a migration failed, the database could not \
+        be reached, a broken file); 2 usage error; 3 out of step (check found changes, \
+        current --check-heads found the database not at the heads)."
 )]
 struct Cli {
     /// The config file (default: ./aludel.toml, or ALUDEL_CONFIG).
@@ -55,16 +78,18 @@ struct Cli {
     #[arg(short, long, global = true)]
     quiet: bool,
     /// Run the command in every member project of this workspace file.
-    #[arg(long, global = true, value_name = "FILE", conflicts_with_all = ["targets_file", "config", "url"])]
+    // Relations between global options are checked in `usage_error`: clap checks
+    // them only among options given on the same side of the subcommand.
+    #[arg(long, global = true, value_name = "FILE")]
     workspace: Option<PathBuf>,
     /// Run the command against every database listed in FILE (one URL a line, `#`
     /// comments, ${ENV} references, `query URL SQL` lines).
+    // Its own id: `stamp`'s positional TARGETS is `targets` already.
     #[arg(
         long = "targets",
         id = "targets_file",
         global = true,
-        value_name = "FILE",
-        conflicts_with = "url"
+        value_name = "FILE"
     )]
     targets: Option<PathBuf>,
     /// How many members or databases run at once (default: the number of CPUs).
@@ -72,7 +97,7 @@ struct Cli {
     jobs: Option<NonZeroUsize>,
     /// Only the I-th of N even slices of the targets: I/N counting from 1, or
     /// index:K/N counting from 0 (a Kubernetes Indexed Job's $(JOB_COMPLETION_INDEX)).
-    #[arg(long, global = true, value_name = "I/N", requires = "targets_file")]
+    #[arg(long, global = true, value_name = "I/N")]
     shard: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -146,6 +171,11 @@ enum Command {
         /// Show each revision in full.
         #[arg(short, long)]
         verbose: bool,
+        /// Exit 3 unless the database is at the heads, saying where it is and where
+        /// the revision files expect it (a start-up or readiness check). Takes no
+        /// lock and writes nothing.
+        #[arg(long)]
+        check_heads: bool,
     },
     /// List revisions, newest first.
     History {
@@ -204,24 +234,32 @@ enum Command {
         #[arg(long, value_name = "ID")]
         rev_id: Option<String>,
     },
-    /// Exit 1 if the database and the desired schema differ.
+    /// Exit 3 if the database and the desired schema differ.
     Check {
         /// Compare the result of applying every revision to a shadow database instead.
         #[arg(long)]
         migrations: bool,
     },
+    /// Print a shell completion script, e.g. `aludel completions bash >
+    /// /usr/share/bash-completion/completions/aludel`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page (roff), e.g. `aludel man > /usr/share/man/man1/aludel.1`;
+    /// with --dir, write it and one page per command (aludel-upgrade.1, ...) there.
+    Man {
+        /// Write every page into this folder instead, printing their paths.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.jobs.is_some() && cli.workspace.is_none() && cli.targets.is_none() {
-        // A usage error like clap's own (exit 2): a single project runs one at a time.
-        Cli::command()
-            .error(
-                clap::error::ErrorKind::MissingRequiredArgument,
-                "--jobs goes with --workspace or --targets",
-            )
-            .exit();
+    if let Some(error) = usage_error(&cli) {
+        error.exit();
     }
     let printer = Printer {
         quiet: cli.quiet,
@@ -232,9 +270,85 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(failure) => {
             printer.failure(&failure);
-            ExitCode::from(1)
+            ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// A combination of options that cannot run, as a clap usage error (exit 2). Checked
+/// here rather than declared on the options, so that global options given after the
+/// subcommand (`aludel upgrade head --targets F --shard 1/4`) count as much as those
+/// before it.
+fn usage_error(cli: &Cli) -> Option<clap::Error> {
+    use clap::error::ErrorKind;
+    let error = |kind, message: &str| Some(Cli::command().error(kind, message));
+    let conflict = |a: &str, b: &str| {
+        error(
+            ErrorKind::ArgumentConflict,
+            &format!("the argument '{a}' cannot be used with '{b}'"),
+        )
+    };
+    if cli.workspace.is_some() {
+        if cli.targets.is_some() {
+            return conflict("--workspace <FILE>", "--targets <FILE>");
+        }
+        if cli.config.is_some() {
+            return conflict("--workspace <FILE>", "--config <PATH>");
+        }
+        if cli.url.is_some() {
+            return conflict("--workspace <FILE>", "--url <URL>");
+        }
+    }
+    if cli.targets.is_some() && cli.url.is_some() {
+        return conflict("--targets <FILE>", "--url <URL>");
+    }
+    if cli.shard.is_some() && cli.targets.is_none() {
+        return error(
+            ErrorKind::MissingRequiredArgument,
+            "--shard goes with --targets",
+        );
+    }
+    if cli.jobs.is_some() && cli.workspace.is_none() && cli.targets.is_none() {
+        // A single project runs one at a time.
+        return error(
+            ErrorKind::MissingRequiredArgument,
+            "--jobs goes with --workspace or --targets",
+        );
+    }
+    if let Some(shard) = &cli.shard
+        && let Err(e) = shard.parse::<aludel::fleet::Shard>()
+    {
+        return error(ErrorKind::InvalidValue, &e.to_string());
+    }
+    if cli.workspace.is_some() || cli.targets.is_some() {
+        if let Some(why) = cli.command.fleet_refusal(cli.targets.is_some()) {
+            let flag = if cli.targets.is_some() {
+                "--targets"
+            } else {
+                "--workspace"
+            };
+            return error(ErrorKind::ArgumentConflict, &format!("{flag}: {why}"));
+        }
+    } else if cli.format == Format::Json && !cli.command.has_json_result() {
+        return error(
+            ErrorKind::ArgumentConflict,
+            "--format json is available for current, heads, history, show and check; use --format text here",
+        );
+    }
+    if let Command::Revision {
+        autogenerate: false,
+        rename,
+        allow_empty,
+        ..
+    } = &cli.command
+        && (!rename.is_empty() || *allow_empty)
+    {
+        return error(
+            ErrorKind::ArgumentConflict,
+            "--rename and --allow-empty go with --autogenerate",
+        );
+    }
+    None
 }
 
 /// What one command produced: its result text (or JSON document), its exit status,
@@ -245,7 +359,8 @@ pub(crate) struct Outcome {
     pub stdout: String,
     /// The same result as JSON, for commands that have one, when asked for.
     pub json: Option<serde_json::Value>,
-    /// `check` found drift: exit 1 without an error.
+    /// Out of step: `check` found drift, or `current --check-heads` found the
+    /// database not at the heads. Exit 3.
     pub drift: bool,
     /// Revisions run (upgrade, downgrade).
     pub applied: usize,
@@ -272,6 +387,9 @@ impl Command {
             Command::Init { .. } | Command::Revision { .. } | Command::Merge { .. } => Some(
                 "init, revision and merge write files in one project; run them in that project",
             ),
+            Command::Completions { .. } | Command::Man { .. } => {
+                Some("completions and man print text; run them without --workspace or --targets")
+            }
             Command::Upgrade { sql: true, .. }
             | Command::Downgrade { sql: true, .. }
             | Command::Stamp { sql: true, .. }
@@ -299,20 +417,51 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
         std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
     let json = cli.format == Format::Json;
     let fleet = cli.workspace.is_some() || cli.targets.is_some();
-    if fleet {
-        if let Some(why) = cli.command.fleet_refusal(cli.targets.is_some()) {
-            let flag = if cli.targets.is_some() {
-                "--targets"
-            } else {
-                "--workspace"
-            };
-            return Err(format!("{flag}: {why}").into());
+    if !fleet {
+        match &cli.command {
+            Command::Completions { shell } => {
+                let mut out = Vec::new();
+                clap_complete::generate(*shell, &mut Cli::command(), "aludel", &mut out);
+                return print_generated(out);
+            }
+            Command::Man { dir: None } => {
+                let mut out = Vec::new();
+                clap_mangen::Man::new(Cli::command().disable_help_subcommand(true))
+                    .render(&mut out)
+                    .map_err(|e| format!("cannot write the manual page: {e}"))?;
+                return print_generated(out);
+            }
+            Command::Man { dir: Some(dir) } => {
+                // `components` drops the `.` of `--dir .` from the paths printed.
+                let dir: PathBuf = cwd.join(dir).components().collect();
+                let failed = |e: std::io::Error| {
+                    Failure::from(format!(
+                        "{}: cannot write the manual pages: {e}",
+                        dir.display()
+                    ))
+                };
+                std::fs::create_dir_all(&dir).map_err(failed)?;
+                let mut command = Cli::command().disable_help_subcommand(true);
+                // Built, so that each command's page is named aludel-COMMAND.1.
+                command.build();
+                let mut pages = vec![
+                    clap_mangen::Man::new(command.clone())
+                        .generate_to(&dir)
+                        .map_err(failed)?,
+                ];
+                for sub in command.get_subcommands() {
+                    pages.push(
+                        clap_mangen::Man::new(sub.clone())
+                            .generate_to(&dir)
+                            .map_err(failed)?,
+                    );
+                }
+                let list: Vec<String> = pages.iter().map(|p| p.display().to_string()).collect();
+                printer.result(&list.join("\n"));
+                return Ok(ExitCode::SUCCESS);
+            }
+            _ => {}
         }
-    } else if json && !cli.command.has_json_result() {
-        return Err(
-            "--format json is available for current, heads, history, show and check; use --format text here"
-                .into(),
-        );
     }
     if let Command::Init { dir } = &cli.command {
         let dir = dir
@@ -373,7 +522,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
             None => printer.result(&outcome.stdout),
         }
         if outcome.drift {
-            ExitCode::from(1)
+            ExitCode::from(EXIT_OUT_OF_STEP)
         } else {
             ExitCode::SUCCESS
         }
@@ -422,7 +571,7 @@ fn run_counted(
     let mut outcome = Outcome::default();
     let err = Failure::from;
     match command {
-        Command::Init { .. } => {}
+        Command::Init { .. } | Command::Completions { .. } | Command::Man { .. } => {}
         Command::Revision {
             message,
             autogenerate,
@@ -442,9 +591,6 @@ fn run_counted(
                 branch_labels: branch_label.clone(),
                 depends_on: depends_on.clone(),
             };
-            if !autogenerate && (!rename.is_empty() || *allow_empty) {
-                return Err("--rename and --allow-empty go with --autogenerate".into());
-            }
             let path = if *autogenerate {
                 let generated = project
                     .revision_autogenerate(&options, rename, *allow_empty, &mut events)
@@ -523,7 +669,43 @@ fn run_counted(
         } => {
             outcome.at = Some(project.stamp(targets, *purge, &mut events).map_err(err)?);
         }
-        Command::Current { verbose } => {
+        Command::Current {
+            verbose,
+            check_heads: true,
+        } => {
+            let check = project.check_heads(&mut events).map_err(err)?;
+            if let Some(mismatch) = &check.mismatch {
+                // The answer, not a failure of aludel: said on stderr for the log
+                // of the probe or entrypoint that ran it, with exit 3.
+                outcome.drift = true;
+                printer.log(LogLine {
+                    level: Level::Error,
+                    event: "not_at_heads",
+                    message: &mismatch.to_string(),
+                    revision: None,
+                    duration: None,
+                });
+            }
+            if json {
+                // Rows no file declares have no revision to describe; the message
+                // above names them.
+                let known: Vec<String> = check
+                    .rows
+                    .iter()
+                    .filter(|r| project.graph().contains(r))
+                    .cloned()
+                    .collect();
+                let revisions = project.describe_current(&known).map_err(err)?;
+                outcome.json = Some(json_document("current", &revisions)?);
+            } else if check.mismatch.is_none() {
+                outcome.stdout = project.current_text(&check.rows, *verbose).map_err(err)?;
+            }
+            outcome.at = Some(check.rows);
+        }
+        Command::Current {
+            verbose,
+            check_heads: false,
+        } => {
             if json {
                 let revisions = project.current_revisions(&mut events).map_err(err)?;
                 outcome.at = Some(revisions.iter().map(|r| r.revision.clone()).collect());
@@ -624,6 +806,29 @@ fn json_document<T: serde::Serialize>(key: &str, value: &T) -> Result<serde_json
     Ok(serde_json::Value::Object(doc))
 }
 
+/// Writes generated text (a completion script, the manual page) to stdout.
+fn print_generated(bytes: Vec<u8>) -> Result<ExitCode, Failure> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn pretty(doc: &serde_json::Value) -> Result<String, String> {
     serde_json::to_string_pretty(doc).map_err(|e| format!("cannot write JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own check of the definition: ids unique across the global options
+    /// and every command's arguments, defaults valid, ...
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

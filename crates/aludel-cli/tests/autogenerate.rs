@@ -70,7 +70,7 @@ fn from_empty_to_the_schema_and_back(backend: Backend) {
 
     p.ok(&["downgrade", "base"]);
     assert_eq!(db.tables(), ["aludel_version"]);
-    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
     assert!(
         r.stdout.starts_with("New upgrade operations detected:\n"),
         "{r}"
@@ -113,7 +113,7 @@ fn a_new_column_then_a_declared_rename_keeps_the_rows(backend: Backend) {
             "    email text UNIQUE,\n    phone text\n",
         );
     write_schema(&p, &renamed);
-    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
     assert!(
         r.stderr.contains("--rename customers.name=full_name"),
         "{r}"
@@ -176,7 +176,7 @@ fn check_migrations_needs_no_live_database(backend: Backend) {
     );
     let r = p
         .run(&["check", "--migrations"])
-        .expect_code(1, &["check", "--migrations"]);
+        .expect_code(3, &["check", "--migrations"]);
     assert!(r.stdout.contains("add column"), "{r}");
 }
 
@@ -219,7 +219,7 @@ fn the_desired_catalog_is_cached_by_content(backend: Backend) {
         schema["tables"] = serde_json::json!({});
     }
     std::fs::write(&entry, doctored.to_string()).unwrap();
-    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
     assert!(r.stdout.contains("remove table"), "{r}");
     std::fs::write(&entry, original).unwrap();
     assert_eq!(
@@ -230,7 +230,7 @@ fn the_desired_catalog_is_cached_by_content(backend: Backend) {
         &p,
         &SHOP.replace("    note text\n", "    note text,\n    paid boolean\n"),
     );
-    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
     assert!(r.stdout.contains("add column"), "{r}");
     assert_eq!(entries().len(), 2);
 }
@@ -295,7 +295,7 @@ fn postgres_index_operator_classes_are_kept() {
         "No new upgrade operations detected.\n"
     );
     write_schema(&p, &schema.replace(" varchar_pattern_ops", ""));
-    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
     assert!(
         r.stdout.contains("add index t_name_pattern on public.t"),
         "{r}"
@@ -429,8 +429,12 @@ fn allow_empty_writes_a_revision_that_does_nothing(backend: Backend) {
         p.ok(&["check"]).stdout,
         "No new upgrade operations detected.\n"
     );
-    // Without --autogenerate the flag means nothing and is refused.
-    p.fails(&["revision", "--allow-empty", "-m", "x"]);
+    // Without --autogenerate the flag means nothing and is refused as a usage error.
+    p.fails_with(
+        &["revision", "--allow-empty", "-m", "x"],
+        2,
+        "error: --rename and --allow-empty go with --autogenerate",
+    );
 }
 
 /// `exclude_tables` keeps a table the desired schema does not describe out of the
@@ -442,7 +446,7 @@ fn excluded_tables_are_not_compared(backend: Backend) {
     p.ok(&["upgrade", "head"]);
     p.db()
         .execute("CREATE TABLE spatial_ref_sys (srid integer)");
-    let r = p.run(&["check"]).expect_code(1, &["check"]);
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
     assert!(r.stdout.contains("remove table"), "{r}");
     p.set_option("autogenerate", "exclude_tables", "[\"spatial_ref_sys\"]");
     assert_eq!(
@@ -472,7 +476,7 @@ fn expressions_compare_by_meaning_and_a_real_change_stays_one() {
     let r = p.ok(&["check"]);
     assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
     write_schema(&p, &table("'active', 'banned', 'closed'"));
-    let r = p.fails(&["check"]);
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
     assert_eq!(
         r.stdout,
         "New upgrade operations detected:\n  remove check constraint accounts_status_check on public.accounts\n  add check constraint accounts_status_check on public.accounts\n",

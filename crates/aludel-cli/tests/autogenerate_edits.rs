@@ -184,7 +184,7 @@ impl Edit {
                 assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
             }
             Some(left) => {
-                let r = p.run(&["check"]).expect_code(1, &["check"]);
+                let r = p.run(&["check"]).expect_code(3, &["check"]);
                 assert_eq!(r.stdout, left, "{r}");
             }
         }

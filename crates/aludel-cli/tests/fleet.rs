@@ -385,13 +385,13 @@ fn fleet_usage_errors() {
     );
     std::fs::write(p.path().join("targets.txt"), "sqlite:///a.db\n").unwrap();
     p.fails_with(&["--targets", "targets.txt", "revision", "-m", "x"],
-        1,
-        "ERROR --targets: init, revision and merge write files in one project; run them in that project\n",
+        2,
+        "error: --targets: init, revision and merge write files in one project; run them in that project\n",
     );
     p.fails_with(
         &["--targets", "targets.txt", "upgrade", "head", "--sql"],
-        1,
-        "ERROR --targets: --sql reads no database",
+        2,
+        "error: --targets: --sql reads no database",
     );
     p.fails_with(
         &[
@@ -402,8 +402,8 @@ fn fleet_usage_errors() {
             "upgrade",
             "head",
         ],
-        1,
-        "ERROR invalid --shard `5/4`: write I/N with 1 <= I <= N",
+        2,
+        "error: invalid --shard `5/4`: write I/N with 1 <= I <= N",
     );
     p.fails_with(&["--shard", "1/4", "upgrade", "head"], 2, "--targets");
     p.fails_with(
@@ -475,7 +475,8 @@ fn parallel_checks_take_turns_at_a_configured_shadow_database() {
         "json",
         "check",
     ]);
-    assert_eq!(r.code, 1, "{r}");
+    // Drift and no failure: exit 3.
+    assert_eq!(r.code, 3, "{r}");
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let results: Vec<(&str, usize)> = doc["targets"]
         .as_array()
@@ -510,8 +511,8 @@ fn parallel_checks_take_turns_at_a_configured_shadow_database() {
     assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
     p.fails_with(
         &["--targets", "all.txt", "check", "--migrations"],
-        1,
-        "ERROR --targets: check --migrations reads no database",
+        2,
+        "error: --targets: check --migrations reads no database",
     );
 }
 

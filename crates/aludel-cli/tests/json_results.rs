@@ -79,8 +79,11 @@ fn revision_results_as_json(backend: Backend) {
     assert_eq!(show["revisions"][0]["parents"], serde_json::json!([]));
 
     // Commands without JSON results say so and change nothing.
-    let r = p.fails(&["--format", "json", "upgrade", "head"]);
-    assert!(r.stderr.contains("--format json is available for"), "{r}");
+    p.fails_with(
+        &["--format", "json", "upgrade", "head"],
+        2,
+        "error: --format json is available for",
+    );
     assert_eq!(p.db().version_rows(), ["rev_2"]);
 }
 
@@ -93,7 +96,7 @@ fn check_as_json(backend: Backend) {
     .unwrap();
     let r = p
         .run(&["--format", "json", "check"])
-        .expect_code(1, &["--format", "json", "check"]);
+        .expect_code(3, &["--format", "json", "check"]);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let changes: Vec<&str> = v["check"]["changes"]
         .as_array()

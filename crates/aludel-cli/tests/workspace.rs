@@ -269,8 +269,8 @@ fn workspace_usage_errors_name_the_problem() {
             "-m",
             "x",
         ],
-        1,
-        "ERROR --workspace: init, revision and merge write files in one project",
+        2,
+        "error: --workspace: init, revision and merge write files in one project",
     );
     p.fails_with(
         &[

@@ -324,7 +324,8 @@ impl TestProject {
     }
 
     /// Runs and asserts exit `code` with `stderr_has` somewhere in standard error
-    /// (usage errors exit 2, other failures 1); returns the run.
+    /// (usage errors exit 2, other failures 1, a database out of step 3); returns the
+    /// run.
     #[track_caller]
     pub fn fails_with(&self, args: &[&str], code: i32, stderr_has: &str) -> Run {
         let r = self.run(args).expect_code(code, args);

@@ -9,6 +9,15 @@ mod sqlite;
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
+/// The databases this build of the library can connect to, by its cargo features
+/// (`postgres`, `sqlite`), for `aludel --version` and for applications to report.
+pub const COMPILED_DATABASES: &[&str] = &[
+    #[cfg(feature = "postgres")]
+    "postgres",
+    #[cfg(feature = "sqlite")]
+    "sqlite",
+];
+
 /// An error the database reported, with its own text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -359,6 +368,18 @@ pub fn process_description() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compiled_databases_follow_the_features() {
+        assert_eq!(
+            COMPILED_DATABASES.contains(&"postgres"),
+            cfg!(feature = "postgres")
+        );
+        assert_eq!(
+            COMPILED_DATABASES.contains(&"sqlite"),
+            cfg!(feature = "sqlite")
+        );
+    }
 
     #[test]
     fn lock_keys_are_stable_and_distinct_per_table() {

@@ -44,11 +44,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{self, Config, ConfigError};
-use crate::graph::{GraphError, RevisionGraph, Target};
-use crate::project::{self, Project};
+use crate::graph::{GraphError, RevisionGraph};
+use crate::project::{self, NotAtHeads, Project};
 use crate::runner::{Event, RunError};
 use crate::script::{ScriptDir, ScriptError};
-use crate::store::{Heads, StoreError};
+use crate::store::StoreError;
 use crate::url::{DatabaseUrl, UrlError};
 
 /// Why a [`Migrator`] could not be built, or a call failed.
@@ -78,11 +78,7 @@ pub enum Error {
     #[error(transparent)]
     Url(#[from] UrlError),
     /// The database is behind this build: some of its migrations are not applied.
-    #[error(
-        "the database is at {}, this build expects {}: run `{command}`",
-        list(.current),
-        list(.expected)
-    )]
+    #[error("{}", project::behind_message(.current, .expected, .command))]
     NotAtHead {
         /// The version table's rows (empty: no revision applied).
         current: Vec<String>,
@@ -93,13 +89,7 @@ pub enum Error {
     },
     /// The database is at revisions this build does not know: a newer build
     /// migrated it, or a migration file was removed from this one.
-    #[error(
-        "the database is at {}, this build expects {}: {} {} not in this build's migrations (did a newer build migrate the database?); run that build, or downgrade the database with it",
-        list(.current),
-        list(.expected),
-        list(.unknown),
-        is_or_are(.unknown)
-    )]
+    #[error("{}", project::unknown_message(.current, .unknown, .expected))]
     AheadOfBuild {
         /// The version table's rows.
         current: Vec<String>,
@@ -139,6 +129,31 @@ impl From<StoreError> for Error {
     }
 }
 
+impl From<NotAtHeads> for Error {
+    fn from(e: NotAtHeads) -> Self {
+        match e {
+            NotAtHeads::Behind {
+                current,
+                expected,
+                command,
+            } => Error::NotAtHead {
+                current,
+                expected,
+                command,
+            },
+            NotAtHeads::Unknown {
+                current,
+                unknown,
+                expected,
+            } => Error::AheadOfBuild {
+                current,
+                unknown,
+                expected,
+            },
+        }
+    }
+}
+
 impl From<project::Error> for Error {
     fn from(e: project::Error) -> Self {
         // The variants an application matches on are kept apart.
@@ -151,19 +166,6 @@ impl From<project::Error> for Error {
             other => Error::Project(Box::new(other)),
         }
     }
-}
-
-/// Revisions for a message: `a`, `a and b`, `a, b and c`, or base when none.
-fn list(ids: &[String]) -> String {
-    match ids {
-        [] => "<base> (no revision applied)".to_string(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-fn is_or_are(ids: &[String]) -> &'static str {
-    if ids.len() == 1 { "is" } else { "are" }
 }
 
 /// An application's migrations, validated, ready to run against any database.
@@ -186,8 +188,6 @@ pub struct Migrator {
     /// The files, graph and settings; its database URL is a placeholder that every
     /// call replaces ([`Project::with_database_url`]).
     project: Project,
-    /// The version table's rows at head, for messages.
-    expected: Vec<String>,
 }
 
 impl Migrator {
@@ -248,8 +248,7 @@ impl Migrator {
 
     fn new(config: Config, scripts: ScriptDir) -> Result<Migrator, Error> {
         let project = Project::from_parts(config, scripts)?;
-        let expected = rows_at_head(project.graph())?;
-        Ok(Migrator { project, expected })
+        Ok(Migrator { project })
     }
 
     /// Uses the version table `name` instead of `aludel_version` (as `version_table`
@@ -377,40 +376,18 @@ impl Migrator {
     /// `events` receives the connection retries.
     pub fn ensure_at_head(&self, url: &str, events: &mut dyn FnMut(Event)) -> Result<(), Error> {
         let current = self.current(url, events)?;
-        let graph = self.project.graph();
-        if let Some(ahead) = self.ahead(&current) {
-            return Err(ahead);
+        match self.project.compare_with_heads(&current)? {
+            None => Ok(()),
+            Some(mismatch) => Err(mismatch.into()),
         }
-        if graph.upgrade(&current, &Target::Heads)?.is_empty() {
-            return Ok(());
-        }
-        // `upgrade head` refuses whenever the graph has several heads, those only
-        // depended upon included.
-        let command = if graph.heads().len() > 1 {
-            "aludel upgrade heads"
-        } else {
-            "aludel upgrade head"
-        };
-        Err(Error::NotAtHead {
-            current,
-            expected: self.expected.clone(),
-            command: command.to_string(),
-        })
     }
 
     /// [`Error::AheadOfBuild`] when some of `current` is unknown to this build.
     fn ahead(&self, current: &[String]) -> Option<Error> {
-        let graph = self.project.graph();
-        let unknown: Vec<String> = current
-            .iter()
-            .filter(|id| !graph.contains(id))
-            .cloned()
-            .collect();
-        (!unknown.is_empty()).then(|| Error::AheadOfBuild {
-            current: current.to_vec(),
-            unknown,
-            expected: self.expected.clone(),
-        })
+        match self.project.compare_with_heads(current) {
+            Ok(Some(unknown @ NotAtHeads::Unknown { .. })) => Some(unknown.into()),
+            _ => None,
+        }
     }
 
     /// A run stopped by a version row no file declares says so as
@@ -548,21 +525,6 @@ fn placeholder_url() -> Result<DatabaseUrl, Error> {
     Ok("sqlite://:memory:".parse()?)
 }
 
-/// The version table's rows once every revision is applied.
-fn rows_at_head(graph: &RevisionGraph) -> Result<Vec<String>, Error> {
-    let none: &[&str] = &[];
-    let plan = graph.upgrade(none, &Target::Heads)?;
-    let mut heads = Heads::from_rows(graph, none)?;
-    heads.apply_all(graph, &plan.steps)?;
-    let mut rows: Vec<String> = heads
-        .rows()
-        .into_iter()
-        .map(|id| id.as_str().to_string())
-        .collect();
-    rows.sort();
-    Ok(rows)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,7 +595,7 @@ mod tests {
         assert_eq!(c.version_table_schema, None);
         assert!(c.transaction_per_migration);
         assert_eq!(c.connect, config::ConnectPolicy::default());
-        assert_eq!(m.expected, ["a1"]);
+        assert_eq!(m.project.rows_at_heads().unwrap(), ["a1"]);
     }
 
     /// Applications return this error from their own functions: it is kept under

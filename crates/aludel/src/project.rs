@@ -27,7 +27,7 @@ use crate::runner::{
 };
 use crate::script::{NewRevision, ScriptDir, ScriptError, ScriptTemplate};
 use crate::store::{Heads, HeadsChange, RowOp, StoreError};
-use crate::url::{DatabaseUrl, Dialect};
+use crate::url::{DatabaseUrl, Dialect, SqliteLocation};
 
 /// Any failure of a command, with the context a user needs to act.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,76 @@ pub enum Error {
     /// The command cannot do what was asked; the message says what to type instead.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The answer of [`Project::check_heads`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadsCheck {
+    /// The version table's rows, sorted (empty: no revision applied, or no table).
+    pub rows: Vec<String>,
+    /// Why the database is not at the heads; `None` when it is.
+    pub mismatch: Option<NotAtHeads>,
+}
+
+/// Why a database is not at the revision files' heads. The messages name where it
+/// is and where this build's files expect it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotAtHeads {
+    /// Behind: some revisions are not applied.
+    #[error("{}", behind_message(.current, .expected, .command))]
+    Behind {
+        /// The version table's rows (empty: no revision applied).
+        current: Vec<String>,
+        /// The rows a database at the heads holds.
+        expected: Vec<String>,
+        /// The command that brings the database there, e.g. `aludel upgrade head`.
+        command: String,
+    },
+    /// At revisions no file declares: a newer build migrated the database, or a
+    /// file was removed.
+    #[error("{}", unknown_message(.current, .unknown, .expected))]
+    Unknown {
+        /// The version table's rows.
+        current: Vec<String>,
+        /// Those rows no file declares.
+        unknown: Vec<String>,
+        /// The rows a database at the heads holds.
+        expected: Vec<String>,
+    },
+}
+
+/// The message of [`NotAtHeads::Behind`] (shared with the `Migrator`'s error).
+pub(crate) fn behind_message(current: &[String], expected: &[String], command: &str) -> String {
+    format!(
+        "the database is at {}, this build expects {}: run `{command}`",
+        revision_list(current),
+        revision_list(expected)
+    )
+}
+
+/// The message of [`NotAtHeads::Unknown`] (shared with the `Migrator`'s error).
+pub(crate) fn unknown_message(
+    current: &[String],
+    unknown: &[String],
+    expected: &[String],
+) -> String {
+    format!(
+        "the database is at {}, this build expects {}: {} {} not in this build's migrations (did a newer build migrate the database?); run that build, or downgrade the database with it",
+        revision_list(current),
+        revision_list(expected),
+        revision_list(unknown),
+        if unknown.len() == 1 { "is" } else { "are" }
+    )
+}
+
+/// Revisions for a message: `a`, `a and b`, `a, b and c`, or base when none.
+fn revision_list(ids: &[String]) -> String {
+    match ids {
+        [] => "<base> (no revision applied)".to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// What `revision --autogenerate` did.
@@ -697,6 +767,88 @@ impl Project {
         Ok(join_lines(&out))
     }
 
+    /// The version table's rows once every revision is applied, sorted: what a
+    /// database at the heads holds (a head that another head depends on has no row).
+    pub fn rows_at_heads(&self) -> Result<Vec<String>, Error> {
+        let none: &[&str] = &[];
+        let plan = self.graph.upgrade(none, &Target::Heads)?;
+        let mut heads = Heads::from_rows(&self.graph, none)?;
+        heads.apply_all(&self.graph, &plan.steps)?;
+        let mut rows: Vec<String> = heads
+            .rows()
+            .into_iter()
+            .map(|id| id.as_str().to_string())
+            .collect();
+        rows.sort();
+        Ok(rows)
+    }
+
+    /// The database is a SQLite file that does not exist, in a folder that does (a
+    /// missing folder is left to the driver, which reports it).
+    fn sqlite_file_missing(&self) -> bool {
+        match self.config.database_url.sqlite_location() {
+            Some(SqliteLocation::File(path)) => {
+                path.parent()
+                    .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir())
+                    && matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether version rows `current` are at the heads: `None` when they are,
+    /// otherwise why not. Reads no database.
+    pub fn compare_with_heads(&self, current: &[String]) -> Result<Option<NotAtHeads>, Error> {
+        let expected = self.rows_at_heads()?;
+        let unknown: Vec<String> = current
+            .iter()
+            .filter(|id| !self.graph.contains(id))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Ok(Some(NotAtHeads::Unknown {
+                current: current.to_vec(),
+                unknown,
+                expected,
+            }));
+        }
+        if self.graph.upgrade(current, &Target::Heads)?.is_empty() {
+            return Ok(None);
+        }
+        // `upgrade head` refuses whenever the graph has several heads, those only
+        // depended upon included.
+        let command = if self.graph.heads().len() > 1 {
+            "aludel upgrade heads"
+        } else {
+            "aludel upgrade head"
+        };
+        Ok(Some(NotAtHeads::Behind {
+            current: current.to_vec(),
+            expected,
+            command: command.to_string(),
+        }))
+    }
+
+    /// `current --check-heads`: reads the version table without taking the run lock
+    /// or creating the table (a database without one, or a SQLite file that does not
+    /// exist, which is not created, is at no revision) and compares
+    /// it with the heads. An `Err` means the question could not be answered (the
+    /// database unreachable, a broken URL); a database not at the heads is
+    /// [`HeadsCheck::mismatch`].
+    pub fn check_heads(&self, events: &mut dyn FnMut(Event)) -> Result<HeadsCheck, Error> {
+        let rows = if self.sqlite_file_missing() {
+            // Opening it would create it; a database that does not exist yet is at
+            // no revision. The settings are still checked as for any read.
+            self.live_url()?;
+            self.version_table()?;
+            Vec::new()
+        } else {
+            self.current_rows(events)?
+        };
+        let mismatch = self.compare_with_heads(&rows)?;
+        Ok(HeadsCheck { rows, mismatch })
+    }
+
     fn info(&self, r: crate::graph::Revision<'_>, current: &[String]) -> RevisionInfo {
         let spec = r.spec();
         RevisionInfo {
@@ -720,12 +872,17 @@ impl Project {
         events: &mut dyn FnMut(Event),
     ) -> Result<Vec<RevisionInfo>, Error> {
         let rows = self.current_rows(events)?;
-        // A row naming no known revision is an error here too, as in `current`.
+        self.describe_current(&rows)
+    }
+
+    /// The revisions version rows already read name (see [`Project::current_rows`]);
+    /// a row naming no known revision is an error, as in `current`.
+    pub fn describe_current(&self, rows: &[String]) -> Result<Vec<RevisionInfo>, Error> {
         Ok(self
             .graph
-            .current_indices(&rows)?
+            .current_indices(rows)?
             .into_iter()
-            .map(|i| self.info(self.graph.revision_at(i), &rows))
+            .map(|i| self.info(self.graph.revision_at(i), rows))
             .collect())
     }
 
