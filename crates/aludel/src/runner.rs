@@ -45,6 +45,7 @@ pub struct PreparedStep {
 
 /// Progress reported while running.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
     /// A connection attempt failed; another follows after `retry_in`.
     ConnectFailed {
@@ -69,17 +70,31 @@ pub enum Event {
         /// How long it took.
         waited: Duration,
     },
-    /// A revision is about to run.
+    /// A revision is about to run. Reported before its first statement is sent, so
+    /// that a run that hangs or is killed has said which revision it was in.
     StepStarted {
         /// `Running upgrade a -> b, message`.
         description: String,
         /// The revision.
         revision: String,
     },
+    /// A statement of a revision that runs outside a transaction (`-- aludel:transaction
+    /// false`) is about to be sent: each commits on its own, so which one a long or
+    /// interrupted run was in matters.
+    StatementStarted {
+        /// The revision.
+        revision: String,
+        /// The statement's line in the revision's file.
+        line: usize,
+        /// The statement's start, on one line, cut, secrets masked.
+        excerpt: String,
+    },
     /// A revision ran and was recorded.
     StepFinished {
         /// `Running upgrade a -> b, message`.
         description: String,
+        /// `upgrade a -> b`: the step without its message.
+        summary: String,
         /// The revision.
         revision: String,
         /// How long it took, version-table update included.
@@ -954,15 +969,19 @@ pub fn apply_steps(
             error,
         };
         let mut committing = false;
-        let result = sink
-            .step(&texts, &version, &step.rows_after)
-            .and_then(|()| {
-                if own_tx {
-                    committing = true;
-                    sink.commit().map_err(version_failed)?;
-                }
-                Ok(())
-            });
+        let ran = if step.transactional {
+            sink.step(&texts, &version, &step.rows_after)
+        } else {
+            // One at a time, each announced: every statement commits on its own.
+            run_announced(sink, step, &version, events)
+        };
+        let result = ran.and_then(|()| {
+            if own_tx {
+                committing = true;
+                sink.commit().map_err(version_failed)?;
+            }
+            Ok(())
+        });
         if let Err(failure) = result {
             if in_tx {
                 let _ = sink.rollback();
@@ -1011,6 +1030,7 @@ pub fn apply_steps(
         done.push(step);
         events(Event::StepFinished {
             description,
+            summary: step_summary(step),
             revision: step.revision.clone(),
             elapsed: started.elapsed(),
         });
@@ -1020,6 +1040,48 @@ pub fn apply_steps(
             .map_err(|e| db("committing the run", lock_slots_hint(e)))?;
     }
     Ok(())
+}
+
+/// The statements of a step outside a transaction, one by one, each announced by an
+/// [`Event::StatementStarted`] before it is sent, then its version-table update.
+fn run_announced(
+    sink: &mut dyn Sink,
+    step: &PreparedStep,
+    version: &[&str],
+    events: &mut dyn FnMut(Event),
+) -> Result<(), StatementFailure> {
+    for (index, st) in step.statements.iter().enumerate() {
+        events(Event::StatementStarted {
+            revision: step.revision.clone(),
+            line: st.line,
+            excerpt: statement_excerpt(&st.sql),
+        });
+        sink.run(&[st.sql.as_str()])
+            .map_err(|f| StatementFailure { index, ..f })?;
+    }
+    sink.record(version, &step.rows_after)
+        .map_err(|error| StatementFailure {
+            index: step.statements.len(),
+            error,
+        })
+}
+
+/// How many characters of a statement a progress line shows.
+const PROGRESS_CHARS: usize = 100;
+
+/// A statement's start for a progress line: its whitespace folded to single spaces,
+/// secrets masked, cut with a marker.
+fn statement_excerpt(sql: &str) -> String {
+    let folded = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::text::one_line(&crate::url::redact_str(&folded), PROGRESS_CHARS)
+}
+
+/// `upgrade a -> b`: the step's line without its message, as `--sql` comments have it.
+fn step_summary(step: &PreparedStep) -> String {
+    step.comment
+        .strip_prefix("Running ")
+        .unwrap_or(&step.comment)
+        .to_string()
 }
 
 /// The lock table filled up in one transaction for the whole run: say which settings
@@ -1096,7 +1158,8 @@ fn failure_outcome(
 }
 
 /// One line for a log, worded as the `aludel` command's progress lines (without
-/// their level): `Running upgrade a -> b, add users (12 ms)`. A failed connection
+/// their level): `Running upgrade a -> b, add users` when a revision starts,
+/// `Finished upgrade a -> b (12 ms)` when it is recorded. A failed connection
 /// attempt ([`Event::ConnectFailed`]) is the one event worth a warning level.
 impl std::fmt::Display for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1121,12 +1184,13 @@ impl std::fmt::Display for Event {
             Event::LockAcquired { waited } => {
                 write!(f, "Took the migration lock after {}", seconds(waited))
             }
-            Event::StepStarted { description, .. } => write!(f, "{description} ..."),
+            Event::StepStarted { description, .. } => f.write_str(description),
+            Event::StatementStarted { line, excerpt, .. } => {
+                write!(f, "Running the statement at line {line}: {excerpt}")
+            }
             Event::StepFinished {
-                description,
-                elapsed,
-                ..
-            } => write!(f, "{description} ({} ms)", elapsed.as_millis()),
+                summary, elapsed, ..
+            } => write!(f, "Finished {summary} ({} ms)", elapsed.as_millis()),
             Event::LockNotReleased { error, released } => write!(
                 f,
                 "Could not release the migration lock ({error}); {}",

@@ -165,12 +165,12 @@ fn events_arrive_in_order(backend: Backend) {
     assert_eq!(
         seen,
         [
-            "Running upgrade  -> 11aa22bb33cc, create one ...",
-            "Running upgrade  -> 11aa22bb33cc, create one (.. ms)",
-            "Running upgrade 11aa22bb33cc -> 44dd55ee66ff, create two ...",
-            "Running upgrade 11aa22bb33cc -> 44dd55ee66ff, create two (.. ms)",
-            "Running upgrade 44dd55ee66ff -> 77aa88bb99cc, index two ...",
-            "Running upgrade 44dd55ee66ff -> 77aa88bb99cc, index two (.. ms)",
+            "Running upgrade  -> 11aa22bb33cc, create one",
+            "Finished upgrade  -> 11aa22bb33cc (.. ms)",
+            "Running upgrade 11aa22bb33cc -> 44dd55ee66ff, create two",
+            "Finished upgrade 11aa22bb33cc -> 44dd55ee66ff (.. ms)",
+            "Running upgrade 44dd55ee66ff -> 77aa88bb99cc, index two",
+            "Finished upgrade 44dd55ee66ff -> 77aa88bb99cc (.. ms)",
         ]
     );
     let mut kinds = Vec::new();
