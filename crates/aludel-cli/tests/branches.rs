@@ -173,7 +173,10 @@ fn merge_and_dependency(backend: Backend) {
         created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
         "created: {created}"
     );
-    assert_eq!(rest, "\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n");
+    assert_eq!(
+        rest,
+        "\n-- Each revision runs in one transaction. For statements that cannot (CREATE INDEX CONCURRENTLY, VACUUM), add `-- aludel:transaction false` to the header above.\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n"
+    );
     // A fixed time, for the listings below.
     std::fs::write(&path, text.replace(created, CREATED)).unwrap();
 

@@ -41,7 +41,7 @@ fn file_named(p: &TestProject, part: &str) -> (String, String) {
     (name, text)
 }
 
-const EMPTY_SECTIONS: &str = "\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n";
+const EMPTY_SECTIONS: &str = "\n-- Each revision runs in one transaction. For statements that cannot (CREATE INDEX CONCURRENTLY, VACUUM), add `-- aludel:transaction false` to the header above.\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n";
 
 #[test]
 fn init_revision_upgrade_on_the_embedded_sqlite_default() {

@@ -57,6 +57,9 @@ pub enum DbErrorKind {
     /// The statement cannot run inside a transaction block (`CREATE INDEX
     /// CONCURRENTLY`, `CREATE DATABASE`).
     NeedsNoTransaction,
+    /// The statement creates something that already exists (a table, an index, a
+    /// column, a schema, a constraint or type, a function).
+    AlreadyExists,
 }
 
 impl DbErrorKind {
@@ -68,7 +71,10 @@ impl DbErrorKind {
             | DbErrorKind::UndefinedObject
             | DbErrorKind::InsufficientPrivilege
             | DbErrorKind::InvalidParameterValue
-            | DbErrorKind::NeedsNoTransaction => "fix the revision and run the command again",
+            | DbErrorKind::AlreadyExists => "fix the revision and run the command again",
+            DbErrorKind::NeedsNoTransaction => {
+                "the statement cannot run inside a transaction, and aludel runs each revision in one: add `-- aludel:transaction false` to the revision's header (its statements then run one by one, each committing on its own, so such a statement is best in a revision of its own), then run the command again"
+            }
             DbErrorKind::ConnectionLost => {
                 "the connection to the database was lost; run the command again once the database is reachable"
             }

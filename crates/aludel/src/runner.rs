@@ -1095,6 +1095,27 @@ fn lock_slots_hint(mut e: DbError) -> DbError {
     e
 }
 
+/// When the first revision of a run from an empty version table fails because what
+/// it creates already exists, the database was most likely built without aludel (by
+/// hand, from a dump, by another tool): editing the revision is the wrong fix, stamping
+/// is the right one. Which revision to stamp only the user can tell; say how to choose.
+fn predates_its_migrations(
+    step: &PreparedStep,
+    done: &[&PreparedStep],
+    kind: crate::driver::DbErrorKind,
+) -> Option<String> {
+    let first_from_empty = done.is_empty() && step.heads_before.is_empty();
+    (kind == crate::driver::DbErrorKind::AlreadyExists
+        && step.direction == Direction::Upgrade
+        && first_from_empty)
+        .then(|| {
+            format!(
+                "but the version table records no revision, and the database already holds something revision {rev} creates: the database predates its migrations (built by hand, from a dump, or by another tool).\n  Do not change the revision. Record the revisions whose changes the database already has, without running them: `aludel stamp REV` with the newest of them (`aludel stamp {rev}` if it holds everything {rev} creates and nothing of the later revisions; `aludel history` lists them in order), then run `aludel upgrade head`",
+                rev = step.revision
+            )
+        })
+}
+
 /// Says what a failure left behind, so the user knows where the database stands.
 fn failure_outcome(
     step: &PreparedStep,
@@ -1107,7 +1128,8 @@ fn failure_outcome(
 ) -> String {
     // What to do depends on what failed: a lost connection or a full disk is not the
     // revision's fault.
-    let advice = kind.advice();
+    let predates = predates_its_migrations(step, done, kind);
+    let advice = predates.as_deref().unwrap_or(kind.advice());
     let at = |revs: &[String]| {
         if revs.is_empty() {
             "<base>".to_string()
@@ -1129,8 +1151,12 @@ fn failure_outcome(
             ),
             _ => String::new(),
         };
+        let next = predates.map_or_else(
+            || "repair the database by hand, then run the command again".to_string(),
+            |p| format!("{p} (after undoing what this revision applied, if anything)"),
+        );
         return format!(
-            "{partial}the version table is at {}: repair the database by hand, then run the command again",
+            "{partial}the version table is at {}: {next}",
             at(&step.heads_before)
         );
     }

@@ -110,6 +110,9 @@ fn error_kind(code: &str) -> DbErrorKind {
         "42501" => DbErrorKind::InsufficientPrivilege,
         "22023" => DbErrorKind::InvalidParameterValue,
         "25001" => DbErrorKind::NeedsNoTransaction,
+        // duplicate_table (any relation: an index too), _column, _schema, _object
+        // (constraints, types, triggers), _function.
+        "42P07" | "42701" | "42P06" | "42710" | "42723" => DbErrorKind::AlreadyExists,
         // A standby, or default_transaction_read_only.
         "25006" => DbErrorKind::ReadOnly,
         // statement_timeout, pg_cancel_backend.
@@ -1028,6 +1031,8 @@ mod tests {
             ("53200", DbErrorKind::TooManyLocks),
             ("42704", DbErrorKind::UndefinedObject),
             ("25001", DbErrorKind::NeedsNoTransaction),
+            ("42P07", DbErrorKind::AlreadyExists),
+            ("42710", DbErrorKind::AlreadyExists),
             ("25006", DbErrorKind::ReadOnly),
             ("57014", DbErrorKind::Cancelled),
             ("55P03", DbErrorKind::LockNotAvailable),

@@ -1,0 +1,82 @@
+//! Messages that send users the right way: each failure a user meets early (a statement
+//! that cannot run in a transaction, a database that predates its migrations, an
+//! INVALID index left by a failed `CREATE INDEX CONCURRENTLY`, a missing desired
+//! schema, connection retries) names what to do, exactly as snapshotted here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use aludel_testkit::{Backend, DbProject, Rev, on_both};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+
+/// A statement the database refuses inside a transaction, in a revision that runs in
+/// aludel's: the message names `-- aludel:transaction false`.
+fn a_statement_that_needs_no_transaction_names_the_header(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    let statement = match backend {
+        Backend::Postgres => "CREATE INDEX CONCURRENTLY items_name_idx ON items (name);",
+        Backend::Sqlite => "VACUUM;",
+    };
+    p.write_rev(&Rev::new("rev_1", &[], "items").sql(
+        &format!("CREATE TABLE items (id int PRIMARY KEY, name text);\n{statement}"),
+        "DROP TABLE items;",
+    ));
+    let r = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(format!("needs_no_transaction_{backend:?}"), r.stderr);
+    assert!(p.db().version_rows().is_empty());
+}
+
+on_both!(a_statement_that_needs_no_transaction_names_the_header);
+
+/// A first upgrade of a database built without aludel (its tables exist, no version
+/// table): the message says it predates its migrations and how to stamp, instead of
+/// asking to fix the revision.
+fn a_database_that_predates_its_migrations_is_told_to_stamp(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("rev_1", &[], "users").sql(
+        "CREATE TABLE users (id int PRIMARY KEY, email text);",
+        "DROP TABLE users;",
+    ));
+    p.write_rev(&Rev::new("rev_2", &["rev_1"], "orders").sql(
+        "CREATE TABLE orders (id int PRIMARY KEY);",
+        "DROP TABLE orders;",
+    ));
+    // Built by hand, as rev_1 would have.
+    p.db()
+        .execute("CREATE TABLE users (id int PRIMARY KEY, email text)");
+    let r = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(format!("predates_{backend:?}"), r.stderr);
+    // Nothing was recorded; the advice works.
+    assert!(p.db().version_rows().is_empty());
+    p.ok(&["stamp", "rev_1"]);
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(p.db().version_rows(), ["rev_2"]);
+}
+
+/// The same failure later in a run, or once revisions are recorded, is the revision's
+/// (or the database's) to fix: no stamping advice.
+fn an_existing_object_after_recorded_revisions_is_not_called_a_predating_database(
+    backend: Backend,
+) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("rev_1", &[], "users").sql(
+        "CREATE TABLE users (id int PRIMARY KEY);",
+        "DROP TABLE users;",
+    ));
+    p.write_rev(
+        &Rev::new("rev_2", &["rev_1"], "users again")
+            .sql("CREATE TABLE users (id int PRIMARY KEY);", ""),
+    );
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(!r.stderr.contains("stamp"), "{r}");
+    assert!(
+        r.stderr
+            .contains("the database is at rev_1; fix the revision and run the command again"),
+        "{r}"
+    );
+}
+
+on_both!(
+    a_database_that_predates_its_migrations_is_told_to_stamp,
+    an_existing_object_after_recorded_revisions_is_not_called_a_predating_database
+);
