@@ -80,3 +80,22 @@ on_both!(
     a_database_that_predates_its_migrations_is_told_to_stamp,
     an_existing_object_after_recorded_revisions_is_not_called_a_predating_database
 );
+
+/// `check --migrations` (and `check`, `revision --autogenerate`) say that the desired
+/// schema is missing before applying any revision or connecting: a revision that would
+/// fail proves it (the run stops on the schema first).
+fn a_missing_desired_schema_is_reported_before_anything_runs(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("rev_1", &[], "broken").sql("THIS IS NOT SQL;", ""));
+    for args in [
+        &["check", "--migrations"][..],
+        &["check"],
+        &["revision", "--autogenerate", "-m", "next"],
+    ] {
+        let r = p.fails(args);
+        insta::assert_snapshot!(format!("missing_schema_{backend:?}"), r.stderr);
+    }
+    assert!(p.db().version_rows().is_empty());
+}
+
+on_both!(a_missing_desired_schema_is_reported_before_anything_runs);
