@@ -34,7 +34,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
         The database URL comes from --url, then DATABASE_URL, then database_url in \
         aludel.toml, then sqlite:///aludel.db beside the config file.",
     after_help = "Targets: a full or partial revision id, head, heads, base, +N/-N, REV+N, \
-        LABEL@head, LABEL@+N; ranges A:B for history and --sql."
+        LABEL@head, LABEL@+N; ranges A:B for history and --sql.\n\n\
+        Connecting: [connect] retries (MIGRATION_RETRY_COUNT) attempts in all; the wait \
+        after the first failure is delay_seconds (MIGRATION_RETRY_DELAY) and doubles after \
+        each further one, up to 60 s (5 attempts from 5 s: 75 s of waiting in all), or \
+        stays the same with backoff = \"fixed\" (MIGRATION_RETRY_BACKOFF=fixed: 20 s)."
 )]
 struct Cli {
     /// The config file (default: ./aludel.toml, or ALUDEL_CONFIG).

@@ -99,3 +99,30 @@ fn a_missing_desired_schema_is_reported_before_anything_runs(backend: Backend) {
 }
 
 on_both!(a_missing_desired_schema_is_reported_before_anything_runs);
+
+/// Connection retries say how the wait grows and how long they wait in all:
+/// `MIGRATION_RETRY_DELAY=0.2` with 4 attempts is 0.2 + 0.4 + 0.8 s by default, or
+/// 3 × 0.2 s with `MIGRATION_RETRY_BACKOFF=fixed` (`backoff = "fixed"` in the file).
+#[test]
+fn connection_retries_state_their_backoff_and_total_wait() {
+    let port = aludel_testkit::closed_port();
+    let url = format!("postgresql://postgres@127.0.0.1:{port}/app");
+    let mut p = aludel_testkit::TestProject::new(BIN, Some(&url), "");
+    p.env("MIGRATION_RETRY_COUNT", "4");
+    p.env("MIGRATION_RETRY_DELAY", "0.2");
+    let mut out = String::new();
+    for backoff in ["exponential", "fixed"] {
+        p.env("MIGRATION_RETRY_BACKOFF", backoff);
+        let started = std::time::Instant::now();
+        let r = p.fails(&["current"]);
+        let took = started.elapsed().as_secs_f64();
+        // The waits really are what the lines say.
+        let waits = if backoff == "fixed" { 0.6 } else { 1.4 };
+        assert!(took >= waits && took < waits + 5.0, "{took} s:\n{r}");
+        out.push_str(&format!(
+            "$ MIGRATION_RETRY_BACKOFF={backoff} aludel current\n"
+        ));
+        out.push_str(&r.stderr.replace(&port.to_string(), "[PORT]"));
+    }
+    insta::assert_snapshot!(out);
+}

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::config::ConnectPolicy;
+use crate::config::{Backoff, ConnectPolicy};
 use crate::driver::{self, ConnectError, ConnectOptions, DbError, Driver, StatementFailure};
 use crate::graph::Direction;
 use crate::render::{self, VersionTable};
@@ -57,6 +57,11 @@ pub enum Event {
         error: String,
         /// The wait before the next attempt.
         retry_in: Duration,
+        /// Whether the waits double or stay the same.
+        backoff: Backoff,
+        /// All the waits between the attempts added up: the longest the connection
+        /// can take to give up, besides the attempts themselves.
+        total_wait: Duration,
     },
     /// Another run holds the lock; this one waits.
     WaitingForLock {
@@ -398,7 +403,7 @@ fn lost_in_a_crash(
     )
 }
 
-/// Opens a connection, retrying with exponential backoff as `policy` says.
+/// Opens a connection, retrying after the waits `policy` gives.
 pub fn connect(
     url: &DatabaseUrl,
     policy: &ConnectPolicy,
@@ -406,7 +411,8 @@ pub fn connect(
 ) -> Result<Box<dyn Driver>, RunError> {
     let options = ConnectOptions::from(policy);
     let attempts = policy.retries.max(1);
-    let mut delay = Duration::from_secs_f64(policy.delay_seconds);
+    let delays = policy.retry_delays();
+    let total_wait = delays.iter().sum();
     for attempt in 1..=attempts {
         match driver::connect(url, &options) {
             Ok(d) => return Ok(d),
@@ -415,15 +421,19 @@ pub fn connect(
                 return Err(RunError::Connect { error, attempts });
             }
             Err(error) => {
+                let delay = delays
+                    .get(attempt as usize - 1)
+                    .copied()
+                    .unwrap_or_default();
                 events(Event::ConnectFailed {
                     attempt,
                     of: attempts,
                     error: error.to_string(),
                     retry_in: delay,
+                    backoff: policy.backoff,
+                    total_wait,
                 });
                 std::thread::sleep(delay);
-                // Backoff doubles, capped so a long outage is still polled each minute.
-                delay = delay.saturating_mul(2).min(Duration::from_secs(60));
             }
         }
     }
@@ -1196,10 +1206,17 @@ impl std::fmt::Display for Event {
                 of,
                 error,
                 retry_in,
+                backoff,
+                total_wait,
             } => write!(
                 f,
-                "{error} (attempt {attempt} of {of}); retrying in {}",
-                seconds(retry_in)
+                "{error} (attempt {attempt} of {of}); retrying in {} ({}: {} of waiting in all)",
+                seconds(retry_in),
+                match backoff {
+                    Backoff::Fixed => "the same wait each time",
+                    _ => "the wait doubles each time, up to 60 s",
+                },
+                seconds(total_wait)
             ),
             Event::WaitingForLock { holder, timeout } => write!(
                 f,

@@ -326,7 +326,7 @@ fn connect_retries_are_reported_as_events() {
     assert!(
         seen[0]
             .to_string()
-            .ends_with("(attempt 1 of 2); retrying in 0.0 s"),
+            .ends_with("(attempt 1 of 2); retrying in 0.0 s (the wait doubles each time, up to 60 s: 0.0 s of waiting in all)"),
         "{}",
         seen[0]
     );
