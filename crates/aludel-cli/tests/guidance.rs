@@ -126,3 +126,40 @@ fn connection_retries_state_their_backoff_and_total_wait() {
     }
     insta::assert_snapshot!(out);
 }
+
+/// A unique `CREATE INDEX CONCURRENTLY` that fails on duplicates leaves an INVALID
+/// index: the failure says so and how to drop it; a re-run, which fails on the index
+/// that is already there, says what that index is instead of a bare `already exists`.
+/// aludel drops nothing itself. Following the advice then works.
+#[test]
+fn a_failed_concurrent_index_build_names_the_invalid_index_it_left() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    p.write_rev(&Rev::new("rev_1", &[], "items").sql(
+        "CREATE TABLE items (id int PRIMARY KEY, name text);\n\
+         INSERT INTO items VALUES (1, 'a'), (2, 'a');",
+        "DROP TABLE items;",
+    ));
+    p.write_rev(
+        &Rev::new("rev_2", &["rev_1"], "unique names")
+            .header("transaction", "false")
+            .sql(
+                "CREATE UNIQUE INDEX CONCURRENTLY items_name_key ON items (name);",
+                "DROP INDEX CONCURRENTLY items_name_key;",
+            ),
+    );
+    let first = p.fails(&["upgrade", "head"]);
+    let again = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(format!(
+        "$ aludel upgrade head\n{}$ aludel upgrade head\n{}",
+        first.stderr, again.stderr
+    ));
+    // It is still there: aludel dropped nothing.
+    let invalid = "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid";
+    assert_eq!(p.db().rows(invalid), ["items_name_key"]);
+    p.db()
+        .execute("DROP INDEX CONCURRENTLY IF EXISTS public.items_name_key");
+    p.db().execute("DELETE FROM items WHERE id = 2");
+    p.ok(&["upgrade", "head"]);
+    assert!(p.db().rows(invalid).is_empty());
+    assert_eq!(p.db().version_rows(), ["rev_2"]);
+}

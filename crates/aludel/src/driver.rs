@@ -285,6 +285,23 @@ pub trait Driver {
         let _ = table;
         Ok(())
     }
+
+    /// The indexes the database holds but marks INVALID (PostgreSQL: what a failed
+    /// `CREATE INDEX CONCURRENTLY` or `REINDEX CONCURRENTLY` leaves behind), in
+    /// every schema. Other databases have none.
+    fn invalid_indexes(&mut self) -> Result<Vec<InvalidIndex>, DbError> {
+        Ok(Vec::new())
+    }
+}
+
+/// An index the database keeps up to date but does not use, left by a concurrent
+/// build that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidIndex {
+    /// Its name, as the database's messages quote it.
+    pub name: String,
+    /// Its schema-qualified name, quoted where needed, for a `DROP INDEX`.
+    pub qualified: String,
 }
 
 /// Options for opening a connection that do not belong in the URL.

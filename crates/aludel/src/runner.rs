@@ -629,6 +629,15 @@ impl LockedSession {
                 steps
             }
         };
+        // A failed concurrent index build leaves an INVALID index behind: those there
+        // before the run are told from those this run left. Best effort: the list
+        // only improves a message.
+        let outside_tx = steps.iter().any(|s| !s.transactional);
+        let invalid_before = if outside_tx {
+            self.driver.invalid_indexes().ok()
+        } else {
+            None
+        };
         let mut sink = LiveSink {
             driver: self.driver.as_mut(),
             table: &self.table,
@@ -646,11 +655,30 @@ impl LockedSession {
                     && render::capabilities(dialect).transactional_ddl;
                 Err(e.after_connection_loss(steps, whole_run, read))
             }
-            Err(e) => {
+            Err(mut e) => {
                 // The revisions before the failure committed asynchronously: make
                 // them durable before the error says the database is at them. Best
                 // effort: the error being reported matters more.
                 let _ = self.driver.flush(&self.table);
+                if let (RunError::Migration(f), Some(before)) = (&mut e, &invalid_before)
+                    && steps
+                        .iter()
+                        .any(|s| s.revision == f.revision && !s.transactional)
+                    && let Ok(after) = self.driver.invalid_indexes()
+                {
+                    let (notes, explains) = invalid_index_notes(before, &after, &f.error.message);
+                    // An index left by an earlier attempt is the cause: the revision
+                    // itself may be right, so "fix the revision" goes.
+                    if explains
+                        && let Some(kept) = f
+                            .outcome
+                            .strip_suffix(f.error.kind.advice())
+                            .and_then(|o| o.strip_suffix("; "))
+                    {
+                        f.outcome = kept.to_string();
+                    }
+                    f.outcome.push_str(&notes);
+                }
                 Err(e)
             }
             Ok(()) => Ok(()),
@@ -1105,6 +1133,42 @@ fn lock_slots_hint(mut e: DbError) -> DbError {
     e
 }
 
+/// What to say about INVALID indexes after a revision outside a transaction failed:
+/// those this run left (not INVALID `before` it), and those from before that the
+/// database's `message` names (a re-run's `already exists`). aludel drops neither: it
+/// cannot prove that an index from before is its own, and dropping one this run left
+/// would hide what the failure was; the user is told the statement to run. The flag
+/// says whether an index from before is what the statement failed on.
+fn invalid_index_notes(
+    before: &[crate::driver::InvalidIndex],
+    after: &[crate::driver::InvalidIndex],
+    message: &str,
+) -> (String, bool) {
+    let mut notes = String::new();
+    let mut explains = false;
+    for index in after {
+        let drop = format!(
+            "drop it with `DROP INDEX CONCURRENTLY IF EXISTS {};`",
+            index.qualified
+        );
+        if !before.contains(index) {
+            let _ = write!(
+                notes,
+                "\n  the failed statement left the index {} behind, INVALID: queries do not use it, yet every write to its table keeps it up to date; {drop} before running the command again",
+                index.qualified
+            );
+        } else if message.contains(&format!("\"{}\"", index.name)) {
+            explains = true;
+            let _ = write!(
+                notes,
+                "\n  {} is an INVALID index, left by an earlier CREATE INDEX CONCURRENTLY that failed (an earlier run of this revision, most likely); aludel does not drop it for you: check that nothing else needs it, {drop}, then run the command again",
+                index.qualified
+            );
+        }
+    }
+    (notes, explains)
+}
+
 /// When the first revision of a run from an empty version table fails because what
 /// it creates already exists, the database was most likely built without aludel (by
 /// hand, from a dump, by another tool): editing the revision is the wrong fix, stamping
@@ -1149,6 +1213,16 @@ fn failure_outcome(
     };
     let before_run = all.first().map(|s| at(&s.heads_before)).unwrap_or_default();
     if !step.transactional || !transactional_ddl {
+        // The revision's first statement failed: none of its statements ran before it.
+        let first = step.statements.first().map(|f| f.line);
+        if let Some(s) = statement
+            && Some(s.line) == first
+        {
+            return format!(
+                "it was the revision's first statement: none of its statements ran before it; the version table is at {}; {advice}",
+                at(&step.heads_before)
+            );
+        }
         let partial = match statement {
             Some(s) if s.line > 0 => format!(
                 "statements before line {} of this revision were applied and are not rolled back ({}); ",
@@ -1163,7 +1237,7 @@ fn failure_outcome(
         };
         let next = predates.map_or_else(
             || "repair the database by hand, then run the command again".to_string(),
-            |p| format!("{p} (after undoing what this revision applied, if anything)"),
+            |p| format!("{p} (after undoing what this revision applied)"),
         );
         return format!(
             "{partial}the version table is at {}: {next}",

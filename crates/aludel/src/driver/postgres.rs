@@ -907,6 +907,23 @@ impl Driver for PostgresDriver {
             .map(|_| ())
     }
 
+    fn invalid_indexes(&mut self) -> Result<Vec<super::InvalidIndex>, DbError> {
+        let rows = self.wait(self.client.query(
+            "SELECT c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid ORDER BY 2",
+            &[],
+        ))?;
+        Ok(rows
+            .iter()
+            .map(|r| super::InvalidIndex {
+                name: r.get(0),
+                qualified: r.get(1),
+            })
+            .collect())
+    }
+
     fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let qualified = match &table.schema {
             Some(s) => format!("{}.{}", quote_pg(s), quote_pg(&table.name)),
