@@ -298,6 +298,31 @@ fn a_bad_url_is_a_url_error_without_its_password() {
     assert!(!e.to_string().contains("s3cret"), "{e}");
 }
 
+/// A fixed backoff waits the first delay every time, and its events say so.
+#[test]
+fn a_fixed_connect_backoff_waits_the_same_each_time() {
+    let m = embedded()
+        .with_connect_retries(3, Duration::from_millis(100))
+        .unwrap()
+        .with_connect_backoff(aludel::config::Backoff::Fixed);
+    let mut seen = Vec::new();
+    // Nothing listens on port 1.
+    m.ensure_at_head("postgresql://postgres@127.0.0.1:1/app", &mut |e| {
+        seen.push(e.to_string())
+    })
+    .unwrap_err();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (i, line) in seen.iter().enumerate() {
+        assert!(
+            line.ends_with(&format!(
+                "(attempt {} of 3); retrying in 0.1 s (the same wait each time: 0.2 s of waiting in all)",
+                i + 1
+            )),
+            "{line}"
+        );
+    }
+}
+
 #[test]
 fn connect_retries_are_reported_as_events() {
     let m = embedded().with_connect_retries(2, Duration::ZERO).unwrap();
