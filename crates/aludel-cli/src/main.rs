@@ -57,7 +57,11 @@ static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         LABEL@head, LABEL@+N; ranges A:B for history and --sql.\n\n\
         Exit status: 0 success; 1 failure (a migration failed, the database could not \
         be reached, a broken file); 2 usage error; 3 out of step (check found changes, \
-        current --check-heads found the database not at the heads)."
+        current --check-heads found the database not at the heads).\n\n\
+        Connecting: [connect] retries (MIGRATION_RETRY_COUNT) attempts in all; the wait \
+        after the first failure is delay_seconds (MIGRATION_RETRY_DELAY) and doubles after \
+        each further one, up to 60 s (5 attempts from 5 s: 75 s of waiting in all), or \
+        stays the same with backoff = \"fixed\" (MIGRATION_RETRY_BACKOFF=fixed: 20 s)."
 )]
 struct Cli {
     /// The config file (default: ./aludel.toml, or ALUDEL_CONFIG).

@@ -143,12 +143,17 @@ impl Printer {
             Event::WaitingForLock { .. } => (Level::Info, "lock_wait", None, None),
             Event::LockAcquired { waited } => (Level::Info, "lock_acquired", None, Some(*waited)),
             Event::NothingToDo { .. } => (Level::Info, "nothing_to_do", None, None),
-            // Text shows a revision once, when it is done; JSON also says when one
-            // starts, so a platform can tell which revision a stuck run is in.
-            Event::StepStarted { .. } if !self.json => return,
+            // A line when a revision starts (and, outside a transaction, when each
+            // statement does): a run that hangs or is killed has said where it was.
             Event::StepStarted { revision, .. } => (
                 Level::Info,
                 "migration_started",
+                Some(revision.as_str()),
+                None,
+            ),
+            Event::StatementStarted { revision, .. } => (
+                Level::Info,
+                "statement_started",
                 Some(revision.as_str()),
                 None,
             ),
@@ -161,6 +166,8 @@ impl Printer {
                 Some(revision.as_str()),
                 Some(*elapsed),
             ),
+            // An event of a newer library: its own wording.
+            _ => (Level::Info, "progress", None, None),
         };
         let message = match event {
             Event::StepStarted { description, .. } | Event::StepFinished { description, .. }
@@ -251,7 +258,11 @@ impl Printer {
                 aludel::text::terminal_safe(line.message).replace('\n', &indent)
             )
         };
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        // Flushed line by line (stderr buffers nothing today; the flush keeps it so),
+        // so a process killed mid-revision has printed where it was.
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
     }
 
     /// Prints a result on stdout, each line prefixed in a workspace or fleet run.
@@ -266,7 +277,9 @@ impl Printer {
             out.push_str(line);
             out.push('\n');
         }
-        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(out.as_bytes());
+        let _ = stdout.flush();
     }
 
     fn prefix(&self) -> String {

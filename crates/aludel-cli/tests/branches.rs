@@ -135,11 +135,11 @@ fn merge_and_dependency(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "heads"]),
         "",
-        "INFO  Running upgrade  -> a, create account table ([ms])\n\
-         INFO  Running upgrade a -> b, add a column ([ms])\n\
-         INFO  Running upgrade b -> c1, add shopping cart table ([ms])\n\
-         INFO  Running upgrade b -> d1, add networking table ([ms])\n\
-         INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
+        "INFO  Running upgrade  -> a, create account table\nINFO  Finished upgrade  -> a ([ms])\n\
+         INFO  Running upgrade a -> b, add a column\nINFO  Finished upgrade a -> b ([ms])\n\
+         INFO  Running upgrade b -> c1, add shopping cart table\nINFO  Finished upgrade b -> c1 ([ms])\n\
+         INFO  Running upgrade b -> d1, add networking table\nINFO  Finished upgrade b -> d1 ([ms])\n\
+         INFO  Running upgrade d1 -> d2, add ip table\nINFO  Finished upgrade d1 -> d2 ([ms])\n",
     );
     assert_eq!(p.db().tables(), ALL_TABLES);
     // d2 depends on c1: applying d2 merges c1's row away, as in Alembic.
@@ -173,7 +173,10 @@ fn merge_and_dependency(backend: Backend) {
         created.len() == 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
         "created: {created}"
     );
-    assert_eq!(rest, "\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n");
+    assert_eq!(
+        rest,
+        "\n-- Each revision runs in one transaction. For statements that cannot (CREATE INDEX CONCURRENTLY, VACUUM), add `-- aludel:transaction false` to the header above.\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n"
+    );
     // A fixed time, for the listings below.
     std::fs::write(&path, text.replace(created, CREATED)).unwrap();
 
@@ -255,7 +258,7 @@ a -> b (branchpoint), add a column
     expect(
         &p.ok(&["upgrade", "head"]),
         "",
-        "INFO  Running upgrade c1, d2 -> m1, merge ([ms])\n",
+        "INFO  Running upgrade c1, d2 -> m1, merge\nINFO  Finished upgrade c1, d2 -> m1 ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["m1"]);
     expect(&p.ok(&["current"]), "m1 (head) (mergepoint)\n", "");
@@ -270,7 +273,7 @@ a -> b (branchpoint), add a column
     expect(
         &p.ok(&["downgrade", "-1"]),
         "",
-        "INFO  Running downgrade m1 -> c1, d2, merge ([ms])\n",
+        "INFO  Running downgrade m1 -> c1, d2, merge\nINFO  Finished downgrade m1 -> c1, d2 ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["d2"]);
     assert_eq!(p.db().tables(), ALL_TABLES);
@@ -280,7 +283,7 @@ a -> b (branchpoint), add a column
     expect(
         &p.ok(&["downgrade", "d2"]),
         "",
-        "INFO  Running downgrade m1 -> c1, d2, merge ([ms])\n",
+        "INFO  Running downgrade m1 -> c1, d2, merge\nINFO  Finished downgrade m1 -> c1, d2 ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["d2"]);
 }
@@ -293,9 +296,9 @@ fn branch_label_targets(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "shoppingcart@head"]),
         "",
-        "INFO  Running upgrade  -> a, create account table ([ms])\n\
-         INFO  Running upgrade a -> b, add a column ([ms])\n\
-         INFO  Running upgrade b -> c1, add shopping cart table ([ms])\n",
+        "INFO  Running upgrade  -> a, create account table\nINFO  Finished upgrade  -> a ([ms])\n\
+         INFO  Running upgrade a -> b, add a column\nINFO  Finished upgrade a -> b ([ms])\n\
+         INFO  Running upgrade b -> c1, add shopping cart table\nINFO  Finished upgrade b -> c1 ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["c1"]);
     assert_eq!(
@@ -307,8 +310,8 @@ fn branch_label_targets(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "networking@head"]),
         "",
-        "INFO  Running upgrade b -> d1, add networking table ([ms])\n\
-         INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
+        "INFO  Running upgrade b -> d1, add networking table\nINFO  Finished upgrade b -> d1 ([ms])\n\
+         INFO  Running upgrade d1 -> d2, add ip table\nINFO  Finished upgrade d1 -> d2 ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["d2"]);
     assert_eq!(p.db().tables(), ALL_TABLES);
@@ -316,7 +319,7 @@ fn branch_label_targets(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "networking@-1"]),
         "",
-        "INFO  Running downgrade d2 -> d1, add ip table ([ms])\n",
+        "INFO  Running downgrade d2 -> d1, add ip table\nINFO  Finished downgrade d2 -> d1 ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["c1", "d1"]);
     expect(&p.ok(&["current"]), "c1 (effective head)\nd1\n", "");
@@ -328,11 +331,11 @@ fn branch_label_targets(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "networking@base"]),
         "",
-        "INFO  Running downgrade d2 -> d1, add ip table ([ms])\n\
-         INFO  Running downgrade d1 -> b, add networking table ([ms])\n\
-         INFO  Running downgrade c1 -> b, add shopping cart table ([ms])\n\
-         INFO  Running downgrade b -> a, add a column ([ms])\n\
-         INFO  Running downgrade a -> , create account table ([ms])\n",
+        "INFO  Running downgrade d2 -> d1, add ip table\nINFO  Finished downgrade d2 -> d1 ([ms])\n\
+         INFO  Running downgrade d1 -> b, add networking table\nINFO  Finished downgrade d1 -> b ([ms])\n\
+         INFO  Running downgrade c1 -> b, add shopping cart table\nINFO  Finished downgrade c1 -> b ([ms])\n\
+         INFO  Running downgrade b -> a, add a column\nINFO  Finished downgrade b -> a ([ms])\n\
+         INFO  Running downgrade a -> , create account table\nINFO  Finished downgrade a ->  ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), [] as [&str; 0]);
     assert_eq!(p.db().tables(), ["aludel_version"]);
@@ -341,11 +344,11 @@ fn branch_label_targets(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "networking@head"]),
         "",
-        "INFO  Running upgrade  -> a, create account table ([ms])\n\
-         INFO  Running upgrade a -> b, add a column ([ms])\n\
-         INFO  Running upgrade b -> c1, add shopping cart table ([ms])\n\
-         INFO  Running upgrade b -> d1, add networking table ([ms])\n\
-         INFO  Running upgrade d1 -> d2, add ip table ([ms])\n",
+        "INFO  Running upgrade  -> a, create account table\nINFO  Finished upgrade  -> a ([ms])\n\
+         INFO  Running upgrade a -> b, add a column\nINFO  Finished upgrade a -> b ([ms])\n\
+         INFO  Running upgrade b -> c1, add shopping cart table\nINFO  Finished upgrade b -> c1 ([ms])\n\
+         INFO  Running upgrade b -> d1, add networking table\nINFO  Finished upgrade b -> d1 ([ms])\n\
+         INFO  Running upgrade d1 -> d2, add ip table\nINFO  Finished upgrade d1 -> d2 ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["d2"]);
 }

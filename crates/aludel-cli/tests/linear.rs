@@ -42,9 +42,9 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "head"]),
         "",
-        "INFO  Running upgrade  -> aaa, create a ([ms])\n\
-         INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
-         INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+        "INFO  Running upgrade  -> aaa, create a\nINFO  Finished upgrade  -> aaa ([ms])\n\
+         INFO  Running upgrade aaa -> bbb, create b\nINFO  Finished upgrade aaa -> bbb ([ms])\n\
+         INFO  Running upgrade bbb -> ccc, create c\nINFO  Finished upgrade bbb -> ccc ([ms])\n",
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
     assert_eq!(p.db().version_rows(), ["ccc"]);
@@ -74,7 +74,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "-1"]),
         "",
-        "INFO  Running downgrade ccc -> bbb, create c ([ms])\n",
+        "INFO  Running downgrade ccc -> bbb, create c\nINFO  Finished downgrade ccc -> bbb ([ms])\n",
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b"]);
     assert_eq!(p.db().version_rows(), ["bbb"]);
@@ -83,7 +83,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "+1"]),
         "",
-        "INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+        "INFO  Running upgrade bbb -> ccc, create c\nINFO  Finished upgrade bbb -> ccc ([ms])\n",
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
     assert_eq!(p.db().version_rows(), ["ccc"]);
@@ -91,9 +91,9 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "base"]),
         "",
-        "INFO  Running downgrade ccc -> bbb, create c ([ms])\n\
-         INFO  Running downgrade bbb -> aaa, create b ([ms])\n\
-         INFO  Running downgrade aaa -> , create a ([ms])\n",
+        "INFO  Running downgrade ccc -> bbb, create c\nINFO  Finished downgrade ccc -> bbb ([ms])\n\
+         INFO  Running downgrade bbb -> aaa, create b\nINFO  Finished downgrade bbb -> aaa ([ms])\n\
+         INFO  Running downgrade aaa -> , create a\nINFO  Finished downgrade aaa ->  ([ms])\n",
     );
     assert_eq!(p.db().tables(), ["aludel_version"]);
     assert_eq!(p.db().version_rows(), [] as [&str; 0]);
@@ -103,7 +103,7 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["stamp", "head"]),
         "",
-        "INFO  Running stamp_revision  -> ccc ([ms])\n",
+        "INFO  Running stamp_revision  -> ccc\nINFO  Finished stamp_revision  -> ccc ([ms])\n",
     );
     assert_eq!(p.db().tables(), ["aludel_version"]);
     assert_eq!(p.db().version_rows(), ["ccc"]);
@@ -115,14 +115,14 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["stamp", "bbb"]),
         "",
-        "INFO  Running stamp_revision ccc -> bbb ([ms])\n",
+        "INFO  Running stamp_revision ccc -> bbb\nINFO  Finished stamp_revision ccc -> bbb ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["bbb"]);
 
     expect(
         &p.ok(&["stamp", "base"]),
         "",
-        "INFO  Running stamp_revision bbb ->  ([ms])\n",
+        "INFO  Running stamp_revision bbb -> \nINFO  Finished stamp_revision bbb ->  ([ms])\n",
     );
     assert_eq!(p.db().tables(), ["aludel_version"]);
     assert_eq!(p.db().version_rows(), [] as [&str; 0]);
@@ -132,14 +132,14 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "aaa"]),
         "",
-        "INFO  Running upgrade  -> aaa, create a ([ms])\n",
+        "INFO  Running upgrade  -> aaa, create a\nINFO  Finished upgrade  -> aaa ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["aaa"]);
     expect(
         &p.ok(&["upgrade", "aaa+2"]),
         "",
-        "INFO  Running upgrade aaa -> bbb, create b ([ms])\n\
-         INFO  Running upgrade bbb -> ccc, create c ([ms])\n",
+        "INFO  Running upgrade aaa -> bbb, create b\nINFO  Finished upgrade aaa -> bbb ([ms])\n\
+         INFO  Running upgrade bbb -> ccc, create c\nINFO  Finished upgrade bbb -> ccc ([ms])\n",
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
     assert_eq!(p.db().version_rows(), ["ccc"]);
@@ -297,12 +297,19 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
     expect(
         &p.fails(&["upgrade", "head"]),
         "",
-        &format!("INFO  Running upgrade  -> aaa, create a ([ms])\n{error}"),
+        &format!(
+            "INFO  Running upgrade  -> aaa, create a\nINFO  Finished upgrade  -> aaa ([ms])\n\
+             INFO  Running upgrade aaa -> bbb, create b\n{error}"
+        ),
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a"]);
     assert_eq!(p.db().version_rows(), ["aaa"]);
     // Run again: it resumes at bbb and fails the same way.
-    expect(&p.fails(&["upgrade", "head"]), "", &error);
+    expect(
+        &p.fails(&["upgrade", "head"]),
+        "",
+        &format!("INFO  Running upgrade aaa -> bbb, create b\n{error}"),
+    );
     assert_eq!(p.db().version_rows(), ["aaa"]);
 
     // The same as JSON lines (time, level, event, revision, duration, message), and
@@ -414,7 +421,7 @@ fn unknown_version_row_needs_stamp_purge(backend: Backend) {
     expect(
         &p.ok(&["stamp", "--purge", "bbb"]),
         "",
-        "INFO  Running stamp_revision bbb, zzz -> bbb ([ms])\n",
+        "INFO  Running stamp_revision bbb, zzz -> bbb\nINFO  Finished stamp_revision bbb, zzz -> bbb ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["bbb"]);
     expect(&p.ok(&["current"]), "bbb\n", "");

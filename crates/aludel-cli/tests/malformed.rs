@@ -279,7 +279,7 @@ fn missing_downgrade_section_stops_before_anything_runs(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "-1"]),
         "",
-        "INFO  Running downgrade ccc -> bbb, create c ([ms])\n",
+        "INFO  Running downgrade ccc -> bbb, create c\nINFO  Finished downgrade ccc -> bbb ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["bbb"]);
 }
@@ -320,7 +320,7 @@ fn bad_targets_fail(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "abc1"]),
         "",
-        "INFO  Running upgrade  -> abc1, one ([ms])\n",
+        "INFO  Running upgrade  -> abc1, one\nINFO  Finished upgrade  -> abc1 ([ms])\n",
     );
 }
 
@@ -336,7 +336,7 @@ fn control_characters_in_messages_are_escaped(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "head"]),
         "",
-        "INFO  Running upgrade  -> aaa, hi\\u{1b}]0;owned\\u{7} there\\rX ([ms])\n",
+        "INFO  Running upgrade  -> aaa, hi\\u{1b}]0;owned\\u{7} there\\rX\nINFO  Finished upgrade  -> aaa ([ms])\n",
     );
     // Reports on stdout too.
     for args in [

@@ -32,7 +32,7 @@ fn unreachable_project(port: u16) -> TestProject {
 
 /// Three attempts: two logged as warnings with the wait before the next (the delay
 /// doubles), the third ends the run with the reason and the count.
-fn assert_three_attempts(r: &Run, port: u16, delays: [&str; 2]) {
+fn assert_three_attempts(r: &Run, port: u16, delays: [&str; 2], total: &str) {
     assert_eq!(r.code, 1, "{r}");
     assert_no_password(r);
     let target = format!("cannot connect to postgresql://postgres:***@127.0.0.1:{port}/app: ");
@@ -41,7 +41,10 @@ fn assert_three_attempts(r: &Run, port: u16, delays: [&str; 2]) {
     for (i, delay) in delays.iter().enumerate() {
         assert!(lines[i].starts_with(&format!("WARN  {target}")), "{r}");
         assert!(
-            lines[i].ends_with(&format!("(attempt {} of 3); retrying in {delay}", i + 1)),
+            lines[i].ends_with(&format!(
+                "(attempt {} of 3); retrying in {delay} (the wait doubles each time, up to 60 s: {total} of waiting in all)",
+                i + 1
+            )),
             "{r}"
         );
     }
@@ -59,7 +62,7 @@ fn unreachable_database_with_retry_env() {
     p.env("MIGRATION_RETRY_COUNT", "3");
     p.env("MIGRATION_RETRY_DELAY", "0.1");
     let r = p.run(&["upgrade", "head"]);
-    assert_three_attempts(&r, port, ["0.1 s", "0.2 s"]);
+    assert_three_attempts(&r, port, ["0.1 s", "0.2 s"], "0.3 s");
 }
 
 #[test]
@@ -69,7 +72,7 @@ fn unreachable_database_with_retries_in_config() {
     p.set_option("connect", "retries", "3");
     p.set_option("connect", "delay_seconds", "0.2");
     let r = p.run(&["upgrade", "head"]);
-    assert_three_attempts(&r, port, ["0.2 s", "0.4 s"]);
+    assert_three_attempts(&r, port, ["0.2 s", "0.4 s"], "0.6 s");
 }
 
 #[test]
@@ -80,7 +83,7 @@ fn environment_overrides_config_retries() {
     p.env("MIGRATION_RETRY_COUNT", "3");
     p.env("MIGRATION_RETRY_DELAY", "0.1");
     let r = p.run(&["current"]);
-    assert_three_attempts(&r, port, ["0.1 s", "0.2 s"]);
+    assert_three_attempts(&r, port, ["0.1 s", "0.2 s"], "0.3 s");
 }
 
 #[test]
@@ -192,7 +195,7 @@ fn json_log_lines_for_retries_and_the_final_error() {
     assert!(
         lines[0].starts_with(
             r#"{"level":"warn","event":"connect_retry","message":"cannot connect to postgresql://postgres:***@127.0.0.1:"#
-        ) && lines[0].ends_with(r#"(attempt 1 of 2); retrying in 0.1 s"}"#),
+        ) && lines[0].ends_with(r#"(attempt 1 of 2); retrying in 0.1 s (the wait doubles each time, up to 60 s: 0.1 s of waiting in all)"}"#),
         "{r}"
     );
     assert!(

@@ -41,7 +41,7 @@ fn file_named(p: &TestProject, part: &str) -> (String, String) {
     (name, text)
 }
 
-const EMPTY_SECTIONS: &str = "\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n";
+const EMPTY_SECTIONS: &str = "\n-- Each revision runs in one transaction. For statements that cannot (CREATE INDEX CONCURRENTLY, VACUUM), add `-- aludel:transaction false` to the header above.\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n";
 
 #[test]
 fn init_revision_upgrade_on_the_embedded_sqlite_default() {
@@ -95,7 +95,7 @@ fn init_revision_upgrade_on_the_embedded_sqlite_default() {
     expect(
         &p.ok(&["upgrade", "head"]),
         "",
-        &format!("INFO  Running upgrade  -> {id}, first ([ms])\n"),
+        &format!("INFO  Running upgrade  -> {id}, first\nINFO  Finished upgrade  -> {id} ([ms])\n"),
     );
     assert!(p.path().join("aludel.db").exists());
     let rows = aludel_testkit::sqlite_rows(
@@ -123,7 +123,7 @@ fn init_then_upgrade_on_postgres_given_by_url() {
     expect(
         &p.ok(&["--url", db.url(), "upgrade", "head"]),
         "",
-        "INFO  Running upgrade  -> r1, create things ([ms])\n",
+        "INFO  Running upgrade  -> r1, create things\nINFO  Finished upgrade  -> r1 ([ms])\n",
     );
     assert_eq!(db.tables(), ["aludel_version", "things"]);
     assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r1"]);
@@ -448,7 +448,7 @@ fn template_revision_runs(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "head"]),
         "",
-        "INFO  Running upgrade  -> r1, from template ([ms])\n",
+        "INFO  Running upgrade  -> r1, from template\nINFO  Finished upgrade  -> r1 ([ms])\n",
     );
     match backend {
         Backend::Postgres => assert_eq!(

@@ -213,8 +213,9 @@ fn a_raw_at_sign_in_the_password_leaks_nothing() {
         &["current"],
         "cannot connect to postgresql://postgres:***@127.0.0.1:1/x: ",
     );
-    // The same for the shadow database.
+    // The same for the shadow database (reached once the desired schema is read).
     let p = project(None);
+    std::fs::write(p.path().join("schema.sql"), "CREATE TABLE t (id int);\n").unwrap();
     p.set_option(
         "autogenerate",
         "shadow_database_url",

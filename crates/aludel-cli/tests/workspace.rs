@@ -120,12 +120,18 @@ fn three_projects_upgraded_by_one_command() {
     assert_eq!(
         sorted_lines(&r.stderr),
         [
-            "[services/billing] INFO  Running upgrade  -> b1, create invoices ([ms])",
-            "[services/billing] INFO  Running upgrade b1 -> b2, create payments ([ms])",
-            "[services/orders] INFO  Running upgrade  -> o1, create orders ([ms])",
-            "[services/orders] INFO  Running upgrade o1 -> o2, create order_lines ([ms])",
-            "[services/orders] INFO  Running upgrade o2 -> o3, create shipments ([ms])",
-            "[tools/admin] INFO  Running upgrade  -> a1, create admins ([ms])",
+            "[services/billing] INFO  Finished upgrade  -> b1 ([ms])",
+            "[services/billing] INFO  Finished upgrade b1 -> b2 ([ms])",
+            "[services/billing] INFO  Running upgrade  -> b1, create invoices",
+            "[services/billing] INFO  Running upgrade b1 -> b2, create payments",
+            "[services/orders] INFO  Finished upgrade  -> o1 ([ms])",
+            "[services/orders] INFO  Finished upgrade o1 -> o2 ([ms])",
+            "[services/orders] INFO  Finished upgrade o2 -> o3 ([ms])",
+            "[services/orders] INFO  Running upgrade  -> o1, create orders",
+            "[services/orders] INFO  Running upgrade o1 -> o2, create order_lines",
+            "[services/orders] INFO  Running upgrade o2 -> o3, create shipments",
+            "[tools/admin] INFO  Finished upgrade  -> a1 ([ms])",
+            "[tools/admin] INFO  Running upgrade  -> a1, create admins",
         ],
         "{r}"
     );

@@ -290,8 +290,7 @@ impl TestProject {
     }
 
     /// The command `aludel ARGS` in the project folder, not started: without the
-    /// caller's `DATABASE_URL`, `ALUDEL_CONFIG`, `MIGRATION_RETRY_COUNT` and
-    /// `MIGRATION_RETRY_DELAY`, with the variables set by [`TestProject::env`]. For tests
+    /// caller's `DATABASE_URL`, `ALUDEL_CONFIG` and `MIGRATION_RETRY_*`, with the variables set by [`TestProject::env`]. For tests
     /// that start processes themselves; [`TestProject::run`] runs it to the end.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
@@ -300,6 +299,7 @@ impl TestProject {
             .env_remove("ALUDEL_CONFIG")
             .env_remove("MIGRATION_RETRY_COUNT")
             .env_remove("MIGRATION_RETRY_DELAY")
+            .env_remove("MIGRATION_RETRY_BACKOFF")
             // Each project's caches stay in its own folder, removed with it.
             .env("ALUDEL_CACHE_DIR", self.path().join(".aludel-cache"));
         for (k, v) in &self.env {

@@ -25,8 +25,18 @@ use crate::url::{DatabaseUrl, Dialect};
 
 /// Why autogenerate or check could not finish.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AutogenError {
-    /// The desired schema's file or folder is missing or unreadable.
+    /// The desired schema's file or folder does not exist.
+    #[error(
+        "the desired schema {} does not exist: check and autogenerate compare the database with it; write it (the schema as the revisions should leave it, e.g. from `pg_dump --schema-only`), or set `schema` under [autogenerate] in aludel.toml",
+        path.display()
+    )]
+    SchemaMissing {
+        /// The file or folder.
+        path: PathBuf,
+    },
+    /// The desired schema's file or folder is unreadable.
     #[error("{}: {source}", path.display())]
     SchemaFile {
         /// The file or folder.
@@ -84,9 +94,17 @@ pub fn desired_statements(
     path: &Path,
     dialect: Dialect,
 ) -> Result<Vec<(PathBuf, crate::script::Statement)>, AutogenError> {
-    let io = |path: &Path, source| AutogenError::SchemaFile {
-        path: path.to_path_buf(),
-        source,
+    let io = |path: &Path, source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            AutogenError::SchemaMissing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            AutogenError::SchemaFile {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     };
     let files = if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)

@@ -141,6 +141,7 @@ struct AutogenerateSection {
 struct ConnectSection {
     retries: Option<u32>,
     delay_seconds: Option<f64>,
+    backoff: Option<String>,
     lock_timeout_seconds: Option<f64>,
     response_timeout_seconds: Option<f64>,
 }
@@ -163,8 +164,10 @@ struct HookSection {
 pub struct ConnectPolicy {
     /// Attempts in all (at least 1).
     pub retries: u32,
-    /// The delay after the first failed attempt; it doubles after each further one.
+    /// The delay after the first failed attempt; after further ones as `backoff` says.
     pub delay_seconds: f64,
+    /// Whether the delay doubles after each failed attempt or stays the same.
+    pub backoff: Backoff,
     /// How long a run waits for another run's lock.
     pub lock_timeout_seconds: f64,
     /// How long aludel's own requests (the lock, the version table, BEGIN, COMMIT)
@@ -179,9 +182,64 @@ impl Default for ConnectPolicy {
         ConnectPolicy {
             retries: 5,
             delay_seconds: 5.0,
+            backoff: Backoff::Exponential,
             lock_timeout_seconds: 300.0,
             response_timeout_seconds: 60.0,
         }
+    }
+}
+
+/// How the wait between connection attempts grows (`[connect] backoff`,
+/// `MIGRATION_RETRY_BACKOFF`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backoff {
+    /// `"exponential"` (the default): `delay_seconds`, then twice as long after each
+    /// further failure, no wait longer than [`MAX_RETRY_DELAY`] (or than
+    /// `delay_seconds`, when that is longer).
+    #[default]
+    Exponential,
+    /// `"fixed"`: `delay_seconds` after every failure.
+    Fixed,
+}
+
+/// The longest single wait between attempts with [`Backoff::Exponential`]: a long
+/// outage is still polled each minute.
+pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl std::str::FromStr for Backoff {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Backoff, String> {
+        match s.trim() {
+            "exponential" => Ok(Backoff::Exponential),
+            "fixed" => Ok(Backoff::Fixed),
+            other => Err(format!(
+                "'{}' is not a backoff: use \"exponential\" (the delay doubles after each failed attempt) or \"fixed\" (the same delay each time)",
+                crate::text::value(other)
+            )),
+        }
+    }
+}
+
+impl ConnectPolicy {
+    /// The waits between attempts, in order: one fewer than the attempts.
+    pub fn retry_delays(&self) -> Vec<std::time::Duration> {
+        let first = std::time::Duration::from_secs_f64(self.delay_seconds);
+        let mut delay = first;
+        let mut out = Vec::with_capacity(self.retries.saturating_sub(1) as usize);
+        for _ in 1..self.retries {
+            out.push(delay);
+            if self.backoff == Backoff::Exponential {
+                delay = delay.saturating_mul(2).min(MAX_RETRY_DELAY.max(first));
+            }
+        }
+        out
+    }
+
+    /// The longest a connection can take to give up, waits only (each attempt's own
+    /// `connect_timeout` comes on top).
+    pub fn total_retry_wait(&self) -> std::time::Duration {
+        self.retry_delays().iter().sum()
     }
 }
 
@@ -416,6 +474,14 @@ impl Config {
         let mut connect = ConnectPolicy {
             retries: c.retries.unwrap_or(defaults.retries),
             delay_seconds: c.delay_seconds.unwrap_or(defaults.delay_seconds),
+            backoff: match c.backoff {
+                Some(b) => b.parse().map_err(|message| ConfigError::Invalid {
+                    origin: path.display().to_string(),
+                    key: "backoff".into(),
+                    message,
+                })?,
+                None => defaults.backoff,
+            },
             lock_timeout_seconds: c
                 .lock_timeout_seconds
                 .unwrap_or(defaults.lock_timeout_seconds),
@@ -435,6 +501,13 @@ impl Config {
                 origin: "MIGRATION_RETRY_DELAY".into(),
                 key: "delay_seconds".into(),
                 message: format!("'{v}' is not a number of seconds"),
+            })?;
+        }
+        if let Some(v) = env.var("MIGRATION_RETRY_BACKOFF") {
+            connect.backoff = v.parse().map_err(|message| ConfigError::Invalid {
+                origin: "MIGRATION_RETRY_BACKOFF".into(),
+                key: "backoff".into(),
+                message,
             })?;
         }
         let bad = |key: &str, message: &str| ConfigError::Invalid {
@@ -678,7 +751,8 @@ exclude_tables = []
 
 [connect]
 retries = 5                          # MIGRATION_RETRY_COUNT overrides
-delay_seconds = 5                    # MIGRATION_RETRY_DELAY overrides; backoff doubles from it
+delay_seconds = 5                    # MIGRATION_RETRY_DELAY overrides; the wait after the first failed attempt
+backoff = "exponential"              # MIGRATION_RETRY_BACKOFF overrides; the wait doubles each time (at most 60 s): 5+10+20+40 = 75 s in all; "fixed": 5 s each time, 20 s
 lock_timeout_seconds = 300           # how long a run waits for another run's lock
 response_timeout_seconds = 60        # how long aludel's own queries may go unanswered
 
@@ -852,6 +926,62 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("MIGRATION_RETRY_COUNT"), "{e}");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute_or_stays_fixed() {
+        let secs = |c: &Config| -> Vec<f64> {
+            c.connect
+                .retry_delays()
+                .iter()
+                .map(|d| d.as_secs_f64())
+                .collect()
+        };
+        let text = "[connect]\nretries = 5\ndelay_seconds = 5\n";
+        let c = load(text, &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(secs(&c), [5.0, 10.0, 20.0, 40.0]);
+        assert_eq!(c.connect.total_retry_wait().as_secs(), 75);
+        let c = load(
+            text,
+            &env(&[("MIGRATION_RETRY_BACKOFF", "fixed")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(secs(&c), [5.0, 5.0, 5.0, 5.0]);
+        assert_eq!(c.connect.total_retry_wait().as_secs(), 20);
+        let c = load(
+            "[connect]\nretries = 4\ndelay_seconds = 30\nbackoff = \"exponential\"\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(secs(&c), [30.0, 60.0, 60.0]);
+        let c = load(
+            "[connect]\nretries = 3\nbackoff = \"fixed\"\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.connect.backoff, Backoff::Fixed);
+        let e = load(
+            "[connect]\nbackoff = \"linear\"\n",
+            &env(&[]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("backoff") && e.contains("'linear' is not a backoff"),
+            "{e}"
+        );
+        let e = load(
+            "",
+            &env(&[("MIGRATION_RETRY_BACKOFF", "slow")]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("MIGRATION_RETRY_BACKOFF"), "{e}");
     }
 
     #[test]

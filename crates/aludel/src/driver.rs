@@ -66,6 +66,9 @@ pub enum DbErrorKind {
     /// The statement cannot run inside a transaction block (`CREATE INDEX
     /// CONCURRENTLY`, `CREATE DATABASE`).
     NeedsNoTransaction,
+    /// The statement creates something that already exists (a table, an index, a
+    /// column, a schema, a constraint or type, a function).
+    AlreadyExists,
 }
 
 impl DbErrorKind {
@@ -77,7 +80,10 @@ impl DbErrorKind {
             | DbErrorKind::UndefinedObject
             | DbErrorKind::InsufficientPrivilege
             | DbErrorKind::InvalidParameterValue
-            | DbErrorKind::NeedsNoTransaction => "fix the revision and run the command again",
+            | DbErrorKind::AlreadyExists => "fix the revision and run the command again",
+            DbErrorKind::NeedsNoTransaction => {
+                "the statement cannot run inside a transaction, and aludel runs each revision in one: add `-- aludel:transaction false` to the revision's header (its statements then run one by one, each committing on its own, so such a statement is best in a revision of its own), then run the command again"
+            }
             DbErrorKind::ConnectionLost => {
                 "the connection to the database was lost; run the command again once the database is reachable"
             }
@@ -288,6 +294,23 @@ pub trait Driver {
         let _ = table;
         Ok(())
     }
+
+    /// The indexes the database holds but marks INVALID (PostgreSQL: what a failed
+    /// `CREATE INDEX CONCURRENTLY` or `REINDEX CONCURRENTLY` leaves behind), in
+    /// every schema. Other databases have none.
+    fn invalid_indexes(&mut self) -> Result<Vec<InvalidIndex>, DbError> {
+        Ok(Vec::new())
+    }
+}
+
+/// An index the database keeps up to date but does not use, left by a concurrent
+/// build that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidIndex {
+    /// Its name, as the database's messages quote it.
+    pub name: String,
+    /// Its schema-qualified name, quoted where needed, for a `DROP INDEX`.
+    pub qualified: String,
 }
 
 /// Options for opening a connection that do not belong in the URL.

@@ -277,7 +277,8 @@ impl Migrator {
 
     /// How to wait for a database that is not reachable yet: `attempts` in all, the
     /// first included (default 5), waiting `first_delay` after the first failure and
-    /// twice as long after each further one (default 5 s). Each failed attempt is an
+    /// twice as long after each further one (default 5 s; see
+    /// [`Migrator::with_connect_backoff`]). Each failed attempt is an
     /// [`Event::ConnectFailed`]. Errors: no attempt, or a delay over a day.
     pub fn with_connect_retries(
         mut self,
@@ -295,6 +296,14 @@ impl Migrator {
         connect.retries = attempts;
         connect.delay_seconds = delay;
         Ok(self)
+    }
+
+    /// Whether the wait between connection attempts doubles after each failure (the
+    /// default, [`config::Backoff::Exponential`], up to 60 s) or stays the first
+    /// delay ([`config::Backoff::Fixed`]).
+    pub fn with_connect_backoff(mut self, backoff: config::Backoff) -> Migrator {
+        self.project.config_mut().connect.backoff = backoff;
+        self
     }
 
     /// How long a run waits for another run's lock (default 300 s); on SQLite also how

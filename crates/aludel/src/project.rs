@@ -1225,6 +1225,14 @@ impl Project {
         Ok(inspection)
     }
 
+    /// Reads and splits the desired schema's files, so that a missing or broken one is
+    /// reported before anything slow runs (a connection, every revision applied to a
+    /// shadow database). They are read again where they are used: it is cheap.
+    fn desired_schema_readable(&self) -> Result<(), Error> {
+        crate::autogen::desired_statements(&self.config.autogenerate.schema, self.dialect())?;
+        Ok(())
+    }
+
     /// Compares the database (through `driver`) with the desired schema.
     fn compare(
         &self,
@@ -1306,6 +1314,7 @@ impl Project {
             declared.add(r).map_err(Error::Invalid)?;
         }
         let parents = self.new_parents(options)?;
+        self.desired_schema_readable()?;
         let mut driver = self.connect(events)?;
         let mut rows = runner::read_heads(driver.as_mut(), &self.version_table()?)?;
         rows.sort();
@@ -1355,6 +1364,8 @@ impl Project {
         migrations: bool,
         events: &mut dyn FnMut(Event),
     ) -> Result<CheckReport, Error> {
+        // Before the database is reached or any revision is applied to a shadow one.
+        self.desired_schema_readable()?;
         let comparison = if migrations {
             let mut shadow = self.shadow(true, &self.inspect_scope())?;
             let applied = self.with_database_url(shadow.url().clone());

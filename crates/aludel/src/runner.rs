@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::config::ConnectPolicy;
+use crate::config::{Backoff, ConnectPolicy};
 use crate::driver::{self, ConnectError, ConnectOptions, DbError, Driver, StatementFailure};
 use crate::graph::Direction;
 use crate::render::{self, VersionTable};
@@ -45,6 +45,7 @@ pub struct PreparedStep {
 
 /// Progress reported while running.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
     /// A connection attempt failed; another follows after `retry_in`.
     ConnectFailed {
@@ -56,6 +57,11 @@ pub enum Event {
         error: String,
         /// The wait before the next attempt.
         retry_in: Duration,
+        /// Whether the waits double or stay the same.
+        backoff: Backoff,
+        /// All the waits between the attempts added up: the longest the connection
+        /// can take to give up, besides the attempts themselves.
+        total_wait: Duration,
     },
     /// Another run holds the lock; this one waits.
     WaitingForLock {
@@ -69,17 +75,31 @@ pub enum Event {
         /// How long it took.
         waited: Duration,
     },
-    /// A revision is about to run.
+    /// A revision is about to run. Reported before its first statement is sent, so
+    /// that a run that hangs or is killed has said which revision it was in.
     StepStarted {
         /// `Running upgrade a -> b, message`.
         description: String,
         /// The revision.
         revision: String,
     },
+    /// A statement of a revision that runs outside a transaction (`-- aludel:transaction
+    /// false`) is about to be sent: each commits on its own, so which one a long or
+    /// interrupted run was in matters.
+    StatementStarted {
+        /// The revision.
+        revision: String,
+        /// The statement's line in the revision's file.
+        line: usize,
+        /// The statement's start, on one line, cut, secrets masked.
+        excerpt: String,
+    },
     /// A revision ran and was recorded.
     StepFinished {
         /// `Running upgrade a -> b, message`.
         description: String,
+        /// `upgrade a -> b`: the step without its message.
+        summary: String,
         /// The revision.
         revision: String,
         /// How long it took, version-table update included.
@@ -383,7 +403,7 @@ fn lost_in_a_crash(
     )
 }
 
-/// Opens a connection, retrying with exponential backoff as `policy` says.
+/// Opens a connection, retrying after the waits `policy` gives.
 pub fn connect(
     url: &DatabaseUrl,
     policy: &ConnectPolicy,
@@ -391,7 +411,8 @@ pub fn connect(
 ) -> Result<Box<dyn Driver>, RunError> {
     let options = ConnectOptions::from(policy);
     let attempts = policy.retries.max(1);
-    let mut delay = Duration::from_secs_f64(policy.delay_seconds);
+    let delays = policy.retry_delays();
+    let total_wait = delays.iter().sum();
     for attempt in 1..=attempts {
         match driver::connect(url, &options) {
             Ok(d) => return Ok(d),
@@ -400,15 +421,19 @@ pub fn connect(
                 return Err(RunError::Connect { error, attempts });
             }
             Err(error) => {
+                let delay = delays
+                    .get(attempt as usize - 1)
+                    .copied()
+                    .unwrap_or_default();
                 events(Event::ConnectFailed {
                     attempt,
                     of: attempts,
                     error: error.to_string(),
                     retry_in: delay,
+                    backoff: policy.backoff,
+                    total_wait,
                 });
                 std::thread::sleep(delay);
-                // Backoff doubles, capped so a long outage is still polled each minute.
-                delay = delay.saturating_mul(2).min(Duration::from_secs(60));
             }
         }
     }
@@ -604,6 +629,15 @@ impl LockedSession {
                 steps
             }
         };
+        // A failed concurrent index build leaves an INVALID index behind: those there
+        // before the run are told from those this run left. Best effort: the list
+        // only improves a message.
+        let outside_tx = steps.iter().any(|s| !s.transactional);
+        let invalid_before = if outside_tx {
+            self.driver.invalid_indexes().ok()
+        } else {
+            None
+        };
         let mut sink = LiveSink {
             driver: self.driver.as_mut(),
             table: &self.table,
@@ -621,11 +655,30 @@ impl LockedSession {
                     && render::capabilities(dialect).transactional_ddl;
                 Err(e.after_connection_loss(steps, whole_run, read))
             }
-            Err(e) => {
+            Err(mut e) => {
                 // The revisions before the failure committed asynchronously: make
                 // them durable before the error says the database is at them. Best
                 // effort: the error being reported matters more.
                 let _ = self.driver.flush(&self.table);
+                if let (RunError::Migration(f), Some(before)) = (&mut e, &invalid_before)
+                    && steps
+                        .iter()
+                        .any(|s| s.revision == f.revision && !s.transactional)
+                    && let Ok(after) = self.driver.invalid_indexes()
+                {
+                    let (notes, explains) = invalid_index_notes(before, &after, &f.error.message);
+                    // An index left by an earlier attempt is the cause: the revision
+                    // itself may be right, so "fix the revision" goes.
+                    if explains
+                        && let Some(kept) = f
+                            .outcome
+                            .strip_suffix(f.error.kind.advice())
+                            .and_then(|o| o.strip_suffix("; "))
+                    {
+                        f.outcome = kept.to_string();
+                    }
+                    f.outcome.push_str(&notes);
+                }
                 Err(e)
             }
             Ok(()) => Ok(()),
@@ -954,15 +1007,19 @@ pub fn apply_steps(
             error,
         };
         let mut committing = false;
-        let result = sink
-            .step(&texts, &version, &step.rows_after)
-            .and_then(|()| {
-                if own_tx {
-                    committing = true;
-                    sink.commit().map_err(version_failed)?;
-                }
-                Ok(())
-            });
+        let ran = if step.transactional {
+            sink.step(&texts, &version, &step.rows_after)
+        } else {
+            // One at a time, each announced: every statement commits on its own.
+            run_announced(sink, step, &version, events)
+        };
+        let result = ran.and_then(|()| {
+            if own_tx {
+                committing = true;
+                sink.commit().map_err(version_failed)?;
+            }
+            Ok(())
+        });
         if let Err(failure) = result {
             if in_tx {
                 let _ = sink.rollback();
@@ -1011,6 +1068,7 @@ pub fn apply_steps(
         done.push(step);
         events(Event::StepFinished {
             description,
+            summary: step_summary(step),
             revision: step.revision.clone(),
             elapsed: started.elapsed(),
         });
@@ -1022,6 +1080,48 @@ pub fn apply_steps(
     Ok(())
 }
 
+/// The statements of a step outside a transaction, one by one, each announced by an
+/// [`Event::StatementStarted`] before it is sent, then its version-table update.
+fn run_announced(
+    sink: &mut dyn Sink,
+    step: &PreparedStep,
+    version: &[&str],
+    events: &mut dyn FnMut(Event),
+) -> Result<(), StatementFailure> {
+    for (index, st) in step.statements.iter().enumerate() {
+        events(Event::StatementStarted {
+            revision: step.revision.clone(),
+            line: st.line,
+            excerpt: statement_excerpt(&st.sql),
+        });
+        sink.run(&[st.sql.as_str()])
+            .map_err(|f| StatementFailure { index, ..f })?;
+    }
+    sink.record(version, &step.rows_after)
+        .map_err(|error| StatementFailure {
+            index: step.statements.len(),
+            error,
+        })
+}
+
+/// How many characters of a statement a progress line shows.
+const PROGRESS_CHARS: usize = 100;
+
+/// A statement's start for a progress line: its whitespace folded to single spaces,
+/// secrets masked, cut with a marker.
+fn statement_excerpt(sql: &str) -> String {
+    let folded = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::text::one_line(&crate::url::redact_str(&folded), PROGRESS_CHARS)
+}
+
+/// `upgrade a -> b`: the step's line without its message, as `--sql` comments have it.
+fn step_summary(step: &PreparedStep) -> String {
+    step.comment
+        .strip_prefix("Running ")
+        .unwrap_or(&step.comment)
+        .to_string()
+}
+
 /// The lock table filled up in one transaction for the whole run: say which settings
 /// help.
 fn lock_slots_hint(mut e: DbError) -> DbError {
@@ -1031,6 +1131,63 @@ fn lock_slots_hint(mut e: DbError) -> DbError {
         );
     }
     e
+}
+
+/// What to say about INVALID indexes after a revision outside a transaction failed:
+/// those this run left (not INVALID `before` it), and those from before that the
+/// database's `message` names (a re-run's `already exists`). aludel drops neither: it
+/// cannot prove that an index from before is its own, and dropping one this run left
+/// would hide what the failure was; the user is told the statement to run. The flag
+/// says whether an index from before is what the statement failed on.
+fn invalid_index_notes(
+    before: &[crate::driver::InvalidIndex],
+    after: &[crate::driver::InvalidIndex],
+    message: &str,
+) -> (String, bool) {
+    let mut notes = String::new();
+    let mut explains = false;
+    for index in after {
+        let drop = format!(
+            "drop it with `DROP INDEX CONCURRENTLY IF EXISTS {};`",
+            index.qualified
+        );
+        if !before.contains(index) {
+            let _ = write!(
+                notes,
+                "\n  the failed statement left the index {} behind, INVALID: queries do not use it, yet every write to its table keeps it up to date; {drop} before running the command again",
+                index.qualified
+            );
+        } else if message.contains(&format!("\"{}\"", index.name)) {
+            explains = true;
+            let _ = write!(
+                notes,
+                "\n  {} is an INVALID index, left by an earlier CREATE INDEX CONCURRENTLY that failed (an earlier run of this revision, most likely); aludel does not drop it for you: check that nothing else needs it, {drop}, then run the command again",
+                index.qualified
+            );
+        }
+    }
+    (notes, explains)
+}
+
+/// When the first revision of a run from an empty version table fails because what
+/// it creates already exists, the database was most likely built without aludel (by
+/// hand, from a dump, by another tool): editing the revision is the wrong fix, stamping
+/// is the right one. Which revision to stamp only the user can tell; say how to choose.
+fn predates_its_migrations(
+    step: &PreparedStep,
+    done: &[&PreparedStep],
+    kind: crate::driver::DbErrorKind,
+) -> Option<String> {
+    let first_from_empty = done.is_empty() && step.heads_before.is_empty();
+    (kind == crate::driver::DbErrorKind::AlreadyExists
+        && step.direction == Direction::Upgrade
+        && first_from_empty)
+        .then(|| {
+            format!(
+                "but the version table records no revision, and the database already holds something revision {rev} creates: the database predates its migrations (built by hand, from a dump, or by another tool).\n  Do not change the revision. Record the revisions whose changes the database already has, without running them: `aludel stamp REV` with the newest of them (`aludel stamp {rev}` if it holds everything {rev} creates and nothing of the later revisions; `aludel history` lists them in order), then run `aludel upgrade head`",
+                rev = step.revision
+            )
+        })
 }
 
 /// Says what a failure left behind, so the user knows where the database stands.
@@ -1045,7 +1202,8 @@ fn failure_outcome(
 ) -> String {
     // What to do depends on what failed: a lost connection or a full disk is not the
     // revision's fault.
-    let advice = kind.advice();
+    let predates = predates_its_migrations(step, done, kind);
+    let advice = predates.as_deref().unwrap_or(kind.advice());
     let at = |revs: &[String]| {
         if revs.is_empty() {
             "<base>".to_string()
@@ -1055,6 +1213,16 @@ fn failure_outcome(
     };
     let before_run = all.first().map(|s| at(&s.heads_before)).unwrap_or_default();
     if !step.transactional || !transactional_ddl {
+        // The revision's first statement failed: none of its statements ran before it.
+        let first = step.statements.first().map(|f| f.line);
+        if let Some(s) = statement
+            && Some(s.line) == first
+        {
+            return format!(
+                "it was the revision's first statement: none of its statements ran before it; the version table is at {}; {advice}",
+                at(&step.heads_before)
+            );
+        }
         let partial = match statement {
             Some(s) if s.line > 0 => format!(
                 "statements before line {} of this revision were applied and are not rolled back ({}); ",
@@ -1067,8 +1235,12 @@ fn failure_outcome(
             ),
             _ => String::new(),
         };
+        let next = predates.map_or_else(
+            || "repair the database by hand, then run the command again".to_string(),
+            |p| format!("{p} (after undoing what this revision applied)"),
+        );
         return format!(
-            "{partial}the version table is at {}: repair the database by hand, then run the command again",
+            "{partial}the version table is at {}: {next}",
             at(&step.heads_before)
         );
     }
@@ -1096,7 +1268,8 @@ fn failure_outcome(
 }
 
 /// One line for a log, worded as the `aludel` command's progress lines (without
-/// their level): `Running upgrade a -> b, add users (12 ms)`. A failed connection
+/// their level): `Running upgrade a -> b, add users` when a revision starts,
+/// `Finished upgrade a -> b (12 ms)` when it is recorded. A failed connection
 /// attempt ([`Event::ConnectFailed`]) is the one event worth a warning level.
 impl std::fmt::Display for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1107,10 +1280,17 @@ impl std::fmt::Display for Event {
                 of,
                 error,
                 retry_in,
+                backoff,
+                total_wait,
             } => write!(
                 f,
-                "{error} (attempt {attempt} of {of}); retrying in {}",
-                seconds(retry_in)
+                "{error} (attempt {attempt} of {of}); retrying in {} ({}: {} of waiting in all)",
+                seconds(retry_in),
+                match backoff {
+                    Backoff::Fixed => "the same wait each time",
+                    _ => "the wait doubles each time, up to 60 s",
+                },
+                seconds(total_wait)
             ),
             Event::WaitingForLock { holder, timeout } => write!(
                 f,
@@ -1121,12 +1301,13 @@ impl std::fmt::Display for Event {
             Event::LockAcquired { waited } => {
                 write!(f, "Took the migration lock after {}", seconds(waited))
             }
-            Event::StepStarted { description, .. } => write!(f, "{description} ..."),
+            Event::StepStarted { description, .. } => f.write_str(description),
+            Event::StatementStarted { line, excerpt, .. } => {
+                write!(f, "Running the statement at line {line}: {excerpt}")
+            }
             Event::StepFinished {
-                description,
-                elapsed,
-                ..
-            } => write!(f, "{description} ({} ms)", elapsed.as_millis()),
+                summary, elapsed, ..
+            } => write!(f, "Finished {summary} ({} ms)", elapsed.as_millis()),
             Event::LockNotReleased { error, released } => write!(
                 f,
                 "Could not release the migration lock ({error}); {}",

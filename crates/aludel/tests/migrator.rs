@@ -165,12 +165,12 @@ fn events_arrive_in_order(backend: Backend) {
     assert_eq!(
         seen,
         [
-            "Running upgrade  -> 11aa22bb33cc, create one ...",
-            "Running upgrade  -> 11aa22bb33cc, create one (.. ms)",
-            "Running upgrade 11aa22bb33cc -> 44dd55ee66ff, create two ...",
-            "Running upgrade 11aa22bb33cc -> 44dd55ee66ff, create two (.. ms)",
-            "Running upgrade 44dd55ee66ff -> 77aa88bb99cc, index two ...",
-            "Running upgrade 44dd55ee66ff -> 77aa88bb99cc, index two (.. ms)",
+            "Running upgrade  -> 11aa22bb33cc, create one",
+            "Finished upgrade  -> 11aa22bb33cc (.. ms)",
+            "Running upgrade 11aa22bb33cc -> 44dd55ee66ff, create two",
+            "Finished upgrade 11aa22bb33cc -> 44dd55ee66ff (.. ms)",
+            "Running upgrade 44dd55ee66ff -> 77aa88bb99cc, index two",
+            "Finished upgrade 44dd55ee66ff -> 77aa88bb99cc (.. ms)",
         ]
     );
     let mut kinds = Vec::new();
@@ -298,6 +298,31 @@ fn a_bad_url_is_a_url_error_without_its_password() {
     assert!(!e.to_string().contains("s3cret"), "{e}");
 }
 
+/// A fixed backoff waits the first delay every time, and its events say so.
+#[test]
+fn a_fixed_connect_backoff_waits_the_same_each_time() {
+    let m = embedded()
+        .with_connect_retries(3, Duration::from_millis(100))
+        .unwrap()
+        .with_connect_backoff(aludel::config::Backoff::Fixed);
+    let mut seen = Vec::new();
+    // Nothing listens on port 1.
+    m.ensure_at_head("postgresql://postgres@127.0.0.1:1/app", &mut |e| {
+        seen.push(e.to_string())
+    })
+    .unwrap_err();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (i, line) in seen.iter().enumerate() {
+        assert!(
+            line.ends_with(&format!(
+                "(attempt {} of 3); retrying in 0.1 s (the same wait each time: 0.2 s of waiting in all)",
+                i + 1
+            )),
+            "{line}"
+        );
+    }
+}
+
 #[test]
 fn connect_retries_are_reported_as_events() {
     let m = embedded().with_connect_retries(2, Duration::ZERO).unwrap();
@@ -326,7 +351,7 @@ fn connect_retries_are_reported_as_events() {
     assert!(
         seen[0]
             .to_string()
-            .ends_with("(attempt 1 of 2); retrying in 0.0 s"),
+            .ends_with("(attempt 1 of 2); retrying in 0.0 s (the wait doubles each time, up to 60 s: 0.0 s of waiting in all)"),
         "{}",
         seen[0]
     );

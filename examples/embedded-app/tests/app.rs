@@ -53,12 +53,12 @@ fn starts_on_an_empty_database_then_applies_nothing(backend: Backend) {
     expect(
         &run,
         "ready at e7f90a3b6c42\n",
-        "INFO  Running upgrade  -> a1c3e5f70b21, create notes ...\n\
-         INFO  Running upgrade  -> a1c3e5f70b21, create notes ([ms])\n\
-         INFO  Running upgrade a1c3e5f70b21 -> 5d8e2b9c4f10, create tags ...\n\
-         INFO  Running upgrade a1c3e5f70b21 -> 5d8e2b9c4f10, create tags ([ms])\n\
-         INFO  Running upgrade 5d8e2b9c4f10 -> e7f90a3b6c42, pin notes ...\n\
-         INFO  Running upgrade 5d8e2b9c4f10 -> e7f90a3b6c42, pin notes ([ms])\n",
+        "INFO  Running upgrade  -> a1c3e5f70b21, create notes\n\
+         INFO  Finished upgrade  -> a1c3e5f70b21 ([ms])\n\
+         INFO  Running upgrade a1c3e5f70b21 -> 5d8e2b9c4f10, create tags\n\
+         INFO  Finished upgrade a1c3e5f70b21 -> 5d8e2b9c4f10 ([ms])\n\
+         INFO  Running upgrade 5d8e2b9c4f10 -> e7f90a3b6c42, pin notes\n\
+         INFO  Finished upgrade 5d8e2b9c4f10 -> e7f90a3b6c42 ([ms])\n",
     );
     assert_eq!(app.db.version_rows(), [HEAD]);
     assert_eq!(app.db.tables(), ["aludel_version", "notes", "tags"]);
@@ -115,8 +115,8 @@ fn check_refuses_a_database_one_revision_behind(backend: Backend) {
     expect(
         &start,
         "ready at e7f90a3b6c42\n",
-        "INFO  Running upgrade 5d8e2b9c4f10 -> e7f90a3b6c42, pin notes ...\n\
-         INFO  Running upgrade 5d8e2b9c4f10 -> e7f90a3b6c42, pin notes ([ms])\n",
+        "INFO  Running upgrade 5d8e2b9c4f10 -> e7f90a3b6c42, pin notes\n\
+         INFO  Finished upgrade 5d8e2b9c4f10 -> e7f90a3b6c42 ([ms])\n",
     );
     let at_head = app.run(&["--check"]);
     assert_eq!(at_head.code, 0, "{at_head}");

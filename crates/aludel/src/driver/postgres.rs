@@ -182,6 +182,9 @@ fn error_kind(code: &str) -> DbErrorKind {
         "42501" => DbErrorKind::InsufficientPrivilege,
         "22023" => DbErrorKind::InvalidParameterValue,
         "25001" => DbErrorKind::NeedsNoTransaction,
+        // duplicate_table (any relation: an index too), _column, _schema, _object
+        // (constraints, types, triggers), _function.
+        "42P07" | "42701" | "42P06" | "42710" | "42723" => DbErrorKind::AlreadyExists,
         // A standby, or default_transaction_read_only.
         "25006" => DbErrorKind::ReadOnly,
         // statement_timeout, pg_cancel_backend.
@@ -984,6 +987,23 @@ impl Driver for PostgresDriver {
             .map(|_| ())
     }
 
+    fn invalid_indexes(&mut self) -> Result<Vec<super::InvalidIndex>, DbError> {
+        let rows = self.wait(self.client.query(
+            "SELECT c.relname::text, quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid ORDER BY 2",
+            &[],
+        ))?;
+        Ok(rows
+            .iter()
+            .map(|r| super::InvalidIndex {
+                name: r.get(0),
+                qualified: r.get(1),
+            })
+            .collect())
+    }
+
     fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let qualified = match &table.schema {
             Some(s) => format!("{}.{}", quote_pg(s), quote_pg(&table.name)),
@@ -1108,6 +1128,8 @@ mod tests {
             ("53200", DbErrorKind::TooManyLocks),
             ("42704", DbErrorKind::UndefinedObject),
             ("25001", DbErrorKind::NeedsNoTransaction),
+            ("42P07", DbErrorKind::AlreadyExists),
+            ("42710", DbErrorKind::AlreadyExists),
             ("25006", DbErrorKind::ReadOnly),
             ("57014", DbErrorKind::Cancelled),
             ("55P03", DbErrorKind::LockNotAvailable),

@@ -27,15 +27,33 @@ fn db_error(e: rusqlite::Error) -> DbError {
                 C::ReadOnly => DbErrorKind::ReadOnly,
                 C::DatabaseBusy | C::DatabaseLocked => DbErrorKind::LockNotAvailable,
                 C::OperationInterrupted => DbErrorKind::Cancelled,
-                _ => DbErrorKind::Statement,
+                _ => sqlite_kind_from_text(&e.to_string()),
             },
         ),
-        _ => (None, DbErrorKind::Statement),
+        // A statement refused while being prepared (`SqlInputError`): its text too.
+        _ => (None, sqlite_kind_from_text(&e.to_string())),
     };
     DbError {
         message: crate::url::redact_str(&e.to_string()),
         code,
         kind,
+    }
+}
+
+/// SQLite reports these as a plain `SQLITE_ERROR`: only its (stable) wording tells
+/// them apart.
+fn sqlite_kind_from_text(message: &str) -> DbErrorKind {
+    if message.starts_with("cannot VACUUM from within a transaction") {
+        DbErrorKind::NeedsNoTransaction
+    } else if ["table ", "index ", "view ", "trigger "]
+        .iter()
+        .any(|w| message.starts_with(w))
+        && message.contains(" already exists")
+        || message.starts_with("duplicate column name")
+    {
+        DbErrorKind::AlreadyExists
+    } else {
+        DbErrorKind::Statement
     }
 }
 

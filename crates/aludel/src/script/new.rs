@@ -108,6 +108,9 @@ impl NewRevision {
     pub fn render(&self, template: &ScriptTemplate) -> Result<String, ScriptError> {
         let mut out = self.header()?;
         out.push('\n');
+        if template.path.is_none() && self.transaction.is_none() {
+            out.push_str(TRANSACTION_NOTE);
+        }
         out.push_str(&template.fill(self));
         if !out.ends_with('\n') {
             out.push('\n');
@@ -138,6 +141,12 @@ const PLACEHOLDERS: [&str; 8] = [
 
 const BUILTIN_TEMPLATE: &str =
     "-- aludel:upgrade\n${upgrades}\n\n-- aludel:downgrade\n${downgrades}\n";
+
+/// Written above the built-in template's sections when the header leaves the
+/// transaction setting out: it names the one option a new revision most often needs,
+/// which a user otherwise learns of only when PostgreSQL refuses a statement.
+const TRANSACTION_NOTE: &str = "-- Each revision runs in one transaction. For statements that cannot \
+     (CREATE INDEX CONCURRENTLY, VACUUM), add `-- aludel:transaction false` to the header above.\n";
 
 /// The template for what follows the header of a new file (`migrations/script.sql.tmpl`).
 ///

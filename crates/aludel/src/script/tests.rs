@@ -478,7 +478,7 @@ fn a_root_revision_without_sql_renders_as_a_no_op() {
     let text = new.render(&ScriptTemplate::builtin()).unwrap();
     assert_eq!(
         text,
-        "-- aludel:revision abc\n\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n"
+        "-- aludel:revision abc\n\n-- Each revision runs in one transaction. For statements that cannot (CREATE INDEX CONCURRENTLY, VACUUM), add `-- aludel:transaction false` to the header above.\n-- aludel:upgrade\n\n\n-- aludel:downgrade\n\n"
     );
     let s = parse(&text).unwrap();
     assert!(s.parents().is_empty());
