@@ -162,7 +162,8 @@ enum Command {
     },
     /// Revert revisions down to TARGET.
     Downgrade {
-        /// Target: base, a revision, -N, LABEL@base; with --sql a range A:B.
+        /// Target: base, a revision, REV-N (the revision N below REV: every child of
+        /// it goes), -N (N off the database's line), LABEL@base; with --sql a range A:B.
         #[arg(allow_hyphen_values = true)]
         target: String,
         /// Print the SQL instead of running it. No connection is made, except that
@@ -207,7 +208,8 @@ enum Command {
     },
     /// Show one revision in full.
     Show {
-        /// A revision id (partial allowed), head, base, LABEL@head.
+        /// A revision id (partial allowed), head, heads, LABEL@head, current, or -N /
+        /// LABEL@-N (N below each head of the branch).
         #[arg(allow_hyphen_values = true)]
         rev: String,
     },
@@ -223,7 +225,7 @@ enum Command {
         #[arg(long)]
         sql: bool,
     },
-    /// Write a merge revision joining REVS (`heads` for all heads).
+    /// Write a merge revision joining REVS (`heads` for the real heads).
     Merge {
         /// The revisions to merge.
         #[arg(required = true)]
@@ -237,6 +239,9 @@ enum Command {
         /// Use this revision id instead of a generated one.
         #[arg(long, value_name = "ID")]
         rev_id: Option<String>,
+        /// Accept revisions that are not heads (starts a new branch from each).
+        #[arg(long)]
+        splice: bool,
     },
     /// Exit 3 if the database and the desired schema differ.
     Check {
@@ -631,9 +636,11 @@ fn run_counted(
             message,
             branch_label,
             rev_id,
+            splice,
         } => {
             let path = project
                 .merge(&MergeOptions {
+                    splice: *splice,
                     revisions: revs.clone(),
                     message: message.clone().unwrap_or_default(),
                     rev_id: rev_id.clone(),

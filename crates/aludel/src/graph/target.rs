@@ -306,6 +306,55 @@ impl RevisionGraph {
         Ok(self.heads.iter().copied().filter(|&h| lineage[h]).collect())
     }
 
+    /// The real heads a `LABEL@-N` outside upgrade and downgrade counts from (Alembic's
+    /// `get_revisions`): those carrying the label, or with an id before `@`, those in
+    /// its lineage; every real head without a branch.
+    pub(crate) fn real_heads_of(&self, branch: Option<&str>) -> Result<Vec<usize>, GraphError> {
+        let Some(b) = branch else {
+            return Ok(self.real_heads.clone());
+        };
+        if self.by_label.contains_key(b) {
+            return Ok(self
+                .real_heads
+                .iter()
+                .copied()
+                .filter(|&h| self.nodes[h].labels.iter().any(|l| l == b))
+                .collect());
+        }
+        let lineage = self.lineage(self.branch_rev(b)?, Edges::Revises);
+        Ok(self
+            .real_heads
+            .iter()
+            .copied()
+            .filter(|&h| lineage[h])
+            .collect())
+    }
+
+    /// `-N` and `LABEL@-N` as `show` reads them (Alembic's `get_revisions`): the
+    /// revision N steps below each real head of the branch, not below the database.
+    pub(crate) fn below_heads(&self, target: &Target) -> Result<Vec<usize>, GraphError> {
+        let Target::Relative {
+            branch,
+            anchor: None,
+            steps,
+        } = target
+        else {
+            return Err(GraphError::InvalidTarget {
+                target: target.to_string(),
+                problem: "not a step down from the heads".to_string(),
+            });
+        };
+        let mut out = Vec::new();
+        for h in self.real_heads_of(branch.as_deref())? {
+            match self.walk(target, Pos::Rev(h), *steps, None)? {
+                Pos::Rev(i) if !out.contains(&i) => out.push(i),
+                Pos::Rev(_) => {}
+                Pos::Base => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// Alembic's `get_current_head`: the single (effective) head, of a branch if given.
     pub(crate) fn single_head(&self, branch: Option<&str>) -> Result<Option<usize>, GraphError> {
         let heads = match branch {
@@ -368,13 +417,28 @@ impl RevisionGraph {
     }
 
     /// Alembic's `_walk`: `steps` up (through children, limited to `lineage` when
-    /// given) or down (through parents). A fork is an error naming what to type.
+    /// given) or down (through parents). A fork is an error naming what to type, and
+    /// so is walking past a head or below base.
     pub(crate) fn walk(
         &self,
         target: &Target,
         start: Pos,
         steps: i64,
         lineage: Option<&[bool]>,
+    ) -> Result<Pos, GraphError> {
+        self.walk_as_far(target, start, steps, lineage, false)
+    }
+
+    /// [`RevisionGraph::walk`]; with `stop_at_end`, a walk up past a head stops there
+    /// instead (Alembic's `no_overwalk=False`, as `history` ranges use). Below base
+    /// stays an error: Alembic fails there too, and an empty listing would hide it.
+    fn walk_as_far(
+        &self,
+        target: &Target,
+        start: Pos,
+        steps: i64,
+        lineage: Option<&[bool]>,
+        stop_at_end: bool,
     ) -> Result<Pos, GraphError> {
         let mut at = start;
         for done in 0..steps.unsigned_abs() {
@@ -399,6 +463,7 @@ impl RevisionGraph {
                 }
             };
             at = match options.as_slice() {
+                [] if steps > 0 && stop_at_end => return Ok(at),
                 [] if steps > 0 => {
                     return Err(too_far(match at {
                         Pos::Base => "there is no revision at all".to_string(),
@@ -523,6 +588,17 @@ impl RevisionGraph {
         target: &Target,
         current: &[usize],
     ) -> Result<Vec<usize>, GraphError> {
+        self.upgrade_targets_as_far(target, current, false)
+    }
+
+    /// [`RevisionGraph::upgrade_targets`]; with `stop_at_end` a relative walk up stops
+    /// at a head instead of failing (the upper end of a `history` range).
+    pub(crate) fn upgrade_targets_as_far(
+        &self,
+        target: &Target,
+        current: &[usize],
+        stop_at_end: bool,
+    ) -> Result<Vec<usize>, GraphError> {
         let Target::Relative {
             branch,
             anchor,
@@ -553,10 +629,12 @@ impl RevisionGraph {
                 });
             };
             let start = self.symbol(anchor, branch)?;
-            return Ok(match self.walk(target, start, *steps, None)? {
-                Pos::Base => Vec::new(),
-                Pos::Rev(i) => vec![i],
-            });
+            return Ok(
+                match self.walk_as_far(target, start, *steps, None, stop_at_end)? {
+                    Pos::Base => Vec::new(),
+                    Pos::Rev(i) => vec![i],
+                },
+            );
         }
         let start = match anchor {
             Some(anchor) => self.symbol(anchor, None)?,
@@ -596,7 +674,7 @@ impl RevisionGraph {
             }
         };
         Ok(
-            match self.walk(target, start, *steps, lineage.as_deref())? {
+            match self.walk_as_far(target, start, *steps, lineage.as_deref(), stop_at_end)? {
                 Pos::Base => Vec::new(),
                 Pos::Rev(i) => vec![i],
             },
@@ -606,13 +684,19 @@ impl RevisionGraph {
     /// Alembic's `_parse_downgrade_target`: the branch to restrict to (a revision whose
     /// ancestors mark it) and where to go down to.
     ///
-    /// A negative relative target (`-N`, `LABEL@-N`, `REV-N`) walks N-1 steps down and
-    /// removes that revision and everything applied above it. For a single parent this
-    /// is what Alembic does with its branch restriction; at a merge point, where Alembic
-    /// stops with "Ambiguous walk", it removes the merge revision and so restores both
-    /// parents. Defined answers where Alembic differs: `REV-N` stays on REV's branch
-    /// (like `-N` and `LABEL@-N`); `-N` with several current rows is an error instead of
-    /// a warning that picks an arbitrary row.
+    /// `REV-N` (and `LABEL@REV-N`) names the revision N steps below REV; going down to
+    /// it is `downgrade` to that revision (within LABEL's branch when given), as in
+    /// Alembic: every applied child of it is removed, on any branch.
+    ///
+    /// A negative target relative to the database (`-N`, `LABEL@-N`) walks N-1 steps
+    /// down from the current row of the branch and removes that revision and
+    /// everything applied above it. For a single parent this is what Alembic does with
+    /// its branch restriction.
+    ///
+    /// Defined answers where Alembic differs: at a merge point as the last step, where
+    /// Alembic stops with "Ambiguous walk", the merge revision is removed, which
+    /// restores both parents; `-N` with several current rows is an error instead of a
+    /// warning that picks an arbitrary row.
     pub(crate) fn downgrade_target(
         &self,
         target: &Target,
@@ -651,7 +735,26 @@ impl RevisionGraph {
                     return Ok((branch_of(branch)?, Down::To(pos)));
                 }
                 let start = match anchor {
-                    Some(anchor) => self.symbol(anchor, branch)?,
+                    Some(anchor) => {
+                        // `REV-N` names a revision: going down to it is going down to
+                        // that revision, every child of it included (Alembic). Only a
+                        // merge point as the last step keeps the merge-point reading
+                        // below, where Alembic's walk is ambiguous.
+                        let start = self.symbol(anchor, branch)?;
+                        let restrict = branch_of(branch)?;
+                        return match self.walk(target, start, *steps, None) {
+                            Ok(pos) => Ok((restrict, Down::To(pos))),
+                            Err(e @ GraphError::AmbiguousWalk { .. }) => {
+                                match self.walk(target, start, *steps + 1, None) {
+                                    Ok(Pos::Rev(i)) if self.nodes[i].is_merge_point() => {
+                                        Ok((restrict, Down::Through(i)))
+                                    }
+                                    _ => Err(e),
+                                }
+                            }
+                            Err(e) => Err(e),
+                        };
+                    }
                     None => {
                         let mut on_branch: Vec<usize> = current.to_vec();
                         if let Some(b) = branch {
@@ -697,10 +800,15 @@ impl RevisionGraph {
                 };
                 match self.walk(target, start, *steps + 1, None)? {
                     Pos::Rev(i) => Ok((restrict, Down::Through(i))),
+                    // N-1 steps reached base: as many revisions as steps taken are
+                    // applied on the line, as the walk itself counts them.
                     Pos::Base => Err(GraphError::RelativeOutOfRange {
                         target: target.to_string(),
                         steps: steps.unsigned_abs(),
-                        problem: "the walk went below base".to_string(),
+                        problem: format!(
+                            "the walk went below base after {} step(s)",
+                            steps.unsigned_abs() - 1
+                        ),
                     }),
                 }
             }

@@ -819,8 +819,18 @@ fn downgrade_plans() {
         ["27c6a30d7c24", "ae1027a6acf", "1975ea83b712"]
     );
     assert_eq!(down(&g, &both, "1975"), ["27c6a30d7c24", "ae1027a6acf"]);
-    // One branch only: REV-1 and LABEL-style relative steps stay on their branch.
-    assert_eq!(down(&g, &both, "ae1027a6acf-1"), ["ae1027a6acf"]);
+    // REV-1 names the branch point: both children go, as `downgrade 1975` (Alembic
+    // 1.20.1, graph `e<`, `c<e`, `t<e` at `c,t`, `downgrade c-1`: "Running downgrade
+    // c -> e" then "t -> e", current `e`). LABEL-style relative steps stay on their
+    // branch.
+    assert_eq!(
+        down(&g, &both, "ae1027a6acf-1"),
+        ["27c6a30d7c24", "ae1027a6acf"]
+    );
+    assert_eq!(
+        down(&g, &both, "ae1027a6acf-1"),
+        down(&g, &both, "1975ea83b712")
+    );
     assert_eq!(down(&g, &both, "27c6a30d7c24@-1"), ["27c6a30d7c24"]);
     assert!(down(&g, &both, "ae1027a6acf").is_empty());
     let e = down_err(&g, &["ae1027a6acf"], "27c6a30d7c24");
@@ -997,4 +1007,185 @@ fn key_index_finds_positions_by_the_keys_items_hold() {
     assert_eq!(index.get(b"a1", key_of), Some(0));
     assert_eq!(index.get(b"zz", key_of), None);
     assert_eq!(index.get(b"", key_of), None);
+}
+
+/// A small graph in the notation `ID<PARENTS|DEPENDS_ON#LABELS` (comma-separated
+/// lists), one revision per word, in load order: `"a< b<a c<|b"`.
+fn tiny(text: &str) -> RevisionGraph {
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let specs = text
+        .split_whitespace()
+        .map(|word| {
+            let (word, labels) = word.split_once('#').unwrap_or((word, ""));
+            let (id, rest) = word.split_once('<').unwrap();
+            let (parents, deps) = rest.split_once('|').unwrap_or((rest, ""));
+            RevisionSpec {
+                id: id.to_string(),
+                parents: list(parents),
+                depends_on: list(deps),
+                branch_labels: list(labels),
+                message: format!("{id} msg"),
+                created: None,
+                origin: Origin {
+                    path: PathBuf::from(format!("versions/{id}.sql")),
+                    revision_line: 1,
+                    ..Origin::default()
+                },
+            }
+        })
+        .collect();
+    match RevisionGraph::build(specs, 64) {
+        Ok(g) => g,
+        Err(e) => panic!("{text} does not build: {e}"),
+    }
+}
+
+// Each expectation below was checked against Alembic 1.20.1 on the same graph (an
+// Alembic project on SQLite, `alembic stamp` for the state); the comment quotes it.
+
+#[test]
+fn rev_minus_n_downgrades_to_the_revision_it_names() {
+    // `a<`, `x<`, both applied, `downgrade a-1`: a-1 is base, so everything goes.
+    // Alembic: "Running downgrade a -> , a msg", "Running downgrade x -> , x msg".
+    let g = tiny("a< x<");
+    assert_eq!(down(&g, &["x", "a"], "a-1"), ["a", "x"]);
+    assert_eq!(down(&g, &["x", "a"], "a-1"), down(&g, &["x", "a"], "base"));
+    // `e<`, `c<e`, `t<e` at `c,t`, `downgrade c-1`: Alembic reverts c then t, ends at e.
+    let g = tiny("e< c<e t<e");
+    assert_eq!(down(&g, &["c", "t"], "c-1"), ["c", "t"]);
+    // c not applied, `downgrade c-1` at `t`: Alembic "Running downgrade t -> e".
+    assert_eq!(down(&g, &["t"], "c-1"), ["t"]);
+    // At e already: Alembic runs nothing and succeeds.
+    assert!(down(&g, &["e"], "c-1").is_empty());
+    // `downgrade c-2` at `t`: Alembic reverts t, then e.
+    assert_eq!(down(&g, &["t"], "c-2"), ["t", "e"]);
+    // `downgrade c-3`: Alembic "Walked too far".
+    let e = down_err(&g, &["t"], "c-3");
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+    // LABEL@REV-N keeps the branch: only t's side goes (Alembic: "t -> e" only).
+    let g = tiny("e< c<e t<e#tb");
+    assert_eq!(down(&g, &["c", "t"], "tb@t-1"), ["t"]);
+}
+
+#[test]
+fn rev_minus_n_at_a_merge_point_removes_the_merge() {
+    // Alembic stops with "Ambiguous walk" for `m-1`; aludel removes m, leaving a and b.
+    let g = tiny("a< b<a m<a,b");
+    assert_eq!(down(&g, &["m"], "m-1"), ["m"]);
+    let e = down_err(&g, &["b"], "m-1");
+    assert!(matches!(e, GraphError::NotReachable { .. }), "{e}");
+    // The merge is the last step of n-2 too; one further (n-3) is ambiguous, as in
+    // Alembic ("Ambiguous walk").
+    let g = tiny("a< b<a m<a,b n<m");
+    assert_eq!(down(&g, &["n"], "n-2"), ["n", "m"]);
+    let e = down_err(&g, &["n"], "n-3");
+    assert!(matches!(e, GraphError::AmbiguousWalk { .. }), "{e}");
+}
+
+/// The ids `history -r RANGE` lists (no database).
+fn range_ids(g: &RevisionGraph, range: &str) -> Result<Vec<String>, GraphError> {
+    let range = Range::parse(range).unwrap();
+    Ok(g.history(&range, None::<&[&str]>)?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+fn show_ids(g: &RevisionGraph, target: &str) -> Result<Vec<String>, GraphError> {
+    Ok(g.show_revisions(&Target::parse(target).unwrap(), NONE)?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+#[test]
+fn history_upper_end_walks_up_to_a_head_and_stops() {
+    let g = tiny("a< b<a r2< s<r2");
+    // Alembic `history -r b:+2`: "a -> b (head), b msg".
+    assert_eq!(range_ids(&g, "b:+2").unwrap(), ["b"]);
+    // `a:+5`, `a:b+3`: Alembic lists b and a.
+    assert_eq!(range_ids(&g, "a:+5").unwrap(), ["b", "a"]);
+    assert_eq!(range_ids(&g, "a:b+3").unwrap(), ["b", "a"]);
+    // `:+5` from two bases stays ambiguous (Alembic: "Ambiguous walk").
+    let e = range_ids(&g, ":+5").unwrap_err();
+    assert!(matches!(e, GraphError::AmbiguousWalk { .. }), "{e}");
+    // Below base is refused rather than listing nothing (Alembic fails too).
+    let e = range_ids(&g, ":a-3").unwrap_err();
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+}
+
+#[test]
+fn history_range_above_only_through_depends_on() {
+    // `a<`, `b<a`, `c<|b`: Alembic fails on an assertion for `history -r a:c`; the
+    // range is refused with the reason, never an empty success.
+    let g = tiny("a< b<a c<|b");
+    let e = range_ids(&g, "a:c").unwrap_err();
+    assert!(
+        matches!(e, GraphError::RangeOnlyThroughDependency { .. }),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "Requested range a:c does not refer to ancestor/descendant revisions along the same branch: c is above a only through depends_on, and a range follows revises; `history -r :c` lists it with everything it needs"
+    );
+    // Up to the heads, the range is what lies above a (Alembic fails here too).
+    assert_eq!(range_ids(&g, "a:").unwrap(), ["b", "a"]);
+    assert_eq!(range_ids(&g, "a:heads").unwrap(), ["b", "a"]);
+    // Alembic `history -r c:`: "<base> (b) -> c (head), c msg".
+    assert_eq!(range_ids(&g, "c:").unwrap(), ["c"]);
+    // A lower end on a second root that only a dependency leads up from.
+    let g = tiny("r2< a< b<a|r2");
+    assert_eq!(range_ids(&g, "r2:").unwrap(), ["r2"]);
+    let e = range_ids(&g, "r2:b").unwrap_err();
+    assert!(
+        matches!(e, GraphError::RangeOnlyThroughDependency { .. }),
+        "{e}"
+    );
+    // Alembic `history -r r2:` with a head above r2 as well: "r2 -> s", "<base> -> r2".
+    let g = tiny("r2< s<r2 a< b<a|r2");
+    assert_eq!(range_ids(&g, "r2:").unwrap(), ["s", "r2"]);
+    // b lies above a but only the head c (outside the range) needs it: still listed.
+    let g = tiny("a< b<a c<|b s<a");
+    assert_eq!(range_ids(&g, "a:").unwrap(), ["b", "s", "a"]);
+}
+
+#[test]
+fn label_minus_n_counts_from_the_branch_heads() {
+    // Alembic's labeled-branch example: `history -r eb@-2:heads` lists d, c, b (not
+    // from the database, and not the other branch).
+    let g = tiny("a< b<a c<b#eb d<c x<a y<x");
+    assert_eq!(range_ids(&g, "eb@-2:heads").unwrap(), ["d", "c", "b"]);
+    assert_eq!(range_ids(&g, "eb@-2:").unwrap(), ["d", "c", "b"]);
+    assert_eq!(range_ids(&g, "eb@-3:").unwrap(), ["d", "c", "b", "a"]);
+    // Alembic `show eb@-1`: c; `show -1`: c and x (one below each head); `show eb@-3`: a.
+    assert_eq!(show_ids(&g, "eb@-1").unwrap(), ["c"]);
+    assert_eq!(show_ids(&g, "-1").unwrap(), ["c", "x"]);
+    assert_eq!(show_ids(&g, "eb@-3").unwrap(), ["a"]);
+    // eb@-4 is base (Alembic fails on it), and so is a-1 (Alembic: "Can't locate
+    // revision identified by 'a-1'"): nothing to show is an error, not empty output.
+    let e = show_ids(&g, "eb@-4").unwrap_err();
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+    let e = show_ids(&g, "a-1").unwrap_err();
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+    assert_eq!(show_ids(&g, "b-1").unwrap(), ["a"]);
+}
+
+#[test]
+fn walks_below_base_count_the_steps_taken() {
+    // With b applied on `a<`, `b<a`, two revisions can go: every form says so (Alembic:
+    // "Relative revision -3 didn't produce 3 migrations").
+    let g = tiny("a< b<a");
+    for target in ["-3", "-4", "b-3", "b-4"] {
+        let e = down_err(&g, &["b"], target);
+        assert!(
+            e.to_string()
+                .ends_with("the walk went below base after 2 step(s)"),
+            "{target}: {e}"
+        );
+    }
 }
