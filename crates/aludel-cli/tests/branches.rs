@@ -383,8 +383,10 @@ fn rev_minus_n_goes_down_to_the_revision_it_names(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "c-1"]),
         "",
-        "INFO  Running downgrade c -> e, create c ([ms])\n\
-         INFO  Running downgrade t -> e, create t ([ms])\n",
+        "INFO  Running downgrade c -> e, create c\n\
+         INFO  Finished downgrade c -> e ([ms])\n\
+         INFO  Running downgrade t -> e, create t\n\
+         INFO  Finished downgrade t -> e ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), ["e"]);
     // c is not applied: c-1 is still e, so t goes (Alembic: "Running downgrade t -> e").
@@ -392,7 +394,8 @@ fn rev_minus_n_goes_down_to_the_revision_it_names(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "c-1"]),
         "",
-        "INFO  Running downgrade t -> e, create t ([ms])\n",
+        "INFO  Running downgrade t -> e, create t\n\
+         INFO  Finished downgrade t -> e ([ms])\n",
     );
     // A root's REV-1 is base: the other root goes too (graph `a<`, `x<`, both applied,
     // `downgrade a-1`: Alembic reverts a and x and ends empty).
@@ -401,10 +404,14 @@ fn rev_minus_n_goes_down_to_the_revision_it_names(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "e-1"]),
         "",
-        "INFO  Running downgrade c -> e, create c ([ms])\n\
-         INFO  Running downgrade t -> e, create t ([ms])\n\
-         INFO  Running downgrade e -> , create e ([ms])\n\
-         INFO  Running downgrade x -> , create x ([ms])\n",
+        "INFO  Running downgrade c -> e, create c\n\
+         INFO  Finished downgrade c -> e ([ms])\n\
+         INFO  Running downgrade t -> e, create t\n\
+         INFO  Finished downgrade t -> e ([ms])\n\
+         INFO  Running downgrade e -> , create e\n\
+         INFO  Finished downgrade e ->  ([ms])\n\
+         INFO  Running downgrade x -> , create x\n\
+         INFO  Finished downgrade x ->  ([ms])\n",
     );
     assert_eq!(p.db().version_rows(), [] as [&str; 0]);
     assert_eq!(p.db().tables(), ["aludel_version"]);
