@@ -189,7 +189,7 @@ enum Command {
         #[arg(long)]
         sql: bool,
     },
-    /// Write a merge revision joining REVS (`heads` for all heads).
+    /// Write a merge revision joining REVS (`heads` for the real heads).
     Merge {
         /// The revisions to merge.
         #[arg(required = true)]
@@ -203,6 +203,9 @@ enum Command {
         /// Use this revision id instead of a generated one.
         #[arg(long, value_name = "ID")]
         rev_id: Option<String>,
+        /// Accept revisions that are not heads (starts a new branch from each).
+        #[arg(long)]
+        splice: bool,
     },
     /// Exit 1 if the database and the desired schema differ.
     Check {
@@ -481,9 +484,11 @@ fn run_counted(
             message,
             branch_label,
             rev_id,
+            splice,
         } => {
             let path = project
                 .merge(&MergeOptions {
+                    splice: *splice,
                     revisions: revs.clone(),
                     message: message.clone().unwrap_or_default(),
                     rev_id: rev_id.clone(),

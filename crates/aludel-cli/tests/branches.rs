@@ -155,9 +155,24 @@ fn merge_and_dependency(backend: Backend) {
         "",
     );
 
-    // Merge every head `heads` lists, the effective head c1 included.
+    // `heads` is the real heads, d2 alone: Alembic 1.20.1 writes a "merge" revising d2
+    // only (graph `q<`, `a<`, `b<a|q`: `alembic merge -m m heads` revises `b`). A
+    // one-revision merge is refused; the effective head c1 is merged when named.
     expect(
-        &p.ok(&["merge", "-m", "merge", "heads", "--rev-id", "m1"]),
+        &p.fails(&["merge", "-m", "merge", "heads", "--rev-id", "m1"]),
+        "",
+        "ERROR nothing to merge: heads names 1 revision; a merge needs two or more; 'heads' means the real heads, and c1 is only depended on: name it to merge it, e.g. `aludel merge -m MESSAGE c1 d2`\n",
+    );
+    // Alembic: "Revision b is not a head revision; please specify --splice to create a
+    // new branch from this revision".
+    expect(
+        &p.fails(&["merge", "-m", "merge", "b", "d2", "--rev-id", "m1"]),
+        "",
+        "ERROR revision b is not a head revision; add --splice to merge it anyway, starting a new branch from it\n",
+    );
+    assert_eq!(std::fs::read_dir(p.versions()).unwrap().count(), 5);
+    expect(
+        &p.ok(&["merge", "-m", "merge", "c1", "d2", "--rev-id", "m1"]),
         "Generating [PROJECT]/migrations/versions/m1_merge.sql ... done\n",
         "",
     );
@@ -351,3 +366,45 @@ fn branch_label_targets(backend: Backend) {
 }
 
 on_both!(branch_label_targets);
+
+/// `REV-N` names a revision: going down to it removes every applied child of it, on
+/// any branch. Checked against Alembic 1.20.1 on the same graphs.
+fn rev_minus_n_goes_down_to_the_revision_it_names(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&rev("e", &[], "create e", "te"));
+    p.write_rev(&rev("c", &["e"], "create c", "tc"));
+    p.write_rev(&rev("t", &["e"], "create t", "tt"));
+    p.ok(&["upgrade", "heads"]);
+    // Alembic: "Running downgrade c -> e, c msg", "Running downgrade t -> e, t msg";
+    // `current` is then `e (branchpoint)`.
+    expect(
+        &p.ok(&["downgrade", "c-1"]),
+        "",
+        "INFO  Running downgrade c -> e, create c ([ms])\n\
+         INFO  Running downgrade t -> e, create t ([ms])\n",
+    );
+    assert_eq!(p.db().version_rows(), ["e"]);
+    // c is not applied: c-1 is still e, so t goes (Alembic: "Running downgrade t -> e").
+    p.ok(&["upgrade", "t"]);
+    expect(
+        &p.ok(&["downgrade", "c-1"]),
+        "",
+        "INFO  Running downgrade t -> e, create t ([ms])\n",
+    );
+    // A root's REV-1 is base: the other root goes too (graph `a<`, `x<`, both applied,
+    // `downgrade a-1`: Alembic reverts a and x and ends empty).
+    p.write_rev(&rev("x", &[], "create x", "tx"));
+    p.ok(&["upgrade", "heads"]);
+    expect(
+        &p.ok(&["downgrade", "e-1"]),
+        "",
+        "INFO  Running downgrade c -> e, create c ([ms])\n\
+         INFO  Running downgrade t -> e, create t ([ms])\n\
+         INFO  Running downgrade e -> , create e ([ms])\n\
+         INFO  Running downgrade x -> , create x ([ms])\n",
+    );
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
+}
+
+on_both!(rev_minus_n_goes_down_to_the_revision_it_names);

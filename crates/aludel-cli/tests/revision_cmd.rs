@@ -494,6 +494,18 @@ fn merge_needs_two_revisions() {
         )
     );
     expect(&p.ok(&["heads"]), "m1 (head)\n", "");
+    // Merging revisions that are not heads is refused unless --splice, as in Alembic
+    // 1.20.1 ("Revision a is not a head revision; please specify --splice to create a
+    // new branch from this revision" for `a<`, `b<a`, `merge -m m b a`).
+    expect(
+        &p.fails(&["merge", "-m", "again", "r1", "r2", "--rev-id", "m2"]),
+        "",
+        "ERROR revision r1 is not a head revision; add --splice to merge it anyway, starting a new branch from it\n",
+    );
+    p.ok(&[
+        "merge", "-m", "again", "r1", "r2", "--splice", "--rev-id", "m2",
+    ]);
+    expect(&p.ok(&["heads"]), "m1 (head)\nm2 (head)\n", "");
 }
 
 /// The config file comes from `-c`, else `ALUDEL_CONFIG`, else `./aludel.toml`: a

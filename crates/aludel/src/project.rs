@@ -134,7 +134,7 @@ pub struct RevisionOptions {
 /// What `aludel merge` is asked for.
 #[derive(Debug, Clone, Default)]
 pub struct MergeOptions {
-    /// The revisions to merge (`heads` for every head).
+    /// The revisions to merge (`heads` for the real heads).
     pub revisions: Vec<String>,
     /// The message.
     pub message: String,
@@ -142,6 +142,9 @@ pub struct MergeOptions {
     pub rev_id: Option<String>,
     /// Branch labels of the merge revision.
     pub branch_labels: Vec<String>,
+    /// Accept revisions that are not heads (the merge then starts a new branch from
+    /// each of them), as `revision --splice` does for one parent.
+    pub splice: bool,
 }
 
 /// Creates `aludel.toml` and `migrations/versions/` in `dir`; returns what it created.
@@ -1214,25 +1217,57 @@ impl Project {
     }
 
     /// `merge -m MSG REV...`: writes a revision whose parents are the given revisions.
+    ///
+    /// As in Alembic, `heads` means the real heads (what `upgrade heads` reaches): a
+    /// revision only depended on is merged when named. Each revision must be a head
+    /// (no revision revises it) unless `splice` is set. A merge of fewer than two
+    /// revisions is refused (Alembic would write an ordinary revision).
     pub fn merge(&self, options: &MergeOptions) -> Result<PathBuf, Error> {
         let mut parents: Vec<String> = Vec::new();
+        let mut named_heads = false;
         for r in &options.revisions {
-            // `heads` merges every head `aludel heads` lists, effective heads (revisions
-            // only depended upon) included: those are what make `upgrade head` ambiguous.
-            let found = match Target::parse(r)? {
-                Target::Heads => self.graph.heads().into_iter().cloned().collect(),
-                target => self.graph.resolve(&target, &[] as &[&str])?,
-            };
-            for id in found {
+            let target = Target::parse(r)?;
+            named_heads |= target == Target::Heads;
+            for id in self.graph.resolve(&target, &[] as &[&str])? {
                 let id = id.as_str().to_string();
                 if !parents.contains(&id) {
                     parents.push(id);
                 }
             }
         }
-        if parents.len() < 2 {
+        if !options.splice
+            && let Some(not_head) = parents
+                .iter()
+                .find(|p| self.graph.revision(p).is_some_and(|r| !r.is_head()))
+        {
             return Err(Error::Invalid(format!(
-                "nothing to merge: {} name{} {} revision{}; a merge needs two or more",
+                "revision {not_head} is not a head revision; add --splice to merge it anyway, starting a new branch from it"
+            )));
+        }
+        if parents.len() < 2 {
+            // `heads` leaves out effective heads: say how to merge them.
+            let effective: Vec<&str> = self
+                .graph
+                .heads()
+                .into_iter()
+                .filter(|h| !parents.iter().any(|p| p == h.as_str()))
+                .map(crate::graph::RevisionId::as_str)
+                .collect();
+            let hint = if named_heads && !effective.is_empty() {
+                format!(
+                    "; 'heads' means the real heads, and {} {} only depended on: name {} to merge {}, e.g. `aludel merge -m MESSAGE {} {}`",
+                    effective.join(", "),
+                    if effective.len() == 1 { "is" } else { "are" },
+                    if effective.len() == 1 { "it" } else { "them" },
+                    if effective.len() == 1 { "it" } else { "them" },
+                    effective.join(" "),
+                    parents.join(" ")
+                )
+            } else {
+                String::new()
+            };
+            return Err(Error::Invalid(format!(
+                "nothing to merge: {} name{} {} revision{}; a merge needs two or more{hint}",
                 options.revisions.join(" "),
                 if options.revisions.len() == 1 {
                     "s"

@@ -217,6 +217,37 @@ proptest! {
     }
 
     #[test]
+    fn rev_minus_n_downgrades_as_the_revision_it_names(
+        shape in shapes(),
+        picks in prop::collection::vec(any::<usize>(), 1..4),
+        anchor in any::<usize>(),
+        steps in 1i64..4,
+    ) {
+        // Alembic reads `REV-N` as the revision N below REV; the plan must be the one
+        // for that revision (or `base`), whatever the database holds.
+        let g = build_graph(&shape);
+        let (_, rows) = state(&g, &picks);
+        let x = g.node(anchor % g.len()).id.to_string();
+        let relative = Target::parse(&format!("{x}-{steps}")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let Ok(named) = g.resolve(&relative, &rows) else {
+            return Ok(());
+        };
+        // Below a merge point the walk names both parents: aludel then removes the merge.
+        prop_assume!(named.len() <= 1);
+        let absolute = match named.first() {
+            Some(id) => Target::Rev(id.to_string()),
+            None => Target::Base,
+        };
+        let a = g.downgrade(&rows, &relative).map_err(|e| e.to_string());
+        let b = g.downgrade(&rows, &absolute).map_err(|e| e.to_string());
+        match (a, b) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "{relative}: {a:?} but {absolute}: {b:?}"),
+        }
+    }
+
+    #[test]
     fn stamp_then_upgrade_to_it_is_empty(
         shape in shapes(),
         picks in prop::collection::vec(any::<usize>(), 0..4),

@@ -611,13 +611,19 @@ impl RevisionGraph {
     /// Alembic's `_parse_downgrade_target`: the branch to restrict to (a revision whose
     /// ancestors mark it) and where to go down to.
     ///
-    /// A negative relative target (`-N`, `LABEL@-N`, `REV-N`) walks N-1 steps down and
-    /// removes that revision and everything applied above it. For a single parent this
-    /// is what Alembic does with its branch restriction; at a merge point, where Alembic
-    /// stops with "Ambiguous walk", it removes the merge revision and so restores both
-    /// parents. Defined answers where Alembic differs: `REV-N` stays on REV's branch
-    /// (like `-N` and `LABEL@-N`); `-N` with several current rows is an error instead of
-    /// a warning that picks an arbitrary row.
+    /// `REV-N` (and `LABEL@REV-N`) names the revision N steps below REV; going down to
+    /// it is `downgrade` to that revision (within LABEL's branch when given), as in
+    /// Alembic: every applied child of it is removed, on any branch.
+    ///
+    /// A negative target relative to the database (`-N`, `LABEL@-N`) walks N-1 steps
+    /// down from the current row of the branch and removes that revision and
+    /// everything applied above it. For a single parent this is what Alembic does with
+    /// its branch restriction.
+    ///
+    /// Defined answers where Alembic differs: at a merge point as the last step, where
+    /// Alembic stops with "Ambiguous walk", the merge revision is removed, which
+    /// restores both parents; `-N` with several current rows is an error instead of a
+    /// warning that picks an arbitrary row.
     pub(crate) fn downgrade_target(
         &self,
         target: &Target,
@@ -656,7 +662,26 @@ impl RevisionGraph {
                     return Ok((branch_of(branch)?, Down::To(pos)));
                 }
                 let start = match anchor {
-                    Some(anchor) => self.symbol(anchor, branch)?,
+                    Some(anchor) => {
+                        // `REV-N` names a revision: going down to it is going down to
+                        // that revision, every child of it included (Alembic). Only a
+                        // merge point as the last step keeps the merge-point reading
+                        // below, where Alembic's walk is ambiguous.
+                        let start = self.symbol(anchor, branch)?;
+                        let restrict = branch_of(branch)?;
+                        return match self.walk(target, start, *steps, None) {
+                            Ok(pos) => Ok((restrict, Down::To(pos))),
+                            Err(e @ GraphError::AmbiguousWalk { .. }) => {
+                                match self.walk(target, start, *steps + 1, None) {
+                                    Ok(Pos::Rev(i)) if self.nodes[i].is_merge_point() => {
+                                        Ok((restrict, Down::Through(i)))
+                                    }
+                                    _ => Err(e),
+                                }
+                            }
+                            Err(e) => Err(e),
+                        };
+                    }
                     None => {
                         let mut on_branch: Vec<usize> = current.to_vec();
                         if let Some(b) = branch {

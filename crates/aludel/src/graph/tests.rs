@@ -819,8 +819,18 @@ fn downgrade_plans() {
         ["27c6a30d7c24", "ae1027a6acf", "1975ea83b712"]
     );
     assert_eq!(down(&g, &both, "1975"), ["27c6a30d7c24", "ae1027a6acf"]);
-    // One branch only: REV-1 and LABEL-style relative steps stay on their branch.
-    assert_eq!(down(&g, &both, "ae1027a6acf-1"), ["ae1027a6acf"]);
+    // REV-1 names the branch point: both children go, as `downgrade 1975` (Alembic
+    // 1.20.1, graph `e<`, `c<e`, `t<e` at `c,t`, `downgrade c-1`: "Running downgrade
+    // c -> e" then "t -> e", current `e`). LABEL-style relative steps stay on their
+    // branch.
+    assert_eq!(
+        down(&g, &both, "ae1027a6acf-1"),
+        ["27c6a30d7c24", "ae1027a6acf"]
+    );
+    assert_eq!(
+        down(&g, &both, "ae1027a6acf-1"),
+        down(&g, &both, "1975ea83b712")
+    );
     assert_eq!(down(&g, &both, "27c6a30d7c24@-1"), ["27c6a30d7c24"]);
     assert!(down(&g, &both, "ae1027a6acf").is_empty());
     let e = down_err(&g, &["ae1027a6acf"], "27c6a30d7c24");
@@ -1020,4 +1030,82 @@ fn prefixes_match_only_ids_longer_than_three_characters() {
         Err(GraphError::UnknownRevision { ident }) => assert_eq!(ident, "a"),
         other => panic!("expected unknown revision, got {other:?}"),
     }
+}
+
+/// A small graph in the notation `ID<PARENTS|DEPENDS_ON#LABELS` (comma-separated
+/// lists), one revision per word, in load order: `"a< b<a c<|b"`.
+fn tiny(text: &str) -> RevisionGraph {
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let specs = text
+        .split_whitespace()
+        .map(|word| {
+            let (word, labels) = word.split_once('#').unwrap_or((word, ""));
+            let (id, rest) = word.split_once('<').unwrap();
+            let (parents, deps) = rest.split_once('|').unwrap_or((rest, ""));
+            RevisionSpec {
+                id: id.to_string(),
+                parents: list(parents),
+                depends_on: list(deps),
+                branch_labels: list(labels),
+                message: format!("{id} msg"),
+                created: None,
+                origin: Origin {
+                    path: PathBuf::from(format!("versions/{id}.sql")),
+                    revision_line: 1,
+                    ..Origin::default()
+                },
+            }
+        })
+        .collect();
+    match RevisionGraph::build(specs, 64) {
+        Ok(g) => g,
+        Err(e) => panic!("{text} does not build: {e}"),
+    }
+}
+
+// Each expectation below was checked against Alembic 1.20.1 on the same graph (an
+// Alembic project on SQLite, `alembic stamp` for the state); the comment quotes it.
+
+#[test]
+fn rev_minus_n_downgrades_to_the_revision_it_names() {
+    // `a<`, `x<`, both applied, `downgrade a-1`: a-1 is base, so everything goes.
+    // Alembic: "Running downgrade a -> , a msg", "Running downgrade x -> , x msg".
+    let g = tiny("a< x<");
+    assert_eq!(down(&g, &["x", "a"], "a-1"), ["a", "x"]);
+    assert_eq!(down(&g, &["x", "a"], "a-1"), down(&g, &["x", "a"], "base"));
+    // `e<`, `c<e`, `t<e` at `c,t`, `downgrade c-1`: Alembic reverts c then t, ends at e.
+    let g = tiny("e< c<e t<e");
+    assert_eq!(down(&g, &["c", "t"], "c-1"), ["c", "t"]);
+    // c not applied, `downgrade c-1` at `t`: Alembic "Running downgrade t -> e".
+    assert_eq!(down(&g, &["t"], "c-1"), ["t"]);
+    // At e already: Alembic runs nothing and succeeds.
+    assert!(down(&g, &["e"], "c-1").is_empty());
+    // `downgrade c-2` at `t`: Alembic reverts t, then e.
+    assert_eq!(down(&g, &["t"], "c-2"), ["t", "e"]);
+    // `downgrade c-3`: Alembic "Walked too far".
+    let e = down_err(&g, &["t"], "c-3");
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+    // LABEL@REV-N keeps the branch: only t's side goes (Alembic: "t -> e" only).
+    let g = tiny("e< c<e t<e#tb");
+    assert_eq!(down(&g, &["c", "t"], "tb@t-1"), ["t"]);
+}
+
+#[test]
+fn rev_minus_n_at_a_merge_point_removes_the_merge() {
+    // Alembic stops with "Ambiguous walk" for `m-1`; aludel removes m, leaving a and b.
+    let g = tiny("a< b<a m<a,b");
+    assert_eq!(down(&g, &["m"], "m-1"), ["m"]);
+    let e = down_err(&g, &["b"], "m-1");
+    assert!(matches!(e, GraphError::NotReachable { .. }), "{e}");
+    // The merge is the last step of n-2 too; one further (n-3) is ambiguous, as in
+    // Alembic ("Ambiguous walk").
+    let g = tiny("a< b<a m<a,b n<m");
+    assert_eq!(down(&g, &["n"], "n-2"), ["n", "m"]);
+    let e = down_err(&g, &["n"], "n-3");
+    assert!(matches!(e, GraphError::AmbiguousWalk { .. }), "{e}");
 }
