@@ -126,4 +126,6 @@ def cases_for(g: Graph, rng: random.Random) -> list[Case]:
         revs = rng.sample(g.ids(), min(len(g.ids()), rng.choice([1, 2, 2, 3])))
     label = ["--branch-label", "mlab"] if rng.random() < 0.2 else []
     out.append(Case("merge", ["merge", "-m", "mm", "--rev-id", "zzm", *label, *revs], []))
+    for c in out:
+        c.ids, c.labels = tuple(g.ids()), tuple(g.labels())
     return out

@@ -102,7 +102,7 @@ FIXED = [
     # a three-way merge with a dependency into one of its parents
     ("three_way", "r< x<r y<r z<r|x m<x,y,z t<m"),
     # labelled branch depending on another branch by label
-    ("label_dep", "base< a1<base[alpha] a2<a1 b1<base[beta] b2<b1|alpha b3<b2"),
+    ("label_dep", "root< a1<root[alpha] a2<a1 b1<root[beta] b2<b1|alpha b3<b2"),
     # a dependency on a revision that is only depended on (an effective head)
     ("effective_head", "q< a< b<a|q"),
     # shared id prefixes: partial ids that are ambiguous or exact

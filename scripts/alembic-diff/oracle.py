@@ -41,6 +41,8 @@ class Case:
     kind: str
     args: list[str]
     state: list[str]
+    ids: tuple[str, ...] = ()  # the graph's revision ids and labels, for known.py
+    labels: tuple[str, ...] = ()
 
     def line(self) -> str:
         return " ".join(a if a and " " not in a else repr(a) for a in self.args)
