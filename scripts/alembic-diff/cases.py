@@ -127,5 +127,5 @@ def cases_for(g: Graph, rng: random.Random) -> list[Case]:
     label = ["--branch-label", "mlab"] if rng.random() < 0.2 else []
     out.append(Case("merge", ["merge", "-m", "mm", "--rev-id", "zzm", *label, *revs], []))
     for c in out:
-        c.ids, c.labels = tuple(g.ids()), tuple(g.labels())
+        c.ids, c.labels, c.graph = tuple(g.ids()), tuple(g.labels()), g
     return out

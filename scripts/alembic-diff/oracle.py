@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import signal
 import subprocess
 import traceback
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Case:
     state: list[str]
     ids: tuple[str, ...] = ()  # the graph's revision ids and labels, for known.py
     labels: tuple[str, ...] = ()
+    graph: object = None  # the graphs.Graph, for known.py
 
     def line(self) -> str:
         return " ".join(a if a and " " not in a else repr(a) for a in self.args)
@@ -127,6 +129,17 @@ def sql_events(text: str) -> tuple:
     return tuple(events)
 
 
+class AlembicTimeout(Exception):
+    """Alembic spent longer than ALEMBIC_CASE_SECONDS on one case."""
+
+
+ALEMBIC_CASE_SECONDS = 30
+
+
+def _alarm(signum, frame):
+    raise AlembicTimeout(f"no answer within {ALEMBIC_CASE_SECONDS} s")
+
+
 class AlembicSide:
     def __init__(self, projects: Projects):
         self.p = projects
@@ -144,6 +157,9 @@ class AlembicSide:
         verb = args[0]
         pos = _positionals(args)
         v = _flag(args, "-v", "--verbose")
+        # A walk that never ends would stall the whole run: it counts as a crash.
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(ALEMBIC_CASE_SECONDS)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 if verb == "heads":
@@ -188,6 +204,8 @@ class AlembicSide:
             tb = traceback.extract_tb(e.__traceback__)[-1]
             where = f"{tb.filename.rsplit('site-packages/', 1)[-1]}:{tb.lineno}"
             return Outcome("crashed", None, f"{type(e).__name__}: {e} (at {where})")
+        finally:
+            signal.alarm(0)
         if case.kind == "text":
             text = out.getvalue()
             return Outcome("ok", text, text)
