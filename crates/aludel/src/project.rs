@@ -766,7 +766,7 @@ impl Project {
         let (target, rows) = self.show_target(rev, events)?;
         Ok(self
             .graph
-            .resolve(&target, &rows)?
+            .show_revisions(&target, &rows)?
             .into_iter()
             .filter_map(|id| self.graph.revision(id.as_str()))
             .map(|r| self.info(r, &rows))
