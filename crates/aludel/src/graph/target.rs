@@ -800,10 +800,15 @@ impl RevisionGraph {
                 };
                 match self.walk(target, start, *steps + 1, None)? {
                     Pos::Rev(i) => Ok((restrict, Down::Through(i))),
+                    // N-1 steps reached base: as many revisions as steps taken are
+                    // applied on the line, as the walk itself counts them.
                     Pos::Base => Err(GraphError::RelativeOutOfRange {
                         target: target.to_string(),
                         steps: steps.unsigned_abs(),
-                        problem: "the walk went below base".to_string(),
+                        problem: format!(
+                            "the walk went below base after {} step(s)",
+                            steps.unsigned_abs() - 1
+                        ),
                     }),
                 }
             }

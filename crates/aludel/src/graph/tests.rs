@@ -1170,3 +1170,18 @@ fn label_minus_n_counts_from_the_branch_heads() {
     let e = show_ids(&g, "eb@-4").unwrap_err();
     assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
 }
+
+#[test]
+fn walks_below_base_count_the_steps_taken() {
+    // With b applied on `a<`, `b<a`, two revisions can go: every form says so (Alembic:
+    // "Relative revision -3 didn't produce 3 migrations").
+    let g = tiny("a< b<a");
+    for target in ["-3", "-4", "b-3", "b-4"] {
+        let e = down_err(&g, &["b"], target);
+        assert!(
+            e.to_string()
+                .ends_with("the walk went below base after 2 step(s)"),
+            "{target}: {e}"
+        );
+    }
+}
