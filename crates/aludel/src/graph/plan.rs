@@ -189,9 +189,14 @@ impl RevisionGraph {
     /// no database is available, and a `current` end is then an error. Like Alembic the
     /// listing contains the upper end's ancestors (with dependencies) that descend from
     /// the lower end; `LABEL@base` (or any `LABEL@` lower end) keeps only upper ends on
-    /// that branch. Defined answers where Alembic differs: `:current` on an empty
-    /// database lists nothing (Alembic lists everything), and a relative lower end that
-    /// walks past base means base.
+    /// that branch. `-N` and `LABEL@-N` as the lower end count down from the real heads
+    /// (of the branch); a relative upper end stops at a head. Defined answers where
+    /// Alembic differs: `:current` on an empty database lists nothing (Alembic lists
+    /// everything), and a relative lower end that walks past base means base. Where
+    /// Alembic fails on an assertion: a named upper end above the lower end only
+    /// through `depends_on` is [`GraphError::RangeOnlyThroughDependency`]; up to the
+    /// heads, the range is what lies above the lower end, revisions needed only by a
+    /// head outside the range included.
     pub fn history<S: AsRef<str>>(
         &self,
         range: &Range,
