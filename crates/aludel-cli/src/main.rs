@@ -133,7 +133,8 @@ enum Command {
     },
     /// Revert revisions down to TARGET.
     Downgrade {
-        /// Target: base, a revision, -N, LABEL@base; with --sql a range A:B.
+        /// Target: base, a revision, REV-N (the revision N below REV: every child of
+        /// it goes), -N (N off the database's line), LABEL@base; with --sql a range A:B.
         #[arg(allow_hyphen_values = true)]
         target: String,
         /// Print the SQL instead of running it. No connection is made, except that
@@ -173,7 +174,8 @@ enum Command {
     },
     /// Show one revision in full.
     Show {
-        /// A revision id (partial allowed), head, base, LABEL@head.
+        /// A revision id (partial allowed), head, heads, LABEL@head, current, or -N /
+        /// LABEL@-N (N below each head of the branch).
         #[arg(allow_hyphen_values = true)]
         rev: String,
     },

@@ -304,6 +304,37 @@ fn stamp_sql_snapshot_postgres() {
     );
 }
 
+/// Two ranges start the script from two rows: each moves (Alembic 1.20.1 refuses
+/// "Stamp operation with --sql only supports a single starting revision at a time";
+/// aludel used to drop the first start and insert its end instead). `--purge` empties
+/// the table first (Alembic: "Can't use --purge with --sql mode").
+#[test]
+fn stamp_sql_with_several_ranges_and_purge() {
+    let p = TestProject::new(BIN, Some(&dead_url(Backend::Postgres)), "");
+    p.write_rev(&Rev::new("a", &[], "a"));
+    p.write_rev(&Rev::new("b", &["a"], "b"));
+    p.write_rev(&Rev::new("x", &[], "x"));
+    p.write_rev(&Rev::new("y", &["x"], "y"));
+    let r = p.ok(&["stamp", "a:b", "x:y", "--sql"]);
+    assert_eq!(
+        r.stdout,
+        "-- Running stamp_revision a, x -> b, y\n\n\
+         BEGIN;\n\n\
+         UPDATE \"aludel_version\" SET version_num = 'b' WHERE version_num = 'a';\n\n\
+         UPDATE \"aludel_version\" SET version_num = 'y' WHERE version_num = 'x';\n\n\
+         COMMIT;\n\n"
+    );
+    let r = p.ok(&["stamp", "a:b", "--purge", "--sql"]);
+    assert_eq!(
+        r.stdout,
+        "-- Running stamp_revision a -> b\n\n\
+         BEGIN;\n\n\
+         DELETE FROM \"aludel_version\";\n\n\
+         INSERT INTO \"aludel_version\" (version_num) VALUES ('b');\n\n\
+         COMMIT;\n\n"
+    );
+}
+
 /// The stamp script, run by psql, gives the same version table as an online stamp.
 #[test]
 fn stamp_sql_applied_by_psql_matches_online_stamp() {

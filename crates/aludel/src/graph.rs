@@ -254,6 +254,7 @@ pub enum Edges {
 
 /// Everything that can go wrong validating the graph, resolving a target or planning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GraphError {
     /// A revision id is empty or holds characters outside `[A-Za-z0-9_]`.
     #[error("{at}: revision id '{}' {problem}", shown(.id))]
@@ -478,6 +479,21 @@ pub enum GraphError {
         lower: String,
         /// The upper end as typed.
         upper: String,
+    },
+    /// A history range whose upper end lies above the lower end only through
+    /// `depends_on` (Alembic fails with an internal assertion there).
+    #[error(
+        "Requested range {}:{} does not refer to ancestor/descendant revisions along the same branch: {problem}",
+        shown(.lower),
+        shown(.upper)
+    )]
+    RangeOnlyThroughDependency {
+        /// The lower end as typed.
+        lower: String,
+        /// The upper end as typed.
+        upper: String,
+        /// Which revisions, and what to type instead.
+        problem: String,
     },
     /// The version table names a revision no file declares.
     #[error(

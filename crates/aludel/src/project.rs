@@ -639,7 +639,8 @@ impl Project {
 
     /// `stamp TARGET... --sql`: the version-table SQL, from an empty table unless a
     /// target is a range `FROM:TO` (`FROM` may be `current`, as for
-    /// [`Project::upgrade_sql`]).
+    /// [`Project::upgrade_sql`]). With several ranges the table starts with every
+    /// `FROM`.
     pub fn stamp_sql(
         &self,
         targets: &[String],
@@ -648,13 +649,19 @@ impl Project {
     ) -> Result<String, Error> {
         self.offline_dialect()?;
         let table = self.version_table()?;
-        let mut start = Vec::new();
+        let mut start: Vec<String> = Vec::new();
         let mut plain = Vec::new();
         for t in targets {
             match t.split_once(':') {
                 Some(_) => {
+                    // Every range's start is a row of the table the script starts from
+                    // (Alembic takes one start only).
                     let range = Range::parse(t)?;
-                    start = self.offline_start(range.lower.as_ref(), events)?;
+                    for row in self.offline_start(range.lower.as_ref(), events)? {
+                        if !start.contains(&row) {
+                            start.push(row);
+                        }
+                    }
                     plain.push(range.upper.map(|u| u.to_string()).unwrap_or("heads".into()));
                 }
                 None => plain.push(t.clone()),
@@ -766,7 +773,7 @@ impl Project {
         let (target, rows) = self.show_target(rev, events)?;
         Ok(self
             .graph
-            .resolve(&target, &rows)?
+            .show_revisions(&target, &rows)?
             .into_iter()
             .filter_map(|id| self.graph.revision(id.as_str()))
             .map(|r| self.info(r, &rows))

@@ -645,9 +645,12 @@ mod tests {
             ["unmerge, insert ae1027a6acf, update 53fffde5ad5 to 27c6a30d7c24"]
         );
         assert_eq!(rows(&h), ["27c6a30d7c24", "ae1027a6acf"]);
-        // Tutorial: downgrading one branch of two deletes its row.
+        // Tutorial: downgrading one branch of two deletes its row. `REV@-1` keeps to
+        // the branch; `REV-1` would name the branch point and remove both (Alembic
+        // 1.20.1, graph `e<`, `c<e`, `t<e` at `c,t`: `downgrade c@-1` reverts c only,
+        // `downgrade c-1` reverts c and t).
         assert_eq!(
-            run(&g, &mut h, "ae1027a6acf-1", false),
+            run(&g, &mut h, "ae1027a6acf@-1", false),
             ["delete ae1027a6acf"]
         );
         assert_eq!(rows(&h), ["27c6a30d7c24"]);

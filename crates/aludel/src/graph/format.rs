@@ -298,12 +298,52 @@ impl RevisionGraph {
         target: &Target,
         current: &[S],
     ) -> Result<Vec<String>, GraphError> {
-        let current = self.current_indices(current)?;
         Ok(self
-            .resolve_indices(target, &current)?
+            .show_indices(target, current)?
             .into_iter()
             .map(|i| self.view(i).log_entry(false))
             .collect())
+    }
+
+    /// The revisions `show TARGET` shows. As in Alembic, `-N` and `LABEL@-N` count
+    /// from the heads (of the branch), not from the database; other targets resolve as
+    /// [`RevisionGraph::resolve`] does.
+    pub fn show_revisions<S: AsRef<str>>(
+        &self,
+        target: &Target,
+        current: &[S],
+    ) -> Result<Vec<crate::graph::RevisionId>, GraphError> {
+        Ok(self
+            .show_indices(target, current)?
+            .into_iter()
+            .map(|i| self.nodes[i].id.clone())
+            .collect())
+    }
+
+    fn show_indices<S: AsRef<str>>(
+        &self,
+        target: &Target,
+        current: &[S],
+    ) -> Result<Vec<usize>, GraphError> {
+        let current = self.current_indices(current)?;
+        match target {
+            Target::Relative {
+                anchor: None,
+                steps,
+                ..
+            } if *steps < 0 => {
+                let found = self.below_heads(target)?;
+                if found.is_empty() {
+                    return Err(GraphError::RelativeOutOfRange {
+                        target: target.to_string(),
+                        steps: steps.unsigned_abs(),
+                        problem: "that is base, counted from every head; use base".to_string(),
+                    });
+                }
+                Ok(found)
+            }
+            _ => self.resolve_indices(target, &current),
+        }
     }
 
     /// Alembic's log line for a step, without the `Running ` prefix:

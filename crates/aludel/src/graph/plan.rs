@@ -189,9 +189,14 @@ impl RevisionGraph {
     /// no database is available, and a `current` end is then an error. Like Alembic the
     /// listing contains the upper end's ancestors (with dependencies) that descend from
     /// the lower end; `LABEL@base` (or any `LABEL@` lower end) keeps only upper ends on
-    /// that branch. Defined answers where Alembic differs: `:current` on an empty
-    /// database lists nothing (Alembic lists everything), and a relative lower end that
-    /// walks past base means base.
+    /// that branch. `-N` and `LABEL@-N` as the lower end count down from the real heads
+    /// (of the branch); a relative upper end stops at a head. Defined answers where
+    /// Alembic differs: `:current` on an empty database lists nothing (Alembic lists
+    /// everything), and a relative lower end that walks past base means base. Where
+    /// Alembic fails on an assertion: a named upper end above the lower end only
+    /// through `depends_on` is [`GraphError::RangeOnlyThroughDependency`]; up to the
+    /// heads, the range is what lies above the lower end, revisions needed only by a
+    /// head outside the range included.
     pub fn history<S: AsRef<str>>(
         &self,
         range: &Range,
@@ -235,9 +240,10 @@ impl RevisionGraph {
                     ..
                 },
             ) if *steps < 0 => {
-                // Alembic walks down from every real head.
+                // Alembic walks down from every real head (of the branch, if given), not
+                // from the database.
                 let mut out = Vec::new();
-                for &h in &self.real_heads {
+                for h in self.real_heads_of(t.branch())? {
                     match self.walk(t, Pos::Rev(h), *steps, None) {
                         Ok(Pos::Rev(i)) => out.push(i),
                         Ok(Pos::Base) | Err(GraphError::RelativeOutOfRange { .. }) => {}
@@ -254,10 +260,13 @@ impl RevisionGraph {
         let upper: Vec<usize> = match &range.upper {
             None => self.real_heads.clone(),
             Some(t @ Target::Current) => rows(t)?,
-            Some(t @ Target::Relative { anchor: None, .. }) => self.upgrade_targets(t, &lower)?,
+            // As in Alembic, a relative upper end stops at a head rather than failing.
+            Some(t @ Target::Relative { anchor: None, .. }) => {
+                self.upgrade_targets_as_far(t, &lower, true)?
+            }
             Some(t) => {
                 let c = current.clone().unwrap_or_default();
-                self.upgrade_targets(t, &c)?
+                self.upgrade_targets_as_far(t, &c, true)?
             }
         };
         let mut upper = self.drop_covered(&upper);
@@ -272,25 +281,60 @@ impl RevisionGraph {
             }
         }
         let mut todo = self.ancestors_of(&upper, Edges::RevisesAndDependsOn);
+        let lower_text = || {
+            range
+                .lower
+                .as_ref()
+                .map_or("base".to_string(), Target::to_string)
+        };
+        let upper_text = || {
+            range
+                .upper
+                .as_ref()
+                .map_or("heads".to_string(), Target::to_string)
+        };
         if !lower.is_empty() {
             if lower.iter().any(|&l| !todo[l]) {
                 return Err(GraphError::RangeNotAncestor {
-                    lower: range
-                        .lower
-                        .as_ref()
-                        .map_or("base".to_string(), Target::to_string),
-                    upper: range
-                        .upper
-                        .as_ref()
-                        .map_or("heads".to_string(), Target::to_string),
+                    lower: lower_text(),
+                    upper: upper_text(),
                 });
             }
             let above = self.descendants_of(&lower, Edges::Revises);
+            let named_upper = !matches!(range.upper, None | Some(Target::Heads));
+            if named_upper && !upper.is_empty() && !upper.iter().any(|&u| above[u]) {
+                // Alembic keeps the upper ends above the lower one along `revises`;
+                // with none left it fails on an assertion. A named upper end is then
+                // refused, saying why; up to the heads, the range is what lies above
+                // the lower end (below).
+                let names = self.names(&upper);
+                return Err(GraphError::RangeOnlyThroughDependency {
+                    lower: lower_text(),
+                    upper: upper_text(),
+                    problem: format!(
+                        "{} {} above {} only through depends_on, and a range follows revises; `history -r :{}` lists {} with everything {} needs",
+                        names.join(", "),
+                        if names.len() == 1 { "is" } else { "are" },
+                        self.names(&lower).join(", "),
+                        upper_text(),
+                        if names.len() == 1 { "it" } else { "them" },
+                        if names.len() == 1 { "it" } else { "each" },
+                    ),
+                });
+            }
             for (t, a) in todo.iter_mut().zip(above) {
                 *t &= a;
             }
         }
-        Ok(self.head_first_order(&mut todo, &upper))
+        // Start from the upper ends, and from any revision of the range that only an
+        // upper end outside it needs (Alembic fails on an assertion there), so that
+        // the listing holds the whole range.
+        let mut starts = upper;
+        starts.extend(
+            (0..todo.len())
+                .filter(|&i| todo[i] && !self.nodes[i].all_children().iter().any(|&c| todo[c])),
+        );
+        Ok(self.head_first_order(&mut todo, &starts))
     }
 
     /// The rows `current` shows (Alembic's `get_all_current`): the version table rows

@@ -311,6 +311,55 @@ impl RevisionGraph {
         Ok(self.heads.iter().copied().filter(|&h| lineage[h]).collect())
     }
 
+    /// The real heads a `LABEL@-N` outside upgrade and downgrade counts from (Alembic's
+    /// `get_revisions`): those carrying the label, or with an id before `@`, those in
+    /// its lineage; every real head without a branch.
+    pub(crate) fn real_heads_of(&self, branch: Option<&str>) -> Result<Vec<usize>, GraphError> {
+        let Some(b) = branch else {
+            return Ok(self.real_heads.clone());
+        };
+        if self.by_label.contains_key(b) {
+            return Ok(self
+                .real_heads
+                .iter()
+                .copied()
+                .filter(|&h| self.nodes[h].labels.iter().any(|l| l == b))
+                .collect());
+        }
+        let lineage = self.lineage(self.branch_rev(b)?, Edges::Revises);
+        Ok(self
+            .real_heads
+            .iter()
+            .copied()
+            .filter(|&h| lineage[h])
+            .collect())
+    }
+
+    /// `-N` and `LABEL@-N` as `show` reads them (Alembic's `get_revisions`): the
+    /// revision N steps below each real head of the branch, not below the database.
+    pub(crate) fn below_heads(&self, target: &Target) -> Result<Vec<usize>, GraphError> {
+        let Target::Relative {
+            branch,
+            anchor: None,
+            steps,
+        } = target
+        else {
+            return Err(GraphError::InvalidTarget {
+                target: target.to_string(),
+                problem: "not a step down from the heads".to_string(),
+            });
+        };
+        let mut out = Vec::new();
+        for h in self.real_heads_of(branch.as_deref())? {
+            match self.walk(target, Pos::Rev(h), *steps, None)? {
+                Pos::Rev(i) if !out.contains(&i) => out.push(i),
+                Pos::Rev(_) => {}
+                Pos::Base => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// Alembic's `get_current_head`: the single (effective) head, of a branch if given.
     pub(crate) fn single_head(&self, branch: Option<&str>) -> Result<Option<usize>, GraphError> {
         let heads = match branch {
@@ -373,13 +422,28 @@ impl RevisionGraph {
     }
 
     /// Alembic's `_walk`: `steps` up (through children, limited to `lineage` when
-    /// given) or down (through parents). A fork is an error naming what to type.
+    /// given) or down (through parents). A fork is an error naming what to type, and
+    /// so is walking past a head or below base.
     pub(crate) fn walk(
         &self,
         target: &Target,
         start: Pos,
         steps: i64,
         lineage: Option<&[bool]>,
+    ) -> Result<Pos, GraphError> {
+        self.walk_as_far(target, start, steps, lineage, false)
+    }
+
+    /// [`RevisionGraph::walk`]; with `stop_at_end`, a walk up past a head stops there
+    /// instead (Alembic's `no_overwalk=False`, as `history` ranges use). Below base
+    /// stays an error: Alembic fails there too, and an empty listing would hide it.
+    fn walk_as_far(
+        &self,
+        target: &Target,
+        start: Pos,
+        steps: i64,
+        lineage: Option<&[bool]>,
+        stop_at_end: bool,
     ) -> Result<Pos, GraphError> {
         let mut at = start;
         for done in 0..steps.unsigned_abs() {
@@ -404,6 +468,7 @@ impl RevisionGraph {
                 }
             };
             at = match options.as_slice() {
+                [] if steps > 0 && stop_at_end => return Ok(at),
                 [] if steps > 0 => {
                     return Err(too_far(match at {
                         Pos::Base => "there is no revision at all".to_string(),
@@ -528,6 +593,17 @@ impl RevisionGraph {
         target: &Target,
         current: &[usize],
     ) -> Result<Vec<usize>, GraphError> {
+        self.upgrade_targets_as_far(target, current, false)
+    }
+
+    /// [`RevisionGraph::upgrade_targets`]; with `stop_at_end` a relative walk up stops
+    /// at a head instead of failing (the upper end of a `history` range).
+    pub(crate) fn upgrade_targets_as_far(
+        &self,
+        target: &Target,
+        current: &[usize],
+        stop_at_end: bool,
+    ) -> Result<Vec<usize>, GraphError> {
         let Target::Relative {
             branch,
             anchor,
@@ -558,10 +634,12 @@ impl RevisionGraph {
                 });
             };
             let start = self.symbol(anchor, branch)?;
-            return Ok(match self.walk(target, start, *steps, None)? {
-                Pos::Base => Vec::new(),
-                Pos::Rev(i) => vec![i],
-            });
+            return Ok(
+                match self.walk_as_far(target, start, *steps, None, stop_at_end)? {
+                    Pos::Base => Vec::new(),
+                    Pos::Rev(i) => vec![i],
+                },
+            );
         }
         let start = match anchor {
             Some(anchor) => self.symbol(anchor, None)?,
@@ -601,7 +679,7 @@ impl RevisionGraph {
             }
         };
         Ok(
-            match self.walk(target, start, *steps, lineage.as_deref())? {
+            match self.walk_as_far(target, start, *steps, lineage.as_deref(), stop_at_end)? {
                 Pos::Base => Vec::new(),
                 Pos::Rev(i) => vec![i],
             },
@@ -727,10 +805,15 @@ impl RevisionGraph {
                 };
                 match self.walk(target, start, *steps + 1, None)? {
                     Pos::Rev(i) => Ok((restrict, Down::Through(i))),
+                    // N-1 steps reached base: as many revisions as steps taken are
+                    // applied on the line, as the walk itself counts them.
                     Pos::Base => Err(GraphError::RelativeOutOfRange {
                         target: target.to_string(),
                         steps: steps.unsigned_abs(),
-                        problem: "the walk went below base".to_string(),
+                        problem: format!(
+                            "the walk went below base after {} step(s)",
+                            steps.unsigned_abs() - 1
+                        ),
                     }),
                 }
             }

@@ -1109,3 +1109,102 @@ fn rev_minus_n_at_a_merge_point_removes_the_merge() {
     let e = down_err(&g, &["n"], "n-3");
     assert!(matches!(e, GraphError::AmbiguousWalk { .. }), "{e}");
 }
+
+/// The ids `history -r RANGE` lists (no database).
+fn range_ids(g: &RevisionGraph, range: &str) -> Result<Vec<String>, GraphError> {
+    let range = Range::parse(range).unwrap();
+    Ok(g.history(&range, None::<&[&str]>)?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+fn show_ids(g: &RevisionGraph, target: &str) -> Result<Vec<String>, GraphError> {
+    Ok(g.show_revisions(&Target::parse(target).unwrap(), NONE)?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+#[test]
+fn history_upper_end_walks_up_to_a_head_and_stops() {
+    let g = tiny("a< b<a r2< s<r2");
+    // Alembic `history -r b:+2`: "a -> b (head), b msg".
+    assert_eq!(range_ids(&g, "b:+2").unwrap(), ["b"]);
+    // `a:+5`, `a:b+3`: Alembic lists b and a.
+    assert_eq!(range_ids(&g, "a:+5").unwrap(), ["b", "a"]);
+    assert_eq!(range_ids(&g, "a:b+3").unwrap(), ["b", "a"]);
+    // `:+5` from two bases stays ambiguous (Alembic: "Ambiguous walk").
+    let e = range_ids(&g, ":+5").unwrap_err();
+    assert!(matches!(e, GraphError::AmbiguousWalk { .. }), "{e}");
+    // Below base is refused rather than listing nothing (Alembic fails too).
+    let e = range_ids(&g, ":a-3").unwrap_err();
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+}
+
+#[test]
+fn history_range_above_only_through_depends_on() {
+    // `a<`, `b<a`, `c<|b`: Alembic fails on an assertion for `history -r a:c`; the
+    // range is refused with the reason, never an empty success.
+    let g = tiny("a< b<a c<|b");
+    let e = range_ids(&g, "a:c").unwrap_err();
+    assert!(
+        matches!(e, GraphError::RangeOnlyThroughDependency { .. }),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "Requested range a:c does not refer to ancestor/descendant revisions along the same branch: c is above a only through depends_on, and a range follows revises; `history -r :c` lists it with everything it needs"
+    );
+    // Up to the heads, the range is what lies above a (Alembic fails here too).
+    assert_eq!(range_ids(&g, "a:").unwrap(), ["b", "a"]);
+    assert_eq!(range_ids(&g, "a:heads").unwrap(), ["b", "a"]);
+    // Alembic `history -r c:`: "<base> (b) -> c (head), c msg".
+    assert_eq!(range_ids(&g, "c:").unwrap(), ["c"]);
+    // A lower end on a second root that only a dependency leads up from.
+    let g = tiny("r2< a< b<a|r2");
+    assert_eq!(range_ids(&g, "r2:").unwrap(), ["r2"]);
+    let e = range_ids(&g, "r2:b").unwrap_err();
+    assert!(
+        matches!(e, GraphError::RangeOnlyThroughDependency { .. }),
+        "{e}"
+    );
+    // Alembic `history -r r2:` with a head above r2 as well: "r2 -> s", "<base> -> r2".
+    let g = tiny("r2< s<r2 a< b<a|r2");
+    assert_eq!(range_ids(&g, "r2:").unwrap(), ["s", "r2"]);
+    // b lies above a but only the head c (outside the range) needs it: still listed.
+    let g = tiny("a< b<a c<|b s<a");
+    assert_eq!(range_ids(&g, "a:").unwrap(), ["b", "s", "a"]);
+}
+
+#[test]
+fn label_minus_n_counts_from_the_branch_heads() {
+    // Alembic's labeled-branch example: `history -r eb@-2:heads` lists d, c, b (not
+    // from the database, and not the other branch).
+    let g = tiny("a< b<a c<b#eb d<c x<a y<x");
+    assert_eq!(range_ids(&g, "eb@-2:heads").unwrap(), ["d", "c", "b"]);
+    assert_eq!(range_ids(&g, "eb@-2:").unwrap(), ["d", "c", "b"]);
+    assert_eq!(range_ids(&g, "eb@-3:").unwrap(), ["d", "c", "b", "a"]);
+    // Alembic `show eb@-1`: c; `show -1`: c and x (one below each head); `show eb@-3`: a.
+    assert_eq!(show_ids(&g, "eb@-1").unwrap(), ["c"]);
+    assert_eq!(show_ids(&g, "-1").unwrap(), ["c", "x"]);
+    assert_eq!(show_ids(&g, "eb@-3").unwrap(), ["a"]);
+    // eb@-4 is base (Alembic fails on it).
+    let e = show_ids(&g, "eb@-4").unwrap_err();
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+}
+
+#[test]
+fn walks_below_base_count_the_steps_taken() {
+    // With b applied on `a<`, `b<a`, two revisions can go: every form says so (Alembic:
+    // "Relative revision -3 didn't produce 3 migrations").
+    let g = tiny("a< b<a");
+    for target in ["-3", "-4", "b-3", "b-4"] {
+        let e = down_err(&g, &["b"], target);
+        assert!(
+            e.to_string()
+                .ends_with("the walk went below base after 2 step(s)"),
+            "{target}: {e}"
+        );
+    }
+}
