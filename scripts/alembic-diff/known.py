@@ -222,6 +222,15 @@ def _rows_between_steps(c, a, b) -> bool:
     )
 
 
+def _dedup_entries(text: str) -> str:
+    """`show` output with each `Rev:` entry kept once, in first-seen order."""
+    seen: list[str] = []
+    for entry in re.split(r"(?m)^(?=Rev: )", text):
+        if entry not in seen:
+            seen.append(entry)
+    return "".join(seen)
+
+
 def _refused(o, *texts: str) -> bool:
     return o.status == "refused" and any(t in o.detail for t in texts)
 
@@ -369,6 +378,23 @@ DIFFERENCES: list[Difference] = [
         ),
     ),
     Difference(
+        "show-once",
+        "`show -N` (or another target) that reaches one revision from several heads: "
+        "Alembic prints its entry once per head, aludel once.",
+        "`show` describes revisions; the same entry twice says nothing more.",
+        lambda c, a, b: c.args[0] == "show"
+        and a.status == b.status == "ok"
+        and normalise(c, _dedup_entries(a.value)) == normalise(c, b.value),
+    ),
+    Difference(
+        "relative-to-base-in-show",
+        "`show T` where T walks down to base (`show lb2@-1` from a branch's root): "
+        "Alembic prints nothing and succeeds; aludel refuses, saying the walk ends at "
+        "base and to type `base`.",
+        "An empty success hides a miscounted target; base is not a revision to show.",
+        lambda c, a, b: c.args[0] == "show" and a.status == "ok" and not a.value and _refused(b, "that is base"),
+    ),
+    Difference(
         "sql-purge",
         "`stamp --sql --purge`: Alembic refuses (`Can't use --purge with --sql mode`), "
         "aludel writes the DELETE of every row into the script before the stamp.",
@@ -388,30 +414,6 @@ DIFFERENCES: list[Difference] = [
 # entry when its fix lands (the run says when an entry matched nothing).
 OPEN: list[Difference] = [
     Difference(
-        "history-past-head",
-        "`history -r A:REV+N` where REV+N walks past a head: Alembic lists what there "
-        "is; aludel refuses (`REV+N didn't produce N migrations`). Repro: graph "
-        "`ca< d<ca a<d[lb1] ab59<d b<a`, `history -r :b+2`.",
-        "Being fixed on branch graph-answers (issue 10).",
-        lambda c, a, b: c.args[0] == "history"
-        and a.status == "ok"
-        and _refused(b, "is a head after"),
-    ),
-    Difference(
-        "relative-show-history",
-        "`LABEL@-N` (and `-N`) in `show` and history ranges are resolved against the "
-        "database's rows; Alembic resolves them against the branch's head (or every "
-        "head). Repro: graph `e19f<[lb1] e1215<e19f`, state `e19f`, `show lb1@-1`: "
-        "Alembic shows e19f, aludel says nothing of branch lb1 is applied; "
-        "`history -r lb1@-1:heads` is refused likewise.",
-        "LABEL@-N is being fixed on branch graph-answers (issue 10); `show -N` "
-        "printing one entry per head (Alembic) is not decided.",
-        lambda c, a, b: c.args[0] in ("show", "history")
-        and a.status == "ok"
-        and _refused(b, "Relative revision", "does not refer to ancestor/descendant")
-        and any(re.search(r"(^|@)-\d+$", t) for t in _targets(c)),
-    ),
-    Difference(
         "stamp-relative",
         "`stamp -N --purge`, and `stamp -N --sql`, resolve -N against the rows left "
         "after the purge (none) or an offline database (none): aludel refuses with "
@@ -421,6 +423,45 @@ OPEN: list[Difference] = [
         "Not fixed: what `stamp -N` should be relative to needs a decision (the rows "
         "before the purge is the likely answer).",
         lambda c, a, b: c.args[0] == "stamp" and a.status == "ok" and _refused(b, "Relative revision"),
+    ),
+    Difference(
+        "downgrade-to-other-branch",
+        "`downgrade A:LABEL@base --sql` where LABEL's branch is not below A: Alembic "
+        "writes an empty script (nothing of that branch is above A); aludel refuses "
+        "saying the range `goes up`, which it does not. Repro: graph "
+        "`a58< a4d<a58[lb1] abba<a58 e12<|abba[lb2] acf<a58`, "
+        "`downgrade a4d:lb2@base --sql`.",
+        "Not fixed: the refusal's reason is wrong; an empty script (Alembic) or a "
+        "refusal naming the unrelated branch would both be right.",
+        lambda c, a, b: c.kind == "sql"
+        and c.args[0] == "downgrade"
+        and a.status == "ok"
+        and not a.value
+        and _refused(b, "goes up"),
+    ),
+    Difference(
+        "history-relative-overlap",
+        "`history -r -N:heads` where the walks down from several heads reach revisions "
+        "of which one is another's ancestor: Alembic refuses (`Requested revision X "
+        "overlaps with other requested revisions Y`), aludel lists the union. Repro: "
+        "graph `e137< c24<e137 caa7<c24[lb1] f< ab<c24|lb1[lb2] e12f3< e1274<c24 "
+        "d<e12f3 bb<e137|f`, `history -r -1:heads`.",
+        "Not decided: aludel's listing looks sensible, but -N counting from several "
+        "heads is refused as ambiguous elsewhere.",
+        lambda c, a, b: c.args[0] == "history" and _refused(a, "overlaps with other requested") and b.status == "ok",
+    ),
+    Difference(
+        "label-head-inherited",
+        "`downgrade LABEL@head` where the label's branch, as Alembic counts it, has "
+        "several heads: Alembic refuses (`Multiple head revisions are present for "
+        "given argument 'lb1@head'`), aludel resolves one head. Repro: graph "
+        "`cab7< d79<cab7 fde<d79 cab2<cab7|fde[lb1] d95<fde,cab2[lb2] e121d<fde`, "
+        "rows `d95,e121d`, `downgrade lb1@head`.",
+        "Not decided: which revisions a label's branch holds past a merge differs "
+        "between the two.",
+        lambda c, a, b: _refused(a, "Multiple head revisions are present for given argument")
+        and b.status == "ok"
+        and any("@head" in t for t in _targets(c)),
     ),
     Difference(
         "stamp-run-line",
