@@ -53,6 +53,24 @@ def classify(case: Case, a: Outcome, b: Outcome) -> str:
     return f"open:{bug.id}" if bug else "DIFFERENT"
 
 
+def one_case(g, args) -> list[Case]:
+    """The case of a reproduction: `--command` from `--state` on the `--only` graph."""
+    import shlex
+
+    argv = shlex.split(args.command)
+    if argv[0] == "merge":
+        kind = "merge"
+    elif "--sql" in argv:
+        kind = "sql"
+    elif argv[0] in ("upgrade", "downgrade", "stamp"):
+        kind = "online"
+    else:
+        kind = "text"
+    case = Case(kind, argv, [r for r in args.state.split(",") if r])
+    case.ids, case.labels, case.graph = tuple(g.ids()), tuple(g.labels()), g
+    return [case]
+
+
 def reproduction(graph, case: Case, a: Outcome, b: Outcome) -> str:
     def show(o: Outcome) -> str:
         body = o.detail if isinstance(o.detail, str) else repr(o.detail)
@@ -75,7 +93,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("ALEMBIC_DIFF_SECONDS", "240")))
     ap.add_argument("--graphs", type=int, default=int(os.environ.get("ALEMBIC_DIFF_GRAPHS", "400")))
     ap.add_argument("--show", type=int, default=20, help="reproductions printed at most")
+    ap.add_argument("--verbose", action="store_true", help="print every case with its verdict")
     ap.add_argument("--only", help="run only this graph (notation) instead of random ones")
+    ap.add_argument("--command", help="with --only: run only this command (aludel's syntax)")
+    ap.add_argument("--state", default="", help="with --command: the version rows, comma-separated")
     args = ap.parse_args()
 
     binary = str(Path(args.aludel).resolve())
@@ -111,7 +132,7 @@ def main() -> int:
             root = work / f"g{graphs_done}"
             p = Projects(root, g)
             alembic, aludel = AlembicSide(p), AludelSide(p, binary)
-            for case in cases_for(g, rng):
+            for case in one_case(g, args) if args.command else cases_for(g, rng):
                 p.set_state(case.state)
                 a = alembic.run(case)
                 p.set_state(case.state)
@@ -120,6 +141,8 @@ def main() -> int:
                     p.remove_new_files()
                 verdict = classify(case, a, b)
                 counts[verdict] += 1
+                if args.verbose:
+                    print(f"{verdict}:\n{reproduction(g, case, a, b)}")
                 if verdict.startswith("alembic-crash"):
                     crashes[a.detail.split(" (at ")[-1].rstrip(")") + " " + a.detail.split(":")[0]] += 1
                 if verdict.startswith("open:") and verdict not in open_seen:
@@ -159,7 +182,8 @@ def main() -> int:
             print(f)
         print(
             "Each is a bug in aludel, or a deliberate difference to add to "
-            "scripts/alembic-diff/known.py with its reason. Re-run one graph with --only 'GRAPH'."
+            "scripts/alembic-diff/known.py with its reason. Re-run one case with "
+            "scripts/alembic-diff/run --only 'GRAPH' --state ROWS --command 'COMMAND' --verbose."
         )
         return 1
     return 1 if strict and open_seen else 0

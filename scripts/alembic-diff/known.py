@@ -209,7 +209,12 @@ def _heads_of(graph, rows) -> frozenset:
 
 
 def _rows_between_steps(c, a, b) -> bool:
-    if c.kind != "sql" or a.status != "ok" or b.status != "ok" or c.graph is None:
+    if a.status != "ok" or b.status != "ok" or c.graph is None:
+        return False
+    if c.kind == "online":
+        (ran_a, rows_a), (ran_b, rows_b) = a.value, b.value
+        return ran_a == ran_b and set(rows_b) == _heads_of(c.graph, rows_a)
+    if c.kind != "sql":
         return False
     steps = lambda v: [e for e in v if e[0] in ("run", "ran")]  # noqa: E731
     if steps(a.value) != steps(b.value):
@@ -351,21 +356,23 @@ DIFFERENCES: list[Difference] = [
         lambda c, a, b: a.status != b.status and _label_prefix(c),
     ),
     Difference(
-        "rows-between-steps",
-        "`--sql` scripts whose steps are the same, in the same order, and which end "
-        "at the same rows, but where after some step Alembic's version table holds a "
-        "revision together with one of its own ancestors (reverting `e117<de4|ab1e` "
-        "writes both `ab1e` and `de4`, though `ab1e` revises `de4`); aludel writes "
-        "only the heads of those rows.",
-        "A version table never needs an ancestor beside its descendant; if the script "
-        "stops there, aludel's table is the one every command reads the same way.",
+        "no-ancestor-rows",
+        "The same revisions run in the same order, but Alembic's version table holds "
+        "a revision together with one of its own ancestors, after some step of a "
+        "`--sql` script (reverting `e117<de4|ab1e` writes both `ab1e` and `de4`, though "
+        "`ab1e` revises `de4`) or at the end of an online run (reverting a merge "
+        "`f6d<ca,ab0` whose parent `ca` is an ancestor of its other parent `ab0` "
+        "leaves `ab0` and `ca`); aludel writes only the heads of those rows.",
+        "A version table never needs an ancestor beside its descendant; aludel's "
+        "table is the one every command reads the same way.",
         _rows_between_steps,
     ),
     Difference(
         "stamp-keeps-applied-heads",
         "`stamp heads` (or several targets) while a row is already at one of the "
-        "heads: Alembic's table loses that row (state `c,e1e8` with `e1e8` a lone "
-        "root, `stamp heads` leaves the other heads only); aludel keeps it.",
+        "heads or targets: Alembic's table loses that row (state `c,e1e8` with `e1e8` "
+        "a lone root, `stamp heads` leaves the other heads only; state `ca,ca2a`, "
+        "`stamp ca2a aa7` leaves `aa7` alone); aludel keeps it.",
         "Alembic's answer forgets a revision that is applied and is a head: the next "
         "`upgrade heads` would run it again.",
         lambda c, a, b: c.kind == "online"
@@ -373,7 +380,8 @@ DIFFERENCES: list[Difference] = [
         and a.status == b.status == "ok"
         and set(a.value[1]) < set(b.value[1])
         and all(
-            r in c.state and not any(r in x.parents for x in c.graph.revs)
+            r in c.state
+            and (not any(r in x.parents for x in c.graph.revs) or r in _positionals_of(c))
             for r in set(b.value[1]) - set(a.value[1])
         ),
     ),
@@ -462,6 +470,19 @@ OPEN: list[Difference] = [
         lambda c, a, b: _refused(a, "Multiple head revisions are present for given argument")
         and b.status == "ok"
         and any("@head" in t for t in _targets(c)),
+    ),
+    Difference(
+        "label-relative-offline",
+        "`downgrade A:LABEL@-N --sql` where LABEL sits on a root whose descendants "
+        "branch: Alembic refuses (`Not a valid downgrade target from current heads`), "
+        "aludel walks N down from A. Repro: graph `ab<[lb1] b91<ab db9<b91 ddf<ab "
+        "cae9<ddf ab7f<ab|db9`, `downgrade b91:lb1@-1 --sql`.",
+        "Not decided: Alembic counts LABEL@-N from the branch's heads, of which there "
+        "are several here; aludel's answer looks sensible but differs.",
+        lambda c, a, b: c.kind == "sql"
+        and _refused(a, "Not a valid downgrade target from current heads")
+        and b.status == "ok"
+        and any(re.search(r"@-\d+$", t) for t in _targets(c)),
     ),
     Difference(
         "stamp-run-line",
