@@ -433,21 +433,6 @@ OPEN: list[Difference] = [
         lambda c, a, b: c.args[0] == "stamp" and a.status == "ok" and _refused(b, "Relative revision"),
     ),
     Difference(
-        "downgrade-to-other-branch",
-        "`downgrade A:LABEL@base --sql` where LABEL's branch is not below A: Alembic "
-        "writes an empty script (nothing of that branch is above A); aludel refuses "
-        "saying the range `goes up`, which it does not. Repro: graph "
-        "`a58< a4d<a58[lb1] abba<a58 e12<|abba[lb2] acf<a58`, "
-        "`downgrade a4d:lb2@base --sql`.",
-        "Not fixed: the refusal's reason is wrong; an empty script (Alembic) or a "
-        "refusal naming the unrelated branch would both be right.",
-        lambda c, a, b: c.kind == "sql"
-        and c.args[0] == "downgrade"
-        and a.status == "ok"
-        and not a.value
-        and _refused(b, "goes up"),
-    ),
-    Difference(
         "history-relative-overlap",
         "`history -r -N:heads` where the walks down from several heads reach revisions "
         "of which one is another's ancestor: Alembic refuses (`Requested revision X "
