@@ -457,14 +457,17 @@ OPEN: list[Difference] = [
         and any("@head" in t for t in _targets(c)),
     ),
     Difference(
-        "label-relative-offline",
-        "`downgrade A:LABEL@-N --sql` where LABEL sits on a root whose descendants "
-        "branch: Alembic refuses (`Not a valid downgrade target from current heads`), "
-        "aludel walks N down from A. Repro: graph `ab<[lb1] b91<ab db9<b91 ddf<ab "
-        "cae9<ddf ab7f<ab|db9`, `downgrade b91:lb1@-1 --sql`.",
+        "label-relative-downgrade",
+        "`downgrade LABEL@-N` (online, or `A:LABEL@-N --sql`) where LABEL sits on a "
+        "root whose descendants branch: Alembic refuses (`Not a valid downgrade "
+        "target from current heads`), aludel walks N down on the branch from the "
+        "database (or from A). Repros: graph `e117<[lb1] f79<e117 ab<e117|f79 "
+        "e1a5<ab`, rows `f79`, `downgrade lb1@-1` (aludel reverts f79); graph "
+        "`ab<[lb1] b91<ab db9<b91 ddf<ab cae9<ddf ab7f<ab|db9`, "
+        "`downgrade b91:lb1@-1 --sql`.",
         "Not decided: Alembic counts LABEL@-N from the branch's heads, of which there "
         "are several here; aludel's answer looks sensible but differs.",
-        lambda c, a, b: c.kind == "sql"
+        lambda c, a, b: c.args[0] == "downgrade"
         and _refused(a, "Not a valid downgrade target from current heads")
         and b.status == "ok"
         and any(re.search(r"@-\d+$", t) for t in _targets(c)),
