@@ -458,8 +458,8 @@ OPEN: list[Difference] = [
     ),
     Difference(
         "label-relative-downgrade",
-        "`downgrade LABEL@-N` (online, or `A:LABEL@-N --sql`) where LABEL sits on a "
-        "root whose descendants branch: Alembic refuses (`Not a valid downgrade "
+        "`downgrade LABEL@-N` (online, or `A:LABEL@-N --sql`) where LABEL's branch "
+        "forks into several heads: Alembic refuses (`Not a valid downgrade "
         "target from current heads`), aludel walks N down on the branch from the "
         "database (or from A). Repros: graph `e117<[lb1] f79<e117 ab<e117|f79 "
         "e1a5<ab`, rows `f79`, `downgrade lb1@-1` (aludel reverts f79); graph "
