@@ -337,7 +337,20 @@ impl RevisionGraph {
                     return Err(GraphError::RelativeOutOfRange {
                         target: target.to_string(),
                         steps: steps.unsigned_abs(),
-                        problem: "that is base, counted from every head; use base".to_string(),
+                        problem: "that is base, counted from every head, which has nothing to show"
+                            .to_string(),
+                    });
+                }
+                Ok(found)
+            }
+            Target::Relative { steps, .. } => {
+                let found = self.resolve_indices(target, &current)?;
+                if found.is_empty() {
+                    // Base has nothing to show; say so rather than print nothing.
+                    return Err(GraphError::RelativeOutOfRange {
+                        target: target.to_string(),
+                        steps: steps.unsigned_abs(),
+                        problem: "that is base, which has nothing to show".to_string(),
                     });
                 }
                 Ok(found)

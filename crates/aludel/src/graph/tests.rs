@@ -1189,9 +1189,13 @@ fn label_minus_n_counts_from_the_branch_heads() {
     assert_eq!(show_ids(&g, "eb@-1").unwrap(), ["c"]);
     assert_eq!(show_ids(&g, "-1").unwrap(), ["c", "x"]);
     assert_eq!(show_ids(&g, "eb@-3").unwrap(), ["a"]);
-    // eb@-4 is base (Alembic fails on it).
+    // eb@-4 is base (Alembic fails on it), and so is a-1 (Alembic: "Can't locate
+    // revision identified by 'a-1'"): nothing to show is an error, not empty output.
     let e = show_ids(&g, "eb@-4").unwrap_err();
     assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+    let e = show_ids(&g, "a-1").unwrap_err();
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+    assert_eq!(show_ids(&g, "b-1").unwrap(), ["a"]);
 }
 
 #[test]
