@@ -1,6 +1,8 @@
 """THE list of known, deliberate differences between aludel and Alembic 1.20.1.
 
-Two kinds of entries, each with what differs and why aludel's answer is deliberate:
+Three lists, each entry saying what differs and why (for FORMATTING and
+DIFFERENCES: why aludel's answer is deliberate; for OPEN: what is undecided or
+wrong and who is on it):
 
 - FORMATTING: text that differs in form only. Both outputs are normalised by every
   entry's `normalise` before they are compared; a case equal only after this is
@@ -8,8 +10,11 @@ Two kinds of entries, each with what differs and why aludel's answer is delibera
 - DIFFERENCES: answers that differ on purpose. `applies(case, alembic, aludel)` says
   whether a case's difference is this one; the first entry that applies names it.
 
-Nothing else may differ: a case that no entry explains fails the run. Add an entry
-only for a difference aludel means to keep, never to quiet a bug.
+- OPEN (at the end): differences that are bugs or not yet decided; reported with a
+  reproduction on every run, failing it only with ALEMBIC_DIFF_STRICT=1.
+
+Nothing else may differ: a case that no entry explains fails the run. Add to
+DIFFERENCES only a difference aludel means to keep, never to quiet a bug.
 """
 
 from __future__ import annotations
