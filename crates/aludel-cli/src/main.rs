@@ -216,7 +216,7 @@ enum Command {
     /// Set the version table to TARGET without running migrations.
     Stamp {
         /// One or more targets: revisions, head, heads, base.
-        #[arg(required = true)]
+        #[arg(required = true, allow_negative_numbers = true)]
         targets: Vec<String>,
         /// Delete every row first, even unknown revisions.
         #[arg(long)]

@@ -409,3 +409,21 @@ fn non_transactional_revision_offline_postgres() {
         assert_eq!(offline.db.version_rows(), ["rev_6"]);
     }
 }
+
+/// `downgrade A:LABEL@base --sql` where nothing of LABEL's branch lies below A is an
+/// empty script, as in Alembic 1.20.1 (found by scripts/alembic-diff; aludel used to
+/// refuse it as a range that "goes up").
+#[test]
+fn downgrade_to_the_base_of_an_unrelated_branch_is_an_empty_script() {
+    let p = TestProject::new(BIN, None, "");
+    p.write_rev(&Rev::new("a58", &[], "root"));
+    p.write_rev(&Rev::new("a4d", &["a58"], "one").header("branch_labels", "lb1"));
+    p.write_rev(&Rev::new("abba", &["a58"], "two"));
+    p.write_rev(
+        &Rev::new("e12", &[], "other root")
+            .header("depends_on", "abba")
+            .header("branch_labels", "lb2"),
+    );
+    let out = p.ok(&["-q", "downgrade", "a4d:lb2@base", "--sql"]);
+    assert_eq!(out.stdout, "");
+}

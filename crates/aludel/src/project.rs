@@ -516,7 +516,10 @@ impl Project {
         // the other side of it: below for an upgrade (`upgrade base`, `upgrade
         // REV-1`), above for a downgrade (`downgrade head` at an older revision).
         let reached = match self.graph.resolve(target, rows) {
-            Ok(found) if found.is_empty() => rows.is_empty(),
+            // A downgrade to base (`LABEL@base` of a branch nothing applied belongs
+            // to) with nothing to do: that branch is at its base already; it is
+            // never above the database.
+            Ok(found) if found.is_empty() => rows.is_empty() || direction == Direction::Downgrade,
             Ok(found) => found.iter().all(|f| rows.iter().any(|r| r == f.as_str())),
             Err(_) => true,
         };

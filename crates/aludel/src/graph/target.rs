@@ -253,8 +253,13 @@ impl RevisionGraph {
         {
             return Ok(i);
         }
+        // As Alembic: a prefix only matches ids longer than three characters, so a
+        // short id (`a1`) is never reached by a shorter typo of it.
         let candidates: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].id.as_str().starts_with(ident))
+            .filter(|&i| {
+                let id = self.nodes[i].id.as_str();
+                id.len() > 3 && id.starts_with(ident)
+            })
             .filter(|&i| lineage.is_none_or(|l| l[i]))
             .collect();
         match candidates.as_slice() {

@@ -1009,6 +1009,29 @@ fn key_index_finds_positions_by_the_keys_items_hold() {
     assert_eq!(index.get(b"", key_of), None);
 }
 
+/// Checked against Alembic 1.20.1 (scripts/alembic-diff): a prefix matches ids
+/// longer than three characters only. With revisions `a1` and `abcd`, `a` names
+/// abcd; with `a1` and `b2`, Alembic says `No such revision or branch 'a'; please
+/// ensure at least four characters are present for partial revision identifier
+/// matches`.
+#[test]
+fn prefixes_match_only_ids_longer_than_three_characters() {
+    let g = graph(&[s("a1", &[], "short"), s("abcd", &["a1"], "long")]);
+    assert_eq!(
+        g.ident("a").map(|i| g.nodes[i].id.to_string()),
+        Ok("abcd".to_string())
+    );
+    assert_eq!(
+        g.ident("a1").map(|i| g.nodes[i].id.to_string()),
+        Ok("a1".to_string())
+    );
+    let short = graph(&[s("a1", &[], "short"), s("b2", &["a1"], "other")]);
+    match short.ident("a") {
+        Err(GraphError::UnknownRevision { ident }) => assert_eq!(ident, "a"),
+        other => panic!("expected unknown revision, got {other:?}"),
+    }
+}
+
 /// A small graph in the notation `ID<PARENTS|DEPENDS_ON#LABELS` (comma-separated
 /// lists), one revision per word, in load order: `"a< b<a c<|b"`.
 fn tiny(text: &str) -> RevisionGraph {
