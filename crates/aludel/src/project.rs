@@ -652,8 +652,12 @@ impl Project {
             .iter()
             .map(|t| Target::parse(t))
             .collect::<Result<Vec<_>, _>>()?;
-        // With --purge the rows are not read: they may name revisions no file has.
-        let mut heads = if purge {
+        // With --purge the rows are not read (they may name revisions no file has),
+        // unless a target counts from them (`-N`): then they must be known.
+        let counts_from_rows = targets
+            .iter()
+            .any(|t| matches!(t, Target::Relative { anchor: None, .. }));
+        let mut heads = if purge && !counts_from_rows {
             Heads::from_rows(&self.graph, &[] as &[&str])?
         } else {
             Heads::from_rows(&self.graph, rows)?

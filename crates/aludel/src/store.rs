@@ -489,6 +489,9 @@ impl Heads {
         purge: bool,
     ) -> Result<Vec<HeadsChange>, StoreError> {
         self.check(graph)?;
+        // Targets relative to the database (`-N`) count from the rows as they were
+        // before a purge, as Alembic's do: after it there is nothing to count from.
+        let rows_before = self.row_indices();
         let mut changes = Vec::new();
         if purge {
             changes.push(HeadsChange::Purge);
@@ -528,7 +531,7 @@ impl Heads {
 
         let mut dests: Vec<usize> = Vec::new();
         for t in targets {
-            for d in graph.resolve_indices(t, &self.row_indices())? {
+            for d in graph.resolve_indices(t, &rows_before)? {
                 if !dests.contains(&d) {
                     dests.push(d);
                 }
@@ -748,6 +751,18 @@ mod tests {
             stamp(&g, &mut h, &["27c6"], true),
             ["purge", "insert 27c6a30d7c24"]
         );
+    }
+
+    #[test]
+    fn stamp_minus_n_with_purge_counts_from_the_rows_before_it() {
+        // Alembic 1.20.1: at 55af2cb1c267, `stamp -2 --purge` stamps 1975ea83b712.
+        let g = fixture_linear();
+        let mut h = Heads::from_rows(&g, &["55af2cb1c267"]).unwrap();
+        assert_eq!(
+            stamp(&g, &mut h, &["-2"], true),
+            ["purge", "insert 1975ea83b712"]
+        );
+        assert_eq!(rows(&h), ["1975ea83b712"]);
     }
 
     #[test]
