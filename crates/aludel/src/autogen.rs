@@ -320,8 +320,9 @@ impl Shadow {
     /// (`aludel_used_<n>_<i>`, where nothing reads them) and an empty `public` made,
     /// as a new database has; a configured `shadow_database_url` has the schemas of
     /// `scope` dropped and made again, as [`Shadow::open`] does. False when this
-    /// shadow cannot be emptied so (SQLite's, or a refusal, such as a schema the
-    /// user may not rename): the caller opens a new one instead.
+    /// shadow cannot be emptied so (SQLite's, one holding an event trigger, or a
+    /// refusal, such as a schema the user may not rename): the caller opens a new one
+    /// instead.
     pub fn renew(&mut self, scope: &InspectScope) -> bool {
         let owned = self.owner.is_some();
         let given = self._exclusive.is_some();
@@ -335,6 +336,12 @@ impl Shadow {
         }
         let q = |s: &str| crate::render::quote_ident(Dialect::Postgres, s);
         let sql = if owned {
+            // An event trigger the desired schema made would fire on what is written
+            // next, which a new database would not do.
+            let triggers = driver.query_column("SELECT count(*) FROM pg_catalog.pg_event_trigger");
+            if triggers.ok().and_then(|n| n.into_iter().next()).as_deref() != Some("0") {
+                return false;
+            }
             let Ok(schemas) = driver.query_column(
                 "SELECT nspname::text FROM pg_catalog.pg_namespace \
                  WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' \

@@ -69,9 +69,12 @@ fn a_check_on_an_in_list_reads_back_as_aludel_writes_it() {
 /// A shadow database emptied for its next use ([`aludel::autogen::Shadow::renew`])
 /// reads as a new one: what the last use made is out of sight, `public` is there and
 /// empty, and the same schema written again reads back the same.
-#[test]
-fn a_renewed_shadow_database_reads_as_a_new_one() {
-    let db = PgDatabase::create();
+/// A shadow database created beside `db`'s, loaded with `statements`.
+fn loaded_shadow(
+    db: &PgDatabase,
+    scope: &InspectScope,
+    statements: &[&str],
+) -> aludel::autogen::Shadow {
     let url: DatabaseUrl = db.url().parse().unwrap();
     let mut connect = |u: &DatabaseUrl| {
         aludel::driver::connect(
@@ -83,32 +86,42 @@ fn a_renewed_shadow_database_reads_as_a_new_one() {
         )
         .map_err(|e| aludel::driver::DbError::new(e.to_string()))
     };
+    let mut shadow = aludel::autogen::Shadow::open(&url, None, scope, false, &mut connect).unwrap();
+    let statements: Vec<_> = statements
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| {
+            (
+                std::path::PathBuf::from("schema.sql"),
+                aludel::script::Statement {
+                    sql: sql.to_string(),
+                    line: i + 1,
+                },
+            )
+        })
+        .collect();
+    shadow.load(&statements).unwrap();
+    shadow
+}
+
+#[test]
+fn a_renewed_shadow_database_reads_as_a_new_one() {
+    let db = PgDatabase::create();
     let scope = InspectScope {
         schemas: vec!["public".into(), "app".into()],
         exclude_tables: Vec::new(),
     };
-    let mut shadow =
-        aludel::autogen::Shadow::open(&url, None, &scope, false, &mut connect).unwrap();
-    let statements: Vec<_> = [
-        "CREATE SCHEMA app",
-        "CREATE TYPE mood AS ENUM ('ok', 'sad')",
-        "CREATE TABLE app.a (id bigint PRIMARY KEY, m mood, code int UNIQUE CHECK (code > 0))",
-        "CREATE TABLE t (id serial PRIMARY KEY, a bigint REFERENCES app.a (id), n text DEFAULT 'x')",
-        "CREATE INDEX t_lower ON t (lower(n)) WHERE id > 10",
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, sql)| {
-        (
-            std::path::PathBuf::from("schema.sql"),
-            aludel::script::Statement {
-                sql: sql.into(),
-                line: i + 1,
-            },
-        )
-    })
-    .collect();
-    shadow.load(&statements).unwrap();
+    let mut shadow = loaded_shadow(
+        &db,
+        &scope,
+        &[
+            "CREATE SCHEMA app",
+            "CREATE TYPE mood AS ENUM ('ok', 'sad')",
+            "CREATE TABLE app.a (id bigint PRIMARY KEY, m mood, code int UNIQUE CHECK (code > 0))",
+            "CREATE TABLE t (id serial PRIMARY KEY, a bigint REFERENCES app.a (id), n text DEFAULT 'x')",
+            "CREATE INDEX t_lower ON t (lower(n)) WHERE id > 10",
+        ],
+    );
     let first = shadow.driver().unwrap().inspect(&scope).unwrap();
     assert!(first.catalog.schemas["app"].tables.contains_key("a"));
 
@@ -153,4 +166,21 @@ fn a_renewed_shadow_database_reads_as_a_new_one() {
     .unwrap();
     let c = compare(once, twice, Dialect::Postgres, &Renames::default());
     assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
+}
+
+/// An event trigger made by the desired schema would fire on what the next use
+/// writes: such a shadow database is not renewed, and a new one is used instead.
+#[test]
+fn a_shadow_database_holding_an_event_trigger_is_not_renewed() {
+    let db = PgDatabase::create();
+    let scope = InspectScope::default();
+    let mut shadow = loaded_shadow(
+        &db,
+        &scope,
+        &[
+            "CREATE FUNCTION noop() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$",
+            "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION noop()",
+        ],
+    );
+    assert!(!shadow.renew(&scope));
 }
