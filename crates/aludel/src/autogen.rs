@@ -364,7 +364,10 @@ impl Shadow {
         } else {
             return false;
         };
-        driver.execute(&sql.join(";\n")).is_ok() && scratch_session(driver).is_ok()
+        // The session goes on: temporary objects the last use made would hide the
+        // next use's tables of the same name.
+        let sql = format!("DISCARD TEMP;\n{}", sql.join(";\n"));
+        driver.execute(&sql).is_ok() && scratch_session(driver).is_ok()
     }
 
     /// The shadow database's URL.

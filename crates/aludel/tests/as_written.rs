@@ -120,12 +120,20 @@ fn a_renewed_shadow_database_reads_as_a_new_one() {
             "CREATE TABLE app.a (id bigint PRIMARY KEY, m mood, code int UNIQUE CHECK (code > 0))",
             "CREATE TABLE t (id serial PRIMARY KEY, a bigint REFERENCES app.a (id), n text DEFAULT 'x')",
             "CREATE INDEX t_lower ON t (lower(n)) WHERE id > 10",
+            "CREATE TEMPORARY TABLE t (id int)",
         ],
     );
     let first = shadow.driver().unwrap().inspect(&scope).unwrap();
     assert!(first.catalog.schemas["app"].tables.contains_key("a"));
 
     assert!(shadow.renew(&scope));
+    // The session's temporary tables are gone too: they would hide the next use's.
+    let temporary = shadow
+        .driver()
+        .unwrap()
+        .query_column("SELECT count(*) FROM pg_class WHERE relpersistence = 't'")
+        .unwrap();
+    assert_eq!(temporary, ["0"]);
     let empty = shadow.driver().unwrap().inspect(&scope).unwrap();
     let names: Vec<&String> = empty.catalog.schemas.keys().collect();
     assert_eq!(names, ["public"], "{empty:?}");
