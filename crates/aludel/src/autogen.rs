@@ -11,7 +11,9 @@
 //! revisions into it). For PostgreSQL it is a database aludel creates next to the project's
 //! (`aludel_shadow_<pid>_<n>`) and always drops, or `shadow_database_url` when the
 //! user gives one: a database dedicated to aludel, whose schemas in scope are emptied
-//! before each use.
+//! before each use. One command uses one shadow database, emptied between its uses
+//! ([`Shadow::renew`]): each `CREATE DATABASE` and `DROP DATABASE` costs PostgreSQL a
+//! checkpoint or the removal of every file, which on a real disk takes seconds.
 
 use std::path::{Path, PathBuf};
 
@@ -156,6 +158,25 @@ pub struct Shadow {
     /// Held while a configured `shadow_database_url` is in use: the threads of one
     /// `--targets` or `--workspace` run would otherwise empty it under each other.
     _exclusive: Option<GivenShadowTurn>,
+    /// How many times [`Shadow::renew`] emptied it.
+    renewals: usize,
+}
+
+/// The schemas emptied in a configured shadow database: those of `scope`, or
+/// `public`.
+fn given_schemas(scope: &InspectScope) -> Vec<String> {
+    if scope.schemas.is_empty() {
+        vec!["public".to_string()]
+    } else {
+        scope.schemas.clone()
+    }
+}
+
+/// A PostgreSQL shadow session commits without waiting for its write-ahead log to
+/// reach the disk: the database is scratch space, and a crash loses nothing anyone
+/// needs.
+fn scratch_session(driver: &mut dyn Driver) -> Result<(), DbError> {
+    driver.execute("SET synchronous_commit = off")
 }
 
 /// Which thread uses the configured shadow database, and how many times over.
@@ -231,6 +252,7 @@ impl Shadow {
                     file: None,
                     owner: None,
                     _exclusive: None,
+                    renewals: 0,
                 })
             }
             (Dialect::Sqlite, _) => {
@@ -249,17 +271,14 @@ impl Shadow {
                     file: Some(file),
                     owner: None,
                     _exclusive: None,
+                    renewals: 0,
                 })
             }
             (_, Some(given)) => {
                 let exclusive = GivenShadowTurn::take();
                 let mut driver = connect(given).map_err(shadow_err("connecting"))?;
-                let schemas = if scope.schemas.is_empty() {
-                    vec!["public".to_string()]
-                } else {
-                    scope.schemas.clone()
-                };
-                for s in schemas {
+                scratch_session(driver.as_mut()).map_err(shadow_err("setting up its session"))?;
+                for s in given_schemas(scope) {
                     let q = crate::render::quote_ident(Dialect::Postgres, &s);
                     driver
                         .execute(&format!(
@@ -273,6 +292,7 @@ impl Shadow {
                     file: None,
                     owner: None,
                     _exclusive: Some(exclusive),
+                    renewals: 0,
                 })
             }
             (_, None) => {
@@ -287,13 +307,17 @@ impl Shadow {
                         error,
                     })?;
                 let shadow_url = url.with_database(&name);
-                match connect(&shadow_url) {
+                match connect(&shadow_url).and_then(|mut driver| {
+                    scratch_session(driver.as_mut())?;
+                    Ok(driver)
+                }) {
                     Ok(driver) => Ok(Shadow {
                         driver: Some(driver),
                         url: shadow_url,
                         file: None,
                         owner: Some((owner, name)),
                         _exclusive: None,
+                        renewals: 0,
                     }),
                     Err(error) => {
                         let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name}"));
@@ -305,6 +329,63 @@ impl Shadow {
                 }
             }
         }
+    }
+
+    /// Empties this shadow database for its next use within the same command, as
+    /// if it were a new one: cheaper than dropping it and creating another, which
+    /// costs PostgreSQL a checkpoint and the removal of every file the last use made.
+    /// A database aludel created has every schema it holds renamed out of the way
+    /// (`aludel_used_<n>_<i>`, where nothing reads them) and an empty `public` made,
+    /// as a new database has; a configured `shadow_database_url` has the schemas of
+    /// `scope` dropped and made again, as [`Shadow::open`] does. False when this
+    /// shadow cannot be emptied so (SQLite's, one holding an event trigger, or a
+    /// refusal, such as a schema the user may not rename): the caller opens a new one
+    /// instead.
+    pub fn renew(&mut self, scope: &InspectScope) -> bool {
+        let owned = self.owner.is_some();
+        let given = self._exclusive.is_some();
+        self.renewals += 1;
+        let round = self.renewals;
+        let Ok(driver) = self.driver() else {
+            return false;
+        };
+        if driver.reset_session().is_err() {
+            return false;
+        }
+        let q = |s: &str| crate::render::quote_ident(Dialect::Postgres, s);
+        let sql = if owned {
+            // An event trigger the desired schema made would fire on what is written
+            // next, which a new database would not do.
+            let triggers = driver.query_column("SELECT count(*) FROM pg_catalog.pg_event_trigger");
+            if triggers.ok().and_then(|n| n.into_iter().next()).as_deref() != Some("0") {
+                return false;
+            }
+            let Ok(schemas) = driver.query_column(
+                "SELECT nspname::text FROM pg_catalog.pg_namespace \
+                 WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' \
+                 AND nspname !~ '^aludel_used_' ORDER BY 1",
+            ) else {
+                return false;
+            };
+            let mut sql: Vec<String> = schemas
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("ALTER SCHEMA {} RENAME TO aludel_used_{round}_{i}", q(s)))
+                .collect();
+            sql.push("CREATE SCHEMA public".into());
+            sql
+        } else if given {
+            given_schemas(scope)
+                .iter()
+                .map(|s| format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", q(s)))
+                .collect()
+        } else {
+            return false;
+        };
+        // The session goes on: temporary objects the last use made would hide the
+        // next use's tables of the same name.
+        let sql = format!("DISCARD TEMP;\n{}", sql.join(";\n"));
+        driver.execute(&sql).is_ok() && scratch_session(driver).is_ok()
     }
 
     /// The shadow database's URL.
@@ -352,7 +433,15 @@ impl Shadow {
             .map_err(|error| AutogenError::Shadow {
                 doing: "resetting the session after loading the desired schema".into(),
                 error,
-            })
+            })?;
+        if self.url.dialect() == Dialect::Postgres {
+            let driver = self.driver()?;
+            scratch_session(driver).map_err(|error| AutogenError::Shadow {
+                doing: "setting up its session".into(),
+                error,
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -577,9 +666,11 @@ fn default_schema(dialect: Dialect, a: &Catalog, b: &Catalog) -> String {
 /// itself forever.
 ///
 /// Only what holds printed expressions makes the round trip: types, tables with their
-/// columns and constraints, indexes with an expression or a predicate, views. Foreign
-/// keys and indexes on plain columns are structured data that reads back unchanged;
-/// leaving them out halves the work on large schemas. They are kept from `first`.
+/// columns and check constraints, indexes with an expression or a predicate, views.
+/// Foreign keys, indexes on plain columns and, on PostgreSQL, primary keys and unique
+/// constraints are structured data that reads back unchanged; leaving them out more
+/// than halves the work on large schemas (on PostgreSQL each key is an index, built
+/// and synced to disk as its table is created). They are kept from `first`.
 pub fn as_written(
     first: Inspection,
     driver: &mut dyn Driver,
@@ -592,15 +683,24 @@ pub fn as_written(
     };
     let empty = driver.inspect(scope).map_err(inspect_err)?;
     let schema = default_schema(dialect, &empty.catalog, &first.catalog);
+    // On PostgreSQL every key is an index built, and synced to disk, as its table is
+    // created; SQLite's `INTEGER PRIMARY KEY` changes what its table is, so it stays.
+    let keyless = dialect == Dialect::Postgres;
     let ops: Vec<Op> = crate::diff::diff(&empty.catalog, &first.catalog, &Renames::default())
         .ops
         .into_iter()
-        .filter(|op| match op {
-            Op::AddForeignKey(..) => false,
-            Op::CreateIndex(_, _, i) => {
-                i.predicate.is_some() || i.keys.iter().any(|k| k.is_expression)
+        .filter_map(|op| match op {
+            Op::AddForeignKey(..) => None,
+            Op::AddPrimaryKey(..) | Op::AddUnique(..) if keyless => None,
+            Op::CreateTable(name, mut table) if keyless => {
+                table.primary_key = None;
+                table.uniques.clear();
+                Some(Op::CreateTable(name, table))
             }
-            _ => true,
+            Op::CreateIndex(_, _, ref i) => {
+                (i.predicate.is_some() || i.keys.iter().any(|k| k.is_expression)).then_some(op)
+            }
+            op => Some(op),
         })
         .collect();
     let rendered = render_ops(dialect, &schema, &empty.catalog, &ops)?;
@@ -627,6 +727,10 @@ pub fn as_written(
         for (table, t) in &schema.tables {
             if let Some(back) = read.tables.get_mut(table) {
                 back.foreign_keys = t.foreign_keys.clone();
+                if keyless {
+                    back.primary_key = t.primary_key.clone();
+                    back.uniques = t.uniques.clone();
+                }
                 for (index, i) in &t.indexes {
                     back.indexes
                         .entry(index.clone())

@@ -1208,12 +1208,13 @@ impl Project {
 
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
     /// or from the cache when nothing that decides it changed (`server_version` is the
-    /// live server's).
+    /// live server's). The shadow database used, if any, comes back for another use
+    /// ([`crate::autogen::Shadow::renew`]).
     fn desired(
         &self,
         server_version: &str,
         scope: &crate::driver::InspectScope,
-    ) -> Result<crate::driver::Inspection, Error> {
+    ) -> Result<(crate::driver::Inspection, Option<crate::autogen::Shadow>), Error> {
         use crate::autogen::{AutogenError, DesiredCache, desired_statements};
         let statements = desired_statements(&self.config.autogenerate.schema, self.dialect())?;
         let cache = self.config.cache_dir.as_ref().map(|dir| {
@@ -1221,7 +1222,7 @@ impl Project {
             DesiredCache::new(dir, key)
         });
         if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
-            return Ok(found);
+            return Ok((found, None));
         }
         let mut shadow = self.shadow(false, scope)?;
         shadow.load(&statements)?;
@@ -1232,14 +1233,27 @@ impl Project {
                 which: "the shadow database",
                 error,
             })?;
-        drop(shadow);
         // Read back as aludel writes it, which is how the live database will hold it.
-        let mut again = self.shadow(false, scope)?;
+        let mut again = self.renewed(shadow, scope)?;
         let inspection = crate::autogen::as_written(first, again.driver()?, scope, self.dialect())?;
         if let Some(cache) = &cache {
             cache.store(&inspection);
         }
-        Ok(inspection)
+        Ok((inspection, Some(again)))
+    }
+
+    /// `shadow` emptied for another use, or a new shadow database when it cannot be.
+    fn renewed(
+        &self,
+        mut shadow: crate::autogen::Shadow,
+        scope: &crate::driver::InspectScope,
+    ) -> Result<crate::autogen::Shadow, Error> {
+        if shadow.renew(scope) {
+            return Ok(shadow);
+        }
+        // The old one goes first: a configured shadow database is taken in turns.
+        drop(shadow);
+        self.shadow(false, scope)
     }
 
     /// Reads and splits the desired schema's files, so that a missing or broken one is
@@ -1286,14 +1300,18 @@ impl Project {
             },
             ..scope
         };
-        let desired = self.desired(&server_version, &scope)?;
+        let (desired, used) = self.desired(&server_version, &scope)?;
         let differing = crate::autogen::differing_expressions(&current.catalog, &desired.catalog);
         // Settling is a refinement: without a shadow database to do it in, the
         // database's own forms are compared, as when settling fails.
         let current = if differing.is_empty() {
             current
         } else {
-            match self.shadow(false, &scope) {
+            let shadow = match used {
+                Some(used) => self.renewed(used, &scope),
+                None => self.shadow(false, &scope),
+            };
+            match shadow {
                 Ok(mut shadow) => match shadow.driver() {
                     Ok(driver) => crate::autogen::settle_expressions(
                         current,

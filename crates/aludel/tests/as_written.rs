@@ -65,3 +65,130 @@ fn a_check_on_an_in_list_reads_back_as_aludel_writes_it() {
     let c = compare(twice, once, Dialect::Postgres, &Renames::default());
     assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
 }
+
+/// A shadow database emptied for its next use ([`aludel::autogen::Shadow::renew`])
+/// reads as a new one: what the last use made is out of sight, `public` is there and
+/// empty, and the same schema written again reads back the same.
+/// A shadow database created beside `db`'s, loaded with `statements`.
+fn loaded_shadow(
+    db: &PgDatabase,
+    scope: &InspectScope,
+    statements: &[&str],
+) -> aludel::autogen::Shadow {
+    let url: DatabaseUrl = db.url().parse().unwrap();
+    let mut connect = |u: &DatabaseUrl| {
+        aludel::driver::connect(
+            u,
+            &ConnectOptions {
+                busy_timeout: Duration::from_secs(5),
+                ..ConnectOptions::default()
+            },
+        )
+        .map_err(|e| aludel::driver::DbError::new(e.to_string()))
+    };
+    let mut shadow = aludel::autogen::Shadow::open(&url, None, scope, false, &mut connect).unwrap();
+    let statements: Vec<_> = statements
+        .iter()
+        .enumerate()
+        .map(|(i, sql)| {
+            (
+                std::path::PathBuf::from("schema.sql"),
+                aludel::script::Statement {
+                    sql: sql.to_string(),
+                    line: i + 1,
+                },
+            )
+        })
+        .collect();
+    shadow.load(&statements).unwrap();
+    shadow
+}
+
+#[test]
+fn a_renewed_shadow_database_reads_as_a_new_one() {
+    let db = PgDatabase::create();
+    let scope = InspectScope {
+        schemas: vec!["public".into(), "app".into()],
+        exclude_tables: Vec::new(),
+    };
+    let mut shadow = loaded_shadow(
+        &db,
+        &scope,
+        &[
+            "CREATE SCHEMA app",
+            "CREATE TYPE mood AS ENUM ('ok', 'sad')",
+            "CREATE TABLE app.a (id bigint PRIMARY KEY, m mood, code int UNIQUE CHECK (code > 0))",
+            "CREATE TABLE t (id serial PRIMARY KEY, a bigint REFERENCES app.a (id), n text DEFAULT 'x')",
+            "CREATE INDEX t_lower ON t (lower(n)) WHERE id > 10",
+            "CREATE TEMPORARY TABLE t (id int)",
+        ],
+    );
+    let first = shadow.driver().unwrap().inspect(&scope).unwrap();
+    assert!(first.catalog.schemas["app"].tables.contains_key("a"));
+
+    assert!(shadow.renew(&scope));
+    // The session's temporary tables are gone too: they would hide the next use's.
+    let temporary = shadow
+        .driver()
+        .unwrap()
+        .query_column("SELECT count(*) FROM pg_class WHERE relpersistence = 't'")
+        .unwrap();
+    assert_eq!(temporary, ["0"]);
+    let empty = shadow.driver().unwrap().inspect(&scope).unwrap();
+    let names: Vec<&String> = empty.catalog.schemas.keys().collect();
+    assert_eq!(names, ["public"], "{empty:?}");
+    assert!(empty.catalog.schemas["public"].tables.is_empty());
+    assert!(empty.catalog.schemas["public"].enums.is_empty());
+
+    // Written as a revision would write it, keys included, in the renewed database.
+    let once = as_written(
+        first.clone(),
+        shadow.driver().unwrap(),
+        &scope,
+        Dialect::Postgres,
+    )
+    .unwrap();
+    let a = &once.catalog.schemas["app"].tables["a"];
+    assert_eq!(
+        a.primary_key,
+        first.catalog.schemas["app"].tables["a"].primary_key
+    );
+    assert_eq!(a.uniques.len(), 1, "{a:?}");
+    assert_eq!(once.catalog.schemas["public"].tables["t"].indexes.len(), 1);
+    let c = compare(
+        first.clone(),
+        once.clone(),
+        Dialect::Postgres,
+        &Renames::default(),
+    );
+    assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
+
+    // And again: the second use's schemas are out of sight too.
+    assert!(shadow.renew(&scope));
+    let twice = as_written(
+        once.clone(),
+        shadow.driver().unwrap(),
+        &scope,
+        Dialect::Postgres,
+    )
+    .unwrap();
+    let c = compare(once, twice, Dialect::Postgres, &Renames::default());
+    assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
+}
+
+/// An event trigger made by the desired schema would fire on what the next use
+/// writes: such a shadow database is not renewed, and a new one is used instead.
+#[test]
+fn a_shadow_database_holding_an_event_trigger_is_not_renewed() {
+    let db = PgDatabase::create();
+    let scope = InspectScope::default();
+    let mut shadow = loaded_shadow(
+        &db,
+        &scope,
+        &[
+            "CREATE FUNCTION noop() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$",
+            "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION noop()",
+        ],
+    );
+    assert!(!shadow.renew(&scope));
+}
