@@ -299,6 +299,20 @@ DIFFERENCES: list[Difference] = [
         and any(_RELATIVE.search(t) for t in _targets(c)),
     ),
     Difference(
+        "stamp-purge-relative",
+        "`stamp -N --purge` (also `LABEL@-N`): aludel counts from the rows the table "
+        "held before the purge; Alembic refuses `-N` in `stamp` while the table has "
+        "rows, and after its purge has emptied the table counts from the heads (or "
+        "stops with `Ambiguous walk`).",
+        "The same target means the same place with and without --purge: N below "
+        "where the database is, as `stamp -N` without --purge and `downgrade -N` "
+        "count. Alembic's answer comes from the order in which it empties the table.",
+        lambda c, a, b: c.args[0] == "stamp"
+        and "--purge" in c.args
+        and b.status == "ok"
+        and any(_RELATIVE.search(t) for t in _targets(c)),
+    ),
+    Difference(
         "merge-point-last-step",
         "`downgrade -N` / `LABEL@-N` whose last step lands on a merge point: Alembic "
         "stops with `Ambiguous walk`, aludel reverts the merge revision, which leaves "
