@@ -185,7 +185,12 @@ enum Command {
     /// List revisions, newest first.
     History {
         /// A range `A:B` (either side may be empty; `current` allowed).
-        #[arg(short = 'r', long = "rev-range", value_name = "RANGE")]
+        #[arg(
+            short = 'r',
+            long = "rev-range",
+            value_name = "RANGE",
+            allow_hyphen_values = true
+        )]
         rev_range: Option<String>,
         /// Show each revision in full.
         #[arg(short, long)]

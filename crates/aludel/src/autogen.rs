@@ -685,7 +685,10 @@ pub fn as_written(
     let schema = default_schema(dialect, &empty.catalog, &first.catalog);
     // On PostgreSQL every key is an index built, and synced to disk, as its table is
     // created; SQLite's `INTEGER PRIMARY KEY` changes what its table is, so it stays.
-    let keyless = dialect == Dialect::Postgres;
+    // A view may lean on a primary key (`GROUP BY t.id` selecting t's other columns is
+    // valid only while t.id is the key), so with views the keys stay too.
+    let has_views = first.catalog.schemas.values().any(|s| !s.views.is_empty());
+    let keyless = dialect == Dialect::Postgres && !has_views;
     let ops: Vec<Op> = crate::diff::diff(&empty.catalog, &first.catalog, &Renames::default())
         .ops
         .into_iter()

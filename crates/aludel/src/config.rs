@@ -222,24 +222,40 @@ impl std::str::FromStr for Backoff {
 }
 
 impl ConnectPolicy {
-    /// The waits between attempts, in order: one fewer than the attempts.
-    pub fn retry_delays(&self) -> Vec<std::time::Duration> {
+    /// The wait after failed attempt `n` (1-based): `delay_seconds`, then doubling
+    /// up to a minute with exponential backoff (never below the first wait), or the
+    /// same each time with fixed backoff. Worked out per attempt rather than listed, so
+    /// that a huge `retries` costs nothing until it is used.
+    pub fn retry_delay(&self, n: u32) -> std::time::Duration {
         let first = std::time::Duration::from_secs_f64(self.delay_seconds);
-        let mut delay = first;
-        let mut out = Vec::with_capacity(self.retries.saturating_sub(1) as usize);
-        for _ in 1..self.retries {
-            out.push(delay);
-            if self.backoff == Backoff::Exponential {
-                delay = delay.saturating_mul(2).min(MAX_RETRY_DELAY.max(first));
-            }
+        if self.backoff == Backoff::Fixed {
+            return first;
         }
-        out
+        let cap = MAX_RETRY_DELAY.max(first);
+        let doublings = n.saturating_sub(1).min(32);
+        first.saturating_mul(1u32 << doublings.min(31)).min(cap)
+    }
+
+    /// The first waits between the attempts, in order (`retries - 1` of them, at most
+    /// the first 1,000); [`ConnectPolicy::retry_delay`] gives any one.
+    pub fn retry_delays(&self) -> Vec<std::time::Duration> {
+        (1..self.retries.min(1_000))
+            .map(|n| self.retry_delay(n))
+            .collect()
     }
 
     /// The longest a connection can take to give up, waits only (each attempt's own
     /// `connect_timeout` comes on top).
     pub fn total_retry_wait(&self) -> std::time::Duration {
-        self.retry_delays().iter().sum()
+        let waits = self.retries.saturating_sub(1);
+        // Past 40 doublings every wait is the cap: add those up in one product.
+        let listed = waits.min(40);
+        let mut total = std::time::Duration::ZERO;
+        for n in 1..=listed {
+            total = total.saturating_add(self.retry_delay(n));
+        }
+        let rest = waits - listed;
+        total.saturating_add(self.retry_delay(listed.max(1)).saturating_mul(rest))
     }
 }
 
@@ -926,6 +942,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("MIGRATION_RETRY_COUNT"), "{e}");
+    }
+
+    #[test]
+    fn a_huge_retry_count_costs_nothing_until_it_is_used() {
+        let text = "[connect]\nretries = 4000000000\ndelay_seconds = 5\n";
+        let c = load(text, &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(c.connect.retry_delay(1).as_secs(), 5);
+        assert_eq!(c.connect.retry_delay(3_999_999_999).as_secs(), 60);
+        // 5 + 10 + 20 + 40, then 60 s for each of the other waits.
+        let waits = 4_000_000_000u64 - 1;
+        assert_eq!(
+            c.connect.total_retry_wait().as_secs(),
+            75 + 60 * (waits - 4)
+        );
     }
 
     #[test]

@@ -411,8 +411,7 @@ pub fn connect(
 ) -> Result<Box<dyn Driver>, RunError> {
     let options = ConnectOptions::from(policy);
     let attempts = policy.retries.max(1);
-    let delays = policy.retry_delays();
-    let total_wait = delays.iter().sum();
+    let total_wait = policy.total_retry_wait();
     for attempt in 1..=attempts {
         match driver::connect(url, &options) {
             Ok(d) => return Ok(d),
@@ -421,10 +420,7 @@ pub fn connect(
                 return Err(RunError::Connect { error, attempts });
             }
             Err(error) => {
-                let delay = delays
-                    .get(attempt as usize - 1)
-                    .copied()
-                    .unwrap_or_default();
+                let delay = policy.retry_delay(attempt);
                 events(Event::ConnectFailed {
                     attempt,
                     of: attempts,

@@ -192,3 +192,24 @@ fn a_shadow_database_holding_an_event_trigger_is_not_renewed() {
     );
     assert!(!shadow.renew(&scope));
 }
+
+/// A view that groups by a primary key and selects the table's other columns is valid
+/// only while that key exists: writing the desired schema again keeps the keys then.
+#[test]
+fn a_view_leaning_on_a_primary_key_is_written_again() {
+    let db = PgDatabase::create();
+    let mut driver = open(db.url());
+    driver
+        .execute(
+            "CREATE TABLE t (id int PRIMARY KEY, name text CHECK (name <> ''));
+             CREATE TABLE u (t_id int, n int);
+             CREATE VIEW v AS SELECT t.id, t.name, count(u.n) AS n
+               FROM t LEFT JOIN u ON u.t_id = t.id GROUP BY t.id",
+        )
+        .unwrap();
+    let first = driver.inspect(&InspectScope::default()).unwrap();
+    let once = written(first.clone());
+    assert!(once.catalog.schemas["public"].views.contains_key("v"));
+    let c = compare(once, first, Dialect::Postgres, &Renames::default());
+    assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
+}
