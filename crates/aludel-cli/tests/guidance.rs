@@ -76,9 +76,32 @@ fn an_existing_object_after_recorded_revisions_is_not_called_a_predating_databas
     );
 }
 
+/// A first revision without a transaction that fails on something existing may have
+/// made it itself (an earlier statement, or a killed run): stamping it would record it
+/// as whole, so there is no stamping advice.
+fn a_first_revision_without_a_transaction_is_not_called_a_predating_database(
+    backend: Backend,
+) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(
+        &Rev::new("rev_1", &[], "two tables")
+            .header("transaction", "false")
+            .sql(
+                "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABLE c (id int);",
+                "",
+            ),
+    );
+    p.db().execute("CREATE TABLE b (id int)");
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(!r.stderr.contains("aludel stamp"), "{r}");
+    assert!(!r.stderr.contains("predates"), "{r}");
+    assert!(p.db().version_rows().is_empty());
+}
+
 on_both!(
     a_database_that_predates_its_migrations_is_told_to_stamp,
-    an_existing_object_after_recorded_revisions_is_not_called_a_predating_database
+    an_existing_object_after_recorded_revisions_is_not_called_a_predating_database,
+    a_first_revision_without_a_transaction_is_not_called_a_predating_database
 );
 
 /// `check --migrations` (and `check`, `revision --autogenerate`) say that the desired

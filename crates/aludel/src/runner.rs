@@ -1175,8 +1175,12 @@ fn predates_its_migrations(
     kind: crate::driver::DbErrorKind,
 ) -> Option<String> {
     let first_from_empty = done.is_empty() && step.heads_before.is_empty();
+    // Only a revision that ran in a transaction left nothing of its own behind: a
+    // `transaction false` revision's earlier statements (this run's, or a killed
+    // run's) may have made what now exists, and stamping would record it as whole.
     (kind == crate::driver::DbErrorKind::AlreadyExists
         && step.direction == Direction::Upgrade
+        && step.transactional
         && first_from_empty)
         .then(|| {
             format!(
