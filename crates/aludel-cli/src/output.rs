@@ -170,10 +170,17 @@ impl Printer {
             _ => (Level::Info, "progress", None, None),
         };
         let message = match event {
-            Event::StepStarted { description, .. } | Event::StepFinished { description, .. }
-                if self.json =>
-            {
-                description.clone()
+            Event::StepStarted { description, .. } if self.json => description.clone(),
+            // The time is the line's own `duration` field.
+            Event::StepFinished {
+                summary, committed, ..
+            } if self.json => {
+                let pending = if *committed {
+                    ""
+                } else {
+                    ", to be committed with the run"
+                };
+                format!("Finished {summary}{pending}")
             }
             _ => event.to_string(),
         };

@@ -79,9 +79,7 @@ fn an_existing_object_after_recorded_revisions_is_not_called_a_predating_databas
 /// A first revision without a transaction that fails on something existing may have
 /// made it itself (an earlier statement, or a killed run): stamping it would record it
 /// as whole, so there is no stamping advice.
-fn a_first_revision_without_a_transaction_is_not_called_a_predating_database(
-    backend: Backend,
-) {
+fn a_first_revision_without_a_transaction_is_not_called_a_predating_database(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
     p.write_rev(
         &Rev::new("rev_1", &[], "two tables")

@@ -218,12 +218,12 @@ fn json_logs_report_statement_starts() {
     let events: Vec<String> = aludel_testkit::json_log(&r.stderr);
     insta::assert_snapshot!(events.join("\n"), @r#"
     {"level":"info","event":"migration_started","revision":"rev_1","message":"Running upgrade  -> rev_1, items"}
-    {"level":"info","event":"migration_finished","revision":"rev_1","duration":"[s]","message":"Running upgrade  -> rev_1, items"}
+    {"level":"info","event":"migration_finished","revision":"rev_1","duration":"[s]","message":"Finished upgrade  -> rev_1"}
     {"level":"info","event":"migration_started","revision":"rev_2","message":"Running upgrade rev_1 -> rev_2, index items"}
     {"level":"info","event":"statement_started","revision":"rev_2","message":"Running the statement at line 7: CREATE INDEX CONCURRENTLY items_name_idx ON items (name)"}
-    {"level":"info","event":"migration_finished","revision":"rev_2","duration":"[s]","message":"Running upgrade rev_1 -> rev_2, index items"}
+    {"level":"info","event":"migration_finished","revision":"rev_2","duration":"[s]","message":"Finished upgrade rev_1 -> rev_2"}
     {"level":"info","event":"migration_started","revision":"rev_3","message":"Running upgrade rev_2 -> rev_3, after"}
-    {"level":"info","event":"migration_finished","revision":"rev_3","duration":"[s]","message":"Running upgrade rev_2 -> rev_3, after"}
+    {"level":"info","event":"migration_finished","revision":"rev_3","duration":"[s]","message":"Finished upgrade rev_2 -> rev_3"}
     "#);
 }
 

@@ -162,6 +162,24 @@ fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
         r.stderr.contains("the database is at rev_2"),
         "the message must say where the database is:\n{r}"
     );
+    // Each Finished line says whether the revision is committed yet: rev_1 and rev_3
+    // waited on the run's transaction, rev_2 committed statement by statement.
+    let finished = |rev: &str| -> String {
+        r.stderr
+            .lines()
+            .find(|l| l.contains("Finished upgrade") && l.contains(&format!("-> {rev} (")))
+            .unwrap_or_else(|| panic!("no Finished line for {rev}:\n{r}"))
+            .to_string()
+    };
+    assert!(
+        finished("rev_1").ends_with(", to be committed with the run"),
+        "{r}"
+    );
+    assert!(finished("rev_2").ends_with("([ms])"), "{r}");
+    assert!(
+        finished("rev_3").ends_with(", to be committed with the run"),
+        "{r}"
+    );
 }
 
 on_both!(

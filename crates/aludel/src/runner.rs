@@ -104,6 +104,9 @@ pub enum Event {
         revision: String,
         /// How long it took, version-table update included.
         elapsed: Duration,
+        /// Whether it is committed now; false inside a whole-run transaction
+        /// (`transaction_per_migration = false`), which commits at the end of the run.
+        committed: bool,
     },
     /// Releasing the run lock failed after the work was done. Not an error: the
     /// server releases a session's lock when the session ends, which it does as
@@ -1054,6 +1057,7 @@ pub fn apply_steps(
         if own_tx {
             in_tx = false;
         }
+        let committed = !in_tx;
         // The run's transaction resumes after a non-transactional revision, unless it
         // was the last one (no empty BEGIN; COMMIT at the end).
         if whole_run && !step.transactional && !last {
@@ -1067,6 +1071,7 @@ pub fn apply_steps(
             summary: step_summary(step),
             revision: step.revision.clone(),
             elapsed: started.elapsed(),
+            committed,
         });
     }
     if in_tx {
@@ -1306,8 +1311,17 @@ impl std::fmt::Display for Event {
                 write!(f, "Running the statement at line {line}: {excerpt}")
             }
             Event::StepFinished {
-                summary, elapsed, ..
-            } => write!(f, "Finished {summary} ({} ms)", elapsed.as_millis()),
+                summary,
+                elapsed,
+                committed,
+                ..
+            } => {
+                write!(f, "Finished {summary} ({} ms)", elapsed.as_millis())?;
+                if !committed {
+                    f.write_str(", to be committed with the run")?;
+                }
+                Ok(())
+            }
             Event::LockNotReleased { error, released } => write!(
                 f,
                 "Could not release the migration lock ({error}); {}",
