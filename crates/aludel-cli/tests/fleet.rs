@@ -343,7 +343,7 @@ fn query_lines_list_targets_and_json_logs_name_them() {
         .flat_map(|t| {
             [
                 format!(r#"{{"level":"info","event":"migration_started","target":"{t}","revision":"r1","message":"Running upgrade  -> r1, log and accounts"}}"#),
-                format!(r#"{{"level":"info","event":"migration_finished","target":"{t}","revision":"r1","duration":"[s]","message":"Running upgrade  -> r1, log and accounts"}}"#),
+                format!(r#"{{"level":"info","event":"migration_finished","target":"{t}","revision":"r1","duration":"[s]","message":"Finished upgrade  -> r1"}}"#),
                 format!(r#"{{"level":"info","event":"target_finished","target":"{t}","duration":"[s]","message":"ok"}}"#),
             ]
         })

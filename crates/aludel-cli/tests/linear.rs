@@ -327,7 +327,7 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
         json_log(&r.stderr),
         [
             r#"{"level":"info","event":"migration_started","revision":"aaa","message":"Running upgrade  -> aaa, create a"}"#.to_string(),
-            r#"{"level":"info","event":"migration_finished","revision":"aaa","duration":"[s]","message":"Running upgrade  -> aaa, create a"}"#.to_string(),
+            r#"{"level":"info","event":"migration_finished","revision":"aaa","duration":"[s]","message":"Finished upgrade  -> aaa"}"#.to_string(),
             r#"{"level":"info","event":"migration_started","revision":"bbb","message":"Running upgrade aaa -> bbb, create b"}"#.to_string(),
             format!(r#"{{"level":"error","event":"migration_failed","revision":"bbb","message":"{json_error}"}}"#),
         ],

@@ -500,12 +500,23 @@ impl Heads {
             self.live = 0;
             self.recompute_applied(graph);
         }
-        let base = [Target::Base];
-        let targets = if targets.is_empty() {
-            &base[..]
-        } else {
-            targets
-        };
+        // A walk down that ends below the first revision names base (of its branch):
+        // it empties the table (or the branch's rows) like `base`, not nothing at all.
+        let mut named = Vec::with_capacity(targets.len().max(1));
+        for t in targets {
+            named.push(match t {
+                Target::Relative { branch, steps, .. }
+                    if *steps < 0 && graph.resolve_indices(t, &rows_before)?.is_empty() =>
+                {
+                    branch.clone().map_or(Target::Base, Target::BranchBase)
+                }
+                _ => t.clone(),
+            });
+        }
+        if named.is_empty() {
+            named.push(Target::Base);
+        }
+        let targets = &named[..];
         let is_base = |t: &Target| matches!(t, Target::Base | Target::BranchBase(_));
         if targets.len() > 1 && targets.iter().any(is_base) {
             return Err(StoreError::StampBaseMixed);
@@ -763,6 +774,20 @@ mod tests {
             ["purge", "insert 1975ea83b712"]
         );
         assert_eq!(rows(&h), ["1975ea83b712"]);
+    }
+
+    #[test]
+    fn stamp_minus_n_down_to_base_empties_the_table() {
+        let g = fixture_linear();
+        for target in ["-3", "55af2cb1c267-3", "ae1027a6acf-2"] {
+            let mut h = Heads::from_rows(&g, &["55af2cb1c267"]).unwrap();
+            assert_eq!(
+                stamp(&g, &mut h, &[target], false),
+                ["delete 55af2cb1c267"],
+                "{target}"
+            );
+            assert!(h.is_empty(), "{target}");
+        }
     }
 
     #[test]

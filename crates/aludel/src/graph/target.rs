@@ -803,7 +803,21 @@ impl RevisionGraph {
                     (None, Pos::Rev(i)) => Some(i),
                     (None, Pos::Base) => None,
                 };
-                match self.walk(target, start, *steps + 1, None)? {
+                // The walk is one step shorter (counted from the row, not below it):
+                // an error names the steps the user asked for.
+                let walked = self
+                    .walk(target, start, *steps + 1, None)
+                    .map_err(|e| match e {
+                        GraphError::RelativeOutOfRange {
+                            target, problem, ..
+                        } => GraphError::RelativeOutOfRange {
+                            target,
+                            steps: steps.unsigned_abs(),
+                            problem,
+                        },
+                        e => e,
+                    })?;
+                match walked {
                     Pos::Rev(i) => Ok((restrict, Down::Through(i))),
                     // N-1 steps reached base: as many revisions as steps taken are
                     // applied on the line, as the walk itself counts them.

@@ -1210,5 +1210,12 @@ fn walks_below_base_count_the_steps_taken() {
                 .ends_with("the walk went below base after 2 step(s)"),
             "{target}: {e}"
         );
+        // ... and names the steps asked for, not one fewer.
+        let n = target.rsplit('-').next().unwrap();
+        assert!(
+            e.to_string()
+                .contains(&format!("didn't produce {n} migrations")),
+            "{target}: {e}"
+        );
     }
 }
