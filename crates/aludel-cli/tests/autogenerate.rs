@@ -483,3 +483,32 @@ fn expressions_compare_by_meaning_and_a_real_change_stays_one() {
         "{r}"
     );
 }
+
+/// A shadow database inherits what `template1` holds (an extension's types, a domain):
+/// the second use within one command (the desired schema as aludel writes it) must
+/// still see them, so such a shadow is not emptied by renaming its schemas away.
+#[test]
+fn a_customised_template1_reaches_every_use_of_the_shadow() {
+    use aludel_testkit::faults::Cluster;
+    let cluster = Cluster::start();
+    let template1 = cluster.url().replace("/postgres?", "/template1?");
+    aludel_testkit::pg_rows(
+        &template1,
+        "CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%')",
+    );
+    aludel_testkit::pg_rows(&cluster.url(), "CREATE DATABASE app");
+    let app = cluster.url().replace("/postgres?", "/app?");
+    let p = aludel_testkit::TestProject::new(BIN, Some(&app), "");
+    std::fs::write(
+        p.path().join("schema.sql"),
+        "CREATE TABLE users (id int PRIMARY KEY, address email CHECK (address <> ''));\n",
+    )
+    .unwrap();
+    p.set_option("autogenerate", "schema", "\"schema.sql\"");
+    let r = p.run(&["check"]);
+    assert_eq!(
+        r.code, 3,
+        "the table is missing, and nothing else went wrong:\n{r}"
+    );
+    assert!(r.stdout.contains("users"), "{r}");
+}

@@ -160,6 +160,28 @@ pub struct Shadow {
     _exclusive: Option<GivenShadowTurn>,
     /// How many times [`Shadow::renew`] emptied it.
     renewals: usize,
+    /// Whether a database aludel created started as empty as `template0` (only an
+    /// empty `public` and plpgsql). One that inherited schemas, extensions or objects
+    /// from `template1` is never renewed: renaming them away would take from the next
+    /// use what a new database has.
+    plain: bool,
+}
+
+/// Whether a new database holds nothing beyond what `template0` gives: no extension
+/// but plpgsql, no schema but `public`, nothing in `public`. Any doubt is "no".
+fn starts_plain(driver: &mut dyn Driver) -> bool {
+    let count = driver.query_column(
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql') \
+         + (SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname !~ '^pg_' \
+            AND nspname NOT IN ('information_schema', 'public')) \
+         + (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
+            ON n.oid = c.relnamespace WHERE n.nspname = 'public') \
+         + (SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n \
+            ON n.oid = p.pronamespace WHERE n.nspname = 'public') \
+         + (SELECT count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n \
+            ON n.oid = t.typnamespace WHERE n.nspname = 'public')",
+    );
+    count.ok().and_then(|c| c.into_iter().next()).as_deref() == Some("0")
 }
 
 /// The schemas emptied in a configured shadow database: those of `scope`, or
@@ -253,6 +275,7 @@ impl Shadow {
                     owner: None,
                     _exclusive: None,
                     renewals: 0,
+                    plain: false,
                 })
             }
             (Dialect::Sqlite, _) => {
@@ -272,6 +295,7 @@ impl Shadow {
                     owner: None,
                     _exclusive: None,
                     renewals: 0,
+                    plain: false,
                 })
             }
             (_, Some(given)) => {
@@ -293,6 +317,7 @@ impl Shadow {
                     owner: None,
                     _exclusive: Some(exclusive),
                     renewals: 0,
+                    plain: false,
                 })
             }
             (_, None) => {
@@ -311,7 +336,8 @@ impl Shadow {
                     scratch_session(driver.as_mut())?;
                     Ok(driver)
                 }) {
-                    Ok(driver) => Ok(Shadow {
+                    Ok(mut driver) => Ok(Shadow {
+                        plain: starts_plain(driver.as_mut()),
                         driver: Some(driver),
                         url: shadow_url,
                         file: None,
@@ -338,11 +364,13 @@ impl Shadow {
     /// (`aludel_used_<n>_<i>`, where nothing reads them) and an empty `public` made,
     /// as a new database has; a configured `shadow_database_url` has the schemas of
     /// `scope` dropped and made again, as [`Shadow::open`] does. False when this
-    /// shadow cannot be emptied so (SQLite's, one holding an event trigger, or a
+    /// shadow cannot be emptied so (SQLite's, one that started with what `template1`
+    /// gave it beyond an empty `public`, one holding an event trigger, or a
     /// refusal, such as a schema the user may not rename): the caller opens a new one
     /// instead.
     pub fn renew(&mut self, scope: &InspectScope) -> bool {
         let owned = self.owner.is_some();
+        let plain = self.plain;
         let given = self._exclusive.is_some();
         self.renewals += 1;
         let round = self.renewals;
@@ -354,6 +382,9 @@ impl Shadow {
         }
         let q = |s: &str| crate::render::quote_ident(Dialect::Postgres, s);
         let sql = if owned {
+            if !plain {
+                return false;
+            }
             // An event trigger the desired schema made would fire on what is written
             // next, which a new database would not do.
             let triggers = driver.query_column("SELECT count(*) FROM pg_catalog.pg_event_trigger");
