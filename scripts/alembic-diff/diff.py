@@ -92,6 +92,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=int(os.environ.get("ALEMBIC_DIFF_SEED", "1")))
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("ALEMBIC_DIFF_SECONDS", "240")))
     ap.add_argument("--graphs", type=int, default=int(os.environ.get("ALEMBIC_DIFF_GRAPHS", "400")))
+    ap.add_argument(
+        "--min-graphs",
+        type=int,
+        default=int(os.environ.get("ALEMBIC_DIFF_MIN_GRAPHS", "60")),
+        help="random graphs compared whatever the time (after every fixed graph), so a "
+        "slow machine cannot pass having compared little",
+    )
     ap.add_argument("--show", type=int, default=20, help="reproductions printed at most")
     ap.add_argument("--verbose", action="store_true", help="print every case with its verdict")
     ap.add_argument("--only", help="run only this graph (notation) instead of random ones")
@@ -126,8 +133,10 @@ def main() -> int:
     tmp_root = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
     work = Path(tempfile.mkdtemp(prefix="alembic-diff-", dir=tmp_root))
     try:
+        floor = 0 if args.only else len(fixed_graphs()) + min(args.min_graphs, args.graphs)
         for g in graphs():
-            if time.monotonic() - start > args.seconds:
+            # The time bound applies only past the floor.
+            if graphs_done >= floor and time.monotonic() - start > args.seconds:
                 break
             root = work / f"g{graphs_done}"
             p = Projects(root, g)
