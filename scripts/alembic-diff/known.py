@@ -486,15 +486,6 @@ DIFFERENCES: list[Difference] = [
 # entry when its fix lands (the run says when an entry matched nothing).
 OPEN: list[Difference] = [
     Difference(
-        "stamp-relative",
-        "`stamp -N --sql` (no range): aludel counts -N from the script's start, an "
-        "empty table, and refuses; Alembic walks down from the heads. (Online, "
-        "`stamp -N --purge` now counts from the rows before the purge, as Alembic.)",
-        "Not decided: offline there is no database to count from; the heads, as "
-        "Alembic, or a refusal asking for a range `FROM:-N`.",
-        lambda c, a, b: c.args[0] == "stamp" and a.status == "ok" and _refused(b, "Relative revision"),
-    ),
-    Difference(
         "label-head-inherited",
         "`downgrade LABEL@head` where the label's branch, as Alembic counts it, has "
         "several heads: Alembic refuses (`Multiple head revisions are present for "

@@ -335,6 +335,25 @@ fn stamp_sql_with_several_ranges_and_purge() {
     );
 }
 
+/// With no range there is no database to count `-N` from: `stamp -N --sql` counts
+/// from the heads (Alembic 1.20.1: `stamp -1 --sql` on `a<b<c` inserts b), and says
+/// how far it got when the walk goes below base.
+#[test]
+fn stamp_sql_minus_n_without_a_start_counts_from_the_heads() {
+    let p = TestProject::new(BIN, Some(&dead_url(Backend::Postgres)), "");
+    p.write_rev(&Rev::new("a", &[], "a"));
+    p.write_rev(&Rev::new("b", &["a"], "b"));
+    p.write_rev(&Rev::new("c", &["b"], "c"));
+    let r = p.ok(&["stamp", "--sql", "--", "-1"]);
+    assert!(
+        r.stdout
+            .contains("INSERT INTO \"aludel_version\" (version_num) VALUES ('b');"),
+        "{r}"
+    );
+    let r = p.fails(&["stamp", "--sql", "--", "-4"]);
+    assert!(r.stderr.contains("didn't produce 4 migrations"), "{r}");
+}
+
 /// The stamp script, run by psql, gives the same version table as an online stamp.
 #[test]
 fn stamp_sql_applied_by_psql_matches_online_stamp() {

@@ -745,6 +745,25 @@ impl Project {
                 None => plain.push(t.clone()),
             }
         }
+        // With no start there is no database to count `-N` from: it counts down from
+        // the heads (of its branch), as `history` and `show` do, and as Alembic's
+        // offline stamp does.
+        if start.is_empty() {
+            for t in &mut plain {
+                if let Ok(Target::Relative {
+                    branch,
+                    anchor: None,
+                    steps,
+                }) = Target::parse(t)
+                    && steps < 0
+                {
+                    *t = match branch {
+                        Some(b) => format!("{b}@heads{steps}"),
+                        None => format!("heads{steps}"),
+                    };
+                }
+            }
+        }
         let changes = self.stamp_changes(&start, &plain, purge)?;
         let after = rows_after(&start, &changes);
         let mut sink = SqlText::new();
