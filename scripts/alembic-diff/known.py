@@ -486,6 +486,20 @@ DIFFERENCES: list[Difference] = [
 # entry when its fix lands (the run says when an entry matched nothing).
 OPEN: list[Difference] = [
     Difference(
+        "stamp-relative",
+        "`stamp -N` / `LABEL@-N` where aludel refuses and Alembic stamps: with an empty "
+        "table (online, or `--sql` without a range) Alembic counts from the heads (of "
+        "the branch), and a walk that goes below base stamps base (an empty table). "
+        "aludel counts `-N` from the rows (from the heads offline since 33af795) and "
+        "refuses a walk below base. Repros: graph `e17f<`, rows `e17f`, `stamp -2 "
+        "--purge`; graph `c83<`, no rows, `stamp -3`; graph `b6d< ca14<b6d`, "
+        "`stamp -3 --sql`.",
+        "Not decided: a walk below base refused is aludel's rule everywhere else "
+        "(downgrade -N); whether `stamp` with an empty table should count from the "
+        "heads online too needs a decision.",
+        lambda c, a, b: c.args[0] == "stamp" and a.status == "ok" and _refused(b, "Relative revision"),
+    ),
+    Difference(
         "label-head-inherited",
         "`downgrade LABEL@head` where the label's branch, as Alembic counts it, has "
         "several heads: Alembic refuses (`Multiple head revisions are present for "

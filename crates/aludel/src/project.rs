@@ -757,10 +757,21 @@ impl Project {
                 }) = Target::parse(t)
                     && steps < 0
                 {
-                    *t = match branch {
-                        Some(b) => format!("{b}@heads{steps}"),
+                    let from_heads = match branch {
+                        Some(ref b) => format!("{b}@heads{steps}"),
                         None => format!("heads{steps}"),
                     };
+                    // Several heads give no one place to count from: the target is
+                    // left as given, and refused as counting from an empty table.
+                    let one_place = match branch {
+                        Some(_) => Target::parse(&from_heads)
+                            .and_then(|h| self.graph.resolve(&h, &[] as &[&str]))
+                            .is_ok(),
+                        None => self.graph.real_heads().len() == 1,
+                    };
+                    if one_place {
+                        *t = from_heads;
+                    }
                 }
             }
         }
