@@ -479,6 +479,27 @@ macro_rules! on_both {
     )*};
 }
 
+/// A fresh database and the URL a library caller in the test's process reaches it by
+/// (the library tests of `Migrator`, blocking and async).
+pub struct TestDb {
+    _dir: tempfile::TempDir,
+    /// The database, for reading it back.
+    pub db: Db,
+    /// Its URL.
+    pub url: String,
+}
+
+/// A [`TestDb`] on `backend`.
+pub fn test_db(backend: Backend) -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::new(backend, dir.path().join("app.db"));
+    let url = match &db {
+        Db::Postgres(pg) => pg.url().to_string(),
+        Db::Sqlite(path) => format!("sqlite:///{}", path.display()),
+    };
+    TestDb { _dir: dir, db, url }
+}
+
 /// A database for one test, of either [`Backend`], with queries that read it back the
 /// same way on both.
 pub enum Db {

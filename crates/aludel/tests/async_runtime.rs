@@ -11,30 +11,13 @@ use std::time::Duration;
 
 use aludel::migrator::{Error, Migrator};
 use aludel::runner::Event;
-use aludel_testkit::{Backend, Db, on_both};
+use aludel_testkit::{Backend, on_both, test_db};
 
 const R2: &str = "44dd55ee66ff";
 const R3: &str = "77aa88bb99cc";
 
 fn migrator() -> Migrator {
     Migrator::embedded(aludel::embed_migrations!("tests/fixtures/embedded")).unwrap()
-}
-
-/// A fresh database and the URL a `Migrator` in this process reaches it by.
-struct TestDb {
-    _dir: tempfile::TempDir,
-    db: Db,
-    url: String,
-}
-
-fn test_db(backend: Backend) -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::new(backend, dir.path().join("app.db"));
-    let url = match &db {
-        Db::Postgres(pg) => pg.url().to_string(),
-        Db::Sqlite(path) => format!("sqlite:///{}", path.display()),
-    };
-    TestDb { _dir: dir, db, url }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aludel::migrator::{Error, Migrator};
 use aludel::runner::{Event, RunError};
 use aludel::script::ScriptError;
-use aludel_testkit::{Backend, Db, on_both};
+use aludel_testkit::{Backend, on_both, test_db};
 
 const R1: &str = "11aa22bb33cc";
 const R2: &str = "44dd55ee66ff";
@@ -28,23 +28,6 @@ fn embedded() -> Migrator {
 
 fn from_dir() -> Migrator {
     Migrator::from_dir(fixture()).unwrap()
-}
-
-/// A fresh database and the URL a `Migrator` in this process reaches it by.
-struct TestDb {
-    _dir: tempfile::TempDir,
-    db: Db,
-    url: String,
-}
-
-fn test_db(backend: Backend) -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::new(backend, dir.path().join("app.db"));
-    let url = match &db {
-        Db::Postgres(pg) => pg.url().to_string(),
-        Db::Sqlite(path) => format!("sqlite:///{}", path.display()),
-    };
-    TestDb { _dir: dir, db, url }
 }
 
 fn quiet() -> impl FnMut(Event) {
