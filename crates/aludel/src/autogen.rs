@@ -737,21 +737,14 @@ pub fn as_written(
             op => Some(op),
         })
         .collect();
-    let rendered = render_ops(dialect, &schema, &empty.catalog, &ops)?;
-    let statements: Vec<&str> = rendered
-        .iter()
-        .flat_map(|op| op.statements.iter().map(String::as_str))
-        .collect();
-    // aludel's own statements: any refusal is an error.
-    execute_in_batches(driver, &statements, &|_, _| false).map_err(|(at, error)| {
-        AutogenError::Shadow {
-            doing: format!(
-                "writing the desired schema as a revision would: {}",
-                statements[at]
-            ),
-            error,
-        }
-    })?;
+    write_ops(
+        driver,
+        dialect,
+        &schema,
+        &empty.catalog,
+        &ops,
+        "writing the desired schema as a revision would",
+    )?;
     let mut again = driver.inspect(scope).map_err(inspect_err)?;
     // What stayed out comes back from the first reading.
     for (name, schema) in &first.catalog.schemas {
@@ -775,6 +768,315 @@ pub fn as_written(
     }
     again.skipped = first.skipped;
     Ok(again)
+}
+
+/// Where one expression of the desired schema was written again by
+/// [`written_in_place`], and so where its written form is read back.
+enum Rewritten {
+    /// A column's default, set again on the same column.
+    Default { column: String },
+    /// A check constraint, added again under the name `copy`.
+    Check { name: String, copy: String },
+    /// A generated column, added again as the column `copy`.
+    Generated { column: String, copy: String },
+    /// An index with an expression or a predicate, created again as `copy`.
+    Index { name: String, copy: String },
+}
+
+/// A name for a copy that none of `taken` holds: `aludel_written_<n>`, counting on.
+fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> String {
+    loop {
+        *next += 1;
+        let name = format!("aludel_written_{next}");
+        if !taken.contains(&name) {
+            return name;
+        }
+    }
+}
+
+/// [`as_written`] without a second load: every printed expression of `first` is
+/// written again, as a revision would write it, onto the objects the desired schema's
+/// own SQL made in the shadow database `driver` (still loaded with it), and read back.
+/// A default is set again on its column; a check, a generated column, an index with
+/// an expression or a predicate and a view are added again beside the original under
+/// a fresh name (`aludel_written_<n>`), since the original cannot be re-made in place
+/// (other objects lean on it, or PostgreSQL cannot alter it). An expression is parsed
+/// against the same columns either way, so it reads back in the same form; what is
+/// not an expression (columns, keys, foreign keys, sequences) is kept from `first`.
+///
+/// Writing onto the loaded objects costs a statement per table instead of a second
+/// database of tables, each made with its files (a heap, a TOAST table and its index),
+/// which on a 1,000-table schema is most of a cold `check`'s second half.
+///
+/// PostgreSQL only (SQLite cannot alter a column's default or add a check). An error
+/// leaves `first` as it was and the shadow database holding some copies: the caller
+/// renews it and falls back to [`as_written`].
+pub fn written_in_place(
+    first: &mut Inspection,
+    driver: &mut dyn Driver,
+    scope: &InspectScope,
+) -> Result<(), AutogenError> {
+    use crate::ops::QName;
+    let dialect = Dialect::Postgres;
+    let mut ops = Vec::new();
+    let mut plan: Vec<(QName, Rewritten)> = Vec::new();
+    let mut views: Vec<(QName, String)> = Vec::new();
+    let mut next = 0;
+    for (s, schema) in &first.catalog.schemas {
+        // Indexes and views share one namespace per schema with tables and sequences.
+        let mut taken: std::collections::BTreeSet<String> = schema
+            .tables
+            .iter()
+            .flat_map(|(t, table)| {
+                std::iter::once(t.clone())
+                    .chain(table.indexes.keys().cloned())
+                    .chain(table.uniques.keys().cloned())
+                    .chain(table.primary_key.iter().map(|p| p.name.clone()))
+            })
+            .chain(schema.views.keys().cloned())
+            .chain(schema.sequences.keys().cloned())
+            .chain(schema.enums.keys().cloned())
+            .collect();
+        for (t, table) in &schema.tables {
+            let q = QName::new(s.clone(), t.clone());
+            // Columns, and every constraint name of the table.
+            let mut columns: std::collections::BTreeSet<String> =
+                table.columns.iter().map(|c| c.name.clone()).collect();
+            columns.extend(table.checks.keys().cloned());
+            columns.extend(table.uniques.keys().cloned());
+            columns.extend(table.foreign_keys.keys().cloned());
+            columns.extend(table.primary_key.iter().map(|p| p.name.clone()));
+            for c in &table.columns {
+                if let Some(g) = &c.generated {
+                    let copy = fresh_name(&columns, &mut next);
+                    columns.insert(copy.clone());
+                    ops.push(Op::AddColumn(
+                        q.clone(),
+                        crate::schema::Column {
+                            name: copy.clone(),
+                            data_type: c.data_type.clone(),
+                            nullable: true,
+                            default: None,
+                            identity: None,
+                            generated: Some(g.clone()),
+                            collation: c.collation.clone(),
+                            comment: None,
+                        },
+                    ));
+                    plan.push((
+                        q.clone(),
+                        Rewritten::Generated {
+                            column: c.name.clone(),
+                            copy,
+                        },
+                    ));
+                } else if c.default.is_some() && c.identity.is_none() {
+                    let mut from = c.clone();
+                    from.default = None;
+                    ops.push(Op::AlterColumn {
+                        table: q.clone(),
+                        from,
+                        to: c.clone(),
+                    });
+                    plan.push((
+                        q.clone(),
+                        Rewritten::Default {
+                            column: c.name.clone(),
+                        },
+                    ));
+                }
+            }
+            for (name, check) in &table.checks {
+                let copy = fresh_name(&columns, &mut next);
+                columns.insert(copy.clone());
+                ops.push(Op::AddCheck(q.clone(), copy.clone(), check.clone()));
+                plan.push((
+                    q.clone(),
+                    Rewritten::Check {
+                        name: name.clone(),
+                        copy,
+                    },
+                ));
+            }
+            for (name, index) in &table.indexes {
+                if index.predicate.is_none() && !index.keys.iter().any(|k| k.is_expression) {
+                    continue;
+                }
+                let copy = fresh_name(&taken, &mut next);
+                taken.insert(copy.clone());
+                ops.push(Op::CreateIndex(q.clone(), copy.clone(), index.clone()));
+                plan.push((
+                    q.clone(),
+                    Rewritten::Index {
+                        name: name.clone(),
+                        copy,
+                    },
+                ));
+            }
+        }
+        for (v, view) in &schema.views {
+            let copy = fresh_name(&taken, &mut next);
+            taken.insert(copy.clone());
+            let mut written = view.clone();
+            written.comment = None;
+            ops.push(Op::CreateView(QName::new(s.clone(), copy.clone()), written));
+            views.push((QName::new(s.clone(), v.clone()), copy));
+        }
+    }
+    if ops.is_empty() {
+        return Ok(());
+    }
+    // Every name written qualified (no schema is called ""): the session's own
+    // schema does not matter then.
+    write_ops(
+        driver,
+        dialect,
+        "",
+        &first.catalog,
+        &ops,
+        "writing the desired schema's expressions as a revision would",
+    )?;
+    let read = driver
+        .inspect(scope)
+        .map_err(|error| AutogenError::Inspect {
+            which: "the shadow database",
+            error,
+        })?;
+    let missing = |what: String| AutogenError::Shadow {
+        doing: "reading back the desired schema's expressions as written".into(),
+        error: DbError::new(format!("{what} is not there")),
+    };
+    // Every form is found before `first` changes, so an error leaves it as it was.
+    let column_of =
+        |t: &crate::schema::Table, name: &str| t.columns.iter().position(|c| c.name == name);
+    let mut forms = Vec::with_capacity(plan.len());
+    for (q, rewritten) in &plan {
+        let back = read
+            .catalog
+            .schemas
+            .get(&q.schema)
+            .and_then(|s| s.tables.get(&q.name))
+            .ok_or_else(|| missing(format!("table {q}")))?;
+        let form: Vec<Option<String>> = match rewritten {
+            Rewritten::Default { column } => vec![
+                column_of(back, column)
+                    .and_then(|i| back.columns[i].default.clone())
+                    .ok_or_else(|| missing(format!("the default of {q}.{column}")))
+                    .map(Some)?,
+            ],
+            Rewritten::Generated { copy, .. } => vec![
+                column_of(back, copy)
+                    .and_then(|i| back.columns[i].generated.clone())
+                    .ok_or_else(|| missing(format!("the generated column {q}.{copy}")))
+                    .map(Some)?,
+            ],
+            Rewritten::Check { copy, .. } => vec![Some(
+                back.checks
+                    .get(copy)
+                    .ok_or_else(|| missing(format!("the check {copy} on {q}")))?
+                    .expression
+                    .clone(),
+            )],
+            // The keys' expressions in order, then the predicate.
+            Rewritten::Index { copy, .. } => {
+                let index = back
+                    .indexes
+                    .get(copy)
+                    .ok_or_else(|| missing(format!("the index {copy} on {q}")))?;
+                index
+                    .keys
+                    .iter()
+                    .map(|k| Some(k.expression.clone()))
+                    .chain(std::iter::once(index.predicate.clone()))
+                    .collect()
+            }
+        };
+        forms.push(form);
+    }
+    let mut view_forms = Vec::with_capacity(views.len());
+    for (q, copy) in &views {
+        let form = read
+            .catalog
+            .schemas
+            .get(&q.schema)
+            .and_then(|s| s.views.get(copy))
+            .ok_or_else(|| missing(format!("the view {}.{copy}", q.schema)))?;
+        view_forms.push(form.definition.clone());
+    }
+    for ((q, rewritten), mut form) in plan.into_iter().zip(forms) {
+        let Some(table) = first
+            .catalog
+            .schemas
+            .get_mut(&q.schema)
+            .and_then(|s| s.tables.get_mut(&q.name))
+        else {
+            continue;
+        };
+        match rewritten {
+            Rewritten::Default { column } => {
+                if let Some(i) = column_of(table, &column) {
+                    table.columns[i].default = form.remove(0);
+                }
+            }
+            Rewritten::Generated { column, .. } => {
+                if let Some(i) = column_of(table, &column) {
+                    table.columns[i].generated = form.remove(0);
+                }
+            }
+            Rewritten::Check { name, .. } => {
+                if let (Some(check), Some(Some(text))) = (table.checks.get_mut(&name), form.pop()) {
+                    check.expression = text;
+                }
+            }
+            Rewritten::Index { name, .. } => {
+                if let Some(index) = table.indexes.get_mut(&name) {
+                    index.predicate = form.pop().flatten();
+                    for (key, written) in index.keys.iter_mut().zip(form) {
+                        if key.is_expression
+                            && let Some(text) = written
+                        {
+                            key.expression = text;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for ((q, _), definition) in views.into_iter().zip(view_forms) {
+        if let Some(view) = first
+            .catalog
+            .schemas
+            .get_mut(&q.schema)
+            .and_then(|s| s.views.get_mut(&q.name))
+        {
+            view.definition = definition;
+        }
+    }
+    Ok(())
+}
+
+/// `ops` rendered from `start` as a revision would write them, and run through
+/// `driver`. They are aludel's own statements: any refusal is an error, named by
+/// `doing` and the statement.
+fn write_ops(
+    driver: &mut dyn Driver,
+    dialect: Dialect,
+    default_schema: &str,
+    start: &Catalog,
+    ops: &[Op],
+    doing: &str,
+) -> Result<(), AutogenError> {
+    let rendered = render_ops(dialect, default_schema, start, ops)?;
+    let statements: Vec<&str> = rendered
+        .iter()
+        .flat_map(|op| op.statements.iter().map(String::as_str))
+        .collect();
+    execute_in_batches(driver, &statements, &|_, _| false).map_err(|(at, error)| {
+        AutogenError::Shadow {
+            doing: format!("{doing}: {}", statements[at]),
+            error,
+        }
+    })
 }
 
 /// The places of the tables' expressions that both catalogs hold and print

@@ -1263,13 +1263,25 @@ impl Project {
                 which: "the shadow database",
                 error,
             })?;
-        // Read back as aludel writes it, which is how the live database will hold it.
-        let mut again = self.renewed(shadow, scope)?;
-        let inspection = crate::autogen::as_written(first, again.driver()?, scope, self.dialect())?;
+        // Read back as aludel writes it, which is how the live database will hold it:
+        // on PostgreSQL written onto what is loaded; where that cannot be done, and on
+        // SQLite, into the shadow database emptied.
+        let mut first = first;
+        let in_place = self.dialect() == Dialect::Postgres
+            && crate::autogen::written_in_place(&mut first, shadow.driver()?, scope).is_ok();
+        let (inspection, shadow) = match in_place {
+            true => (first, shadow),
+            false => {
+                let mut again = self.renewed(shadow, scope)?;
+                let inspection =
+                    crate::autogen::as_written(first, again.driver()?, scope, self.dialect())?;
+                (inspection, again)
+            }
+        };
         if let Some(cache) = &cache {
             cache.store(&inspection);
         }
-        Ok((inspection, Some(again)))
+        Ok((inspection, Some(shadow)))
     }
 
     /// `shadow` emptied for another use, or a new shadow database when it cannot be.
