@@ -808,7 +808,8 @@ fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> S
 /// database of tables, each made with its files (a heap, a TOAST table and its index),
 /// which on a 1,000-table schema is most of a cold `check`'s second half.
 ///
-/// PostgreSQL only (SQLite cannot alter a column's default or add a check). An error
+/// PostgreSQL only (SQLite cannot alter a column's default or add a check), and not
+/// where the desired schema made an event trigger (it would fire). An error
 /// leaves `first` as it was and the shadow database holding some copies: the caller
 /// renews it and falls back to [`as_written`].
 pub fn written_in_place(
@@ -818,6 +819,20 @@ pub fn written_in_place(
 ) -> Result<(), AutogenError> {
     use crate::ops::QName;
     let dialect = Dialect::Postgres;
+    // An event trigger the desired schema made would fire on what is written here,
+    // which a revision run in a new database would not meet.
+    let triggers = driver
+        .query_column("SELECT count(*) FROM pg_catalog.pg_event_trigger")
+        .map_err(|error| AutogenError::Inspect {
+            which: "the shadow database",
+            error,
+        })?;
+    if triggers.first().map(String::as_str) != Some("0") {
+        return Err(AutogenError::Shadow {
+            doing: "writing the desired schema's expressions where it was loaded".into(),
+            error: DbError::new("the desired schema made an event trigger"),
+        });
+    }
     let mut ops = Vec::new();
     let mut plan: Vec<(QName, Rewritten)> = Vec::new();
     let mut views: Vec<(QName, String)> = Vec::new();

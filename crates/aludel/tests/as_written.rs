@@ -193,6 +193,30 @@ fn a_shadow_database_holding_an_event_trigger_is_not_renewed() {
     assert!(!shadow.renew(&scope));
 }
 
+/// Nothing is written where the desired schema's event trigger would fire on it: the
+/// caller reads the schema from an emptied database instead.
+#[test]
+fn nothing_is_written_in_place_beside_an_event_trigger() {
+    let db = PgDatabase::create();
+    let scope = InspectScope::default();
+    let mut shadow = loaded_shadow(
+        &db,
+        &scope,
+        &[
+            "CREATE TABLE t (c varchar(10) CHECK (c IN ('x', 'y')))",
+            "CREATE FUNCTION noop() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$",
+            "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION noop()",
+        ],
+    );
+    let first = shadow.driver().unwrap().inspect(&scope).unwrap();
+    let mut in_place = first.clone();
+    let error = written_in_place(&mut in_place, shadow.driver().unwrap(), &scope).unwrap_err();
+    assert!(error.to_string().contains("event trigger"), "{error}");
+    assert_eq!(in_place, first);
+    let after = shadow.driver().unwrap().inspect(&scope).unwrap();
+    assert_eq!(after, first);
+}
+
 /// A view that groups by a primary key and selects the table's other columns is valid
 /// only while that key exists: writing the desired schema again keeps the keys then.
 #[test]
