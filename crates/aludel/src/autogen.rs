@@ -942,12 +942,13 @@ pub fn written_in_place(
         return Ok(());
     }
     // Every name written qualified (no schema is called ""): the session's own
-    // schema does not matter then.
+    // schema does not matter then. PostgreSQL's statements for these ops need nothing
+    // of the catalog they start from, so none is copied for them.
     write_ops(
         driver,
         dialect,
         "",
-        &first.catalog,
+        &Catalog::default(),
         &ops,
         "writing the desired schema's expressions as a revision would",
     )?;
