@@ -886,3 +886,53 @@ fn sqlite_inspection_reads_excluded_tables_only_when_asked_and_empty_databases()
     );
     assert_eq!(all.skipped.len(), 2);
 }
+
+/// Defaults are printed without their table (a default cannot name a column): each
+/// must read exactly as PostgreSQL prints it with the table, whatever its kind.
+#[test]
+fn defaults_read_as_postgresql_prints_them_with_their_table() {
+    let db = PgDatabase::create();
+    let mut d = open(db.url());
+    d.execute(
+        "CREATE SCHEMA other;
+         CREATE SEQUENCE other.seq;
+         CREATE TYPE mood AS ENUM ('ok', 'sad');
+         CREATE TABLE t (
+             a int DEFAULT 1 + 2,
+             b numeric(10,2) DEFAULT -1.5,
+             c varchar(5) DEFAULT 'x',
+             d text DEFAULT 'it''s' || 'x',
+             e timestamptz DEFAULT now() - interval '1 day',
+             f date DEFAULT CURRENT_DATE,
+             g jsonb DEFAULT '{\"k\": [1, 2]}',
+             h int[] DEFAULT ARRAY[1, 2],
+             i mood DEFAULT 'sad',
+             j bigint DEFAULT nextval('other.seq'),
+             k text DEFAULT CURRENT_USER,
+             l boolean DEFAULT (NOT false),
+             m uuid DEFAULT md5('x')::uuid,
+             n text DEFAULT CASE WHEN random() > 0.5 THEN 'a' ELSE 'b' END,
+             o int,
+             p int GENERATED ALWAYS AS (o * 2) STORED
+         )",
+    )
+    .unwrap();
+    let expected = d
+        .query_column(
+            "SELECT a.attname || '=' || pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad \
+             JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum \
+             WHERE ad.adrelid = 't'::regclass ORDER BY a.attnum",
+        )
+        .unwrap();
+    let inspection = d.inspect(&scope(&["public"], &[])).unwrap();
+    let read: Vec<String> = inspection.catalog.schemas["public"].tables["t"]
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let text = c.default.as_ref().or(c.generated.as_ref())?;
+            Some(format!("{}={text}", c.name))
+        })
+        .collect();
+    assert_eq!(read, expected);
+    assert_eq!(read.len(), 15, "{read:?}");
+}

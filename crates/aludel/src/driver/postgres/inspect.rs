@@ -98,7 +98,11 @@ const QUERIES: [Query; 8] = [
         // A serial column: its default is nextval() of the sequence it owns ('a'). Each
         // default is printed once (`def`), and only a nextval() default looks for its
         // sequence; comments are joined, not looked up a column at a time: on 10,000
-        // columns this halves the query. Only the order within a table matters.
+        // columns this halves the query. A default cannot name a column, so it is
+        // printed without its table (0), which spares opening each table (its first
+        // opening in a session costs a cache entry built from the catalogs); a
+        // generated column's expression names columns and needs it. Only the order
+        // within a table matters.
         sql: concat!(
             "SELECT n.nspname::text, c.relname::text, a.attname::text, \
                  format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, \
@@ -120,7 +124,8 @@ const QUERIES: [Query; 8] = [
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
              JOIN pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum \
-             LEFT JOIN LATERAL (SELECT pg_get_expr(ad.adbin, ad.adrelid) AS text) def ON true \
+             LEFT JOIN LATERAL (SELECT pg_get_expr(ad.adbin, \
+                 CASE WHEN a.attgenerated = '' THEN 0 ELSE ad.adrelid END) AS text) def ON true \
              LEFT JOIN pg_description ds ON ds.objoid = c.oid \
                  AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
