@@ -571,6 +571,9 @@ fn relay_counting(
     }
 }
 
+/// What a connection sends before its first query: the session set-up (its id).
+const SECOND_CONNECTION_SETUP: usize = 1;
+
 #[test]
 fn postgres_inspection_sends_the_same_few_queries_for_200_tables_as_for_2() {
     let db = PgDatabase::create();
@@ -624,10 +627,16 @@ fn postgres_inspection_sends_the_same_few_queries_for_200_tables_as_for_2() {
     assert_eq!(t199.checks.len(), 1);
     assert_eq!(t199.indexes.len(), 1);
 
-    assert_eq!(large_queries, small_queries);
     // The session's own search path set, the schema resolution, one query per object
     // kind, and the session's path put back.
-    assert_eq!(large_queries, 11);
+    assert_eq!(small_queries, 11);
+    // From 200 tables the constraints are read over a second connection, which costs
+    // only its own set-up: still no query per table.
+    assert_eq!(
+        large_queries,
+        small_queries + SECOND_CONNECTION_SETUP,
+        "{large_queries}"
+    );
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -935,4 +944,75 @@ fn defaults_read_as_postgresql_prints_them_with_their_table() {
         .collect();
     assert_eq!(read, expected);
     assert_eq!(read.len(), 15, "{read:?}");
+}
+
+/// `n` tables `t0`.. each with a key, a check and a foreign key to the one before:
+/// enough for the constraints to be read over a second connection.
+fn many_tables(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let fk = if i == 0 {
+                String::new()
+            } else {
+                format!(", up int REFERENCES t{} (id)", i - 1)
+            };
+            format!("CREATE TABLE t{i} (id int PRIMARY KEY, v int CHECK (v > {i}){fk});\n")
+        })
+        .collect()
+}
+
+/// Every table's key, check and foreign key, as read.
+fn check_many_tables(inspection: &aludel::driver::Inspection, n: usize) {
+    let tables = &inspection.catalog.schemas["public"].tables;
+    assert_eq!(tables.len(), n);
+    for i in 0..n {
+        let t = &tables[&format!("t{i}")];
+        assert_eq!(t.primary_key.as_ref().unwrap().columns, ["id"], "t{i}");
+        let checks: Vec<&str> = t.checks.values().map(|c| c.expression.as_str()).collect();
+        assert_eq!(checks, [format!("(v > {i})")], "t{i}");
+        let fks: Vec<String> = t
+            .foreign_keys
+            .values()
+            .map(|f| f.ref_table.clone())
+            .collect();
+        let expected: Vec<String> = (i > 0).then(|| format!("t{}", i - 1)).into_iter().collect();
+        assert_eq!(fks, expected, "t{i}");
+    }
+}
+
+/// A large schema's constraints are read over a second connection while the rest is
+/// read over the first: the inspection is the same whole.
+#[test]
+fn a_large_schema_is_read_over_two_connections_whole() {
+    let db = PgDatabase::create();
+    let mut d = open(db.url());
+    d.execute(&many_tables(250)).unwrap();
+    let inspection = d.inspect(&scope(&["public"], &[])).unwrap();
+    check_many_tables(&inspection, 250);
+}
+
+/// When no second connection can be had (the role may hold only one), the
+/// constraints are read over the first after the rest.
+#[test]
+fn a_large_schema_is_read_whole_when_no_second_connection_can_be_had() {
+    let db = PgDatabase::create();
+    let role = aludel_testkit::unique_name("aludel_one_conn");
+    let mut admin = db.client();
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN CONNECTION LIMIT 1; {}",
+            many_tables(250)
+        ))
+        .unwrap();
+    let (scheme, rest) = db.url().split_once("://").unwrap();
+    let (_, host) = rest.split_once('@').unwrap();
+    let inspection = {
+        let mut d = open(&format!("{scheme}://{role}@{host}"));
+        // Only the one connection: a second is refused.
+        let url: DatabaseUrl = format!("{scheme}://{role}@{host}").parse().unwrap();
+        assert!(connect(&url, &ConnectOptions::default()).is_err());
+        d.inspect(&scope(&["public"], &[])).unwrap()
+    };
+    check_many_tables(&inspection, 250);
+    admin.batch_execute(&format!("DROP ROLE {role}")).unwrap();
 }
