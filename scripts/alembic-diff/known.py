@@ -241,6 +241,30 @@ def _dedup_entries(text: str) -> str:
     return "".join(seen)
 
 
+def _real_heads_with_label(graph, label: str) -> list[str]:
+    """The revisions nothing revises or depends on (Alembic's real heads) that carry
+    `label`, declared or inherited along `revises` (what Alembic's stamp counts
+    `LABEL@-N` from)."""
+    owner = next((r.id for r in graph.revs if label in r.labels), None)
+    if owner is None:
+        return []
+    label_of = {lab: r.id for r in graph.revs for lab in r.labels}
+    below = {p for r in graph.revs for p in r.parents} | {
+        label_of.get(d, d) for r in graph.revs for d in r.depends_on
+    }
+    return [
+        r.id
+        for r in graph.revs
+        if r.id not in below and (r.id == owner or owner in graph.ancestors(r.id, deps=False))
+    ]
+
+
+def _from_no_rows(case) -> bool:
+    """Whether the command starts from an empty version table: no rows online, no
+    range `FROM:TO` offline."""
+    return not case.state and not any(":" in t for t in _positionals_of(case))
+
+
 def _refused(o, *texts: str) -> bool:
     return o.status == "refused" and any(t in o.detail for t in texts)
 
@@ -477,6 +501,59 @@ DIFFERENCES: list[Difference] = [
         and a.status == b.status == "ok"
         and _replay(a.value)[-1] == _replay(b.value)[-1],
     ),
+    Difference(
+        "stamp-relative-below-base",
+        "`stamp -N` / `LABEL@-N` whose walk down runs out below base, counted from the "
+        "database's row (before a `--purge`) or, with an empty table (online, or `--sql` "
+        "without a range), from the head: Alembic stamps what its own count gives (base "
+        "when it too runs out: an empty table); aludel refuses, naming the steps the "
+        "walk took. Repros: graph `e17f<`, rows `e17f`, `stamp -2 --purge`; graph `c83<`, "
+        "no rows, `stamp -3`; graph `b6d< ca14<b6d`, `stamp -3 --sql`.",
+        "The rule of `downgrade -N`, where Alembic refuses too: N counts revisions, and a "
+        "walk that runs out before N names no place. A mistyped N must not empty the "
+        "version table; `stamp base` says so on purpose.",
+        lambda c, a, b: c.args[0] == "stamp"
+        and a.status == "ok"
+        and _refused(b, "the walk went below base")
+        and any(_RELATIVE.search(t) for t in _targets(c)),
+    ),
+    Difference(
+        "stamp-relative-several-heads",
+        "`stamp -N` / `LABEL@-N` with an empty version table (online, or `--sql` without "
+        "a range) and several heads (of LABEL's branch): Alembic stamps the revision N "
+        "below each head, which can leave a revision beside its own ancestor (graph "
+        "`a< b<a c<b d<a`, `stamp -1` stamps a and b; on `a< b<a c<a` it fails on an "
+        "assertion instead); aludel refuses, naming the heads and asking for `LABEL@-N` "
+        "or `REV-N`. With one head both count from it. Repro: graph `d< abe<d fb8<abe c< "
+        "ff1<fb8,c[lb1] cfc<ff1 d8a<cfc a83<d8a ca2<abe b<ca2[lb2]`, `stamp a83 -2 --sql`.",
+        "With nothing applied, `-N` counts from the head; several heads give no one "
+        "place to count from, and a row N below each is a version table no upgrade "
+        "produces. Online and offline follow the same rule.",
+        lambda c, a, b: c.args[0] == "stamp"
+        and _from_no_rows(c)
+        and a.status == "ok"
+        and _refused(b, "nothing is applied to count from"),
+    ),
+    Difference(
+        "stamp-label-relative-depended-head",
+        "`stamp LABEL@-N` with an empty version table (online, or `--sql` without a "
+        "range) where LABEL's branch ends in a revision another branch depends on: "
+        "Alembic counts from its real heads that carry the label, finds none (the "
+        "branch's last revision has a dependent, so it is no real head) and stamps "
+        "nothing; aludel counts from `LABEL@heads`, that last revision. Repro: Alembic's "
+        "tutorial graph `a< b<a c1<b[shoppingcart] d1<b[networking] d2<d1|c1`, `stamp "
+        "shoppingcart@-1` (aludel stamps b).",
+        "`shoppingcart@head` is c1 in both tools, so one below it is b; a stamp that "
+        "succeeds having written nothing hides that the branch's head was not found.",
+        lambda c, a, b: c.args[0] == "stamp"
+        and _from_no_rows(c)
+        and a.status == b.status == "ok"
+        and not (a.value[1] if c.kind == "online" else _replay(a.value)[-1])
+        and any(
+            m and not _real_heads_with_label(c.graph, m.group(1))
+            for m in (re.fullmatch(r"(\w+)@-\d+", t) for t in _targets(c))
+        ),
+    ),
 ]
 
 
@@ -485,20 +562,6 @@ DIFFERENCES: list[Difference] = [
 # on every run; it does not fail the run unless ALEMBIC_DIFF_STRICT=1. Remove an
 # entry when its fix lands (the run says when an entry matched nothing).
 OPEN: list[Difference] = [
-    Difference(
-        "stamp-relative",
-        "`stamp -N` / `LABEL@-N` where aludel refuses and Alembic stamps: with an empty "
-        "table (online, or `--sql` without a range) Alembic counts from the heads (of "
-        "the branch), and a walk that goes below base stamps base (an empty table). "
-        "aludel counts `-N` from the rows (from the heads offline since 33af795) and "
-        "refuses a walk below base. Repros: graph `e17f<`, rows `e17f`, `stamp -2 "
-        "--purge`; graph `c83<`, no rows, `stamp -3`; graph `b6d< ca14<b6d`, "
-        "`stamp -3 --sql`.",
-        "Not decided: a walk below base refused is aludel's rule everywhere else "
-        "(downgrade -N); whether `stamp` with an empty table should count from the "
-        "heads online too needs a decision.",
-        lambda c, a, b: c.args[0] == "stamp" and a.status == "ok" and _refused(b, "Relative revision"),
-    ),
     Difference(
         "label-head-inherited",
         "`downgrade LABEL@head` where the label's branch, as Alembic counts it, has "

@@ -360,6 +360,54 @@ impl RevisionGraph {
         Ok(out)
     }
 
+    /// `-N` and `LABEL@-N` in `stamp` with no version row to count from (an empty
+    /// table, or `stamp --sql` without a range): N steps down from `heads` (from
+    /// `LABEL@heads`) when that is one revision, as Alembic's stamp counts there.
+    /// Several heads are an error naming them: each gives another place, and
+    /// Alembic's answer (a row N below each) can hold a revision beside its own
+    /// ancestor. A walk below base is an error, as for `downgrade -N`.
+    pub(crate) fn below_the_head(&self, target: &Target) -> Result<Pos, GraphError> {
+        let Target::Relative {
+            branch,
+            anchor: None,
+            steps,
+        } = target
+        else {
+            return Err(GraphError::InvalidTarget {
+                target: target.to_string(),
+                problem: "not a step down from the head".to_string(),
+            });
+        };
+        // What `heads` and `LABEL@heads` name: for a branch, a revision only depended
+        // on counts (Alembic filters its real heads by label, and finds none when the
+        // branch ends in one: `stamp shoppingcart@-1` in its tutorial stamps nothing).
+        let (heads, of) = match branch.as_deref() {
+            Some(b) => (self.branch_heads(b)?, format!("{b}@heads")),
+            None => (self.real_heads.clone(), "heads".to_string()),
+        };
+        match heads.as_slice() {
+            [] => Err(GraphError::RelativeOutOfRange {
+                target: target.to_string(),
+                steps: steps.unsigned_abs(),
+                problem: "there is no revision at all".to_string(),
+            }),
+            [one] => self.walk(target, Pos::Rev(*one), *steps, None),
+            many => Err(GraphError::InvalidTarget {
+                target: target.to_string(),
+                problem: format!(
+                    "nothing is applied to count from, so it counts down from {of}, and there are several ({}); name {}the revision to count from ({}{steps})",
+                    self.names(many).join(", "),
+                    if branch.is_some() {
+                        ""
+                    } else {
+                        "the branch (LABEL@-N) or "
+                    },
+                    self.nodes[many[0]].id
+                ),
+            }),
+        }
+    }
+
     /// Alembic's `get_current_head`: the single (effective) head, of a branch if given.
     pub(crate) fn single_head(&self, branch: Option<&str>) -> Result<Option<usize>, GraphError> {
         let heads = match branch {
@@ -584,6 +632,27 @@ impl RevisionGraph {
                 Down::Through(i) => self.nodes[i].parents.clone(),
             }),
             _ => self.absolute(target, current),
+        }
+    }
+
+    /// The revisions a `stamp` target names: as [`RevisionGraph::resolve_indices`],
+    /// except that `-N` and `LABEL@-N` with no row at all count down from the head
+    /// ([`RevisionGraph::below_the_head`]).
+    pub(crate) fn stamp_target(
+        &self,
+        target: &Target,
+        current: &[usize],
+    ) -> Result<Vec<usize>, GraphError> {
+        match target {
+            Target::Relative {
+                anchor: None,
+                steps,
+                ..
+            } if *steps < 0 && current.is_empty() => Ok(match self.below_the_head(target)? {
+                Pos::Base => Vec::new(),
+                Pos::Rev(i) => vec![i],
+            }),
+            _ => self.resolve_indices(target, current),
         }
     }
 
