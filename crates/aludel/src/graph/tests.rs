@@ -1298,3 +1298,22 @@ fn stamp_label_minus_n_with_no_rows_counts_from_a_head_only_depended_on() {
     assert_eq!(stamp_from_nothing(&g, "networking@-2").unwrap(), ["b"]);
     assert_eq!(stamp_from_nothing(&g, "-1").unwrap(), ["d1"]);
 }
+
+#[test]
+fn label_head_in_downgrade_is_the_branch_head_as_elsewhere() {
+    // lb1 is cab2's label, inherited by the merge d95; e121d shares no lineage with
+    // cab2. Alembic 1.20.1 names d95 for `show`, `upgrade` and `stamp lb1@head`; its
+    // `downgrade lb1@head` resolves `head` over the whole project and refuses (d95,
+    // e121d), known.py `downgrade-label-head`. aludel's downgrade reads it as d95,
+    // and then answers as Alembic's `downgrade d95` does.
+    let g = tiny("cab7< d79<cab7 fde<d79 cab2<cab7|fde#lb1 d95<fde,cab2#lb2 e121d<fde");
+    assert!(down(&g, &["d95", "e121d"], "lb1@head").is_empty());
+    let e = down_err(&g, &["e121d"], "lb1@head");
+    assert!(e.to_string().contains("d95 is not applied"), "{e}");
+    let e = down_err(&g, &["e121d"], "d95");
+    assert!(e.to_string().contains("d95 is not applied"), "{e}");
+    // Where the branch itself has several heads, both refuse.
+    let g = tiny("a<#x b<a c<a");
+    let e = down_err(&g, &["b", "c"], "x@head");
+    assert!(matches!(e, GraphError::MultipleHeads { .. }), "{e}");
+}
