@@ -239,6 +239,22 @@ pub(crate) enum Down {
     Through(usize),
 }
 
+/// The branch and steps of `-N` / `LABEL@-N` where they count from the heads rather
+/// than from the database (`show`, `history`, `stamp` of an empty table).
+fn counted_from_heads(target: &Target) -> Result<(Option<&str>, i64), GraphError> {
+    match target {
+        Target::Relative {
+            branch,
+            anchor: None,
+            steps,
+        } => Ok((branch.as_deref(), *steps)),
+        _ => Err(GraphError::InvalidTarget {
+            target: target.to_string(),
+            problem: "not a step down from the heads".to_string(),
+        }),
+    }
+}
+
 impl RevisionGraph {
     /// A full id, a branch label, or an unambiguous id prefix (Alembic's
     /// `_revision_for_ident`; prefixes match ids only).
@@ -338,20 +354,10 @@ impl RevisionGraph {
     /// `-N` and `LABEL@-N` as `show` reads them (Alembic's `get_revisions`): the
     /// revision N steps below each real head of the branch, not below the database.
     pub(crate) fn below_heads(&self, target: &Target) -> Result<Vec<usize>, GraphError> {
-        let Target::Relative {
-            branch,
-            anchor: None,
-            steps,
-        } = target
-        else {
-            return Err(GraphError::InvalidTarget {
-                target: target.to_string(),
-                problem: "not a step down from the heads".to_string(),
-            });
-        };
+        let (branch, steps) = counted_from_heads(target)?;
         let mut out = Vec::new();
-        for h in self.real_heads_of(branch.as_deref())? {
-            match self.walk(target, Pos::Rev(h), *steps, None)? {
+        for h in self.real_heads_of(branch)? {
+            match self.walk(target, Pos::Rev(h), steps, None)? {
                 Pos::Rev(i) if !out.contains(&i) => out.push(i),
                 Pos::Rev(_) => {}
                 Pos::Base => {}
@@ -367,21 +373,11 @@ impl RevisionGraph {
     /// Alembic's answer (a row N below each) can hold a revision beside its own
     /// ancestor. A walk below base is an error, as for `downgrade -N`.
     pub(crate) fn below_the_head(&self, target: &Target) -> Result<Pos, GraphError> {
-        let Target::Relative {
-            branch,
-            anchor: None,
-            steps,
-        } = target
-        else {
-            return Err(GraphError::InvalidTarget {
-                target: target.to_string(),
-                problem: "not a step down from the head".to_string(),
-            });
-        };
+        let (branch, steps) = counted_from_heads(target)?;
         // What `heads` and `LABEL@heads` name: for a branch, a revision only depended
         // on counts (Alembic filters its real heads by label, and finds none when the
         // branch ends in one: `stamp shoppingcart@-1` in its tutorial stamps nothing).
-        let (heads, of) = match branch.as_deref() {
+        let (heads, of) = match branch {
             Some(b) => (self.branch_heads(b)?, format!("{b}@heads")),
             None => (self.real_heads.clone(), "heads".to_string()),
         };
@@ -391,7 +387,7 @@ impl RevisionGraph {
                 steps: steps.unsigned_abs(),
                 problem: "there is no revision at all".to_string(),
             }),
-            [one] => self.walk(target, Pos::Rev(*one), *steps, None),
+            [one] => self.walk(target, Pos::Rev(*one), steps, None),
             many => Err(GraphError::InvalidTarget {
                 target: target.to_string(),
                 problem: format!(
