@@ -802,6 +802,31 @@ mod tests {
     }
 
     #[test]
+    fn stamp_label_minus_n_counts_only_from_a_row_of_the_branch() {
+        // Rows of another branch only: `networking@-1` has nothing to count from, with
+        // or without --purge (Alembic 1.20.1 refuses without; with --purge it counts
+        // from the heads of the emptied table: known.py `stamp-purge-relative`). An
+        // empty table counts from networking@heads, 2a95102259be.
+        let g = fixture_depends();
+        let t = [Target::parse("networking@-1").unwrap()];
+        for purge in [false, true] {
+            let mut h = Heads::from_rows(&g, &["27c6a30d7c24"]).unwrap();
+            assert!(
+                matches!(
+                    h.stamp(&g, &t, purge),
+                    Err(StoreError::Graph(GraphError::RelativeOutOfRange { .. }))
+                ),
+                "purge: {purge}"
+            );
+        }
+        let mut h = Heads::from_rows(&g, &[] as &[&str]).unwrap();
+        assert_eq!(
+            stamp(&g, &mut h, &["networking@-1"], false),
+            ["insert 29f859a13ea"]
+        );
+    }
+
+    #[test]
     fn stamp_minus_n_down_to_base_empties_the_table() {
         let g = fixture_linear();
         for target in ["-3", "55af2cb1c267-3", "ae1027a6acf-2"] {
