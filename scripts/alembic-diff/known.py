@@ -280,9 +280,10 @@ def _real_heads_with_label(graph, label: str) -> list[str]:
 
 
 def _from_no_rows(case) -> bool:
-    """Whether the command starts from an empty version table: no rows online, no
-    range `FROM:TO` offline."""
-    return not case.state and not any(":" in t for t in _positionals_of(case))
+    """Whether the command starts from an empty version table: no rows online; offline,
+    no range `FROM:TO` but from base (`:TO`, `base:TO`, `LABEL@base:TO`)."""
+    starts = [t.split(":")[0] for t in _positionals_of(case) if ":" in t]
+    return not case.state and all(s in ("", "base") or s.endswith("@base") for s in starts)
 
 
 def _refused(o, *texts: str) -> bool:
@@ -527,7 +528,7 @@ DIFFERENCES: list[Difference] = [
         "stamp-relative-below-base",
         "`stamp -N` / `LABEL@-N` whose walk down runs out below base, counted from the "
         "database's row (before a `--purge`) or, with an empty table (online, or `--sql` "
-        "without a range), from the head: Alembic stamps what its own count gives (base "
+        "without a range or from base), from the head: Alembic stamps what its own count gives (base "
         "when it too runs out: an empty table); aludel refuses, naming the steps the "
         "walk took. Repros: graph `e17f<`, rows `e17f`, `stamp -2 --purge`; graph `c83<`, "
         "no rows, `stamp -3`; graph `b6d< ca14<b6d`, `stamp -3 --sql`.",
@@ -542,12 +543,13 @@ DIFFERENCES: list[Difference] = [
     Difference(
         "stamp-relative-several-heads",
         "`stamp -N` / `LABEL@-N` with an empty version table (online, or `--sql` without "
-        "a range) and several heads (of LABEL's branch): Alembic stamps the revision N "
+        "a range or from base) and several heads (of LABEL's branch): Alembic stamps the revision N "
         "below each head, which can leave a revision beside its own ancestor (graph "
         "`a< b<a c<b d<a`, `stamp -1` stamps a and b; on `a< b<a c<a` it fails on an "
         "assertion instead); aludel refuses, naming the heads and asking for `LABEL@-N` "
         "or `REV-N`. With one head both count from it. Repro: graph `d< abe<d fb8<abe c< "
-        "ff1<fb8,c[lb1] cfc<ff1 d8a<cfc a83<d8a ca2<abe b<ca2[lb2]`, `stamp a83 -2 --sql`.",
+        "ff1<fb8,c[lb1] cfc<ff1 d8a<cfc a83<d8a ca2<abe b<ca2[lb2]`, `stamp a83 -2 --sql`; graph `ca< a61<ca b5d<ca ab8b< e12b<b5d ca1<|e12b "
+        "abf9<ab8b`, `stamp base:-3 ab8b --sql`.",
         "With nothing applied, `-N` counts from the head; several heads give no one "
         "place to count from, and a row N below each is a version table no upgrade "
         "produces. Online and offline follow the same rule.",
@@ -559,7 +561,7 @@ DIFFERENCES: list[Difference] = [
     Difference(
         "stamp-label-relative-depended-head",
         "`stamp LABEL@-N` with an empty version table (online, or `--sql` without a "
-        "range) where LABEL's branch ends in a revision another branch depends on: "
+        "range or from base) where LABEL's branch ends in a revision another branch depends on: "
         "Alembic counts from its real heads that carry the label, finds none (the "
         "branch's last revision has a dependent, so it is no real head) and stamps "
         "nothing; aludel counts from `LABEL@heads`, that last revision. Repro: Alembic's "
