@@ -241,6 +241,51 @@ def _dedup_entries(text: str) -> str:
     return "".join(seen)
 
 
+def _effective_heads(graph) -> list[str]:
+    """The revisions no other revises (Alembic's `heads`: depends_on does not count)."""
+    return [r.id for r in graph.revs if not any(r.id in x.parents for x in graph.revs)]
+
+
+def _branch_heads(graph, branch: str) -> list[str]:
+    """The heads sharing a lineage along `revises` with the revision a `LABEL@` names
+    (Alembic's `filter_for_lineage(heads, LABEL)`)."""
+    owner = next((r.id for r in graph.revs if branch in r.labels), branch)
+    if owner not in graph.ids():
+        return []
+    return [
+        h
+        for h in _effective_heads(graph)
+        if h == owner
+        or owner in graph.ancestors(h, deps=False)
+        or h in graph.ancestors(owner, deps=False)
+    ]
+
+
+def _real_heads_with_label(graph, label: str) -> list[str]:
+    """The revisions nothing revises or depends on (Alembic's real heads) that carry
+    `label`, declared or inherited along `revises` (what Alembic's stamp counts
+    `LABEL@-N` from)."""
+    owner = next((r.id for r in graph.revs if label in r.labels), None)
+    if owner is None:
+        return []
+    label_of = {lab: r.id for r in graph.revs for lab in r.labels}
+    below = {p for r in graph.revs for p in r.parents} | {
+        label_of.get(d, d) for r in graph.revs for d in r.depends_on
+    }
+    return [
+        r.id
+        for r in graph.revs
+        if r.id not in below and (r.id == owner or owner in graph.ancestors(r.id, deps=False))
+    ]
+
+
+def _from_no_rows(case) -> bool:
+    """Whether the command starts from an empty version table: no rows online; offline,
+    no range `FROM:TO` but from base (`:TO`, `base:TO`, `LABEL@base:TO`)."""
+    starts = [t.split(":")[0] for t in _positionals_of(case) if ":" in t]
+    return not case.state and all(s in ("", "base") or s.endswith("@base") for s in starts)
+
+
 def _refused(o, *texts: str) -> bool:
     return o.status == "refused" and any(t in o.detail for t in texts)
 
@@ -303,13 +348,15 @@ DIFFERENCES: list[Difference] = [
         "`stamp -N --purge` (also `LABEL@-N`): aludel counts from the rows the table "
         "held before the purge; Alembic refuses `-N` in `stamp` while the table has "
         "rows, and after its purge has emptied the table counts from the heads (or "
-        "stops with `Ambiguous walk`).",
+        "stops with `Ambiguous walk`). Where those rows hold nothing of LABEL's "
+        "branch, aludel refuses `LABEL@-N`, as without --purge. Repro: graph `a< b<a "
+        "c<b[eb] d<c x<a y<x`, rows `y`, `stamp eb@-1 --purge` (Alembic stamps c).",
         "The same target means the same place with and without --purge: N below "
         "where the database is, as `stamp -N` without --purge and `downgrade -N` "
         "count. Alembic's answer comes from the order in which it empties the table.",
         lambda c, a, b: c.args[0] == "stamp"
         and "--purge" in c.args
-        and b.status == "ok"
+        and (b.status == "ok" or (c.state and a.status == "ok" and _refused(b, "nothing of branch")))
         and any(_RELATIVE.search(t) for t in _targets(c)),
     ),
     Difference(
@@ -477,6 +524,84 @@ DIFFERENCES: list[Difference] = [
         and a.status == b.status == "ok"
         and _replay(a.value)[-1] == _replay(b.value)[-1],
     ),
+    Difference(
+        "stamp-relative-below-base",
+        "`stamp -N` / `LABEL@-N` whose walk down runs out below base, counted from the "
+        "database's row (before a `--purge`) or, with an empty table (online, or `--sql` "
+        "without a range or from base), from the head: Alembic stamps what its own count gives (base "
+        "when it too runs out: an empty table); aludel refuses, naming the steps the "
+        "walk took. Repros: graph `e17f<`, rows `e17f`, `stamp -2 --purge`; graph `c83<`, "
+        "no rows, `stamp -3`; graph `b6d< ca14<b6d`, `stamp -3 --sql`.",
+        "The rule of `downgrade -N`, where Alembic refuses too: N counts revisions, and a "
+        "walk that runs out before N names no place. A mistyped N must not empty the "
+        "version table; `stamp base` says so on purpose.",
+        lambda c, a, b: c.args[0] == "stamp"
+        and a.status == "ok"
+        and _refused(b, "the walk went below base")
+        and any(_RELATIVE.search(t) for t in _targets(c)),
+    ),
+    Difference(
+        "stamp-relative-several-heads",
+        "`stamp -N` / `LABEL@-N` with an empty version table (online, or `--sql` without "
+        "a range or from base) and several heads (of LABEL's branch): Alembic stamps the revision N "
+        "below each head, which can leave a revision beside its own ancestor (graph "
+        "`a< b<a c<b d<a`, `stamp -1` stamps a and b; on `a< b<a c<a` it fails on an "
+        "assertion instead); aludel refuses, naming the heads and asking for `LABEL@-N` "
+        "or `REV-N`. With one head both count from it. Repro: graph `d< abe<d fb8<abe c< "
+        "ff1<fb8,c[lb1] cfc<ff1 d8a<cfc a83<d8a ca2<abe b<ca2[lb2]`, `stamp a83 -2 --sql`; graph `ca< a61<ca b5d<ca ab8b< e12b<b5d ca1<|e12b "
+        "abf9<ab8b`, `stamp base:-3 ab8b --sql`.",
+        "With nothing applied, `-N` counts from the head; several heads give no one "
+        "place to count from, and a row N below each is a version table no upgrade "
+        "produces. Online and offline follow the same rule.",
+        lambda c, a, b: c.args[0] == "stamp"
+        and _from_no_rows(c)
+        and a.status == "ok"
+        and _refused(b, "nothing is applied to count from"),
+    ),
+    Difference(
+        "stamp-label-relative-depended-head",
+        "`stamp LABEL@-N` with an empty version table (online, or `--sql` without a "
+        "range or from base) where LABEL's branch ends in a revision another branch depends on: "
+        "Alembic counts from its real heads that carry the label, finds none (the "
+        "branch's last revision has a dependent, so it is no real head) and stamps "
+        "nothing; aludel counts from `LABEL@heads`, that last revision. Repro: Alembic's "
+        "tutorial graph `a< b<a c1<b[shoppingcart] d1<b[networking] d2<d1|c1`, `stamp "
+        "shoppingcart@-1` (aludel stamps b).",
+        "`shoppingcart@head` is c1 in both tools, so one below it is b; a stamp that "
+        "succeeds having written nothing hides that the branch's head was not found.",
+        lambda c, a, b: c.args[0] == "stamp"
+        and _from_no_rows(c)
+        and a.status == b.status == "ok"
+        and not (a.value[1] if c.kind == "online" else _replay(a.value)[-1])
+        and any(
+            m and not _real_heads_with_label(c.graph, m.group(1))
+            for m in (re.fullmatch(r"(\w+)@-\d+", t) for t in _targets(c))
+        ),
+    ),
+    Difference(
+        "downgrade-label-head",
+        "`downgrade LABEL@head` (online, or `A:LABEL@head --sql`) while the project has "
+        "several heads but LABEL's branch has one: Alembic refuses (`Multiple head "
+        "revisions are present for given argument 'lb1@head'`), aludel goes down to "
+        "that head. Alembic's downgrade splits the target at `@` and resolves `head` "
+        "over the whole project (`_parse_downgrade_target`: `get_revision(symbol)`), so "
+        "the label never narrows it; its `upgrade`, `stamp`, `show` and `history` resolve "
+        "`lb1@head` to the branch's one head (`get_current_head(branch_label)`: the "
+        "heads sharing a lineage with the labelled revision along `revises`). Repro: "
+        "graph `cab7< d79<cab7 fde<d79 cab2<cab7|fde[lb1] d95<fde,cab2[lb2] e121d<fde`, "
+        "rows `d95,e121d`, `downgrade lb1@head` (Alembic's `show lb1@head` and `upgrade "
+        "lb1@head` name d95).",
+        "One meaning for `LABEL@head` in every command, Alembic's own in all but this "
+        "one; where the branch has several heads aludel refuses too.",
+        lambda c, a, b: c.args[0] == "downgrade"
+        and _refused(a, "Multiple head revisions are present for given argument")
+        and b.status == "ok"
+        and len(_effective_heads(c.graph)) > 1
+        and any(
+            t.endswith("@head") and len(_branch_heads(c.graph, t[: -len("@head")])) == 1
+            for t in _targets(c)
+        ),
+    ),
 ]
 
 
@@ -484,35 +609,7 @@ DIFFERENCES: list[Difference] = [
 # apart from the deliberate ones above. Each is counted and shown with a reproduction
 # on every run; it does not fail the run unless ALEMBIC_DIFF_STRICT=1. Remove an
 # entry when its fix lands (the run says when an entry matched nothing).
-OPEN: list[Difference] = [
-    Difference(
-        "stamp-relative",
-        "`stamp -N` / `LABEL@-N` where aludel refuses and Alembic stamps: with an empty "
-        "table (online, or `--sql` without a range) Alembic counts from the heads (of "
-        "the branch), and a walk that goes below base stamps base (an empty table). "
-        "aludel counts `-N` from the rows (from the heads offline since 33af795) and "
-        "refuses a walk below base. Repros: graph `e17f<`, rows `e17f`, `stamp -2 "
-        "--purge`; graph `c83<`, no rows, `stamp -3`; graph `b6d< ca14<b6d`, "
-        "`stamp -3 --sql`.",
-        "Not decided: a walk below base refused is aludel's rule everywhere else "
-        "(downgrade -N); whether `stamp` with an empty table should count from the "
-        "heads online too needs a decision.",
-        lambda c, a, b: c.args[0] == "stamp" and a.status == "ok" and _refused(b, "Relative revision"),
-    ),
-    Difference(
-        "label-head-inherited",
-        "`downgrade LABEL@head` where the label's branch, as Alembic counts it, has "
-        "several heads: Alembic refuses (`Multiple head revisions are present for "
-        "given argument 'lb1@head'`), aludel resolves one head. Repro: graph "
-        "`cab7< d79<cab7 fde<d79 cab2<cab7|fde[lb1] d95<fde,cab2[lb2] e121d<fde`, "
-        "rows `d95,e121d`, `downgrade lb1@head`.",
-        "Not decided: which revisions a label's branch holds past a merge differs "
-        "between the two.",
-        lambda c, a, b: _refused(a, "Multiple head revisions are present for given argument")
-        and b.status == "ok"
-        and any("@head" in t for t in _targets(c)),
-    ),
-]
+OPEN: list[Difference] = []
 
 
 def normalise(case, value):

@@ -370,6 +370,40 @@ fn branch_label_targets(backend: Backend) {
 
 on_both!(branch_label_targets);
 
+/// With an empty table, `stamp -N` and `LABEL@-N` count down from `heads` and
+/// `LABEL@heads`, online as with `--sql`: from d2, the one real head (Alembic 1.20.1:
+/// `stamp -1` stamps d1, `stamp networking@-2` b), and from c1 for shoppingcart,
+/// where Alembic stamps nothing (known.py `stamp-label-relative-depended-head`).
+/// Several heads are refused the same way in both modes (Alembic stamps a row below
+/// each: known.py `stamp-relative-several-heads`).
+fn stamp_minus_n_on_an_empty_table_counts_from_the_heads(backend: Backend) {
+    let p = tutorial(backend);
+    for (target, row) in [
+        ("-1", "d1"),
+        ("networking@-2", "b"),
+        ("shoppingcart@-1", "b"),
+    ] {
+        p.ok(&["stamp", "--", target]);
+        assert_eq!(p.db().version_rows(), [row], "{target}");
+        let sql = p.ok(&["stamp", "--sql", "--", target]).stdout;
+        assert!(
+            sql.contains(&format!("(version_num) VALUES ('{row}');")),
+            "{target}: {sql}"
+        );
+        p.ok(&["stamp", "base"]);
+    }
+    // A second head: e revises a.
+    p.write_rev(&rev("e", &["a"], "add e", "e_table"));
+    let refusal = "ERROR invalid revision target '-1': nothing is applied to count from, so it \
+                   counts down from heads, and there are several (d2, e); name the branch \
+                   (LABEL@-N) or the revision to count from (d2-1)\n";
+    expect(&p.fails(&["stamp", "--", "-1"]), "", refusal);
+    expect(&p.fails(&["stamp", "--sql", "--", "-1"]), "", refusal);
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
+}
+
+on_both!(stamp_minus_n_on_an_empty_table_counts_from_the_heads);
+
 /// `REV-N` names a revision: going down to it removes every applied child of it, on
 /// any branch. Checked against Alembic 1.20.1 on the same graphs.
 fn rev_minus_n_goes_down_to_the_revision_it_names(backend: Backend) {

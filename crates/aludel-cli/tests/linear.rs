@@ -399,6 +399,44 @@ fn offline_sql(backend: Backend) {
 
 on_both!(offline_sql);
 
+/// `stamp -N` counts down from the row the table holds, and from the head when the
+/// table is empty, as `stamp -N --sql` does (Alembic 1.20.1 on `aaa<bbb<ccc`, empty
+/// table: `stamp -1` stamps bbb, `stamp -4` stamps base). A walk below base is refused
+/// and leaves the table alone, as `downgrade -N` does (known.py
+/// `stamp-relative-below-base`).
+fn stamp_minus_n_counts_from_the_row_or_the_head(backend: Backend) {
+    let p = three_tables(backend);
+    expect(
+        &p.ok(&["stamp", "-1"]),
+        "",
+        "INFO  Running stamp_revision  -> bbb\nINFO  Finished stamp_revision  -> bbb ([ms])\n",
+    );
+    assert_eq!(p.db().version_rows(), ["bbb"]);
+    expect(
+        &p.ok(&["stamp", "-1"]),
+        "",
+        "INFO  Running stamp_revision bbb -> aaa\nINFO  Finished stamp_revision bbb -> aaa ([ms])\n",
+    );
+    assert_eq!(p.db().version_rows(), ["aaa"]);
+    expect(
+        &p.fails(&["stamp", "--", "-2"]),
+        "",
+        "ERROR Relative revision '-2' didn't produce 2 migrations: the walk went below base after 1 step(s)\n",
+    );
+    assert_eq!(p.db().version_rows(), ["aaa"]);
+    p.ok(&["stamp", "base"]);
+    expect(
+        &p.fails(&["stamp", "--purge", "--", "-4"]),
+        "",
+        "ERROR Relative revision '-4' didn't produce 4 migrations: the walk went below base after 3 step(s)\n",
+    );
+    // Exactly down to base is base: nothing to write on an empty table.
+    expect(&p.ok(&["stamp", "--", "-3"]), "", "");
+    assert_eq!(p.db().version_rows(), [] as [&str; 0]);
+}
+
+on_both!(stamp_minus_n_counts_from_the_row_or_the_head);
+
 /// A version row that no file declares stops every command that reads the table,
 /// until `stamp --purge` replaces it.
 fn unknown_version_row_needs_stamp_purge(backend: Backend) {

@@ -336,8 +336,9 @@ fn stamp_sql_with_several_ranges_and_purge() {
 }
 
 /// With no range there is no database to count `-N` from: `stamp -N --sql` counts
-/// from the heads (Alembic 1.20.1: `stamp -1 --sql` on `a<b<c` inserts b), and says
-/// how far it got when the walk goes below base.
+/// from the head, as an online stamp of an empty table does (Alembic 1.20.1: `stamp
+/// -1 --sql` on `a<b<c` inserts b), and says how far it got when the walk goes below
+/// base (Alembic stamps base: known.py `stamp-relative-below-base`).
 #[test]
 fn stamp_sql_minus_n_without_a_start_counts_from_the_heads() {
     let p = TestProject::new(BIN, Some(&dead_url(Backend::Postgres)), "");

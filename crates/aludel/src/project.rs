@@ -745,36 +745,8 @@ impl Project {
                 None => plain.push(t.clone()),
             }
         }
-        // With no start there is no database to count `-N` from: it counts down from
-        // the heads (of its branch), as `history` and `show` do, and as Alembic's
-        // offline stamp does.
-        if start.is_empty() {
-            for t in &mut plain {
-                if let Ok(Target::Relative {
-                    branch,
-                    anchor: None,
-                    steps,
-                }) = Target::parse(t)
-                    && steps < 0
-                {
-                    let from_heads = match branch {
-                        Some(ref b) => format!("{b}@heads{steps}"),
-                        None => format!("heads{steps}"),
-                    };
-                    // Several heads give no one place to count from: the target is
-                    // left as given, and refused as counting from an empty table.
-                    let one_place = match branch {
-                        Some(_) => Target::parse(&from_heads)
-                            .and_then(|h| self.graph.resolve(&h, &[] as &[&str]))
-                            .is_ok(),
-                        None => self.graph.real_heads().len() == 1,
-                    };
-                    if one_place {
-                        *t = from_heads;
-                    }
-                }
-            }
-        }
+        // With no start, `-N` counts down from the head (of its branch), as it does
+        // online from an empty table: `Heads::stamp` decides both.
         let changes = self.stamp_changes(&start, &plain, purge)?;
         let after = rows_after(&start, &changes);
         let mut sink = SqlText::new();

@@ -478,7 +478,9 @@ impl Heads {
     /// replaced by T (one update, or a merge when several), or T is inserted as a new
     /// branch when none does; T already a row changes nothing. `base` deletes every
     /// row, `LABEL@base` the rows of that branch. With `purge` every row is deleted
-    /// first. Defined answers where Alembic misbehaves: targets where one is an
+    /// first. `-N` counts down from the rows (before the purge), or from the head when
+    /// there is no row; several heads, or a walk below base, are errors. Defined
+    /// answers where Alembic misbehaves: targets where one is an
     /// ancestor of another are an error (Alembic would store both); `base` mixed with
     /// revisions is an error; each target only replaces rows of its own lineage
     /// (Alembic can fold unrelated rows of one target into another).
@@ -490,7 +492,8 @@ impl Heads {
     ) -> Result<Vec<HeadsChange>, StoreError> {
         self.check(graph)?;
         // Targets relative to the database (`-N`) count from the rows as they were
-        // before a purge, as Alembic's do: after it there is nothing to count from.
+        // before a purge, so that the same target names the same place with and
+        // without it; with no row at all, from the head (`RevisionGraph::stamp_target`).
         let rows_before = self.row_indices();
         let mut changes = Vec::new();
         if purge {
@@ -506,7 +509,7 @@ impl Heads {
         for t in targets {
             named.push(match t {
                 Target::Relative { branch, steps, .. }
-                    if *steps < 0 && graph.resolve_indices(t, &rows_before)?.is_empty() =>
+                    if *steps < 0 && graph.stamp_target(t, &rows_before)?.is_empty() =>
                 {
                     branch.clone().map_or(Target::Base, Target::BranchBase)
                 }
@@ -542,7 +545,7 @@ impl Heads {
 
         let mut dests: Vec<usize> = Vec::new();
         for t in targets {
-            for d in graph.resolve_indices(t, &rows_before)? {
+            for d in graph.stamp_target(t, &rows_before)? {
                 if !dests.contains(&d) {
                     dests.push(d);
                 }
@@ -774,6 +777,53 @@ mod tests {
             ["purge", "insert 1975ea83b712"]
         );
         assert_eq!(rows(&h), ["1975ea83b712"]);
+    }
+
+    #[test]
+    fn stamp_minus_n_on_an_empty_table_counts_from_the_head() {
+        // Alembic 1.20.1, empty table: `stamp -1` (with or without --purge) stamps the
+        // revision below the head; `stamp -3` here is exactly base: nothing to write.
+        let g = fixture_linear();
+        for purge in [false, true] {
+            let mut h = Heads::from_rows(&g, &[] as &[&str]).unwrap();
+            let mut want = if purge { vec!["purge"] } else { vec![] };
+            want.push("insert ae1027a6acf");
+            assert_eq!(stamp(&g, &mut h, &["-1"], purge), want);
+            let mut h = Heads::from_rows(&g, &[] as &[&str]).unwrap();
+            assert_eq!(stamp(&g, &mut h, &["-3"], false), Vec::<String>::new());
+        }
+        // Several heads give no one place to count from.
+        let g = fixture_branches(false);
+        let mut h = Heads::from_rows(&g, &[] as &[&str]).unwrap();
+        assert!(matches!(
+            h.stamp(&g, &[Target::parse("-1").unwrap()], false),
+            Err(StoreError::Graph(GraphError::InvalidTarget { .. }))
+        ));
+    }
+
+    #[test]
+    fn stamp_label_minus_n_counts_only_from_a_row_of_the_branch() {
+        // Rows of another branch only: `networking@-1` has nothing to count from, with
+        // or without --purge (Alembic 1.20.1 refuses without; with --purge it counts
+        // from the heads of the emptied table: known.py `stamp-purge-relative`). An
+        // empty table counts from networking@heads, 2a95102259be.
+        let g = fixture_depends();
+        let t = [Target::parse("networking@-1").unwrap()];
+        for purge in [false, true] {
+            let mut h = Heads::from_rows(&g, &["27c6a30d7c24"]).unwrap();
+            assert!(
+                matches!(
+                    h.stamp(&g, &t, purge),
+                    Err(StoreError::Graph(GraphError::RelativeOutOfRange { .. }))
+                ),
+                "purge: {purge}"
+            );
+        }
+        let mut h = Heads::from_rows(&g, &[] as &[&str]).unwrap();
+        assert_eq!(
+            stamp(&g, &mut h, &["networking@-1"], false),
+            ["insert 29f859a13ea"]
+        );
     }
 
     #[test]

@@ -239,6 +239,22 @@ pub(crate) enum Down {
     Through(usize),
 }
 
+/// The branch and steps of `-N` / `LABEL@-N` where they count from the heads rather
+/// than from the database (`show`, `history`, `stamp` of an empty table).
+fn counted_from_heads(target: &Target) -> Result<(Option<&str>, i64), GraphError> {
+    match target {
+        Target::Relative {
+            branch,
+            anchor: None,
+            steps,
+        } => Ok((branch.as_deref(), *steps)),
+        _ => Err(GraphError::InvalidTarget {
+            target: target.to_string(),
+            problem: "not a step down from the heads".to_string(),
+        }),
+    }
+}
+
 impl RevisionGraph {
     /// A full id, a branch label, or an unambiguous id prefix (Alembic's
     /// `_revision_for_ident`; prefixes match ids only).
@@ -338,26 +354,54 @@ impl RevisionGraph {
     /// `-N` and `LABEL@-N` as `show` reads them (Alembic's `get_revisions`): the
     /// revision N steps below each real head of the branch, not below the database.
     pub(crate) fn below_heads(&self, target: &Target) -> Result<Vec<usize>, GraphError> {
-        let Target::Relative {
-            branch,
-            anchor: None,
-            steps,
-        } = target
-        else {
-            return Err(GraphError::InvalidTarget {
-                target: target.to_string(),
-                problem: "not a step down from the heads".to_string(),
-            });
-        };
+        let (branch, steps) = counted_from_heads(target)?;
         let mut out = Vec::new();
-        for h in self.real_heads_of(branch.as_deref())? {
-            match self.walk(target, Pos::Rev(h), *steps, None)? {
+        for h in self.real_heads_of(branch)? {
+            match self.walk(target, Pos::Rev(h), steps, None)? {
                 Pos::Rev(i) if !out.contains(&i) => out.push(i),
                 Pos::Rev(_) => {}
                 Pos::Base => {}
             }
         }
         Ok(out)
+    }
+
+    /// `-N` and `LABEL@-N` in `stamp` with no version row to count from (an empty
+    /// table, or `stamp --sql` without a range): N steps down from `heads` (from
+    /// `LABEL@heads`) when that is one revision, as Alembic's stamp counts there.
+    /// Several heads are an error naming them: each gives another place, and
+    /// Alembic's answer (a row N below each) can hold a revision beside its own
+    /// ancestor. A walk below base is an error, as for `downgrade -N`.
+    pub(crate) fn below_the_head(&self, target: &Target) -> Result<Pos, GraphError> {
+        let (branch, steps) = counted_from_heads(target)?;
+        // What `heads` and `LABEL@heads` name: for a branch, a revision only depended
+        // on counts (Alembic filters its real heads by label, and finds none when the
+        // branch ends in one: `stamp shoppingcart@-1` in its tutorial stamps nothing).
+        let (heads, of) = match branch {
+            Some(b) => (self.branch_heads(b)?, format!("{b}@heads")),
+            None => (self.real_heads.clone(), "heads".to_string()),
+        };
+        match heads.as_slice() {
+            [] => Err(GraphError::RelativeOutOfRange {
+                target: target.to_string(),
+                steps: steps.unsigned_abs(),
+                problem: "there is no revision at all".to_string(),
+            }),
+            [one] => self.walk(target, Pos::Rev(*one), steps, None),
+            many => Err(GraphError::InvalidTarget {
+                target: target.to_string(),
+                problem: format!(
+                    "nothing is applied to count from, so it counts down from {of}, and there are several ({}); name {}the revision to count from ({}{steps})",
+                    self.names(many).join(", "),
+                    if branch.is_some() {
+                        ""
+                    } else {
+                        "the branch (LABEL@-N) or "
+                    },
+                    self.nodes[many[0]].id
+                ),
+            }),
+        }
     }
 
     /// Alembic's `get_current_head`: the single (effective) head, of a branch if given.
@@ -584,6 +628,27 @@ impl RevisionGraph {
                 Down::Through(i) => self.nodes[i].parents.clone(),
             }),
             _ => self.absolute(target, current),
+        }
+    }
+
+    /// The revisions a `stamp` target names: as [`RevisionGraph::resolve_indices`],
+    /// except that `-N` and `LABEL@-N` with no row at all count down from the head
+    /// ([`RevisionGraph::below_the_head`]).
+    pub(crate) fn stamp_target(
+        &self,
+        target: &Target,
+        current: &[usize],
+    ) -> Result<Vec<usize>, GraphError> {
+        match target {
+            Target::Relative {
+                anchor: None,
+                steps,
+                ..
+            } if *steps < 0 && current.is_empty() => Ok(match self.below_the_head(target)? {
+                Pos::Base => Vec::new(),
+                Pos::Rev(i) => vec![i],
+            }),
+            _ => self.resolve_indices(target, current),
         }
     }
 

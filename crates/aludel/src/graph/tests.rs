@@ -1219,3 +1219,101 @@ fn walks_below_base_count_the_steps_taken() {
         );
     }
 }
+
+/// The ids a `stamp` target names when the version table is empty.
+fn stamp_from_nothing(g: &RevisionGraph, target: &str) -> Result<Vec<String>, GraphError> {
+    let found = g.stamp_target(&Target::parse(target).unwrap(), &[])?;
+    Ok(g.names(&found))
+}
+
+#[test]
+fn stamp_minus_n_with_no_rows_counts_from_the_one_head() {
+    // Alembic 1.20.1, empty table: `stamp -1` on `a<`, `b<a`, `c<b` stamps b, `stamp -2`
+    // stamps a; `stamp -3` (exactly base) fails on an AssertionError, aludel stamps base.
+    let g = tiny("a< b<a c<b");
+    assert_eq!(stamp_from_nothing(&g, "-1").unwrap(), ["b"]);
+    assert_eq!(stamp_from_nothing(&g, "-2").unwrap(), ["a"]);
+    assert!(stamp_from_nothing(&g, "-3").unwrap().is_empty());
+    // `stamp -4`: Alembic stamps base; aludel refuses a walk below base, as for
+    // `downgrade -N`, naming the steps it took.
+    let e = stamp_from_nothing(&g, "-4").unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("didn't produce 4 migrations: the walk went below base after 3 step(s)"),
+        "{e}"
+    );
+    // A row to count from is still counted from (Alembic refuses `-N` there).
+    let c = g.current_indices(&["c"]).unwrap();
+    let found = g.stamp_target(&Target::parse("-2").unwrap(), &c).unwrap();
+    assert_eq!(g.names(&found), ["a"]);
+}
+
+#[test]
+fn stamp_label_minus_n_with_no_rows_counts_from_the_branch_head() {
+    // Alembic 1.20.1, empty table, `a< b<a c<b[eb] d<c x<a y<x`: `stamp eb@-1` stamps c,
+    // `stamp eb@-5` stamps base (aludel: below base, refused); `stamp eb@-4` (exactly
+    // base) fails on an AssertionError.
+    let g = tiny("a< b<a c<b#eb d<c x<a y<x");
+    assert_eq!(stamp_from_nothing(&g, "eb@-1").unwrap(), ["c"]);
+    assert_eq!(stamp_from_nothing(&g, "eb@-3").unwrap(), ["a"]);
+    assert!(stamp_from_nothing(&g, "eb@-4").unwrap().is_empty());
+    let e = stamp_from_nothing(&g, "eb@-5").unwrap_err();
+    assert!(matches!(e, GraphError::RelativeOutOfRange { .. }), "{e}");
+}
+
+#[test]
+fn stamp_minus_n_with_no_rows_and_several_heads_is_ambiguous() {
+    // Alembic 1.20.1, empty table, `a< b<a c<b d<a`: `stamp -1` stamps a and b, a
+    // revision beside its own ancestor; on `a< b<a c<a` it fails on an AssertionError.
+    // There is no one head to count from: the error names them and what to type.
+    let g = tiny("a< b<a c<b d<a");
+    let e = stamp_from_nothing(&g, "-1").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid revision target '-1': nothing is applied to count from, so it counts \
+         down from heads, and there are several (c, d); name the branch (LABEL@-N) or \
+         the revision to count from (c-1)"
+    );
+    // Within a branch that forks, the same.
+    let g = tiny("a<#lb b<a c<a");
+    let e = stamp_from_nothing(&g, "lb@-1").unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "counts down from lb@heads, and there are several (b, c); name the revision \
+             to count from (b-1)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn stamp_label_minus_n_with_no_rows_counts_from_a_head_only_depended_on() {
+    // Alembic's tutorial: c1 (shoppingcart) is no real head, d2 depends on it. Alembic
+    // 1.20.1 filters its real heads by the label, finds none, and `stamp
+    // shoppingcart@-1` stamps nothing; aludel counts from shoppingcart@heads, c1, as
+    // `shoppingcart@head` names it in both (known.py `stamp-label-relative-depended-head`).
+    let g = tiny("a< b<a c1<b#shoppingcart d1<b#networking d2<d1|c1");
+    assert_eq!(stamp_from_nothing(&g, "shoppingcart@-1").unwrap(), ["b"]);
+    // Alembic: `stamp networking@-2` stamps b, `stamp -1` stamps d1 (from the real head).
+    assert_eq!(stamp_from_nothing(&g, "networking@-2").unwrap(), ["b"]);
+    assert_eq!(stamp_from_nothing(&g, "-1").unwrap(), ["d1"]);
+}
+
+#[test]
+fn label_head_in_downgrade_is_the_branch_head_as_elsewhere() {
+    // lb1 is cab2's label, inherited by the merge d95; e121d shares no lineage with
+    // cab2. Alembic 1.20.1 names d95 for `show`, `upgrade` and `stamp lb1@head`; its
+    // `downgrade lb1@head` resolves `head` over the whole project and refuses (d95,
+    // e121d), known.py `downgrade-label-head`. aludel's downgrade reads it as d95,
+    // and then answers as Alembic's `downgrade d95` does.
+    let g = tiny("cab7< d79<cab7 fde<d79 cab2<cab7|fde#lb1 d95<fde,cab2#lb2 e121d<fde");
+    assert!(down(&g, &["d95", "e121d"], "lb1@head").is_empty());
+    let e = down_err(&g, &["e121d"], "lb1@head");
+    assert!(e.to_string().contains("d95 is not applied"), "{e}");
+    let e = down_err(&g, &["e121d"], "d95");
+    assert!(e.to_string().contains("d95 is not applied"), "{e}");
+    // Where the branch itself has several heads, both refuse.
+    let g = tiny("a<#x b<a c<a");
+    let e = down_err(&g, &["b", "c"], "x@head");
+    assert!(matches!(e, GraphError::MultipleHeads { .. }), "{e}");
+}
