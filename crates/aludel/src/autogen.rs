@@ -809,7 +809,8 @@ fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> S
 /// which on a 1,000-table schema is most of a cold `check`'s second half.
 ///
 /// PostgreSQL only (SQLite cannot alter a column's default or add a check), and not
-/// where the desired schema made an event trigger (it would fire). An error
+/// where the desired schema made an event trigger (it would fire) or a table with
+/// children (what is written onto a parent goes down to them). An error
 /// leaves `first` as it was and the shadow database holding some copies: the caller
 /// renews it and falls back to [`as_written`].
 pub fn written_in_place(
@@ -820,17 +821,24 @@ pub fn written_in_place(
     use crate::ops::QName;
     let dialect = Dialect::Postgres;
     // An event trigger the desired schema made would fire on what is written here,
-    // which a revision run in a new database would not meet.
-    let triggers = driver
-        .query_column("SELECT count(*) FROM pg_catalog.pg_event_trigger")
+    // which a revision run in a new database would not meet. A table with children
+    // (inheritance, partitions) passes what is written onto it down to them: a
+    // parent's default set again would replace a child's own.
+    let found = driver
+        .query_column(
+            "SELECT (SELECT count(*) FROM pg_catalog.pg_event_trigger) \
+                 + (SELECT count(*) FROM pg_catalog.pg_inherits)",
+        )
         .map_err(|error| AutogenError::Inspect {
             which: "the shadow database",
             error,
         })?;
-    if triggers.first().map(String::as_str) != Some("0") {
+    if found.first().map(String::as_str) != Some("0") {
         return Err(AutogenError::Shadow {
             doing: "writing the desired schema's expressions where it was loaded".into(),
-            error: DbError::new("the desired schema made an event trigger"),
+            error: DbError::new(
+                "the desired schema made an event trigger, or a table with children",
+            ),
         });
     }
     let mut ops = Vec::new();

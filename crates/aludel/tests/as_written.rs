@@ -217,6 +217,44 @@ fn nothing_is_written_in_place_beside_an_event_trigger() {
     assert_eq!(after, first);
 }
 
+/// A child table (inheritance, a partition) takes what is written onto its parent: a
+/// parent's default set again would replace the child's own. Such a schema is read
+/// from an emptied database instead, where each keeps its own.
+#[test]
+fn nothing_is_written_in_place_beside_a_table_with_children() {
+    let db = PgDatabase::create();
+    let scope = InspectScope::default();
+    let mut shadow = loaded_shadow(
+        &db,
+        &scope,
+        &[
+            "CREATE TABLE z_parent (c varchar(10) DEFAULT 'p' CHECK (c IN ('p', 'q')))",
+            "CREATE TABLE a_child (d int) INHERITS (z_parent)",
+            "ALTER TABLE a_child ALTER COLUMN c SET DEFAULT 'q'",
+        ],
+    );
+    let first = shadow.driver().unwrap().inspect(&scope).unwrap();
+    let mut in_place = first.clone();
+    let error = written_in_place(&mut in_place, shadow.driver().unwrap(), &scope).unwrap_err();
+    assert!(error.to_string().contains("children"), "{error}");
+    assert_eq!(in_place, first);
+    assert!(shadow.renew(&scope));
+    let written = as_written(first, shadow.driver().unwrap(), &scope, Dialect::Postgres).unwrap();
+    let default = |t: &str| {
+        written.catalog.schemas["public"].tables[t].columns[0]
+            .default
+            .clone()
+    };
+    assert_eq!(
+        default("a_child").as_deref(),
+        Some("'q'::character varying")
+    );
+    assert_eq!(
+        default("z_parent").as_deref(),
+        Some("'p'::character varying")
+    );
+}
+
 /// A view that groups by a primary key and selects the table's other columns is valid
 /// only while that key exists: writing the desired schema again keeps the keys then.
 #[test]
