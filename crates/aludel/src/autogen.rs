@@ -804,9 +804,9 @@ fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> S
 /// against the same columns either way, so it reads back in the same form; what is
 /// not an expression (columns, keys, foreign keys, sequences) is kept from `first`.
 ///
-/// Writing onto the loaded objects costs a statement per table instead of a second
-/// database of tables, each made with its files (a heap, a TOAST table and its index),
-/// which on a 1,000-table schema is most of a cold `check`'s second half.
+/// Writing onto the loaded objects costs a statement per expression instead of a
+/// second database of tables, each made with its files (a heap, a TOAST table and its
+/// index), which on a 1,000-table schema was most of a cold `check`'s second half.
 ///
 /// PostgreSQL only (SQLite cannot alter a column's default or add a check), and not
 /// where the desired schema made an event trigger (it would fire) or a table with

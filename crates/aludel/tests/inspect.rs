@@ -571,8 +571,9 @@ fn relay_counting(
     }
 }
 
-/// What a connection sends before its first query: the session set-up (its id).
-const SECOND_CONNECTION_SETUP: usize = 1;
+/// What the second connection sends before its query: its session set-up (its id),
+/// and the first session's settings taken over.
+const SECOND_CONNECTION_SETUP: usize = 2;
 
 #[test]
 fn postgres_inspection_sends_the_same_few_queries_for_200_tables_as_for_2() {
@@ -637,6 +638,23 @@ fn postgres_inspection_sends_the_same_few_queries_for_200_tables_as_for_2() {
         small_queries + SECOND_CONNECTION_SETUP,
         "{large_queries}"
     );
+
+    // While this session holds uncommitted writes, one connection: another session
+    // would not see them.
+    driver.execute("BEGIN").unwrap();
+    driver
+        .execute("CREATE TABLE uncommitted (id int CHECK (id > 0))")
+        .unwrap();
+    let before = counter.count();
+    let inside = driver.inspect(&InspectScope::default()).unwrap();
+    assert_eq!(counter.count() - before, small_queries);
+    assert_eq!(
+        inside.catalog.schemas["public"].tables["uncommitted"]
+            .checks
+            .len(),
+        1
+    );
+    driver.execute("ROLLBACK").unwrap();
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -989,6 +1007,36 @@ fn a_large_schema_is_read_over_two_connections_whole() {
     d.execute(&many_tables(250)).unwrap();
     let inspection = d.inspect(&scope(&["public"], &[])).unwrap();
     check_many_tables(&inspection, 250);
+}
+
+/// The second connection reads in the first one's settings: a check's constants print
+/// as the session's `TimeZone` and `DateStyle` say.
+#[test]
+fn a_large_schema_read_over_two_connections_prints_in_the_first_ones_settings() {
+    let db = PgDatabase::create();
+    let mut d = open(db.url());
+    d.execute(&many_tables(250)).unwrap();
+    d.execute(
+        "CREATE TABLE zz (at timestamptz CHECK (at > '2020-01-01 00:00:00+00'), \
+         day date CHECK (day < '2030-01-31'))",
+    )
+    .unwrap();
+    d.execute("SET TimeZone = 'Asia/Tokyo'; SET DateStyle = 'SQL, DMY'")
+        .unwrap();
+    let expected = d
+        .query_column(
+            "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint \
+             WHERE conrelid = 'zz'::regclass ORDER BY conname",
+        )
+        .unwrap();
+    assert!(expected[0].contains("JST"), "{expected:?}");
+    let inspection = d.inspect(&scope(&["public"], &[])).unwrap();
+    let read: Vec<String> = inspection.catalog.schemas["public"].tables["zz"]
+        .checks
+        .values()
+        .map(|c| c.expression.clone())
+        .collect();
+    assert_eq!(read, expected);
 }
 
 /// When no second connection can be had (the role may hold only one), the

@@ -49,16 +49,28 @@ macro_rules! not_extension_type {
 /// schema (read under [`PIN_SEARCH_PATH`]), `public` if its search path names none
 /// that exists.
 /// Also, for each, how many tables it holds, and whether this session has written
-/// anything not yet committed (which another session would not see): what
-/// [`split_worth_it`] decides by.
+/// anything not yet committed (another session would not see it): what
+/// [`split_worth_it`] decides by; and the settings this session set itself (the pinned search path among them),
+/// which a second session takes over before it reads ([`SESSION_AS`]): a check prints
+/// its constants as `TimeZone`, `DateStyle` and the like say.
 const SCHEMAS: &str = "SELECT n.nspname::text, \
          (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid \
              AND c.relkind IN ('r', 'p'))::int8, \
-         txid_current_if_assigned() IS NOT NULL \
+         txid_current_if_assigned() IS NOT NULL, \
+         ARRAY(SELECT name::text FROM pg_settings WHERE source = 'session' ORDER BY name), \
+         ARRAY(SELECT current_setting(name) FROM pg_settings WHERE source = 'session' \
+             ORDER BY name) \
      FROM pg_namespace n \
      WHERE n.nspname::text = ANY(CASE WHEN cardinality($1::text[]) = 0 \
          THEN ARRAY[coalesce(current_schema(), 'public')::text] ELSE $1::text[] END) \
      ORDER BY 1";
+
+/// Gives this session the settings `$1` (names) takes in `$2` (values), and a lock
+/// timeout: a lock the first session holds (in a transaction block of a library
+/// caller) must not keep the second waiting; on a timeout the first reads instead.
+const SESSION_AS: &str = "SELECT count(set_config(s.name, s.value, false)) \
+         + count(set_config('lock_timeout', '1s', false)) \
+     FROM unnest($1::text[], $2::text[]) AS s(name, value)";
 
 /// From this many tables in scope, the constraints are read over a second connection
 /// while the rest is read over this one ([`split_worth_it`]).
@@ -397,7 +409,6 @@ pub(super) fn inspect(
     Ok(inspection)
 }
 
-/// [`inspect`] once the search path is the session's own.
 /// Runs `q` over `client` with the scope's parameters.
 async fn run_query(
     client: &tokio_postgres::Client,
@@ -416,12 +427,13 @@ async fn run_query(
         .map_err(|e| reading(q.what, schemas, e))
 }
 
+/// [`inspect`] once the search path is the session's own.
 fn inspect_pinned(
     driver: &mut PostgresDriver,
     scope: &InspectScope,
 ) -> Result<Inspection, DbError> {
     let requested = scope.schemas.clone();
-    let (schemas, tables, own_writes) = driver.wait_for(async {
+    let (schemas, tables, own_writes, settings) = driver.wait_for(async {
         let rows = driver
             .client
             .query(SCHEMAS, &[&requested])
@@ -429,13 +441,15 @@ fn inspect_pinned(
             .map_err(|e| reading("schemas", &requested, e))?;
         let mut schemas = Vec::with_capacity(rows.len());
         let (mut tables, mut own_writes) = (0i64, false);
+        let mut settings: (Vec<String>, Vec<String>) = Default::default();
         for row in &rows {
             let read = |e| reading("schemas", &requested, e);
             schemas.push(row.try_get::<_, String>(0).map_err(read)?);
             tables += row.try_get::<_, i64>(1).map_err(read)?;
             own_writes |= row.try_get::<_, bool>(2).map_err(read)?;
+            settings = (row.try_get(3).map_err(read)?, row.try_get(4).map_err(read)?);
         }
-        Ok((schemas, tables, own_writes))
+        Ok((schemas, tables, own_writes, settings))
     })?;
     let excludes = scope.exclude_tables.clone();
     let (schemas, excludes) = (&schemas, &excludes);
@@ -446,38 +460,63 @@ fn inspect_pinned(
 
     // Sent together: tokio-postgres pipelines requests polled concurrently, so the
     // whole inspection costs a couple of round trips, not one per query. When split,
-    // the query read alone runs over a second connection on another thread meanwhile.
-    // If that connection is not open by the time the rest is read (a slow pooler, a
-    // role allowed one connection), or it fails, the query runs here instead and the
-    // other thread is left to end on its own: nothing waits on a connection attempt.
+    // the query read alone runs over a second connection on another thread meanwhile,
+    // in this session's settings. If that connection is not open by the time the rest
+    // is read (a slow pooler, a role allowed one connection), or it fails, the query
+    // runs here instead, and the other thread reads nothing and ends on its own:
+    // nothing waits on a connection attempt.
     let split = second.is_some();
     let here: Vec<&'static Query> = QUERIES.iter().filter(|q| !split || !q.alone).collect();
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // The second connection's state: connecting, then reading or given up, as
+    // whichever side gets there first decides.
+    const CONNECTING: u8 = 0;
+    const READING: u8 = 1;
+    const GIVEN_UP: u8 = 2;
     let other = second.map(|(url, options)| {
-        let connected = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let state = std::sync::Arc::new(AtomicU8::new(CONNECTING));
         let (send, receive) = std::sync::mpsc::channel();
-        let (flag, schemas, excludes) = (connected.clone(), schemas.clone(), excludes.clone());
+        let (state_there, schemas, excludes) = (state.clone(), schemas.clone(), excludes.clone());
         let spawned = std::thread::Builder::new()
             .name("aludel-inspect".into())
             .spawn(move || {
                 let Ok(other) = PostgresDriver::connect(&url, &options) else {
                     return;
                 };
-                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                // Read only if the first connection has not given up on this one.
+                if state_there
+                    .compare_exchange(CONNECTING, READING, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_err()
+                {
+                    return;
+                }
                 let alone: Vec<&'static Query> = QUERIES.iter().filter(|q| q.alone).collect();
-                let pending = alone
-                    .iter()
-                    .map(|q| run_query(&other.client, q, &schemas, &excludes));
-                let _ = send.send(other.wait_for(futures_util::future::try_join_all(pending)));
+                let read = async {
+                    other
+                        .client
+                        .query_one(SESSION_AS, &[&settings.0, &settings.1])
+                        .await
+                        .map_err(db_error)?;
+                    let pending = alone
+                        .iter()
+                        .map(|q| run_query(&other.client, q, &schemas, &excludes));
+                    futures_util::future::try_join_all(pending).await
+                };
+                let _ = send.send(other.wait_for(read));
             });
-        (connected, receive, spawned.is_ok())
+        (state, receive, spawned.is_ok())
     });
     let client = &driver.client;
     let results = driver.wait_for(futures_util::future::try_join_all(
         here.iter().map(|q| run_query(client, q, schemas, excludes)),
     ))?;
-    let alone = other.and_then(|(connected, receive, spawned)| {
-        let open = spawned && connected.load(std::sync::atomic::Ordering::SeqCst);
-        open.then(|| receive.recv().ok().and_then(Result::ok))
+    let alone = other.and_then(|(state, receive, spawned)| {
+        let reading = spawned
+            && state
+                .compare_exchange(CONNECTING, GIVEN_UP, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err();
+        reading
+            .then(|| receive.recv().ok().and_then(Result::ok))
             .flatten()
     });
     let mut by_query: Vec<(&'static Query, Vec<Row>)> = here.into_iter().zip(results).collect();
