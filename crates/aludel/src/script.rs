@@ -548,7 +548,7 @@ fn list_and_probe(
 ) -> (
     std::io::Result<Vec<folder::FileName>>,
     cache::Cache,
-    Vec<Probe>,
+    Vec<Vec<Probe>>,
 ) {
     std::thread::scope(|scope| {
         let lister = scope.spawn(|| folder.sql_files());
@@ -568,8 +568,10 @@ fn list_and_probe(
 }
 
 /// Checks every cache entry, on this thread and a few others, each taking the next
-/// slice of entries until none is left.
-fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Probe> {
+/// slice of [`FILES_PER_THREAD`] entries until none is left. The slices come back in
+/// entry order, left as they are: entry `i` is `slices[i / FILES_PER_THREAD][i %
+/// FILES_PER_THREAD]` (copying ten thousand probes into one list costs memory).
+fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Vec<Probe>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let n = cache.len();
     let next = AtomicUsize::new(0);
@@ -581,30 +583,26 @@ fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Probe> {
                 return done;
             }
             let end = (start + FILES_PER_THREAD).min(n);
-            done.push((
-                start,
-                (start..end).map(|i| probe(folder, cache, i)).collect(),
-            ));
+            let probes: Vec<Probe> = (start..end).map(|i| probe(folder, cache, i)).collect();
+            done.push((start, probes));
         }
     };
     let threads = worker_count(n);
-    let parts: Vec<(usize, Vec<Probe>)> = std::thread::scope(|scope| {
+    let mut slices: Vec<(usize, Vec<Probe>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut parts = work();
+        let mut slices = work();
         for handle in handles {
-            // A panicked helper leaves its slices unprobed: those files are read.
-            parts.extend(handle.join().unwrap_or_default());
+            // A panicked helper's slices go missing; then none is used (see below).
+            slices.extend(handle.join().unwrap_or_default());
         }
-        parts
+        slices
     });
-    let mut probes: Vec<Probe> = Vec::with_capacity(n);
-    probes.resize_with(n, Probe::default);
-    for (start, part) in parts {
-        for (k, p) in part.into_iter().enumerate() {
-            probes[start + k] = p;
-        }
+    slices.sort_unstable_by_key(|(start, _)| *start);
+    if slices.iter().map(|(_, p)| p.len()).sum::<usize>() != n {
+        // Every file is read instead.
+        return Vec::new();
     }
-    probes
+    slices.into_iter().map(|(_, probes)| probes).collect()
 }
 
 /// Checks cache entry `i` against its file.
@@ -635,40 +633,44 @@ fn merge_probes(
     folder: &folder::Folder,
     names: &[folder::FileName],
     cache: &cache::Cache,
-    mut probes: Vec<Probe>,
+    mut slices: Vec<Vec<Probe>>,
 ) -> Result<Loaded, ScriptError> {
-    let mut slots: Vec<Option<(Script, Option<cache::Stamp>)>> = Vec::with_capacity(names.len());
+    let probed = |j: usize| slices.get(j / FILES_PER_THREAD)?.get(j % FILES_PER_THREAD);
+    // The entry serving each listed file, if any. Both lists are sorted by name:
+    // walk them together.
+    let mut served: Vec<Option<usize>> = Vec::with_capacity(names.len());
     let mut pending = Vec::new();
-    // Both lists are sorted by name: walk them together.
     let mut j = 0;
     for name in names {
-        let name = name.as_os_str().as_encoded_bytes();
-        while j < probes.len() && cache.name(j) < name {
+        let bytes = name.as_os_str().as_encoded_bytes();
+        while probed(j).is_some() && cache.name(j) < bytes {
             j += 1;
         }
-        let probed = probes
-            .get_mut(j)
-            .filter(|_| cache.name(j) == name)
-            .and_then(|p| Some((p.script.take()?, p.stamp)));
-        if probed.is_none() {
-            pending.push(slots.len());
+        let hit = probed(j).is_some_and(|p| p.script.is_some()) && cache.name(j) == bytes;
+        if !hit {
+            pending.push(name.clone());
         }
-        slots.push(probed);
+        served.push(hit.then_some(j));
     }
-    let hits = slots.len() - pending.len();
-    let pending_names: Vec<folder::FileName> = pending.iter().map(|&k| names[k].clone()).collect();
-    let read = read_all(folder, &pending_names, Some(cache))?;
-    for ((k, script), stamp) in pending.into_iter().zip(read.scripts).zip(read.stamps) {
-        slots[k] = Some((script, stamp));
-    }
+    let read = read_all(folder, &pending, Some(cache))?;
     let mut loaded = Loaded {
         scripts: Vec::with_capacity(names.len()),
         stamps: Vec::with_capacity(names.len()),
-        hits: hits + read.hits,
+        hits: names.len() - pending.len() + read.hits,
     };
-    for (script, stamp) in slots.into_iter().flatten() {
-        loaded.scripts.push(script);
-        loaded.stamps.push(stamp);
+    let mut read = read.scripts.into_iter().zip(read.stamps);
+    for entry in served {
+        let probe = entry.and_then(|j| {
+            let p = slices
+                .get_mut(j / FILES_PER_THREAD)?
+                .get_mut(j % FILES_PER_THREAD)?;
+            Some((p.script.take()?, p.stamp))
+        });
+        // Every file not served by a probe was read, in the same order.
+        if let Some((script, stamp)) = probe.or_else(|| read.next()) {
+            loaded.scripts.push(script);
+            loaded.stamps.push(stamp);
+        }
     }
     Ok(loaded)
 }
