@@ -529,14 +529,10 @@ fn open_folder(dir: &Path) -> Result<folder::Folder, ScriptError> {
     })
 }
 
-/// What checking one cache entry against the folder found: the file's stamp (`None`
-/// when it cannot be had, e.g. the file is gone) and, when the stamp matches the
-/// entry, the file parsed from the cached text.
-#[derive(Default)]
-struct Probe {
-    stamp: Option<cache::Stamp>,
-    script: Option<Script>,
-}
+/// What checking one cache entry against the folder found: the file parsed from the
+/// cached text when the file's stamp matches the entry (the stamp is then the
+/// entry's), else nothing (the file is changed, gone, or its text does not parse).
+type Probe = Option<Script>;
 
 /// Lists the folder while the cache is read and its entries are checked against the
 /// files they name: listing ten thousand names takes as long as a few thousand
@@ -608,12 +604,9 @@ fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Vec<Probe>> {
 /// Checks cache entry `i` against its file.
 fn probe(folder: &folder::Folder, cache: &cache::Cache, i: usize) -> Probe {
     // Names are written as UTF-8.
-    let Ok(name) = std::str::from_utf8(cache.name(i)) else {
-        return Probe::default();
-    };
-    let name = std::ffi::OsStr::new(name);
-    let stamp = folder.stamp(name);
-    let script = stamp
+    let name = std::ffi::OsStr::new(std::str::from_utf8(cache.name(i)).ok()?);
+    folder
+        .stamp(name)
         .and_then(|stamp| cache.text_range(i, &stamp))
         .and_then(|range| {
             // A cached text that no longer parses (a newer aludel checks more) is read
@@ -623,8 +616,7 @@ fn probe(folder: &folder::Folder, cache: &cache::Cache, i: usize) -> Probe {
                 Text::Shared(cache.texts().clone(), range),
             )
             .ok()
-        });
-    Probe { stamp, script }
+        })
 }
 
 /// The listed files in order: each from its probe when that served it, the rest read
@@ -646,30 +638,35 @@ fn merge_probes(
         while probed(j).is_some() && cache.name(j) < bytes {
             j += 1;
         }
-        let hit = probed(j).is_some_and(|p| p.script.is_some()) && cache.name(j) == bytes;
+        let hit = probed(j).is_some_and(Option::is_some) && cache.name(j) == bytes;
         if !hit {
             pending.push(name.clone());
         }
         served.push(hit.then_some(j));
     }
+    // Stamps are only needed to write a new cache: not when it served every file.
+    let unchanged = pending.is_empty() && cache.len() == names.len();
     let read = read_all(folder, &pending, Some(cache))?;
     let mut loaded = Loaded {
         scripts: Vec::with_capacity(names.len()),
-        stamps: Vec::with_capacity(names.len()),
+        stamps: Vec::with_capacity(if unchanged { 0 } else { names.len() }),
         hits: names.len() - pending.len() + read.hits,
     };
     let mut read = read.scripts.into_iter().zip(read.stamps);
     for entry in served {
         let probe = entry.and_then(|j| {
-            let p = slices
+            let script = slices
                 .get_mut(j / FILES_PER_THREAD)?
-                .get_mut(j % FILES_PER_THREAD)?;
-            Some((p.script.take()?, p.stamp))
+                .get_mut(j % FILES_PER_THREAD)?
+                .take()?;
+            Some((script, cache.stamp(j)))
         });
         // Every file not served by a probe was read, in the same order.
         if let Some((script, stamp)) = probe.or_else(|| read.next()) {
             loaded.scripts.push(script);
-            loaded.stamps.push(stamp);
+            if !unchanged {
+                loaded.stamps.push(stamp);
+            }
         }
     }
     Ok(loaded)
@@ -690,7 +687,8 @@ const CACHE_MIN_FILES: usize = 512;
 #[derive(Default)]
 struct Loaded {
     scripts: Vec<Script>,
-    /// Each file's stamp, when a cache is in use and the file could be `stat`ed.
+    /// Each file's stamp, when a cache is in use and the file could be `stat`ed (left
+    /// empty when the cache served every file and so is not written again).
     stamps: Vec<Option<cache::Stamp>>,
     /// How many files the cache served.
     hits: usize,

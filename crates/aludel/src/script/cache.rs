@@ -131,6 +131,11 @@ impl Cache {
         self.texts.get(range)
     }
 
+    /// The stamp recorded with entry `i`.
+    pub(crate) fn stamp(&self, i: usize) -> Option<Stamp> {
+        self.entries.get(i).map(|e| e.stamp)
+    }
+
     /// Every entry's text, back to back.
     pub(crate) fn texts(&self) -> &std::sync::Arc<String> {
         &self.texts
