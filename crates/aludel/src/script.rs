@@ -674,9 +674,14 @@ fn merge_probes(
 
 /// How many threads (this one included) share `files` files.
 fn worker_count(files: usize) -> usize {
+    let most = files / FILES_PER_THREAD;
+    if most <= 1 {
+        // Not worth asking how many CPUs there are (several cgroup files).
+        return 1;
+    }
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(files / FILES_PER_THREAD)
+        .min(most)
         .clamp(1, 8)
 }
 
