@@ -776,21 +776,21 @@ fn read_all(
     }
     let chunk = names.len().div_ceil(threads);
     let results: Vec<Result<Loaded, ScriptError>> = std::thread::scope(|scope| {
-        // This thread takes the first slice itself rather than wait idle.
-        let mut slices = names.chunks(chunk);
-        let first = slices.next().unwrap_or_default();
-        let handles: Vec<_> = slices
-            .map(|slice| (slice, scope.spawn(move || load_slice(folder, slice, cache))))
+        let handles: Vec<_> = names
+            .chunks(chunk)
+            .map(|slice| scope.spawn(move || load_slice(folder, slice, cache)))
             .collect();
-        let mut results = vec![load_slice(folder, first, cache)];
-        results.extend(handles.into_iter().map(|(slice, handle)| {
-            handle.join().unwrap_or_else(|_| {
-                // Parsing never panics by design; if it ever does, fall back to this
-                // thread so the error (or the panic) surfaces normally.
-                load_slice(folder, slice, cache)
+        handles
+            .into_iter()
+            .zip(names.chunks(chunk))
+            .map(|(handle, slice)| {
+                handle.join().unwrap_or_else(|_| {
+                    // Parsing never panics by design; if it ever does, fall back to this
+                    // thread so the error (or the panic) surfaces normally.
+                    load_slice(folder, slice, cache)
+                })
             })
-        }));
-        results
+            .collect()
     });
     let mut all = Loaded {
         scripts: Vec::with_capacity(names.len()),
