@@ -502,12 +502,14 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
         printer.result(&out);
         return Ok(ExitCode::SUCCESS);
     }
-    let jobs = cli
-        .jobs
-        .or_else(|| std::thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get);
+    // Asked only for a fleet run: finding the CPUs reads several cgroup files.
+    let jobs = || {
+        cli.jobs
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
+    };
     if let Some(path) = &cli.workspace {
-        return fleet::run_workspace(&cwd.join(path), &cli.command, jobs, json, printer);
+        return fleet::run_workspace(&cwd.join(path), &cli.command, jobs(), json, printer);
     }
     let overrides = Overrides {
         config_path: cli.config.clone(),
@@ -532,7 +534,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
             &cwd.join(path),
             shard,
             &cli.command,
-            jobs,
+            jobs(),
             json,
             printer,
         )?

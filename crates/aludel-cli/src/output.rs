@@ -278,13 +278,23 @@ impl Printer {
             return;
         }
         let prefix = self.prefix();
+        let mut stdout = std::io::stdout().lock();
+        if prefix.is_empty() && !text.contains('\r') {
+            // What the loop below would build is the text itself, ended by a newline:
+            // `history` on a long history need not copy it line by line.
+            let _ = stdout.write_all(text.as_bytes());
+            if !text.ends_with('\n') {
+                let _ = stdout.write_all(b"\n");
+            }
+            let _ = stdout.flush();
+            return;
+        }
         let mut out = String::with_capacity(text.len() + 1);
         for line in text.lines() {
             out.push_str(&prefix);
             out.push_str(line);
             out.push('\n');
         }
-        let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(out.as_bytes());
         let _ = stdout.flush();
     }

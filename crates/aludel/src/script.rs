@@ -152,8 +152,26 @@ pub struct Section<'a> {
 pub struct Script {
     spec: std::sync::Arc<RevisionSpec>,
     transaction: bool,
-    text: String,
+    text: Text,
     sections: Vec<parse::SectionInfo>,
+}
+
+/// A file's text: its own, or a part of a string shared with other files (the file
+/// cache's texts, so that ten thousand of them are not copied one by one).
+#[derive(Clone)]
+enum Text {
+    Owned(String),
+    Shared(std::sync::Arc<String>, std::ops::Range<usize>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Owned(text) => text,
+            // The range was checked against the string when the cache was read.
+            Text::Shared(all, range) => all.get(range.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 impl fmt::Debug for Script {
@@ -181,7 +199,7 @@ impl Script {
     pub fn from_bytes(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Script, ScriptError> {
         let path = path.into();
         match String::from_utf8(bytes) {
-            Ok(text) => Script::parse(path, text),
+            Ok(text) => Script::from_text(path, Text::Owned(text)),
             Err(e) => {
                 let valid = e.utf8_error().valid_up_to();
                 let bytes = e.as_bytes();
@@ -199,9 +217,13 @@ impl Script {
 
     /// Parses the text of a file; `path` is used in messages and [`Script::path`].
     pub fn parse(path: impl Into<PathBuf>, text: impl Into<String>) -> Result<Script, ScriptError> {
-        let path = path.into();
-        let text = text.into();
-        let parsed = parse::parse(&path, &text)?;
+        Script::from_text(path.into(), Text::Owned(text.into()))
+    }
+
+    /// Parses `text`; the path moves into the revision rather than being copied.
+    fn from_text(path: PathBuf, text: Text) -> Result<Script, ScriptError> {
+        let mut parsed = parse::parse(&path, text.as_str())?;
+        parsed.spec.origin.path = path;
         Ok(Script {
             spec: std::sync::Arc::new(parsed.spec),
             transaction: parsed.transaction,
@@ -253,7 +275,7 @@ impl Script {
 
     /// The whole file text.
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.as_str()
     }
 
     /// The revision as the graph needs it.
@@ -277,7 +299,7 @@ impl Script {
             dialect: s.dialect,
             marker_line: s.marker_line,
             first_line: s.first_line,
-            sql: self.text.get(s.range.clone()).unwrap_or_default(),
+            sql: self.text().get(s.range.clone()).unwrap_or_default(),
         }
     }
 
@@ -363,29 +385,25 @@ impl ScriptDir {
         min_age: std::time::Duration,
     ) -> Result<(ScriptDir, usize), ScriptError> {
         let folder = open_folder(versions_dir)?;
-        // The cache is read while the folder is listed: both wait on the kernel.
-        let (names, cache) = std::thread::scope(|scope| {
-            let cache = cache_file.map(|file| scope.spawn(move || cache::Cache::read(file)));
-            let names = folder.sql_files();
-            (names, cache.map(|h| h.join().unwrap_or_default()))
-        });
+        let (names, cache, probes) = match cache_file {
+            Some(file) => list_and_probe(&folder, file),
+            None => (folder.sql_files(), cache::Cache::default(), Vec::new()),
+        };
         let names = names.map_err(|source| ScriptError::Io {
             path: versions_dir.to_path_buf(),
             source,
         })?;
-        let (cache_file, cache) = match (cache_file, cache) {
-            (Some(file), Some(cache)) if names.len() >= CACHE_MIN_FILES => {
-                (Some(file), Some(cache))
-            }
-            _ => (None, None),
+        let cache_file = cache_file.filter(|_| names.len() >= CACHE_MIN_FILES);
+        let loaded = match cache_file {
+            Some(_) => merge_probes(&folder, &names, &cache, probes)?,
+            None => read_all(&folder, &names, None)?,
         };
-        let loaded = read_all(&folder, &names, cache.as_ref())?;
         let Loaded {
             scripts,
             stamps,
             hits,
         } = loaded;
-        if let (Some(file), Some(cache)) = (cache_file, &cache)
+        if let Some(file) = cache_file
             && (hits < scripts.len() || cache.len() != scripts.len())
         {
             let files: Vec<_> = names
@@ -511,6 +529,162 @@ fn open_folder(dir: &Path) -> Result<folder::Folder, ScriptError> {
     })
 }
 
+/// What checking one cache entry against the folder found: the file parsed from the
+/// cached text when the file's stamp matches the entry (the stamp is then the
+/// entry's), else nothing (the file is changed, gone, or its text does not parse).
+type Probe = Option<Script>;
+
+/// Lists the folder while the cache is read and its entries are checked against the
+/// files they name: listing ten thousand names takes as long as a few thousand
+/// `stat`s, and the cache already says which files are likely there. What the
+/// listing finds decides; [`merge_probes`] reads whatever the probes did not serve.
+fn list_and_probe(
+    folder: &folder::Folder,
+    cache_file: &Path,
+) -> (
+    std::io::Result<Vec<folder::FileName>>,
+    cache::Cache,
+    Vec<Vec<Probe>>,
+) {
+    std::thread::scope(|scope| {
+        let lister = scope.spawn(|| folder.sql_files());
+        let cache = cache::Cache::read(cache_file);
+        // A cache is only ever written for a large folder: a small one is stale or
+        // foreign, and checking it would cost more than it could save.
+        let probes = if cache.len() >= CACHE_MIN_FILES {
+            probe_all(folder, &cache)
+        } else {
+            Vec::new()
+        };
+        let names = lister
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("listing the folder failed")));
+        (names, cache, probes)
+    })
+}
+
+/// Checks every cache entry, on this thread and a few others, each taking the next
+/// slice of [`FILES_PER_THREAD`] entries until none is left. The slices come back in
+/// entry order, left as they are: entry `i` is `slices[i / FILES_PER_THREAD][i %
+/// FILES_PER_THREAD]` (copying ten thousand probes into one list costs memory).
+fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Vec<Probe>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = cache.len();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(FILES_PER_THREAD, Ordering::Relaxed);
+            if start >= n {
+                return done;
+            }
+            let end = (start + FILES_PER_THREAD).min(n);
+            let probes: Vec<Probe> = (start..end).map(|i| probe(folder, cache, i)).collect();
+            done.push((start, probes));
+        }
+    };
+    let threads = worker_count(n);
+    let mut slices: Vec<(usize, Vec<Probe>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut slices = work();
+        for handle in handles {
+            // A panicked helper's slices go missing; then none is used (see below).
+            slices.extend(handle.join().unwrap_or_default());
+        }
+        slices
+    });
+    slices.sort_unstable_by_key(|(start, _)| *start);
+    if slices.iter().map(|(_, p)| p.len()).sum::<usize>() != n {
+        // Every file is read instead.
+        return Vec::new();
+    }
+    slices.into_iter().map(|(_, probes)| probes).collect()
+}
+
+/// Checks cache entry `i` against its file.
+fn probe(folder: &folder::Folder, cache: &cache::Cache, i: usize) -> Probe {
+    // Names are written as UTF-8.
+    let name = std::ffi::OsStr::new(std::str::from_utf8(cache.name(i)).ok()?);
+    folder
+        .stamp(name)
+        .and_then(|stamp| cache.text_range(i, &stamp))
+        .and_then(|range| {
+            // A cached text that no longer parses (a newer aludel checks more) is read
+            // from the file, so that its error is reported in file order.
+            Script::from_text(
+                folder.join(name),
+                Text::Shared(cache.texts().clone(), range),
+            )
+            .ok()
+        })
+}
+
+/// The listed files in order: each from its probe when that served it, the rest read
+/// from disk (the error is the one of the first broken file by name).
+fn merge_probes(
+    folder: &folder::Folder,
+    names: &[folder::FileName],
+    cache: &cache::Cache,
+    mut slices: Vec<Vec<Probe>>,
+) -> Result<Loaded, ScriptError> {
+    let probed = |j: usize| slices.get(j / FILES_PER_THREAD)?.get(j % FILES_PER_THREAD);
+    // The entry serving each listed file, if any. Both lists are sorted by name:
+    // walk them together.
+    let mut served: Vec<Option<usize>> = Vec::with_capacity(names.len());
+    let mut pending = Vec::new();
+    let mut j = 0;
+    for name in names {
+        let bytes = name.as_os_str().as_encoded_bytes();
+        while probed(j).is_some() && cache.name(j) < bytes {
+            j += 1;
+        }
+        let hit = probed(j).is_some_and(Option::is_some) && cache.name(j) == bytes;
+        if !hit {
+            pending.push(name.clone());
+        }
+        served.push(hit.then_some(j));
+    }
+    // Stamps are only needed to write a new cache: not when it served every file.
+    let unchanged = pending.is_empty() && cache.len() == names.len();
+    let read = read_all(folder, &pending, Some(cache))?;
+    let mut loaded = Loaded {
+        scripts: Vec::with_capacity(names.len()),
+        stamps: Vec::with_capacity(if unchanged { 0 } else { names.len() }),
+        hits: names.len() - pending.len() + read.hits,
+    };
+    let mut read = read.scripts.into_iter().zip(read.stamps);
+    for entry in served {
+        let probe = entry.and_then(|j| {
+            let script = slices
+                .get_mut(j / FILES_PER_THREAD)?
+                .get_mut(j % FILES_PER_THREAD)?
+                .take()?;
+            Some((script, cache.stamp(j)))
+        });
+        // Every file not served by a probe was read, in the same order.
+        if let Some((script, stamp)) = probe.or_else(|| read.next()) {
+            loaded.scripts.push(script);
+            if !unchanged {
+                loaded.stamps.push(stamp);
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+/// How many threads (this one included) share `files` files.
+fn worker_count(files: usize) -> usize {
+    let most = files / FILES_PER_THREAD;
+    if most <= 1 {
+        // Not worth asking how many CPUs there are (several cgroup files).
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(most)
+        .clamp(1, 8)
+}
+
 /// Below this many files the cache is not used: reading them is quick anyway.
 const CACHE_MIN_FILES: usize = 512;
 
@@ -518,7 +692,8 @@ const CACHE_MIN_FILES: usize = 512;
 #[derive(Default)]
 struct Loaded {
     scripts: Vec<Script>,
-    /// Each file's stamp, when a cache is in use and the file could be `stat`ed.
+    /// Each file's stamp, when a cache is in use and the file could be `stat`ed (left
+    /// empty when the cache served every file and so is not written again).
     stamps: Vec<Option<cache::Stamp>>,
     /// How many files the cache served.
     hits: usize,
@@ -535,33 +710,52 @@ fn load_slice(
         stamps: Vec::with_capacity(if cache.is_some() { names.len() } else { 0 }),
         hits: 0,
     };
+    // The cache entry expected next: both lists are sorted by name.
+    let mut hint = 0;
     for name in names {
-        let path = folder.join(name);
-        let mut read = || match folder.read(name, &mut buf) {
-            Ok(len) => Script::from_bytes(&path, buf[..len].to_vec()),
-            Err(source) => Err(ScriptError::Io {
-                path: path.clone(),
-                source,
-            }),
-        };
+        let path = folder.join(name.as_os_str());
         let Some(cache) = cache else {
-            loaded.scripts.push(read()?);
+            loaded
+                .scripts
+                .push(read_script(folder, name, path, &mut buf)?);
             continue;
         };
         // The stamp is taken before reading: a write in between changes the file's
         // change time, so the entry recorded here can never match later.
-        let stamp = folder.stamp(name);
-        let script = match stamp.and_then(|stamp| cache.get(name.as_os_str(), &stamp)) {
-            Some(text) => {
+        let stamp = folder.stamp(name.as_os_str());
+        let entry = cache.find(name.as_os_str(), hint);
+        hint = entry.map_or(hint, |i| i + 1);
+        let cached = stamp
+            .zip(entry)
+            .and_then(|(stamp, i)| cache.text_range(i, &stamp));
+        let from_cache = cached.and_then(|range| {
+            // A cached text that does not parse is read from the file (see `probe`).
+            Script::from_text(path, Text::Shared(cache.texts().clone(), range)).ok()
+        });
+        let script = match from_cache {
+            Some(script) => {
                 loaded.hits += 1;
-                Script::parse(&path, text.to_string())?
+                script
             }
-            None => read()?,
+            None => read_script(folder, name, folder.join(name.as_os_str()), &mut buf)?,
         };
         loaded.scripts.push(script);
         loaded.stamps.push(stamp);
     }
     Ok(loaded)
+}
+
+/// Reads and parses one file, using `buf` for the read.
+fn read_script(
+    folder: &folder::Folder,
+    name: &folder::FileName,
+    path: PathBuf,
+    buf: &mut Vec<u8>,
+) -> Result<Script, ScriptError> {
+    match folder.read(name, buf) {
+        Ok(len) => Script::from_bytes(path, buf[..len].to_vec()),
+        Err(source) => Err(ScriptError::Io { path, source }),
+    }
 }
 
 /// Below this many files a thread costs more than it saves.
@@ -576,10 +770,7 @@ fn read_all(
     names: &[folder::FileName],
     cache: Option<&cache::Cache>,
 ) -> Result<Loaded, ScriptError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(names.len() / FILES_PER_THREAD)
-        .min(8);
+    let threads = worker_count(names.len());
     if threads <= 1 {
         return load_slice(folder, names, cache);
     }

@@ -184,13 +184,15 @@ pub(super) fn build(
         }
     }
 
-    let no_deps: Vec<Vec<usize>> = vec![Vec::new(); n];
-    if let Some(cycle) = find_cycle(&parents, &no_deps, &children, &no_deps) {
+    if let Some(cycle) = find_cycle(&parents, &[], &children, &[]) {
         return Err(GraphError::Cycle {
             revisions: name_cycle(&specs, &cycle),
         });
     }
-    if let Some(cycle) = find_cycle(&parents, &deps, &children, &dependents) {
+    // Without any dependency the second walk would repeat the first.
+    if deps.iter().any(|d| !d.is_empty())
+        && let Some(cycle) = find_cycle(&parents, &deps, &children, &dependents)
+    {
         return Err(GraphError::DependencyCycle {
             revisions: name_cycle(&specs, &cycle),
         });
@@ -270,7 +272,8 @@ fn check_list(
 
 /// Kahn's algorithm from the roots over `parents` plus `deps` edges; if some
 /// revisions are never reached, walks up among them until one repeats and returns
-/// that loop, parent first, starting at the earliest loaded revision.
+/// that loop, parent first, starting at the earliest loaded revision. Empty `deps`
+/// and `dependents` stand for no dependency at all.
 fn find_cycle(
     parents: &[Vec<usize>],
     deps: &[Vec<usize>],
@@ -278,16 +281,19 @@ fn find_cycle(
     dependents: &[Vec<usize>],
 ) -> Option<Vec<usize>> {
     let n = parents.len();
+    let none: &[usize] = &[];
+    let deps = |i: usize| deps.get(i).map_or(none, Vec::as_slice);
+    let dependents = |i: usize| dependents.get(i).map_or(none, Vec::as_slice);
     // A dependency that is also a parent is counted, and released, twice: once per
     // list it appears in.
-    let mut pending: Vec<usize> = (0..n).map(|i| parents[i].len() + deps[i].len()).collect();
+    let mut pending: Vec<usize> = (0..n).map(|i| parents[i].len() + deps(i).len()).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
     let mut done = vec![false; n];
     let mut count = 0;
     while let Some(i) = ready.pop() {
         done[i] = true;
         count += 1;
-        for &c in children[i].iter().chain(&dependents[i]) {
+        for &c in children[i].iter().chain(dependents(i)) {
             pending[c] -= 1;
             if pending[c] == 0 {
                 ready.push(c);
@@ -315,7 +321,7 @@ fn find_cycle(
         // is why it never became ready.
         current = *parents[current]
             .iter()
-            .chain(&deps[current])
+            .chain(deps(current))
             .find(|&&p| !done[p])?;
     }
 }

@@ -17,7 +17,10 @@ use std::time::{Duration, SystemTime};
 /// Files younger than this are not recorded (see the module docs).
 pub(crate) const MIN_AGE: Duration = Duration::from_secs(2);
 
-const MAGIC: &[u8; 8] = b"ALDLC003";
+const MAGIC: &[u8; 8] = b"ALDLC004";
+
+/// The magic, the entry count, the index's length and the texts' length.
+const HEADER_LEN: usize = 32;
 
 /// What identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +43,7 @@ impl Stamp {
             .ok()?
             .into_iter()
             .find(|n| Some(n.as_os_str()) == path.file_name())?;
-        dir.stamp(&name)
+        dir.stamp(name.as_os_str())
     }
 
     /// Whether both times are at least `min_age` before `now`.
@@ -56,16 +59,17 @@ impl Stamp {
     }
 }
 
-/// A cache read from disk: each file's name, stamp and text. Everything lives in the
-/// cache file's own bytes and one string of texts, with an index by name that copies
-/// no name: this is read on every command.
+/// A cache read from disk: each file's name, stamp and text. The index stays in the
+/// cache file's own bytes and the texts in one string that the loaded scripts share
+/// ([`Cache::texts`]) rather than copy: this is read on every command. Entries are
+/// sorted by name, as the folder's files are, so a lookup in file order is one
+/// comparison ([`Cache::find`]).
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     /// The index part of the cache file, which the entries' names point into.
     index_bytes: Vec<u8>,
     entries: Vec<Entry>,
-    by_name: crate::graph::KeyIndex,
-    texts: String,
+    texts: std::sync::Arc<String>,
 }
 
 #[derive(Debug)]
@@ -81,28 +85,60 @@ impl Cache {
         if !trusted(path) {
             return Cache::default();
         }
-        std::fs::read(path)
-            .ok()
-            .and_then(decode)
-            .unwrap_or_default()
+        read_parts(path).and_then(decode).unwrap_or_default()
     }
 
-    fn name(&self, i: usize) -> &[u8] {
+    /// The file name of entry `i`.
+    pub(crate) fn name(&self, i: usize) -> &[u8] {
         self.index_bytes
             .get(self.entries[i].name.clone())
             .unwrap_or_default()
     }
 
-    /// The text recorded for `name` if `stamp` matches its entry.
-    pub(crate) fn get(&self, name: &OsStr, stamp: &Stamp) -> Option<&str> {
-        let i = self
-            .by_name
-            .get(name.as_encoded_bytes(), |i| self.name(i))?;
-        let entry = &self.entries[i];
+    /// The entry for `name`: `hint` first (the entry after the previous file's, when
+    /// files are looked up in name order), else a binary search.
+    pub(crate) fn find(&self, name: &OsStr, hint: usize) -> Option<usize> {
+        let name = name.as_encoded_bytes();
+        if hint < self.entries.len() && self.name(hint) == name {
+            return Some(hint);
+        }
+        // Entries are sorted by name (checked when read).
+        let (mut lo, mut hi) = (0, self.entries.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.name(mid).cmp(name) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// Where in [`Cache::texts`] the text of entry `i` lies, if `stamp` matches it.
+    pub(crate) fn text_range(&self, i: usize, stamp: &Stamp) -> Option<Range<usize>> {
+        let entry = self.entries.get(i)?;
         if entry.stamp != *stamp || entry.text.len() as u64 != stamp.size {
             return None;
         }
-        self.texts.get(entry.text.clone())
+        Some(entry.text.clone())
+    }
+
+    /// The text recorded for `name` if `stamp` matches its entry.
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &OsStr, stamp: &Stamp) -> Option<&str> {
+        let range = self.text_range(self.find(name, 0)?, stamp)?;
+        self.texts.get(range)
+    }
+
+    /// The stamp recorded with entry `i`.
+    pub(crate) fn stamp(&self, i: usize) -> Option<Stamp> {
+        self.entries.get(i).map(|e| e.stamp)
+    }
+
+    /// Every entry's text, back to back.
+    pub(crate) fn texts(&self) -> &std::sync::Arc<String> {
+        &self.texts
     }
 
     /// How many entries it holds.
@@ -126,7 +162,12 @@ pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Durat
         .filter_map(|(name, stamp, text)| Some((name.to_str()?, stamp, text)))
         .collect();
     out.extend_from_slice(&(settled.len() as u64).to_le_bytes());
-    // The index, then every text back to back: a reader checks UTF-8 once.
+    // The lengths of the index and of the texts follow, so that a reader can read
+    // each into a buffer of its own and keep the texts without copying them.
+    let lengths_at = out.len();
+    out.extend_from_slice(&[0; 16]);
+    // The index, in the (sorted) order given, then every text back to back: a
+    // reader checks UTF-8 once.
     let mut offset = 0u64;
     for (name, stamp, text) in &settled {
         put_bytes(&mut out, name.as_bytes());
@@ -138,6 +179,9 @@ pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Durat
         }
         offset += text.len() as u64;
     }
+    let index_len = (out.len() - HEADER_LEN) as u64;
+    out[lengths_at..lengths_at + 8].copy_from_slice(&index_len.to_le_bytes());
+    out[lengths_at + 8..lengths_at + 16].copy_from_slice(&offset.to_le_bytes());
     for (_, _, text) in &settled {
         out.extend_from_slice(text.as_bytes());
     }
@@ -245,24 +289,78 @@ impl Reader<'_> {
     }
 }
 
-fn decode(mut bytes: Vec<u8>) -> Option<Cache> {
+/// A cache file as read: the header, the index and the texts, each in its own
+/// buffer (the texts become the shared string without a copy).
+struct Parts {
+    header: [u8; HEADER_LEN],
+    index: Vec<u8>,
+    texts: Vec<u8>,
+}
+
+/// Reads the cache file's three parts; `None` unless its length is exactly what its
+/// header says.
+fn read_parts(path: &Path) -> Option<Parts> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let file_len = file.metadata().ok()?.len();
+    let mut header = [0u8; HEADER_LEN];
+    file.read_exact(&mut header).ok()?;
     let mut r = Reader {
-        bytes: &bytes,
+        bytes: &header,
+        pos: MAGIC.len() + 8,
+    };
+    let (index_len, texts_len) = (r.u64()?, r.u64()?);
+    let total = (HEADER_LEN as u64)
+        .checked_add(index_len)?
+        .checked_add(texts_len)?;
+    if total != file_len {
+        return None;
+    }
+    let mut index = vec![0; usize::try_from(index_len).ok()?];
+    file.read_exact(&mut index).ok()?;
+    let mut texts = vec![0; usize::try_from(texts_len).ok()?];
+    file.read_exact(&mut texts).ok()?;
+    Some(Parts {
+        header,
+        index,
+        texts,
+    })
+}
+
+fn decode(parts: Parts) -> Option<Cache> {
+    let Parts {
+        header,
+        index,
+        texts,
+    } = parts;
+    let mut r = Reader {
+        bytes: &header,
         pos: 0,
     };
-    if bytes.get(r.take(MAGIC.len())?)? != MAGIC {
+    if header.get(r.take(MAGIC.len())?)? != MAGIC {
         return None;
     }
     let count = usize::try_from(r.u64()?).ok()?;
-    // Every entry takes at least 80 bytes: a count beyond that is corrupt.
-    if count > bytes.len() / 80 {
+    // Every entry takes at least 80 bytes of the index: a count beyond that is corrupt.
+    if count > index.len() / 80 {
         return None;
     }
-    let mut entries = Vec::with_capacity(count);
+    let mut r = Reader {
+        bytes: &index,
+        pos: 0,
+    };
+    let mut entries: Vec<Entry> = Vec::with_capacity(count);
     let mut end = 0;
     for _ in 0..count {
         let name_len = usize::try_from(r.u64()?).ok()?;
         let name = r.take(name_len)?;
+        // Names strictly ascending: lookups rely on it, and a name recorded twice
+        // means a corrupt cache.
+        if let Some(last) = entries.last()
+            && index.get(last.name.clone())? >= index.get(name.clone())?
+        {
+            return None;
+        }
         let (dev, ino, size) = (r.u64()?, r.u64()?, r.u64()?);
         let start = usize::try_from(r.u64()?).ok()?;
         let len = usize::try_from(r.u64()?).ok()?;
@@ -283,8 +381,10 @@ fn decode(mut bytes: Vec<u8>) -> Option<Cache> {
             text: start..end,
         });
     }
-    let texts_start = r.pos;
-    let texts = String::from_utf8(bytes.split_off(texts_start)).ok()?;
+    if r.pos != index.len() {
+        return None;
+    }
+    let texts = String::from_utf8(texts).ok()?;
     if texts.len() != end {
         return None;
     }
@@ -292,19 +392,11 @@ fn decode(mut bytes: Vec<u8>) -> Option<Cache> {
     if entries.iter().any(|e| texts.get(e.text.clone()).is_none()) {
         return None;
     }
-    let mut cache = Cache {
-        index_bytes: bytes,
+    Some(Cache {
+        index_bytes: index,
         entries,
-        by_name: crate::graph::KeyIndex::with_capacity(count),
-        texts,
-    };
-    for i in 0..cache.entries.len() {
-        // A name recorded twice means a corrupt cache.
-        let (index_bytes, entries) = (&cache.index_bytes, &cache.entries);
-        let name_of = |k: usize| index_bytes.get(entries[k].name.clone()).unwrap_or_default();
-        cache.by_name.insert(i, name_of).ok()?;
-    }
-    Some(cache)
+        texts: std::sync::Arc::new(texts),
+    })
 }
 
 #[cfg(all(test, unix))]

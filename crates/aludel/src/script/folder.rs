@@ -85,8 +85,12 @@ impl Folder {
     }
 
     /// The path of `name` in this folder, for messages and [`super::Script::path`].
-    pub(crate) fn join(&self, name: &FileName) -> PathBuf {
-        self.path.join(name.as_os_str())
+    pub(crate) fn join(&self, name: &OsStr) -> PathBuf {
+        // Sized once: `Path::join` grows its copy of the folder's path for each file.
+        let mut path = PathBuf::with_capacity(self.path.as_os_str().len() + 1 + name.len());
+        path.push(&self.path);
+        path.push(name);
+        path
     }
 
     /// The names of the visible `*.sql` files (symlinks to files included), sorted.
@@ -187,12 +191,13 @@ impl Folder {
         read_to_end(&mut file, buf)
     }
 
-    /// The stamp of `name` (following symlinks), or `None` where it cannot be had.
-    pub(crate) fn stamp(&self, name: &FileName) -> Option<Stamp> {
+    /// The stamp of the file `name` (following symlinks), or `None` where it cannot be
+    /// had (e.g. the file is gone).
+    pub(crate) fn stamp(&self, name: &OsStr) -> Option<Stamp> {
         #[cfg(unix)]
         {
             use rustix::fs::AtFlags;
-            let st = rustix::fs::statat(&self.fd, name.name.as_c_str(), AtFlags::empty()).ok()?;
+            let st = rustix::fs::statat(&self.fd, name, AtFlags::empty()).ok()?;
             Some(Stamp {
                 dev: to_u64(st.st_dev)?,
                 ino: to_u64(st.st_ino)?,

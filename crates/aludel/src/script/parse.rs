@@ -5,7 +5,7 @@
 //! appears, and section bodies are kept as byte ranges for splitting on demand.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::ScriptError;
 use crate::graph::{Direction, Origin, RevisionSpec};
@@ -135,7 +135,8 @@ fn header_text_ok(mut rest: &str, in_comment: &mut Option<usize>, line: usize) -
     }
 }
 
-/// Parses the text of one migration file.
+/// Parses the text of one migration file; `path` is for messages (the revision's
+/// `origin.path` is left empty for the caller to fill).
 pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
     let err = |line: usize, message: String| ScriptError::Syntax {
         path: path.to_path_buf(),
@@ -143,7 +144,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
         message,
     };
     let mut header = Header::default();
-    let mut sections: Vec<SectionInfo> = Vec::new();
+    // Most files have an upgrade and a downgrade section.
+    let mut sections: Vec<SectionInfo> = Vec::with_capacity(2);
     let mut header_comment: Option<usize> = None;
     // A UTF-8 byte order mark is not text.
     let mut pos = if text.starts_with('\u{feff}') { 3 } else { 0 };
@@ -247,7 +249,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
             "unterminated block comment (opened on this line)".to_string(),
         ));
     }
-    let spec = build_spec(path, &header, &err)?;
+    let spec = build_spec(&header, &err)?;
     if !sections.iter().any(|s| s.direction == Direction::Upgrade) {
         return Err(err(
             spec.origin.revision_line,
@@ -276,7 +278,6 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
 }
 
 fn build_spec(
-    path: &Path,
     header: &Header<'_>,
     err: &dyn Fn(usize, String) -> ScriptError,
 ) -> Result<RevisionSpec, ScriptError> {
@@ -373,7 +374,8 @@ fn build_spec(
         message: header.message.value.map_or("", |(m, _)| m).to_string(),
         created,
         origin: Origin {
-            path: path.to_path_buf(),
+            // The caller moves its own path in: no copy per file.
+            path: PathBuf::new(),
             revision_line,
             revises_line: header.revises.value.map(|(_, l)| l),
             depends_on_line: header.depends_on.value.map(|(_, l)| l),

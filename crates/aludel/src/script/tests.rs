@@ -735,6 +735,76 @@ fn the_file_cache_serves_unchanged_files_and_never_a_changed_one() {
     std::fs::remove_file(dir.join(format!("r{:05}.sql", n - 1))).unwrap();
     let (scripts, _) = load();
     assert_eq!(scripts.len(), n - 1);
+    assert!(scripts.get(&format!("r{:05}", n - 1)).is_none());
+    std::fs::write(dir.join("r99999.sql"), text(99_999, "new")).unwrap();
+    let (scripts, hits) = load();
+    assert_eq!(scripts.len(), n);
+    assert_eq!(hits, n - 1);
+    assert_eq!(scripts.get("r99999").unwrap().message(), "new");
+
+    // A renamed file is found under its new name; one renamed over another (same
+    // size, other text) replaces it.
+    std::fs::rename(dir.join("r00007.sql"), dir.join("r00007x.sql")).unwrap();
+    std::fs::rename(dir.join("r00008.sql"), dir.join("r00009.sql")).unwrap();
+    let (scripts, _) = load();
+    assert_eq!(scripts.len(), n - 1);
+    assert_eq!(
+        scripts.get("r00007").unwrap().path(),
+        dir.join("r00007x.sql")
+    );
+    assert_eq!(
+        scripts.get("r00008").unwrap().path(),
+        dir.join("r00009.sql")
+    );
+    assert!(scripts.get("r00009").is_none());
+
+    // Broken files, with everything else cached: the first by name is reported,
+    // with its file and line.
+    std::fs::write(dir.join("r00400.sql"), "-- aludel:nope\n").unwrap();
+    std::fs::write(
+        dir.join("r00002.sql"),
+        "\n-- aludel:revision r2\nSELECT 1;\n",
+    )
+    .unwrap();
+    let e = ScriptDir::load_with_cache(&dir, Some(&cache), Duration::ZERO)
+        .unwrap_err()
+        .to_string();
+    let first = dir.join("r00002.sql");
+    assert!(e.starts_with(&format!("{}:3:", first.display())), "{e}");
+    std::fs::write(dir.join("r00002.sql"), text(2, "fixed")).unwrap();
+    std::fs::write(dir.join("r00400.sql"), text(400, "fixed")).unwrap();
+    let (scripts, _) = load();
+    assert_eq!(scripts.get("r00002").unwrap().message(), "fixed");
+
+    // A cached text that matches its file's stamp but does not parse (as a newer
+    // aludel may check more than the one that wrote it) is read from the file.
+    let names: Vec<String> = (0..n - 1)
+        .map(|i| format!("r{i:05}.sql"))
+        .filter(|name| dir.join(name).exists())
+        .collect();
+    let texts: Vec<String> = names
+        .iter()
+        .map(|name| std::fs::read_to_string(dir.join(name)).unwrap())
+        .collect();
+    let broken = "x".repeat(texts[1].len());
+    let entries: Vec<_> = names
+        .iter()
+        .zip(&texts)
+        .enumerate()
+        .map(|(k, (name, text))| {
+            let stamp = cache::Stamp::of(&dir.join(name)).unwrap();
+            let text = if k == 1 {
+                broken.as_str()
+            } else {
+                text.as_str()
+            };
+            (std::ffi::OsStr::new(name.as_str()), stamp, text)
+        })
+        .collect();
+    cache::write(&cache, &entries, Duration::ZERO);
+    let (scripts, hits) = load();
+    assert_eq!(hits, names.len() - 1);
+    assert_eq!(scripts.get("r00001").unwrap().text(), texts[1]);
 
     // Files younger than the minimum age are never recorded. An hour stands for the
     // real minimum age: on a loaded machine this test alone can outlast cache::MIN_AGE.
