@@ -189,9 +189,10 @@ def _label_prefix(case) -> bool:
     return False
 
 
-def _replay(events) -> list:
-    """The version rows after each step of a `--sql` script, from an empty table."""
-    rows: set = set()
+def _replay(events, start=()) -> list:
+    """The version rows after each step of a `--sql` script, from a table holding
+    `start` (empty unless given)."""
+    rows: set = set(start)
     out = []
     for e in events:
         if e[0] == "run" and out is not None:
@@ -252,13 +253,7 @@ def _branch_heads(graph, branch: str) -> list[str]:
     owner = next((r.id for r in graph.revs if branch in r.labels), branch)
     if owner not in graph.ids():
         return []
-    return [
-        h
-        for h in _effective_heads(graph)
-        if h == owner
-        or owner in graph.ancestors(h, deps=False)
-        or h in graph.ancestors(owner, deps=False)
-    ]
+    return [h for h in _effective_heads(graph) if _in_lineage(graph, branch, h)]
 
 
 def _real_heads_with_label(graph, label: str) -> list[str]:
@@ -268,15 +263,99 @@ def _real_heads_with_label(graph, label: str) -> list[str]:
     owner = next((r.id for r in graph.revs if label in r.labels), None)
     if owner is None:
         return []
+    return [h for h in _real_heads(graph) if h == owner or owner in graph.ancestors(h, deps=False)]
+
+
+def _real_heads(graph) -> list[str]:
+    """The revisions nothing revises or depends on (what aludel's `heads` walks from)."""
     label_of = {lab: r.id for r in graph.revs for lab in r.labels}
     below = {p for r in graph.revs for p in r.parents} | {
         label_of.get(d, d) for r in graph.revs for d in r.depends_on
     }
+    return [r.id for r in graph.revs if r.id not in below]
+
+
+def _in_lineage(graph, branch: str, rev: str) -> bool:
+    """Whether `rev` shares a lineage along `revises` with the revision `branch` names."""
+    owner = next((r.id for r in graph.revs if branch in r.labels), branch)
+    return (
+        rev == owner
+        or owner in graph.ancestors(rev, deps=False)
+        or rev in graph.ancestors(owner, deps=False)
+    )
+
+
+def _n_below(graph, rev: str, n: int):
+    """Where `n` steps down from `rev` along a line of single parents lands: `{REV}`,
+    or `set()` for base exactly; None when the walk meets a merge or goes below base."""
+    for i in range(n):
+        parents = graph.by_id(rev).parents
+        if not parents and i == n - 1:
+            return set()
+        if len(parents) != 1:
+            return None
+        rev = parents[0]
+    return {rev}
+
+
+def _rows_after(case, o) -> frozenset:
+    """The version rows a side's answer leaves: online, the table; `--sql`, what the
+    script's statements leave in a table holding the range's start when that is a
+    revision id (`A:B`), else an empty one."""
+    if case.kind == "online":
+        return frozenset(o.value[1])
+    starts = [t.split(":")[0] for t in _positionals_of(case) if ":" in t]
+    return _replay(o.value, [s for s in starts if s in case.ids])[-1]
+
+
+_LABEL_MINUS_N = re.compile(r"(?:(\w+)@)?-(\d+)")
+
+
+def _minus_n_targets(case) -> list:
+    """`(label or None, N)` for each `-N` / `LABEL@-N` the case names (range ends split)."""
     return [
-        r.id
-        for r in graph.revs
-        if r.id not in below and (r.id == owner or owner in graph.ancestors(r.id, deps=False))
+        (m.group(1), int(m.group(2)))
+        for m in (_LABEL_MINUS_N.fullmatch(t) for t in _targets(case))
+        if m
     ]
+
+
+def _stamped_besides(case, rows, expected) -> bool:
+    """Whether `rows` hold every revision of `expected` (None: unknown) and, besides
+    them, at most one row per other target of the stamp."""
+    others = [t for t in _positionals_of(case) if not _LABEL_MINUS_N.fullmatch(t)]
+    return expected is not None and expected <= rows and len(rows - expected) <= len(others)
+
+
+def _purge_counts_from_rows(c, b) -> bool:
+    """`stamp -N --purge` / `LABEL@-N --purge` online: aludel's rows are N below the
+    one row (of LABEL's branch) the table held before the purge."""
+    if c.kind != "online" or not c.state or not _minus_n_targets(c):
+        return False
+    expected = set()
+    for label, n in _minus_n_targets(c):
+        start = [r for r in c.state if label is None or _in_lineage(c.graph, label, r)]
+        below = _n_below(c.graph, start[0], n) if len(start) == 1 else None
+        if below is None:
+            return False
+        expected |= below
+    return _stamped_besides(c, _rows_after(c, b), expected)
+
+
+def _depended_label_counts(c) -> set | None:
+    """For each `LABEL@-N` whose label no real head carries, the revision N below each
+    of the branch's heads (`LABEL@heads`); None when a target is not such or a walk is
+    not a plain line."""
+    out = set()
+    for label, n in _minus_n_targets(c):
+        if label is None or _real_heads_with_label(c.graph, label):
+            return None
+        for h in _branch_heads(c.graph, label):
+            below = _n_below(c.graph, h, n)
+            if below is None:
+                return None
+            out |= below
+    return out if _minus_n_targets(c) else None
 
 
 def _from_no_rows(case) -> bool:
@@ -345,7 +424,8 @@ DIFFERENCES: list[Difference] = [
     ),
     Difference(
         "stamp-purge-relative",
-        "`stamp -N --purge` (also `LABEL@-N`): aludel counts from the rows the table "
+        "`stamp -N --purge` (also `LABEL@-N`), online (offline Alembic refuses --purge: "
+        "sql-purge): aludel stamps N below the one row (of LABEL's branch) the table "
         "held before the purge; Alembic refuses `-N` in `stamp` while the table has "
         "rows, and after its purge has emptied the table counts from the heads (or "
         "stops with `Ambiguous walk`). Where those rows hold nothing of LABEL's "
@@ -356,8 +436,19 @@ DIFFERENCES: list[Difference] = [
         "count. Alembic's answer comes from the order in which it empties the table.",
         lambda c, a, b: c.args[0] == "stamp"
         and "--purge" in c.args
-        and (b.status == "ok" or (c.state and a.status == "ok" and _refused(b, "nothing of branch")))
-        and any(_RELATIVE.search(t) for t in _targets(c)),
+        and (
+            (b.status == "ok" and _purge_counts_from_rows(c, b))
+            or (
+                c.kind == "online"
+                and c.state
+                and a.status == "ok"
+                and _refused(b, "nothing of branch")
+                and any(
+                    label and not any(_in_lineage(c.graph, label, r) for r in c.state)
+                    for label, _ in _minus_n_targets(c)
+                )
+            )
+        ),
     ),
     Difference(
         "merge-point-last-step",
@@ -538,7 +629,10 @@ DIFFERENCES: list[Difference] = [
         lambda c, a, b: c.args[0] == "stamp"
         and a.status == "ok"
         and _refused(b, "the walk went below base")
-        and any(_RELATIVE.search(t) for t in _targets(c)),
+        and any(_RELATIVE.search(t) for t in _targets(c))
+        # from an empty table both count from the same head: Alembic ran out too and
+        # stamped base, rows only for the stamp's other targets
+        and (not _from_no_rows(c) or _stamped_besides(c, _rows_after(c, a), set())),
     ),
     Difference(
         "stamp-relative-several-heads",
@@ -556,7 +650,11 @@ DIFFERENCES: list[Difference] = [
         lambda c, a, b: c.args[0] == "stamp"
         and _from_no_rows(c)
         and a.status == "ok"
-        and _refused(b, "nothing is applied to count from"),
+        and _refused(b, "nothing is applied to count from")
+        and any(
+            len(_real_heads(c.graph) if label is None else _branch_heads(c.graph, label)) > 1
+            for label, _ in _minus_n_targets(c)
+        ),
     ),
     Difference(
         "stamp-label-relative-depended-head",
@@ -572,11 +670,24 @@ DIFFERENCES: list[Difference] = [
         lambda c, a, b: c.args[0] == "stamp"
         and _from_no_rows(c)
         and a.status == b.status == "ok"
-        and not (a.value[1] if c.kind == "online" else _replay(a.value)[-1])
-        and any(
-            m and not _real_heads_with_label(c.graph, m.group(1))
-            for m in (re.fullmatch(r"(\w+)@-\d+", t) for t in _targets(c))
-        ),
+        and not _rows_after(c, a)
+        and _stamped_besides(c, _rows_after(c, b), _depended_label_counts(c)),
+    ),
+    Difference(
+        "show-label-relative-depended-head",
+        "`show LABEL@-N` where LABEL's branch ends in a revision another branch depends "
+        "on: Alembic counts from its real heads that carry the label, finds none and "
+        "prints nothing; aludel counts from `LABEL@heads`, as its `stamp LABEL@-N` does "
+        "on an empty table. Repro: Alembic's tutorial graph `a< b<a c1<b[shoppingcart] "
+        "d1<b[networking] d2<d1|c1`, `show shoppingcart@-1` (aludel shows b).",
+        "As for stamp-label-relative-depended-head: `shoppingcart@head` is c1 in both "
+        "tools, so one below it is b, and `show` and `stamp` name the same revision; an "
+        "empty success hides that the branch's head was not found.",
+        lambda c, a, b: c.args[0] == "show"
+        and a.status == b.status == "ok"
+        and not a.value
+        and _depended_label_counts(c) is not None
+        and set(re.findall(r"(?m)^Rev: (\S+)", b.value)) == _depended_label_counts(c),
     ),
     Difference(
         "downgrade-label-head",
@@ -598,7 +709,9 @@ DIFFERENCES: list[Difference] = [
         and b.status == "ok"
         and len(_effective_heads(c.graph)) > 1
         and any(
-            t.endswith("@head") and len(_branch_heads(c.graph, t[: -len("@head")])) == 1
+            t.endswith("@head")
+            and len(heads := _branch_heads(c.graph, t[: -len("@head")])) == 1
+            and heads[0] in _rows_after(c, b)
             for t in _targets(c)
         ),
     ),

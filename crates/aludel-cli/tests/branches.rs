@@ -392,6 +392,11 @@ fn stamp_minus_n_on_an_empty_table_counts_from_the_heads(backend: Backend) {
         );
         p.ok(&["stamp", "base"]);
     }
+    // `show` counts the same way where no real head carries the label: Alembic 1.20.1's
+    // `show shoppingcart@-1` prints nothing (known.py `show-label-relative-depended-head`),
+    // aludel shows b, the revision `stamp shoppingcart@-1` stamps.
+    let shown = p.ok(&["show", "shoppingcart@-1"]).stdout;
+    assert!(shown.starts_with("Rev: b (branchpoint)\n"), "{shown}");
     // A second head: e revises a.
     p.write_rev(&rev("e", &["a"], "add e", "e_table"));
     let refusal = "ERROR invalid revision target '-1': nothing is applied to count from, so it \

@@ -332,13 +332,14 @@ impl RevisionGraph {
                 steps,
                 ..
             } if *steps < 0 => {
-                let found = self.below_heads(target)?;
+                let (found, from) = self.below_heads(target)?;
                 if found.is_empty() {
                     return Err(GraphError::RelativeOutOfRange {
                         target: target.to_string(),
                         steps: steps.unsigned_abs(),
-                        problem: "that is base, counted from every head, which has nothing to show"
-                            .to_string(),
+                        problem: format!(
+                            "that is base, counted from {from}, which has nothing to show"
+                        ),
                     });
                 }
                 Ok(found)

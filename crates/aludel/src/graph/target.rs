@@ -353,17 +353,30 @@ impl RevisionGraph {
 
     /// `-N` and `LABEL@-N` as `show` reads them (Alembic's `get_revisions`): the
     /// revision N steps below each real head of the branch, not below the database.
-    pub(crate) fn below_heads(&self, target: &Target) -> Result<Vec<usize>, GraphError> {
+    /// Where no real head carries LABEL (its branch ends in a revision another branch
+    /// depends on), from `LABEL@heads`, as `stamp LABEL@-N` counts on an empty table
+    /// ([`RevisionGraph::below_the_head`]); Alembic finds nothing there and prints
+    /// nothing. Also returns what was counted from, for the caller's messages.
+    pub(crate) fn below_heads(&self, target: &Target) -> Result<(Vec<usize>, String), GraphError> {
         let (branch, steps) = counted_from_heads(target)?;
+        let real = self.real_heads_of(branch)?;
+        let (heads, from) = match branch {
+            None => (real, "every head".to_string()),
+            Some(b) if real.is_empty() => (
+                self.branch_heads(b)?,
+                format!("{b}@heads (no real head carries {b})"),
+            ),
+            Some(b) => (real, format!("every head of {b}")),
+        };
         let mut out = Vec::new();
-        for h in self.real_heads_of(branch)? {
+        for h in heads {
             match self.walk(target, Pos::Rev(h), steps, None)? {
                 Pos::Rev(i) if !out.contains(&i) => out.push(i),
                 Pos::Rev(_) => {}
                 Pos::Base => {}
             }
         }
-        Ok(out)
+        Ok((out, from))
     }
 
     /// `-N` and `LABEL@-N` in `stamp` with no version row to count from (an empty

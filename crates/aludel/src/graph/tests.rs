@@ -1317,3 +1317,24 @@ fn label_head_in_downgrade_is_the_branch_head_as_elsewhere() {
     let e = down_err(&g, &["b", "c"], "x@head");
     assert!(matches!(e, GraphError::MultipleHeads { .. }), "{e}");
 }
+
+#[test]
+fn show_label_minus_n_without_a_real_head_counts_from_label_heads() {
+    // Alembic's tutorial: shoppingcart ends in c1, which d2 depends on, so no real head
+    // carries the label. Alembic 1.20.1 `show shoppingcart@-1` prints nothing and
+    // succeeds (it counts from real heads with the label and finds none); aludel counts
+    // from `shoppingcart@heads` (c1), as `stamp shoppingcart@-1` does on an empty
+    // table: b (known.py `show-label-relative-depended-head`).
+    let g = tiny("a< b<a c1<b#shoppingcart d1<b#networking d2<d1|c1");
+    assert_eq!(show_ids(&g, "shoppingcart@-1").unwrap(), ["b"]);
+    assert_eq!(show_ids(&g, "shoppingcart@-2").unwrap(), ["a"]);
+    // Alembic `show networking@-1`: d1 (from d2, the real head carrying the label).
+    assert_eq!(show_ids(&g, "networking@-1").unwrap(), ["d1"]);
+    // Below base names what it counted from.
+    let e = show_ids(&g, "shoppingcart@-3").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("counted from shoppingcart@heads (no real head carries shoppingcart), which"),
+        "{e}"
+    );
+}
