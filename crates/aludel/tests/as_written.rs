@@ -193,6 +193,22 @@ fn a_shadow_database_holding_an_event_trigger_is_not_renewed() {
     assert!(!shadow.renew(&scope));
 }
 
+/// The desired schema loaded in `shadow`, read; writing its expressions in place is
+/// refused for `reason`, and neither the reading nor the shadow database changed.
+fn refused_in_place(
+    shadow: &mut aludel::autogen::Shadow,
+    scope: &InspectScope,
+    reason: &str,
+) -> Inspection {
+    let first = shadow.driver().unwrap().inspect(scope).unwrap();
+    let mut in_place = first.clone();
+    let error = written_in_place(&mut in_place, shadow.driver().unwrap(), scope).unwrap_err();
+    assert!(error.to_string().contains(reason), "{error}");
+    assert_eq!(in_place, first);
+    assert_eq!(shadow.driver().unwrap().inspect(scope).unwrap(), first);
+    first
+}
+
 /// Nothing is written where the desired schema's event trigger would fire on it: the
 /// caller reads the schema from an emptied database instead.
 #[test]
@@ -208,13 +224,7 @@ fn nothing_is_written_in_place_beside_an_event_trigger() {
             "CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION noop()",
         ],
     );
-    let first = shadow.driver().unwrap().inspect(&scope).unwrap();
-    let mut in_place = first.clone();
-    let error = written_in_place(&mut in_place, shadow.driver().unwrap(), &scope).unwrap_err();
-    assert!(error.to_string().contains("event trigger"), "{error}");
-    assert_eq!(in_place, first);
-    let after = shadow.driver().unwrap().inspect(&scope).unwrap();
-    assert_eq!(after, first);
+    refused_in_place(&mut shadow, &scope, "event trigger");
 }
 
 /// A child table (inheritance, a partition) takes what is written onto its parent: a
@@ -233,11 +243,7 @@ fn nothing_is_written_in_place_beside_a_table_with_children() {
             "ALTER TABLE a_child ALTER COLUMN c SET DEFAULT 'q'",
         ],
     );
-    let first = shadow.driver().unwrap().inspect(&scope).unwrap();
-    let mut in_place = first.clone();
-    let error = written_in_place(&mut in_place, shadow.driver().unwrap(), &scope).unwrap_err();
-    assert!(error.to_string().contains("children"), "{error}");
-    assert_eq!(in_place, first);
+    let first = refused_in_place(&mut shadow, &scope, "children");
     assert!(shadow.renew(&scope));
     let written = as_written(first, shadow.driver().unwrap(), &scope, Dialect::Postgres).unwrap();
     let default = |t: &str| {
