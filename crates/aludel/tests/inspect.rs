@@ -632,13 +632,15 @@ fn postgres_inspection_sends_the_same_few_queries_for_200_tables_as_for_2() {
     // kind, and the session's path put back.
     assert_eq!(small_queries, 11);
     // From 200 tables the constraints are read over a second connection, which costs
-    // only its own set-up: still no query per table.
-    assert_eq!(
-        large_queries,
-        small_queries + SECOND_CONNECTION_SETUP,
-        "{large_queries}"
+    // only its own set-up: still no query per table. Whether it reads depends on its
+    // being open in time (on a loaded machine the first may read them itself, and the
+    // second then sends only its session set-up), so either count is right.
+    let read_there = small_queries + SECOND_CONNECTION_SETUP;
+    let read_here = small_queries + 1;
+    assert!(
+        large_queries == read_there || large_queries == read_here,
+        "{large_queries} queries, not {read_there} or {read_here}"
     );
-
     // While this session holds uncommitted writes, one connection: another session
     // would not see them.
     driver.execute("BEGIN").unwrap();
