@@ -512,3 +512,50 @@ fn a_customised_template1_reaches_every_use_of_the_shadow() {
     );
     assert!(r.stdout.contains("users"), "{r}");
 }
+
+/// A hundred tables before `SHOP`: enough statements to load side by side.
+fn large_shop() -> String {
+    let filler: String = (0..100)
+        .map(|i| format!("CREATE TABLE filler_{i} (id int PRIMARY KEY, note text);\n"))
+        .collect();
+    format!("{filler}{SHOP}")
+}
+
+/// A large desired schema is loaded over several sessions side by side; what it reads
+/// as is what one session reads, including where PostgreSQL would name an index
+/// otherwise in another order (the file is then loaded again, one statement after the
+/// other), and a refused statement is named by its line as always.
+#[test]
+fn postgres_loads_a_large_desired_schema_side_by_side() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    // `p (b_c)` and `p_b (c)` both want an index named `p_b_c_idx`.
+    let collide = "CREATE TABLE p (b_c int);\nCREATE TABLE p_b (c int);\n\
+                   CREATE INDEX ON p_b (c);\nCREATE INDEX ON p (b_c);\n";
+    for schema in [large_shop(), format!("{}{collide}", large_shop())] {
+        write_schema(&p, &schema);
+        p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+        p.ok(&["upgrade", "head"]);
+        // Cold each time: the desired schema is loaded, not read from the cache.
+        for check in [&["check"][..], &["check", "--migrations"]] {
+            let _ = std::fs::remove_dir_all(p.path().join(".aludel-cache"));
+            let r = p.ok(check);
+            assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
+        }
+    }
+    let indexes = p
+        .db()
+        .rows("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'p_b_c_idx%' ORDER BY 1");
+    assert_eq!(indexes, ["p_b_c_idx", "p_b_c_idx1"]);
+
+    write_schema(
+        &p,
+        &format!(
+            "{}CREATE TABLE broken (id int REFERENCES missing (id));\n",
+            large_shop()
+        ),
+    );
+    let r = p.fails(&["check"]);
+    let line = format!("schema.sql:{}", large_shop().lines().count() + 1);
+    assert!(r.stderr.contains(&line), "{line}\n{r}");
+    assert!(r.stderr.contains("missing"), "{r}");
+}

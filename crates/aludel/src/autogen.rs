@@ -25,6 +25,8 @@ use crate::schema::{Catalog, ExpressionPlace};
 use crate::script::{SplitError, split_statements};
 use crate::url::{DatabaseUrl, Dialect};
 
+mod load_plan;
+
 /// Why autogenerate or check could not finish.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -144,6 +146,9 @@ fn unique() -> String {
 
 /// Opens a connection to a URL (the caller decides the options).
 pub type Connector<'a> = dyn FnMut(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + 'a;
+
+/// A [`Connector`] several threads may call at once.
+pub type SharedConnector<'a> = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + Sync + 'a;
 
 /// A shadow database that is dropped when this goes out of scope.
 pub struct Shadow {
@@ -473,6 +478,235 @@ impl Shadow {
             })?;
         }
         Ok(())
+    }
+}
+
+/// How a load over several sessions went ([`Shadow::load_side_by_side`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideBySide {
+    /// Every statement ran; the caller still checks the result
+    /// ([`side_by_side_doubtful`]).
+    Loaded,
+    /// Nothing ran: the file is loaded one statement after the other.
+    NotTried,
+    /// A statement failed: the shadow database holds part of the file, and must be
+    /// emptied before the file is loaded one statement after the other (which
+    /// reports the failure as usual).
+    Abandoned,
+}
+
+/// Below this many statements, more sessions cost more than they save.
+const SIDE_BY_SIDE_FROM: usize = 100;
+
+/// How many sessions in all load a desired schema side by side.
+pub const LOAD_SESSIONS: usize = 4;
+
+impl Shadow {
+    /// Runs the desired schema's statements over this shadow database's session and
+    /// `others` (new sessions to it) at once, as [`load_plan`] allows: statements that
+    /// touch different objects run side by side, each committing on its own. Only on
+    /// PostgreSQL, from [`SIDE_BY_SIDE_FROM`] statements, and when the file reads
+    /// plainly enough (no temporary objects, no transaction control, no unknown
+    /// statement that could change a session). A refusal that changes nothing is
+    /// left out as [`Shadow::load`] does; any other failure abandons the attempt.
+    pub fn load_side_by_side(
+        &mut self,
+        statements: &[(PathBuf, crate::script::Statement)],
+        connect: &SharedConnector<'_>,
+    ) -> SideBySide {
+        if self.url.dialect() != Dialect::Postgres || statements.len() < SIDE_BY_SIDE_FROM {
+            return SideBySide::NotTried;
+        }
+        let texts: Vec<&str> = statements.iter().map(|(_, st)| st.sql.as_str()).collect();
+        let Some(plan) = load_plan::plan(&texts) else {
+            return SideBySide::NotTried;
+        };
+        // Opened side by side; one that cannot be opened (a role's connection limit)
+        // is done without.
+        let url = &self.url;
+        let mut others: Vec<Box<dyn Driver>> = std::thread::scope(|scope| {
+            let opening: Vec<_> = (1..LOAD_SESSIONS)
+                .filter_map(|_| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || {
+                            let mut other = connect(url).ok()?;
+                            scratch_session(other.as_mut()).ok()?;
+                            Some(other)
+                        })
+                        .ok()
+                })
+                .collect();
+            opening
+                .into_iter()
+                .filter_map(|t| t.join().ok().flatten())
+                .collect()
+        });
+        if others.is_empty() {
+            return SideBySide::NotTried;
+        }
+        let Ok(driver) = self.driver() else {
+            return SideBySide::NotTried;
+        };
+        let mut sessions: Vec<&mut dyn Driver> = vec![driver];
+        sessions.extend(others.iter_mut().map(|o| o.as_mut() as &mut dyn Driver));
+        let skippable =
+            |at: usize, error: &DbError| refusal_changes_nothing(&statements[at].1, error);
+        if run_plan(&mut sessions, &texts, &plan, &skippable).is_err() {
+            return SideBySide::Abandoned;
+        }
+        drop(sessions);
+        let Ok(driver) = self.driver() else {
+            return SideBySide::Abandoned;
+        };
+        match driver
+            .reset_session()
+            .and_then(|()| scratch_session(driver))
+        {
+            Ok(()) => SideBySide::Loaded,
+            Err(_) => SideBySide::Abandoned,
+        }
+    }
+}
+
+/// Whether what a side-by-side load made (`inspection`) holds a name PostgreSQL may
+/// have chosen around a collision, which depends on which statement ran first: the
+/// file is then loaded again, one statement after the other.
+pub fn side_by_side_doubtful(inspection: &Inspection) -> bool {
+    serde_json::to_string(inspection).map_or(true, |text| load_plan::names_may_collide(&text))
+}
+
+/// Runs `statements` over `sessions` as `plan` says. A failure gives the index of the
+/// statement and the database's error.
+fn run_plan(
+    sessions: &mut [&mut dyn Driver],
+    statements: &[&str],
+    plan: &load_plan::LoadPlan,
+    skippable: &(dyn Fn(usize, &DbError) -> bool + Sync),
+) -> Result<(), (usize, DbError)> {
+    for part in &plan.parts {
+        match part {
+            load_plan::Part::Alone(i) => run_one(&mut *sessions[0], statements, *i, skippable)?,
+            load_plan::Part::Everywhere(i) => {
+                for session in sessions.iter_mut() {
+                    run_one(&mut **session, statements, *i, skippable)?;
+                }
+            }
+            load_plan::Part::Together { first, deps } => {
+                run_together(sessions, statements, *first, deps, skippable)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs statement `i` on its own (it commits by itself). A deadlock with another
+/// session undid it, so it runs again; a refusal that changes nothing is left out.
+fn run_one(
+    driver: &mut dyn Driver,
+    statements: &[&str],
+    i: usize,
+    skippable: &(dyn Fn(usize, &DbError) -> bool + Sync),
+) -> Result<(), (usize, DbError)> {
+    let mut attempts = 0;
+    loop {
+        match driver.execute(statements[i]) {
+            Ok(()) => return Ok(()),
+            Err(error) if error.code.as_deref() == Some("40P01") && attempts < 3 => attempts += 1,
+            Err(error) if skippable(i, &error) => return Ok(()),
+            Err(error) => return Err((i, error)),
+        }
+    }
+}
+
+/// What the sessions of one [`load_plan::Part::Together`] share.
+struct Board {
+    /// For each statement, how many of those it waits for have not run yet.
+    waiting: Vec<usize>,
+    /// Statements free to run, not yet taken: the first in the file goes first.
+    ready: std::collections::BTreeSet<usize>,
+    ran: usize,
+    failure: Option<(usize, DbError)>,
+}
+
+/// Runs statements `first..first + deps.len()` over every session, each statement once
+/// those it waits for have run.
+fn run_together(
+    sessions: &mut [&mut dyn Driver],
+    statements: &[&str],
+    first: usize,
+    deps: &[Vec<usize>],
+    skippable: &(dyn Fn(usize, &DbError) -> bool + Sync),
+) -> Result<(), (usize, DbError)> {
+    let n = deps.len();
+    let mut dependents = vec![Vec::new(); n];
+    let mut waiting = vec![0; n];
+    for (k, on) in deps.iter().enumerate() {
+        waiting[k] = on.len();
+        for d in on {
+            dependents[d - first].push(k);
+        }
+    }
+    let ready = (0..n).filter(|&k| waiting[k] == 0).collect();
+    let board = std::sync::Mutex::new(Board {
+        waiting,
+        ready,
+        ran: 0,
+        failure: None,
+    });
+    let changed = std::sync::Condvar::new();
+    let lock = || {
+        board
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let work = |driver: &mut dyn Driver| loop {
+        let mut b = lock();
+        let k = loop {
+            if b.failure.is_some() || b.ran == n {
+                return;
+            }
+            if let Some(k) = b.ready.pop_first() {
+                break k;
+            }
+            b = changed
+                .wait(b)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        };
+        drop(b);
+        let result = run_one(driver, statements, first + k, skippable);
+        let mut b = lock();
+        match result {
+            Ok(()) => {
+                b.ran += 1;
+                for &d in &dependents[k] {
+                    b.waiting[d] -= 1;
+                    if b.waiting[d] == 0 {
+                        b.ready.insert(d);
+                    }
+                }
+            }
+            Err(failure) => b.failure = Some(failure),
+        }
+        changed.notify_all();
+    };
+    std::thread::scope(|scope| {
+        let (own, rest) = match sessions.split_first_mut() {
+            Some(split) => split,
+            None => return,
+        };
+        // A session whose thread cannot start is done without.
+        for session in rest.iter_mut() {
+            let work = &work;
+            let _ = std::thread::Builder::new().spawn_scoped(scope, move || work(&mut **session));
+        }
+        work(&mut **own);
+    });
+    let b = board
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match b.failure {
+        Some(failure) => Err(failure),
+        None => Ok(()),
     }
 }
 

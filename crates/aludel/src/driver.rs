@@ -205,8 +205,9 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// A live connection. Blocking: a migration run is sequential by nature.
-pub trait Driver {
+/// A live connection. Blocking: a migration run is sequential by nature. `Send`, so
+/// that several connections can work side by side (loading a desired schema).
+pub trait Driver: Send {
     /// The dialect spoken.
     fn dialect(&self) -> Dialect;
 

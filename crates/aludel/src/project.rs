@@ -1191,10 +1191,7 @@ impl Project {
                 })?),
                 None => None,
             };
-        let options = crate::driver::ConnectOptions {
-            busy_timeout: Duration::from_secs(5),
-            ..crate::driver::ConnectOptions::from(&self.config.connect)
-        };
+        let options = self.connect_options();
         let mut connect = |url: &crate::url::DatabaseUrl| {
             crate::driver::connect(url, &options)
                 .map_err(|e| crate::driver::DbError::new(e.to_string()))
@@ -1208,6 +1205,14 @@ impl Project {
         )?)
     }
 
+    /// How shadow database connections are opened.
+    fn connect_options(&self) -> crate::driver::ConnectOptions {
+        crate::driver::ConnectOptions {
+            busy_timeout: Duration::from_secs(5),
+            ..crate::driver::ConnectOptions::from(&self.config.connect)
+        }
+    }
+
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
     /// or from the cache when nothing that decides it changed (`server_version` is the
     /// live server's). The shadow database used, if any, comes back for another use
@@ -1217,7 +1222,7 @@ impl Project {
         server_version: &str,
         scope: &crate::driver::InspectScope,
     ) -> Result<(crate::driver::Inspection, Option<crate::autogen::Shadow>), Error> {
-        use crate::autogen::{AutogenError, DesiredCache, desired_statements};
+        use crate::autogen::{AutogenError, DesiredCache, SideBySide, desired_statements};
         let statements = desired_statements(&self.config.autogenerate.schema, self.dialect())?;
         let cache = self.config.cache_dir.as_ref().map(|dir| {
             let key = DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
@@ -1227,14 +1232,43 @@ impl Project {
             return Ok((found, None));
         }
         let mut shadow = self.shadow(false, scope)?;
-        shadow.load(&statements)?;
-        let first = shadow
-            .driver()?
-            .inspect(scope)
-            .map_err(|error| AutogenError::Inspect {
-                which: "the shadow database",
-                error,
-            })?;
+        let inspect = |shadow: &mut crate::autogen::Shadow| {
+            shadow
+                .driver()?
+                .inspect(scope)
+                .map_err(|error| AutogenError::Inspect {
+                    which: "the shadow database",
+                    error,
+                })
+        };
+        // Side by side where it can be; one after the other where that was not tried,
+        // failed (which the serial load then reports) or may have named an object
+        // otherwise.
+        let options = self.connect_options();
+        let connect = |url: &crate::url::DatabaseUrl| {
+            crate::driver::connect(url, &options)
+                .map_err(|e| crate::driver::DbError::new(e.to_string()))
+        };
+        let mut loaded = None;
+        match shadow.load_side_by_side(&statements, &connect) {
+            SideBySide::NotTried => {}
+            SideBySide::Abandoned => shadow = self.renewed(shadow, scope)?,
+            SideBySide::Loaded => {
+                let inspection = inspect(&mut shadow)?;
+                if crate::autogen::side_by_side_doubtful(&inspection) {
+                    shadow = self.renewed(shadow, scope)?;
+                } else {
+                    loaded = Some(inspection);
+                }
+            }
+        }
+        let first = match loaded {
+            Some(first) => first,
+            None => {
+                shadow.load(&statements)?;
+                inspect(&mut shadow)?
+            }
+        };
         // Read back as aludel writes it, which is how the live database will hold it:
         // on PostgreSQL written onto what is loaded; where that cannot be done, and on
         // SQLite, into the shadow database emptied.
