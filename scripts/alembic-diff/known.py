@@ -722,28 +722,7 @@ DIFFERENCES: list[Difference] = [
 # apart from the deliberate ones above. Each is counted and shown with a reproduction
 # on every run; it does not fail the run unless ALEMBIC_DIFF_STRICT=1. Remove an
 # entry when its fix lands (the run says when an entry matched nothing).
-OPEN: list[Difference] = [
-    Difference(
-        "label-relative-to-base-through-depends-on",
-        "`downgrade LABEL@-N` whose walk comes to the base of LABEL's branch, where a "
-        "revision of the rows is a root that only depends on an applied revision of the "
-        "branch: Alembic downgrades the branch to base (reverting the depended-on "
-        "revision too, leaving no rows); aludel reverts the root only and keeps the "
-        "depended-on revision's row. Repro (ALEMBIC_DIFF_SEED=3): graph `c13< a<c13 "
-        "e186<a,c13[lb1] b<e186 c47<|c13 f<c13 c<e186[lb2] fb8<c47,e186[lb3] "
-        "bcd<e186,f`, rows `c47`, `downgrade lb3@-1`.",
-        "Likely an aludel bug (REV-N that comes to base means `downgrade` to the "
-        "branch's base, as for `a-1` with no parent), found at the end of session 2 "
-        "of issue 10 and not yet fixed.",
-        lambda c, a, b: c.args[0] == "downgrade"
-        and any("@-" in t for t in _targets(c))
-        and a.status == "ok"
-        and b.status == "ok"
-        and c.kind != "sql"
-        and not a.value[1]
-        and bool(b.value[1]),
-    ),
-]
+OPEN: list[Difference] = []
 
 
 def normalise(case, value):
