@@ -1391,3 +1391,40 @@ fn label_minus_n_coming_to_base_downgrades_the_branch_to_base() {
     assert_eq!(down(&g, &["b"], "-2"), ["b", "a"]);
     assert_eq!(down(&g, &["b", "x"], "b@-1"), ["b"]);
 }
+
+#[test]
+fn history_lower_end_past_base_from_every_head_is_base() {
+    // ALEMBIC_DIFF_SEED=2: the one real head a1f is two above base, so `-3` from it
+    // runs past base and the lower end is base: e128f to f68. Alembic 1.20.1 counts 3
+    // down from f68 instead and lists abae to f68 (known.py
+    // `history-relative-lower-below-base`).
+    let g = tiny("e128f< abae<e128f abf8<abae#lb1 cb4<abf8 f68<cb4 ce5< a1f<ce5|f68");
+    assert_eq!(
+        range_ids(&g, "-3:f68").unwrap(),
+        ["f68", "cb4", "abf8", "abae", "e128f"]
+    );
+    assert_eq!(
+        range_ids(&g, "-3:f68").unwrap(),
+        range_ids(&g, ":f68").unwrap()
+    );
+    // Where the walk reaches a revision both count from the head: `-1:f68` is a1f's
+    // parent ce5, which f68 is not above (Alembic: "not an ancestor").
+    let e = range_ids(&g, "-1:f68").unwrap_err();
+    assert!(matches!(e, GraphError::RangeNotAncestor { .. }), "{e}");
+}
+
+#[test]
+fn stamp_label_minus_n_counts_from_the_branch_revision_a_row_depends_on() {
+    // ALEMBIC_DIFF_SEED=4: the row a depends on e12c1, lb1's branch (b's line) has no
+    // row, so `lb1@-1` counts from e12c1, applied for a, and comes to base, as
+    // `downgrade lb1@-1` (Alembic: reverts a and e12c1). `stamp lb1@-1 --purge` thus
+    // stamps nothing; Alembic, after its purge, counts from b and stamps e12c1
+    // (known.py `stamp-purge-relative`).
+    let g = tiny("e12c1< e16e<e12c1 b<e12c1#lb1 a<|e12c1");
+    let a = g.current_indices(&["a"]).unwrap();
+    let found = g
+        .stamp_target(&Target::parse("lb1@-1").unwrap(), &a)
+        .unwrap();
+    assert!(found.is_empty(), "{:?}", g.names(&found));
+    assert_eq!(down(&g, &["a"], "lb1@-1"), ["a", "e12c1"]);
+}
