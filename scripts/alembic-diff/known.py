@@ -327,14 +327,25 @@ def _stamped_besides(case, rows, expected) -> bool:
     return expected is not None and expected <= rows and len(rows - expected) <= len(others)
 
 
+def _all_current(graph, rows) -> list[str]:
+    """The rows plus every revision applied for them (depends_on included) that no
+    applied revision revises (Alembic's `_get_all_current`)."""
+    applied = set(rows).union(*(graph.ancestors(r) for r in rows))
+    return [r for r in applied if not any(r in graph.ancestors(o, deps=False) for o in applied)]
+
+
 def _purge_counts_from_rows(c, b) -> bool:
     """`stamp -N --purge` / `LABEL@-N --purge` online: aludel's rows are N below the
-    one row (of LABEL's branch) the table held before the purge."""
+    one row (of LABEL's branch) the table held before the purge, or where no row is
+    on LABEL's branch, below the one revision of the branch applied for the rows
+    (a dependency of one of them), as `downgrade LABEL@-N` counts."""
     if c.kind != "online" or not c.state or not _minus_n_targets(c):
         return False
     expected = set()
     for label, n in _minus_n_targets(c):
         start = [r for r in c.state if label is None or _in_lineage(c.graph, label, r)]
+        if not start and label is not None:
+            start = [r for r in _all_current(c.graph, c.state) if _in_lineage(c.graph, label, r)]
         below = _n_below(c.graph, start[0], n) if len(start) == 1 else None
         if below is None:
             return False
@@ -356,6 +367,46 @@ def _depended_label_counts(c) -> set | None:
                 return None
             out |= below
     return out if _minus_n_targets(c) else None
+
+
+def _runs_below_base(graph, rev: str, n: int) -> bool:
+    """Whether `n` steps down from `rev` along single parents run out below base
+    (reaching base before the last step); False where the walk meets a merge."""
+    for _ in range(n):
+        parents = graph.by_id(rev).parents
+        if not parents:
+            return True
+        if len(parents) != 1:
+            return False
+        rev = parents[0]
+    return False
+
+
+def _history_listed(text: str) -> set:
+    """The revisions a `history` listing names (one entry each, `-v` or not)."""
+    if "Rev: " in text:
+        return set(re.findall(r"(?m)^Rev: (\w+)", text))
+    return set(re.findall(r"(?m)-> (\w+)", text))
+
+
+def _history_lower_below_base(c, a, b) -> bool:
+    """`history -r -N:UPPER` / `LABEL@-N:UPPER` where every real head (carrying
+    LABEL) runs out below base N down, both list, and aludel's listing is Alembic's
+    and revisions below it."""
+    r = _opt_r(c)
+    if c.args[0] != "history" or r is None or ":" not in r or a.status != "ok" or b.status != "ok":
+        return False
+    m = _LABEL_MINUS_N.fullmatch(r.split(":")[0])
+    if not m:
+        return False
+    label, n = m.group(1), int(m.group(2))
+    heads = _real_heads(c.graph) if label is None else _real_heads_with_label(c.graph, label)
+    if not heads or not all(_runs_below_base(c.graph, h, n) for h in heads):
+        return False
+    listed_a, listed_b = _history_listed(a.value), _history_listed(b.value)
+    return bool(listed_a) and listed_a < listed_b and all(
+        any(x in c.graph.ancestors(y) for y in listed_a) for x in listed_b - listed_a
+    )
 
 
 def _from_no_rows(case) -> bool:
@@ -429,8 +480,12 @@ DIFFERENCES: list[Difference] = [
         "held before the purge; Alembic refuses `-N` in `stamp` while the table has "
         "rows, and after its purge has emptied the table counts from the heads (or "
         "stops with `Ambiguous walk`). Where those rows hold nothing of LABEL's "
-        "branch, aludel refuses `LABEL@-N`, as without --purge. Repro: graph `a< b<a "
-        "c<b[eb] d<c x<a y<x`, rows `y`, `stamp eb@-1 --purge` (Alembic stamps c).",
+        "branch, aludel counts from the one revision of the branch applied for them "
+        "(a row's dependency), as `downgrade LABEL@-N` does, and refuses `LABEL@-N` "
+        "where there is none, as without --purge. Repros: graph `a< b<a c<b[eb] d<c "
+        "x<a y<x`, rows `y`, `stamp eb@-1 --purge` (Alembic stamps c); graph `e12c1< "
+        "e16e<e12c1 b<e12c1[lb1] a<|e12c1`, rows `a`, `stamp lb1@-1 --purge` (Alembic "
+        "stamps e12c1, one below b; aludel counts from e12c1, comes to base: no row).",
         "The same target means the same place with and without --purge: N below "
         "where the database is, as `stamp -N` without --purge and `downgrade -N` "
         "count. Alembic's answer comes from the order in which it empties the table.",
@@ -583,6 +638,22 @@ DIFFERENCES: list[Difference] = [
         lambda c, a, b: c.args[0] == "history" and _refused(a, "overlaps with other requested") and b.status == "ok",
     ),
     Difference(
+        "history-relative-lower-below-base",
+        "`history -r -N:UPPER` (also `LABEL@-N:UPPER`) where the walk N down from every "
+        "real head (carrying LABEL) runs out below base: aludel's lower end is then "
+        "base, so it lists UPPER and everything below it; Alembic, finding no revision "
+        "there, counts N down from UPPER instead and lists UPPER and the N revisions "
+        "below it. Repro (ALEMBIC_DIFF_SEED=2): graph `e128f< abae<e128f abf8<abae[lb1] "
+        "cb4<abf8 f68<cb4 ce5< a1f<ce5|f68`, `history -r -3:f68` (the one real head "
+        "a1f is two above base; Alembic lists abae to f68, aludel e128f to f68).",
+        "In a history range `-N` counts from the real heads, in both tools wherever "
+        "that walk reaches a revision; a walk past base ends at base, as a relative "
+        "upper end past a head ends at the head (graph/plan.rs, `history`). Counting "
+        "from UPPER only when the heads' walk runs out would make `-3` name a place "
+        "that depends on the length of another branch (here a1f's, not below f68).",
+        _history_lower_below_base,
+    ),
+    Difference(
         "label-relative-downgrade",
         "`downgrade LABEL@-N` (online, or `A:LABEL@-N --sql`) where LABEL's branch "
         "forks into several heads: Alembic refuses (`Not a valid downgrade "
@@ -722,28 +793,7 @@ DIFFERENCES: list[Difference] = [
 # apart from the deliberate ones above. Each is counted and shown with a reproduction
 # on every run; it does not fail the run unless ALEMBIC_DIFF_STRICT=1. Remove an
 # entry when its fix lands (the run says when an entry matched nothing).
-OPEN: list[Difference] = [
-    Difference(
-        "label-relative-to-base-through-depends-on",
-        "`downgrade LABEL@-N` whose walk comes to the base of LABEL's branch, where a "
-        "revision of the rows is a root that only depends on an applied revision of the "
-        "branch: Alembic downgrades the branch to base (reverting the depended-on "
-        "revision too, leaving no rows); aludel reverts the root only and keeps the "
-        "depended-on revision's row. Repro (ALEMBIC_DIFF_SEED=3): graph `c13< a<c13 "
-        "e186<a,c13[lb1] b<e186 c47<|c13 f<c13 c<e186[lb2] fb8<c47,e186[lb3] "
-        "bcd<e186,f`, rows `c47`, `downgrade lb3@-1`.",
-        "Likely an aludel bug (REV-N that comes to base means `downgrade` to the "
-        "branch's base, as for `a-1` with no parent), found at the end of session 2 "
-        "of issue 10 and not yet fixed.",
-        lambda c, a, b: c.args[0] == "downgrade"
-        and any("@-" in t for t in _targets(c))
-        and a.status == "ok"
-        and b.status == "ok"
-        and c.kind != "sql"
-        and not a.value[1]
-        and bool(b.value[1]),
-    ),
-]
+OPEN: list[Difference] = []
 
 
 def normalise(case, value):

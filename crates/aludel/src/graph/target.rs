@@ -774,7 +774,10 @@ impl RevisionGraph {
     /// A negative target relative to the database (`-N`, `LABEL@-N`) walks N-1 steps
     /// down from the current row of the branch and removes that revision and
     /// everything applied above it. For a single parent this is what Alembic does with
-    /// its branch restriction.
+    /// its branch restriction. Where the walk comes to base (the N-th step leaves a
+    /// root) it is a downgrade to the branch's base, as Alembic's: `LABEL@-N` is then
+    /// `LABEL@base`, which also removes the applied lines of any other root below
+    /// LABEL's revision (through a merge); `-N` keeps to the row's own line.
     ///
     /// Defined answers where Alembic differs: at a merge point as the last step, where
     /// Alembic stops with "Ambiguous walk", the merge revision is removed, which
@@ -896,6 +899,14 @@ impl RevisionGraph {
                         e => e,
                     })?;
                 match walked {
+                    // The last step leaves a root: the walk comes to base, which is
+                    // the branch's base (Alembic's reading). Below LABEL's revision
+                    // the branch can reach other roots through a merge; their applied
+                    // lines go too, as for `downgrade LABEL@base`. Without LABEL the
+                    // branch is the row's own single line, so only that root goes.
+                    Pos::Rev(i) if self.nodes[i].parents.is_empty() => {
+                        Ok((restrict, Down::To(Pos::Base)))
+                    }
                     Pos::Rev(i) => Ok((restrict, Down::Through(i))),
                     // N-1 steps reached base: as many revisions as steps taken are
                     // applied on the line, as the walk itself counts them.

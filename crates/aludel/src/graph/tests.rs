@@ -1338,3 +1338,93 @@ fn show_label_minus_n_without_a_real_head_counts_from_label_heads() {
         "{e}"
     );
 }
+
+#[test]
+fn label_minus_n_coming_to_base_downgrades_the_branch_to_base() {
+    // ALEMBIC_DIFF_SEED=3: c47 is a root that depends on c13; lb3 is on the merge fb8
+    // of c47 and e186, whose line reaches the other root c13. One below c47 is the
+    // base of lb3's branch, which holds c13 too. Alembic 1.20.1 `downgrade lb3@-1` at
+    // `c47`: "c47 -> ", then "c13 -> ", no rows left, as `downgrade lb3@base`.
+    // Loaded in file-name order, as the differential test's project is (the order
+    // of independent steps follows load order).
+    let g = tiny(
+        "a<c13 b<e186 bcd<e186,f c<e186#lb2 c13< c47<|c13 e186<a,c13#lb1 f<c13 fb8<c47,e186#lb3",
+    );
+    assert_eq!(down(&g, &["c47"], "lb3@-1"), ["c47", "c13"]);
+    assert_eq!(down(&g, &["c47"], "lb3@-1"), down(&g, &["c47"], "lb3@base"));
+    // With bcd applied too, every applied descendant of c13 goes (Alembic: bcd, e186,
+    // a, c47, f, c13; the same for `lb3@base`).
+    assert_eq!(
+        down(&g, &["bcd", "c47"], "lb3@-1"),
+        ["bcd", "e186", "a", "c47", "f", "c13"]
+    );
+    assert_eq!(
+        down(&g, &["bcd", "c47"], "lb3@-1"),
+        down(&g, &["bcd", "c47"], "lb3@base")
+    );
+    // `stamp lb3@-1` names base as before: no row.
+    let c47 = g.current_indices(&["c47"]).unwrap();
+    let found = g
+        .resolve_indices(&Target::parse("lb3@-1").unwrap(), &c47)
+        .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+
+    // SPEC's example, the repro's shape cut down: Alembic `downgrade lb3@-1` at `c47`
+    // reverts c47, then c13.
+    let g = tiny("c13< c47<|c13 e186<c13 fb8<c47,e186#lb3");
+    assert_eq!(down(&g, &["c47"], "lb3@-1"), ["c47", "c13"]);
+
+    // The smallest shape: a depends on the root x, the merge m of a and x carries lb.
+    // Alembic `downgrade lb@-1` at `a`: a, x; at `a,y` (y revises x, off lb's
+    // lineage but above its root): a, y, x. Both as `downgrade lb@base`.
+    let g = tiny("a<|x m<a,x#lb x< y<x");
+    assert_eq!(down(&g, &["a"], "lb@-1"), ["a", "x"]);
+    assert_eq!(down(&g, &["a", "y"], "lb@-1"), ["a", "y", "x"]);
+    assert_eq!(
+        down(&g, &["a", "y"], "lb@-1"),
+        down(&g, &["a", "y"], "lb@base")
+    );
+    // Where the branch's lineage has one root, coming to base reverts only that line
+    // (Alembic `downgrade b@-2` at `b,x`: b, a; `-2` at `b`: b, a).
+    let g = tiny("a< b<a x<");
+    assert_eq!(down(&g, &["b", "x"], "b@-2"), ["b", "a"]);
+    assert_eq!(down(&g, &["b"], "-2"), ["b", "a"]);
+    assert_eq!(down(&g, &["b", "x"], "b@-1"), ["b"]);
+}
+
+#[test]
+fn history_lower_end_past_base_from_every_head_is_base() {
+    // ALEMBIC_DIFF_SEED=2: the one real head a1f is two above base, so `-3` from it
+    // runs past base and the lower end is base: e128f to f68. Alembic 1.20.1 counts 3
+    // down from f68 instead and lists abae to f68 (known.py
+    // `history-relative-lower-below-base`).
+    let g = tiny("e128f< abae<e128f abf8<abae#lb1 cb4<abf8 f68<cb4 ce5< a1f<ce5|f68");
+    assert_eq!(
+        range_ids(&g, "-3:f68").unwrap(),
+        ["f68", "cb4", "abf8", "abae", "e128f"]
+    );
+    assert_eq!(
+        range_ids(&g, "-3:f68").unwrap(),
+        range_ids(&g, ":f68").unwrap()
+    );
+    // Where the walk reaches a revision both count from the head: `-1:f68` is a1f's
+    // parent ce5, which f68 is not above (Alembic: "not an ancestor").
+    let e = range_ids(&g, "-1:f68").unwrap_err();
+    assert!(matches!(e, GraphError::RangeNotAncestor { .. }), "{e}");
+}
+
+#[test]
+fn stamp_label_minus_n_counts_from_the_branch_revision_a_row_depends_on() {
+    // ALEMBIC_DIFF_SEED=4: the row a depends on e12c1, lb1's branch (b's line) has no
+    // row, so `lb1@-1` counts from e12c1, applied for a, and comes to base, as
+    // `downgrade lb1@-1` (Alembic: reverts a and e12c1). `stamp lb1@-1 --purge` thus
+    // stamps nothing; Alembic, after its purge, counts from b and stamps e12c1
+    // (known.py `stamp-purge-relative`).
+    let g = tiny("e12c1< e16e<e12c1 b<e12c1#lb1 a<|e12c1");
+    let a = g.current_indices(&["a"]).unwrap();
+    let found = g
+        .stamp_target(&Target::parse("lb1@-1").unwrap(), &a)
+        .unwrap();
+    assert!(found.is_empty(), "{:?}", g.names(&found));
+    assert_eq!(down(&g, &["a"], "lb1@-1"), ["a", "e12c1"]);
+}
