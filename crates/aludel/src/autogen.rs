@@ -525,6 +525,12 @@ impl Shadow {
             return SideBySide::NotTried;
         }
         let texts: Vec<&str> = statements.iter().map(|(_, st)| st.sql.as_str()).collect();
+        // A file that names objects as PostgreSQL names them around a collision (a
+        // dump of a database where one happened) would be loaded side by side only
+        // to be loaded again: see `side_by_side_doubtful`.
+        if texts.iter().any(|t| load_plan::names_may_collide(t)) {
+            return SideBySide::NotTried;
+        }
         let Some(plan) = load_plan::plan(&texts) else {
             return SideBySide::NotTried;
         };

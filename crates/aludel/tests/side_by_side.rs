@@ -196,6 +196,8 @@ fn files_one_session_must_load_are_not_loaded_side_by_side() {
         "CREATE TABLE a (x int)".to_string(),
         padded("CREATE TEMP TABLE scratch (x int);"),
         padded("DO $$ BEGIN PERFORM set_config('search_path', 'app', false); END $$;"),
+        // A dump of a database where names collided once.
+        padded("CREATE TABLE t (x int); CREATE INDEX t_x_idx1 ON t (x);"),
     ] {
         let db = PgDatabase::create();
         let scope = InspectScope::default();
