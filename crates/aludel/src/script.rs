@@ -384,28 +384,65 @@ impl ScriptDir {
         cache_file: Option<&Path>,
         min_age: std::time::Duration,
     ) -> Result<(ScriptDir, usize), ScriptError> {
+        Self::load_reporting(versions_dir, cache_file, min_age).map(|(dir, hits, _)| (dir, hits))
+    }
+
+    /// [`ScriptDir::load_with_cache`], also saying whether the folder was listed.
+    fn load_reporting(
+        versions_dir: &Path,
+        cache_file: Option<&Path>,
+        min_age: std::time::Duration,
+    ) -> Result<(ScriptDir, usize, bool), ScriptError> {
         let folder = open_folder(versions_dir)?;
-        let (names, cache, probes) = match cache_file {
-            Some(file) => list_and_probe(&folder, file),
-            None => (folder.sql_files(), cache::Cache::default(), Vec::new()),
-        };
-        let names = names.map_err(|source| ScriptError::Io {
+        let io = |source| ScriptError::Io {
             path: versions_dir.to_path_buf(),
             source,
-        })?;
-        let cache_file = cache_file.filter(|_| names.len() >= CACHE_MIN_FILES);
-        let loaded = match cache_file {
-            Some(_) => merge_probes(&folder, &names, &cache, probes)?,
-            None => read_all(&folder, &names, None)?,
+        };
+        let Some(file) = cache_file else {
+            let names = folder.sql_files().map_err(io)?;
+            let loaded = read_all(&folder, &names, None)?;
+            return Ok((
+                Self::index(versions_dir.to_path_buf(), loaded.scripts)?,
+                0,
+                true,
+            ));
+        };
+        let found = match find_files(&folder, file, min_age) {
+            Found::Served(scripts) => {
+                let hits = scripts.len();
+                return Ok((
+                    Self::index(versions_dir.to_path_buf(), scripts)?,
+                    hits,
+                    false,
+                ));
+            }
+            Found::Files(found) => found,
+        };
+        let Files {
+            listing,
+            cache,
+            probes,
+            dir,
+            listed,
+        } = *found;
+        let folder::Listing { names, complete } = listing.map_err(io)?;
+        // The folder's stamp is recorded only for a listing that stands for all of it.
+        let dir = dir.filter(|_| complete);
+        let use_cache = names.len() >= CACHE_MIN_FILES;
+        // Written again when a file was read, one went away, or the folder's stamp
+        // can be recorded anew.
+        let stale_dir = dir.is_some() && cache.dir_stamp() != dir;
+        let loaded = if use_cache {
+            merge_probes(&folder, &names, &cache, probes, stale_dir)?
+        } else {
+            read_all(&folder, &names, None)?
         };
         let Loaded {
             scripts,
             stamps,
             hits,
         } = loaded;
-        if let Some(file) = cache_file
-            && (hits < scripts.len() || cache.len() != scripts.len())
-        {
+        if use_cache && (hits < scripts.len() || cache.len() != scripts.len() || stale_dir) {
             let files: Vec<_> = names
                 .iter()
                 .zip(&stamps)
@@ -414,9 +451,15 @@ impl ScriptDir {
                     Some((name.as_os_str(), (*stamp)?, script.text()))
                 })
                 .collect();
-            cache::write(file, &files, min_age);
+            // Every listed file must be in it for the folder's stamp to stand for them.
+            let dir = dir.filter(|_| files.len() == names.len());
+            cache::write(file, &files, dir, min_age);
         }
-        Ok((Self::index(versions_dir.to_path_buf(), scripts)?, hits))
+        Ok((
+            Self::index(versions_dir.to_path_buf(), scripts)?,
+            hits,
+            listed,
+        ))
     }
 
     /// Parses revision files held in memory, e.g. embedded in an application's binary
@@ -534,32 +577,119 @@ fn open_folder(dir: &Path) -> Result<folder::Folder, ScriptError> {
 /// entry's), else nothing (the file is changed, gone, or its text does not parse).
 type Probe = Option<Script>;
 
-/// Lists the folder while the cache is read and its entries are checked against the
-/// files they name: listing ten thousand names takes as long as a few thousand
-/// `stat`s, and the cache already says which files are likely there. What the
-/// listing finds decides; [`merge_probes`] reads whatever the probes did not serve.
-fn list_and_probe(
-    folder: &folder::Folder,
-    cache_file: &Path,
-) -> (
-    std::io::Result<Vec<folder::FileName>>,
-    cache::Cache,
-    Vec<Vec<Probe>>,
-) {
+/// What [`find_files`] found.
+enum Found {
+    /// The folder is as the cache recorded it and every file's stamp matches: its
+    /// scripts, in name order.
+    Served(Vec<Script>),
+    /// Anything else: what the loader merges.
+    Files(Box<Files>),
+}
+
+/// The folder's files and the cache's entries checked against them.
+struct Files {
+    listing: std::io::Result<folder::Listing>,
+    cache: cache::Cache,
+    probes: Vec<Vec<Probe>>,
+    /// The folder's stamp taken before its listing, if the folder is older than the
+    /// minimum age.
+    dir: Option<cache::Stamp>,
+    /// Whether the folder was listed (else its names are the cache's).
+    listed: bool,
+}
+
+/// Finds the folder's files with the cache's help. When the folder's own stamp is the
+/// one recorded with the cache, its names are the cache's and only the files are
+/// `stat`ed; otherwise the folder is listed while the cache's entries are checked
+/// against the files they name (listing ten thousand names takes as long as a few
+/// thousand `stat`s, and the cache already says which files are likely there). What
+/// the listing finds decides; [`merge_probes`] reads whatever the probes did not serve.
+fn find_files(folder: &folder::Folder, cache_file: &Path, min_age: std::time::Duration) -> Found {
+    // Taken before the folder is listed: an entry added after it moves the folder's
+    // times past the stamp recorded.
+    let now = std::time::SystemTime::now();
+    let dir = folder
+        .own_stamp()
+        .filter(|stamp| stamp.settled(now, min_age));
+    let cache = cache::Cache::read(cache_file);
+    // A cache is only ever written for a large folder: a small one is stale or
+    // foreign, and checking it would cost more than it could save.
+    let usable = cache.len() >= CACHE_MIN_FILES;
+    if usable && dir.is_some() && cache.dir_stamp() == dir {
+        let mut probes = probe_all(folder, &cache);
+        if let Some(scripts) = take_all_served(&mut probes, cache.len()) {
+            return Found::Served(scripts);
+        }
+        // Files that changed in place leave the folder's stamp as it was: the names
+        // are the cache's if each such file is still a file.
+        let (listing, listed) = match unchanged_listing(folder, &cache, &probes) {
+            Some(listing) => (Ok(listing), false),
+            None => (folder.listing(), true),
+        };
+        return Found::Files(Box::new(Files {
+            listing,
+            cache,
+            probes,
+            dir,
+            listed,
+        }));
+    }
     std::thread::scope(|scope| {
-        let lister = scope.spawn(|| folder.sql_files());
-        let cache = cache::Cache::read(cache_file);
-        // A cache is only ever written for a large folder: a small one is stale or
-        // foreign, and checking it would cost more than it could save.
-        let probes = if cache.len() >= CACHE_MIN_FILES {
+        let lister = scope.spawn(|| folder.listing());
+        let probes = if usable {
             probe_all(folder, &cache)
         } else {
             Vec::new()
         };
-        let names = lister
+        let listing = lister
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("listing the folder failed")));
-        (names, cache, probes)
+        Found::Files(Box::new(Files {
+            listing,
+            cache,
+            probes,
+            dir,
+            listed: true,
+        }))
+    })
+}
+
+/// Every probe's script, in entry order, if each of the `n` entries served one.
+fn take_all_served(probes: &mut [Vec<Probe>], n: usize) -> Option<Vec<Script>> {
+    let served = probes.iter().flatten().filter(|p| p.is_some()).count();
+    if served != n {
+        return None;
+    }
+    Some(
+        probes
+            .iter_mut()
+            .flatten()
+            .filter_map(Option::take)
+            .collect(),
+    )
+}
+
+/// The cache's names as the folder's listing, when the folder's stamp says its entries
+/// are the ones recorded: each file whose probe failed must still be a file (a
+/// symlink whose target went away is left out by a listing, so then the folder is
+/// listed).
+fn unchanged_listing(
+    folder: &folder::Folder,
+    cache: &cache::Cache,
+    probes: &[Vec<Probe>],
+) -> Option<folder::Listing> {
+    let probed = |j: usize| probes.get(j / FILES_PER_THREAD)?.get(j % FILES_PER_THREAD);
+    let mut names = Vec::with_capacity(cache.len());
+    for j in 0..cache.len() {
+        let name = folder::FileName::from_bytes(cache.name(j))?;
+        if probed(j)?.is_none() && !folder.is_file(&name) {
+            return None;
+        }
+        names.push(name);
+    }
+    Some(folder::Listing {
+        names,
+        complete: true,
     })
 }
 
@@ -626,6 +756,7 @@ fn merge_probes(
     names: &[folder::FileName],
     cache: &cache::Cache,
     mut slices: Vec<Vec<Probe>>,
+    rewrite: bool,
 ) -> Result<Loaded, ScriptError> {
     let probed = |j: usize| slices.get(j / FILES_PER_THREAD)?.get(j % FILES_PER_THREAD);
     // The entry serving each listed file, if any. Both lists are sorted by name:
@@ -644,8 +775,9 @@ fn merge_probes(
         }
         served.push(hit.then_some(j));
     }
-    // Stamps are only needed to write a new cache: not when it served every file.
-    let unchanged = pending.is_empty() && cache.len() == names.len();
+    // Stamps are only needed to write a new cache: not when it served every file
+    // (unless it is `rewrite`n for the folder's stamp).
+    let unchanged = pending.is_empty() && cache.len() == names.len() && !rewrite;
     let read = read_all(folder, &pending, Some(cache))?;
     let mut loaded = Loaded {
         scripts: Vec::with_capacity(names.len()),
