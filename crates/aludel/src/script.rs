@@ -590,7 +590,7 @@ enum Found {
 struct Files {
     listing: std::io::Result<folder::Listing>,
     cache: cache::Cache,
-    probes: Vec<Vec<Probe>>,
+    probes: Vec<Probe>,
     /// The folder's stamp taken before its listing, if the folder is older than the
     /// minimum age.
     dir: Option<cache::Stamp>,
@@ -616,10 +616,10 @@ fn find_files(folder: &folder::Folder, cache_file: &Path, min_age: std::time::Du
     // foreign, and checking it would cost more than it could save.
     let usable = cache.len() >= CACHE_MIN_FILES;
     if usable && dir.is_some() && cache.dir_stamp() == dir {
-        let mut probes = probe_all(folder, &cache);
-        if let Some(scripts) = take_all_served(&mut probes, cache.len()) {
-            return Found::Served(scripts);
-        }
+        let probes = match take_all_served(probe_all(folder, &cache)) {
+            Ok(scripts) => return Found::Served(scripts),
+            Err(probes) => probes,
+        };
         // Files that changed in place leave the folder's stamp as it was: the names
         // are the cache's if each such file is still a file.
         let (listing, listed) = match unchanged_listing(folder, &cache, &probes) {
@@ -654,19 +654,15 @@ fn find_files(folder: &folder::Folder, cache_file: &Path, min_age: std::time::Du
     })
 }
 
-/// Every probe's script, in entry order, if each of the `n` entries served one.
-fn take_all_served(probes: &mut [Vec<Probe>], n: usize) -> Option<Vec<Script>> {
-    let served = probes.iter().flatten().filter(|p| p.is_some()).count();
-    if served != n {
-        return None;
+/// Every probe's script, in entry order, if each entry served one (collected in
+/// place: no second list of ten thousand scripts); else the probes as they are.
+fn take_all_served(probes: Vec<Probe>) -> Result<Vec<Script>, Vec<Probe>> {
+    if probes.iter().any(Option::is_none) {
+        return Err(probes);
     }
-    Some(
-        probes
-            .iter_mut()
-            .flatten()
-            .filter_map(Option::take)
-            .collect(),
-    )
+    // `filter_map` is collected in place; `flatten` is not.
+    #[allow(clippy::filter_map_identity)]
+    Ok(probes.into_iter().filter_map(|probe| probe).collect())
 }
 
 /// The cache's names as the folder's listing, when the folder's stamp says its entries
@@ -676,13 +672,12 @@ fn take_all_served(probes: &mut [Vec<Probe>], n: usize) -> Option<Vec<Script>> {
 fn unchanged_listing(
     folder: &folder::Folder,
     cache: &cache::Cache,
-    probes: &[Vec<Probe>],
+    probes: &[Probe],
 ) -> Option<folder::Listing> {
-    let probed = |j: usize| probes.get(j / FILES_PER_THREAD)?.get(j % FILES_PER_THREAD);
     let mut names = Vec::with_capacity(cache.len());
     for j in 0..cache.len() {
         let name = folder::FileName::from_bytes(cache.name(j))?;
-        if probed(j)?.is_none() && !folder.is_file(&name) {
+        if probes.get(j)?.is_none() && !folder.is_file(&name) {
             return None;
         }
         names.push(name);
@@ -694,41 +689,39 @@ fn unchanged_listing(
 }
 
 /// Checks every cache entry, on this thread and a few others, each taking the next
-/// slice of [`FILES_PER_THREAD`] entries until none is left. The slices come back in
-/// entry order, left as they are: entry `i` is `slices[i / FILES_PER_THREAD][i %
-/// FILES_PER_THREAD]` (copying ten thousand probes into one list costs memory).
-fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Vec<Probe>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// slice of [`FILES_PER_THREAD`] entries until none is left: entry `i`'s probe is at
+/// `i`, written in place by whichever thread took its slice. An entry a panicked
+/// helper left unchecked is `None`: its file is read.
+fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Probe> {
     let n = cache.len();
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let start = next.fetch_add(FILES_PER_THREAD, Ordering::Relaxed);
-            if start >= n {
-                return done;
+    let mut probes: Vec<Probe> = Vec::new();
+    probes.resize_with(n, || None);
+    {
+        let slices = std::sync::Mutex::new(probes.chunks_mut(FILES_PER_THREAD).enumerate());
+        let work = || {
+            loop {
+                let next = slices
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .next();
+                let Some((k, slice)) = next else { return };
+                let start = k * FILES_PER_THREAD;
+                for (i, slot) in slice.iter_mut().enumerate() {
+                    *slot = probe(folder, cache, start + i);
+                }
             }
-            let end = (start + FILES_PER_THREAD).min(n);
-            let probes: Vec<Probe> = (start..end).map(|i| probe(folder, cache, i)).collect();
-            done.push((start, probes));
-        }
-    };
-    let threads = worker_count(n);
-    let mut slices: Vec<(usize, Vec<Probe>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut slices = work();
-        for handle in handles {
-            // A panicked helper's slices go missing; then none is used (see below).
-            slices.extend(handle.join().unwrap_or_default());
-        }
-        slices
-    });
-    slices.sort_unstable_by_key(|(start, _)| *start);
-    if slices.iter().map(|(_, p)| p.len()).sum::<usize>() != n {
-        // Every file is read instead.
-        return Vec::new();
+        };
+        let threads = worker_count(n);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            work();
+            for handle in handles {
+                // A panicked helper's slice is left partly unchecked (see above).
+                let _ = handle.join();
+            }
+        });
     }
-    slices.into_iter().map(|(_, probes)| probes).collect()
+    probes
 }
 
 /// Checks cache entry `i` against its file.
@@ -755,10 +748,9 @@ fn merge_probes(
     folder: &folder::Folder,
     names: &[folder::FileName],
     cache: &cache::Cache,
-    mut slices: Vec<Vec<Probe>>,
+    mut probes: Vec<Probe>,
     rewrite: bool,
 ) -> Result<Loaded, ScriptError> {
-    let probed = |j: usize| slices.get(j / FILES_PER_THREAD)?.get(j % FILES_PER_THREAD);
     // The entry serving each listed file, if any. Both lists are sorted by name:
     // walk them together.
     let mut served: Vec<Option<usize>> = Vec::with_capacity(names.len());
@@ -766,10 +758,10 @@ fn merge_probes(
     let mut j = 0;
     for name in names {
         let bytes = name.as_os_str().as_encoded_bytes();
-        while probed(j).is_some() && cache.name(j) < bytes {
+        while probes.get(j).is_some() && cache.name(j) < bytes {
             j += 1;
         }
-        let hit = probed(j).is_some_and(Option::is_some) && cache.name(j) == bytes;
+        let hit = probes.get(j).is_some_and(Option::is_some) && cache.name(j) == bytes;
         if !hit {
             pending.push(name.clone());
         }
@@ -787,10 +779,7 @@ fn merge_probes(
     let mut read = read.scripts.into_iter().zip(read.stamps);
     for entry in served {
         let probe = entry.and_then(|j| {
-            let script = slices
-                .get_mut(j / FILES_PER_THREAD)?
-                .get_mut(j % FILES_PER_THREAD)?
-                .take()?;
+            let script = probes.get_mut(j)?.take()?;
             Some((script, cache.stamp(j)))
         });
         // Every file not served by a probe was read, in the same order.
