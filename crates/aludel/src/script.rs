@@ -549,6 +549,11 @@ impl ScriptDir {
         self.scripts.iter().map(|s| s.spec.clone()).collect()
     }
 
+    /// The index of the scripts' ids by position, each id once.
+    pub(crate) fn id_index(&self) -> &crate::graph::KeyIndex {
+        &self.by_id
+    }
+
     /// How many scripts there are.
     pub fn len(&self) -> usize {
         self.scripts.len()

@@ -40,12 +40,16 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
     ))
 }
 
+/// Validates and builds the graph of `specs`. `ids`, when given, already indexes
+/// their ids by position, each once (a loaded folder's index): it is used as it is.
 pub(super) fn build(
     specs: Vec<std::sync::Arc<RevisionSpec>>,
     max_id_len: usize,
+    ids: Option<KeyIndex>,
 ) -> Result<Parts, GraphError> {
     let n = specs.len();
-    let mut by_id = KeyIndex::with_capacity(n);
+    let indexed = ids.is_some();
+    let mut by_id = ids.unwrap_or_else(|| KeyIndex::with_capacity(n));
     let id_of = |i: usize| specs[i].id.as_bytes();
     for (i, spec) in specs.iter().enumerate() {
         // Locations are built only on error: this loop runs for every revision.
@@ -62,6 +66,9 @@ pub(super) fn build(
                 len: spec.id.len(),
                 max: max_id_len,
             });
+        }
+        if indexed {
+            continue;
         }
         if let Err(first) = by_id.insert(i, id_of) {
             return Err(GraphError::DuplicateId {
