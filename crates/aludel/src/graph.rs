@@ -636,7 +636,18 @@ impl RevisionGraph {
         specs: Vec<std::sync::Arc<RevisionSpec>>,
         max_id_len: usize,
     ) -> Result<RevisionGraph, GraphError> {
-        let parts = build::build(specs, max_id_len)?;
+        Self::build_indexed(specs, max_id_len, None)
+    }
+
+    /// [`RevisionGraph::build_shared`] reusing `ids`, an index of the specs' ids by
+    /// position in which each id is once (the loaded folder's,
+    /// [`crate::script::ScriptDir`]): ten thousand ids are not hashed again.
+    pub(crate) fn build_indexed(
+        specs: Vec<std::sync::Arc<RevisionSpec>>,
+        max_id_len: usize,
+        ids: Option<KeyIndex>,
+    ) -> Result<RevisionGraph, GraphError> {
+        let parts = build::build(specs, max_id_len, ids)?;
         let nodes = parts.nodes;
         let heads = (0..nodes.len()).filter(|&i| nodes[i].is_head()).collect();
         let real_heads = (0..nodes.len())

@@ -276,8 +276,12 @@ impl Project {
     /// ([`ScriptDir::from_sources`]): validates the whole graph, as [`Project::open`]
     /// does. `config.script_location` is not read.
     pub fn from_parts(config: Config, scripts: ScriptDir) -> Result<Project, Error> {
-        let graph =
-            RevisionGraph::build_shared(scripts.shared_specs(), VersionTable::VERSION_NUM_LENGTH)?;
+        // The folder's index of ids serves the graph too: each id is in it once.
+        let graph = RevisionGraph::build_indexed(
+            scripts.shared_specs(),
+            VersionTable::VERSION_NUM_LENGTH,
+            Some(scripts.id_index().clone()),
+        )?;
         Ok(Project {
             config,
             scripts: Arc::new(scripts),

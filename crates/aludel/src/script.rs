@@ -384,28 +384,65 @@ impl ScriptDir {
         cache_file: Option<&Path>,
         min_age: std::time::Duration,
     ) -> Result<(ScriptDir, usize), ScriptError> {
+        Self::load_reporting(versions_dir, cache_file, min_age).map(|(dir, hits, _)| (dir, hits))
+    }
+
+    /// [`ScriptDir::load_with_cache`], also saying whether the folder was listed.
+    fn load_reporting(
+        versions_dir: &Path,
+        cache_file: Option<&Path>,
+        min_age: std::time::Duration,
+    ) -> Result<(ScriptDir, usize, bool), ScriptError> {
         let folder = open_folder(versions_dir)?;
-        let (names, cache, probes) = match cache_file {
-            Some(file) => list_and_probe(&folder, file),
-            None => (folder.sql_files(), cache::Cache::default(), Vec::new()),
-        };
-        let names = names.map_err(|source| ScriptError::Io {
+        let io = |source| ScriptError::Io {
             path: versions_dir.to_path_buf(),
             source,
-        })?;
-        let cache_file = cache_file.filter(|_| names.len() >= CACHE_MIN_FILES);
-        let loaded = match cache_file {
-            Some(_) => merge_probes(&folder, &names, &cache, probes)?,
-            None => read_all(&folder, &names, None)?,
+        };
+        let Some(file) = cache_file else {
+            let names = folder.sql_files().map_err(io)?;
+            let loaded = read_all(&folder, &names, None)?;
+            return Ok((
+                Self::index(versions_dir.to_path_buf(), loaded.scripts)?,
+                0,
+                true,
+            ));
+        };
+        let found = match find_files(&folder, file, min_age) {
+            Found::Served(scripts) => {
+                let hits = scripts.len();
+                return Ok((
+                    Self::index(versions_dir.to_path_buf(), scripts)?,
+                    hits,
+                    false,
+                ));
+            }
+            Found::Files(found) => found,
+        };
+        let Files {
+            listing,
+            cache,
+            probes,
+            dir,
+            listed,
+        } = *found;
+        let folder::Listing { names, complete } = listing.map_err(io)?;
+        // The folder's stamp is recorded only for a listing that stands for all of it.
+        let dir = dir.filter(|_| complete);
+        let use_cache = names.len() >= CACHE_MIN_FILES;
+        // Written again when a file was read, one went away, or the folder's stamp
+        // can be recorded anew.
+        let stale_dir = dir.is_some() && cache.dir_stamp() != dir;
+        let loaded = if use_cache {
+            merge_probes(&folder, &names, &cache, probes, stale_dir)?
+        } else {
+            read_all(&folder, &names, None)?
         };
         let Loaded {
             scripts,
             stamps,
             hits,
         } = loaded;
-        if let Some(file) = cache_file
-            && (hits < scripts.len() || cache.len() != scripts.len())
-        {
+        if use_cache && (hits < scripts.len() || cache.len() != scripts.len() || stale_dir) {
             let files: Vec<_> = names
                 .iter()
                 .zip(&stamps)
@@ -414,9 +451,15 @@ impl ScriptDir {
                     Some((name.as_os_str(), (*stamp)?, script.text()))
                 })
                 .collect();
-            cache::write(file, &files, min_age);
+            // Every listed file must be in it for the folder's stamp to stand for them.
+            let dir = dir.filter(|_| files.len() == names.len());
+            cache::write(file, &files, dir, min_age);
         }
-        Ok((Self::index(versions_dir.to_path_buf(), scripts)?, hits))
+        Ok((
+            Self::index(versions_dir.to_path_buf(), scripts)?,
+            hits,
+            listed,
+        ))
     }
 
     /// Parses revision files held in memory, e.g. embedded in an application's binary
@@ -506,6 +549,11 @@ impl ScriptDir {
         self.scripts.iter().map(|s| s.spec.clone()).collect()
     }
 
+    /// The index of the scripts' ids by position, each id once.
+    pub(crate) fn id_index(&self) -> &crate::graph::KeyIndex {
+        &self.by_id
+    }
+
     /// How many scripts there are.
     pub fn len(&self) -> usize {
         self.scripts.len()
@@ -534,71 +582,151 @@ fn open_folder(dir: &Path) -> Result<folder::Folder, ScriptError> {
 /// entry's), else nothing (the file is changed, gone, or its text does not parse).
 type Probe = Option<Script>;
 
-/// Lists the folder while the cache is read and its entries are checked against the
-/// files they name: listing ten thousand names takes as long as a few thousand
-/// `stat`s, and the cache already says which files are likely there. What the
-/// listing finds decides; [`merge_probes`] reads whatever the probes did not serve.
-fn list_and_probe(
-    folder: &folder::Folder,
-    cache_file: &Path,
-) -> (
-    std::io::Result<Vec<folder::FileName>>,
-    cache::Cache,
-    Vec<Vec<Probe>>,
-) {
+/// What [`find_files`] found.
+enum Found {
+    /// The folder is as the cache recorded it and every file's stamp matches: its
+    /// scripts, in name order.
+    Served(Vec<Script>),
+    /// Anything else: what the loader merges.
+    Files(Box<Files>),
+}
+
+/// The folder's files and the cache's entries checked against them.
+struct Files {
+    listing: std::io::Result<folder::Listing>,
+    cache: cache::Cache,
+    probes: Vec<Probe>,
+    /// The folder's stamp taken before its listing, if the folder is older than the
+    /// minimum age.
+    dir: Option<cache::Stamp>,
+    /// Whether the folder was listed (else its names are the cache's).
+    listed: bool,
+}
+
+/// Finds the folder's files with the cache's help. When the folder's own stamp is the
+/// one recorded with the cache, its names are the cache's and only the files are
+/// `stat`ed; otherwise the folder is listed while the cache's entries are checked
+/// against the files they name (listing ten thousand names takes as long as a few
+/// thousand `stat`s, and the cache already says which files are likely there). What
+/// the listing finds decides; [`merge_probes`] reads whatever the probes did not serve.
+fn find_files(folder: &folder::Folder, cache_file: &Path, min_age: std::time::Duration) -> Found {
+    // Taken before the folder is listed: an entry added after it moves the folder's
+    // times past the stamp recorded.
+    let now = std::time::SystemTime::now();
+    let dir = folder
+        .own_stamp()
+        .filter(|stamp| stamp.settled(now, min_age));
+    let cache = cache::Cache::read(cache_file);
+    // A cache is only ever written for a large folder: a small one is stale or
+    // foreign, and checking it would cost more than it could save.
+    let usable = cache.len() >= CACHE_MIN_FILES;
+    if usable && dir.is_some() && cache.dir_stamp() == dir {
+        let probes = match take_all_served(probe_all(folder, &cache)) {
+            Ok(scripts) => return Found::Served(scripts),
+            Err(probes) => probes,
+        };
+        // Files that changed in place leave the folder's stamp as it was: the names
+        // are the cache's if each such file is still a file.
+        let (listing, listed) = match unchanged_listing(folder, &cache, &probes) {
+            Some(listing) => (Ok(listing), false),
+            None => (folder.listing(), true),
+        };
+        return Found::Files(Box::new(Files {
+            listing,
+            cache,
+            probes,
+            dir,
+            listed,
+        }));
+    }
     std::thread::scope(|scope| {
-        let lister = scope.spawn(|| folder.sql_files());
-        let cache = cache::Cache::read(cache_file);
-        // A cache is only ever written for a large folder: a small one is stale or
-        // foreign, and checking it would cost more than it could save.
-        let probes = if cache.len() >= CACHE_MIN_FILES {
+        let lister = scope.spawn(|| folder.listing());
+        let probes = if usable {
             probe_all(folder, &cache)
         } else {
             Vec::new()
         };
-        let names = lister
+        let listing = lister
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("listing the folder failed")));
-        (names, cache, probes)
+        Found::Files(Box::new(Files {
+            listing,
+            cache,
+            probes,
+            dir,
+            listed: true,
+        }))
+    })
+}
+
+/// Every probe's script, in entry order, if each entry served one (collected in
+/// place: no second list of ten thousand scripts); else the probes as they are.
+fn take_all_served(probes: Vec<Probe>) -> Result<Vec<Script>, Vec<Probe>> {
+    if probes.iter().any(Option::is_none) {
+        return Err(probes);
+    }
+    // `filter_map` is collected in place; `flatten` is not.
+    #[allow(clippy::filter_map_identity)]
+    Ok(probes.into_iter().filter_map(|probe| probe).collect())
+}
+
+/// The cache's names as the folder's listing, when the folder's stamp says its entries
+/// are the ones recorded: each file whose probe failed must still be a file (a
+/// symlink whose target went away is left out by a listing, so then the folder is
+/// listed).
+fn unchanged_listing(
+    folder: &folder::Folder,
+    cache: &cache::Cache,
+    probes: &[Probe],
+) -> Option<folder::Listing> {
+    let mut names = Vec::with_capacity(cache.len());
+    for j in 0..cache.len() {
+        let name = folder::FileName::from_bytes(cache.name(j))?;
+        if probes.get(j)?.is_none() && !folder.is_file(&name) {
+            return None;
+        }
+        names.push(name);
+    }
+    Some(folder::Listing {
+        names,
+        complete: true,
     })
 }
 
 /// Checks every cache entry, on this thread and a few others, each taking the next
-/// slice of [`FILES_PER_THREAD`] entries until none is left. The slices come back in
-/// entry order, left as they are: entry `i` is `slices[i / FILES_PER_THREAD][i %
-/// FILES_PER_THREAD]` (copying ten thousand probes into one list costs memory).
-fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Vec<Probe>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// slice of [`FILES_PER_THREAD`] entries until none is left: entry `i`'s probe is at
+/// `i`, written in place by whichever thread took its slice. An entry a panicked
+/// helper left unchecked is `None`: its file is read.
+fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Probe> {
     let n = cache.len();
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let start = next.fetch_add(FILES_PER_THREAD, Ordering::Relaxed);
-            if start >= n {
-                return done;
+    let mut probes: Vec<Probe> = Vec::new();
+    probes.resize_with(n, || None);
+    {
+        let slices = std::sync::Mutex::new(probes.chunks_mut(FILES_PER_THREAD).enumerate());
+        let work = || {
+            loop {
+                let next = slices
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .next();
+                let Some((k, slice)) = next else { return };
+                let start = k * FILES_PER_THREAD;
+                for (i, slot) in slice.iter_mut().enumerate() {
+                    *slot = probe(folder, cache, start + i);
+                }
             }
-            let end = (start + FILES_PER_THREAD).min(n);
-            let probes: Vec<Probe> = (start..end).map(|i| probe(folder, cache, i)).collect();
-            done.push((start, probes));
-        }
-    };
-    let threads = worker_count(n);
-    let mut slices: Vec<(usize, Vec<Probe>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut slices = work();
-        for handle in handles {
-            // A panicked helper's slices go missing; then none is used (see below).
-            slices.extend(handle.join().unwrap_or_default());
-        }
-        slices
-    });
-    slices.sort_unstable_by_key(|(start, _)| *start);
-    if slices.iter().map(|(_, p)| p.len()).sum::<usize>() != n {
-        // Every file is read instead.
-        return Vec::new();
+        };
+        let threads = worker_count(n);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            work();
+            for handle in handles {
+                // A panicked helper's slice is left partly unchecked (see above).
+                let _ = handle.join();
+            }
+        });
     }
-    slices.into_iter().map(|(_, probes)| probes).collect()
+    probes
 }
 
 /// Checks cache entry `i` against its file.
@@ -625,9 +753,9 @@ fn merge_probes(
     folder: &folder::Folder,
     names: &[folder::FileName],
     cache: &cache::Cache,
-    mut slices: Vec<Vec<Probe>>,
+    mut probes: Vec<Probe>,
+    rewrite: bool,
 ) -> Result<Loaded, ScriptError> {
-    let probed = |j: usize| slices.get(j / FILES_PER_THREAD)?.get(j % FILES_PER_THREAD);
     // The entry serving each listed file, if any. Both lists are sorted by name:
     // walk them together.
     let mut served: Vec<Option<usize>> = Vec::with_capacity(names.len());
@@ -635,17 +763,18 @@ fn merge_probes(
     let mut j = 0;
     for name in names {
         let bytes = name.as_os_str().as_encoded_bytes();
-        while probed(j).is_some() && cache.name(j) < bytes {
+        while probes.get(j).is_some() && cache.name(j) < bytes {
             j += 1;
         }
-        let hit = probed(j).is_some_and(Option::is_some) && cache.name(j) == bytes;
+        let hit = probes.get(j).is_some_and(Option::is_some) && cache.name(j) == bytes;
         if !hit {
             pending.push(name.clone());
         }
         served.push(hit.then_some(j));
     }
-    // Stamps are only needed to write a new cache: not when it served every file.
-    let unchanged = pending.is_empty() && cache.len() == names.len();
+    // Stamps are only needed to write a new cache: not when it served every file
+    // (unless it is `rewrite`n for the folder's stamp).
+    let unchanged = pending.is_empty() && cache.len() == names.len() && !rewrite;
     let read = read_all(folder, &pending, Some(cache))?;
     let mut loaded = Loaded {
         scripts: Vec::with_capacity(names.len()),
@@ -655,10 +784,7 @@ fn merge_probes(
     let mut read = read.scripts.into_iter().zip(read.stamps);
     for entry in served {
         let probe = entry.and_then(|j| {
-            let script = slices
-                .get_mut(j / FILES_PER_THREAD)?
-                .get_mut(j % FILES_PER_THREAD)?
-                .take()?;
+            let script = probes.get_mut(j)?.take()?;
             Some((script, cache.stamp(j)))
         });
         // Every file not served by a probe was read, in the same order.

@@ -40,12 +40,16 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
     ))
 }
 
+/// Validates and builds the graph of `specs`. `ids`, when given, already indexes
+/// their ids by position, each once (a loaded folder's index): it is used as it is.
 pub(super) fn build(
     specs: Vec<std::sync::Arc<RevisionSpec>>,
     max_id_len: usize,
+    ids: Option<KeyIndex>,
 ) -> Result<Parts, GraphError> {
     let n = specs.len();
-    let mut by_id = KeyIndex::with_capacity(n);
+    let indexed = ids.is_some();
+    let mut by_id = ids.unwrap_or_else(|| KeyIndex::with_capacity(n));
     let id_of = |i: usize| specs[i].id.as_bytes();
     for (i, spec) in specs.iter().enumerate() {
         // Locations are built only on error: this loop runs for every revision.
@@ -62,6 +66,9 @@ pub(super) fn build(
                 len: spec.id.len(),
                 max: max_id_len,
             });
+        }
+        if indexed {
+            continue;
         }
         if let Err(first) = by_id.insert(i, id_of) {
             return Err(GraphError::DuplicateId {
@@ -121,8 +128,9 @@ pub(super) fn build(
         }
     }
 
-    let mut parents: Vec<Vec<usize>> = Vec::with_capacity(n);
-    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
+    // The nodes are filled in place, field by field: ten thousand revisions'
+    // intermediate lists would each be memory touched once and thrown away.
+    let mut nodes: Vec<Node> = Vec::with_capacity(n);
     for (i, spec) in specs.iter().enumerate() {
         let mut ps = Vec::with_capacity(spec.parents.len());
         for p in &spec.parents {
@@ -159,82 +167,76 @@ pub(super) fn build(
                 ds.push(j);
             }
         }
-        parents.push(ps);
-        deps.push(ds);
+        nodes.push(Node {
+            id: RevisionId(spec.id.clone()),
+            spec: spec.clone(),
+            parents: ps,
+            deps: ds,
+            norm_deps: Vec::new(),
+            norm_down_full: Vec::new(),
+            children: Vec::new(),
+            dependents: Vec::new(),
+            all_children_full: Vec::new(),
+            labels: Vec::new(),
+        });
     }
+    drop(specs);
 
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut any_deps = false;
     for i in 0..n {
-        for &p in &parents[i] {
-            children[p].push(i);
+        for k in 0..nodes[i].parents.len() {
+            let p = nodes[i].parents[k];
+            nodes[p].children.push(i);
         }
-        for &d in &deps[i] {
-            dependents[d].push(i);
+        for k in 0..nodes[i].deps.len() {
+            let d = nodes[i].deps[k];
+            nodes[d].dependents.push(i);
+            any_deps = true;
         }
     }
     // Only revisions with dependents need a merged list; the rest use `children`.
-    let mut all_children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for i in 0..n {
-        if !dependents[i].is_empty() {
-            let mut all = children[i].clone();
-            all.extend(dependents[i].iter().filter(|d| !children[i].contains(d)));
+    for node in &mut nodes {
+        if !node.dependents.is_empty() {
+            let mut all = node.children.clone();
+            all.extend(
+                node.dependents
+                    .iter()
+                    .filter(|d| !node.children.contains(d)),
+            );
             all.sort_unstable();
-            all_children[i] = all;
+            node.all_children_full = all;
         }
     }
 
-    if let Some(cycle) = find_cycle(&parents, &[], &children, &[]) {
+    if let Some(cycle) = find_cycle(&nodes, false) {
         return Err(GraphError::Cycle {
-            revisions: name_cycle(&specs, &cycle),
+            revisions: name_cycle(&nodes, &cycle),
         });
     }
     // Without any dependency the second walk would repeat the first.
-    if deps.iter().any(|d| !d.is_empty())
-        && let Some(cycle) = find_cycle(&parents, &deps, &children, &dependents)
-    {
+    if any_deps && let Some(cycle) = find_cycle(&nodes, true) {
         return Err(GraphError::DependencyCycle {
-            revisions: name_cycle(&specs, &cycle),
+            revisions: name_cycle(&nodes, &cycle),
         });
     }
 
-    let norm_deps = normalize_deps(&parents, &deps, &dependents);
-    let labels = inherit_labels(&specs, &parents, &children, &dependents, &all_children);
-
-    let nodes = specs
-        .into_iter()
-        .zip(parents)
-        .zip(deps)
-        .zip(norm_deps)
-        .zip(children)
-        .zip(dependents)
-        .zip(all_children)
-        .zip(labels)
-        .map(
-            |(
-                ((((((spec, parents), deps), norm_deps), children), dependents), all_children),
-                labels,
-            )| {
-                let mut norm_down_full = Vec::new();
-                if !norm_deps.is_empty() {
-                    norm_down_full = parents.clone();
-                    norm_down_full.extend(norm_deps.iter().filter(|d| !parents.contains(d)));
-                }
-                Node {
-                    id: RevisionId(spec.id.clone()),
-                    spec,
-                    parents,
-                    deps,
-                    norm_deps,
-                    norm_down_full,
-                    children,
-                    dependents,
-                    all_children_full: all_children,
-                    labels,
-                }
-            },
-        )
-        .collect();
+    if any_deps {
+        for (i, norm_deps) in normalize_deps(&nodes) {
+            let node = &mut nodes[i];
+            if !norm_deps.is_empty() {
+                let mut full = node.parents.clone();
+                full.extend(norm_deps.iter().filter(|d| !node.parents.contains(d)));
+                node.norm_down_full = full;
+            }
+            node.norm_deps = norm_deps;
+        }
+    }
+    if nodes.iter().any(|node| !node.spec.branch_labels.is_empty()) {
+        let labels = inherit_labels(&nodes);
+        for (node, labels) in nodes.iter_mut().zip(labels) {
+            node.labels = labels;
+        }
+    }
     Ok(Parts {
         nodes,
         by_id,
@@ -270,30 +272,33 @@ fn check_list(
     Ok(())
 }
 
-/// Kahn's algorithm from the roots over `parents` plus `deps` edges; if some
-/// revisions are never reached, walks up among them until one repeats and returns
-/// that loop, parent first, starting at the earliest loaded revision. Empty `deps`
-/// and `dependents` stand for no dependency at all.
-fn find_cycle(
-    parents: &[Vec<usize>],
-    deps: &[Vec<usize>],
-    children: &[Vec<usize>],
-    dependents: &[Vec<usize>],
-) -> Option<Vec<usize>> {
-    let n = parents.len();
+/// Kahn's algorithm from the roots over `parents` edges, plus `deps` edges if
+/// `with_deps`; if some revisions are never reached, walks up among them until one
+/// repeats and returns that loop, parent first, starting at the earliest loaded
+/// revision.
+fn find_cycle(nodes: &[Node], with_deps: bool) -> Option<Vec<usize>> {
+    let n = nodes.len();
     let none: &[usize] = &[];
-    let deps = |i: usize| deps.get(i).map_or(none, Vec::as_slice);
-    let dependents = |i: usize| dependents.get(i).map_or(none, Vec::as_slice);
+    let parents = |i: usize| nodes[i].parents.as_slice();
+    let children = |i: usize| nodes[i].children.as_slice();
+    let deps = |i: usize| if with_deps { &nodes[i].deps } else { none };
+    let dependents = |i: usize| {
+        if with_deps {
+            &nodes[i].dependents
+        } else {
+            none
+        }
+    };
     // A dependency that is also a parent is counted, and released, twice: once per
     // list it appears in.
-    let mut pending: Vec<usize> = (0..n).map(|i| parents[i].len() + deps(i).len()).collect();
+    let mut pending: Vec<usize> = (0..n).map(|i| parents(i).len() + deps(i).len()).collect();
     let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
     let mut done = vec![false; n];
     let mut count = 0;
     while let Some(i) = ready.pop() {
         done[i] = true;
         count += 1;
-        for &c in children[i].iter().chain(dependents(i)) {
+        for &c in children(i).iter().chain(dependents(i)) {
             pending[c] -= 1;
             if pending[c] == 0 {
                 ready.push(c);
@@ -319,42 +324,42 @@ fn find_cycle(
         path.push(current);
         // An unfinished revision always has an unfinished parent or dependency: that
         // is why it never became ready.
-        current = *parents[current]
+        current = *parents(current)
             .iter()
             .chain(deps(current))
             .find(|&&p| !done[p])?;
     }
 }
 
-fn name_cycle(specs: &[std::sync::Arc<RevisionSpec>], cycle: &[usize]) -> Vec<(String, Location)> {
+fn name_cycle(nodes: &[Node], cycle: &[usize]) -> Vec<(String, Location)> {
     cycle
         .iter()
-        .map(|&i| (specs[i].id.clone(), specs[i].origin.at(None)))
+        .map(|&i| (nodes[i].spec.id.clone(), nodes[i].spec.origin.at(None)))
         .collect()
 }
 
 /// Alembic's `_normalize_depends_on`: a dependency is dropped when some ancestor
 /// (through `revises` only) already depends on it. Only dependencies shared by several
 /// revisions can be dropped, so most revisions skip the ancestor walk.
-fn normalize_deps(
-    parents: &[Vec<usize>],
-    deps: &[Vec<usize>],
-    dependents: &[Vec<usize>],
-) -> Vec<Vec<usize>> {
-    let mut out = Vec::with_capacity(deps.len());
-    for (i, ds) in deps.iter().enumerate() {
+fn normalize_deps(nodes: &[Node]) -> Vec<(usize, Vec<usize>)> {
+    let mut out = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let ds = &node.deps;
+        if ds.is_empty() {
+            continue;
+        }
         let mut wanted: HashSet<usize> = ds
             .iter()
             .copied()
-            .filter(|&d| dependents[d].len() > 1)
+            .filter(|&d| nodes[d].dependents.len() > 1)
             .collect();
         if wanted.is_empty() {
-            out.push(ds.clone());
+            out.push((i, ds.clone()));
             continue;
         }
         let mut dropped: HashSet<usize> = HashSet::new();
         let mut seen: HashSet<usize> = HashSet::new();
-        let mut stack: Vec<usize> = parents[i].clone();
+        let mut stack: Vec<usize> = node.parents.clone();
         while let Some(a) = stack.pop() {
             if wanted.is_empty() {
                 break;
@@ -362,19 +367,20 @@ fn normalize_deps(
             if !seen.insert(a) {
                 continue;
             }
-            for d in &deps[a] {
+            for d in &nodes[a].deps {
                 if wanted.remove(d) {
                     dropped.insert(*d);
                 }
             }
-            stack.extend(&parents[a]);
+            stack.extend(&nodes[a].parents);
         }
-        out.push(
+        out.push((
+            i,
             ds.iter()
                 .copied()
                 .filter(|d| !dropped.contains(d))
                 .collect(),
-        );
+        ));
     }
     out
 }
@@ -385,24 +391,13 @@ fn normalize_deps(
 /// ancestors down to the nearest branch point or merge point (exclusive). Alembic walks
 /// down from an arbitrary last descendant; that walk gets past the labelled revision
 /// exactly under this condition.
-fn inherit_labels(
-    specs: &[std::sync::Arc<RevisionSpec>],
-    parents: &[Vec<usize>],
-    children: &[Vec<usize>],
-    dependents: &[Vec<usize>],
-    all_children: &[Vec<usize>],
-) -> Vec<Vec<String>> {
-    let n = specs.len();
+fn inherit_labels(nodes: &[Node]) -> Vec<Vec<String>> {
+    let n = nodes.len();
     let mut labels: Vec<Vec<String>> = vec![Vec::new(); n];
-    let fanout = |i: usize| {
-        if dependents[i].is_empty() {
-            children[i].len()
-        } else {
-            all_children[i].len()
-        }
-    };
-    let blocks = |i: usize| fanout(i) > 1 || parents[i].len() > 1;
-    for (r, spec) in specs.iter().enumerate() {
+    let parents = |i: usize| nodes[i].parents.as_slice();
+    let blocks = |i: usize| nodes[i].all_children().len() > 1 || parents(i).len() > 1;
+    for (r, node) in nodes.iter().enumerate() {
+        let spec = &node.spec;
         if spec.branch_labels.is_empty() {
             continue;
         }
@@ -415,16 +410,16 @@ fn inherit_labels(
             }
             unforked &= !blocks(i);
             labels[i].extend(spec.branch_labels.iter().cloned());
-            stack.extend(&children[i]);
+            stack.extend(&nodes[i].children);
         }
         if unforked {
-            let mut current = parents[r].first().copied();
+            let mut current = parents(r).first().copied();
             while let Some(p) = current {
                 if blocks(p) {
                     break;
                 }
                 labels[p].extend(spec.branch_labels.iter().cloned());
-                current = parents[p].first().copied();
+                current = parents(p).first().copied();
             }
         }
     }

@@ -8,6 +8,13 @@
 //! times could miss) is never recorded: only files older than [`MIN_AGE`] are. Any
 //! doubt (a missing, unreadable or corrupt cache) means reading the files, never a
 //! stale answer.
+//!
+//! The cache may also record the versions folder's own stamp, taken before the folder
+//! was listed, when every visible `*.sql` entry of that listing was a file it recorded
+//! and the folder too was older than [`MIN_AGE`]. Adding, removing or renaming an entry
+//! moves the folder's change time, so while the folder's stamp still matches, its
+//! `*.sql` names are the cache's and it need not be listed again (each file is still
+//! `stat`ed: editing a file in place leaves the folder as it was).
 
 use std::ffi::OsStr;
 use std::ops::Range;
@@ -17,10 +24,14 @@ use std::time::{Duration, SystemTime};
 /// Files younger than this are not recorded (see the module docs).
 pub(crate) const MIN_AGE: Duration = Duration::from_secs(2);
 
-const MAGIC: &[u8; 8] = b"ALDLC004";
+const MAGIC: &[u8; 8] = b"ALDLC005";
 
-/// The magic, the entry count, the index's length and the texts' length.
-const HEADER_LEN: usize = 32;
+/// The magic, the entry count, the index's length, the texts' length, whether the
+/// folder's stamp is recorded and that stamp ([`STAMP_LEN`]).
+const HEADER_LEN: usize = 40 + STAMP_LEN;
+
+/// A stamp's seven numbers.
+const STAMP_LEN: usize = 56;
 
 /// What identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +58,7 @@ impl Stamp {
     }
 
     /// Whether both times are at least `min_age` before `now`.
-    fn settled(&self, now: SystemTime, min_age: Duration) -> bool {
+    pub(crate) fn settled(&self, now: SystemTime, min_age: Duration) -> bool {
         let Ok(now) = now.duration_since(SystemTime::UNIX_EPOCH) else {
             return false;
         };
@@ -70,6 +81,8 @@ pub(crate) struct Cache {
     index_bytes: Vec<u8>,
     entries: Vec<Entry>,
     texts: std::sync::Arc<String>,
+    /// The versions folder's stamp, when its listing is recorded (see the module docs).
+    dir: Option<Stamp>,
 }
 
 #[derive(Debug)]
@@ -86,6 +99,13 @@ impl Cache {
             return Cache::default();
         }
         read_parts(path).and_then(decode).unwrap_or_default()
+    }
+
+    /// The versions folder's stamp recorded with the entries, if it was (see the
+    /// module docs): while the folder's stamp equals it, the entries name exactly the
+    /// folder's visible `*.sql` files.
+    pub(crate) fn dir_stamp(&self) -> Option<Stamp> {
+        self.dir
     }
 
     /// The file name of entry `i`.
@@ -148,8 +168,15 @@ impl Cache {
 }
 
 /// Writes a new cache of `files` (name, stamp, text), leaving out files younger than
-/// `min_age`. Best effort: a cache that cannot be written only costs speed.
-pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Duration) {
+/// `min_age`. `dir` is the versions folder's stamp when `files` are every visible
+/// `*.sql` entry it held: it is recorded only if every file is (see the module docs).
+/// Best effort: a cache that cannot be written only costs speed.
+pub(crate) fn write(
+    path: &Path,
+    files: &[(&OsStr, Stamp, &str)],
+    dir: Option<Stamp>,
+    min_age: Duration,
+) {
     let now = SystemTime::now();
     let mut out = Vec::with_capacity(files.iter().map(|f| f.2.len() + 64).sum::<usize>() + 16);
     out.extend_from_slice(MAGIC);
@@ -161,22 +188,33 @@ pub(crate) fn write(path: &Path, files: &[(&OsStr, Stamp, &str)], min_age: Durat
         .into_iter()
         .filter_map(|(name, stamp, text)| Some((name.to_str()?, stamp, text)))
         .collect();
+    // A listing with a file left out is not one the folder's stamp may stand for.
+    let dir = dir.filter(|_| settled.len() == files.len());
     out.extend_from_slice(&(settled.len() as u64).to_le_bytes());
     // The lengths of the index and of the texts follow, so that a reader can read
     // each into a buffer of its own and keep the texts without copying them.
     let lengths_at = out.len();
     out.extend_from_slice(&[0; 16]);
+    out.extend_from_slice(&u64::from(dir.is_some()).to_le_bytes());
+    put_stamp(
+        &mut out,
+        &dir.unwrap_or(Stamp {
+            dev: 0,
+            ino: 0,
+            size: 0,
+            mtime: (0, 0),
+            ctime: (0, 0),
+        }),
+    );
     // The index, in the (sorted) order given, then every text back to back: a
     // reader checks UTF-8 once.
     let mut offset = 0u64;
     for (name, stamp, text) in &settled {
         put_bytes(&mut out, name.as_bytes());
-        for v in [stamp.dev, stamp.ino, stamp.size, offset, text.len() as u64] {
+        for v in [offset, text.len() as u64] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for v in [stamp.mtime.0, stamp.mtime.1, stamp.ctime.0, stamp.ctime.1] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        put_stamp(&mut out, stamp);
         offset += text.len() as u64;
     }
     let index_len = (out.len() - HEADER_LEN) as u64;
@@ -258,6 +296,15 @@ pub(crate) fn trusted(path: &Path) -> bool {
     }
 }
 
+fn put_stamp(out: &mut Vec<u8>, stamp: &Stamp) {
+    for v in [stamp.dev, stamp.ino, stamp.size] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [stamp.mtime.0, stamp.mtime.1, stamp.ctime.0, stamp.ctime.1] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+}
+
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     out.extend_from_slice(bytes);
@@ -286,6 +333,15 @@ impl Reader<'_> {
     fn i64(&mut self) -> Option<i64> {
         let range = self.take(8)?;
         Some(i64::from_le_bytes(self.bytes.get(range)?.try_into().ok()?))
+    }
+    fn stamp(&mut self) -> Option<Stamp> {
+        Some(Stamp {
+            dev: self.u64()?,
+            ino: self.u64()?,
+            size: self.u64()?,
+            mtime: (self.i64()?, self.i64()?),
+            ctime: (self.i64()?, self.i64()?),
+        })
     }
 }
 
@@ -341,6 +397,12 @@ fn decode(parts: Parts) -> Option<Cache> {
         return None;
     }
     let count = usize::try_from(r.u64()?).ok()?;
+    r.take(16)?;
+    let dir = match (r.u64()?, r.stamp()?) {
+        (0, _) => None,
+        (1, stamp) => Some(stamp),
+        _ => return None,
+    };
     // Every entry takes at least 80 bytes of the index: a count beyond that is corrupt.
     if count > index.len() / 80 {
         return None;
@@ -361,16 +423,9 @@ fn decode(parts: Parts) -> Option<Cache> {
         {
             return None;
         }
-        let (dev, ino, size) = (r.u64()?, r.u64()?, r.u64()?);
         let start = usize::try_from(r.u64()?).ok()?;
         let len = usize::try_from(r.u64()?).ok()?;
-        let stamp = Stamp {
-            dev,
-            ino,
-            size,
-            mtime: (r.i64()?, r.i64()?),
-            ctime: (r.i64()?, r.i64()?),
-        };
+        let stamp = r.stamp()?;
         if start != end {
             return None;
         }
@@ -396,6 +451,7 @@ fn decode(parts: Parts) -> Option<Cache> {
         index_bytes: index,
         entries,
         texts: std::sync::Arc::new(texts),
+        dir,
     })
 }
 
@@ -413,6 +469,7 @@ mod tests {
         write(
             &cache_path,
             &[("a.sql".as_ref(), stamp, "text one")],
+            None,
             Duration::ZERO,
         );
         let cache = Cache::read(&cache_path);
@@ -433,6 +490,7 @@ mod tests {
         write(
             &cache_path,
             &[("a.sql".as_ref(), stamp, "text")],
+            None,
             Duration::ZERO,
         );
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -444,13 +502,50 @@ mod tests {
     }
 
     #[test]
+    fn the_folder_stamp_is_recorded_only_with_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.sql");
+        std::fs::write(&file, "x").unwrap();
+        let stamp = Stamp::of(&file).unwrap();
+        let folder = Stamp { ino: 7, ..stamp };
+        let cache_path = dir.path().join("cache.bin");
+        let files = [("a.sql".as_ref(), stamp, "x")];
+        write(&cache_path, &files, Some(folder), Duration::ZERO);
+        assert_eq!(Cache::read(&cache_path).dir_stamp(), Some(folder));
+        write(&cache_path, &files, None, Duration::ZERO);
+        assert_eq!(Cache::read(&cache_path).dir_stamp(), None);
+        // A file too young to record: the folder's stamp would stand for a listing
+        // without it.
+        let old = Stamp {
+            mtime: (1, 0),
+            ctime: (1, 0),
+            ..stamp
+        };
+        let two = [("a.sql".as_ref(), old, "x"), ("b.sql".as_ref(), stamp, "y")];
+        write(&cache_path, &two, Some(folder), MIN_AGE);
+        let cache = Cache::read(&cache_path);
+        assert_eq!((cache.len(), cache.dir_stamp()), (1, None));
+        // A flag other than 0 or 1 is corruption.
+        write(&cache_path, &files, Some(folder), Duration::ZERO);
+        let mut bytes = std::fs::read(&cache_path).unwrap();
+        bytes[32] = 2;
+        std::fs::write(&cache_path, &bytes).unwrap();
+        assert_eq!(Cache::read(&cache_path).len(), 0);
+    }
+
+    #[test]
     fn young_files_are_not_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a.sql");
         std::fs::write(&file, "x").unwrap();
         let stamp = Stamp::of(&file).unwrap();
         let cache_path = dir.path().join("cache.bin");
-        write(&cache_path, &[("a.sql".as_ref(), stamp, "x")], MIN_AGE);
+        write(
+            &cache_path,
+            &[("a.sql".as_ref(), stamp, "x")],
+            None,
+            MIN_AGE,
+        );
         assert_eq!(Cache::read(&cache_path).len(), 0);
     }
 
@@ -462,7 +557,7 @@ mod tests {
         let stamp = Stamp::of(&file).unwrap();
         let cache_path = dir.path().join("cache.bin");
         let one = ("a.sql".as_ref(), stamp, "text");
-        write(&cache_path, &[one, one], Duration::ZERO);
+        write(&cache_path, &[one, one], None, Duration::ZERO);
         assert!(std::fs::metadata(&cache_path).is_ok());
         assert_eq!(Cache::read(&cache_path).len(), 0);
     }
@@ -477,6 +572,7 @@ mod tests {
         write(
             &cache_path,
             &[("a.sql".as_ref(), stamp, "text")],
+            None,
             Duration::ZERO,
         );
         let bytes = std::fs::read(&cache_path).unwrap();

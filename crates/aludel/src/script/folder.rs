@@ -41,6 +41,21 @@ impl FileName {
         }
     }
 
+    /// The name whose bytes are `bytes`, if a file can have it.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<FileName> {
+        #[cfg(unix)]
+        {
+            let name = std::ffi::CString::new(bytes).ok()?;
+            Some(FileName { name })
+        }
+        #[cfg(not(unix))]
+        {
+            Some(FileName {
+                name: std::str::from_utf8(bytes).ok()?.into(),
+            })
+        }
+    }
+
     /// Whether the name is visible (no leading dot) and ends with `.sql`.
     fn is_visible_sql(&self) -> bool {
         let name = self.as_os_str().as_encoded_bytes();
@@ -95,7 +110,15 @@ impl Folder {
 
     /// The names of the visible `*.sql` files (symlinks to files included), sorted.
     pub(crate) fn sql_files(&self) -> io::Result<Vec<FileName>> {
-        let mut names = Vec::new();
+        self.listing().map(|listing| listing.names)
+    }
+
+    /// [`Folder::sql_files`], and whether they are every visible `*.sql` entry.
+    pub(crate) fn listing(&self) -> io::Result<Listing> {
+        let mut listing = Listing {
+            names: Vec::new(),
+            complete: true,
+        };
         for (name, kind) in self.entries()? {
             if !name.is_visible_sql() {
                 continue;
@@ -106,11 +129,13 @@ impl Folder {
                 Kind::Ask => self.is_file(&name),
             };
             if is_file {
-                names.push(name);
+                listing.names.push(name);
+            } else {
+                listing.complete = false;
             }
         }
-        names.sort_unstable();
-        Ok(names)
+        listing.names.sort_unstable();
+        Ok(listing)
     }
 
     #[cfg(unix)]
@@ -159,7 +184,7 @@ impl Folder {
     }
 
     /// Whether `name` is (or leads to) a regular file.
-    fn is_file(&self, name: &FileName) -> bool {
+    pub(crate) fn is_file(&self, name: &FileName) -> bool {
         #[cfg(unix)]
         {
             use rustix::fs::{AtFlags, FileType};
@@ -212,6 +237,36 @@ impl Folder {
             None
         }
     }
+}
+
+impl Folder {
+    /// The stamp of the folder itself, or `None` where it cannot be had.
+    pub(crate) fn own_stamp(&self) -> Option<Stamp> {
+        #[cfg(unix)]
+        {
+            let st = rustix::fs::fstat(&self.fd).ok()?;
+            Some(Stamp {
+                dev: to_u64(st.st_dev)?,
+                ino: to_u64(st.st_ino)?,
+                size: to_u64(st.st_size)?,
+                mtime: (to_i64(st.st_mtime), to_i64(st.st_mtime_nsec)),
+                ctime: (to_i64(st.st_ctime), to_i64(st.st_ctime_nsec)),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    }
+}
+
+/// A folder's visible `*.sql` files, sorted by name.
+pub(crate) struct Listing {
+    /// Their names.
+    pub(crate) names: Vec<FileName>,
+    /// Whether no visible `*.sql` entry was left out for not being a file (a folder,
+    /// a broken symlink): only then do the names stand for the folder's entries.
+    pub(crate) complete: bool,
 }
 
 // `stat`'s field types differ between architectures: convert whatever they are.

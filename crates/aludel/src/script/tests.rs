@@ -736,6 +736,8 @@ fn the_file_cache_serves_unchanged_files_and_never_a_changed_one() {
     let (scripts, _) = load();
     assert_eq!(scripts.len(), n - 1);
     assert!(scripts.get(&format!("r{:05}", n - 1)).is_none());
+    // A tick after the removal: with no minimum age, the folder's times must move.
+    std::thread::sleep(Duration::from_millis(50));
     std::fs::write(dir.join("r99999.sql"), text(99_999, "new")).unwrap();
     let (scripts, hits) = load();
     assert_eq!(scripts.len(), n);
@@ -801,7 +803,7 @@ fn the_file_cache_serves_unchanged_files_and_never_a_changed_one() {
             (std::ffi::OsStr::new(name.as_str()), stamp, text)
         })
         .collect();
-    cache::write(&cache, &entries, Duration::ZERO);
+    cache::write(&cache, &entries, None, Duration::ZERO);
     let (scripts, hits) = load();
     assert_eq!(hits, names.len() - 1);
     assert_eq!(scripts.get("r00001").unwrap().text(), texts[1]);
@@ -814,4 +816,100 @@ fn the_file_cache_serves_unchanged_files_and_never_a_changed_one() {
     ScriptDir::load_with_cache(&dir, Some(&young), hour).unwrap();
     let (_, hits) = ScriptDir::load_with_cache(&dir, Some(&young), hour).unwrap();
     assert_eq!(hits, 0);
+}
+
+/// A folder of `n` revision files, each `r{i:05}.sql`, in a new temporary folder.
+#[cfg(unix)]
+fn cached_folder(n: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("versions");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..n {
+        let parent = match i {
+            0 => String::new(),
+            _ => format!("-- aludel:revises r{:05}\n", i - 1),
+        };
+        let text = format!("-- aludel:revision r{i:05}\n{parent}-- aludel:upgrade\n");
+        std::fs::write(dir.join(format!("r{i:05}.sql")), text).unwrap();
+    }
+    let cache = tmp.path().join("cache/scripts.bin");
+    (tmp, dir, cache)
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unchanged_folder_is_not_listed_again_and_a_changed_one_is() {
+    use std::time::Duration;
+    let n = CACHE_MIN_FILES + 3;
+    let (_tmp, dir, cache) = cached_folder(n);
+    let load = || ScriptDir::load_reporting(&dir, Some(&cache), Duration::ZERO).unwrap();
+    let (_, hits, listed) = load();
+    assert_eq!((hits, listed), (0, true));
+    let (scripts, hits, listed) = load();
+    assert_eq!((scripts.len(), hits, listed), (n, n, false));
+
+    // An edit in place leaves the folder as it was: only that file is read, and the
+    // folder is still not listed.
+    std::fs::write(
+        dir.join("r00002.sql"),
+        "-- aludel:revision r00002\n-- aludel:revises r00001\n-- aludel:message edited\n-- aludel:upgrade\n",
+    )
+    .unwrap();
+    let (scripts, hits, listed) = load();
+    assert_eq!((hits, listed), (n - 1, false));
+    assert_eq!(scripts.get("r00002").unwrap().message(), "edited");
+
+    // Entries added, hidden or not, and a folder named like a file: each moves the
+    // folder's times, so it is listed (a tick later, as there is no minimum age).
+    for step in ["new", "hidden", "folder"] {
+        std::thread::sleep(Duration::from_millis(50));
+        match step {
+            "new" => std::fs::write(
+                dir.join("s00000.sql"),
+                "-- aludel:revision s00000\n-- aludel:revises r00000\n-- aludel:upgrade\n",
+            )
+            .unwrap(),
+            "hidden" => std::fs::write(dir.join(".r00001.sql.swp"), "x").unwrap(),
+            _ => std::fs::create_dir(dir.join("d.sql")).unwrap(),
+        }
+        let (scripts, _, listed) = load();
+        assert!(listed, "{step}");
+        assert_eq!(scripts.len(), n + 1, "{step}");
+        assert!(scripts.get("s00000").is_some(), "{step}");
+    }
+    // A folder named `*.sql` leaves the listing incomplete: it is listed every time.
+    let (_, hits, listed) = load();
+    assert_eq!((hits, listed), (n + 1, true));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_that_comes_to_lead_to_a_file_is_found_without_a_folder_change() {
+    use std::time::Duration;
+    let n = CACHE_MIN_FILES;
+    let (tmp, dir, cache) = cached_folder(n);
+    // A broken symlink is no revision file, and its target appearing later leaves
+    // the versions folder untouched.
+    let target = tmp.path().join("elsewhere.sql");
+    std::os::unix::fs::symlink(&target, dir.join("z.sql")).unwrap();
+    let load = || ScriptDir::load_reporting(&dir, Some(&cache), Duration::ZERO).unwrap();
+    load();
+    let (scripts, _, _) = load();
+    assert_eq!(scripts.len(), n);
+    std::fs::write(
+        &target,
+        "-- aludel:revision z\n-- aludel:revises r00000\n-- aludel:upgrade\n",
+    )
+    .unwrap();
+    let (scripts, _, listed) = load();
+    assert!(listed);
+    assert_eq!(scripts.len(), n + 1);
+    assert!(scripts.get("z").is_some());
+
+    // A symlinked file whose target goes away leaves the folder as it was too: it is
+    // no longer a revision file.
+    load();
+    std::fs::remove_file(&target).unwrap();
+    let (scripts, _, _) = load();
+    assert_eq!(scripts.len(), n);
 }
