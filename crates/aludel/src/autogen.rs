@@ -670,24 +670,12 @@ struct Board {
     waiting: Vec<usize>,
     /// Statements free to run, not yet taken: the first in the file goes first.
     ready: std::collections::BTreeSet<usize>,
-    /// Statements taken by a session.
-    taken: Vec<bool>,
-    /// Statements that ran.
-    ran: Vec<bool>,
-    ran_count: usize,
+    ran: usize,
     failure: Option<(usize, DbError)>,
 }
 
-/// At most this many statements go to the server in one round trip: each round trip
-/// and each commit costs both sides, and most statements of a file wait only for the
-/// one before (an index for its table).
-const SIDE_BY_SIDE_BATCH: usize = 16;
-
 /// Runs statements `first..first + deps.len()` over every session, each statement once
-/// those it waits for have run. A session takes the first free statement and the ones
-/// after it that wait for nothing else, up to [`SIDE_BY_SIDE_BATCH`], and sends them
-/// together (one implicit transaction); if that fails, it runs them one by one, so
-/// that each refusal is handled as [`run_one`] does.
+/// those it waits for have run.
 fn run_together(
     sessions: &mut [&mut dyn Driver],
     statements: &[&str],
@@ -708,9 +696,7 @@ fn run_together(
     let board = std::sync::Mutex::new(Board {
         waiting,
         ready,
-        taken: vec![false; n],
-        ran: vec![false; n],
-        ran_count: 0,
+        ran: 0,
         failure: None,
     });
     let changed = std::sync::Condvar::new();
@@ -721,54 +707,27 @@ fn run_together(
     };
     let work = |driver: &mut dyn Driver| loop {
         let mut b = lock();
-        let batch = loop {
-            if b.failure.is_some() || b.ran_count == n {
+        let k = loop {
+            if b.failure.is_some() || b.ran == n {
                 return;
             }
             if let Some(k) = b.ready.pop_first() {
-                b.taken[k] = true;
-                let mut batch = vec![k];
-                let mut j = k + 1;
-                while batch.len() < SIDE_BY_SIDE_BATCH
-                    && j < n
-                    && !b.taken[j]
-                    && deps[j]
-                        .iter()
-                        .all(|&d| b.ran[d - first] || batch.contains(&(d - first)))
-                {
-                    b.ready.remove(&j);
-                    b.taken[j] = true;
-                    batch.push(j);
-                    j += 1;
-                }
-                break batch;
+                break k;
             }
             b = changed
                 .wait(b)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         };
         drop(b);
-        let texts: Vec<&str> = batch.iter().map(|&k| statements[first + k]).collect();
-        let result = match batch.len() {
-            1 => run_one(driver, statements, first + batch[0], skippable),
-            _ => match driver.execute_batch(&texts, "SELECT 1") {
-                Ok(_) => Ok(()),
-                Err(_) => batch
-                    .iter()
-                    .try_for_each(|&k| run_one(driver, statements, first + k, skippable)),
-            },
-        };
+        let result = run_one(driver, statements, first + k, skippable);
         let mut b = lock();
         match result {
             Ok(()) => {
-                for &k in &batch {
-                    b.ran[k] = true;
-                    b.ran_count += 1;
-                    for &d in &dependents[k] {
-                        b.waiting[d] -= 1;
-                        if b.waiting[d] == 0 && !b.taken[d] {
-                            b.ready.insert(d);
-                        }
+                b.ran += 1;
+                for &d in &dependents[k] {
+                    b.waiting[d] -= 1;
+                    if b.waiting[d] == 0 {
+                        b.ready.insert(d);
                     }
                 }
             }
