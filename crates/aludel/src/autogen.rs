@@ -165,9 +165,6 @@ pub struct Shadow {
     _exclusive: Option<GivenShadowTurn>,
     /// How many times [`Shadow::renew`] emptied it.
     renewals: usize,
-    /// More sessions to it, opened by [`Shadow::load_side_by_side`] and kept for
-    /// writing the desired schema's expressions again ([`written_in_place`]).
-    others: Vec<Box<dyn Driver>>,
     /// Whether a database aludel created started as empty as `template0` (only an
     /// empty `public` and plpgsql). One that inherited schemas, extensions or objects
     /// from `template1` is never renewed: renaming them away would take from the next
@@ -283,7 +280,6 @@ impl Shadow {
                     owner: None,
                     _exclusive: None,
                     renewals: 0,
-                    others: Vec::new(),
                     plain: false,
                 })
             }
@@ -304,7 +300,6 @@ impl Shadow {
                     owner: None,
                     _exclusive: None,
                     renewals: 0,
-                    others: Vec::new(),
                     plain: false,
                 })
             }
@@ -327,7 +322,6 @@ impl Shadow {
                     owner: None,
                     _exclusive: Some(exclusive),
                     renewals: 0,
-                    others: Vec::new(),
                     plain: false,
                 })
             }
@@ -355,7 +349,6 @@ impl Shadow {
                         owner: Some((owner, name)),
                         _exclusive: None,
                         renewals: 0,
-                        others: Vec::new(),
                     }),
                     Err(error) => {
                         let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name}"));
@@ -572,13 +565,6 @@ impl Shadow {
             return SideBySide::Abandoned;
         }
         drop(sessions);
-        // Each session forgets what the file set; one that cannot is closed.
-        others.retain_mut(|o| {
-            o.reset_session()
-                .and_then(|()| scratch_session(o.as_mut()))
-                .is_ok()
-        });
-        self.others = others;
         let Ok(driver) = self.driver() else {
             return SideBySide::Abandoned;
         };
@@ -589,32 +575,6 @@ impl Shadow {
             Ok(()) => SideBySide::Loaded,
             Err(_) => SideBySide::Abandoned,
         }
-    }
-}
-
-impl Shadow {
-    /// Runs aludel's own `statements` (in an order that works one after the other)
-    /// over this shadow's sessions side by side where [`load_plan`] allows and
-    /// [`Shadow::load_side_by_side`] left more than one open; else on its own session,
-    /// in batches. A failure gives the index of the statement and the error.
-    fn run_own(&mut self, statements: &[&str]) -> Result<(), (usize, DbError)> {
-        let plan = match self.others.is_empty() {
-            true => None,
-            false => load_plan::plan(statements),
-        };
-        let mut others = std::mem::take(&mut self.others);
-        let driver = self
-            .driver()
-            .map_err(|_| (0, DbError::new("the shadow database is closed")))?;
-        let Some(plan) = plan else {
-            return execute_in_batches(driver, statements, &|_, _| false);
-        };
-        let mut sessions: Vec<&mut dyn Driver> = vec![driver];
-        sessions.extend(others.iter_mut().map(|o| o.as_mut() as &mut dyn Driver));
-        let ran = run_plan(&mut sessions, statements, &plan, &|_, _| false);
-        drop(sessions);
-        self.others = others;
-        ran
     }
 }
 
@@ -835,8 +795,7 @@ const LOAD_BATCH: usize = 200;
 
 impl Drop for Shadow {
     fn drop(&mut self) {
-        // The shadow's own connections close first; FORCE ends any other.
-        self.others.clear();
+        // The shadow's own connection closes first; FORCE ends any other.
         self.driver = None;
         if let Some((owner, name)) = &mut self.owner {
             let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
@@ -1100,12 +1059,11 @@ fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> S
 /// renews it and falls back to [`as_written`].
 pub fn written_in_place(
     first: &mut Inspection,
-    shadow: &mut Shadow,
+    driver: &mut dyn Driver,
     scope: &InspectScope,
 ) -> Result<(), AutogenError> {
     use crate::ops::QName;
     let dialect = Dialect::Postgres;
-    let driver = shadow.driver()?;
     // An event trigger the desired schema made would fire on what is written here,
     // which a revision run in a new database would not meet. A table with children
     // (inheritance, partitions) passes what is written onto it down to them: a
@@ -1238,22 +1196,15 @@ pub fn written_in_place(
     // Every name written qualified (no schema is called ""): the session's own
     // schema does not matter then. PostgreSQL's statements for these ops need nothing
     // of the catalog they start from, so none is copied for them.
-    let rendered = render_ops(dialect, "", &Catalog::default(), &ops)?;
-    let statements: Vec<&str> = rendered
-        .iter()
-        .flat_map(|op| op.statements.iter().map(String::as_str))
-        .collect();
-    shadow
-        .run_own(&statements)
-        .map_err(|(at, error)| AutogenError::Shadow {
-            doing: format!(
-                "writing the desired schema's expressions as a revision would: {}",
-                statements[at]
-            ),
-            error,
-        })?;
-    let read = shadow
-        .driver()?
+    write_ops(
+        driver,
+        dialect,
+        "",
+        &Catalog::default(),
+        &ops,
+        "writing the desired schema's expressions as a revision would",
+    )?;
+    let read = driver
         .inspect(scope)
         .map_err(|error| AutogenError::Inspect {
             which: "the shadow database",

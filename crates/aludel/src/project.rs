@@ -1278,7 +1278,7 @@ impl Project {
         // SQLite, into the shadow database emptied.
         let mut first = first;
         let in_place = self.dialect() == Dialect::Postgres
-            && crate::autogen::written_in_place(&mut first, &mut shadow, scope).is_ok();
+            && crate::autogen::written_in_place(&mut first, shadow.driver()?, scope).is_ok();
         let (inspection, shadow) = match in_place {
             true => (first, shadow),
             false => {

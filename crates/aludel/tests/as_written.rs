@@ -202,7 +202,7 @@ fn refused_in_place(
 ) -> Inspection {
     let first = shadow.driver().unwrap().inspect(scope).unwrap();
     let mut in_place = first.clone();
-    let error = written_in_place(&mut in_place, shadow, scope).unwrap_err();
+    let error = written_in_place(&mut in_place, shadow.driver().unwrap(), scope).unwrap_err();
     assert!(error.to_string().contains(reason), "{error}");
     assert_eq!(in_place, first);
     assert_eq!(shadow.driver().unwrap().inspect(scope).unwrap(), first);
@@ -328,7 +328,7 @@ fn in_place_matches_a_second_load(sql: &str, scope: &InspectScope, reprinted: bo
     let mut shadow = loaded_shadow(&db, scope, &[sql]);
     let first = shadow.driver().unwrap().inspect(scope).unwrap();
     let mut in_place = first.clone();
-    written_in_place(&mut in_place, &mut shadow, scope).unwrap();
+    written_in_place(&mut in_place, shadow.driver().unwrap(), scope).unwrap();
     assert!(shadow.renew(scope));
     let reference = as_written(
         first.clone(),
