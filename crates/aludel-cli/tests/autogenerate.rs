@@ -559,3 +559,20 @@ fn postgres_loads_a_large_desired_schema_side_by_side() {
     assert!(r.stderr.contains(&line), "{line}\n{r}");
     assert!(r.stderr.contains("missing"), "{r}");
 }
+
+/// A side-by-side load that fails is loaded again into a new shadow database: one
+/// emptied by renaming its schemas would still hold the extension the file made, and
+/// the serial load would stop at `CREATE EXTENSION` instead of at the real mistake.
+#[test]
+fn postgres_reports_the_real_mistake_of_a_large_schema_with_an_extension() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let schema = format!(
+        "CREATE EXTENSION citext;\nCREATE TABLE people (email citext);\n{}CREATE TABLE broken (id int REFERENCES missing (id));\n",
+        large_shop()
+    );
+    write_schema(&p, &schema);
+    let r = p.fails(&["check"]);
+    let line = format!("schema.sql:{}", schema.lines().count());
+    assert!(r.stderr.contains(&line), "{line}\n{r}");
+    assert!(r.stderr.contains("missing"), "{r}");
+}

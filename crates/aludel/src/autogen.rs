@@ -685,7 +685,12 @@ fn run_together(
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
         };
         drop(b);
-        let result = run_one(driver, statements, first + k, skippable);
+        // A panic on this thread must not leave the others waiting for a statement
+        // that will never run: it abandons the load like a failure.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_one(&mut *driver, statements, first + k, skippable)
+        }))
+        .unwrap_or_else(|_| Err((first + k, DbError::new("a loading thread panicked"))));
         let mut b = lock();
         match result {
             Ok(()) => {

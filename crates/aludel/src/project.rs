@@ -1256,11 +1256,17 @@ impl Project {
         let mut loaded = None;
         match shadow.load_side_by_side(&statements, &connect) {
             SideBySide::NotTried => {}
-            SideBySide::Abandoned => shadow = self.renewed(shadow, scope)?,
+            // A new shadow database, not one emptied by renaming its schemas away:
+            // what the file made outside them (an extension) would still be there.
+            SideBySide::Abandoned => {
+                drop(shadow);
+                shadow = self.shadow(false, scope)?;
+            }
             SideBySide::Loaded => {
                 let inspection = inspect(&mut shadow)?;
                 if crate::autogen::side_by_side_doubtful(&inspection) {
-                    shadow = self.renewed(shadow, scope)?;
+                    drop(shadow);
+                    shadow = self.shadow(false, scope)?;
                 } else {
                     loaded = Some(inspection);
                 }

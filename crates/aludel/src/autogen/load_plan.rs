@@ -17,9 +17,12 @@
 //! other ([`plan`] gives `None`).
 //!
 //! This is a lexer, not a parser: it over-approximates what a statement touches, which
-//! costs only parallelism. What remains order-dependent is a generated name chosen
-//! around a collision (`t_x_idx1`); the caller checks for such names after a parallel
-//! load and loads again, one by one, if it finds one ([`names_may_collide`]).
+//! costs only parallelism. Schemas (which change where unqualified names go) are made,
+//! altered and dropped alone; files with table inheritance, partitions or event
+//! triggers (whose effects reach objects no statement names) load one statement after
+//! the other. What remains order-dependent is a generated name chosen around a
+//! collision (`t_x_idx1`); the caller checks for such names after a parallel load and
+//! loads again, one by one, if it finds one ([`names_may_collide`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -106,17 +109,10 @@ pub(crate) fn plan(statements: &[&str]) -> Option<LoadPlan> {
 /// PostgreSQL may have chosen around a collision, `<base>_<label><n>`: which of two
 /// colliding statements got the number depends on which ran first.
 pub(crate) fn names_may_collide(text: &str) -> bool {
-    const LABELS: [&str; 9] = [
-        "_pkey",
-        "_key",
-        "_idx",
-        "_fkey",
-        "_check",
-        "_excl",
-        "_seq",
-        "_not_null",
-        "_stat",
-    ];
+    // Names PostgreSQL chooses among a schema's relations and statistics objects. A
+    // check, foreign key or not-null constraint is named among its table's own, which
+    // statements naming that table change in the file's order.
+    const LABELS: [&str; 6] = ["_pkey", "_key", "_idx", "_excl", "_seq", "_stat"];
     let bytes = text.as_bytes();
     LABELS.iter().any(|label| {
         text.match_indices(label).any(|(at, _)| {
@@ -231,14 +227,16 @@ fn words(token: &Token) -> Vec<String> {
     }
 }
 
-/// `word` as compared here: ASCII lower case (a quoted `"Users"` and `users` count as
-/// one name, which only costs parallelism), at most [`NAME_BYTES`] bytes.
+/// `word` as compared here: lower case, every letter (a quoted `"Users"` and `users`
+/// count as one name, as do `Ä` and `ä`, which a single-byte server encoding folds:
+/// that only costs parallelism), at most [`NAME_BYTES`] bytes.
 fn name(word: &str) -> String {
-    let mut end = word.len().min(NAME_BYTES);
-    while !word.is_char_boundary(end) {
+    let lower = word.to_lowercase();
+    let mut end = lower.len().min(NAME_BYTES);
+    while !lower.is_char_boundary(end) {
         end -= 1;
     }
-    word[..end].to_ascii_lowercase()
+    lower[..end].to_string()
 }
 
 /// Splits `sql` into tokens; `None` for what this lexer does not read with certainty
@@ -280,7 +278,8 @@ fn tokens(sql: &str) -> Option<Vec<Token>> {
             let (text, end) = quoted(&chars, i, '"', false)?;
             out.push(Token::Quoted(text));
             i = end;
-        } else if c == '$' && !matches!(out.last(), Some(Token::Word(_))) {
+        } else if c == '$' {
+            // (A `$` inside a name was read with the name.)
             // `$tag$ ... $tag$`; `$1` is a parameter.
             let tag_end = chars[i + 1..]
                 .iter()
@@ -369,6 +368,17 @@ fn kind(tokens: &[Token]) -> Kind {
     ) {
         return Kind::Serial;
     }
+    // What is written onto a parent table reaches its children (inheritance,
+    // partitions), which the statement does not name; an event trigger fires on every
+    // later statement, whatever its function touches.
+    if (0..tokens.len()).any(|k| {
+        let w = keyword(k);
+        matches!(w.as_str(), "INHERITS" | "INHERIT" | "ATTACH" | "DETACH")
+            || (w == "PARTITION" && is(k + 1, "OF"))
+            || (w == "EVENT" && is(k + 1, "TRIGGER"))
+    }) {
+        return Kind::Serial;
+    }
     match keyword(0).as_str() {
         "SET" | "RESET" | "DISCARD" | "LOAD" => Kind::Everywhere,
         "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE"
@@ -381,6 +391,9 @@ fn kind(tokens: &[Token]) -> Kind {
             let Some(object) = object else {
                 return Kind::Alone;
             };
+            if object == "SCHEMA" {
+                return Kind::Alone;
+            }
             if matches!(object, "TRIGGER" | "POLICY") {
                 return named_on(tokens, after);
             }
@@ -428,6 +441,7 @@ fn kind(tokens: &[Token]) -> Kind {
                 .iter()
                 .any(|t| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("CASCADE")));
             match object {
+                Some("SCHEMA") => Kind::Alone,
                 Some("TRIGGER" | "POLICY" | "RULE") if !cascade => {
                     named_on(tokens, skip(tokens, after, &["IF", "EXISTS"]))
                 }
@@ -573,12 +587,31 @@ fn names_list(tokens: &[Token], at: usize, until: &[&str]) -> Option<Vec<String>
 /// function that changes its session: the file runs one statement after the other.
 fn select_kind(tokens: &[Token]) -> Kind {
     let Some((function, after)) = qualified(tokens, 1) else {
-        return Kind::Alone;
+        return Kind::Serial;
     };
     let function: Vec<&str> = function.iter().map(String::as_str).collect();
     let called = |f: &str| function == [f] || function == ["pg_catalog", f];
     if tokens.get(after) != Some(&Token::Other('(')) {
-        return Kind::Alone;
+        return Kind::Serial;
+    }
+    // One call and nothing after it: `SELECT f(...), g()` or `... FROM ...` may do more.
+    let mut depth = 0;
+    let mut end = None;
+    for (k, t) in tokens.iter().enumerate().skip(after) {
+        match t {
+            Token::Other('(') => depth += 1,
+            Token::Other(')') => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(k);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    if end.is_none_or(|k| k + 1 != tokens.len()) {
+        return Kind::Serial;
     }
     if called("set_config") {
         return Kind::Everywhere;
@@ -646,7 +679,9 @@ fn create_kind(tokens: &[Token]) -> Kind {
             let nested = tokens[at..]
                 .iter()
                 .any(|t| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("CREATE")));
-            if word(at) == "AUTHORIZATION" || (object == Some("SCHEMA") && nested) {
+            // A new schema may come first in the search path: what is made next
+            // without a schema name goes there only once it exists.
+            if word(at) == "AUTHORIZATION" || object == Some("SCHEMA") || nested {
                 return Kind::Alone;
             }
             match qualified(tokens, at) {

@@ -125,7 +125,11 @@ fn session_settings_run_everywhere_and_unknown_statements_alone() {
          ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app;
          CREATE TABLE public.c (z int);
          RESET search_path;
-         INSERT INTO public.c VALUES (1)"
+         INSERT INTO public.c VALUES (1);
+         SET search_path = app, public;
+         CREATE SCHEMA app;
+         CREATE TABLE users (id int);
+         CREATE TABLE orders (id int)"
     ), @r"
     0: everywhere
     1: everywhere
@@ -137,6 +141,10 @@ fn session_settings_run_everywhere_and_unknown_statements_alone() {
     7: together []
     8: everywhere
     9: alone
+    10: everywhere
+    11: alone
+    12: together []
+    13: together []
     ");
 }
 
@@ -148,6 +156,12 @@ fn what_one_session_alone_would_see_loads_one_statement_after_the_other() {
         "CREATE TABLE a (x int); BEGIN; CREATE TABLE b (y int); COMMIT",
         "CREATE TABLE a (x int); DO $$ BEGIN PERFORM set_config('search_path', 'x', false); END $$",
         "CREATE TABLE a (x int); SELECT my_setup()",
+        "CREATE TABLE a (x int); SELECT * FROM set_config('search_path', 'app', false)",
+        "CREATE TABLE a (x int); SELECT set_config('search_path', 'app', false), my_setup()",
+        "CREATE TABLE vehicle (wheels int); CREATE TABLE truck (load int) INHERITS (vehicle)",
+        "CREATE TABLE m (at date) PARTITION BY RANGE (at); CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')",
+        "CREATE TABLE a (x int); ALTER TABLE a ATTACH PARTITION b FOR VALUES IN (1)",
+        "CREATE TABLE a (x int); CREATE EVENT TRIGGER e ON ddl_command_end EXECUTE FUNCTION f()",
         "CREATE TABLE U&\"\\0061\" (x int)",
         "CREATE TABLE a (x text DEFAULT 'unterminated)",
     ] {
@@ -170,6 +184,11 @@ fn the_lexer_reads_quotes_comments_and_dollar_bodies() {
         ]
     );
     assert!(t.contains(&Token::Other('$')));
+    // A body after `AS` is a body, whatever quotes its language uses.
+    let body =
+        tokens("CREATE FUNCTION f() RETURNS text LANGUAGE plpython3u AS $py$ return \"it's\" $py$")
+            .unwrap();
+    assert_eq!(body.last(), Some(&Token::Text(" return \"it's\" ".into())));
 }
 
 #[test]
@@ -177,7 +196,8 @@ fn long_names_compare_as_postgresql_cuts_them() {
     let long = "a".repeat(70);
     let cut = "a".repeat(63);
     assert_eq!(name(&long), cut);
-    assert_eq!(name("ÄbC"), "Äbc");
+    // Every letter folds: a single-byte server encoding folds `Ä` too.
+    assert_eq!(name("ÄbC"), "äbc");
     // A multi-byte character is not split.
     let wide = format!("{}é", "a".repeat(62));
     assert_eq!(name(&wide), "a".repeat(62));
@@ -199,6 +219,9 @@ fn names_chosen_around_a_collision_are_found() {
         "t_idx1a",
         "key2",
         "t_keyring1",
+        // Named among one table's constraints, which keep the file's order.
+        "t_a_check1",
+        "t_a_fkey1",
     ] {
         assert!(!names_may_collide(fine), "{fine}");
     }
