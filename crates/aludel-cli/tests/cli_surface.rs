@@ -304,14 +304,19 @@ fn global_options_work_on_either_side_of_the_command() {
         reset();
         let b = p.run(&after).expect_code(0, &after);
         let times = |s: &str| {
-            // Timings (and the column widths they set) differ between runs; everything
+            // Timings (and the column widths they set) differ between runs, and so
+            // does how the lines of targets run side by side interleave (each
+            // target's own order is checked where fleets are tested); everything
             // else must not.
-            s.lines()
+            let mut lines = s
+                .lines()
                 .map(|l| {
                     let l: String = l.chars().filter(|c| !c.is_ascii_digit()).collect();
                     l.split_whitespace().collect::<Vec<_>>().join(" ")
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            lines.sort();
+            lines
         };
         assert_eq!(
             times(&a.stdout),
