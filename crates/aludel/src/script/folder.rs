@@ -222,14 +222,7 @@ impl Folder {
         #[cfg(unix)]
         {
             use rustix::fs::AtFlags;
-            let st = rustix::fs::statat(&self.fd, name, AtFlags::empty()).ok()?;
-            Some(Stamp {
-                dev: to_u64(st.st_dev)?,
-                ino: to_u64(st.st_ino)?,
-                size: to_u64(st.st_size)?,
-                mtime: (to_i64(st.st_mtime), to_i64(st.st_mtime_nsec)),
-                ctime: (to_i64(st.st_ctime), to_i64(st.st_ctime_nsec)),
-            })
+            stamp_of(&rustix::fs::statat(&self.fd, name, AtFlags::empty()).ok()?)
         }
         #[cfg(not(unix))]
         {
@@ -239,19 +232,24 @@ impl Folder {
     }
 }
 
+/// A file's stamp from what `stat` read of it.
+#[cfg(unix)]
+fn stamp_of(st: &rustix::fs::Stat) -> Option<Stamp> {
+    Some(Stamp {
+        dev: to_u64(st.st_dev)?,
+        ino: to_u64(st.st_ino)?,
+        size: to_u64(st.st_size)?,
+        mtime: (to_i64(st.st_mtime), to_i64(st.st_mtime_nsec)),
+        ctime: (to_i64(st.st_ctime), to_i64(st.st_ctime_nsec)),
+    })
+}
+
 impl Folder {
     /// The stamp of the folder itself, or `None` where it cannot be had.
     pub(crate) fn own_stamp(&self) -> Option<Stamp> {
         #[cfg(unix)]
         {
-            let st = rustix::fs::fstat(&self.fd).ok()?;
-            Some(Stamp {
-                dev: to_u64(st.st_dev)?,
-                ino: to_u64(st.st_ino)?,
-                size: to_u64(st.st_size)?,
-                mtime: (to_i64(st.st_mtime), to_i64(st.st_mtime_nsec)),
-                ctime: (to_i64(st.st_ctime), to_i64(st.st_ctime_nsec)),
-            })
+            stamp_of(&rustix::fs::fstat(&self.fd).ok()?)
         }
         #[cfg(not(unix))]
         {
