@@ -576,3 +576,19 @@ fn postgres_reports_the_real_mistake_of_a_large_schema_with_an_extension() {
     assert!(r.stderr.contains(&line), "{line}\n{r}");
     assert!(r.stderr.contains("missing"), "{r}");
 }
+
+/// A desired schema that uses an extension's type and cannot be written again in
+/// place (a partitioned table) is written into a new shadow database with the
+/// extension made first: the type is there, and the database matches.
+#[test]
+fn postgres_an_extension_type_survives_the_second_load() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let schema = "CREATE EXTENSION IF NOT EXISTS citext;\n\
+                  CREATE TABLE p (e citext) PARTITION BY RANGE (e);\n\
+                  CREATE TABLE p1 PARTITION OF p FOR VALUES FROM ('a') TO ('m');\n\
+                  CREATE TABLE people (email citext NOT NULL);\n";
+    write_schema(&p, schema);
+    p.db().execute(schema);
+    let r = p.ok(&["check"]);
+    assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
+}

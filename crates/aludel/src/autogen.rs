@@ -391,8 +391,13 @@ impl Shadow {
                 return false;
             }
             // An event trigger the desired schema made would fire on what is written
-            // next, which a new database would not do.
-            let triggers = driver.query_column("SELECT count(*) FROM pg_catalog.pg_event_trigger");
+            // next, which a new database would not do; an extension it made would stay
+            // registered while its objects move away with the schemas, and could be
+            // made again by no one.
+            let triggers = driver.query_column(
+                "SELECT (SELECT count(*) FROM pg_catalog.pg_event_trigger) \
+                 + (SELECT count(*) FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql')",
+            );
             if triggers.ok().and_then(|n| n.into_iter().next()).as_deref() != Some("0") {
                 return false;
             }
@@ -933,6 +938,36 @@ fn default_schema(dialect: Dialect, a: &Catalog, b: &Catalog) -> String {
             .cloned()
             .unwrap_or_else(|| "public".into()),
     }
+}
+
+/// Runs the desired schema's `CREATE EXTENSION` statements in the shadow database
+/// `driver`, before [`as_written`] writes the schema there: a column of an extension's
+/// type needs the extension, which the catalog aludel writes does not hold. A refusal
+/// names the file, line and statement.
+pub fn create_extensions(
+    driver: &mut dyn Driver,
+    statements: &[(PathBuf, crate::script::Statement)],
+) -> Result<(), AutogenError> {
+    for (path, st) in statements {
+        let mut words = st.sql.split_whitespace();
+        let is_extension = words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("CREATE"))
+            && words
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("EXTENSION"));
+        if is_extension {
+            driver
+                .execute(&st.sql)
+                .map_err(|error| AutogenError::Desired {
+                    path: path.clone(),
+                    line: st.line,
+                    statement: st.sql.clone(),
+                    error,
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// The desired schema as the database holds it once aludel has written it: `first`

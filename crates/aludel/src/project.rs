@@ -1289,6 +1289,7 @@ impl Project {
             true => (first, shadow),
             false => {
                 let mut again = self.renewed(shadow, scope)?;
+                crate::autogen::create_extensions(again.driver()?, &statements)?;
                 let inspection =
                     crate::autogen::as_written(first, again.driver()?, scope, self.dialect())?;
                 (inspection, again)
