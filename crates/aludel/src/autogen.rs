@@ -510,7 +510,7 @@ const SIDE_BY_SIDE_FROM: usize = 100;
 /// transaction holds its locks and reads invalidations longer). The extra sessions
 /// close after the load: kept to write the expressions again in place, they cost
 /// 8 MiB of peak memory and saved no measurable time.
-pub const LOAD_SESSIONS: usize = 2;
+const LOAD_SESSIONS: usize = 2;
 
 impl Shadow {
     /// Runs the desired schema's statements over this shadow database's session and

@@ -1195,11 +1195,7 @@ impl Project {
                 })?),
                 None => None,
             };
-        let options = self.connect_options();
-        let mut connect = |url: &crate::url::DatabaseUrl| {
-            crate::driver::connect(url, &options)
-                .map_err(|e| crate::driver::DbError::new(e.to_string()))
-        };
+        let mut connect = |url: &crate::url::DatabaseUrl| self.connect_shadow(url);
         Ok(crate::autogen::Shadow::open(
             self.live_url()?,
             given.as_ref(),
@@ -1209,12 +1205,17 @@ impl Project {
         )?)
     }
 
-    /// How shadow database connections are opened.
-    fn connect_options(&self) -> crate::driver::ConnectOptions {
-        crate::driver::ConnectOptions {
+    /// Opens a connection to a shadow database (`url`), as `[connect]` says.
+    fn connect_shadow(
+        &self,
+        url: &crate::url::DatabaseUrl,
+    ) -> Result<Box<dyn Driver>, crate::driver::DbError> {
+        let options = crate::driver::ConnectOptions {
             busy_timeout: Duration::from_secs(5),
             ..crate::driver::ConnectOptions::from(&self.config.connect)
-        }
+        };
+        crate::driver::connect(url, &options)
+            .map_err(|e| crate::driver::DbError::new(e.to_string()))
     }
 
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
@@ -1248,11 +1249,7 @@ impl Project {
         // Side by side where it can be; one after the other where that was not tried,
         // failed (which the serial load then reports) or may have named an object
         // otherwise.
-        let options = self.connect_options();
-        let connect = |url: &crate::url::DatabaseUrl| {
-            crate::driver::connect(url, &options)
-                .map_err(|e| crate::driver::DbError::new(e.to_string()))
-        };
+        let connect = |url: &crate::url::DatabaseUrl| self.connect_shadow(url);
         let mut loaded = None;
         match shadow.load_side_by_side(&statements, &connect) {
             SideBySide::NotTried => {}
