@@ -302,6 +302,32 @@ fn postgres_index_operator_classes_are_kept() {
     );
 }
 
+/// Types named in quotes keep their case (Prisma names its enums `"Role"`): the
+/// revision creates the columns with the type the schema names, and the database then
+/// matches the schema.
+#[test]
+fn postgres_quoted_type_names_keep_their_case() {
+    let p = DbProject::new(BIN, Backend::Postgres, "");
+    let schema = "CREATE SCHEMA \"Billing\";\nCREATE TYPE \"Role\" AS ENUM ('USER', 'ADMIN');\nCREATE TYPE \"Billing\".\"Plan\" AS ENUM ('FREE', 'PRO');\nCREATE TABLE \"User\" (id integer PRIMARY KEY, role \"Role\" NOT NULL DEFAULT 'USER', roles \"Role\"[], plan \"Billing\".\"Plan\");\n";
+    write_schema(&p, schema);
+    p.set_option(
+        "autogenerate",
+        "include_schemas",
+        "[\"public\", \"Billing\"]",
+    );
+    p.ok(&["revision", "--autogenerate", "-m", "quoted"]);
+    let file = p.versions().join(&revision_files(&p)[0]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("role \"Role\" DEFAULT"), "{text}");
+    assert!(text.contains("roles \"Role\"[]"), "{text}");
+    assert!(text.contains("plan \"Billing\".\"Plan\""), "{text}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+}
+
 /// `shadow_database_url` names a database kept for aludel: used instead of a temporary
 /// one, its schema emptied before each use, and nothing created beside it.
 #[test]

@@ -303,8 +303,26 @@ pub struct View {
 /// assert_eq!(normalize_type("varchar(20)"), "character varying(20)");
 /// assert_eq!(normalize_type("timestamptz(3)"), "timestamp(3) with time zone");
 /// assert_eq!(normalize_type("numeric(12, 2)[]"), "numeric(12,2)[]");
+/// assert_eq!(normalize_type("\"Role\"[]"), "\"Role\"[]");
 /// ```
+///
+/// A quoted name is the user's own type (an enum, a domain) and keeps its case: only
+/// what is outside the quotes is folded, so `"Role"` still names `"Role"`, not `role`.
 pub fn normalize_type(written: &str) -> String {
+    if written.contains('"') {
+        let mut quoted = false;
+        return written
+            .trim()
+            .chars()
+            .map(|c| {
+                // `""` inside a quoted name toggles twice: it stays inside.
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                if quoted { c } else { c.to_ascii_lowercase() }
+            })
+            .collect();
+    }
     let lower = written.trim().to_ascii_lowercase();
     // Array suffixes stay as they are; the element type is normalised.
     let (base, arrays) = match lower.find("[]") {
@@ -379,6 +397,9 @@ mod tests {
             ("int4[][]", "integer[][]"),
             ("jsonb", "jsonb"),
             ("public.mood", "public.mood"),
+            ("\"Role\"", "\"Role\""),
+            ("\"Role\"[]", "\"Role\"[]"),
+            ("APP.\"Mixed \"\"Case\"\"\"", "app.\"Mixed \"\"Case\"\"\""),
         ] {
             assert_eq!(normalize_type(written), expected, "{written}");
         }
