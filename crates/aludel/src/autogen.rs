@@ -1069,6 +1069,110 @@ enum Rewritten {
     Index { name: String, copy: String },
 }
 
+/// What decides how PostgreSQL prints an expression written again: its text, the
+/// columns it names (each with its printed type and collation) and, for a default or
+/// a generated column, the column's own type. Places with equal keys are written by
+/// the same text over the same types, so they read back alike and one copy serves
+/// them all: a schema of 1,000 tables with `DEFAULT now()` writes it once, not 1,000
+/// times.
+#[derive(Debug, Hash, PartialEq, Eq)]
+struct WrittenKey(Vec<Option<String>>);
+
+impl WrittenKey {
+    fn new(kind: &str, expression: &str) -> WrittenKey {
+        WrittenKey(vec![Some(kind.to_string()), Some(expression.to_string())])
+    }
+
+    /// The key of an expression over the columns of `table` (named `name`): none, so
+    /// that it is written on its own, when it may name the table itself (a whole-row
+    /// reference, which prints the table's name) or its names cannot be read for
+    /// certain.
+    fn over_columns(
+        kind: &str,
+        expression: &str,
+        name: &str,
+        table: &crate::schema::Table,
+    ) -> Option<WrittenKey> {
+        let names = names_in_expression(expression)?;
+        if names.contains(name) {
+            return None;
+        }
+        let mut key = WrittenKey::new(kind, expression);
+        for c in table.columns.iter().filter(|c| names.contains(&c.name)) {
+            key.0.push(Some(c.name.clone()));
+            key = key.with(&c.data_type, c.collation.as_deref());
+        }
+        Some(key)
+    }
+
+    fn with(mut self, data_type: &str, collation: Option<&str>) -> WrittenKey {
+        self.0.push(Some(data_type.to_string()));
+        self.0.push(collation.map(str::to_string));
+        self
+    }
+}
+
+/// Every name an expression as PostgreSQL prints it may refer to: its bare words and
+/// its quoted identifiers (unquoted), leaving out the insides of string literals.
+/// More names than it really uses do no harm (a key then counts a column it need
+/// not); `None` when a quote is not closed, so that nothing is missed.
+///
+/// PostgreSQL prints a name bare only when it is lower-case ASCII letters, digits and
+/// `_`. It prints a string as `'...'` with quotes doubled, or, when
+/// `standard_conforming_strings` is off and the string holds a backslash, as
+/// `E'...'` with backslashes doubled too: only there does a backslash escape.
+fn names_in_expression(expression: &str) -> Option<std::collections::BTreeSet<String>> {
+    let text: Vec<char> = expression.chars().collect();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
+    let mut names = std::collections::BTreeSet::new();
+    let mut at = 0;
+    while at < text.len() {
+        let c = text[at];
+        if c == '\'' {
+            // `E'`: the word before the quote is the single letter E.
+            let escapes =
+                at >= 1 && matches!(text[at - 1], 'E' | 'e') && (at < 2 || !word(text[at - 2]));
+            at += 1;
+            loop {
+                match *text.get(at)? {
+                    '\\' if escapes => at += 2,
+                    '\'' if text.get(at + 1) == Some(&'\'') => at += 2,
+                    '\'' => break,
+                    _ => at += 1,
+                }
+            }
+            at += 1;
+        } else if c == '"' {
+            let mut name = String::new();
+            at += 1;
+            loop {
+                match *text.get(at)? {
+                    '"' if text.get(at + 1) == Some(&'"') => {
+                        name.push('"');
+                        at += 2;
+                    }
+                    '"' => break,
+                    other => {
+                        name.push(other);
+                        at += 1;
+                    }
+                }
+            }
+            at += 1;
+            names.insert(name);
+        } else if word(c) {
+            let from = at;
+            while at < text.len() && word(text[at]) {
+                at += 1;
+            }
+            names.insert(text[from..at].iter().collect());
+        } else {
+            at += 1;
+        }
+    }
+    Some(names)
+}
+
 /// A name for a copy that none of `taken` holds: `aludel_written_<n>`, counting on.
 fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> String {
     loop {
@@ -1093,6 +1197,8 @@ fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> S
 /// Writing onto the loaded objects costs a statement per expression instead of a
 /// second database of tables, each made with its files (a heap, a TOAST table and its
 /// index), which on a 1,000-table schema was most of a cold `check`'s second half.
+/// And an expression is written once however many places hold it (see
+/// [`WrittenKey`]): the others take the form its copy reads back with.
 ///
 /// PostgreSQL only (SQLite cannot alter a column's default or add a check), and not
 /// where the desired schema made an event trigger (it would fire) or a table with
@@ -1129,6 +1235,11 @@ pub fn written_in_place(
     }
     let mut ops = Vec::new();
     let mut plan: Vec<(QName, Rewritten)> = Vec::new();
+    // Places whose expression is written exactly as one already in `plan` (the same
+    // text over columns printed the same): they take that copy's form, by its index.
+    let mut followers: Vec<(QName, Rewritten, usize)> = Vec::new();
+    let mut written_once: std::collections::HashMap<WrittenKey, usize> =
+        std::collections::HashMap::new();
     let mut views: Vec<(QName, String)> = Vec::new();
     let mut next = 0;
     for (s, schema) in &first.catalog.schemas {
@@ -1157,6 +1268,16 @@ pub fn written_in_place(
             columns.extend(table.primary_key.iter().map(|p| p.name.clone()));
             for c in &table.columns {
                 if let Some(g) = &c.generated {
+                    let key = WrittenKey::over_columns("generated", g, t, table)
+                        .map(|k| k.with(&c.data_type, c.collation.as_deref()));
+                    if let Some(&from) = key.as_ref().and_then(|k| written_once.get(k)) {
+                        let rewritten = Rewritten::Generated {
+                            column: c.name.clone(),
+                            copy: String::new(),
+                        };
+                        followers.push((q.clone(), rewritten, from));
+                        continue;
+                    }
                     let copy = fresh_name(&columns, &mut next);
                     columns.insert(copy.clone());
                     ops.push(Op::AddColumn(
@@ -1172,6 +1293,9 @@ pub fn written_in_place(
                             comment: None,
                         },
                     ));
+                    if let Some(key) = key {
+                        written_once.insert(key, plan.len());
+                    }
                     plan.push((
                         q.clone(),
                         Rewritten::Generated {
@@ -1179,7 +1303,18 @@ pub fn written_in_place(
                             copy,
                         },
                     ));
-                } else if c.default.is_some() && c.identity.is_none() {
+                } else if let Some(default) = c.default.as_ref().filter(|_| c.identity.is_none()) {
+                    let rewritten = Rewritten::Default {
+                        column: c.name.clone(),
+                    };
+                    // A default names no column: its form depends on its text and the
+                    // column's type alone.
+                    let key = WrittenKey::new("default", default)
+                        .with(&c.data_type, c.collation.as_deref());
+                    if let Some(&from) = written_once.get(&key) {
+                        followers.push((q.clone(), rewritten, from));
+                        continue;
+                    }
                     let mut from = c.clone();
                     from.default = None;
                     ops.push(Op::AlterColumn {
@@ -1187,18 +1322,26 @@ pub fn written_in_place(
                         from,
                         to: c.clone(),
                     });
-                    plan.push((
-                        q.clone(),
-                        Rewritten::Default {
-                            column: c.name.clone(),
-                        },
-                    ));
+                    written_once.insert(key, plan.len());
+                    plan.push((q.clone(), rewritten));
                 }
             }
             for (name, check) in &table.checks {
+                let key = WrittenKey::over_columns("check", &check.expression, t, table);
+                if let Some(&from) = key.as_ref().and_then(|k| written_once.get(k)) {
+                    let rewritten = Rewritten::Check {
+                        name: name.clone(),
+                        copy: String::new(),
+                    };
+                    followers.push((q.clone(), rewritten, from));
+                    continue;
+                }
                 let copy = fresh_name(&columns, &mut next);
                 columns.insert(copy.clone());
                 ops.push(Op::AddCheck(q.clone(), copy.clone(), check.clone()));
+                if let Some(key) = key {
+                    written_once.insert(key, plan.len());
+                }
                 plan.push((
                     q.clone(),
                     Rewritten::Check {
@@ -1313,7 +1456,15 @@ pub fn written_in_place(
             .ok_or_else(|| missing(format!("the view {}.{copy}", q.schema)))?;
         view_forms.push(form.definition.clone());
     }
-    for ((q, rewritten), mut form) in plan.into_iter().zip(forms) {
+    let placed = followers
+        .into_iter()
+        .map(|(q, rewritten, from)| (q, rewritten, forms[from].clone()))
+        .collect::<Vec<_>>();
+    let own = plan
+        .into_iter()
+        .zip(forms)
+        .map(|((q, rewritten), form)| (q, rewritten, form));
+    for (q, rewritten, mut form) in own.chain(placed) {
         let Some(table) = first
             .catalog
             .schemas
@@ -1562,6 +1713,155 @@ fn body(rendered: &[RenderedOp], ops: &[Op]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(expression: &str) -> Option<Vec<String>> {
+        names_in_expression(expression).map(|n| n.into_iter().collect())
+    }
+
+    #[test]
+    fn an_expression_names_its_words_and_quoted_names_but_not_its_strings() {
+        assert_eq!(
+            names(
+                "((c)::text = ANY ((ARRAY['x'::character varying, 'y y'::character varying])::text[]))"
+            ),
+            Some(
+                ["ANY", "ARRAY", "c", "character", "text", "varying"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        assert_eq!(
+            names(r#"(("Amount" > (0)::numeric) AND ("Q".* IS NOT NULL))"#),
+            Some(
+                ["0", "AND", "Amount", "IS", "NOT", "NULL", "Q", "numeric"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        assert_eq!(
+            names(r#"("say ""hi""" <> '')"#),
+            Some(vec![r#"say "hi""#.to_string()])
+        );
+        // A backslash is itself in a standard string, and escapes in an E'' one.
+        assert_eq!(
+            names(r"(s <> 'a\''b' AND d > 0)"),
+            names("(s <> 'x' AND d > 0)")
+        );
+        assert_eq!(
+            names(r"(s <> E'a\\' AND d > 0)"),
+            names("(s <> E'' AND d > 0)")
+        );
+        assert_eq!(
+            names(r"(s <> E'a\'' AND d > 0)"),
+            names("(s <> E'' AND d > 0)")
+        );
+        // Not sure where a quote ends: no answer rather than a short one.
+        assert_eq!(names("(s <> 'open)"), None);
+        assert_eq!(names(r#"("open > 0)"#), None);
+        assert_eq!(names(r"(s <> 'a\')"), Some(vec!["s".to_string()]));
+        assert_eq!(names(r"(s <> E'a\')"), None);
+    }
+
+    #[test]
+    fn an_expression_is_keyed_by_the_columns_it_names_and_their_types() {
+        let table = |a: &str, b: &str| crate::schema::Table {
+            columns: vec![
+                crate::schema::Column {
+                    name: "a".into(),
+                    data_type: a.into(),
+                    ..Default::default()
+                },
+                crate::schema::Column {
+                    name: "Big B".into(),
+                    data_type: b.into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let key = |e: &str, name: &str, t: &crate::schema::Table| {
+            WrittenKey::over_columns("check", e, name, t)
+        };
+        let (int_text, int_int, bigint_text) = (
+            table("integer", "text"),
+            table("integer", "integer"),
+            table("bigint", "text"),
+        );
+        // A column the expression does not name does not matter; one it names does.
+        assert_eq!(
+            key("(a > 0)", "t", &int_text),
+            key("(a > 0)", "u", &int_int)
+        );
+        assert_ne!(
+            key("(a > 0)", "t", &int_text),
+            key("(a > 0)", "u", &bigint_text)
+        );
+        assert_ne!(
+            key(r#"("Big B" <> '')"#, "t", &int_text),
+            key(r#"("Big B" <> '')"#, "u", &int_int)
+        );
+        // Naming its own table (a whole-row reference), it is written on its own.
+        assert_eq!(key("(t.* IS NOT NULL)", "t", &int_text), None);
+        assert!(key("(t.* IS NOT NULL)", "u", &int_text).is_some());
+        // The column's own type and collation count for a default.
+        let default = |t: &str, c: Option<&str>| WrittenKey::new("default", "0").with(t, c);
+        assert_ne!(default("integer", None), default("bigint", None));
+        assert_ne!(default("text", None), default("text", Some("C")));
+    }
+
+    /// A name as PostgreSQL prints it: bare when it may be, else quoted.
+    fn printed_name(name: &str) -> String {
+        let bare = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if bare {
+            name.to_string()
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    }
+
+    /// A string as PostgreSQL prints it, with `standard_conforming_strings` on or off.
+    fn printed_string(text: &str, standard: bool) -> String {
+        if standard || !text.contains('\\') {
+            format!("'{}'", text.replace('\'', "''"))
+        } else {
+            format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+        }
+    }
+
+    proptest::proptest! {
+        /// Every name of a printed expression is found, whatever its strings hold.
+        #[test]
+        fn every_printed_name_is_found(
+            parts in proptest::collection::vec(
+                (proptest::bool::ANY, "[a-zA-Z_\"'\\\\ ]{1,8}"), 1..8),
+            standard in proptest::bool::ANY,
+        ) {
+            let mut expression = String::from("(");
+            let mut wanted = Vec::new();
+            for (i, (is_name, text)) in parts.iter().enumerate() {
+                if i > 0 {
+                    expression.push_str(" AND ");
+                }
+                if *is_name {
+                    expression.push_str(&printed_name(text));
+                    wanted.push(text.clone());
+                } else {
+                    expression.push_str(&printed_string(text, standard));
+                    expression.push_str("::text");
+                }
+            }
+            expression.push(')');
+            let found = names_in_expression(&expression);
+            proptest::prop_assert!(found.is_some(), "{}", expression);
+            let found = found.unwrap_or_default();
+            for name in wanted {
+                proptest::prop_assert!(found.contains(&name), "{} in {}", name, expression);
+            }
+        }
+    }
 
     #[test]
     fn the_desired_cache_serves_only_the_exact_key() {

@@ -359,6 +359,30 @@ fn expressions_written_in_place_read_as_a_second_load_reads_them() {
     in_place_matches_a_second_load(EXPRESSIONS, &scope, true);
 }
 
+/// The same expression text in many places, over columns of the same and of other
+/// types: each place reads back as its own copy would (an expression is written once
+/// per text and types, and the places that share both take its form).
+const SHARED_EXPRESSIONS: &str = "
+CREATE TABLE a1 (v varchar(10) DEFAULT 'x' CHECK (v IN ('x', 'y')), n numeric DEFAULT 0 CHECK (n >= 0),
+    w int, h int, area int GENERATED ALWAYS AS (w * h) STORED, at timestamptz DEFAULT now());
+CREATE TABLE a2 (v varchar(10) DEFAULT 'x' CHECK (v IN ('x', 'y')), n numeric DEFAULT 0 CHECK (n >= 0),
+    w int, h int, area int GENERATED ALWAYS AS (w * h) STORED, at timestamptz DEFAULT now());
+CREATE TABLE b1 (v text DEFAULT 'x' CHECK (v IN ('x', 'y')), n integer DEFAULT 0 CHECK (n >= 0),
+    w numeric, h numeric, area numeric GENERATED ALWAYS AS (w * h) STORED, at timestamp DEFAULT now());
+CREATE TABLE b2 (v char(3) DEFAULT 'x' CHECK (v IN ('x', 'y')), n bigint DEFAULT 0 CHECK (n >= 0),
+    w int, h bigint, area bigint GENERATED ALWAYS AS (w * h) STORED, at date DEFAULT now());
+CREATE TABLE c1 (v varchar(10) COLLATE \"C\" DEFAULT 'x' CHECK (v IN ('x', 'y')));
+CREATE TABLE \"Q1\" (\"Amount\" numeric CHECK (\"Amount\" > 0), CONSTRAINT whole CHECK (\"Q1\" IS NOT NULL));
+CREATE TABLE \"Q2\" (\"Amount\" integer CHECK (\"Amount\" > 0), CONSTRAINT whole CHECK (\"Q2\" IS NOT NULL));
+CREATE TABLE q3 (\"Amount\" numeric CHECK (\"Amount\" > 0), q3 int CHECK (q3 > 0));
+CREATE TABLE q4 (\"Amount\" numeric CHECK (\"Amount\" > 0), q3 bigint CHECK (q3 > 0));
+";
+
+#[test]
+fn shared_expressions_written_once_read_as_a_second_load_reads_them() {
+    in_place_matches_a_second_load(SHARED_EXPRESSIONS, &InspectScope::default(), true);
+}
+
 #[test]
 fn the_realistic_schemas_written_in_place_read_as_a_second_load_reads_them() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
