@@ -1389,8 +1389,22 @@ pub fn written_in_place(
         &ops,
         "writing the desired schema's expressions as a revision would",
     )?;
+    // Only the tables that hold a copy are read back (with any of the same name in
+    // another schema: a name left out is left out in every schema), and the views.
+    let holding: std::collections::BTreeSet<&str> =
+        plan.iter().map(|(q, _)| q.name.as_str()).collect();
+    let mut narrow = scope.clone();
+    narrow.exclude_tables.extend(
+        first
+            .catalog
+            .schemas
+            .values()
+            .flat_map(|s| s.tables.keys())
+            .filter(|t| !holding.contains(t.as_str()))
+            .cloned(),
+    );
     let read = driver
-        .inspect(scope)
+        .inspect(&narrow)
         .map_err(|error| AutogenError::Inspect {
             which: "the shadow database",
             error,
