@@ -266,6 +266,14 @@ pub trait Driver: Send {
         )))
     }
 
+    /// The schemas [`Driver::inspect`] reads for `scope`, as its catalog names them:
+    /// those `scope` names, or, when it names none, the session's default one (none
+    /// when that does not exist). A cheap question: the caller may decide on it
+    /// before the reading itself, which may then run on another thread.
+    fn inspected_schemas(&mut self, scope: &InspectScope) -> Result<Vec<String>, DbError> {
+        Ok(scope.schemas.clone())
+    }
+
     /// Puts the session's settings back to what it started with (PostgreSQL: the role,
     /// `search_path` and every other `SET`), so that SQL run on this connection before
     /// leaves nothing behind that changes what the next statements read.

@@ -1220,22 +1220,55 @@ impl Project {
 
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
     /// or from the cache when nothing that decides it changed (`server_version` is the
-    /// live server's). The shadow database used, if any, comes back for another use
-    /// ([`crate::autogen::Shadow::renew`]).
+    /// live server's), and the live database with `read_live`: on another thread
+    /// while the shadow database is made and loaded, which leaves the live reading
+    /// out of a cold run's time. Returns the live database's catalog, the desired
+    /// one and the shadow database used, if any, for another use
+    /// ([`crate::autogen::Shadow::renew`]). A failure to read the live database is
+    /// reported before one of the desired schema, as when one came after the other.
     fn desired(
         &self,
         server_version: &str,
         scope: &crate::driver::InspectScope,
-    ) -> Result<(crate::driver::Inspection, Option<crate::autogen::Shadow>), Error> {
-        use crate::autogen::{AutogenError, DesiredCache, SideBySide, desired_statements};
+        read_live: impl FnOnce() -> Result<crate::driver::Inspection, Error> + Send,
+    ) -> Result<
+        (
+            crate::driver::Inspection,
+            crate::driver::Inspection,
+            Option<crate::autogen::Shadow>,
+        ),
+        Error,
+    > {
+        use crate::autogen::{DesiredCache, desired_statements};
         let statements = desired_statements(&self.config.autogenerate.schema, self.dialect())?;
         let cache = self.config.cache_dir.as_ref().map(|dir| {
             let key = DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
             DesiredCache::new(dir, key)
         });
         if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
-            return Ok((found, None));
+            return Ok((read_live()?, found, None));
         }
+        let (live, loaded) = std::thread::scope(|threads| {
+            let live = threads.spawn(read_live);
+            let loaded = self.load_desired(&statements, scope);
+            (live.join(), loaded)
+        });
+        let current = live.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let (inspection, shadow) = loaded?;
+        if let Some(cache) = &cache {
+            cache.store(&inspection);
+        }
+        Ok((current, inspection, Some(shadow)))
+    }
+
+    /// The desired schema's `statements` loaded into a new shadow database and read in
+    /// `scope` as aludel's revisions would leave it.
+    fn load_desired(
+        &self,
+        statements: &[(std::path::PathBuf, crate::script::Statement)],
+        scope: &crate::driver::InspectScope,
+    ) -> Result<(crate::driver::Inspection, crate::autogen::Shadow), Error> {
+        use crate::autogen::{AutogenError, SideBySide};
         let mut shadow = self.shadow(false, scope)?;
         let inspect = |shadow: &mut crate::autogen::Shadow| {
             shadow
@@ -1251,7 +1284,7 @@ impl Project {
         // otherwise.
         let connect = |url: &crate::url::DatabaseUrl| self.connect_shadow(url);
         let mut loaded = None;
-        match shadow.load_side_by_side(&statements, &connect) {
+        match shadow.load_side_by_side(statements, &connect) {
             SideBySide::NotTried => {}
             // A new shadow database, not one emptied by renaming its schemas away:
             // what the file made outside them (an extension) would still be there.
@@ -1272,7 +1305,7 @@ impl Project {
         let first = match loaded {
             Some(first) => first,
             None => {
-                shadow.load(&statements)?;
+                shadow.load(statements)?;
                 inspect(&mut shadow)?
             }
         };
@@ -1282,20 +1315,16 @@ impl Project {
         let mut first = first;
         let in_place = self.dialect() == Dialect::Postgres
             && crate::autogen::written_in_place(&mut first, shadow.driver()?, scope).is_ok();
-        let (inspection, shadow) = match in_place {
+        Ok(match in_place {
             true => (first, shadow),
             false => {
                 let mut again = self.renewed(shadow, scope)?;
-                crate::autogen::create_extensions(again.driver()?, &statements)?;
+                crate::autogen::create_extensions(again.driver()?, statements)?;
                 let inspection =
                     crate::autogen::as_written(first, again.driver()?, scope, self.dialect())?;
                 (inspection, again)
             }
-        };
-        if let Some(cache) = &cache {
-            cache.store(&inspection);
-        }
-        Ok((inspection, Some(shadow)))
+        })
     }
 
     /// `shadow` emptied for another use, or a new shadow database when it cannot be.
@@ -1326,14 +1355,11 @@ impl Project {
         driver: &mut dyn Driver,
         renames: &crate::diff::Renames,
     ) -> Result<crate::autogen::Comparison, Error> {
-        let scope = self.inspect_scope();
-        let current =
-            driver
-                .inspect(&scope)
-                .map_err(|error| crate::autogen::AutogenError::Inspect {
-                    which: "the database",
-                    error,
-                })?;
+        let live_scope = self.inspect_scope();
+        let live_error = |error| crate::autogen::AutogenError::Inspect {
+            which: "the database",
+            error,
+        };
         let version_query = match self.dialect() {
             Dialect::Sqlite => "SELECT sqlite_version()",
             _ => "SELECT version()",
@@ -1345,18 +1371,19 @@ impl Project {
                 error,
             })?
             .join(" ");
-        // The desired schema is read in the schemas read here: with no
-        // `include_schemas`, the database's default schema, whatever the shadow
-        // database's session would call its own.
+        // The desired schema is read in the schemas the live database is read in:
+        // with no `include_schemas`, the database's default schema, whatever the
+        // shadow database's session would call its own.
         let scope = crate::driver::InspectScope {
-            schemas: if scope.schemas.is_empty() {
-                current.catalog.schemas.keys().cloned().collect()
+            schemas: if live_scope.schemas.is_empty() {
+                driver.inspected_schemas(&live_scope).map_err(live_error)?
             } else {
-                scope.schemas
+                live_scope.schemas.clone()
             },
-            ..scope
+            ..live_scope.clone()
         };
-        let (desired, used) = self.desired(&server_version, &scope)?;
+        let read_live = || Ok(driver.inspect(&live_scope).map_err(live_error)?);
+        let (current, desired, used) = self.desired(&server_version, &scope, read_live)?;
         let differing = crate::autogen::differing_expressions(&current.catalog, &desired.catalog);
         // Settling is a refinement: without a shadow database to do it in, the
         // database's own forms are compared, as when settling fails.

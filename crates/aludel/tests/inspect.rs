@@ -480,6 +480,55 @@ fn postgres_inspection_reads_the_same_whatever_the_session_did_to_its_search_pat
     }
 }
 
+/// The schemas a caller is told `inspect` will read are the ones it reads: the named
+/// ones that exist, or the session's default one from its starting search path.
+#[test]
+fn postgres_the_schemas_to_be_read_are_those_read() {
+    let db = PgDatabase::create();
+    let mut driver = open(db.url());
+    driver.execute(PG_SCHEMA).unwrap();
+    let keys = |d: &mut Box<dyn Driver>, s: &InspectScope| -> Vec<String> {
+        d.inspect(s)
+            .unwrap()
+            .catalog
+            .schemas
+            .keys()
+            .cloned()
+            .collect()
+    };
+    for (sql, named) in [
+        ("SELECT 1", &[][..]),
+        ("SET search_path = billing", &[][..]),
+        (
+            "SELECT pg_catalog.set_config('search_path', '', false)",
+            &[][..],
+        ),
+        ("SELECT 1", &["billing", "nowhere", "public"][..]),
+    ] {
+        driver.execute(sql).unwrap();
+        let s = scope(named, &[]);
+        let told = driver.inspected_schemas(&s).unwrap();
+        assert_eq!(told, keys(&mut driver, &s), "after {sql}, {named:?}");
+    }
+    assert_eq!(
+        driver.inspected_schemas(&scope(&[], &[])).unwrap(),
+        ["public"]
+    );
+    // A role whose path starts elsewhere reads there.
+    let name = db.url().rsplit('/').next().unwrap().to_string();
+    driver
+        .execute(&format!(
+            "ALTER DATABASE \"{name}\" SET search_path = billing, public"
+        ))
+        .unwrap();
+    let mut other = open(db.url());
+    assert_eq!(
+        other.inspected_schemas(&scope(&[], &[])).unwrap(),
+        ["billing"]
+    );
+    assert_eq!(keys(&mut other, &scope(&[], &[])), ["billing"]);
+}
+
 #[test]
 fn postgres_inspection_errors_say_what_was_being_read() {
     let db = PgDatabase::create();

@@ -968,6 +968,10 @@ impl Driver for PostgresDriver {
         inspect::inspect(self, scope)
     }
 
+    fn inspected_schemas(&mut self, scope: &InspectScope) -> Result<Vec<String>, DbError> {
+        inspect::inspected_schemas(self, scope)
+    }
+
     fn reset_session(&mut self) -> Result<(), DbError> {
         // DISCARD ALL would also drop prepared statements the client library keeps;
         // these two are the part of it that concerns settings. The first also ends a

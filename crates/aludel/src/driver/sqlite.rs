@@ -178,6 +178,10 @@ impl Driver for SqliteDriver {
         inspect::inspect(&self.conn, scope)
     }
 
+    fn inspected_schemas(&mut self, _scope: &InspectScope) -> Result<Vec<String>, DbError> {
+        Ok(vec![inspect::SCHEMA.to_string()])
+    }
+
     fn lock_holder(&mut self, _table: &VersionTable) -> Result<Option<String>, DbError> {
         // SQLite does not say who holds a file lock.
         Ok(None)

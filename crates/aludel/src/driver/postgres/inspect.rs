@@ -387,6 +387,37 @@ pub(super) fn inspect(
     driver: &mut PostgresDriver,
     scope: &InspectScope,
 ) -> Result<Inspection, DbError> {
+    pinned(driver, scope, inspect_pinned)
+}
+
+/// The schemas [`inspect`] reads: the first column of [`SCHEMAS`], in the same
+/// pinned search path.
+pub(super) fn inspected_schemas(
+    driver: &mut PostgresDriver,
+    scope: &InspectScope,
+) -> Result<Vec<String>, DbError> {
+    pinned(driver, scope, |driver, scope| {
+        let requested = &scope.schemas;
+        driver.wait_for(async {
+            let rows = driver
+                .client
+                .query(SCHEMAS, &[requested])
+                .await
+                .map_err(|e| reading("schemas", requested, e))?;
+            rows.iter()
+                .map(|row| row.try_get::<_, String>(0))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| reading("schemas", requested, e))
+        })
+    })
+}
+
+/// `read` run with the session's starting search path, which is put back after.
+fn pinned<T>(
+    driver: &mut PostgresDriver,
+    scope: &InspectScope,
+    read: impl FnOnce(&mut PostgresDriver, &InspectScope) -> Result<T, DbError>,
+) -> Result<T, DbError> {
     // aludel's own queries: bounded like every other (a frozen proxy ends them).
     let pinned = driver.wait_for(async {
         driver
@@ -396,7 +427,7 @@ pub(super) fn inspect(
             .and_then(|row| row.try_get::<_, String>(0))
             .map_err(|e| reading("schemas", &scope.schemas, e))
     })?;
-    let read = inspect_pinned(driver, scope);
+    let read = read(driver, scope);
     let restored = driver.wait_for(async {
         driver
             .client
@@ -404,9 +435,9 @@ pub(super) fn inspect(
             .await
             .map_err(|e| reading("schemas", &scope.schemas, e))
     });
-    let inspection = read?;
+    let value = read?;
     restored?;
-    Ok(inspection)
+    Ok(value)
 }
 
 /// Runs `q` over `client` with the scope's parameters.

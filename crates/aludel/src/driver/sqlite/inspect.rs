@@ -23,7 +23,7 @@ use crate::schema::{
 use sql_text::TableSql;
 
 /// SQLite's one schema.
-const SCHEMA: &str = "main";
+pub(super) const SCHEMA: &str = "main";
 
 /// `sqlite_schema m` is a table aludel reads: not SQLite's own, not virtual (its
 /// module may not be loaded, and its shadow tables say nothing of it).
