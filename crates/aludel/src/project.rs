@@ -1221,8 +1221,9 @@ impl Project {
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
     /// or from the cache when nothing that decides it changed (`server_version` is the
     /// live server's), and the live database with `read_live`: on another thread
-    /// while the shadow database is made and loaded, which leaves the live reading
-    /// out of a cold run's time. Returns the live database's catalog, the desired
+    /// while a new shadow database is made and loaded, which leaves the live reading
+    /// out of a cold run's time (before, when the shadow database is a configured
+    /// one). Returns the live database's catalog, the desired
     /// one and the shadow database used, if any, for another use
     /// ([`crate::autogen::Shadow::renew`]). A failure to read the live database is
     /// reported before one of the desired schema, as when one came after the other.
@@ -1248,12 +1249,23 @@ impl Project {
         if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
             return Ok((read_live()?, found, None));
         }
-        let (live, loaded) = std::thread::scope(|threads| {
-            let live = threads.spawn(read_live);
-            let loaded = self.load_desired(&statements, scope);
-            (live.join(), loaded)
-        });
-        let current = live.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        let (current, loaded) = if self.config.autogenerate.shadow_database_url.is_some() {
+            // A configured shadow database is emptied before the desired schema loads
+            // into it, and may be the very database read as live (`check --migrations`
+            // migrates it): that reading comes first.
+            let current = read_live()?;
+            (current, self.load_desired(&statements, scope))
+        } else {
+            let (live, loaded) = std::thread::scope(|threads| {
+                let live = threads.spawn(read_live);
+                let loaded = self.load_desired(&statements, scope);
+                (live.join(), loaded)
+            });
+            (
+                live.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                loaded,
+            )
+        };
         let (inspection, shadow) = loaded?;
         if let Some(cache) = &cache {
             cache.store(&inspection);
