@@ -48,6 +48,8 @@ struct Options {
     tables: usize,
     fleet_dbs: usize,
     fleet_revisions: usize,
+    /// Seconds to wait before each cold `check` and each `psql` load (`autogen`).
+    settle_seconds: usize,
 }
 
 fn parse_args() -> Result<Options> {
@@ -59,6 +61,7 @@ fn parse_args() -> Result<Options> {
         tables: 1000,
         fleet_dbs: 1000,
         fleet_revisions: 50,
+        settle_seconds: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -74,10 +77,11 @@ fn parse_args() -> Result<Options> {
             "--tables" => o.tables = num("--tables")?.max(10),
             "--fleet-dbs" => o.fleet_dbs = num("--fleet-dbs")?.max(1),
             "--fleet-revisions" => o.fleet_revisions = num("--fleet-revisions")?.max(1),
+            "--settle" => o.settle_seconds = num("--settle")?,
             "all" | "pg" | "queries" | "autogen" | "fleet" => o.what = a,
             "-h" | "--help" => {
                 println!(
-                    "usage: aludel-bench [all|pg|queries|autogen|fleet] [--runs N] [--revisions N] [--query-revisions N] [--tables N] [--fleet-dbs N] [--fleet-revisions N]"
+                    "usage: aludel-bench [all|pg|queries|autogen|fleet] [--runs N] [--revisions N] [--query-revisions N] [--tables N] [--fleet-dbs N] [--fleet-revisions N] [--settle SECONDS]\n\n--settle: wait before each cold check and psql load of `autogen`, so that neither\nruns in the minutes after the last one's database was dropped (see the README's Benchmarks)"
                 );
                 std::process::exit(0);
             }
