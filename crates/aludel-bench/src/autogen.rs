@@ -43,9 +43,9 @@ CREATE INDEX t{i:05}_name_idx ON t{i:05} (name);
 }
 
 /// `--settle`: waits before a timed run that creates a database's files. On a file
-/// system that passes over recently deleted inodes when it allocates one (ext4
-/// without a journal does, for five minutes), creating a shadow database's thousands
-/// of files right after the last one's were removed costs several times more.
+/// system that passes over recently freed inodes when it allocates one (ext4
+/// without a journal does), creating a shadow database's thousands of files right
+/// after the last one's were removed took up to twice as long here.
 fn pause(o: &Options) {
     if o.settle_seconds > 0 {
         std::thread::sleep(std::time::Duration::from_secs(o.settle_seconds as u64));
