@@ -1223,10 +1223,10 @@ impl Project {
     /// live server's), and the live database with `read_live`: on another thread
     /// while a new shadow database is made and loaded, which leaves the live reading
     /// out of a cold run's time (before, when the shadow database is a configured
-    /// one). Returns the live database's catalog, the desired
-    /// one and the shadow database used, if any, for another use
-    /// ([`crate::autogen::Shadow::renew`]). A failure to read the live database is
-    /// reported before one of the desired schema, as when one came after the other.
+    /// one). Returns the live database's catalog, the desired one and the shadow
+    /// database used, if any, for another use ([`crate::autogen::Shadow::renew`]). A
+    /// failure to read the live database is reported before one of the desired
+    /// schema, as when one came after the other.
     fn desired(
         &self,
         server_version: &str,

@@ -239,6 +239,21 @@ fn name(word: &str) -> String {
     lower[..end].to_string()
 }
 
+/// Every word and quoted identifier of `sql` as written (case kept, quotes taken
+/// off), leaving out strings, bodies and comments; `None` where [`tokens`] is not
+/// sure where they end.
+pub(crate) fn identifiers(sql: &str) -> Option<std::collections::BTreeSet<String>> {
+    Some(
+        tokens(sql)?
+            .into_iter()
+            .filter_map(|t| match t {
+                Token::Word(w) | Token::Quoted(w) => Some(w),
+                Token::Text(_) | Token::Other(_) => None,
+            })
+            .collect(),
+    )
+}
+
 /// Splits `sql` into tokens; `None` for what this lexer does not read with certainty
 /// (a Unicode escape, an unterminated quote).
 fn tokens(sql: &str) -> Option<Vec<Token>> {
