@@ -1146,8 +1146,9 @@ fn fresh_name(taken: &std::collections::BTreeSet<String>, next: &mut usize) -> S
 /// Writing onto the loaded objects costs a statement per expression instead of a
 /// second database of tables, each made with its files (a heap, a TOAST table and its
 /// index), which on a 1,000-table schema was most of a cold `check`'s second half.
-/// And an expression is written once however many places hold it (see
-/// [`WrittenKey`]): the others take the form its copy reads back with.
+/// And an expression is written once however many places hold it with the same
+/// text over columns of the same types: the others take the form its copy reads
+/// back with.
 ///
 /// PostgreSQL only (SQLite cannot alter a column's default or add a check), and not
 /// where the desired schema made an event trigger (it would fire) or a table with
