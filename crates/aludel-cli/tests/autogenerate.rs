@@ -355,6 +355,86 @@ fn postgres_uses_the_shadow_database_it_is_given() {
     assert_eq!(tables, ["customers", "orders"]);
 }
 
+/// Drops a role when dropped: declared before the database it owns objects in, it is
+/// dropped after it.
+struct RoleGuard(String);
+
+impl Drop for RoleGuard {
+    fn drop(&mut self) {
+        let _ = aludel_testkit::pg_rows(
+            &aludel_testkit::postgres_admin_url(),
+            &format!("DROP ROLE IF EXISTS {}", self.0),
+        );
+    }
+}
+
+/// `shadow_server_url`: the temporary shadow databases are made (and dropped) on that
+/// server with its user, not beside the project's database, whose user here may not
+/// create databases at all.
+#[test]
+fn postgres_makes_its_shadow_databases_on_the_shadow_server_it_is_given() {
+    let user = RoleGuard(aludel_testkit::unique_name("aludel_nocreatedb"));
+    let maker = RoleGuard(aludel_testkit::unique_name("aludel_shadow_maker"));
+    let db = aludel_testkit::PgDatabase::create();
+    db.rows(&format!(
+        "CREATE ROLE {0} LOGIN NOCREATEDB; ALTER DATABASE {1} OWNER TO {0}; \
+         CREATE ROLE {2} LOGIN CREATEDB",
+        user.0,
+        db.name(),
+        maker.0
+    ));
+    let (scheme, rest) = db.url().split_once("://").unwrap();
+    let (_, host) = rest.split_once('@').unwrap();
+    let as_role = |role: &str, database: &str| {
+        let host = host.rsplit_once('/').map_or(host, |(h, _)| h);
+        format!("{scheme}://{role}@{host}/{database}")
+    };
+    let p = aludel_testkit::TestProject::new(BIN, Some(&as_role(&user.0, db.name())), "");
+    std::fs::write(p.path().join("schema.sql"), SHOP).unwrap();
+    let r = p.fails(&["check"]);
+    assert!(r.stderr.contains("the user needs CREATEDB"), "{r}");
+    assert!(r.stderr.contains("shadow_server_url"), "{r}");
+
+    p.set_option(
+        "autogenerate",
+        "shadow_server_url",
+        &format!("\"{}\"", as_role(&maker.0, "postgres")),
+    );
+    let r = p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    assert!(r.stderr.contains("Detected add table public.orders"), "{r}");
+    p.ok(&["upgrade", "head"]);
+    // Nothing cached: the desired schema is loaded into a shadow database again.
+    let r = p
+        .command(&["check"])
+        .env("ALUDEL_CACHE_DIR", "")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout),
+        "No new upgrade operations detected.\n"
+    );
+    // Each shadow database it made (owned by the shadow server's user) is gone.
+    let left = aludel_testkit::pg_rows(
+        &aludel_testkit::postgres_admin_url(),
+        &format!(
+            "SELECT d.datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba \
+             WHERE r.rolname = '{}'",
+            maker.0
+        ),
+    );
+    assert!(left.is_empty(), "{left:?}");
+
+    // Not beside a shadow database of its own.
+    p.set_option(
+        "autogenerate",
+        "shadow_database_url",
+        &format!("\"{}\"", db.url()),
+    );
+    let r = p.fails(&["check"]);
+    assert!(r.stderr.contains("not both"), "{r}");
+}
+
 /// A column that a view reads changes type: the view is made again around the change
 /// (PostgreSQL refuses to alter the column while the view reads it).
 fn a_column_read_by_a_view_changes_type(backend: Backend) {

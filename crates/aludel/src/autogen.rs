@@ -90,6 +90,43 @@ pub enum AutogenError {
     /// A change would lose objects aludel does not model.
     #[error("{0}")]
     WouldLose(String),
+    /// A configured shadow server runs another major version than the database: the
+    /// same schema prints differently across major versions, so the comparison would
+    /// report differences that are not there (or miss some).
+    #[error(
+        "[autogenerate] {setting} runs {shadow}, the database {live}: set it to a server of the same major version (each major version prints defaults, checks and views its own way)"
+    )]
+    ShadowVersion {
+        /// The setting that names the shadow's server.
+        setting: &'static str,
+        /// The shadow server's product and major version (`PostgreSQL 16`).
+        shadow: String,
+        /// The database's.
+        live: String,
+    },
+}
+
+/// The product and major version in a server's `version()` text (`PostgreSQL 15.19
+/// (Debian ...) on x86_64 ...` is `PostgreSQL 15`; a 9.x release keeps its minor,
+/// which was part of its major version), or the whole text when it has no such form.
+pub fn server_major(version: &str) -> String {
+    let mut words = version.split_whitespace();
+    let (Some(product), Some(number)) = (words.next(), words.next()) else {
+        return version.trim().to_string();
+    };
+    let numeric: String = number
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let mut parts = numeric.split('.');
+    let major = match (parts.next(), parts.next()) {
+        (Some(first), Some(second)) if first.parse::<u32>().is_ok_and(|n| n < 10) => {
+            format!("{first}.{second}")
+        }
+        (Some(first), _) if !first.is_empty() => first.to_string(),
+        _ => return version.trim().to_string(),
+    };
+    format!("{product} {major}")
 }
 
 /// The statements of the desired schema, with their file and line, in file-name order
@@ -248,8 +285,9 @@ impl Drop for GivenShadowTurn {
 }
 
 impl Shadow {
-    /// Opens a shadow database for a project whose database is `url`, or uses
-    /// `given` (emptying the schemas of `scope` first).
+    /// Opens a shadow database: a new one on the server of `url` (the project's
+    /// database, or `shadow_server_url`), or `given` (emptying the schemas of `scope`
+    /// first).
     /// `shared`: other connections will open [`Shadow::url`] (SQLite then uses a
     /// temporary file rather than memory).
     pub fn open(
@@ -332,7 +370,7 @@ impl Shadow {
                     .execute(&format!("CREATE DATABASE {name}"))
                     .map_err(|error| AutogenError::Shadow {
                         doing: format!(
-                            "creating database {name} (the user needs CREATEDB, or set [autogenerate] shadow_database_url)"
+                            "creating database {name} (the user needs CREATEDB, or set [autogenerate] shadow_database_url or shadow_server_url)"
                         ),
                         error,
                     })?;
@@ -1680,6 +1718,32 @@ mod tests {
 
     fn names(expression: &str) -> Option<Vec<String>> {
         names_in_expression(expression).map(|n| n.into_iter().collect())
+    }
+
+    #[test]
+    fn a_server_version_is_read_down_to_its_major_version() {
+        assert_eq!(
+            server_major(
+                "PostgreSQL 15.19 (Debian 15.19-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc"
+            ),
+            "PostgreSQL 15"
+        );
+        assert_eq!(
+            server_major("PostgreSQL 17beta1 on aarch64"),
+            "PostgreSQL 17"
+        );
+        assert_eq!(server_major("PostgreSQL 16.0"), "PostgreSQL 16");
+        assert_eq!(
+            server_major("PostgreSQL 9.6.24 on x86_64"),
+            "PostgreSQL 9.6"
+        );
+        assert_ne!(
+            server_major("PostgreSQL 15.1 on x"),
+            server_major("PostgreSQL 16.1 on x")
+        );
+        // Nothing to read a version from: the whole text, compared as it is.
+        assert_eq!(server_major(" odd "), "odd");
+        assert_eq!(server_major("Product vX"), "Product vX");
     }
 
     #[test]

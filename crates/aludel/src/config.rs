@@ -134,6 +134,7 @@ struct AutogenerateSection {
     exclude_tables: Option<Vec<String>>,
     include_schemas: Option<Vec<String>>,
     shadow_database_url: Option<String>,
+    shadow_server_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +281,10 @@ pub struct AutogenerateConfig {
     pub include_schemas: Vec<String>,
     /// A database to load the desired schema into; default a temporary one.
     pub shadow_database_url: Option<String>,
+    /// A PostgreSQL server on which the temporary shadow databases are created and
+    /// dropped, instead of the project's own: a scratch server (no durability needed)
+    /// takes a large desired schema much faster than a durable one.
+    pub shadow_server_url: Option<String>,
 }
 
 /// Where the database URL came from, for messages.
@@ -483,7 +488,15 @@ impl Config {
             exclude_tables: g.exclude_tables.unwrap_or_default(),
             include_schemas: g.include_schemas.unwrap_or_default(),
             shadow_database_url: interp("shadow_database_url", g.shadow_database_url)?,
+            shadow_server_url: interp("shadow_server_url", g.shadow_server_url)?,
         };
+        if autogenerate.shadow_database_url.is_some() && autogenerate.shadow_server_url.is_some() {
+            return Err(ConfigError::Invalid {
+                origin: path.display().to_string(),
+                key: "shadow_server_url".into(),
+                message: "set shadow_database_url (a database kept for aludel) or shadow_server_url (a server where aludel creates its temporary shadow databases), not both".into(),
+            });
+        }
 
         let c = file.connect;
         let defaults = ConnectPolicy::default();

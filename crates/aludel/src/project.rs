@@ -1182,27 +1182,87 @@ impl Project {
         }
     }
 
-    /// Opens a shadow database (see [`crate::autogen`]) for the schemas of `scope`.
+    /// Opens a shadow database (see [`crate::autogen`]) for the schemas of `scope`:
+    /// `shadow_database_url` when set, else a new database on `shadow_server_url`'s
+    /// server, else beside the project's.
     fn shadow(
         &self,
         shared: bool,
         scope: &crate::driver::InspectScope,
     ) -> Result<crate::autogen::Shadow, Error> {
-        let given =
-            match &self.config.autogenerate.shadow_database_url {
-                Some(u) => Some(u.parse::<crate::url::DatabaseUrl>().map_err(|e| {
-                    Error::Invalid(format!("[autogenerate] shadow_database_url: {e}"))
-                })?),
-                None => None,
-            };
+        let a = &self.config.autogenerate;
+        let parse = |key: &str, url: &str| {
+            url.parse::<crate::url::DatabaseUrl>()
+                .map_err(|e| Error::Invalid(format!("[autogenerate] {key}: {e}")))
+        };
+        let given = match &a.shadow_database_url {
+            Some(u) => Some(parse("shadow_database_url", u)?),
+            None => None,
+        };
+        let live = self.live_url()?;
+        let server = match &a.shadow_server_url {
+            Some(u) => {
+                let server = parse("shadow_server_url", u)?;
+                if server.dialect() != Dialect::Postgres || live.dialect() != Dialect::Postgres {
+                    return Err(Error::Invalid(
+                        "[autogenerate] shadow_server_url: both it and the database must be PostgreSQL (a SQLite project's shadow database is in memory)".into(),
+                    ));
+                }
+                server
+            }
+            None => live.clone(),
+        };
         let mut connect = |url: &crate::url::DatabaseUrl| self.connect_shadow(url);
         Ok(crate::autogen::Shadow::open(
-            self.live_url()?,
+            &server,
             given.as_ref(),
             scope,
             shared,
             &mut connect,
         )?)
+    }
+
+    /// Refuses a shadow database on a configured server (`shadow_server_url`,
+    /// `shadow_database_url`) of another major version than the database's
+    /// (`server_version`, its `version()`): the desired schema would be read as that
+    /// version prints it.
+    fn same_major_version(
+        &self,
+        shadow: &mut crate::autogen::Shadow,
+        server_version: &str,
+    ) -> Result<(), Error> {
+        let a = &self.config.autogenerate;
+        let setting = if a.shadow_server_url.is_some() {
+            "shadow_server_url"
+        } else if a.shadow_database_url.is_some() {
+            "shadow_database_url"
+        } else {
+            return Ok(());
+        };
+        if self.dialect() != Dialect::Postgres {
+            return Ok(());
+        }
+        let version = shadow
+            .driver()?
+            .query_column("SELECT version()")
+            .map_err(|error| crate::autogen::AutogenError::Inspect {
+                which: "the shadow database",
+                error,
+            })?
+            .join(" ");
+        let (shadow, live) = (
+            crate::autogen::server_major(&version),
+            crate::autogen::server_major(server_version),
+        );
+        if shadow != live {
+            return Err(crate::autogen::AutogenError::ShadowVersion {
+                setting,
+                shadow,
+                live,
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// Opens a connection to a shadow database (`url`), as `[connect]` says.
@@ -1254,11 +1314,14 @@ impl Project {
             // into it, and may be the very database read as live (`check --migrations`
             // migrates it): that reading comes first.
             let current = read_live()?;
-            (current, self.load_desired(&statements, scope))
+            (
+                current,
+                self.load_desired(&statements, scope, server_version),
+            )
         } else {
             let (live, loaded) = std::thread::scope(|threads| {
                 let live = threads.spawn(read_live);
-                let loaded = self.load_desired(&statements, scope);
+                let loaded = self.load_desired(&statements, scope, server_version);
                 (live.join(), loaded)
             });
             (
@@ -1274,14 +1337,17 @@ impl Project {
     }
 
     /// The desired schema's `statements` loaded into a new shadow database and read in
-    /// `scope` as aludel's revisions would leave it.
+    /// `scope` as aludel's revisions would leave it (for a database whose `version()`
+    /// is `server_version`).
     fn load_desired(
         &self,
         statements: &[(std::path::PathBuf, crate::script::Statement)],
         scope: &crate::driver::InspectScope,
+        server_version: &str,
     ) -> Result<(crate::driver::Inspection, crate::autogen::Shadow), Error> {
         use crate::autogen::{AutogenError, SideBySide};
         let mut shadow = self.shadow(false, scope)?;
+        self.same_major_version(&mut shadow, server_version)?;
         let inspect = |shadow: &mut crate::autogen::Shadow| {
             shadow
                 .driver()?
@@ -1404,9 +1470,16 @@ impl Project {
         } else {
             let shadow = match used {
                 Some(used) => self.renewed(used, &scope),
-                None => self.shadow(false, &scope),
+                None => self.shadow(false, &scope).and_then(|mut shadow| {
+                    self.same_major_version(&mut shadow, &server_version)?;
+                    Ok(shadow)
+                }),
             };
             match shadow {
+                // Settled on another major version, the forms would differ anew.
+                Err(e @ Error::Autogen(crate::autogen::AutogenError::ShadowVersion { .. })) => {
+                    return Err(e);
+                }
                 Ok(mut shadow) => match shadow.driver() {
                     Ok(driver) => crate::autogen::settle_expressions(
                         current,
