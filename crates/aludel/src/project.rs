@@ -1281,12 +1281,12 @@ impl Project {
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
     /// or from the cache when nothing that decides it changed (`server_version` is the
     /// live server's), and the live database with `read_live`: on another thread
-    /// while a new shadow database is made and loaded, which leaves the live reading
-    /// out of a cold run's time (before, when the shadow database is a configured
-    /// one). Returns the live database's catalog, the desired one and the shadow
-    /// database used, if any, for another use ([`crate::autogen::Shadow::renew`]). A
-    /// failure to read the live database is reported before one of the desired
-    /// schema, as when one came after the other.
+    /// while the cache is read or a new shadow database is made and loaded, which
+    /// leaves the live reading out of the run's time (before, when the shadow
+    /// database is a configured one). Returns the live database's catalog, the
+    /// desired one and the shadow database used, if any, for another use
+    /// ([`crate::autogen::Shadow::renew`]). A failure to read the live database is
+    /// reported before one of the desired schema, as when one came after the other.
     fn desired(
         &self,
         server_version: &str,
@@ -1301,39 +1301,42 @@ impl Project {
         Error,
     > {
         use crate::autogen::{DesiredCache, desired_statements};
-        let statements = desired_statements(&self.config.autogenerate.schema, self.dialect())?;
-        let cache = self.config.cache_dir.as_ref().map(|dir| {
-            let key = DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
-            DesiredCache::new(dir, key)
-        });
-        if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
-            return Ok((read_live()?, found, None));
-        }
-        let (current, loaded) = if self.config.autogenerate.shadow_database_url.is_some() {
+        let read_desired = || -> Result<_, Error> {
+            let statements =
+                desired_statements(&self.config.autogenerate.schema, self.dialect())?;
+            let cache = self.config.cache_dir.as_ref().map(|dir| {
+                let key =
+                    DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
+                DesiredCache::new(dir, key)
+            });
+            if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
+                return Ok((found, None));
+            }
+            let (inspection, shadow) = self.load_desired(&statements, scope, server_version)?;
+            if let Some(cache) = &cache {
+                cache.store(&inspection);
+            }
+            Ok((inspection, Some(shadow)))
+        };
+        let (current, desired) = if self.config.autogenerate.shadow_database_url.is_some() {
             // A configured shadow database is emptied before the desired schema loads
             // into it, and may be the very database read as live (`check --migrations`
             // migrates it): that reading comes first.
             let current = read_live()?;
-            (
-                current,
-                self.load_desired(&statements, scope, server_version),
-            )
+            (current, read_desired())
         } else {
-            let (live, loaded) = std::thread::scope(|threads| {
+            let (live, desired) = std::thread::scope(|threads| {
                 let live = threads.spawn(read_live);
-                let loaded = self.load_desired(&statements, scope, server_version);
-                (live.join(), loaded)
+                let desired = read_desired();
+                (live.join(), desired)
             });
             (
                 live.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
-                loaded,
+                desired,
             )
         };
-        let (inspection, shadow) = loaded?;
-        if let Some(cache) = &cache {
-            cache.store(&inspection);
-        }
-        Ok((current, inspection, Some(shadow)))
+        let (inspection, shadow) = desired?;
+        Ok((current, inspection, shadow))
     }
 
     /// The desired schema's `statements` loaded into a new shadow database and read in
