@@ -698,3 +698,103 @@ fn postgres_an_extension_type_survives_the_second_load() {
     let r = p.ok(&["check"]);
     assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
 }
+
+/// Points `[autogenerate] schema_command` at `command` (a TOML array), in place of
+/// `schema`.
+fn use_schema_command(p: &aludel_testkit::TestProject, command: &str) {
+    let path = p.path().join("aludel.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("schema ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    p.set_option("autogenerate", "schema_command", command);
+}
+
+/// `schema_command`: the desired schema is what the command prints, read like a file
+/// (a change shows as one), and the command runs once per aludel command.
+fn the_desired_schema_is_what_schema_command_prints(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    use_schema_command(
+        &p,
+        r#"["sh", "-c", "echo ran >> runs.txt; cat models.sql"]"#,
+    );
+    std::fs::write(p.path().join("models.sql"), SHOP).unwrap();
+    let r = p.ok(&["revision", "--autogenerate", "-m", "shop"]);
+    assert!(r.stderr.contains("Detected add table"), "{r}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    let runs = || {
+        std::fs::read_to_string(p.path().join("runs.txt"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(runs(), 2, "once for the revision, once for the check");
+    std::fs::write(
+        p.path().join("models.sql"),
+        SHOP.replace("    note text\n", "    note text,\n    paid boolean\n"),
+    )
+    .unwrap();
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
+    assert!(
+        r.stdout.contains("add column") && r.stdout.contains("orders.paid"),
+        "{r}"
+    );
+    assert_eq!(runs(), 3);
+}
+
+on_both!(the_desired_schema_is_what_schema_command_prints);
+
+/// Each way `schema_command` can fail names the command as written (a secret given
+/// through `${ENV}` stays hidden), says what went wrong, and stops before anything
+/// connects.
+#[test]
+fn a_schema_command_that_gives_no_schema_says_why() {
+    let mut p = aludel_testkit::TestProject::new(BIN, Some("sqlite:///app.db"), "");
+    p.env("SCHEMA_TOKEN", "hunter2");
+    let p = p;
+    let fails = |command: &str| {
+        use_schema_command(&p, command);
+        let r = p.fails(&["check"]);
+        assert!(!p.path().join("app.db").exists(), "connected: {r}");
+        r.stderr
+    };
+    let mut out = String::new();
+    for command in [
+        // Fails, with its standard error's last 20 lines.
+        r#"["sh", "-c", "for i in $(seq 1 25); do echo line $i >&2; done; exit 3"]"#,
+        r#"["sh", "-c", "exit 1"]"#,
+        r#"["no-such-program-for-aludel"]"#,
+        // Succeeds but gives nothing to compare with.
+        r#"["sh", "-c", "echo '-- nothing here'"]"#,
+        r#"["printf", "CREATE TABLE t (x text DEFAULT 'a');\n\\377"]"#,
+        // A secret in an argument stays as written.
+        r#"["sh", "-c", "exit 2", "${SCHEMA_TOKEN}"]"#,
+    ] {
+        out.push_str(&format!("$ {command}\n{}\n", fails(command)));
+    }
+    insta::assert_snapshot!(out.replace("hunter2", "[LEAKED]"));
+
+    // A statement the database refuses is named by the command's output and line.
+    use_schema_command(
+        &p,
+        r#"["printf", "CREATE TABLE a (id int);\n\nCREATE TABLE a (id int);\n"]"#,
+    );
+    let r = p.fails(&["check"]);
+    assert!(
+        r.stderr.contains(
+            "output of `printf 'CREATE TABLE a (id int);\\n\\nCREATE TABLE a (id int);\\n'`:3:"
+        ),
+        "{r}"
+    );
+    // Not with `schema` too.
+    p.set_option("autogenerate", "schema", "\"schema.sql\"");
+    let r = p.fails(&["check"]);
+    assert!(r.stderr.contains("not both"), "{r}");
+}

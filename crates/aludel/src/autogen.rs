@@ -26,6 +26,7 @@ use crate::script::{SplitError, split_statements};
 use crate::url::{DatabaseUrl, Dialect};
 
 mod load_plan;
+pub mod schema_command;
 
 /// Why autogenerate or check could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +34,7 @@ mod load_plan;
 pub enum AutogenError {
     /// The desired schema's file or folder does not exist.
     #[error(
-        "the desired schema {} does not exist: check and autogenerate compare the database with it; write it (the schema as the revisions should leave it, e.g. from `pg_dump --schema-only`), or set `schema` under [autogenerate] in aludel.toml",
+        "the desired schema {} does not exist: check and autogenerate compare the database with it; write it (the schema as the revisions should leave it, e.g. from `pg_dump --schema-only`), or set `schema` (its files) or `schema_command` (a command that prints it) under [autogenerate] in aludel.toml",
         path.display()
     )]
     SchemaMissing {
@@ -90,6 +91,15 @@ pub enum AutogenError {
     /// A change would lose objects aludel does not model.
     #[error("{0}")]
     WouldLose(String),
+    /// `[autogenerate] schema_command` did not give a desired schema.
+    #[error("[autogenerate] schema_command `{command}` {problem}")]
+    SchemaCommand {
+        /// The command as written in `aludel.toml`.
+        command: String,
+        /// What went wrong: it could not start, failed (with the end of its standard
+        /// error), printed something not UTF-8 or no statement at all.
+        problem: String,
+    },
     /// A configured shadow server runs another major version than the database: the
     /// same schema prints differently across major versions, so the comparison would
     /// report differences that are not there (or miss some).
@@ -169,6 +179,30 @@ pub fn desired_statements(
         out.extend(statements.into_iter().map(|s| (file.clone(), s)));
     }
     Ok(out)
+}
+
+/// The statements of a desired schema that `command` printed (its
+/// [`schema_command::run`] output), each named by [`schema_command::output_name`] and
+/// its line. No statement at all is refused: compared with it, every table of the
+/// database would be dropped, and a command that printed nothing more likely failed
+/// without saying so.
+pub fn desired_statements_printed(
+    command: &crate::config::SchemaCommand,
+    output: &str,
+    dialect: Dialect,
+) -> Result<Vec<(PathBuf, crate::script::Statement)>, AutogenError> {
+    let name = schema_command::output_name(command);
+    let statements = split_statements(output, dialect, 1).map_err(|error| AutogenError::Split {
+        path: name.clone(),
+        error,
+    })?;
+    if statements.is_empty() {
+        return Err(AutogenError::SchemaCommand {
+            command: schema_command::shown(command),
+            problem: "printed no SQL statement on standard output: the desired schema must hold at least one (with none, every table would be dropped)".into(),
+        });
+    }
+    Ok(statements.into_iter().map(|s| (name.clone(), s)).collect())
 }
 
 /// `<pid>-<n>`: unique among this process's shadows and across processes.

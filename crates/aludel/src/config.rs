@@ -135,6 +135,7 @@ struct AutogenerateSection {
     include_schemas: Option<Vec<String>>,
     shadow_database_url: Option<String>,
     shadow_server_url: Option<String>,
+    schema_command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,6 +286,19 @@ pub struct AutogenerateConfig {
     /// dropped, instead of the project's own: a scratch server (no durability needed)
     /// takes a large desired schema much faster than a durable one.
     pub shadow_server_url: Option<String>,
+    /// A command whose standard output is the desired schema, instead of `schema`'s
+    /// files: models kept in code (an ORM's metadata) printed as DDL.
+    pub schema_command: Option<SchemaCommand>,
+}
+
+/// `[autogenerate] schema_command`: run in the project's folder, with no input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaCommand {
+    /// Program and arguments, `${ENV}` references replaced.
+    pub command: Vec<String>,
+    /// The command as written in the file: what messages show, so that a secret
+    /// passed to it is never printed.
+    pub as_written: Vec<String>,
 }
 
 /// Where the database URL came from, for messages.
@@ -483,12 +497,40 @@ impl Config {
         }
 
         let g = file.autogenerate;
+        let schema_command = match g.schema_command {
+            None => None,
+            Some(command) => {
+                if command.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        origin: path.display().to_string(),
+                        key: "schema_command".into(),
+                        message: "must name a program, e.g. [\"python\", \"-m\", \"app.schema\"]"
+                            .into(),
+                    });
+                }
+                if g.schema.is_some() {
+                    return Err(ConfigError::Invalid {
+                        origin: path.display().to_string(),
+                        key: "schema_command".into(),
+                        message: "set schema (the desired schema's files) or schema_command (a command that prints it), not both: remove the schema line".into(),
+                    });
+                }
+                Some(SchemaCommand {
+                    command: command
+                        .iter()
+                        .map(|c| interpolate(c, env, path, "schema_command"))
+                        .collect::<Result<_, _>>()?,
+                    as_written: command,
+                })
+            }
+        };
         let autogenerate = AutogenerateConfig {
             schema: root.join(interp("schema", g.schema)?.unwrap_or_else(|| "schema.sql".into())),
             exclude_tables: g.exclude_tables.unwrap_or_default(),
             include_schemas: g.include_schemas.unwrap_or_default(),
             shadow_database_url: interp("shadow_database_url", g.shadow_database_url)?,
             shadow_server_url: interp("shadow_server_url", g.shadow_server_url)?,
+            schema_command,
         };
         if autogenerate.shadow_database_url.is_some() && autogenerate.shadow_server_url.is_some() {
             return Err(ConfigError::Invalid {
@@ -775,6 +817,7 @@ transaction_per_migration = true     # false: one transaction for the whole run 
 
 [autogenerate]
 schema = "schema.sql"                # desired state: a file or a folder of .sql files
+# schema_command = ["python", "-m", "app.schema"]   # instead of schema: prints the desired schema
 exclude_tables = []
 # include_schemas = ["public"]
 

@@ -254,6 +254,10 @@ pub struct Project {
     // ([`Project::with_database_url`]) without being read or validated again.
     scripts: Arc<ScriptDir>,
     graph: Arc<RevisionGraph>,
+    /// What `[autogenerate] schema_command` printed, once it has run: the command runs
+    /// once however many times (and for however many databases) the desired schema
+    /// is read.
+    schema_output: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Project {
@@ -286,6 +290,7 @@ impl Project {
             config,
             scripts: Arc::new(scripts),
             graph: Arc::new(graph),
+            schema_output: Arc::default(),
         })
     }
 
@@ -300,6 +305,7 @@ impl Project {
             config,
             scripts: Arc::clone(&self.scripts),
             graph: Arc::clone(&self.graph),
+            schema_output: Arc::clone(&self.schema_output),
         }
     }
 
@@ -1300,10 +1306,9 @@ impl Project {
         ),
         Error,
     > {
-        use crate::autogen::{DesiredCache, desired_statements};
+        use crate::autogen::DesiredCache;
         let read_desired = || -> Result<_, Error> {
-            let statements =
-                desired_statements(&self.config.autogenerate.schema, self.dialect())?;
+            let statements = self.desired_statements()?;
             let cache = self.config.cache_dir.as_ref().map(|dir| {
                 let key =
                     DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
@@ -1426,8 +1431,39 @@ impl Project {
     /// reported before anything slow runs (a connection, every revision applied to a
     /// shadow database). They are read again where they are used: it is cheap.
     fn desired_schema_readable(&self) -> Result<(), Error> {
-        crate::autogen::desired_statements(&self.config.autogenerate.schema, self.dialect())?;
+        self.desired_statements()?;
         Ok(())
+    }
+
+    /// The desired schema's statements, with their file (or the command's output)
+    /// and line: from `[autogenerate] schema_command`'s output (the command runs once
+    /// for the project), else from `schema`'s files.
+    fn desired_statements(
+        &self,
+    ) -> Result<Vec<(std::path::PathBuf, crate::script::Statement)>, Error> {
+        let autogenerate = &self.config.autogenerate;
+        let Some(command) = &autogenerate.schema_command else {
+            return Ok(crate::autogen::desired_statements(
+                &autogenerate.schema,
+                self.dialect(),
+            )?);
+        };
+        let mut output = self
+            .schema_output
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let text = match &mut *output {
+            Some(text) => text,
+            None => output.insert(crate::autogen::schema_command::run(
+                command,
+                &self.config.root,
+            )?),
+        };
+        Ok(crate::autogen::desired_statements_printed(
+            command,
+            text,
+            self.dialect(),
+        )?)
     }
 
     /// Compares the database (through `driver`) with the desired schema.
