@@ -798,3 +798,83 @@ fn a_schema_command_that_gives_no_schema_says_why() {
     let r = p.fails(&["check"]);
     assert!(r.stderr.contains("not both"), "{r}");
 }
+
+/// A Python with SQLAlchemy: `ALUDEL_TEST_PYTHON`, else the venv `scripts/test`
+/// makes under `target/` (the pins of `scripts/alembic-diff/requirements.txt`).
+fn python_with_sqlalchemy() -> std::path::PathBuf {
+    let path = std::env::var_os("ALUDEL_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/alembic-venv/bin/python")
+        });
+    assert!(
+        path.is_file(),
+        "{} is missing: scripts/test installs SQLAlchemy there, or set ALUDEL_TEST_PYTHON to a Python that has it",
+        path.display()
+    );
+    path
+}
+
+/// The SQLAlchemy recipe (`examples/sqlalchemy`): the models are the desired schema
+/// (`schema_command` runs `python -m app.schema DIALECT`). A CHECK with `%` comes out
+/// as written, a model edited is a revision, and `check` is clean after each upgrade.
+fn the_sqlalchemy_models_are_the_desired_schema(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sqlalchemy/app");
+    std::fs::create_dir(p.path().join("app")).unwrap();
+    for file in ["__init__.py", "models.py", "schema.py"] {
+        std::fs::copy(example.join(file), p.path().join("app").join(file)).unwrap();
+    }
+    let dialect = match backend {
+        Backend::Postgres => "postgresql",
+        Backend::Sqlite => "sqlite",
+    };
+    use_schema_command(
+        &p,
+        &format!(
+            r#"["{}", "-m", "app.schema", "{dialect}"]"#,
+            python_with_sqlalchemy().display()
+        ),
+    );
+    p.ok(&["revision", "--autogenerate", "-m", "models"]);
+    let files = revision_files(&p);
+    let first = std::fs::read_to_string(p.versions().join(&files[0])).unwrap();
+    assert!(first.contains("'%@%'") && !first.contains("%%"), "{first}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+
+    let models = p.path().join("app/models.py");
+    let text = std::fs::read_to_string(&models).unwrap();
+    let edited = text.replace(
+        "    note: Mapped[str | None] = mapped_column(Text)\n",
+        "    note: Mapped[str | None] = mapped_column(Text)\n    vip: Mapped[bool] = mapped_column(server_default=text(\"false\"))\n",
+    );
+    assert_ne!(
+        edited, text,
+        "the example's Customer model changed: update this test"
+    );
+    std::fs::write(&models, edited).unwrap();
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
+    assert!(
+        r.stdout.contains("add column") && r.stdout.contains("customers.vip"),
+        "{r}"
+    );
+    let r = p.ok(&["revision", "--autogenerate", "-m", "vip"]);
+    assert!(r.stderr.contains("customers.vip"), "{r}");
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(
+        p.ok(&["check"]).stdout,
+        "No new upgrade operations detected.\n"
+    );
+    p.ok(&["downgrade", "base"]);
+    let mut tables = p.db().tables();
+    tables.retain(|t| t != "aludel_version");
+    assert!(tables.is_empty(), "{tables:?}");
+}
+
+on_both!(the_sqlalchemy_models_are_the_desired_schema);
