@@ -107,6 +107,13 @@ struct Cli {
     command: Command,
 }
 
+/// Where `aludel import` takes a project from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ImportFrom {
+    /// An Alembic project.
+    Alembic,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -253,6 +260,31 @@ enum Command {
         /// Compare the result of applying every revision to a shadow database instead.
         #[arg(long)]
         migrations: bool,
+    },
+    /// Turn an Alembic project into an aludel project: `aludel import alembic [PATH]`
+    /// writes each revision's SQL (from Alembic's offline mode, run with the project's
+    /// Python) as a .sql file and an aludel.toml that keeps Alembic's version table.
+    Import {
+        /// The tool the project comes from.
+        #[arg(value_enum)]
+        from: ImportFrom,
+        /// The Alembic project's folder, holding alembic.ini or pyproject.toml
+        /// (default: the current one).
+        path: Option<PathBuf>,
+        /// The Python of the project's environment (where env.py and the revisions
+        /// import).
+        #[arg(long, default_value = "python")]
+        python: String,
+        /// The database's dialect, postgresql or sqlite (default: what env.py
+        /// configures).
+        #[arg(long)]
+        dialect: Option<String>,
+        /// The folder for aludel's revisions, relative to PATH.
+        #[arg(long, default_value = "aludel")]
+        script_location: String,
+        /// Replace an existing aludel.toml (revision files are never replaced).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a shell completion script, e.g. `aludel completions bash >
     /// /usr/share/bash-completion/completions/aludel`.
@@ -405,8 +437,11 @@ impl Command {
     /// Why this command cannot run once per member or database, if it cannot.
     fn fleet_refusal(&self, targets: bool) -> Option<&'static str> {
         match self {
-            Command::Init { .. } | Command::Revision { .. } | Command::Merge { .. } => Some(
-                "init, revision and merge write files in one project; run them in that project",
+            Command::Init { .. }
+            | Command::Import { .. }
+            | Command::Revision { .. }
+            | Command::Merge { .. } => Some(
+                "init, import, revision and merge write files in one project; run them in that project",
             ),
             Command::Completions { .. } | Command::Man { .. } => {
                 Some("completions and man print text; run them without --workspace or --targets")
@@ -483,6 +518,31 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
             }
             _ => {}
         }
+    }
+    if let Command::Import {
+        from: ImportFrom::Alembic,
+        path,
+        python,
+        dialect,
+        script_location,
+        force,
+    } = &cli.command
+    {
+        let dir = path
+            .as_ref()
+            .map(|d| cwd.join(d).components().collect::<PathBuf>())
+            .unwrap_or_else(|| cwd.clone());
+        let report =
+            aludel::alembic_import::import_alembic(&aludel::alembic_import::ImportOptions {
+                alembic_dir: dir,
+                python: python.clone(),
+                dialect: dialect.clone(),
+                script_location: script_location.clone(),
+                force: *force,
+            })
+            .map_err(|e| e.to_string())?;
+        printer.result(&output::import_report(&report));
+        return Ok(ExitCode::SUCCESS);
     }
     if let Command::Init { dir } = &cli.command {
         let dir = dir
@@ -594,7 +654,10 @@ fn run_counted(
     let mut outcome = Outcome::default();
     let err = Failure::from;
     match command {
-        Command::Init { .. } | Command::Completions { .. } | Command::Man { .. } => {}
+        Command::Init { .. }
+        | Command::Import { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. } => {}
         Command::Revision {
             message,
             autogenerate,

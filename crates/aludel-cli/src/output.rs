@@ -318,3 +318,58 @@ fn now_rfc3339() -> String {
         .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
 }
+
+/// What `aludel import alembic` did, for a person: the files written, the revisions
+/// kept, and each revision left for a person to write, with Alembic's reason.
+pub fn import_report(report: &aludel::alembic_import::ImportReport) -> String {
+    let mut out = format!(
+        "Read {} with Alembic; wrote the SQL for {}.\n",
+        report.config.display(),
+        report.dialect
+    );
+    if let Some(error) = &report.env_error {
+        out.push_str(&format!(
+            "env.py could not run offline ({}); used the defaults it would have overridden.\n",
+            aludel::text::value(error)
+        ));
+    }
+    out.push_str(&format!(
+        "Wrote {} revision file(s); kept {} already imported.\n",
+        report.written.len(),
+        report.kept.len()
+    ));
+    if let Some(path) = &report.config_written {
+        out.push_str(&format!(
+            "Wrote {} (version_table = {}{}).\n",
+            path.display(),
+            report.version_table,
+            report
+                .version_table_schema
+                .as_deref()
+                .map(|s| format!(", version_table_schema = {s}"))
+                .unwrap_or_default()
+        ));
+    }
+    if !report.non_transactional.is_empty() {
+        out.push_str(&format!(
+            "Run outside a transaction (autocommit_block): {}.\n",
+            report.non_transactional.join(", ")
+        ));
+    }
+    if report.incomplete.is_empty() {
+        out.push_str("Every revision's SQL was written.");
+    } else {
+        out.push_str(&format!(
+            "{} revision(s) need a person to write their SQL (marked `-- aludel:incomplete`; upgrade refuses them until then):\n",
+            report.incomplete.len()
+        ));
+        for (id, reason) in &report.incomplete {
+            out.push_str(&format!(
+                "  {id}: {}\n",
+                aludel::text::one_line(reason, 300)
+            ));
+        }
+        out.pop();
+    }
+    out
+}

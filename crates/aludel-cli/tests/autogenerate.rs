@@ -799,23 +799,6 @@ fn a_schema_command_that_gives_no_schema_says_why() {
     assert!(r.stderr.contains("not both"), "{r}");
 }
 
-/// A Python with SQLAlchemy: `ALUDEL_TEST_PYTHON`, else the venv `scripts/test`
-/// makes under `target/` (the pins of `scripts/alembic-diff/requirements.txt`).
-fn python_with_sqlalchemy() -> std::path::PathBuf {
-    let path = std::env::var_os("ALUDEL_TEST_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../target/alembic-venv/bin/python")
-        });
-    assert!(
-        path.is_file(),
-        "{} is missing: scripts/test installs SQLAlchemy there, or set ALUDEL_TEST_PYTHON to a Python that has it",
-        path.display()
-    );
-    path
-}
-
 /// The SQLAlchemy recipe (`examples/sqlalchemy`): the models are the desired schema
 /// (`schema_command` runs `python -m app.schema DIALECT`). A CHECK with `%` comes out
 /// as written, a model edited is a revision, and `check` is clean after each upgrade.
@@ -835,7 +818,7 @@ fn the_sqlalchemy_models_are_the_desired_schema(backend: Backend) {
         &p,
         &format!(
             r#"["{}", "-m", "app.schema", "{dialect}"]"#,
-            python_with_sqlalchemy().display()
+            aludel_testkit::python_with_alembic().display()
         ),
     );
     p.ok(&["revision", "--autogenerate", "-m", "models"]);

@@ -490,7 +490,7 @@ fn manual_pages_render() {
     assert_eq!(pages.first(), Some(&"[PROJECT]/aludel.1"), "{r}");
     assert!(pages.contains(&"[PROJECT]/aludel-upgrade.1"), "{r}");
     assert!(pages.contains(&"[PROJECT]/aludel-current.1"), "{r}");
-    assert_eq!(pages.len(), 15, "aludel.1 and one page per command:\n{r}");
+    assert_eq!(pages.len(), 16, "aludel.1 and one page per command:\n{r}");
     assert_eq!(
         std::fs::read_to_string(p.path().join("aludel.1")).unwrap(),
         page

@@ -767,6 +767,24 @@ pub fn json_log(stderr: &str) -> Vec<String> {
         .collect()
 }
 
+/// A Python with Alembic and SQLAlchemy: `ALUDEL_TEST_PYTHON`, else the venv
+/// `scripts/test` makes under `target/` (the pins of
+/// `scripts/alembic-diff/requirements.txt`). Fails the test, saying so, when there is
+/// none.
+pub fn python_with_alembic() -> PathBuf {
+    let path = std::env::var_os("ALUDEL_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/alembic-venv/bin/python")
+        });
+    assert!(
+        path.is_file(),
+        "{} is missing: scripts/test installs Alembic and SQLAlchemy there, or set ALUDEL_TEST_PYTHON to a Python that has them",
+        path.display()
+    );
+    path
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

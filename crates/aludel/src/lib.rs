@@ -34,6 +34,7 @@
 //! | [`fleet`] | many databases (`--targets`, `--shard`) and many projects (`--workspace`) |
 //! | [`migrator`] | the application API: embedded or folder migrations, upgrade and start-up checks |
 
+pub mod alembic_import;
 pub mod autogen;
 pub mod config;
 pub mod diff;

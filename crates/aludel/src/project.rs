@@ -425,6 +425,13 @@ impl Project {
                     "revision {id} has no file (internal inconsistency)"
                 ))
             })?;
+            if let Some(reason) = script.incomplete() {
+                return Err(Error::Invalid(format!(
+                    "{}: revision {id} is marked incomplete ({}): write its SQL in its upgrade and downgrade sections, then remove its `-- aludel:incomplete` line; nothing was run",
+                    script.path().display(),
+                    crate::text::one_line(reason, 400)
+                )));
+            }
             let statements = script.statements(step.direction, dialect)?;
             if script.transaction()
                 && crate::render::capabilities(dialect).transactional_ddl

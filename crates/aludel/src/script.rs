@@ -152,6 +152,7 @@ pub struct Section<'a> {
 pub struct Script {
     spec: std::sync::Arc<RevisionSpec>,
     transaction: bool,
+    incomplete: Option<Box<str>>,
     text: Text,
     sections: Vec<parse::SectionInfo>,
 }
@@ -227,6 +228,7 @@ impl Script {
         Ok(Script {
             spec: std::sync::Arc::new(parsed.spec),
             transaction: parsed.transaction,
+            incomplete: parsed.incomplete,
             text,
             sections: parsed.sections,
         })
@@ -271,6 +273,13 @@ impl Script {
     /// `true`).
     pub fn transaction(&self) -> bool {
         self.transaction
+    }
+
+    /// Why the revision's SQL is still to be written (`-- aludel:incomplete REASON`,
+    /// e.g. a revision imported from Alembic whose Python could not be turned into
+    /// SQL): it is refused in either direction until a person writes it.
+    pub fn incomplete(&self) -> Option<&str> {
+        self.incomplete.as_deref()
     }
 
     /// The whole file text.

@@ -27,11 +27,13 @@ pub(super) struct SectionInfo {
 pub(super) struct Parsed {
     pub(super) spec: RevisionSpec,
     pub(super) transaction: bool,
+    /// `-- aludel:incomplete REASON`: why the revision's SQL is still to be written.
+    pub(super) incomplete: Option<Box<str>>,
     pub(super) sections: Vec<SectionInfo>,
 }
 
 const HEADER_KEYS: &str =
-    "revision, revises, message, created, branch_labels, depends_on or transaction";
+    "revision, revises, message, created, branch_labels, depends_on, transaction or incomplete";
 
 /// The value of one header key and the line it was on.
 #[derive(Default)]
@@ -48,6 +50,7 @@ struct Header<'a> {
     branch_labels: Field<'a>,
     depends_on: Field<'a>,
     transaction: Field<'a>,
+    incomplete: Field<'a>,
 }
 
 /// Splits a directive line into key and value, if it is one (`-- aludel:KEY VALUE`).
@@ -204,6 +207,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
             "branch_labels" => &mut header.branch_labels,
             "depends_on" => &mut header.depends_on,
             "transaction" => &mut header.transaction,
+            "incomplete" => &mut header.incomplete,
             _ if in_sections => {
                 return Err(err(
                     line_no,
@@ -270,9 +274,20 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
             ));
         }
     };
+    let incomplete = match header.incomplete.value {
+        None => None,
+        Some(("", line)) => {
+            return Err(err(
+                line,
+                "incomplete needs a reason: '-- aludel:incomplete WHY' (the revision's SQL is still to be written)".to_string(),
+            ));
+        }
+        Some((reason, _)) => Some(reason.into()),
+    };
     Ok(Parsed {
         spec,
         transaction,
+        incomplete,
         sections,
     })
 }

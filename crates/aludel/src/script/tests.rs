@@ -96,7 +96,7 @@ fn malformed_headers_name_file_and_line() {
         (
             "-- aludel:revision a\n-- aludel:colour red\n-- aludel:upgrade\n",
             "v/x.sql:2: unknown header key 'colour' (expected revision, revises, message, \
-             created, branch_labels, depends_on or transaction)",
+             created, branch_labels, depends_on, transaction or incomplete)",
         ),
         (
             "-- aludel:revision a\n\n-- aludel:revision b\n-- aludel:upgrade\n",
@@ -154,6 +154,10 @@ fn malformed_headers_name_file_and_line() {
         (
             "-- aludel:revision a\n-- aludel:upgrade postgres\n-- aludel:upgrade postgresql\n",
             "v/x.sql:3: duplicate section '-- aludel:upgrade postgresql' (first on line 2)",
+        ),
+        (
+            "-- aludel:revision a\n-- aludel:incomplete\n-- aludel:upgrade\n",
+            "v/x.sql:2: incomplete needs a reason: '-- aludel:incomplete WHY' (the revision's SQL is still to be written)",
         ),
         (
             "-- aludel:revision a\nCREATE TABLE t (x int);\n-- aludel:upgrade\n",
@@ -912,4 +916,16 @@ fn a_symlink_that_comes_to_lead_to_a_file_is_found_without_a_folder_change() {
     std::fs::remove_file(&target).unwrap();
     let (scripts, _, _) = load();
     assert_eq!(scripts.len(), n);
+}
+
+#[test]
+fn an_incomplete_revision_says_why() {
+    let script = Script::parse(
+        "v/x.sql",
+        "-- aludel:revision a\n-- aludel:incomplete its Python reads rows\n-- aludel:upgrade\n",
+    )
+    .unwrap();
+    assert_eq!(script.incomplete(), Some("its Python reads rows"));
+    let script = Script::parse("v/x.sql", "-- aludel:revision a\n-- aludel:upgrade\n").unwrap();
+    assert_eq!(script.incomplete(), None);
 }

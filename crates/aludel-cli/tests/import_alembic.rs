@@ -1,0 +1,413 @@
+//! `aludel import alembic`: an Alembic project made by Alembic itself (`alembic init`,
+//! from PyPI in the venv `scripts/test` makes), imported, then run by aludel and by
+//! Alembic side by side.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aludel_testkit::{python_with_alembic, sqlite_rows};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+
+/// Revisions with a branch (labelled), a merge, `depends_on` by label, an
+/// `autocommit_block`, a data migration that reads rows through `get_bind()`
+/// (offline mode cannot run it), a bulk insert with a quote and a `%`, and a
+/// docstring of several lines.
+const REVISIONS: &[(&str, &str)] = &[
+    (
+        "a1",
+        r#""""create customers
+
+Revision ID: a1
+Revises:
+Create Date: 2024-01-02 03:04:05.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "a1"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "customers",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("email", sa.String(200)),
+        sa.CheckConstraint("email LIKE '%@%'", name="customers_email_check"),
+    )
+
+
+def downgrade():
+    op.drop_table("customers")
+"#,
+    ),
+    (
+        "b2",
+        r#""""add note"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "b2"
+down_revision = "a1"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("customers", sa.Column("note", sa.Text()))
+    op.create_index("customers_name_idx", "customers", ["name"])
+
+
+def downgrade():
+    op.drop_index("customers_name_idx", table_name="customers")
+    op.drop_column("customers", "note")
+"#,
+    ),
+    (
+        "c3",
+        r#""""audit log"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "c3"
+down_revision = "a1"
+branch_labels = ("audit",)
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("what", sa.Text),
+    )
+
+
+def downgrade():
+    op.drop_table("audit_log")
+"#,
+    ),
+    (
+        "m4",
+        r#""""merge"""
+revision = "m4"
+down_revision = ("b2", "c3")
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
+"#,
+    ),
+    (
+        "d5",
+        r#""""index outside a transaction
+
+A longer description
+over two lines.
+"""
+from alembic import op
+
+revision = "d5"
+down_revision = "m4"
+branch_labels = None
+depends_on = "audit"
+
+
+def upgrade():
+    with op.get_context().autocommit_block():
+        op.create_index("customers_email_idx", "customers", ["email"], postgresql_concurrently=True)
+
+
+def downgrade():
+    with op.get_context().autocommit_block():
+        op.drop_index("customers_email_idx", table_name="customers", postgresql_concurrently=True)
+"#,
+    ),
+    (
+        "e6",
+        r#""""trim names, row by row"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "e6"
+down_revision = "d5"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    conn = op.get_bind()
+    rows = conn.execute(sa.text("SELECT id, name FROM customers")).fetchall()
+    for id_, name in rows:
+        conn.execute(sa.text("UPDATE customers SET name = :n WHERE id = :i"), {"n": name.strip(), "i": id_})
+
+
+def downgrade():
+    pass
+"#,
+    ),
+    (
+        "f7",
+        r#""""seed"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "f7"
+down_revision = "e6"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    t = sa.table("audit_log", sa.column("id", sa.Integer), sa.column("what", sa.Text))
+    op.bulk_insert(t, [{"id": 1, "what": "it's seeded; 100%"}])
+
+
+def downgrade():
+    op.execute("DELETE FROM audit_log WHERE id = 1")
+"#,
+    ),
+];
+
+/// An Alembic project made by `alembic init`, its URL a SQLite file `alembic.db`.
+fn alembic_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let python = python_with_alembic();
+    let out = Command::new(&python)
+        .args(["-m", "alembic", "init", "migrations"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ini = dir.path().join("alembic.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    let text = text.replace(
+        "sqlalchemy.url = driver://user:pass@localhost/dbname",
+        "sqlalchemy.url = sqlite:///alembic.db",
+    );
+    std::fs::write(&ini, text).unwrap();
+    for (id, text) in REVISIONS {
+        std::fs::write(
+            dir.path().join(format!("migrations/versions/{id}.py")),
+            text,
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn run(dir: &Path, program: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn aludel(dir: &Path, args: &[&str], db: &str) -> (bool, String) {
+    let url = format!("sqlite:///{db}");
+    run(
+        dir,
+        Path::new(BIN),
+        args,
+        &[("DATABASE_URL", &url), ("ALUDEL_CACHE_DIR", "")],
+    )
+}
+
+fn alembic(dir: &Path, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["-m", "alembic"];
+    all.extend_from_slice(args);
+    run(dir, &python_with_alembic(), &all, &[])
+}
+
+/// A SQLite database's schema (without the version table, whose DDL is each tool's
+/// own) and its version rows. Runs of white space count as one: Alembic's offline
+/// mode, which the import runs, writes a tab of SQLAlchemy's DDL as four spaces,
+/// and SQLite keeps each table's text as it was given.
+fn schema_and_versions(db: &Path) -> (Vec<String>, Vec<String>) {
+    let schema = sqlite_rows(
+        db,
+        "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master \
+         WHERE name NOT LIKE 'alembic_version%' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+    )
+    .into_iter()
+    .map(|row| row.split_whitespace().collect::<Vec<_>>().join(" "))
+    .collect();
+    let versions = sqlite_rows(db, "SELECT version_num FROM alembic_version ORDER BY 1");
+    (schema, versions)
+}
+
+/// The file aludel wrote for revision `id`.
+fn imported(dir: &Path, id: &str) -> PathBuf {
+    std::fs::read_dir(dir.join("aludel/versions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{id}_")))
+        })
+        .unwrap()
+}
+
+#[test]
+fn an_alembic_history_runs_the_same_under_aludel() {
+    let project = alembic_project();
+    let dir = project.path();
+    let python = python_with_alembic();
+    let python = python.to_str().unwrap();
+
+    // The dialect comes from what env.py configures (alembic.ini's SQLite URL).
+    let (ok, out) = aludel(dir, &["import", "alembic", "--python", python], "aludel.db");
+    assert!(ok, "{out}");
+    assert!(out.contains("Wrote 7 revision file(s)"), "{out}");
+    assert!(out.contains("version_table = alembic_version"), "{out}");
+    assert!(out.contains("(autocommit_block): d5."), "{out}");
+    assert!(out.contains("e6: imported from Alembic"), "{out}");
+    assert!(out.contains("migrations/versions/e6.py:"), "{out}");
+
+    let d5 = std::fs::read_to_string(imported(dir, "d5")).unwrap();
+    for line in [
+        "-- aludel:revises m4\n",
+        "-- aludel:depends_on audit\n",
+        "-- aludel:transaction false\n",
+        "--   A longer description\n",
+    ] {
+        assert!(d5.contains(line), "{line}\n{d5}");
+    }
+    let a1 = std::fs::read_to_string(imported(dir, "a1")).unwrap();
+    assert!(
+        a1.contains("-- aludel:created 2024-01-02T03:04:05Z\n"),
+        "{a1}"
+    );
+    assert!(a1.contains("LIKE '%@%'"), "{a1}");
+    let c3 = std::fs::read_to_string(imported(dir, "c3")).unwrap();
+    assert!(c3.contains("-- aludel:branch_labels audit\n"), "{c3}");
+    let f7 = std::fs::read_to_string(imported(dir, "f7")).unwrap();
+    assert!(f7.contains("'it''s seeded; 100%'"), "{f7}");
+
+    // aludel reads the same graph as Alembic.
+    let (ok, out) = aludel(dir, &["heads"], "aludel.db");
+    assert!(ok && out.starts_with("f7 (audit) (head)"), "{out}");
+
+    // The revision offline mode could not run is refused before anything runs.
+    let (ok, out) = aludel(dir, &["upgrade", "head"], "aludel.db");
+    assert!(
+        !ok && out.contains("revision e6 is marked incomplete"),
+        "{out}"
+    );
+    assert!(
+        sqlite_rows(&dir.join("aludel.db"), "SELECT name FROM sqlite_master").is_empty(),
+        "ran something"
+    );
+    // A person writes it.
+    let e6 = imported(dir, "e6");
+    let text = std::fs::read_to_string(&e6).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-- aludel:incomplete") && !l.starts_with("-- TODO"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = text.replace(
+        "-- aludel:upgrade\n",
+        "-- aludel:upgrade\nUPDATE customers SET name = trim(name);\n",
+    );
+    std::fs::write(&e6, text).unwrap();
+
+    let (ok, out) = aludel(dir, &["upgrade", "head"], "aludel.db");
+    assert!(ok, "{out}");
+    let (ok, out) = alembic(dir, &["upgrade", "head"]);
+    assert!(ok, "{out}");
+    let by_alembic = schema_and_versions(&dir.join("alembic.db"));
+    assert_eq!(schema_and_versions(&dir.join("aludel.db")), by_alembic);
+    assert_eq!(by_alembic.1, ["f7"]);
+    assert_eq!(
+        sqlite_rows(&dir.join("aludel.db"), "SELECT what FROM audit_log"),
+        ["it's seeded; 100%"]
+    );
+
+    // A database Alembic took to a middle revision carries on under aludel.
+    std::fs::rename(dir.join("alembic.db"), dir.join("alembic-head.db")).unwrap();
+    let (ok, out) = alembic(dir, &["upgrade", "d5"]);
+    assert!(ok, "{out}");
+    std::fs::rename(dir.join("alembic.db"), dir.join("middle.db")).unwrap();
+    let (ok, out) = aludel(dir, &["current"], "middle.db");
+    assert!(ok && out.starts_with("d5"), "{out}");
+    let (ok, out) = aludel(dir, &["upgrade", "head"], "middle.db");
+    assert!(ok, "{out}");
+    assert_eq!(schema_and_versions(&dir.join("middle.db")), by_alembic);
+
+    // And back to empty.
+    let (ok, out) = aludel(dir, &["downgrade", "base"], "aludel.db");
+    assert!(ok, "{out}");
+    assert_eq!(
+        schema_and_versions(&dir.join("aludel.db")),
+        (vec![], vec![])
+    );
+
+    // Imported again: nothing new, nothing overwritten.
+    let before = std::fs::read_to_string(&e6).unwrap();
+    let (ok, out) = aludel(dir, &["import", "alembic", "--python", python], "aludel.db");
+    assert!(ok, "{out}");
+    assert!(out.contains("Wrote 0 revision file(s); kept 7"), "{out}");
+    assert!(
+        !out.contains("aludel.toml ("),
+        "aludel.toml written again: {out}"
+    );
+    assert_eq!(std::fs::read_to_string(&e6).unwrap(), before);
+}
+
+#[test]
+fn import_says_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = aludel(dir.path(), &["import", "alembic"], "x.db");
+    assert!(!ok && out.contains("no alembic.ini"), "{out}");
+    let project = alembic_project();
+    let (ok, out) = aludel(
+        project.path(),
+        &["import", "alembic", "--python", "no-such-python-for-aludel"],
+        "x.db",
+    );
+    assert!(!ok && out.contains("could not start"), "{out}");
+    let (ok, out) = aludel(
+        project.path(),
+        &[
+            "import",
+            "alembic",
+            "--dialect",
+            "oracle",
+            "--python",
+            "python3",
+        ],
+        "x.db",
+    );
+    assert!(!ok && out.contains("postgresql or sqlite"), "{out}");
+}

@@ -1,0 +1,480 @@
+//! `aludel import alembic`: an Alembic project's history as aludel revision files.
+//!
+//! Alembic itself reads the project: a small program ([`HARNESS`]) runs with the
+//! project's own Python, in one process for the whole history, and prints what it
+//! found as JSON. Each revision keeps its id, parents, own branch labels,
+//! `depends_on`, message and docstring; its `upgrade()` and `downgrade()` are run in
+//! Alembic's offline mode (what `alembic upgrade --sql` prints), one statement
+//! captured at a time. A revision that used `autocommit_block()` becomes
+//! `-- aludel:transaction false`. One whose Python cannot run offline (it asks the
+//! database something) is written all the same, marked `-- aludel:incomplete` with
+//! Alembic's error, so that `upgrade` refuses it until a person writes its SQL.
+//!
+//! The new project keeps Alembic's version table, so a database Alembic migrated
+//! carries on where it is. Nothing is overwritten: a revision file that exists is
+//! kept (re-running adds only new revisions), and an `aludel.toml` that exists is
+//! kept unless `force`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+/// The program run with the project's Python: `python -c HARNESS CONFIG DIALECT`.
+const HARNESS: &str = include_str!("alembic_import/harness.py");
+
+/// Why an import could not be done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// No `alembic.ini` or `pyproject.toml` with `[tool.alembic]` in the folder.
+    #[error(
+        "{}: no alembic.ini, nor a pyproject.toml with [tool.alembic]: give the folder of the Alembic project",
+        dir.display()
+    )]
+    NoProject {
+        /// The folder searched.
+        dir: PathBuf,
+    },
+    /// The Python could not be run, or did not answer as expected.
+    #[error("{python}: {problem}")]
+    Python {
+        /// The Python, as given.
+        python: String,
+        /// What went wrong.
+        problem: String,
+    },
+    /// Alembic could not read the project.
+    #[error("Alembic could not read {}: {message}", config.display())]
+    Alembic {
+        /// The project's configuration file.
+        config: PathBuf,
+        /// Alembic's message.
+        message: String,
+    },
+    /// The dialect is not known.
+    #[error("{0}")]
+    Dialect(String),
+    /// A file could not be written.
+    #[error("{}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The Alembic project's folder (holding `alembic.ini` or `pyproject.toml`).
+    pub alembic_dir: PathBuf,
+    /// The Python to run Alembic with: the project's environment, where `env.py`
+    /// and the revisions import.
+    pub python: String,
+    /// `postgresql` or `sqlite`; `None`: the dialect `env.py` configures.
+    pub dialect: Option<String>,
+    /// Where aludel's revision folder goes, relative to `alembic_dir`
+    /// (`script_location` in the new `aludel.toml`).
+    pub script_location: String,
+    /// Replace an existing `aludel.toml`.
+    pub force: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ImportReport {
+    /// The dialect the SQL was written for.
+    pub dialect: String,
+    /// The configuration file Alembic read.
+    pub config: PathBuf,
+    /// `aludel.toml`, when this import wrote it.
+    pub config_written: Option<PathBuf>,
+    /// The version table (and its schema) the new project keeps.
+    pub version_table: String,
+    /// Its schema, if any.
+    pub version_table_schema: Option<String>,
+    /// Revision files written.
+    pub written: Vec<PathBuf>,
+    /// Revisions whose file was already there, kept as it was.
+    pub kept: Vec<String>,
+    /// Revisions written with `-- aludel:incomplete`, and why.
+    pub incomplete: Vec<(String, String)>,
+    /// Revisions written as `-- aludel:transaction false` (an autocommit block).
+    pub non_transactional: Vec<String>,
+    /// Why `env.py` could not run offline, when it could not (the defaults were
+    /// used: version table `alembic_version`).
+    pub env_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Found {
+    fatal: Option<String>,
+    dialect: Option<String>,
+    env_error: Option<String>,
+    version_table: Option<String>,
+    version_table_schema: Option<String>,
+    #[serde(default)]
+    revisions: Vec<FoundRevision>,
+}
+
+#[derive(Deserialize)]
+struct FoundRevision {
+    id: String,
+    revises: Vec<String>,
+    branch_labels: Vec<String>,
+    depends_on: Vec<String>,
+    message: String,
+    docstring: String,
+    upgrade: Option<Offline>,
+    downgrade: Option<Offline>,
+}
+
+#[derive(Deserialize)]
+struct Offline {
+    statements: Option<Vec<String>>,
+    #[serde(default)]
+    autocommit: bool,
+    error: Option<String>,
+}
+
+/// The Alembic project's configuration file in `dir`: `alembic.ini`, else a
+/// `pyproject.toml` that has `[tool.alembic]`.
+fn config_file(dir: &Path) -> Option<PathBuf> {
+    let ini = dir.join("alembic.ini");
+    if ini.is_file() {
+        return Some(ini);
+    }
+    let pyproject = dir.join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).ok()?;
+    let value: toml::Table = text.parse().ok()?;
+    value
+        .get("tool")
+        .and_then(|t| t.get("alembic"))
+        .map(|_| pyproject)
+}
+
+/// Imports the Alembic project of `options` (see the module docs).
+pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportError> {
+    let dir = &options.alembic_dir;
+    let config = config_file(dir).ok_or_else(|| ImportError::NoProject { dir: dir.clone() })?;
+    if let Some(d) = &options.dialect
+        && !matches!(d.as_str(), "postgresql" | "sqlite")
+    {
+        return Err(ImportError::Dialect(format!(
+            "--dialect {d}: aludel imports for postgresql or sqlite"
+        )));
+    }
+    let found = run_harness(options, &config)?;
+    if let Some(message) = found.fatal {
+        return Err(ImportError::Alembic { config, message });
+    }
+    let dialect = match (&options.dialect, &found.dialect) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) if d == "postgresql" || d == "sqlite" => d.clone(),
+        (None, Some(d)) => {
+            return Err(ImportError::Dialect(format!(
+                "env.py configures the dialect {d}, which aludel does not support: pass --dialect postgresql or --dialect sqlite"
+            )));
+        }
+        (None, None) => {
+            return Err(ImportError::Dialect(format!(
+                "cannot tell the database's dialect ({}): pass --dialect postgresql or --dialect sqlite",
+                found
+                    .env_error
+                    .as_deref()
+                    .map_or("env.py named none".to_string(), |e| format!(
+                        "env.py could not run offline: {}",
+                        crate::text::value(e)
+                    ))
+            )));
+        }
+    };
+    let mut report = ImportReport {
+        dialect,
+        config,
+        version_table: found
+            .version_table
+            .unwrap_or_else(|| "alembic_version".into()),
+        version_table_schema: found.version_table_schema,
+        env_error: found.env_error,
+        ..ImportReport::default()
+    };
+
+    let versions = dir.join(&options.script_location).join("versions");
+    std::fs::create_dir_all(&versions).map_err(|source| ImportError::Write {
+        path: versions.clone(),
+        source,
+    })?;
+    let existing = existing_ids(&versions);
+    for revision in &found.revisions {
+        if existing.contains(&revision.id) {
+            report.kept.push(revision.id.clone());
+            continue;
+        }
+        let file = revision_file(revision, &mut report);
+        let path = versions.join(format!("{}_{}.sql", revision.id, slug(&revision.message)));
+        write_new(&path, &file)?;
+        report.written.push(path);
+    }
+
+    let toml_path = dir.join("aludel.toml");
+    if options.force || !toml_path.exists() {
+        let text = aludel_toml(options, &report);
+        std::fs::write(&toml_path, text).map_err(|source| ImportError::Write {
+            path: toml_path.clone(),
+            source,
+        })?;
+        report.config_written = Some(toml_path);
+    }
+    Ok(report)
+}
+
+/// Runs [`HARNESS`] with the project's Python and reads what it printed.
+fn run_harness(options: &ImportOptions, config: &Path) -> Result<Found, ImportError> {
+    let failed = |problem: String| ImportError::Python {
+        python: options.python.clone(),
+        problem,
+    };
+    let output = Command::new(&options.python)
+        .arg("-c")
+        .arg(HARNESS)
+        .arg(config)
+        .arg(options.dialect.as_deref().unwrap_or(""))
+        .current_dir(&options.alembic_dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            failed(format!(
+                "could not start: {e} (pass --python with the Python of the project's environment)"
+            ))
+        })?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let tail = || {
+        let lines: Vec<&str> = stderr.trim_end().lines().collect();
+        lines[lines.len().saturating_sub(20)..]
+            .iter()
+            .map(|l| format!("    {}", crate::text::one_line(l, 400)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if !output.status.success() {
+        return Err(failed(format!(
+            "reading the project with Alembic failed ({}):\n{}",
+            output.status,
+            tail()
+        )));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| {
+        failed(format!(
+            "printed something other than the expected JSON ({e}); its standard error ends:\n{}",
+            tail()
+        ))
+    })
+}
+
+/// The revision ids of the `.sql` files already in `versions` (read from their
+/// `-- aludel:revision` line; a file that is not a revision is left alone).
+fn existing_ids(versions: &Path) -> std::collections::HashSet<String> {
+    let mut ids = std::collections::HashSet::new();
+    let Ok(entries) = std::fs::read_dir(versions) else {
+        return ids;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "sql") {
+            continue;
+        }
+        if let Ok(script) = crate::script::Script::load(&path) {
+            ids.insert(script.id().to_string());
+        }
+    }
+    ids
+}
+
+/// Writes `text` to a new file at `path`, refusing to replace one.
+fn write_new(path: &Path, text: &str) -> Result<(), ImportError> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|source| ImportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    file.write_all(text.as_bytes())
+        .map_err(|source| ImportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The `.sql` file of one revision.
+fn revision_file(revision: &FoundRevision, report: &mut ImportReport) -> String {
+    let mut out = format!("-- aludel:revision {}\n", revision.id);
+    if !revision.revises.is_empty() {
+        out.push_str(&format!(
+            "-- aludel:revises {}\n",
+            revision.revises.join(" ")
+        ));
+    }
+    let message = revision.message.lines().next().unwrap_or("").trim();
+    if !message.is_empty() {
+        out.push_str(&format!("-- aludel:message {message}\n"));
+    }
+    if let Some(created) = created_date(&revision.docstring) {
+        out.push_str(&format!("-- aludel:created {created}\n"));
+    }
+    if !revision.branch_labels.is_empty() {
+        out.push_str(&format!(
+            "-- aludel:branch_labels {}\n",
+            revision.branch_labels.join(" ")
+        ));
+    }
+    if !revision.depends_on.is_empty() {
+        out.push_str(&format!(
+            "-- aludel:depends_on {}\n",
+            revision.depends_on.join(" ")
+        ));
+    }
+    let sections = [
+        ("upgrade", revision.upgrade.as_ref()),
+        ("downgrade", revision.downgrade.as_ref()),
+    ];
+    if sections
+        .iter()
+        .any(|(_, s)| s.is_some_and(|s| s.autocommit))
+    {
+        out.push_str("-- aludel:transaction false\n");
+        report.non_transactional.push(revision.id.clone());
+    }
+    let errors: Vec<String> = sections
+        .iter()
+        .filter_map(|(name, s)| {
+            s.and_then(|s| s.error.as_ref())
+                .map(|e| format!("{name}(): {e}"))
+        })
+        .collect();
+    if !errors.is_empty() {
+        let reason = format!(
+            "imported from Alembic, whose offline mode could not run its {}",
+            errors.join("; ")
+        );
+        out.push_str(&format!(
+            "-- aludel:incomplete {}\n",
+            crate::text::one_line(&reason, 400)
+        ));
+        report.incomplete.push((revision.id.clone(), reason));
+    }
+    out.push_str("--\n-- Imported from Alembic. Its docstring:\n");
+    for line in revision.docstring.trim_end().lines() {
+        if line.trim().is_empty() {
+            out.push_str("--\n");
+        } else {
+            out.push_str(&format!("--   {}\n", line.trim_end()));
+        }
+    }
+    for (name, section) in sections {
+        match section {
+            // No downgrade() in the module: no downgrade section, as in Alembic.
+            None => {}
+            Some(Offline {
+                statements: Some(statements),
+                ..
+            }) => {
+                out.push_str(&format!("\n-- aludel:{name}\n"));
+                let body: Vec<String> = statements.iter().map(|s| format!("{s};\n")).collect();
+                out.push_str(&body.join("\n"));
+            }
+            Some(Offline { error, .. }) => {
+                out.push_str(&format!(
+                    "\n-- aludel:{name}\n-- TODO: write this section's SQL. Alembic's offline mode could not run {name}(): {}\n",
+                    crate::text::one_line(error.as_deref().unwrap_or("no reason given"), 400)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `Create Date: 2024-01-02 03:04:05.123456` in a docstring, as RFC 3339 (UTC, as
+/// Alembic writes it unless a timezone is configured).
+fn created_date(docstring: &str) -> Option<String> {
+    let line = docstring
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Create Date:"))?
+        .trim();
+    let (date, time) = line.split_once(' ')?;
+    let time = time.split(['.', '+', ' ']).next()?;
+    let text = format!("{date}T{time}Z");
+    text.parse::<jiff::Timestamp>().ok().map(|_| text)
+}
+
+/// A file-name slug from a message: lowercase words joined by `_`, at most 40 bytes.
+fn slug(message: &str) -> String {
+    let mut out = String::new();
+    for word in message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if out.len() + word.len() + 1 > 40 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('_');
+        }
+        out.push_str(&word.to_ascii_lowercase());
+    }
+    if out.is_empty() {
+        out.push_str("revision");
+    }
+    out
+}
+
+/// The new project's `aludel.toml`.
+fn aludel_toml(options: &ImportOptions, report: &ImportReport) -> String {
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let mut out = String::from(
+        "# aludel configuration, written by `aludel import alembic` from the Alembic project\n# beside it. Alembic's version table is kept: a database Alembic migrated carries on.\n\n[aludel]\n",
+    );
+    out.push_str(&format!(
+        "script_location = {}\n",
+        quote(&options.script_location)
+    ));
+    out.push_str(&format!(
+        "version_table = {}\n",
+        quote(&report.version_table)
+    ));
+    if let Some(schema) = &report.version_table_schema {
+        out.push_str(&format!("version_table_schema = {}\n", quote(schema)));
+    }
+    out.push_str(
+        "# database_url = \"...\"   # or DATABASE_URL, as Alembic's env.py may have read it\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_create_date_is_read_from_the_docstring() {
+        assert_eq!(
+            created_date("add x\n\nRevision ID: a1\nCreate Date: 2024-01-02 03:04:05.123456\n"),
+            Some("2024-01-02T03:04:05Z".into())
+        );
+        assert_eq!(created_date("no date here"), None);
+        assert_eq!(created_date("Create Date: yesterday"), None);
+    }
+
+    #[test]
+    fn a_slug_is_made_of_the_message_words() {
+        assert_eq!(slug("Add users table!"), "add_users_table");
+        assert_eq!(slug("  "), "revision");
+        assert!(slug(&"word ".repeat(30)).len() <= 40);
+    }
+}
