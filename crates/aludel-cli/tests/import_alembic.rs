@@ -184,6 +184,12 @@ def downgrade():
 
 /// An Alembic project made by `alembic init`, its URL a SQLite file `alembic.db`.
 fn alembic_project() -> tempfile::TempDir {
+    alembic_project_at("sqlite:///alembic.db")
+}
+
+/// An Alembic project made by `alembic init`, its database at `url` (SQLAlchemy's
+/// form).
+fn alembic_project_at(url: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let python = python_with_alembic();
     let out = Command::new(&python)
@@ -200,7 +206,8 @@ fn alembic_project() -> tempfile::TempDir {
     let text = std::fs::read_to_string(&ini).unwrap();
     let text = text.replace(
         "sqlalchemy.url = driver://user:pass@localhost/dbname",
-        "sqlalchemy.url = sqlite:///alembic.db",
+        // alembic.ini is read by configparser, where `%` starts an interpolation.
+        &format!("sqlalchemy.url = {}", url.replace('%', "%%")),
     );
     std::fs::write(&ini, text).unwrap();
     for (id, text) in REVISIONS {
@@ -266,6 +273,24 @@ fn schema_and_versions(db: &Path) -> (Vec<String>, Vec<String>) {
     (schema, versions)
 }
 
+/// Writes the SQL of revision e6 (its Python reads rows, which offline mode cannot)
+/// as a person would, removing its `-- aludel:incomplete` line.
+fn write_e6_by_hand(dir: &Path) -> PathBuf {
+    let e6 = imported(dir, "e6");
+    let text = std::fs::read_to_string(&e6).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-- aludel:incomplete") && !l.starts_with("-- TODO"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = text.replace(
+        "-- aludel:upgrade\n",
+        "-- aludel:upgrade\nUPDATE customers SET name = trim(name);\n",
+    );
+    std::fs::write(&e6, text).unwrap();
+    e6
+}
+
 /// The file aludel wrote for revision `id`.
 fn imported(dir: &Path, id: &str) -> PathBuf {
     std::fs::read_dir(dir.join("aludel/versions"))
@@ -329,18 +354,7 @@ fn an_alembic_history_runs_the_same_under_aludel() {
         "ran something"
     );
     // A person writes it.
-    let e6 = imported(dir, "e6");
-    let text = std::fs::read_to_string(&e6).unwrap();
-    let text: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-- aludel:incomplete") && !l.starts_with("-- TODO"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let text = text.replace(
-        "-- aludel:upgrade\n",
-        "-- aludel:upgrade\nUPDATE customers SET name = trim(name);\n",
-    );
-    std::fs::write(&e6, text).unwrap();
+    let e6 = write_e6_by_hand(dir);
 
     let (ok, out) = aludel(dir, &["upgrade", "head"], "aludel.db");
     assert!(ok, "{out}");
@@ -410,4 +424,88 @@ fn import_says_what_it_needs() {
         "x.db",
     );
     assert!(!ok && out.contains("postgresql or sqlite"), "{out}");
+}
+
+/// `pg_dump --schema-only` of a database without its version table (whose DDL is each
+/// tool's own), its comments and psql meta-commands left out.
+fn pg_schema(url: &str) -> String {
+    let out = Command::new("pg_dump")
+        .args([
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "-T",
+            "alembic_version",
+            url,
+        ])
+        .output()
+        .expect("pg_dump, from the PostgreSQL client tools, is needed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("--") && !l.starts_with('\\') && !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The same history on PostgreSQL: imported for it (`--dialect`; the project's URL
+/// names it too), the autocommit block's `CREATE INDEX CONCURRENTLY` run outside a
+/// transaction, and the schema `pg_dump` shows equal to what Alembic leaves.
+#[test]
+fn an_alembic_history_runs_the_same_under_aludel_on_postgres() {
+    let by_alembic_db = aludel_testkit::PgDatabase::create();
+    let by_aludel_db = aludel_testkit::PgDatabase::create();
+    let sqlalchemy_url = by_alembic_db
+        .url()
+        .replacen("postgresql://", "postgresql+psycopg://", 1);
+    let project = alembic_project_at(&sqlalchemy_url);
+    let dir = project.path();
+    let python = python_with_alembic();
+    let python = python.to_str().unwrap();
+    let aludel_pg = |args: &[&str]| {
+        run(
+            dir,
+            Path::new(BIN),
+            args,
+            &[
+                ("DATABASE_URL", by_aludel_db.url()),
+                ("ALUDEL_CACHE_DIR", ""),
+            ],
+        )
+    };
+    let (ok, out) = aludel_pg(&[
+        "import",
+        "alembic",
+        "--python",
+        python,
+        "--dialect",
+        "postgresql",
+    ]);
+    assert!(ok, "{out}");
+    let d5 = std::fs::read_to_string(imported(dir, "d5")).unwrap();
+    assert!(
+        d5.contains("CREATE INDEX CONCURRENTLY customers_email_idx"),
+        "{d5}"
+    );
+    write_e6_by_hand(dir);
+
+    let (ok, out) = aludel_pg(&["upgrade", "head"]);
+    assert!(ok, "{out}");
+    let (ok, out) = alembic(dir, &["upgrade", "head"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        pg_schema(by_aludel_db.url()),
+        pg_schema(by_alembic_db.url())
+    );
+    let versions = "SELECT version_num FROM alembic_version ORDER BY 1";
+    assert_eq!(by_aludel_db.rows(versions), by_alembic_db.rows(versions));
+    assert_eq!(by_aludel_db.rows(versions), ["f7"]);
+
+    let (ok, out) = aludel_pg(&["downgrade", "base"]);
+    assert!(ok, "{out}");
+    assert_eq!(by_aludel_db.tables(), ["alembic_version"]);
 }
