@@ -190,10 +190,23 @@ fn alembic_project() -> tempfile::TempDir {
 /// An Alembic project made by `alembic init`, its database at `url` (SQLAlchemy's
 /// form).
 fn alembic_project_at(url: &str) -> tempfile::TempDir {
+    alembic_project_from("generic", url)
+}
+
+/// An Alembic project made by `alembic init --template TEMPLATE` (`pyproject` puts
+/// its settings in `pyproject.toml`, the URL staying in `alembic.ini`).
+fn alembic_project_from(template: &str, url: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let python = python_with_alembic();
     let out = Command::new(&python)
-        .args(["-m", "alembic", "init", "migrations"])
+        .args([
+            "-m",
+            "alembic",
+            "init",
+            "--template",
+            template,
+            "migrations",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -508,4 +521,24 @@ fn an_alembic_history_runs_the_same_under_aludel_on_postgres() {
     let (ok, out) = aludel_pg(&["downgrade", "base"]);
     assert!(ok, "{out}");
     assert_eq!(by_aludel_db.tables(), ["alembic_version"]);
+}
+
+/// Alembic's `pyproject` template: `script_location` is read from `[tool.alembic]`.
+#[test]
+fn a_pyproject_toml_project_is_read_as_alembic_reads_it() {
+    let project = alembic_project_from("pyproject", "sqlite:///alembic.db");
+    let dir = project.path();
+    let python = python_with_alembic();
+    let (ok, out) = aludel(
+        dir,
+        &["import", "alembic", "--python", python.to_str().unwrap()],
+        "aludel.db",
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("Wrote 7 revision file(s)"), "{out}");
+    let (ok, out) = aludel(dir, &["history"], "aludel.db");
+    assert!(ok, "{out}");
+    let (ok, alembic_history) = alembic(dir, &["history"]);
+    assert!(ok, "{alembic_history}");
+    assert_eq!(out, alembic_history);
 }

@@ -24,11 +24,18 @@ def main():
     except ImportError as e:
         fail("this Python cannot import Alembic (%s): pass --python with the Python of the project's environment" % e)
 
+    # As Alembic's command line reads a project: alembic.ini and, beside it, the
+    # [tool.alembic] table of pyproject.toml (its pyproject template splits the
+    # settings between the two).
     sink = io.StringIO()
-    if config_path.endswith(".toml"):
-        cfg = Config(toml_file=config_path, output_buffer=sink)
-    else:
-        cfg = Config(config_path, output_buffer=sink)
+    folder = os.path.dirname(os.path.abspath(config_path))
+    ini = os.path.join(folder, "alembic.ini")
+    toml = os.path.join(folder, "pyproject.toml")
+    cfg = Config(
+        ini if os.path.isfile(ini) else None,
+        toml_file=toml if os.path.isfile(toml) else None,
+        output_buffer=sink,
+    )
     try:
         script = ScriptDirectory.from_config(cfg)
     except Exception as e:
