@@ -97,6 +97,9 @@ def downgrade():
     (
         "m4",
         r#""""merge"""
+# What a module prints while it loads must not garble the import's answer.
+print("loading the merge")
+
 revision = "m4"
 down_revision = ("b2", "c3")
 branch_labels = None
@@ -540,5 +543,5 @@ fn a_pyproject_toml_project_is_read_as_alembic_reads_it() {
     assert!(ok, "{out}");
     let (ok, alembic_history) = alembic(dir, &["history"]);
     assert!(ok, "{alembic_history}");
-    assert_eq!(out, alembic_history);
+    assert_eq!(out, alembic_history.replace("loading the merge\n", ""));
 }

@@ -84,7 +84,7 @@ def main():
         "transaction_per_migration": bool(settings.get("transaction_per_migration", False)),
         "revisions": revisions,
     }
-    json.dump(out, sys.stdout)
+    emit(out)
 
 
 LAST_OPTS = {}
@@ -167,10 +167,22 @@ def one_line(e):
 
 
 def fail(message):
-    json.dump({"fatal": message}, sys.stdout)
+    emit({"fatal": message})
     sys.exit(0)
 
 
+def emit(document):
+    with os.fdopen(ANSWER_FD, "w") as answer:
+        json.dump(document, answer)
+
+
 if __name__ == "__main__":
+    # What the project prints while it loads (an application's start-up banner, a
+    # print() in a revision) goes to standard error: standard output carries the
+    # answer alone.
+    sys.stdout.flush()
+    ANSWER_FD = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     record_configure()
     main()
