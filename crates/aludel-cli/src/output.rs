@@ -350,6 +350,12 @@ pub fn import_report(report: &aludel::alembic_import::ImportReport) -> String {
                 .unwrap_or_default()
         ));
     }
+    if !report.settings.is_empty() {
+        out.push_str("Alembic's settings:\n");
+        for line in &report.settings {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
     if !report.non_transactional.is_empty() {
         out.push_str(&format!(
             "Run outside a transaction (autocommit_block): {}.\n",

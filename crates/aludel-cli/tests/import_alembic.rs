@@ -326,9 +326,25 @@ fn an_alembic_history_runs_the_same_under_aludel() {
     let python = python_with_alembic();
     let python = python.to_str().unwrap();
 
+    // Settings aludel has too are carried; the others are named.
+    let ini = dir.join("alembic.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    let text = text.replacen("# file_template = ", "file_template = ", 1);
+    std::fs::write(&ini, text).unwrap();
+
     // The dialect comes from what env.py configures (alembic.ini's SQLite URL).
     let (ok, out) = aludel(dir, &["import", "alembic", "--python", python], "aludel.db");
     assert!(ok, "{out}");
+    assert!(
+        out.contains("file_template: carried as {year}_{month}_{day}_{hour}{minute}-{rev}_{slug}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("transaction_per_migration: carried as false"),
+        "{out}"
+    );
+    let toml = std::fs::read_to_string(dir.join("aludel.toml")).unwrap();
+    assert!(toml.contains("transaction_per_migration = false"), "{toml}");
     assert!(out.contains("Wrote 7 revision file(s)"), "{out}");
     assert!(out.contains("version_table = alembic_version"), "{out}");
     assert!(out.contains("(autocommit_block): d5."), "{out}");

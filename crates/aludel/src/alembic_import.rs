@@ -107,6 +107,16 @@ pub struct ImportReport {
     /// Why `env.py` could not run offline, when it could not (the defaults were
     /// used: version table `alembic_version`).
     pub env_error: Option<String>,
+    /// Alembic's settings, each with what became of it (`file_template: carried as
+    /// ...`, `post_write_hooks: not carried: ...`).
+    pub settings: Vec<String>,
+    /// `transaction_per_migration` as `env.py` configured it (Alembic's default:
+    /// false, one transaction for the whole run), carried into `aludel.toml`.
+    pub transaction_per_migration: bool,
+    /// `file_template` in aludel's form, when Alembic's could be carried.
+    pub file_template: Option<String>,
+    /// `timezone`, when Alembic's names one.
+    pub timezone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +126,10 @@ struct Found {
     env_error: Option<String>,
     version_table: Option<String>,
     version_table_schema: Option<String>,
+    #[serde(default)]
+    transaction_per_migration: bool,
+    #[serde(default)]
+    options: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     revisions: Vec<FoundRevision>,
 }
@@ -200,8 +214,10 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
             .unwrap_or_else(|| "alembic_version".into()),
         version_table_schema: found.version_table_schema,
         env_error: found.env_error,
+        transaction_per_migration: found.transaction_per_migration,
         ..ImportReport::default()
     };
+    carry_settings(&found.options, &mut report);
 
     let versions = dir.join(&options.script_location).join("versions");
     std::fs::create_dir_all(&versions).map_err(|source| ImportError::Write {
@@ -230,6 +246,90 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
         report.config_written = Some(toml_path);
     }
     Ok(report)
+}
+
+/// What becomes of each of Alembic's settings (`options`, as Alembic read them):
+/// carried into `aludel.toml` where aludel has the same, else said why not.
+fn carry_settings(options: &std::collections::BTreeMap<String, String>, report: &mut ImportReport) {
+    report.settings.push(format!(
+        "transaction_per_migration: carried as {} ({})",
+        report.transaction_per_migration,
+        if report.transaction_per_migration {
+            "env.py asks for a transaction per revision"
+        } else {
+            "Alembic's default, one transaction for the whole run, unless env.py says otherwise"
+        }
+    ));
+    for (key, value) in options {
+        let shown = crate::text::value(value);
+        let line = match key.as_str() {
+            "file_template" => match file_template(value) {
+                Some(template) => {
+                    let line = format!("file_template: carried as {template}");
+                    report.file_template = Some(template);
+                    line
+                }
+                None => format!(
+                    "file_template: not carried ({shown} uses a field aludel does not have); aludel's default names new files"
+                ),
+            },
+            "timezone" => {
+                report.timezone = Some(value.clone());
+                format!("timezone: carried as {shown}")
+            }
+            "version_locations" => format!(
+                "version_locations: the revisions of every folder ({shown}) are in the one aludel folder"
+            ),
+            "post_write_hooks" | "hooks" => format!(
+                "{key}: not carried ({shown}): Alembic's hooks format Python; [[hooks.post_write]] runs a command on each new .sql file"
+            ),
+            "truncate_slug_length" => format!(
+                "truncate_slug_length: not carried ({shown}): aludel cuts a file name's slug at 40 bytes"
+            ),
+            "prepend_sys_path"
+            | "sourceless"
+            | "revision_environment"
+            | "recursive_version_locations" => {
+                format!(
+                    "{key}: used to read the Python revisions; aludel's .sql files need it no more"
+                )
+            }
+            _ => format!("{key}: not carried ({shown})"),
+        };
+        report.settings.push(line);
+    }
+}
+
+/// Alembic's `file_template` (`%(year)d_%(month).2d_%(rev)s_%(slug)s`) in aludel's
+/// form (`{year}_{month}_{rev}_{slug}`), or `None` when it uses a field aludel has not.
+fn file_template(alembic: &str) -> Option<String> {
+    const FIELDS: [&str; 9] = [
+        "rev", "slug", "year", "month", "day", "hour", "minute", "second", "epoch",
+    ];
+    let mut out = String::new();
+    let mut rest = alembic;
+    while let Some(at) = rest.find("%(") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let close = after.find(')')?;
+        let name = &after[..close];
+        if !FIELDS.contains(&name) {
+            return None;
+        }
+        // The conversion: flags, width, precision, then one letter.
+        let spec = &after[close + 1..];
+        let letter = spec.find(|c: char| c.is_ascii_alphabetic())?;
+        if !spec[..letter]
+            .chars()
+            .all(|c| c.is_ascii_digit() || "-#0 +.".contains(c))
+        {
+            return None;
+        }
+        out.push_str(&format!("{{{name}}}"));
+        rest = &spec[letter + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Runs [`HARNESS`] with the project's Python and reads what it printed.
@@ -451,6 +551,16 @@ fn aludel_toml(options: &ImportOptions, report: &ImportReport) -> String {
     if let Some(schema) = &report.version_table_schema {
         out.push_str(&format!("version_table_schema = {}\n", quote(schema)));
     }
+    out.push_str(&format!(
+        "transaction_per_migration = {}   # as Alembic ran them\n",
+        report.transaction_per_migration
+    ));
+    if let Some(template) = &report.file_template {
+        out.push_str(&format!("file_template = {}\n", quote(template)));
+    }
+    if let Some(timezone) = &report.timezone {
+        out.push_str(&format!("timezone = {}\n", quote(timezone)));
+    }
     out.push_str(
         "# database_url = \"...\"   # or DATABASE_URL, as Alembic's env.py may have read it\n",
     );
@@ -469,6 +579,22 @@ mod tests {
         );
         assert_eq!(created_date("no date here"), None);
         assert_eq!(created_date("Create Date: yesterday"), None);
+    }
+
+    #[test]
+    fn alembic_file_templates_become_aludel_ones() {
+        assert_eq!(
+            file_template("%(year)d_%(month).2d_%(day).2d_%(hour).2d%(minute).2d-%(rev)s_%(slug)s")
+                .as_deref(),
+            Some("{year}_{month}_{day}_{hour}{minute}-{rev}_{slug}")
+        );
+        assert_eq!(file_template("%(rev)s").as_deref(), Some("{rev}"));
+        assert_eq!(
+            file_template("%(epoch)s_%(rev)s").as_deref(),
+            Some("{epoch}_{rev}")
+        );
+        assert_eq!(file_template("%(branch)s_%(rev)s"), None);
+        assert_eq!(file_template("%(rev"), None);
     }
 
     #[test]

@@ -75,8 +75,21 @@ def main():
             item[direction] = run_offline(fn, dialect_name, settings, MigrationContext, Operations)
         revisions.append(item)
     revisions.reverse()
+    options = {}
+    for key in ("file_template", "timezone", "truncate_slug_length", "version_locations",
+                "post_write_hooks", "hooks", "prepend_sys_path", "sourceless",
+                "revision_environment", "recursive_version_locations"):
+        try:
+            value = cfg.get_alembic_option(key)
+        except AttributeError:
+            value = cfg.get_main_option(key)
+        except Exception:
+            value = None
+        if value not in (None, ""):
+            options[key] = str(value)
     out = {
         "dialect": dialect_name,
+        "options": options,
         "url": url,
         "env_error": env_error,
         "version_table": settings.get("version_table") or "alembic_version",
