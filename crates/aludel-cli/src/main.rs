@@ -437,12 +437,12 @@ impl Command {
     /// Why this command cannot run once per member or database, if it cannot.
     fn fleet_refusal(&self, targets: bool) -> Option<&'static str> {
         match self {
-            Command::Init { .. }
-            | Command::Import { .. }
-            | Command::Revision { .. }
-            | Command::Merge { .. } => Some(
-                "init, import, revision and merge write files in one project; run them in that project",
+            Command::Init { .. } | Command::Revision { .. } | Command::Merge { .. } => Some(
+                "init, revision and merge write files in one project; run them in that project",
             ),
+            Command::Import { .. } => {
+                Some("import writes one project's files; run it in that project")
+            }
             Command::Completions { .. } | Command::Man { .. } => {
                 Some("completions and man print text; run them without --workspace or --targets")
             }
@@ -532,6 +532,18 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
             .as_ref()
             .map(|d| cwd.join(d).components().collect::<PathBuf>())
             .unwrap_or_else(|| cwd.clone());
+        // A PostgreSQL server where the revisions offline mode cannot run are run on
+        // a scratch database: --url, else DATABASE_URL.
+        let scratch_server = match cli.url.clone().or_else(|| {
+            use aludel::config::Env as _;
+            ProcessEnv.var("DATABASE_URL")
+        }) {
+            Some(url) if !url.is_empty() => Some(
+                url.parse::<aludel::url::DatabaseUrl>()
+                    .map_err(|e| format!("the database URL: {e}"))?,
+            ),
+            _ => None,
+        };
         let report =
             aludel::alembic_import::import_alembic(&aludel::alembic_import::ImportOptions {
                 alembic_dir: dir,
@@ -539,6 +551,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
                 dialect: dialect.clone(),
                 script_location: script_location.clone(),
                 force: *force,
+                scratch_server,
             })
             .map_err(|e| e.to_string())?;
         printer.result(&output::import_report(&report));

@@ -362,6 +362,17 @@ pub fn import_report(report: &aludel::alembic_import::ImportReport) -> String {
             report.non_transactional.join(", ")
         ));
     }
+    if !report.captured.is_empty() {
+        out.push_str(&format!(
+            "Captured from a run on a scratch database (offline mode could not run them): {}.\n",
+            report.captured.join(", ")
+        ));
+    }
+    if let (Some(why), false) = (&report.capture_skipped, report.incomplete.is_empty()) {
+        out.push_str(&format!(
+            "The revisions offline mode could not run were not run on a scratch database: {why}.\n"
+        ));
+    }
     if report.incomplete.is_empty() {
         out.push_str("Every revision's SQL was written.");
     } else {

@@ -13,8 +13,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 /// Revisions with a branch (labelled), a merge, `depends_on` by label, an
 /// `autocommit_block`, a data migration that reads rows through `get_bind()`
-/// (offline mode cannot run it), a bulk insert with a quote and a `%`, and a
-/// docstring of several lines.
+/// (offline mode cannot run it, and what a run on a scratch database sends depends on
+/// the rows), a bulk insert with a quote and a `%`, a docstring of several lines, and
+/// one that asks an inspector about the schema (offline mode cannot run it; a run on
+/// a scratch database captures it faithfully).
 const REVISIONS: &[(&str, &str)] = &[
     (
         "a1",
@@ -183,6 +185,32 @@ def downgrade():
     op.execute("DELETE FROM audit_log WHERE id = 1")
 "#,
     ),
+    (
+        "g8",
+        r#""""vip, unless it is there"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "g8"
+down_revision = "f7"
+branch_labels = None
+depends_on = None
+
+
+def columns():
+    return [c["name"] for c in sa.inspect(op.get_bind()).get_columns("customers")]
+
+
+def upgrade():
+    if "vip" not in columns():
+        op.add_column("customers", sa.Column("vip", sa.Boolean, server_default=sa.false()))
+
+
+def downgrade():
+    if "vip" in columns():
+        op.drop_column("customers", "vip")
+"#,
+    ),
 ];
 
 /// An Alembic project made by `alembic init`, its URL a SQLite file `alembic.db`.
@@ -345,11 +373,30 @@ fn an_alembic_history_runs_the_same_under_aludel() {
     );
     let toml = std::fs::read_to_string(dir.join("aludel.toml")).unwrap();
     assert!(toml.contains("transaction_per_migration = false"), "{toml}");
-    assert!(out.contains("Wrote 7 revision file(s)"), "{out}");
+    assert!(out.contains("Wrote 8 revision file(s)"), "{out}");
     assert!(out.contains("version_table = alembic_version"), "{out}");
     assert!(out.contains("(autocommit_block): d5."), "{out}");
-    assert!(out.contains("e6: imported from Alembic"), "{out}");
-    assert!(out.contains("migrations/versions/e6.py:"), "{out}");
+    assert!(
+        out.contains(
+            "e6: imported from Alembic: its upgrade() reads rows (SELECT id, name FROM customers)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Captured from a run on a scratch database (offline mode could not run them): g8."
+        ),
+        "{out}"
+    );
+    let g8 = std::fs::read_to_string(imported(dir, "g8")).unwrap();
+    for line in [
+        "-- Captured from a run of upgrade() on a scratch database",
+        "ALTER TABLE customers ADD COLUMN vip BOOLEAN DEFAULT 0;\n",
+        "ALTER TABLE customers DROP COLUMN vip;\n",
+    ] {
+        assert!(g8.contains(line), "{line}\n{g8}");
+    }
+    assert!(!g8.contains("aludel:incomplete"), "{g8}");
 
     let d5 = std::fs::read_to_string(imported(dir, "d5")).unwrap();
     for line in [
@@ -373,7 +420,7 @@ fn an_alembic_history_runs_the_same_under_aludel() {
 
     // aludel reads the same graph as Alembic.
     let (ok, out) = aludel(dir, &["heads"], "aludel.db");
-    assert!(ok && out.starts_with("f7 (audit) (head)"), "{out}");
+    assert!(ok && out.starts_with("g8 (audit) (head)"), "{out}");
 
     // The revision offline mode could not run is refused before anything runs.
     let (ok, out) = aludel(dir, &["upgrade", "head"], "aludel.db");
@@ -394,7 +441,7 @@ fn an_alembic_history_runs_the_same_under_aludel() {
     assert!(ok, "{out}");
     let by_alembic = schema_and_versions(&dir.join("alembic.db"));
     assert_eq!(schema_and_versions(&dir.join("aludel.db")), by_alembic);
-    assert_eq!(by_alembic.1, ["f7"]);
+    assert_eq!(by_alembic.1, ["g8"]);
     assert_eq!(
         sqlite_rows(&dir.join("aludel.db"), "SELECT what FROM audit_log"),
         ["it's seeded; 100%"]
@@ -423,7 +470,7 @@ fn an_alembic_history_runs_the_same_under_aludel() {
     let before = std::fs::read_to_string(&e6).unwrap();
     let (ok, out) = aludel(dir, &["import", "alembic", "--python", python], "aludel.db");
     assert!(ok, "{out}");
-    assert!(out.contains("Wrote 0 revision file(s); kept 7"), "{out}");
+    assert!(out.contains("Wrote 0 revision file(s); kept 8"), "{out}");
     assert!(
         !out.contains("aludel.toml ("),
         "aludel.toml written again: {out}"
@@ -523,6 +570,12 @@ fn an_alembic_history_runs_the_same_under_aludel_on_postgres() {
         d5.contains("CREATE INDEX CONCURRENTLY customers_email_idx"),
         "{d5}"
     );
+    // Run on a scratch database beside DATABASE_URL's, through psycopg.
+    let g8 = std::fs::read_to_string(imported(dir, "g8")).unwrap();
+    assert!(
+        g8.contains("ALTER TABLE customers ADD COLUMN vip BOOLEAN DEFAULT false;\n"),
+        "{g8}"
+    );
     write_e6_by_hand(dir);
 
     let (ok, out) = aludel_pg(&["upgrade", "head"]);
@@ -535,7 +588,7 @@ fn an_alembic_history_runs_the_same_under_aludel_on_postgres() {
     );
     let versions = "SELECT version_num FROM alembic_version ORDER BY 1";
     assert_eq!(by_aludel_db.rows(versions), by_alembic_db.rows(versions));
-    assert_eq!(by_aludel_db.rows(versions), ["f7"]);
+    assert_eq!(by_aludel_db.rows(versions), ["g8"]);
 
     let (ok, out) = aludel_pg(&["downgrade", "base"]);
     assert!(ok, "{out}");
@@ -554,7 +607,7 @@ fn a_pyproject_toml_project_is_read_as_alembic_reads_it() {
         "aludel.db",
     );
     assert!(ok, "{out}");
-    assert!(out.contains("Wrote 7 revision file(s)"), "{out}");
+    assert!(out.contains("Wrote 8 revision file(s)"), "{out}");
     let (ok, out) = aludel(dir, &["history"], "aludel.db");
     assert!(ok, "{out}");
     let (ok, alembic_history) = alembic(dir, &["history"]);

@@ -80,6 +80,11 @@ pub struct ImportOptions {
     pub script_location: String,
     /// Replace an existing `aludel.toml`.
     pub force: bool,
+    /// For a PostgreSQL project, a server where a scratch database may be created
+    /// (and dropped) to run the revisions offline mode cannot: the statements each
+    /// sends there are captured. A SQLite project uses a temporary file. `None` on
+    /// PostgreSQL: those revisions stay incomplete.
+    pub scratch_server: Option<crate::url::DatabaseUrl>,
 }
 
 /// What an import did.
@@ -117,6 +122,12 @@ pub struct ImportReport {
     pub file_template: Option<String>,
     /// `timezone`, when Alembic's names one.
     pub timezone: Option<String>,
+    /// Revisions whose SQL (some section of it) was captured from a run on a scratch
+    /// database, because offline mode could not run them.
+    pub captured: Vec<String>,
+    /// Why revisions that offline mode could not run were not run on a scratch
+    /// database, when they were not.
+    pub capture_skipped: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +163,9 @@ struct Offline {
     #[serde(default)]
     autocommit: bool,
     error: Option<String>,
+    /// Captured from a run on a scratch database rather than written offline.
+    #[serde(default)]
+    online: bool,
 }
 
 /// The Alembic project's configuration file in `dir`: `alembic.ini`, else a
@@ -181,7 +195,16 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
             "--dialect {d}: aludel imports for postgresql or sqlite"
         )));
     }
-    let found = run_harness(options, &config)?;
+    let (scratch, capture_skipped) = match scratch_database(options) {
+        Ok(scratch) => (Some(scratch), None),
+        Err(why) => (None, Some(why)),
+    };
+    let found = run_harness(
+        options,
+        &config,
+        scratch.as_ref().map(|(_, url)| url.as_str()).unwrap_or(""),
+    )?;
+    drop(scratch);
     if let Some(message) = found.fatal {
         return Err(ImportError::Alembic { config, message });
     }
@@ -215,6 +238,7 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
         version_table_schema: found.version_table_schema,
         env_error: found.env_error,
         transaction_per_migration: found.transaction_per_migration,
+        capture_skipped,
         ..ImportReport::default()
     };
     carry_settings(&found.options, &mut report);
@@ -333,7 +357,11 @@ fn file_template(alembic: &str) -> Option<String> {
 }
 
 /// Runs [`HARNESS`] with the project's Python and reads what it printed.
-fn run_harness(options: &ImportOptions, config: &Path) -> Result<Found, ImportError> {
+fn run_harness(
+    options: &ImportOptions,
+    config: &Path,
+    scratch_url: &str,
+) -> Result<Found, ImportError> {
     let failed = |problem: String| ImportError::Python {
         python: options.python.clone(),
         problem,
@@ -343,6 +371,7 @@ fn run_harness(options: &ImportOptions, config: &Path) -> Result<Found, ImportEr
         .arg(HARNESS)
         .arg(config)
         .arg(options.dialect.as_deref().unwrap_or(""))
+        .arg(scratch_url)
         .current_dir(&options.alembic_dir)
         .stdin(Stdio::null())
         .output()
@@ -373,6 +402,89 @@ fn run_harness(options: &ImportOptions, config: &Path) -> Result<Found, ImportEr
             tail()
         ))
     })
+}
+
+/// A scratch database for the revisions offline mode cannot run, with its URL in
+/// SQLAlchemy's form; or why there is none. SQLite: a temporary file (removed when the
+/// [`crate::autogen::Shadow`] is dropped). PostgreSQL: a database made beside
+/// `scratch_server`'s, always dropped. The dialect must be known for this: given,
+/// or taken from the scratch server's URL.
+fn scratch_database(options: &ImportOptions) -> Result<(crate::autogen::Shadow, String), String> {
+    use crate::url::Dialect;
+    let server = match (options.dialect.as_deref(), &options.scratch_server) {
+        (Some("sqlite"), _) => "sqlite://:memory:".parse::<crate::url::DatabaseUrl>().ok(),
+        (Some("postgresql") | None, Some(url)) if url.dialect() == Dialect::Postgres => {
+            Some(url.clone())
+        }
+        (None, Some(url)) if url.dialect() == Dialect::Sqlite => {
+            "sqlite://:memory:".parse::<crate::url::DatabaseUrl>().ok()
+        }
+        _ => None,
+    };
+    let Some(server) = server else {
+        return Err("no PostgreSQL server was given to run them on: set DATABASE_URL (or --url) to one where aludel may create a scratch database".into());
+    };
+    let mut connect = |url: &crate::url::DatabaseUrl| {
+        crate::driver::connect(url, &crate::driver::ConnectOptions::default())
+            .map_err(|e| crate::driver::DbError::new(e.to_string()))
+    };
+    let scope = crate::driver::InspectScope::default();
+    let shadow = crate::autogen::Shadow::open(&server, None, &scope, true, &mut connect)
+        .map_err(|e| format!("no scratch database could be made: {e}"))?;
+    let url = sqlalchemy_url(shadow.url());
+    Ok((shadow, url))
+}
+
+/// `url` as SQLAlchemy reads one (`postgresql://user:password@host:port/db`, the
+/// user and password percent-encoded; `sqlite:////absolute/path`).
+fn sqlalchemy_url(url: &crate::url::DatabaseUrl) -> String {
+    use crate::url::{Dialect, SqliteLocation};
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    if url.dialect() == Dialect::Sqlite {
+        return match url.sqlite_location() {
+            Some(SqliteLocation::File(path)) => format!("sqlite:///{}", path.display()),
+            _ => "sqlite://".to_string(),
+        };
+    }
+    let mut out = String::from("postgresql://");
+    if let Some(user) = url.user() {
+        out.push_str(&encode(user));
+        if let Some(password) = url.password() {
+            out.push(':');
+            out.push_str(&encode(password));
+        }
+        out.push('@');
+    }
+    let mut query = Vec::new();
+    match url.host() {
+        Some(host) if host.starts_with('/') => query.push(format!("host={}", encode(host))),
+        Some(host) if host.contains(':') => out.push_str(&format!("[{host}]")),
+        Some(host) => out.push_str(host),
+        None => {}
+    }
+    if let Some(port) = url.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push('/');
+    out.push_str(&encode(url.database().unwrap_or("postgres")));
+    if let Some(mode) = url.param("sslmode") {
+        query.push(format!("sslmode={}", encode(mode)));
+    }
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(&query.join("&"));
+    }
+    out
 }
 
 /// The revision ids of the `.sql` files already in `versions` (read from their
@@ -454,15 +566,18 @@ fn revision_file(revision: &FoundRevision, report: &mut ImportReport) -> String 
     let errors: Vec<String> = sections
         .iter()
         .filter_map(|(name, s)| {
-            s.and_then(|s| s.error.as_ref())
-                .map(|e| format!("{name}(): {e}"))
+            let s = (*s)?;
+            let e = s.error.as_ref()?;
+            // A run on a scratch database says itself what it found.
+            Some(if s.online {
+                e.clone()
+            } else {
+                format!("offline mode could not run its {name}(): {e}")
+            })
         })
         .collect();
     if !errors.is_empty() {
-        let reason = format!(
-            "imported from Alembic, whose offline mode could not run its {}",
-            errors.join("; ")
-        );
+        let reason = format!("imported from Alembic: {}", errors.join("; "));
         out.push_str(&format!(
             "-- aludel:incomplete {}\n",
             crate::text::one_line(&reason, 400)
@@ -483,9 +598,18 @@ fn revision_file(revision: &FoundRevision, report: &mut ImportReport) -> String 
             None => {}
             Some(Offline {
                 statements: Some(statements),
+                online,
                 ..
             }) => {
                 out.push_str(&format!("\n-- aludel:{name}\n"));
+                if *online {
+                    out.push_str(&format!(
+                        "-- Captured from a run of {name}() on a scratch database: Alembic's offline mode could not run it.\n"
+                    ));
+                    if report.captured.last() != Some(&revision.id) {
+                        report.captured.push(revision.id.clone());
+                    }
+                }
                 let body: Vec<String> = statements.iter().map(|s| format!("{s};\n")).collect();
                 out.push_str(&body.join("\n"));
             }

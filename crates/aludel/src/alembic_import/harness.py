@@ -15,6 +15,7 @@ import traceback
 
 def main():
     config_path, dialect = sys.argv[1], sys.argv[2]
+    capture_url = sys.argv[3] if len(sys.argv) > 3 else ""
     try:
         from alembic.config import Config
         from alembic.operations import Operations
@@ -55,6 +56,10 @@ def main():
         env_error = one_line(e)
     settings = LAST_OPTS.get("opts", {})
     dialect_name = dialect or LAST_OPTS.get("dialect")
+    if not dialect_name:
+        # Nothing can be written without one: aludel says so, with env.py's error.
+        emit({"dialect": None, "env_error": env_error})
+        return
 
     revisions = []
     for sc in script.walk_revisions(base="base", head="heads"):
@@ -67,6 +72,7 @@ def main():
             "docstring": (sc.module.__doc__ or ""),
             "path": sc.path,
         }
+        MODULES[sc.revision] = sc.module
         for direction in ("upgrade", "downgrade"):
             fn = getattr(sc.module, direction, None)
             if fn is None:
@@ -75,6 +81,13 @@ def main():
             item[direction] = run_offline(fn, dialect_name, settings, MigrationContext, Operations)
         revisions.append(item)
     revisions.reverse()
+    if capture_url and any(failed(r) for r in revisions):
+        try:
+            capture_online(revisions, capture_url, settings, MigrationContext, Operations)
+        except BaseException as e:
+            # No run at all (no driver for the database, say): the revisions stay
+            # as offline mode left them, saying why.
+            note_everywhere(revisions, "no run on a scratch database: " + one_line(e))
     options = {}
     for key in ("file_template", "timezone", "truncate_slug_length", "version_locations",
                 "post_write_hooks", "hooks", "prepend_sys_path", "sourceless",
@@ -164,6 +177,195 @@ def run_offline(fn, dialect_name, settings, MigrationContext, Operations):
                 break
         return {"error": where + one_line(e)}
     return {"statements": statements, "autocommit": bool(autocommit)}
+
+
+MODULES = {}
+
+
+def failed(revision):
+    return any((revision.get(d) or {}).get("error") for d in ("upgrade", "downgrade"))
+
+
+# Statements that only read the database's catalogs: what a revision asks about the
+# schema (an inspector, a "does this column exist" helper). Left out of what is
+# captured, and no sign that the revision depends on the rows.
+CATALOG_WORDS = ("pg_catalog", "information_schema", "pg_class", "pg_attribute",
+                 "pg_namespace", "pg_index", "pg_constraint", "pg_type", "pg_tables",
+                 "pg_indexes", "sqlite_master", "sqlite_schema", "sqlite_temp_master")
+
+
+def first_word(statement):
+    head = statement.lstrip().split(None, 1)
+    return head[0].upper() if head else ""
+
+
+def reads_catalog_only(statement):
+    word = first_word(statement)
+    if word in ("PRAGMA", "SHOW"):
+        return True
+    if word not in ("SELECT", "WITH"):
+        return False
+    lowered = statement.lower()
+    return any(w in lowered for w in CATALOG_WORDS)
+
+
+def reads_rows(statement):
+    return first_word(statement) in ("SELECT", "WITH", "VALUES", "TABLE") \
+        and not reads_catalog_only(statement)
+
+
+def sqlite_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "X'" + bytes(value).hex() + "'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def render(cursor, statement, parameters):
+    """The statement with its parameters written in, as the server received it."""
+    if not parameters:
+        return statement
+    mogrify = getattr(cursor, "mogrify", None)
+    if mogrify is None:
+        try:
+            import psycopg
+            if isinstance(cursor.connection, psycopg.Connection):
+                mogrify = psycopg.ClientCursor(cursor.connection).mogrify
+        except ImportError:
+            pass
+    if mogrify is not None:
+        text = mogrify(statement, parameters)
+        return text.decode() if isinstance(text, bytes) else text
+    # sqlite3: qmark or named placeholders, outside the statement's own strings.
+    values = list(parameters) if isinstance(parameters, (list, tuple)) else parameters
+    out, i, quote, position = [], 0, None, 0
+    while i < len(statement):
+        c = statement[i]
+        if quote:
+            out.append(c)
+            if c == quote:
+                quote = None
+        elif c in ("'", '"'):
+            quote = c
+            out.append(c)
+        elif c == "?" and isinstance(values, list):
+            out.append(sqlite_literal(values[position]))
+            position += 1
+        elif (c == ":" and isinstance(values, dict) and i + 1 < len(statement)
+              and (statement[i + 1].isalpha() or statement[i + 1] == "_")):
+            j = i + 1
+            while j < len(statement) and (statement[j].isalnum() or statement[j] == "_"):
+                j += 1
+            out.append(sqlite_literal(values[statement[i + 1:j]]))
+            i = j
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def capture_online(revisions, url, settings, MigrationContext, Operations):
+    """Runs the whole history, up then down, on the scratch database at `url`,
+    capturing what each revision sends; fills in the sections offline mode could not
+    write, unless the revision read rows (then what it wrote depends on the data)."""
+    from sqlalchemy import create_engine, event
+
+    if url.startswith("postgresql://"):
+        # SQLAlchemy's default driver is psycopg2; a project may have psycopg (3) only.
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    engine = create_engine(url)
+    captured = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before(conn, cursor, statement, parameters, context, executemany):
+        rows = parameters if executemany else [parameters]
+        for params in rows:
+            captured.append(render(cursor, statement, params))
+
+    opts = {}
+    for key in ("version_table", "version_table_schema", "render_as_batch"):
+        if settings.get(key) is not None:
+            opts[key] = settings[key]
+
+    def run(revision, direction):
+        fn = getattr(MODULES[revision["id"]], direction, None)
+        if fn is None:
+            return None
+        with engine.connect() as conn:
+            # Each revision in a transaction of its own, begun by Alembic, so that an
+            # autocommit_block() can end it and begin another, as in a real run.
+            context = MigrationContext.configure(
+                connection=conn, opts=dict(opts, transaction_per_migration=True))
+            autocommit = []
+            original = context.autocommit_block
+
+            @contextlib.contextmanager
+            def autocommit_block():
+                autocommit.append(True)
+                with original():
+                    yield
+
+            context.autocommit_block = autocommit_block
+            captured.clear()
+            with context.begin_transaction(_per_migration=True):
+                with Operations.context(context):
+                    fn()
+        statements = [s.strip().rstrip(";").strip() for s in captured]
+        reading = [s for s in statements if reads_rows(s)]
+        if reading:
+            return {"error": "its %s() reads rows (%s): what it writes depends on the data"
+                    % (direction, short(reading[0])), "online": True}
+        return {"statements": [s for s in statements if s and not reads_catalog_only(s)],
+                "autocommit": bool(autocommit), "online": True}
+
+    stopped = None
+    done = []
+    for revision in revisions:
+        try:
+            result = run(revision, "upgrade")
+        except BaseException as e:
+            stopped = "the run on a scratch database stopped at %s's upgrade(): %s" % (
+                revision["id"], one_line(e))
+            break
+        done.append(revision)
+        if (revision.get("upgrade") or {}).get("error") and result is not None:
+            revision["upgrade"] = result
+    if stopped is None:
+        for revision in reversed(done):
+            try:
+                result = run(revision, "downgrade")
+            except BaseException as e:
+                stopped = "the run on a scratch database stopped at %s's downgrade(): %s" % (
+                    revision["id"], one_line(e))
+                break
+            if (revision.get("downgrade") or {}).get("error") and result is not None:
+                revision["downgrade"] = result
+    if stopped:
+        note_everywhere(revisions, stopped)
+    engine.dispose()
+
+
+def note_everywhere(revisions, note):
+    """Adds `note` to the reason of every section offline mode could not write."""
+    for revision in revisions:
+        for d in ("upgrade", "downgrade"):
+            section = revision.get(d) or {}
+            if section.get("error") and not section.get("online"):
+                section["error"] += "; " + note
+
+
+def short(text):
+    text = " ".join(text.split())
+    return text if len(text) <= 120 else text[:120] + "..."
 
 
 def as_tuple(value):
