@@ -403,7 +403,7 @@ fn an_alembic_history_runs_the_same_under_aludel() {
         "-- aludel:revises m4\n",
         "-- aludel:depends_on audit\n",
         "-- aludel:transaction false\n",
-        "--   A longer description\n",
+        "-- aludel:doc A longer description\n",
     ] {
         assert!(d5.contains(line), "{line}\n{d5}");
     }
@@ -417,6 +417,32 @@ fn an_alembic_history_runs_the_same_under_aludel() {
     assert!(c3.contains("-- aludel:branch_labels audit\n"), "{c3}");
     let f7 = std::fs::read_to_string(imported(dir, "f7")).unwrap();
     assert!(f7.contains("'it''s seeded; 100%'"), "{f7}");
+
+    // `show` prints the revision's own docstring, as Alembic does (only the path
+    // differs).
+    let (ok, shown) = aludel(dir, &["show", "d5"], "aludel.db");
+    assert!(ok, "{shown}");
+    let (ok, by_alembic) = alembic(dir, &["show", "d5"]);
+    assert!(ok, "{by_alembic}");
+    let path = |text: &str, from: &str| {
+        text.lines()
+            .map(|l| {
+                if l.starts_with("Path: ") {
+                    from.to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        path(&shown, "Path: -"),
+        path(&by_alembic.replace("loading the merge\n", ""), "Path: -")
+    );
+    assert!(
+        shown.contains("    A longer description\n    over two lines.\n"),
+        "{shown}"
+    );
 
     // aludel reads the same graph as Alembic.
     let (ok, out) = aludel(dir, &["heads"], "aludel.db");

@@ -44,7 +44,7 @@ fn header_cases() -> Vec<Case> {
         case(
             "unknown header key",
             &[("bbb.sql", "-- aludel:revision bbb\n-- aludel:revises aaa\n-- aludel:colour blue\n\n-- aludel:upgrade\nSELECT 1;\n")],
-            "ERROR [PROJECT]/migrations/versions/bbb.sql:3: unknown header key 'colour' (expected revision, revises, message, created, branch_labels, depends_on, transaction or incomplete)",
+            "ERROR [PROJECT]/migrations/versions/bbb.sql:3: unknown header key 'colour' (expected revision, revises, message, created, branch_labels, depends_on, transaction, incomplete or doc)",
         ),
         case(
             "missing revision",

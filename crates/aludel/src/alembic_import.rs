@@ -3,7 +3,7 @@
 //! Alembic itself reads the project: a small program ([`HARNESS`]) runs with the
 //! project's own Python, in one process for the whole history, and prints what it
 //! found as JSON. Each revision keeps its id, parents, own branch labels,
-//! `depends_on`, message and docstring; its `upgrade()` and `downgrade()` are run in
+//! `depends_on`, message and docstring (`-- aludel:doc` lines, which `show` prints); its `upgrade()` and `downgrade()` are run in
 //! Alembic's offline mode (what `alembic upgrade --sql` prints), one statement
 //! captured at a time. A revision that used `autocommit_block()` becomes
 //! `-- aludel:transaction false`. One whose Python cannot run offline (it asks the
@@ -584,12 +584,14 @@ fn revision_file(revision: &FoundRevision, report: &mut ImportReport) -> String 
         ));
         report.incomplete.push((revision.id.clone(), reason));
     }
-    out.push_str("--\n-- Imported from Alembic. Its docstring:\n");
-    for line in revision.docstring.trim_end().lines() {
-        if line.trim().is_empty() {
-            out.push_str("--\n");
+    // The docstring as Alembic shows it (`show`, `history --verbose`): stripped as a
+    // whole, each line as written.
+    for line in revision.docstring.trim().lines() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            out.push_str("-- aludel:doc\n");
         } else {
-            out.push_str(&format!("--   {}\n", line.trim_end()));
+            out.push_str(&format!("-- aludel:doc {line}\n"));
         }
     }
     for (name, section) in sections {

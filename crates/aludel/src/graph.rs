@@ -55,8 +55,28 @@ pub struct RevisionSpec {
     pub message: String,
     /// The `created` timestamp as written, if any.
     pub created: Option<String>,
+    /// The docstring as written (`-- aludel:doc` lines; a revision imported from
+    /// Alembic keeps its own), shown by `show` and every `--verbose` instead of the
+    /// lines aludel would make up, and whose first paragraph stands for the message
+    /// in history lines, as Alembic prints them.
+    pub doc: Option<String>,
     /// Where the revision was read from, for error messages.
     pub origin: Origin,
+}
+
+impl RevisionSpec {
+    /// What history lines and step lines show after the ids: the first paragraph of
+    /// the docstring when the revision has one (as Alembic shows its `doc`), else the
+    /// one-line message.
+    pub fn short_doc(&self) -> &str {
+        match &self.doc {
+            Some(doc) => {
+                let doc = doc.trim();
+                doc.split("\n\n").next().unwrap_or(doc)
+            }
+            None => &self.message,
+        }
+    }
 }
 
 /// Where a revision was declared: its file and the lines of its header keys.
@@ -617,7 +637,7 @@ impl RevisionGraph {
     ///     depends_on: vec![],
     ///     branch_labels: vec![],
     ///     message: format!("create {id}"),
-    ///     created: None,
+    ///     created: None, doc: None,
     ///     origin: Origin::default(),
     /// };
     /// let graph = RevisionGraph::build(vec![spec("a1", &[]), spec("b2", &["a1"])], 64).unwrap();

@@ -71,7 +71,7 @@ impl Revision<'_> {
         }
         if opts.doc {
             text.push_str(", ");
-            text.push_str(&spec.message);
+            text.push_str(spec.short_doc());
         }
         text
     }
@@ -107,10 +107,15 @@ impl Revision<'_> {
         })
     }
 
-    /// Alembic's generated docstring for this revision: the message, a blank line,
-    /// `Revision ID:`, `Revises:` and (when known) `Create Date:`.
+    /// The revision's docstring (`-- aludel:doc`), or the one Alembic would have
+    /// generated for it: the message, a blank line, `Revision ID:`, `Revises:` and
+    /// (when known) `Create Date:`.
     pub fn long_doc(&self) -> String {
         let node = self.node();
+        if let Some(doc) = &node.spec.doc {
+            // The revision's own docstring, stripped as a whole as Alembic does.
+            return doc.trim().to_string();
+        }
         let revises = self.graph.names(&node.parents).join(", ");
         let mut doc = format!(
             "{}\n\nRevision ID: {}\nRevises: {revises}",
@@ -366,7 +371,7 @@ impl RevisionGraph {
     /// Dependencies are not shown (Alembic's `*_no_deps`).
     pub fn step_line(&self, step: &Step) -> Option<String> {
         let short = self.step_short_line(step)?;
-        let message = &self.revision(step.revision.as_str())?.spec().message;
+        let message = self.revision(step.revision.as_str())?.spec().short_doc();
         Some(if message.is_empty() {
             short
         } else {

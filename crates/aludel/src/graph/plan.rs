@@ -66,7 +66,7 @@ impl RevisionGraph {
     /// # use aludel::graph::{RevisionGraph, RevisionSpec, Origin, Target};
     /// # let spec = |id: &str, parents: &[&str]| RevisionSpec { id: id.into(),
     /// #     parents: parents.iter().map(|p| p.to_string()).collect(), depends_on: vec![],
-    /// #     branch_labels: vec![], message: String::new(), created: None,
+    /// #     branch_labels: vec![], message: String::new(), created: None, doc: None,
     /// #     origin: Origin::default() };
     /// let graph = RevisionGraph::build(vec![spec("a1", &[]), spec("b2", &["a1"])], 64).unwrap();
     /// let plan = graph.upgrade(&[] as &[&str], &Target::Head).unwrap();

@@ -42,6 +42,7 @@ fn build_graph(shape: &[(u8, usize, usize, usize, bool)]) -> RevisionGraph {
                 branch_labels: if label { vec![format!("l{i}")] } else { vec![] },
                 message: format!("m{i}"),
                 created: None,
+                doc: None,
                 origin: Origin::default(),
             }
         })

@@ -32,6 +32,7 @@ pub(crate) fn spec(x: &S, dir: &str) -> RevisionSpec {
         branch_labels: x.labels.iter().map(|p| p.to_string()).collect(),
         message: x.message.to_string(),
         created: Some("2014-11-20 13:02:46.257104".to_string()),
+        doc: None,
         origin: Origin {
             path: PathBuf::from(format!("{dir}/{}_{slug}.sql", x.id)),
             revision_line: 1,
@@ -915,6 +916,7 @@ fn chain(n: usize) -> RevisionGraph {
             branch_labels: if i == 0 { vec!["main".into()] } else { vec![] },
             message: format!("step {i}"),
             created: None,
+            doc: None,
             origin: Origin::default(),
         })
         .collect();
@@ -954,6 +956,7 @@ fn ten_thousand_wide_fan() {
         branch_labels: vec![],
         message: "root".into(),
         created: None,
+        doc: None,
         origin: Origin::default(),
     }];
     for i in 0..10_000 {
@@ -964,6 +967,7 @@ fn ten_thousand_wide_fan() {
             branch_labels: vec![],
             message: String::new(),
             created: None,
+            doc: None,
             origin: Origin::default(),
         });
         // And as many independent roots.
@@ -974,6 +978,7 @@ fn ten_thousand_wide_fan() {
             branch_labels: vec![],
             message: String::new(),
             created: None,
+            doc: None,
             origin: Origin::default(),
         });
     }
@@ -1054,6 +1059,7 @@ fn tiny(text: &str) -> RevisionGraph {
                 branch_labels: list(labels),
                 message: format!("{id} msg"),
                 created: None,
+                doc: None,
                 origin: Origin {
                     path: PathBuf::from(format!("versions/{id}.sql")),
                     revision_line: 1,

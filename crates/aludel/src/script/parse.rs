@@ -32,8 +32,7 @@ pub(super) struct Parsed {
     pub(super) sections: Vec<SectionInfo>,
 }
 
-const HEADER_KEYS: &str =
-    "revision, revises, message, created, branch_labels, depends_on, transaction or incomplete";
+const HEADER_KEYS: &str = "revision, revises, message, created, branch_labels, depends_on, transaction, incomplete or doc";
 
 /// The value of one header key and the line it was on.
 #[derive(Default)]
@@ -51,6 +50,8 @@ struct Header<'a> {
     depends_on: Field<'a>,
     transaction: Field<'a>,
     incomplete: Field<'a>,
+    /// `-- aludel:doc` lines, one line of the docstring each, as written.
+    doc: Vec<&'a str>,
 }
 
 /// Splits a directive line into key and value, if it is one (`-- aludel:KEY VALUE`).
@@ -197,6 +198,22 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Parsed, ScriptError> {
                 first_line: line_no + 1,
                 range: pos..text.len(),
             });
+            continue;
+        }
+        if key == "doc" {
+            if in_sections {
+                return Err(err(
+                    line_no,
+                    "'-- aludel:doc' after the first section marker; keep the docstring in the header"
+                        .to_string(),
+                ));
+            }
+            // The line as written after `doc` and one space: a docstring's own
+            // indentation and trailing spaces are its text.
+            let after = line
+                .find("aludel:doc")
+                .map_or("", |at| &line[at + "aludel:doc".len()..]);
+            header.doc.push(after.strip_prefix(' ').unwrap_or(after));
             continue;
         }
         let field = match key {
@@ -388,6 +405,7 @@ fn build_spec(
         branch_labels,
         message: header.message.value.map_or("", |(m, _)| m).to_string(),
         created,
+        doc: (!header.doc.is_empty()).then(|| header.doc.join("\n")),
         origin: Origin {
             // The caller moves its own path in: no copy per file.
             path: PathBuf::new(),

@@ -96,7 +96,7 @@ fn malformed_headers_name_file_and_line() {
         (
             "-- aludel:revision a\n-- aludel:colour red\n-- aludel:upgrade\n",
             "v/x.sql:2: unknown header key 'colour' (expected revision, revises, message, \
-             created, branch_labels, depends_on, transaction or incomplete)",
+             created, branch_labels, depends_on, transaction, incomplete or doc)",
         ),
         (
             "-- aludel:revision a\n\n-- aludel:revision b\n-- aludel:upgrade\n",
@@ -928,4 +928,29 @@ fn an_incomplete_revision_says_why() {
     assert_eq!(script.incomplete(), Some("its Python reads rows"));
     let script = Script::parse("v/x.sql", "-- aludel:revision a\n-- aludel:upgrade\n").unwrap();
     assert_eq!(script.incomplete(), None);
+}
+
+#[test]
+fn a_docstring_is_kept_line_by_line_as_written() {
+    let script = Script::parse(
+        "v/x.sql",
+        "-- aludel:revision a\n-- aludel:message add x\n-- aludel:doc add x\n-- aludel:doc\n-- aludel:doc   indented, trailing  \n-- aludel:upgrade\n",
+    )
+    .unwrap();
+    assert_eq!(
+        script.spec().doc.as_deref(),
+        Some("add x\n\n  indented, trailing  ")
+    );
+    assert_eq!(script.spec().short_doc(), "add x");
+    let err = Script::parse(
+        "v/x.sql",
+        "-- aludel:revision a\n-- aludel:upgrade\n-- aludel:doc late\n",
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("v/x.sql:3: '-- aludel:doc' after the first section marker"),
+        "{err}"
+    );
 }
