@@ -275,8 +275,9 @@ enum Command {
         /// import).
         #[arg(long, default_value = "python")]
         python: String,
-        /// The database's dialect, postgresql or sqlite (default: what env.py
-        /// configures).
+        /// The database's dialect, postgresql or sqlite, or both (postgresql,sqlite:
+        /// a section per dialect where their SQL differs); default: what env.py
+        /// configures.
         #[arg(long)]
         dialect: Option<String>,
         /// The folder for aludel's revisions, relative to PATH.

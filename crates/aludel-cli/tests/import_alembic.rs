@@ -640,3 +640,67 @@ fn a_pyproject_toml_project_is_read_as_alembic_reads_it() {
     assert!(ok, "{alembic_history}");
     assert_eq!(out, alembic_history.replace("loading the merge\n", ""));
 }
+
+/// `--dialect postgresql,sqlite`: a section per dialect where their SQL differs, one
+/// where it agrees; the same files then run on both.
+#[test]
+fn several_dialects_give_sections_per_dialect() {
+    let project = alembic_project();
+    let dir = project.path();
+    let pg = aludel_testkit::PgDatabase::create();
+    let python = python_with_alembic();
+    let (ok, out) = run(
+        dir,
+        Path::new(BIN),
+        &[
+            "import",
+            "alembic",
+            "--python",
+            python.to_str().unwrap(),
+            "--dialect",
+            "postgresql,sqlite",
+        ],
+        &[("DATABASE_URL", pg.url()), ("ALUDEL_CACHE_DIR", "")],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("wrote the SQL for postgresql, sqlite"),
+        "{out}"
+    );
+    let a1 = std::fs::read_to_string(imported(dir, "a1")).unwrap();
+    assert!(
+        a1.contains(
+            "\n-- aludel:upgrade postgresql\nCREATE TABLE customers (\n    id SERIAL NOT NULL"
+        ),
+        "{a1}"
+    );
+    assert!(
+        a1.contains(
+            "\n-- aludel:upgrade sqlite\nCREATE TABLE customers (\n    id INTEGER NOT NULL"
+        ),
+        "{a1}"
+    );
+    assert!(
+        a1.contains("\n-- aludel:downgrade\nDROP TABLE customers;\n"),
+        "{a1}"
+    );
+    // Captured on each dialect's scratch database.
+    let g8 = std::fs::read_to_string(imported(dir, "g8")).unwrap();
+    assert!(g8.contains("-- aludel:upgrade postgresql\n"), "{g8}");
+    assert!(g8.contains("ADD COLUMN vip BOOLEAN DEFAULT false;"), "{g8}");
+    assert!(g8.contains("ADD COLUMN vip BOOLEAN DEFAULT 0;"), "{g8}");
+    write_e6_by_hand(dir);
+
+    let (ok, out) = aludel(dir, &["upgrade", "head"], "aludel.db");
+    assert!(ok, "{out}");
+    let (ok, out) = run(
+        dir,
+        Path::new(BIN),
+        &["upgrade", "head"],
+        &[("DATABASE_URL", pg.url()), ("ALUDEL_CACHE_DIR", "")],
+    );
+    assert!(ok, "{out}");
+    let mut tables = pg.tables();
+    tables.sort();
+    assert_eq!(tables, ["alembic_version", "audit_log", "customers"]);
+}

@@ -73,7 +73,8 @@ pub struct ImportOptions {
     /// The Python to run Alembic with: the project's environment, where `env.py`
     /// and the revisions import.
     pub python: String,
-    /// `postgresql` or `sqlite`; `None`: the dialect `env.py` configures.
+    /// `postgresql`, `sqlite`, or both (`postgresql,sqlite`: a section per dialect
+    /// where their SQL differs); `None`: the dialect `env.py` configures.
     pub dialect: Option<String>,
     /// Where aludel's revision folder goes, relative to `alembic_dir`
     /// (`script_location` in the new `aludel.toml`).
@@ -91,7 +92,7 @@ pub struct ImportOptions {
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct ImportReport {
-    /// The dialect the SQL was written for.
+    /// The dialect(s) the SQL was written for (`postgresql, sqlite`).
     pub dialect: String,
     /// The configuration file Alembic read.
     pub config: PathBuf,
@@ -157,7 +158,7 @@ struct FoundRevision {
     downgrade: Option<Offline>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, PartialEq)]
 struct Offline {
     statements: Option<Vec<String>>,
     #[serde(default)]
@@ -188,59 +189,89 @@ fn config_file(dir: &Path) -> Option<PathBuf> {
 pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportError> {
     let dir = &options.alembic_dir;
     let config = config_file(dir).ok_or_else(|| ImportError::NoProject { dir: dir.clone() })?;
-    if let Some(d) = &options.dialect
-        && !matches!(d.as_str(), "postgresql" | "sqlite")
-    {
-        return Err(ImportError::Dialect(format!(
-            "--dialect {d}: aludel imports for postgresql or sqlite"
-        )));
-    }
-    let (scratch, capture_skipped) = match scratch_database(options) {
-        Ok(scratch) => (Some(scratch), None),
-        Err(why) => (None, Some(why)),
-    };
-    let found = run_harness(
-        options,
-        &config,
-        scratch.as_ref().map(|(_, url)| url.as_str()).unwrap_or(""),
-    )?;
-    drop(scratch);
-    if let Some(message) = found.fatal {
-        return Err(ImportError::Alembic { config, message });
-    }
-    let dialect = match (&options.dialect, &found.dialect) {
-        (Some(d), _) => d.clone(),
-        (None, Some(d)) if d == "postgresql" || d == "sqlite" => d.clone(),
-        (None, Some(d)) => {
-            return Err(ImportError::Dialect(format!(
-                "env.py configures the dialect {d}, which aludel does not support: pass --dialect postgresql or --dialect sqlite"
-            )));
-        }
-        (None, None) => {
-            return Err(ImportError::Dialect(format!(
-                "cannot tell the database's dialect ({}): pass --dialect postgresql or --dialect sqlite",
-                found
-                    .env_error
-                    .as_deref()
-                    .map_or("env.py named none".to_string(), |e| format!(
-                        "env.py could not run offline: {}",
-                        crate::text::value(e)
-                    ))
-            )));
+    // `--dialect postgresql,sqlite`: one run of Alembic per dialect, and sections per
+    // dialect where their SQL differs.
+    let asked: Vec<Option<String>> = match &options.dialect {
+        None => vec![None],
+        Some(list) => {
+            let mut asked = Vec::new();
+            for d in list.split(',').map(str::trim) {
+                if !matches!(d, "postgresql" | "sqlite") {
+                    return Err(ImportError::Dialect(format!(
+                        "--dialect {d}: aludel imports for postgresql or sqlite (several: postgresql,sqlite)"
+                    )));
+                }
+                if !asked.contains(&Some(d.to_string())) {
+                    asked.push(Some(d.to_string()));
+                }
+            }
+            asked
         }
     };
+    let mut runs: Vec<(String, Found)> = Vec::new();
+    let mut capture_skipped = None;
+    for wanted in &asked {
+        let (scratch, skipped) = match scratch_database(options, wanted.as_deref()) {
+            Ok(scratch) => (Some(scratch), None),
+            Err(why) => (None, Some(why)),
+        };
+        let found = run_harness(
+            options,
+            &config,
+            wanted.as_deref(),
+            scratch.as_ref().map(|(_, url)| url.as_str()).unwrap_or(""),
+        )?;
+        drop(scratch);
+        if let Some(message) = found.fatal {
+            return Err(ImportError::Alembic { config, message });
+        }
+        let dialect = match (wanted, &found.dialect) {
+            (Some(d), _) => d.clone(),
+            (None, Some(d)) if d == "postgresql" || d == "sqlite" => d.clone(),
+            (None, Some(d)) => {
+                return Err(ImportError::Dialect(format!(
+                    "env.py configures the dialect {d}, which aludel does not support: pass --dialect postgresql or --dialect sqlite"
+                )));
+            }
+            (None, None) => {
+                return Err(ImportError::Dialect(format!(
+                    "cannot tell the database's dialect ({}): pass --dialect postgresql or --dialect sqlite",
+                    found.env_error.as_deref().map_or(
+                        "env.py named none".to_string(),
+                        |e| format!("env.py could not run offline: {}", crate::text::value(e))
+                    )
+                )));
+            }
+        };
+        if let Some(why) = skipped {
+            capture_skipped = Some(if asked.len() > 1 {
+                format!("{dialect}: {why}")
+            } else {
+                why
+            });
+        }
+        runs.push((dialect, found));
+    }
+    let dialect = runs
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (_, found) = runs.remove(0);
+    let others = runs;
     let mut report = ImportReport {
         dialect,
         config,
         version_table: found
             .version_table
             .unwrap_or_else(|| "alembic_version".into()),
-        version_table_schema: found.version_table_schema,
-        env_error: found.env_error,
+        version_table_schema: found.version_table_schema.clone(),
+        env_error: found.env_error.clone(),
         transaction_per_migration: found.transaction_per_migration,
         capture_skipped,
         ..ImportReport::default()
     };
+    let first_dialect = report.dialect.split(", ").next().unwrap_or("").to_string();
     carry_settings(&found.options, &mut report);
 
     let versions = dir.join(&options.script_location).join("versions");
@@ -254,7 +285,13 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
             report.kept.push(revision.id.clone());
             continue;
         }
-        let file = revision_file(revision, &mut report);
+        let mut per_dialect = vec![(first_dialect.as_str(), revision)];
+        for (d, other) in &others {
+            if let Some(same) = other.revisions.iter().find(|r| r.id == revision.id) {
+                per_dialect.push((d.as_str(), same));
+            }
+        }
+        let file = revision_file(&per_dialect, &mut report);
         let path = versions.join(format!("{}_{}.sql", revision.id, slug(&revision.message)));
         write_new(&path, &file)?;
         report.written.push(path);
@@ -360,6 +397,7 @@ fn file_template(alembic: &str) -> Option<String> {
 fn run_harness(
     options: &ImportOptions,
     config: &Path,
+    dialect: Option<&str>,
     scratch_url: &str,
 ) -> Result<Found, ImportError> {
     let failed = |problem: String| ImportError::Python {
@@ -370,7 +408,7 @@ fn run_harness(
         .arg("-c")
         .arg(HARNESS)
         .arg(config)
-        .arg(options.dialect.as_deref().unwrap_or(""))
+        .arg(dialect.unwrap_or(""))
         .arg(scratch_url)
         .current_dir(&options.alembic_dir)
         .stdin(Stdio::null())
@@ -409,9 +447,12 @@ fn run_harness(
 /// [`crate::autogen::Shadow`] is dropped). PostgreSQL: a database made beside
 /// `scratch_server`'s, always dropped. The dialect must be known for this: given,
 /// or taken from the scratch server's URL.
-fn scratch_database(options: &ImportOptions) -> Result<(crate::autogen::Shadow, String), String> {
+fn scratch_database(
+    options: &ImportOptions,
+    dialect: Option<&str>,
+) -> Result<(crate::autogen::Shadow, String), String> {
     use crate::url::Dialect;
-    let server = match (options.dialect.as_deref(), &options.scratch_server) {
+    let server = match (dialect, &options.scratch_server) {
         (Some("sqlite"), _) => "sqlite://:memory:".parse::<crate::url::DatabaseUrl>().ok(),
         (Some("postgresql") | None, Some(url)) if url.dialect() == Dialect::Postgres => {
             Some(url.clone())
@@ -524,8 +565,17 @@ fn write_new(path: &Path, text: &str) -> Result<(), ImportError> {
         })
 }
 
-/// The `.sql` file of one revision.
-fn revision_file(revision: &FoundRevision, report: &mut ImportReport) -> String {
+/// One dialect's section of a revision, as its run found it (`None`: the module has
+/// no such function).
+type DialectSection<'a> = (&'a str, Option<&'a Offline>);
+
+/// The `.sql` file of one revision, from what each dialect's run found for it (the
+/// first run's graph, docstring and message).
+fn revision_file(per_dialect: &[(&str, &FoundRevision)], report: &mut ImportReport) -> String {
+    let Some(&(_, revision)) = per_dialect.first() else {
+        return String::new();
+    };
+    let many = per_dialect.len() > 1;
     let mut out = format!("-- aludel:revision {}\n", revision.id);
     if !revision.revises.is_empty() {
         out.push_str(&format!(
@@ -552,30 +602,45 @@ fn revision_file(revision: &FoundRevision, report: &mut ImportReport) -> String 
             revision.depends_on.join(" ")
         ));
     }
-    let sections = [
-        ("upgrade", revision.upgrade.as_ref()),
-        ("downgrade", revision.downgrade.as_ref()),
+    // Each direction's section per dialect.
+    let directions: [(&str, Vec<DialectSection<'_>>); 2] = [
+        (
+            "upgrade",
+            per_dialect
+                .iter()
+                .map(|(d, r)| (*d, r.upgrade.as_ref()))
+                .collect(),
+        ),
+        (
+            "downgrade",
+            per_dialect
+                .iter()
+                .map(|(d, r)| (*d, r.downgrade.as_ref()))
+                .collect(),
+        ),
     ];
-    if sections
+    if directions
         .iter()
+        .flat_map(|(_, v)| v)
         .any(|(_, s)| s.is_some_and(|s| s.autocommit))
     {
         out.push_str("-- aludel:transaction false\n");
         report.non_transactional.push(revision.id.clone());
     }
-    let errors: Vec<String> = sections
-        .iter()
-        .filter_map(|(name, s)| {
-            let s = (*s)?;
-            let e = s.error.as_ref()?;
+    let mut errors: Vec<String> = Vec::new();
+    for (name, variants) in &directions {
+        for (dialect, section) in variants {
+            let Some(section) = section else { continue };
+            let Some(e) = &section.error else { continue };
             // A run on a scratch database says itself what it found.
-            Some(if s.online {
+            let e = if section.online {
                 e.clone()
             } else {
                 format!("offline mode could not run its {name}(): {e}")
-            })
-        })
-        .collect();
+            };
+            errors.push(if many { format!("{dialect}: {e}") } else { e });
+        }
+    }
     if !errors.is_empty() {
         let reason = format!("imported from Alembic: {}", errors.join("; "));
         out.push_str(&format!(
@@ -594,32 +659,46 @@ fn revision_file(revision: &FoundRevision, report: &mut ImportReport) -> String 
             out.push_str(&format!("-- aludel:doc {line}\n"));
         }
     }
-    for (name, section) in sections {
-        match section {
-            // No downgrade() in the module: no downgrade section, as in Alembic.
-            None => {}
-            Some(Offline {
-                statements: Some(statements),
-                online,
-                ..
-            }) => {
-                out.push_str(&format!("\n-- aludel:{name}\n"));
-                if *online {
-                    out.push_str(&format!(
-                        "-- Captured from a run of {name}() on a scratch database: Alembic's offline mode could not run it.\n"
-                    ));
-                    if report.captured.last() != Some(&revision.id) {
-                        report.captured.push(revision.id.clone());
+    for (name, variants) in &directions {
+        // One section for every dialect when they agree, else one per dialect.
+        let same = variants.windows(2).all(|w| w[0].1 == w[1].1);
+        let written: Vec<(Option<&str>, Option<&Offline>)> = if same {
+            vec![(None, variants.first().and_then(|(_, s)| *s))]
+        } else {
+            variants.iter().map(|(d, s)| (Some(*d), *s)).collect()
+        };
+        for (dialect, section) in written {
+            let marker = match dialect {
+                Some(d) => format!("\n-- aludel:{name} {d}\n"),
+                None => format!("\n-- aludel:{name}\n"),
+            };
+            match section {
+                // No downgrade() in the module: no downgrade section, as in Alembic.
+                None => {}
+                Some(Offline {
+                    statements: Some(statements),
+                    online,
+                    ..
+                }) => {
+                    out.push_str(&marker);
+                    if *online {
+                        out.push_str(&format!(
+                            "-- Captured from a run of {name}() on a scratch database: Alembic's offline mode could not run it.\n"
+                        ));
+                        if report.captured.last() != Some(&revision.id) {
+                            report.captured.push(revision.id.clone());
+                        }
                     }
+                    let body: Vec<String> = statements.iter().map(|s| format!("{s};\n")).collect();
+                    out.push_str(&body.join("\n"));
                 }
-                let body: Vec<String> = statements.iter().map(|s| format!("{s};\n")).collect();
-                out.push_str(&body.join("\n"));
-            }
-            Some(Offline { error, .. }) => {
-                out.push_str(&format!(
-                    "\n-- aludel:{name}\n-- TODO: write this section's SQL. Alembic's offline mode could not run {name}(): {}\n",
-                    crate::text::one_line(error.as_deref().unwrap_or("no reason given"), 400)
-                ));
+                Some(Offline { error, .. }) => {
+                    out.push_str(&marker);
+                    out.push_str(&format!(
+                        "-- TODO: write this section's SQL. Alembic's offline mode could not run {name}(): {}\n",
+                        crate::text::one_line(error.as_deref().unwrap_or("no reason given"), 400)
+                    ));
+                }
             }
         }
     }
