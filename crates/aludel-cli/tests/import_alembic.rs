@@ -492,6 +492,32 @@ fn an_alembic_history_runs_the_same_under_aludel() {
         (vec![], vec![])
     );
 
+    // Alembic's version table holds ids of 32 characters at most.
+    let (ok, out) = aludel(
+        dir,
+        &["revision", "-m", "long", "--rev-id", &"a".repeat(33)],
+        "aludel.db",
+    );
+    assert!(!ok && out.contains("holds at most 32"), "{out}");
+    let (ok, out) = aludel(
+        dir,
+        &["revision", "-m", "ok", "--rev-id", &"b".repeat(32)],
+        "aludel.db",
+    );
+    assert!(ok, "{out}");
+    // Named by the file_template carried from Alembic.
+    let new_file = std::fs::read_dir(dir.join("aludel/versions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(&"b".repeat(32)))
+        .unwrap();
+    let name = new_file.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.ends_with(&format!("-{}_ok.sql", "b".repeat(32))),
+        "{name}"
+    );
+    std::fs::remove_file(new_file).unwrap();
+
     // Imported again: nothing new, nothing overwritten.
     let before = std::fs::read_to_string(&e6).unwrap();
     let (ok, out) = aludel(dir, &["import", "alembic", "--python", python], "aludel.db");

@@ -283,7 +283,7 @@ impl Project {
         // The folder's index of ids serves the graph too: each id is in it once.
         let graph = RevisionGraph::build_indexed(
             scripts.shared_specs(),
-            VersionTable::VERSION_NUM_LENGTH,
+            id_width(&config),
             Some(scripts.id_index().clone()),
         )?;
         Ok(Project {
@@ -1078,7 +1078,7 @@ impl Project {
         )?;
         let mut specs = self.scripts.specs();
         specs.push(parsed.spec());
-        RevisionGraph::build(specs, VersionTable::VERSION_NUM_LENGTH)?;
+        RevisionGraph::build(specs, id_width(&self.config))?;
         let name = crate::script::file_name(
             &self.config.file_template,
             &new.id,
@@ -1739,6 +1739,18 @@ impl Project {
             }
         }
         failures
+    }
+}
+
+/// How long a revision id may be: the width of the version table's column. Alembic
+/// makes `alembic_version.version_num` `varchar(32)`, so while a project keeps that
+/// table (one taken over from Alembic), a longer id would not fit the rows Alembic's
+/// table holds; aludel's own table holds 64.
+fn id_width(config: &Config) -> usize {
+    if config.version_table == "alembic_version" {
+        32
+    } else {
+        VersionTable::VERSION_NUM_LENGTH
     }
 }
 
