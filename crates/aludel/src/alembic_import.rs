@@ -154,6 +154,8 @@ struct FoundRevision {
     depends_on: Vec<String>,
     message: String,
     docstring: String,
+    /// The Alembic file, relative to the project's folder.
+    path: String,
     upgrade: Option<Offline>,
     downgrade: Option<Offline>,
 }
@@ -649,6 +651,10 @@ fn revision_file(per_dialect: &[(&str, &FoundRevision)], report: &mut ImportRepo
         ));
         report.incomplete.push((revision.id.clone(), reason));
     }
+    out.push_str(&format!(
+        "-- Imported from Alembic's {}: each section is what Alembic's offline mode writes, unless it says otherwise.\n",
+        revision.path
+    ));
     // The docstring as Alembic shows it (`show`, `history --verbose`): stripped as a
     // whole, each line as written.
     for line in revision.docstring.trim().lines() {

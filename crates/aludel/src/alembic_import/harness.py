@@ -70,7 +70,7 @@ def main():
             "depends_on": list(as_tuple(sc.dependencies)),
             "message": sc.doc or "",
             "docstring": (sc.module.__doc__ or ""),
-            "path": sc.path,
+            "path": os.path.relpath(sc.path),
         }
         MODULES[sc.revision] = sc.module
         for direction in ("upgrade", "downgrade"):
@@ -327,28 +327,24 @@ def capture_online(revisions, url, settings, MigrationContext, Operations):
         return {"statements": [s for s in statements if s and not reads_catalog_only(s)],
                 "autocommit": bool(autocommit), "online": True}
 
-    stopped = None
-    done = []
-    for revision in revisions:
-        try:
-            result = run(revision, "upgrade")
-        except BaseException as e:
-            stopped = "the run on a scratch database stopped at %s's upgrade(): %s" % (
-                revision["id"], one_line(e))
-            break
-        done.append(revision)
-        if (revision.get("upgrade") or {}).get("error") and result is not None:
-            revision["upgrade"] = result
-    if stopped is None:
-        for revision in reversed(done):
+    def run_all(order, direction):
+        """Runs `direction` of each revision of `order`; the revisions it ran, and
+        why it stopped (or None)."""
+        ran = []
+        for revision in order:
             try:
-                result = run(revision, "downgrade")
+                result = run(revision, direction)
             except BaseException as e:
-                stopped = "the run on a scratch database stopped at %s's downgrade(): %s" % (
-                    revision["id"], one_line(e))
-                break
-            if (revision.get("downgrade") or {}).get("error") and result is not None:
-                revision["downgrade"] = result
+                return ran, "the run on a scratch database stopped at %s's %s(): %s" % (
+                    revision["id"], direction, one_line(e))
+            ran.append(revision)
+            if (revision.get(direction) or {}).get("error") and result is not None:
+                revision[direction] = result
+        return ran, None
+
+    done, stopped = run_all(revisions, "upgrade")
+    if stopped is None:
+        _, stopped = run_all(list(reversed(done)), "downgrade")
     if stopped:
         note_everywhere(revisions, stopped)
     engine.dispose()
