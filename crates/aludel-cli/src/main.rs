@@ -286,6 +286,10 @@ enum Command {
         /// Replace an existing aludel.toml (revision files are never replaced).
         #[arg(long)]
         force: bool,
+        /// SQL to run on the scratch database before the history runs there, for a
+        /// history whose first revisions use tables its application makes.
+        #[arg(long, value_name = "FILE")]
+        scratch_setup: Option<PathBuf>,
     },
     /// Print a shell completion script, e.g. `aludel completions bash >
     /// /usr/share/bash-completion/completions/aludel`.
@@ -527,6 +531,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
         dialect,
         script_location,
         force,
+        scratch_setup,
     } = &cli.command
     {
         let dir = path
@@ -553,6 +558,7 @@ fn run(cli: Cli, printer: &Printer) -> Result<ExitCode, Failure> {
                 script_location: script_location.clone(),
                 force: *force,
                 scratch_server,
+                scratch_setup: scratch_setup.as_ref().map(|f| cwd.join(f)),
             })
             .map_err(|e| e.to_string())?;
         printer.result(&output::import_report(&report));

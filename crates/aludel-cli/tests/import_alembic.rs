@@ -730,3 +730,88 @@ fn several_dialects_give_sections_per_dialect() {
     tables.sort();
     assert_eq!(tables, ["alembic_version", "audit_log", "customers"]);
 }
+
+/// A history whose first revision uses a table its application makes outside the
+/// migrations: the run on a scratch database stops there (the reasons say so) until
+/// `--scratch-setup` makes that table first.
+#[test]
+fn a_history_that_is_not_self_contained_is_captured_after_a_setup() {
+    let project = alembic_project();
+    let dir = project.path();
+    let a1 = dir.join("migrations/versions/a1.py");
+    let text = std::fs::read_to_string(&a1).unwrap();
+    let text = text
+        .replace(
+            "def downgrade():\n    op.drop_table(\"customers\")",
+            "def downgrade():\n    op.drop_index(\"users_name_idx\", table_name=\"users\")\n    op.drop_table(\"customers\")",
+        )
+        .replace(
+            "    )\n\n\ndef downgrade",
+            "    )\n    op.create_index(\"users_name_idx\", \"users\", [\"name\"])\n\n\ndef downgrade",
+        );
+    assert!(
+        text.contains("op.create_index(\"users_name_idx\""),
+        "{text}"
+    );
+    std::fs::write(&a1, text).unwrap();
+    let python = python_with_alembic();
+    let python = python.to_str().unwrap();
+
+    let (ok, out) = aludel(dir, &["import", "alembic", "--python", python], "aludel.db");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("g8: imported from Alembic: offline mode could not run its upgrade()"),
+        "{out}"
+    );
+    assert!(out.contains("stopped at a1's upgrade()"), "{out}");
+
+    std::fs::remove_dir_all(dir.join("aludel")).unwrap();
+    std::fs::write(
+        dir.join("users.sql"),
+        "CREATE TABLE users (id integer PRIMARY KEY, name text);\n",
+    )
+    .unwrap();
+    let (ok, out) = aludel(
+        dir,
+        &[
+            "import",
+            "alembic",
+            "--python",
+            python,
+            "--scratch-setup",
+            "users.sql",
+        ],
+        "aludel.db",
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(
+            "Captured from a run on a scratch database (offline mode could not run them): g8."
+        ),
+        "{out}"
+    );
+
+    // A setup the scratch database refuses stops the import, naming the statement.
+    std::fs::write(
+        dir.join("bad.sql"),
+        "CREATE TABLE ok (id int);\nCREATE TABL oops;\n",
+    )
+    .unwrap();
+    std::fs::remove_dir_all(dir.join("aludel")).unwrap();
+    let (ok, out) = aludel(
+        dir,
+        &[
+            "import",
+            "alembic",
+            "--python",
+            python,
+            "--scratch-setup",
+            "bad.sql",
+        ],
+        "aludel.db",
+    );
+    assert!(
+        !ok && out.contains("--scratch-setup: ") && out.contains("bad.sql:2:"),
+        "{out}"
+    );
+}

@@ -55,6 +55,9 @@ pub enum ImportError {
     /// The dialect is not known.
     #[error("{0}")]
     Dialect(String),
+    /// The `--scratch-setup` file could not be read or run.
+    #[error("--scratch-setup: {0}")]
+    ScratchSetup(String),
     /// A file could not be written.
     #[error("{}: {source}", path.display())]
     Write {
@@ -86,6 +89,10 @@ pub struct ImportOptions {
     /// sends there are captured. A SQLite project uses a temporary file. `None` on
     /// PostgreSQL: those revisions stay incomplete.
     pub scratch_server: Option<crate::url::DatabaseUrl>,
+    /// SQL run on the scratch database before the history, for a history that is not
+    /// self-contained (tables its application makes outside the migrations, which its
+    /// first revisions refer to).
+    pub scratch_setup: Option<PathBuf>,
 }
 
 /// What an import did.
@@ -213,10 +220,13 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
     let mut runs: Vec<(String, Found)> = Vec::new();
     let mut capture_skipped = None;
     for wanted in &asked {
-        let (scratch, skipped) = match scratch_database(options, wanted.as_deref()) {
+        let (mut scratch, skipped) = match scratch_database(options, wanted.as_deref()) {
             Ok(scratch) => (Some(scratch), None),
             Err(why) => (None, Some(why)),
         };
+        if let (Some((shadow, _)), Some(path)) = (scratch.as_mut(), &options.scratch_setup) {
+            set_up(shadow, path).map_err(ImportError::ScratchSetup)?;
+        }
         let found = run_harness(
             options,
             &config,
@@ -476,6 +486,24 @@ fn scratch_database(
         .map_err(|e| format!("no scratch database could be made: {e}"))?;
     let url = sqlalchemy_url(shadow.url());
     Ok((shadow, url))
+}
+
+/// Runs the statements of `path` on the scratch database, in order.
+fn set_up(shadow: &mut crate::autogen::Shadow, path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let driver = shadow.driver().map_err(|e| e.to_string())?;
+    let statements = crate::script::split_statements(&text, driver.dialect(), 1)
+        .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.kind))?;
+    for statement in statements {
+        driver.execute(&statement.sql).map_err(|e| {
+            format!(
+                "{}:{}: the scratch database refused this statement: {e}",
+                path.display(),
+                statement.line
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// `url` as SQLAlchemy reads one (`postgresql://user:password@host:port/db`, the
