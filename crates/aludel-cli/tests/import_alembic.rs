@@ -765,23 +765,23 @@ fn a_history_that_is_not_self_contained_is_captured_after_a_setup() {
     );
     assert!(out.contains("stopped at a1's upgrade()"), "{out}");
 
-    std::fs::remove_dir_all(dir.join("aludel")).unwrap();
-    std::fs::write(
-        dir.join("users.sql"),
-        "CREATE TABLE users (id integer PRIMARY KEY, name text);\n",
-    )
-    .unwrap();
-    let (ok, out) = aludel(
-        dir,
-        &[
+    // Imported afresh after `setup` (SQL) is written as FILE.
+    let import_after = |file: &str, setup: &str| {
+        std::fs::remove_dir_all(dir.join("aludel")).unwrap();
+        std::fs::write(dir.join(file), setup).unwrap();
+        let args = [
             "import",
             "alembic",
             "--python",
             python,
             "--scratch-setup",
-            "users.sql",
-        ],
-        "aludel.db",
+            file,
+        ];
+        aludel(dir, &args, "aludel.db")
+    };
+    let (ok, out) = import_after(
+        "users.sql",
+        "CREATE TABLE users (id integer PRIMARY KEY, name text);\n",
     );
     assert!(ok, "{out}");
     assert!(
@@ -792,24 +792,7 @@ fn a_history_that_is_not_self_contained_is_captured_after_a_setup() {
     );
 
     // A setup the scratch database refuses stops the import, naming the statement.
-    std::fs::write(
-        dir.join("bad.sql"),
-        "CREATE TABLE ok (id int);\nCREATE TABL oops;\n",
-    )
-    .unwrap();
-    std::fs::remove_dir_all(dir.join("aludel")).unwrap();
-    let (ok, out) = aludel(
-        dir,
-        &[
-            "import",
-            "alembic",
-            "--python",
-            python,
-            "--scratch-setup",
-            "bad.sql",
-        ],
-        "aludel.db",
-    );
+    let (ok, out) = import_after("bad.sql", "CREATE TABLE ok (id int);\nCREATE TABL oops;\n");
     assert!(
         !ok && out.contains("--scratch-setup: ") && out.contains("bad.sql:2:"),
         "{out}"
