@@ -421,7 +421,9 @@ fn run_harness(
         .arg(HARNESS)
         .arg(config)
         .arg(dialect.unwrap_or(""))
-        .arg(scratch_url)
+        // Not an argument: a process's arguments are visible to every user of the
+        // machine, and the URL holds the password.
+        .env("ALUDEL_IMPORT_SCRATCH_URL", scratch_url)
         .current_dir(&options.alembic_dir)
         .stdin(Stdio::null())
         .output()
@@ -435,7 +437,12 @@ fn run_harness(
         let lines: Vec<&str> = stderr.trim_end().lines().collect();
         lines[lines.len().saturating_sub(20)..]
             .iter()
-            .map(|l| format!("    {}", crate::text::one_line(l, 400)))
+            .map(|l| {
+                format!(
+                    "    {}",
+                    crate::text::one_line(&crate::url::redact_str(l), 400)
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -672,7 +679,9 @@ fn revision_file(per_dialect: &[(&str, &FoundRevision)], report: &mut ImportRepo
         }
     }
     if !errors.is_empty() {
-        let reason = format!("imported from Alembic: {}", errors.join("; "));
+        // What Python said may quote a URL: never its password.
+        let reason =
+            crate::url::redact_str(&format!("imported from Alembic: {}", errors.join("; ")));
         out.push_str(&format!(
             "-- aludel:incomplete {}\n",
             crate::text::one_line(&reason, 400)
@@ -730,7 +739,10 @@ fn revision_file(per_dialect: &[(&str, &FoundRevision)], report: &mut ImportRepo
                     out.push_str(&marker);
                     out.push_str(&format!(
                         "-- TODO: write this section's SQL. Alembic's offline mode could not run {name}(): {}\n",
-                        crate::text::one_line(error.as_deref().unwrap_or("no reason given"), 400)
+                        crate::text::one_line(
+                            &crate::url::redact_str(error.as_deref().unwrap_or("no reason given")),
+                            400
+                        )
                     ));
                 }
             }
@@ -834,6 +846,25 @@ mod tests {
         );
         assert_eq!(file_template("%(branch)s_%(rev)s"), None);
         assert_eq!(file_template("%(rev"), None);
+    }
+
+    #[test]
+    fn a_url_is_written_as_sqlalchemy_reads_one() {
+        let url: crate::url::DatabaseUrl =
+            "postgresql://app:p%40ss%3Aw%2Fo rd@db.example:5433/shop?sslmode=require"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            sqlalchemy_url(&url),
+            "postgresql://app:p%40ss%3Aw%2Fo%20rd@db.example:5433/shop?sslmode=require"
+        );
+        let socket: crate::url::DatabaseUrl = "postgresql://app@%2Fvar%2Frun%2Fpostgresql/shop"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            sqlalchemy_url(&socket),
+            "postgresql://app@/shop?host=%2Fvar%2Frun%2Fpostgresql"
+        );
     }
 
     #[test]

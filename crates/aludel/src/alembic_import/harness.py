@@ -1,5 +1,5 @@
 # Run by `aludel import alembic` with the project's own Python (`python -c THIS
-# CONFIG DIALECT`): reads an Alembic project through Alembic itself and prints one
+# CONFIG DIALECT`, the scratch database's URL in ALUDEL_IMPORT_SCRATCH_URL): reads an Alembic project through Alembic itself and prints one
 # JSON document on standard output. Everything runs in this one process: each
 # revision's module is loaded once, and its upgrade() and downgrade() are run in
 # Alembic's offline mode (as `alembic upgrade --sql` does), the statements captured
@@ -15,7 +15,9 @@ import traceback
 
 def main():
     config_path, dialect = sys.argv[1], sys.argv[2]
-    capture_url = sys.argv[3] if len(sys.argv) > 3 else ""
+    # Through the environment, not the command line, which every user of the
+    # machine can list: the URL holds the password.
+    capture_url = os.environ.pop("ALUDEL_IMPORT_SCRATCH_URL", "")
     try:
         from alembic.config import Config
         from alembic.operations import Operations
