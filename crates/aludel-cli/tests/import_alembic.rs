@@ -798,3 +798,29 @@ fn a_history_that_is_not_self_contained_is_captured_after_a_setup() {
         "{out}"
     );
 }
+
+/// The scratch database must be of the dialect the revisions are written for: with
+/// env.py naming SQLite and DATABASE_URL naming PostgreSQL, nothing PostgreSQL sends
+/// lands in SQLite's sections; the revision stays incomplete, saying why.
+#[test]
+fn a_scratch_database_of_another_dialect_is_not_used() {
+    let project = alembic_project();
+    let dir = project.path();
+    let pg = aludel_testkit::PgDatabase::create();
+    let python = python_with_alembic();
+    let (ok, out) = run(
+        dir,
+        Path::new(BIN),
+        &["import", "alembic", "--python", python.to_str().unwrap()],
+        &[("DATABASE_URL", pg.url()), ("ALUDEL_CACHE_DIR", "")],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("wrote the SQL for sqlite"), "{out}");
+    assert!(
+        out.contains("the scratch database is postgresql, the revisions are written for sqlite"),
+        "{out}"
+    );
+    let g8 = std::fs::read_to_string(imported(dir, "g8")).unwrap();
+    assert!(g8.contains("-- aludel:incomplete"), "{g8}");
+    assert!(!g8.contains("Captured from a run"), "{g8}");
+}

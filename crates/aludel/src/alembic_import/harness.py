@@ -85,7 +85,8 @@ def main():
     revisions.reverse()
     if capture_url and any(failed(r) for r in revisions):
         try:
-            capture_online(revisions, capture_url, settings, MigrationContext, Operations)
+            capture_online(revisions, capture_url, dialect_name, settings, MigrationContext,
+                           Operations)
         except BaseException as e:
             # No run at all (no driver for the database, say): the revisions stay
             # as offline mode left them, saying why.
@@ -272,7 +273,7 @@ def render(cursor, statement, parameters):
     return "".join(out)
 
 
-def capture_online(revisions, url, settings, MigrationContext, Operations):
+def capture_online(revisions, url, dialect_name, settings, MigrationContext, Operations):
     """Runs the whole history, up then down, on the scratch database at `url`,
     capturing what each revision sends; fills in the sections offline mode could not
     write, unless the revision read rows (then what it wrote depends on the data)."""
@@ -285,6 +286,11 @@ def capture_online(revisions, url, settings, MigrationContext, Operations):
         except ImportError:
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
     engine = create_engine(url)
+    if engine.dialect.name != dialect_name:
+        # What a revision sends to one database is no SQL for another's sections.
+        raise RuntimeError("the scratch database is %s, the revisions are written for %s "
+                           "(give --dialect, or a database URL of that dialect)"
+                           % (engine.dialect.name, dialect_name))
     captured = []
 
     @event.listens_for(engine, "before_cursor_execute")
