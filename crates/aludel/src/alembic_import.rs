@@ -176,6 +176,17 @@ struct Offline {
     /// Captured from a run on a scratch database rather than written offline.
     #[serde(default)]
     online: bool,
+    /// What a run on a scratch database holding no rows sent, when it read rows: a
+    /// starting point for the person who writes the section, not the section.
+    draft: Option<Vec<DraftStatement>>,
+}
+
+/// One statement of a [`Offline::draft`].
+#[derive(Debug, Deserialize, PartialEq)]
+struct DraftStatement {
+    sql: String,
+    /// It read rows: shown as a comment where it ran.
+    reads: bool,
 }
 
 /// The Alembic project's configuration file in `dir`: `alembic.ini`, else a
@@ -207,7 +218,8 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
             for d in list.split(',').map(str::trim) {
                 if !matches!(d, "postgresql" | "sqlite") {
                     return Err(ImportError::Dialect(format!(
-                        "--dialect {d}: aludel imports for postgresql or sqlite (several: postgresql,sqlite)"
+                        "--dialect {}: aludel imports for postgresql or sqlite (several: postgresql,sqlite)",
+                        crate::text::value(d)
                     )));
                 }
                 if !asked.contains(&Some(d.to_string())) {
@@ -235,6 +247,8 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
         )?;
         drop(scratch);
         if let Some(message) = found.fatal {
+            // Alembic's text may quote the project's URL, password included.
+            let message = crate::text::excerpt(&crate::url::redact_str(&message));
             return Err(ImportError::Alembic { config, message });
         }
         let dialect = match (wanted, &found.dialect) {
@@ -242,7 +256,8 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
             (None, Some(d)) if d == "postgresql" || d == "sqlite" => d.clone(),
             (None, Some(d)) => {
                 return Err(ImportError::Dialect(format!(
-                    "env.py configures the dialect {d}, which aludel does not support: pass --dialect postgresql or --dialect sqlite"
+                    "env.py configures the dialect {}, which aludel does not support: pass --dialect postgresql or --dialect sqlite",
+                    crate::text::value(d)
                 )));
             }
             (None, None) => {
@@ -733,6 +748,30 @@ fn revision_file(per_dialect: &[(&str, &FoundRevision)], report: &mut ImportRepo
                         }
                     }
                     let body: Vec<String> = statements.iter().map(|s| format!("{s};\n")).collect();
+                    out.push_str(&body.join("\n"));
+                }
+                Some(Offline {
+                    draft: Some(draft), ..
+                }) => {
+                    out.push_str(&marker);
+                    out.push_str(&format!(
+                        "-- TODO: check this draft, add what real rows need, then remove the aludel:incomplete line.\n\
+                         -- It is what a run of {name}() sent to a scratch database that held no rows; the\n\
+                         -- statements that read rows are shown as comments where they ran: what {name}()\n\
+                         -- does with the rows it reads is not here.\n"
+                    ));
+                    let body: Vec<String> = draft
+                        .iter()
+                        .map(|s| {
+                            if s.reads {
+                                let lines: Vec<String> =
+                                    s.sql.lines().map(|l| format!("-- read: {l}\n")).collect();
+                                lines.concat()
+                            } else {
+                                format!("{};\n", s.sql)
+                            }
+                        })
+                        .collect();
                     out.push_str(&body.join("\n"));
                 }
                 Some(Offline { error, .. }) => {

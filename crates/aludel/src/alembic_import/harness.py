@@ -328,12 +328,16 @@ def capture_online(revisions, url, dialect_name, settings, MigrationContext, Ope
                 with Operations.context(context):
                     fn()
         statements = [s.strip().rstrip(";").strip() for s in captured]
-        reading = [s for s in statements if reads_rows(s)]
+        kept = [s for s in statements if s and not reads_catalog_only(s)]
+        reading = [s for s in kept if reads_rows(s)]
         if reading:
+            # What it sent to a database holding no rows: a draft for the person who
+            # writes the section, with the reads where they happened.
             return {"error": "its %s() reads rows (%s): what it writes depends on the data"
-                    % (direction, short(reading[0])), "online": True}
-        return {"statements": [s for s in statements if s and not reads_catalog_only(s)],
-                "autocommit": bool(autocommit), "online": True}
+                    % (direction, short(reading[0])), "online": True,
+                    "autocommit": bool(autocommit),
+                    "draft": [{"sql": s, "reads": reads_rows(s)} for s in kept]}
+        return {"statements": kept, "autocommit": bool(autocommit), "online": True}
 
     def run_all(order, direction):
         """Runs `direction` of each revision of `order`; the revisions it ran, and
