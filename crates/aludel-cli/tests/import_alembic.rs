@@ -227,6 +227,11 @@ fn alembic_project_at(url: &str) -> tempfile::TempDir {
 /// An Alembic project made by `alembic init --template TEMPLATE` (`pyproject` puts
 /// its settings in `pyproject.toml`, the URL staying in `alembic.ini`).
 fn alembic_project_from(template: &str, url: &str) -> tempfile::TempDir {
+    alembic_project_of(template, url, REVISIONS)
+}
+
+/// As [`alembic_project_from`], with `revisions` (id, module text) in its versions folder.
+fn alembic_project_of(template: &str, url: &str, revisions: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let python = python_with_alembic();
     let out = Command::new(&python)
@@ -254,7 +259,7 @@ fn alembic_project_from(template: &str, url: &str) -> tempfile::TempDir {
         &format!("sqlalchemy.url = {}", url.replace('%', "%%")),
     );
     std::fs::write(&ini, text).unwrap();
-    for (id, text) in REVISIONS {
+    for (id, text) in revisions {
         std::fs::write(
             dir.path().join(format!("migrations/versions/{id}.py")),
             text,
@@ -858,4 +863,136 @@ fn a_scratch_database_of_another_dialect_is_not_used() {
     let g8 = std::fs::read_to_string(imported(dir, "g8")).unwrap();
     assert!(g8.contains("-- aludel:incomplete"), "{g8}");
     assert!(!g8.contains("Captured from a run"), "{g8}");
+}
+
+/// A history whose downgrades cannot all run in reverse (r4 drops the table and its
+/// downgrade does nothing, as real histories do): r2's downgrade, which asks an
+/// inspector, is tried right after r2's upgrade in a transaction rolled back, so it
+/// is captured on the schema its upgrade left, and r3's upgrade, which looks for what
+/// r2 made, still finds it after the trial.
+const LOSSY_REVISIONS: &[(&str, &str)] = &[
+    (
+        "r1",
+        r#""""t"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "r1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("t")
+"#,
+    ),
+    (
+        "r2",
+        r#""""b, if missing"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "r2"
+down_revision = "r1"
+
+
+def columns():
+    return [c["name"] for c in sa.inspect(op.get_bind()).get_columns("t")]
+
+
+def upgrade():
+    if "b" not in columns():
+        op.add_column("t", sa.Column("b", sa.Integer))
+
+
+def downgrade():
+    if "b" in columns():
+        op.drop_column("t", "b")
+"#,
+    ),
+    (
+        "r3",
+        r#""""index on b, if there"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "r3"
+down_revision = "r2"
+
+
+def upgrade():
+    if "b" in [c["name"] for c in sa.inspect(op.get_bind()).get_columns("t")]:
+        op.create_index("t_b_idx", "t", ["b"])
+
+
+def downgrade():
+    op.drop_index("t_b_idx", table_name="t")
+"#,
+    ),
+    (
+        "r4",
+        r#""""drop t"""
+from alembic import op
+
+revision = "r4"
+down_revision = "r3"
+
+
+def upgrade():
+    op.drop_table("t")
+
+
+def downgrade():
+    pass
+"#,
+    ),
+];
+
+fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(url: &str, dialect: &str) {
+    let project = alembic_project_of("generic", url, LOSSY_REVISIONS);
+    let dir = project.path();
+    let python = python_with_alembic();
+    let (ok, out) = run(
+        dir,
+        Path::new(BIN),
+        &[
+            "import",
+            "alembic",
+            "--python",
+            python.to_str().unwrap(),
+            "--dialect",
+            dialect,
+        ],
+        &[("DATABASE_URL", url), ("ALUDEL_CACHE_DIR", "")],
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains("stopped at"), "{out}");
+    let r2 = std::fs::read_to_string(imported(dir, "r2")).unwrap();
+    assert!(!r2.contains("aludel:incomplete"), "{r2}");
+    let downgrade = &r2[r2.find("-- aludel:downgrade").expect(&r2)..];
+    assert!(downgrade.contains("ALTER TABLE t DROP COLUMN b;\n"), "{r2}");
+    let upgrade = &r2[r2.find("-- aludel:upgrade").expect(&r2)..];
+    assert!(
+        upgrade.contains("ALTER TABLE t ADD COLUMN b INTEGER;\n"),
+        "{r2}"
+    );
+    // r2's trial left b in place for r3.
+    let r3 = std::fs::read_to_string(imported(dir, "r3")).unwrap();
+    assert!(r3.contains("CREATE INDEX t_b_idx ON t (b);\n"), "{r3}");
+}
+
+#[test]
+fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves_on_sqlite() {
+    let scratch = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:///{}", scratch.path().join("x.db").display());
+    a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(&url, "sqlite");
+}
+
+#[test]
+fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves_on_postgres() {
+    let db = aludel_testkit::PgDatabase::create();
+    a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(db.url(), "postgresql");
 }

@@ -3,12 +3,15 @@
 //! Alembic itself reads the project: a small program ([`HARNESS`]) runs with the
 //! project's own Python, in one process for the whole history, and prints what it
 //! found as JSON. Each revision keeps its id, parents, own branch labels,
-//! `depends_on`, message and docstring (`-- aludel:doc` lines, which `show` prints); its `upgrade()` and `downgrade()` are run in
+//! `depends_on`, message and docstring (`-- aludel:doc` lines, which `show` prints);
+//! its `upgrade()` and `downgrade()` are run in
 //! Alembic's offline mode (what `alembic upgrade --sql` prints), one statement
 //! captured at a time. A revision that used `autocommit_block()` becomes
 //! `-- aludel:transaction false`. One whose Python cannot run offline (it asks the
-//! database something) is written all the same, marked `-- aludel:incomplete` with
-//! Alembic's error, so that `upgrade` refuses it until a person writes its SQL.
+//! database something) gets what it sends when the history runs on a scratch
+//! database; if it read rows there, or neither way worked, it is written all the
+//! same, marked `-- aludel:incomplete` with the reason (and a draft of its SQL), so
+//! that `upgrade` refuses it until a person has written its SQL.
 //!
 //! The new project keeps Alembic's version table, so a database Alembic migrated
 //! carries on where it is. Nothing is overwritten: a revision file that exists is

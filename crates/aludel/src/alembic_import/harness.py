@@ -1,6 +1,7 @@
 # Run by `aludel import alembic` with the project's own Python (`python -c THIS
-# CONFIG DIALECT`, the scratch database's URL in ALUDEL_IMPORT_SCRATCH_URL): reads an Alembic project through Alembic itself and prints one
-# JSON document on standard output. Everything runs in this one process: each
+# CONFIG DIALECT`, the scratch database's URL in ALUDEL_IMPORT_SCRATCH_URL): reads an
+# Alembic project through Alembic itself and writes one JSON document on a file
+# descriptor of its own. Everything runs in this one process: each
 # revision's module is loaded once, and its upgrade() and downgrade() are run in
 # Alembic's offline mode (as `alembic upgrade --sql` does), the statements captured
 # one by one. A revision that offline mode cannot run (it asks the database
@@ -273,10 +274,47 @@ def render(cursor, statement, parameters):
     return "".join(out)
 
 
+def sequence_values(raw):
+    """PostgreSQL's sequences, through the driver's own cursor (no capture sees it):
+    name -> (last value or None when never called, start value)."""
+    cursor = raw.cursor()
+    cursor.execute("SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename),"
+                   " last_value, start_value FROM pg_sequences")
+    values = {name: (last, start) for name, last, start in cursor.fetchall()}
+    cursor.close()
+    raw.rollback()
+    return values
+
+
+def restore_sequences(raw, before):
+    """Sets back the sequences a rolled-back trial advanced."""
+    after = sequence_values(raw)
+    cursor = raw.cursor()
+    for name, (last, start) in before.items():
+        if name in after and after[name][0] != last:
+            if last is None:
+                cursor.execute("SELECT setval(%s::regclass, %s, false)", (name, start))
+            else:
+                cursor.execute("SELECT setval(%s::regclass, %s, true)", (name, last))
+    cursor.close()
+    raw.commit()
+
+
+class NeedsCommit(Exception):
+    """A trial run reached autocommit_block(), whose statements cannot be rolled back."""
+
+
 def capture_online(revisions, url, dialect_name, settings, MigrationContext, Operations):
-    """Runs the whole history, up then down, on the scratch database at `url`,
-    capturing what each revision sends; fills in the sections offline mode could not
-    write, unless the revision read rows (then what it wrote depends on the data)."""
+    """Runs the history on the scratch database at `url`, capturing what each revision
+    sends, and fills in the sections offline mode could not write, unless the
+    revision read rows (then what it wrote depends on the data: a draft only).
+
+    Every upgrade() runs in order, each committed. Right after a revision's upgrade,
+    its downgrade() (when offline mode could not write it) is tried in a transaction
+    that is rolled back: it meets the schema its upgrade left, as `downgrade -1`
+    would, and needs no later revision's downgrade to work. Those a trial could not
+    give (an autocommit_block(), a failure) come from a run of every downgrade() in
+    reverse at the end."""
     from sqlalchemy import create_engine, event
 
     if url.startswith("postgresql://"):
@@ -304,6 +342,19 @@ def capture_online(revisions, url, dialect_name, settings, MigrationContext, Ope
         if settings.get(key) is not None:
             opts[key] = settings[key]
 
+    def result(direction, autocommit):
+        statements = [s.strip().rstrip(";").strip() for s in captured]
+        kept = [s for s in statements if s and not reads_catalog_only(s)]
+        reading = [s for s in kept if reads_rows(s)]
+        if reading:
+            # What it sent to a database holding no rows: a draft for the person who
+            # writes the section, with the reads where they happened.
+            return {"error": "its %s() reads rows (%s): what it writes depends on the data"
+                    % (direction, short(reading[0])), "online": True,
+                    "autocommit": bool(autocommit),
+                    "draft": [{"sql": s, "reads": reads_rows(s)} for s in kept]}
+        return {"statements": kept, "autocommit": bool(autocommit), "online": True}
+
     def run(revision, direction):
         fn = getattr(MODULES[revision["id"]], direction, None)
         if fn is None:
@@ -327,36 +378,92 @@ def capture_online(revisions, url, dialect_name, settings, MigrationContext, Ope
             with context.begin_transaction(_per_migration=True):
                 with Operations.context(context):
                     fn()
-        statements = [s.strip().rstrip(";").strip() for s in captured]
-        kept = [s for s in statements if s and not reads_catalog_only(s)]
-        reading = [s for s in kept if reads_rows(s)]
-        if reading:
-            # What it sent to a database holding no rows: a draft for the person who
-            # writes the section, with the reads where they happened.
-            return {"error": "its %s() reads rows (%s): what it writes depends on the data"
-                    % (direction, short(reading[0])), "online": True,
-                    "autocommit": bool(autocommit),
-                    "draft": [{"sql": s, "reads": reads_rows(s)} for s in kept]}
-        return {"statements": kept, "autocommit": bool(autocommit), "online": True}
+        return result(direction, autocommit)
 
-    def run_all(order, direction):
-        """Runs `direction` of each revision of `order`; the revisions it ran, and
-        why it stopped (or None)."""
-        ran = []
-        for revision in order:
+    def trial(revision, direction):
+        """Runs `direction` of `revision` in a transaction that is rolled back."""
+        fn = getattr(MODULES[revision["id"]], direction, None)
+        if fn is None:
+            return None
+        with engine.connect() as conn:
+            # SQLAlchemy 2 names the driver's connection dbapi_connection; 1.4 connection.
+            raw = getattr(conn.connection, "dbapi_connection", None) or conn.connection.connection
+            sqlite = dialect_name == "sqlite"
+            if sqlite:
+                # pysqlite begins a transaction only before DML, and DDL would commit
+                # on its own: begin one by hand, where no capture sees it.
+                level = raw.isolation_level
+                raw.isolation_level = None
+                raw.execute("BEGIN")
+            else:
+                # A rollback leaves sequences advanced: put them back after, so that
+                # the next revisions' captured ids are those of a run without trials.
+                sequences = sequence_values(raw)
+            transaction = conn.begin()
             try:
-                result = run(revision, direction)
-            except BaseException as e:
-                return ran, "the run on a scratch database stopped at %s's %s(): %s" % (
-                    revision["id"], direction, one_line(e))
-            ran.append(revision)
-            if (revision.get(direction) or {}).get("error") and result is not None:
-                revision[direction] = result
-        return ran, None
+                context = MigrationContext.configure(
+                    connection=conn, opts=dict(opts, transaction_per_migration=True))
 
-    done, stopped = run_all(revisions, "upgrade")
-    if stopped is None:
-        _, stopped = run_all(list(reversed(done)), "downgrade")
+                @contextlib.contextmanager
+                def autocommit_block():
+                    raise NeedsCommit()
+                    yield  # pragma: no cover
+
+                context.autocommit_block = autocommit_block
+                captured.clear()
+                with Operations.context(context):
+                    fn()
+                return result(direction, False)
+            finally:
+                transaction.rollback()
+                if sqlite:
+                    raw.rollback()
+                    raw.isolation_level = level
+                else:
+                    restore_sequences(raw, sequences)
+
+    def wanted(revision, direction):
+        section = revision.get(direction) or {}
+        return bool(section.get("error")) and not section.get("online")
+
+    stopped = None
+    done = []
+    for revision in revisions:
+        try:
+            outcome = run(revision, "upgrade")
+        except BaseException as e:
+            stopped = "the run on a scratch database stopped at %s's upgrade(): %s" % (
+                revision["id"], one_line(e))
+            break
+        done.append(revision)
+        if wanted(revision, "upgrade") and outcome is not None:
+            revision["upgrade"] = outcome
+        if wanted(revision, "downgrade"):
+            try:
+                outcome = trial(revision, "downgrade")
+            except NeedsCommit:
+                outcome = None
+            except BaseException as e:
+                # Its own failure, on the schema its upgrade left: the run in reverse
+                # may still reach it in another state; say why if it does not.
+                why = one_line(e)
+                revision["downgrade"]["error"] += (
+                    "; it fails the same way on the schema its upgrade() leaves"
+                    if why in revision["downgrade"]["error"]
+                    else "; on the schema its upgrade() leaves, its downgrade() fails: " + why)
+                outcome = None
+            if outcome is not None:
+                revision["downgrade"] = outcome
+    if stopped is None and any(wanted(r, "downgrade") for r in done):
+        for revision in reversed(done):
+            try:
+                outcome = run(revision, "downgrade")
+            except BaseException as e:
+                stopped = "the run on a scratch database stopped at %s's downgrade(): %s" % (
+                    revision["id"], one_line(e))
+                break
+            if wanted(revision, "downgrade") and outcome is not None:
+                revision["downgrade"] = outcome
     if stopped:
         note_everywhere(revisions, stopped)
     engine.dispose()
