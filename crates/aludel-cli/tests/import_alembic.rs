@@ -869,7 +869,8 @@ fn a_scratch_database_of_another_dialect_is_not_used() {
 /// downgrade does nothing, as real histories do): r2's downgrade, which asks an
 /// inspector, is tried right after r2's upgrade in a transaction rolled back, so it
 /// is captured on the schema its upgrade left, and r3's upgrade, which looks for what
-/// r2 made, still finds it after the trial.
+/// r2 made, still finds it after the trial. r5's downgrade, in an autocommit block,
+/// cannot be rolled back: it comes from the run in reverse, which it heads.
 const LOSSY_REVISIONS: &[(&str, &str)] = &[
     (
         "r1",
@@ -949,6 +950,26 @@ def downgrade():
     pass
 "#,
     ),
+    (
+        "r5",
+        r#""""u"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "r5"
+down_revision = "r4"
+
+
+def upgrade():
+    op.create_table("u", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    if "u" in sa.inspect(op.get_bind()).get_table_names():
+        with op.get_context().autocommit_block():
+            op.drop_table("u")
+"#,
+    ),
 ];
 
 fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(url: &str, dialect: &str) {
@@ -979,6 +1000,11 @@ fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(url: &str, dialect: &st
         upgrade.contains("ALTER TABLE t ADD COLUMN b INTEGER;\n"),
         "{r2}"
     );
+    // r5's downgrade commits on its own: no trial, the run in reverse gives it.
+    let r5 = std::fs::read_to_string(imported(dir, "r5")).unwrap();
+    assert!(r5.contains("-- aludel:transaction false\n"), "{r5}");
+    let downgrade = &r5[r5.find("-- aludel:downgrade").expect(&r5)..];
+    assert!(downgrade.contains("\nDROP TABLE u;\n"), "{r5}");
     // r2's trial left b in place for r3.
     let r3 = std::fs::read_to_string(imported(dir, "r3")).unwrap();
     assert!(r3.contains("CREATE INDEX t_b_idx ON t (b);\n"), "{r3}");

@@ -426,18 +426,25 @@ def capture_online(revisions, url, dialect_name, settings, MigrationContext, Ope
         section = revision.get(direction) or {}
         return bool(section.get("error")) and not section.get("online")
 
+    def step(revision, direction):
+        """Runs `direction` of `revision`, keeping what it sent where wanted; why the
+        run stops, or None."""
+        try:
+            outcome = run(revision, direction)
+        except BaseException as e:
+            return "the run on a scratch database stopped at %s's %s(): %s" % (
+                revision["id"], direction, one_line(e))
+        if wanted(revision, direction) and outcome is not None:
+            revision[direction] = outcome
+        return None
+
     stopped = None
     done = []
     for revision in revisions:
-        try:
-            outcome = run(revision, "upgrade")
-        except BaseException as e:
-            stopped = "the run on a scratch database stopped at %s's upgrade(): %s" % (
-                revision["id"], one_line(e))
+        stopped = step(revision, "upgrade")
+        if stopped:
             break
         done.append(revision)
-        if wanted(revision, "upgrade") and outcome is not None:
-            revision["upgrade"] = outcome
         if wanted(revision, "downgrade"):
             try:
                 outcome = trial(revision, "downgrade")
@@ -456,14 +463,9 @@ def capture_online(revisions, url, dialect_name, settings, MigrationContext, Ope
                 revision["downgrade"] = outcome
     if stopped is None and any(wanted(r, "downgrade") for r in done):
         for revision in reversed(done):
-            try:
-                outcome = run(revision, "downgrade")
-            except BaseException as e:
-                stopped = "the run on a scratch database stopped at %s's downgrade(): %s" % (
-                    revision["id"], one_line(e))
+            stopped = step(revision, "downgrade")
+            if stopped:
                 break
-            if wanted(revision, "downgrade") and outcome is not None:
-                revision["downgrade"] = outcome
     if stopped:
         note_everywhere(revisions, stopped)
     engine.dispose()
