@@ -682,6 +682,30 @@ fn an_alembic_history_runs_the_same_under_aludel_on_postgres() {
     assert_eq!(by_aludel_db.rows(versions), by_alembic_db.rows(versions));
     assert_eq!(by_aludel_db.rows(versions), ["g8"]);
 
+    // A database Alembic left at a middle revision carries on under aludel.
+    let (ok, out) = alembic(dir, &["downgrade", "d5"]);
+    assert!(ok, "{out}");
+    let on_alembics = |args: &[&str]| {
+        run(
+            dir,
+            Path::new(BIN),
+            args,
+            &[
+                ("DATABASE_URL", by_alembic_db.url()),
+                ("ALUDEL_CACHE_DIR", ""),
+            ],
+        )
+    };
+    let (ok, out) = on_alembics(&["current"]);
+    assert!(ok && out.starts_with("d5"), "{out}");
+    let (ok, out) = on_alembics(&["upgrade", "head"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        pg_schema(by_alembic_db.url()),
+        pg_schema(by_aludel_db.url())
+    );
+    assert_eq!(by_alembic_db.rows(versions), ["g8"]);
+
     let (ok, out) = aludel_pg(&["downgrade", "base"]);
     assert!(ok, "{out}");
     assert_eq!(by_aludel_db.tables(), ["alembic_version"]);
