@@ -34,7 +34,7 @@ const EXIT_FAILURE: u8 = 1;
 /// found changes, `current --check-heads` found it not at the heads.
 const EXIT_OUT_OF_STEP: u8 = 3;
 
-/// `0.1.0 (postgres, sqlite)`: the version and the databases compiled in.
+/// `0.1.0 (mysql, postgres, sqlite)`: the version and the databases compiled in.
 static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{} ({})",

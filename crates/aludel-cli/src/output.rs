@@ -157,6 +157,12 @@ impl Printer {
                 Some(revision.as_str()),
                 None,
             ),
+            Event::StepResumed { revision, .. } => (
+                Level::Info,
+                "migration_resumed",
+                Some(revision.as_str()),
+                None,
+            ),
             Event::LockNotReleased { .. } => (Level::Warn, "lock_release_failed", None, None),
             Event::StepFinished {
                 revision, elapsed, ..

@@ -405,7 +405,10 @@ fn version_names_the_compiled_databases() {
     for flag in ["--version", "-V"] {
         expect(
             &p.ok(&[flag]),
-            &format!("aludel {} (postgres, sqlite)\n", env!("CARGO_PKG_VERSION")),
+            &format!(
+                "aludel {} (mysql, postgres, sqlite)\n",
+                env!("CARGO_PKG_VERSION")
+            ),
             "",
         );
     }

@@ -185,6 +185,7 @@ fn a_held_lock_times_out_and_names_the_holder(backend: Backend) {
             expected_holder = "another run";
             Box::new(c)
         }
+        Db::Mysql(_) => unreachable!("a test of SQLite and PostgreSQL"),
     };
     let r = p.fails(&["upgrade", "head"]);
     assert!(

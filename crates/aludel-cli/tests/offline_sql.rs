@@ -99,6 +99,7 @@ impl Target {
                 .unwrap()
                 .execute_batch(sql)
                 .unwrap_or_else(|e| panic!("{e}\n--- script\n{sql}")),
+            Db::Mysql(_) => unreachable!("a test of SQLite and PostgreSQL"),
         }
     }
 
@@ -127,6 +128,7 @@ impl Target {
                 .db
                 .rows("SELECT type || ' ' || name || ' ON ' || tbl_name || ': ' || coalesce(sql, '') FROM sqlite_master")
                 .join("\n"),
+            Db::Mysql(_) => unreachable!("a test of SQLite and PostgreSQL"),
         }
     }
 }

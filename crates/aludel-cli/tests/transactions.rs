@@ -63,6 +63,7 @@ fn assert_indexes_valid(db: &Db, names: &[&str]) {
             assert_eq!(rows, ["items_name_idx"]);
             assert_eq!(db.rows("PRAGMA integrity_check"), ["ok"]);
         }
+        Db::Mysql(_) => unreachable!("a test of SQLite and PostgreSQL"),
     }
 }
 
@@ -86,11 +87,25 @@ fn non_transactional_revision_in_the_middle(backend: Backend, whole_run: bool) {
         Backend::Sqlite => &["items_name_idx"],
     };
     assert_indexes_valid(db, indexes);
-    assert_eq!(db.tables(), ["after_index", "aludel_version", "items"]);
+    // The journal of statements applied outside a transaction sits beside the
+    // version table (empty once the revision is recorded).
+    assert_eq!(
+        db.tables(),
+        [
+            "after_index",
+            "aludel_version",
+            "aludel_version_journal",
+            "items"
+        ]
+    );
+    assert_eq!(
+        db.rows("SELECT count(*) FROM aludel_version_journal"),
+        ["0"]
+    );
     assert_eq!(db.version_rows(), ["rev_3"]);
     // And back down through it.
     p.ok(&["downgrade", "base"]);
-    assert_eq!(db.tables(), ["aludel_version"]);
+    assert_eq!(db.tables(), ["aludel_version", "aludel_version_journal"]);
     assert!(db.version_rows().is_empty());
 }
 
@@ -123,13 +138,17 @@ fn non_transactional_revision_failing_halfway(backend: Backend, whole_run: bool)
     assert!(r.stderr.contains("no_such_column"), "{r}");
     assert!(
         r.stderr.contains(
-            "statements before line 8 of this revision were applied and are not rolled back"
+            "statements 1-1 of this revision's 2 (before line 8) were applied (it runs outside a transaction) and are recorded in the journal"
         ),
         "{r}"
     );
     assert!(r.stderr.contains("the version table is at rev_1"), "{r}");
+    assert!(r.stderr.contains("the re-run resumes at line 8"), "{r}");
     assert_indexes_valid(db, &["items_name_idx"]);
-    assert_eq!(db.tables(), ["aludel_version", "items"]);
+    assert_eq!(
+        db.tables(),
+        ["aludel_version", "aludel_version_journal", "items"]
+    );
     assert_eq!(db.version_rows(), ["rev_1"]);
 }
 
@@ -156,7 +175,11 @@ fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
     let r = p.fails(&["upgrade", "head"]);
     assert!(r.stderr.contains("upgrade of revision rev_4 failed"), "{r}");
     // rev_1 and rev_2 committed; rev_3 shared rev_4's transaction and is gone too.
-    assert_eq!(db.tables(), ["aludel_version", "items"], "{r}");
+    assert_eq!(
+        db.tables(),
+        ["aludel_version", "aludel_version_journal", "items"],
+        "{r}"
+    );
     assert_eq!(db.version_rows(), ["rev_2"], "{r}");
     assert!(
         r.stderr.contains("the database is at rev_2"),

@@ -7,13 +7,18 @@
 //! is a project on a fresh database of that [`Backend`], and its [`Db`] reads the
 //! database back (rows, tables, version rows) the same way on both.
 //!
-//! PostgreSQL comes from `ALUDEL_TEST_POSTGRES_URL`, else `postgresql://postgres@127.0.0.1:5432/postgres`.
+//! PostgreSQL comes from `ALUDEL_TEST_POSTGRES_URL`, else `postgresql://postgres@127.0.0.1:5432/postgres`;
+//! MariaDB (or MySQL) from `ALUDEL_TEST_MYSQL_URL`, else `mysql://root@127.0.0.1:3306/test`
+//! (`scripts/test` finds one or starts a throwaway server).
 //! A test that needs PostgreSQL and cannot reach it fails with a message that says
 //! what to do: it is never skipped silently.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod faults;
+
+/// The MariaDB client the kit uses, for tests that hold a session open.
+pub use mysql;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -33,6 +38,125 @@ fn admin_client() -> postgres::Client {
              run the tests with scripts/test (it finds or starts a server), or set ALUDEL_TEST_POSTGRES_URL"
         )
     })
+}
+
+/// The admin URL of the test MariaDB (or MySQL) server.
+pub fn mysql_admin_url() -> String {
+    std::env::var("ALUDEL_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_string())
+}
+
+fn mysql_admin() -> mysql::Conn {
+    let url = mysql_admin_url();
+    mysql::Conn::new(mysql::Opts::from_url(&url).unwrap_or_else(|e| panic!("{url}: {e}")))
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot reach the test MariaDB at {url}: {e}\n\
+                 run the tests with scripts/test (it finds or starts a server), or set ALUDEL_TEST_MYSQL_URL"
+            )
+        })
+}
+
+/// Runs a query on the MariaDB database at `url` and returns every row as text
+/// columns joined by `|` (NULL as `NULL`), sorted.
+pub fn mysql_rows(url: &str, sql: &str) -> Vec<String> {
+    use mysql::prelude::Queryable;
+    let opts = mysql::Opts::from_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    let mut c = mysql::Conn::new(opts).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    let rows: Vec<mysql::Row> = c.query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .map(|row| {
+            row.unwrap()
+                .into_iter()
+                .map(|v| match v {
+                    mysql::Value::NULL => "NULL".to_string(),
+                    mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                    other => other.as_sql(true).trim_matches('\'').to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A MariaDB database created for one test and dropped when it goes out of scope.
+pub struct MysqlDatabase {
+    name: String,
+    url: String,
+}
+
+impl MysqlDatabase {
+    /// Creates an empty database with a unique name.
+    pub fn create() -> MysqlDatabase {
+        use mysql::prelude::Queryable;
+        let name = unique_name("aludel_t");
+        mysql_admin()
+            .query_drop(format!("CREATE DATABASE `{name}`"))
+            .unwrap();
+        MysqlDatabase {
+            url: with_database(&mysql_admin_url(), &name),
+            name,
+        }
+    }
+
+    /// The database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs a query and returns every row as text columns joined by `|`, sorted.
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        mysql_rows(&self.url, sql)
+    }
+
+    /// A connection to this database, for a test that holds a session open.
+    pub fn conn(&self) -> mysql::Conn {
+        mysql::Conn::new(mysql::Opts::from_url(&self.url).unwrap()).unwrap()
+    }
+
+    /// Runs statements.
+    pub fn execute(&self, sql: &str) {
+        use mysql::prelude::Queryable;
+        let opts = mysql::Opts::from_url(&self.url).unwrap();
+        mysql::Conn::new(opts)
+            .unwrap()
+            .query_drop(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The names of the tables, sorted.
+    pub fn tables(&self) -> Vec<String> {
+        self.rows(&format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'",
+            self.name
+        ))
+    }
+}
+
+impl Drop for MysqlDatabase {
+    fn drop(&mut self) {
+        use mysql::prelude::Queryable;
+        if let Ok(opts) = mysql::Opts::from_url(&mysql_admin_url())
+            && let Ok(mut admin) = mysql::Conn::new(opts)
+        {
+            let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.name));
+        }
+    }
+}
+
+/// An admin URL with its database replaced by `name` (and its query dropped).
+fn with_database(admin_url: &str, name: &str) -> String {
+    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -84,11 +208,8 @@ impl PgDatabase {
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .unwrap();
-        let admin_url = postgres_admin_url();
-        let base = admin_url.split('?').next().unwrap_or(&admin_url);
-        let (prefix, _) = base.rsplit_once('/').unwrap();
         PgDatabase {
-            url: format!("{prefix}/{name}"),
+            url: with_database(&postgres_admin_url(), &name),
             name,
         }
     }
@@ -495,6 +616,7 @@ pub fn test_db(backend: Backend) -> TestDb {
     let db = Db::new(backend, dir.path().join("app.db"));
     let url = match &db {
         Db::Postgres(pg) => pg.url().to_string(),
+        Db::Mysql(my) => my.url().to_string(),
         Db::Sqlite(path) => format!("sqlite:///{}", path.display()),
     };
     TestDb { _dir: dir, db, url }
@@ -507,6 +629,8 @@ pub enum Db {
     Sqlite(PathBuf),
     /// A PostgreSQL database, dropped with the handle.
     Postgres(PgDatabase),
+    /// A MariaDB database, dropped with the handle.
+    Mysql(MysqlDatabase),
 }
 
 impl Db {
@@ -519,11 +643,12 @@ impl Db {
         }
     }
 
-    /// The backend.
+    /// The backend (`None` for MariaDB, which [`on_both!`] does not run on yet).
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
+            Db::Mysql(_) => panic!("a MariaDB database has no on_both! backend"),
         }
     }
 
@@ -532,6 +657,7 @@ impl Db {
     pub fn url(&self) -> String {
         match self {
             Db::Postgres(db) => db.url().to_string(),
+            Db::Mysql(db) => db.url().to_string(),
             Db::Sqlite(path) => format!(
                 "sqlite:///{}",
                 path.file_name().unwrap_or_default().to_string_lossy()
@@ -539,11 +665,19 @@ impl Db {
         }
     }
 
+    /// The MariaDB database (`None` for the others).
+    pub fn mysql(&self) -> Option<&MysqlDatabase> {
+        match self {
+            Db::Mysql(db) => Some(db),
+            _ => None,
+        }
+    }
+
     /// The PostgreSQL database (`None` for SQLite).
     pub fn pg(&self) -> Option<&PgDatabase> {
         match self {
             Db::Postgres(db) => Some(db),
-            Db::Sqlite(_) => None,
+            _ => None,
         }
     }
 
@@ -551,7 +685,7 @@ impl Db {
     pub fn sqlite_path(&self) -> Option<&Path> {
         match self {
             Db::Sqlite(path) => Some(path),
-            Db::Postgres(_) => None,
+            _ => None,
         }
     }
 
@@ -560,6 +694,7 @@ impl Db {
     pub fn rows(&self, sql: &str) -> Vec<String> {
         match self {
             Db::Postgres(db) => db.rows(sql),
+            Db::Mysql(db) => db.rows(sql),
             Db::Sqlite(path) => sqlite_rows(path, sql),
         }
     }
@@ -572,6 +707,7 @@ impl Db {
                 .client()
                 .batch_execute(sql)
                 .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Db::Mysql(db) => db.execute(sql),
             Db::Sqlite(path) => rusqlite::Connection::open(path)
                 .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
                 .execute_batch(sql)
@@ -584,6 +720,7 @@ impl Db {
     pub fn tables(&self) -> Vec<String> {
         match self {
             Db::Postgres(db) => db.tables(),
+            Db::Mysql(db) => db.tables(),
             Db::Sqlite(_) => self.rows(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
             ),
@@ -624,19 +761,25 @@ impl DbProject {
     /// A project configured for a new, empty database of `backend`; `extra_config` as in
     /// [`TestProject::new`].
     pub fn new(bin: &str, backend: Backend, extra_config: &str) -> DbProject {
-        let pg = match backend {
+        let server = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres => Some(PgDatabase::create()),
+            Backend::Postgres => Some(Db::Postgres(PgDatabase::create())),
         };
-        let url = match &pg {
-            Some(db) => db.url().to_string(),
+        Self::with(bin, server, extra_config)
+    }
+
+    /// A project configured for a new, empty database on the test MariaDB server.
+    pub fn mysql(bin: &str, extra_config: &str) -> DbProject {
+        Self::with(bin, Some(Db::Mysql(MysqlDatabase::create())), extra_config)
+    }
+
+    fn with(bin: &str, server: Option<Db>, extra_config: &str) -> DbProject {
+        let url = match &server {
+            Some(db) => db.url(),
             None => "sqlite:///app.db".to_string(),
         };
         let project = TestProject::new(bin, Some(&url), extra_config);
-        let db = match pg {
-            Some(db) => Db::Postgres(db),
-            None => Db::Sqlite(project.path().join("app.db")),
-        };
+        let db = server.unwrap_or_else(|| Db::Sqlite(project.path().join("app.db")));
         DbProject { project, db }
     }
 
@@ -651,9 +794,14 @@ impl DbProject {
     }
 
     fn filter(&self, mut run: Run) -> Run {
-        if let Some(db) = self.db.pg() {
-            run.stdout = run.stdout.replace(db.name(), "[DB]");
-            run.stderr = run.stderr.replace(db.name(), "[DB]");
+        let name = match &self.db {
+            Db::Postgres(db) => Some(db.name()),
+            Db::Mysql(db) => Some(db.name()),
+            Db::Sqlite(_) => None,
+        };
+        if let Some(name) = name {
+            run.stdout = run.stdout.replace(name, "[DB]");
+            run.stderr = run.stderr.replace(name, "[DB]");
         }
         run
     }

@@ -1,6 +1,8 @@
 //! The only code that talks to a live database: connect, execute, transactions, the
 //! run lock and the version rows, behind one blocking trait with a folder per dialect.
 
+#[cfg(feature = "mysql")]
+mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
@@ -10,8 +12,10 @@ use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
 /// The databases this build of the library can connect to, by its cargo features
-/// (`postgres`, `sqlite`), for `aludel --version` and for applications to report.
+/// (`mysql`, `postgres`, `sqlite`), for `aludel --version` and for applications to report.
 pub const COMPILED_DATABASES: &[&str] = &[
+    #[cfg(feature = "mysql")]
+    "mysql",
     #[cfg(feature = "postgres")]
     "postgres",
     #[cfg(feature = "sqlite")]
@@ -361,6 +365,10 @@ pub fn connect(
         Dialect::Sqlite => Ok(Box::new(sqlite::SqliteDriver::connect(url, options)?)),
         #[cfg(feature = "postgres")]
         Dialect::Postgres => Ok(Box::new(postgres::PostgresDriver::connect(url, options)?)),
+        #[cfg(feature = "mysql")]
+        Dialect::Mysql => Ok(Box::new(mysql::MysqlDriver::connect(url, options)?)),
+        // Reached in builds without every driver.
+        #[allow(unreachable_patterns)]
         other => Err(ConnectError::Unsupported {
             url: url.to_string(),
             message: format!(

@@ -727,6 +727,9 @@ impl Project {
                 events,
             )?;
         }
+        // The user says where the database is: what an earlier run left half-applied
+        // is theirs now, and no run resumes it.
+        session.forget_journal()?;
         let rows = session.heads()?;
         session.finish(events)?;
         Ok(rows)
@@ -1189,6 +1192,8 @@ impl Project {
         let a = &self.config.autogenerate;
         let mut exclude = a.exclude_tables.clone();
         exclude.push(self.config.version_table.clone());
+        // The journal beside it (`render::Journal`).
+        exclude.push(format!("{}_journal", self.config.version_table));
         crate::driver::InspectScope {
             schemas: a.include_schemas.clone(),
             exclude_tables: exclude,

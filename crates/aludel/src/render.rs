@@ -113,6 +113,95 @@ impl VersionTable {
     }
 }
 
+/// The journal beside a version table: which statements of a revision run outside a
+/// transaction have been applied, so that a run stopped in the middle of one resumes
+/// after them instead of sending them again. One row per applied statement but the
+/// last (the version-table change records that one, and removes the rows in the same
+/// transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    /// The journal's own table: the version table's name with `_journal`, in its
+    /// schema.
+    pub table: VersionTable,
+}
+
+impl Journal {
+    /// The journal of `version_table`.
+    pub fn of(version_table: &VersionTable) -> Journal {
+        Journal {
+            table: VersionTable {
+                name: format!("{}_journal", version_table.name),
+                ..version_table.clone()
+            },
+        }
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS ...`.
+    pub fn create(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    revision VARCHAR({}) NOT NULL,\n    direction VARCHAR(9) NOT NULL,\n    statement_index INTEGER NOT NULL,\n    statement_line INTEGER NOT NULL,\n    statement_hash VARCHAR(16) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY (revision, direction, statement_index)\n)",
+            self.table.qualified(),
+            VersionTable::VERSION_NUM_LENGTH,
+            quote_ident(self.table.dialect, &format!("{}_pkc", self.table.name)),
+        )
+    }
+
+    /// The rows of one revision's direction, as `index:hash`, in order.
+    pub fn select(&self, revision: &str, direction: &str) -> String {
+        let text = match self.table.dialect {
+            Dialect::Mysql => "CONCAT(statement_index, ':', statement_hash)",
+            Dialect::Postgres | Dialect::Sqlite => "statement_index || ':' || statement_hash",
+        };
+        format!(
+            "SELECT {text} FROM {} WHERE revision = {} AND direction = {} ORDER BY statement_index",
+            self.table.qualified(),
+            quote_literal(revision),
+            quote_literal(direction)
+        )
+    }
+
+    /// Records one applied statement.
+    pub fn insert(
+        &self,
+        revision: &str,
+        direction: &str,
+        index: usize,
+        line: usize,
+        hash: &str,
+    ) -> String {
+        format!(
+            "INSERT INTO {} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {index}, {line}, {})",
+            self.table.qualified(),
+            quote_literal(revision),
+            quote_literal(direction),
+            quote_literal(hash)
+        )
+    }
+
+    /// Forgets one revision's direction (it completed, or was undone by hand).
+    pub fn delete(&self, revision: &str, direction: &str) -> String {
+        format!(
+            "DELETE FROM {} WHERE revision = {} AND direction = {}",
+            self.table.qualified(),
+            quote_literal(revision),
+            quote_literal(direction)
+        )
+    }
+
+    /// Forgets everything (`stamp`: the user says where the database is).
+    pub fn delete_all(&self) -> String {
+        format!("DELETE FROM {}", self.table.qualified())
+    }
+
+    /// The hash recorded for a statement's text: FNV-1a of its bytes, as 16 hex digits.
+    pub fn hash(sql: &str) -> String {
+        use std::hash::Hasher;
+        let mut hasher = crate::graph::IdHasher::default();
+        hasher.write(sql.as_bytes());
+        format!("{:016x}", hasher.finish())
+    }
+}
+
 /// Quotes an identifier for `dialect`.
 ///
 /// ```

@@ -94,6 +94,16 @@ pub enum Event {
         /// The statement's start, on one line, cut, secrets masked.
         excerpt: String,
     },
+    /// A revision outside a transaction that an earlier run stopped in resumes after
+    /// the statements the journal records as applied.
+    StepResumed {
+        /// The revision.
+        revision: String,
+        /// The line of the first statement this run sends.
+        line: usize,
+        /// How many statements an earlier run applied.
+        applied: usize,
+    },
     /// A revision ran and was recorded.
     StepFinished {
         /// `Running upgrade a -> b, message`.
@@ -225,6 +235,9 @@ pub enum RunError {
     /// A revision failed.
     #[error(transparent)]
     Migration(Box<MigrationFailure>),
+    /// A revision's journal does not match its file: nothing of it was run.
+    #[error(transparent)]
+    Journal(Box<JournalMismatch>),
 }
 
 /// How long a read-back waits for the server to finish with a lost session.
@@ -316,7 +329,7 @@ impl LostDuring<'_> {
         // its statements may have run whatever the version table says.
         let partial = self.step.filter(|s| !s.transactional).map(|s| match self.line {
             Some(line) => format!(
-                "revision {} runs outside a transaction: its statements before line {line} may have been applied (and that one too); check them",
+                "revision {} runs outside a transaction: its statements before line {line} were applied (the journal records them, and a re-run resumes after them), and that one may have been too; check it",
                 s.revision
             ),
             None => format!(
@@ -601,6 +614,24 @@ impl LockedSession {
         Ok(driver)
     }
 
+    /// Empties the journal of statements applied outside a transaction, where there
+    /// is one (`stamp`).
+    pub fn forget_journal(&mut self) -> Result<(), RunError> {
+        let journal = render::Journal::of(&self.table);
+        let doing = |error| RunError::Database {
+            doing: format!("emptying the journal {}", journal.table.qualified()),
+            error,
+        };
+        if self
+            .driver
+            .version_table_exists(&journal.table)
+            .map_err(doing)?
+        {
+            self.driver.execute(&journal.delete_all()).map_err(doing)?;
+        }
+        Ok(())
+    }
+
     /// Runs the steps as `policy` says.
     pub fn apply(
         &mut self,
@@ -642,6 +673,8 @@ impl LockedSession {
             table: &self.table,
             pending_begin: None,
             in_tx: false,
+            journal: render::Journal::of(&self.table),
+            journal_ready: false,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         match result {
@@ -768,6 +801,42 @@ pub trait Sink {
     }
     /// Writes a comment (offline only; a live database ignores it).
     fn comment(&mut self, text: &str);
+    /// What the journal holds for `step` (run outside a transaction): `index:hash` of
+    /// each statement an earlier run applied before it stopped, in order. None
+    /// offline.
+    fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
+        let _ = step;
+        Ok(Vec::new())
+    }
+    /// Records statement `index` of `step` as applied. Nothing offline.
+    fn journal(&mut self, step: &PreparedStep, index: usize) -> Result<(), DbError> {
+        let _ = (step, index);
+        Ok(())
+    }
+    /// [`Sink::record`] of a step run outside a transaction; with `journaled`, its
+    /// journal rows are removed in the same transaction as the version-table change.
+    fn record_journaled(
+        &mut self,
+        step: &PreparedStep,
+        version: &[&str],
+        expected: &[String],
+        journaled: bool,
+    ) -> Result<(), DbError> {
+        let _ = (step, journaled);
+        self.record(version, expected)
+    }
+    /// The journal's table, where this sink keeps one (live runs).
+    fn journal_table(&self) -> Option<String> {
+        None
+    }
+}
+
+/// `upgrade` or `downgrade`, as the journal records a direction.
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Upgrade => "upgrade",
+        Direction::Downgrade => "downgrade",
+    }
 }
 
 /// [`Sink::step`] as [`Sink::run`] then [`Sink::record`].
@@ -792,6 +861,10 @@ struct LiveSink<'a> {
     pending_begin: Option<&'static [&'static str]>,
     /// Whether a transaction is open (or about to be, with `pending_begin`).
     in_tx: bool,
+    /// The journal of statements applied outside a transaction.
+    journal: render::Journal,
+    /// Whether the journal's table is known to exist in this run.
+    journal_ready: bool,
 }
 
 impl LiveSink<'_> {
@@ -901,6 +974,63 @@ impl Sink for LiveSink<'_> {
             .map_err(|error| StatementFailure { index: n, error })
     }
     fn comment(&mut self, _text: &str) {}
+    fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
+        if !self.journal_ready {
+            if !self.driver.version_table_exists(&self.journal.table)? {
+                return Ok(Vec::new());
+            }
+            self.journal_ready = true;
+        }
+        self.driver.query_column(
+            &self
+                .journal
+                .select(&step.revision, direction_name(step.direction)),
+        )
+    }
+    fn journal(&mut self, step: &PreparedStep, index: usize) -> Result<(), DbError> {
+        if !self.journal_ready {
+            self.driver.execute(&self.journal.create())?;
+            self.journal_ready = true;
+        }
+        let statement = &step.statements[index];
+        self.driver.execute(&self.journal.insert(
+            &step.revision,
+            direction_name(step.direction),
+            index,
+            statement.line,
+            &render::Journal::hash(&statement.sql),
+        ))
+    }
+    fn record_journaled(
+        &mut self,
+        step: &PreparedStep,
+        version: &[&str],
+        expected: &[String],
+        journaled: bool,
+    ) -> Result<(), DbError> {
+        if !journaled || !self.journal_ready {
+            return self.record(version, expected);
+        }
+        // The version-table change and the journal's rows go together: a crash
+        // between them would leave a finished revision that a re-run resumes.
+        let forget = self
+            .journal
+            .delete(&step.revision, direction_name(step.direction));
+        let mut all: Vec<&str> = version.to_vec();
+        all.push(&forget);
+        self.begin(self.driver.dialect(), true)?;
+        let recorded = self.record(&all, expected);
+        match recorded {
+            Ok(()) => self.commit(),
+            Err(e) => {
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
+    }
+    fn journal_table(&self) -> Option<String> {
+        Some(self.journal.table.qualified())
+    }
 }
 
 /// Offline output: the SQL a DBA can review and run, e.g. with `psql -1 -f`.
@@ -1006,11 +1136,23 @@ pub fn apply_steps(
             error,
         };
         let mut committing = false;
-        let ran = if step.transactional {
-            sink.step(&texts, &version, &step.rows_after)
+        let statement_by_statement = !(step.transactional && transactional_ddl);
+        // Where an earlier run stopped in this revision, as its journal says (a step
+        // without statements, such as a stamp's, has none).
+        let resumed = if statement_by_statement && n_statements > 0 {
+            let entries = sink
+                .journaled(step)
+                .map_err(|e| db("reading the journal", e))?;
+            let table = sink.journal_table().unwrap_or_default();
+            resume_point(step, &entries, &table).map_err(RunError::Journal)?
         } else {
+            0
+        };
+        let ran = if statement_by_statement {
             // One at a time, each announced: every statement commits on its own.
-            run_announced(sink, step, &version, events)
+            run_announced(sink, step, &version, events, resumed)
+        } else {
+            sink.step(&texts, &version, &step.rows_after)
         };
         let result = ran.and_then(|()| {
             if own_tx {
@@ -1037,6 +1179,11 @@ pub fn apply_steps(
                 transactional_ddl,
                 &statement,
                 failure.error.kind,
+                &Applied {
+                    before: failure.index.min(n_statements),
+                    resumed,
+                    journal: sink.journal_table(),
+                },
             );
             return Err(RunError::Migration(Box::new(MigrationFailure {
                 revision: step.revision.clone(),
@@ -1082,14 +1229,25 @@ pub fn apply_steps(
 }
 
 /// The statements of a step outside a transaction, one by one, each announced by an
-/// [`Event::StatementStarted`] before it is sent, then its version-table update.
+/// [`Event::StatementStarted`] before it is sent, then its version-table update. Each
+/// applied statement but the last is recorded in the journal; `start` is where the
+/// step resumes (after the statements the journal records an earlier run applied).
 fn run_announced(
     sink: &mut dyn Sink,
     step: &PreparedStep,
     version: &[&str],
     events: &mut dyn FnMut(Event),
+    start: usize,
 ) -> Result<(), StatementFailure> {
-    for (index, st) in step.statements.iter().enumerate() {
+    let n = step.statements.len();
+    if start > 0 {
+        events(Event::StepResumed {
+            revision: step.revision.clone(),
+            line: step.statements[start].line,
+            applied: start,
+        });
+    }
+    for (index, st) in step.statements.iter().enumerate().skip(start) {
         events(Event::StatementStarted {
             revision: step.revision.clone(),
             line: st.line,
@@ -1097,12 +1255,93 @@ fn run_announced(
         });
         sink.run(&[st.sql.as_str()])
             .map_err(|f| StatementFailure { index, ..f })?;
+        // The last one is recorded by the version-table change itself.
+        if index + 1 < n {
+            sink.journal(step, index)
+                .map_err(|error| StatementFailure {
+                    index,
+                    error: DbError {
+                        message: format!(
+                            "the statement was applied, but recording it in the journal failed: {}",
+                            error.message
+                        ),
+                        ..error
+                    },
+                })?;
+        }
     }
-    sink.record(version, &step.rows_after)
-        .map_err(|error| StatementFailure {
-            index: step.statements.len(),
-            error,
-        })
+    sink.record_journaled(step, version, &step.rows_after, start > 0 || n > 1)
+        .map_err(|error| StatementFailure { index: n, error })
+}
+
+/// Where a step resumes, from its journal entries (`index:hash`): after the
+/// statements an earlier run applied, provided the file still holds them as they
+/// were. A journal that does not match the file stops the run before the step sends
+/// anything.
+fn resume_point(
+    step: &PreparedStep,
+    entries: &[String],
+    table: &str,
+) -> Result<usize, Box<JournalMismatch>> {
+    let n = step.statements.len();
+    for (k, entry) in entries.iter().enumerate() {
+        let (index, hash) = entry.split_once(':').unwrap_or((entry, ""));
+        let matches = index.parse::<usize>().ok() == Some(k)
+            && step
+                .statements
+                .get(k)
+                .is_some_and(|st| render::Journal::hash(&st.sql) == hash);
+        if !matches || k + 1 >= n {
+            let what = match step.statements.get(k) {
+                Some(st) if k + 1 < n => format!(
+                    "the journal {table} records statement {} (line {}) as applied by an earlier run, with other text",
+                    k + 1,
+                    st.line
+                ),
+                _ => format!(
+                    "the journal {table} records {} statements as applied by an earlier run, and the section now has {n}",
+                    entries.len()
+                ),
+            };
+            return Err(Box::new(JournalMismatch {
+                revision: step.revision.clone(),
+                direction: step.direction,
+                path: step.path.clone(),
+                what,
+                forget: format!(
+                    "DELETE FROM {table} WHERE revision = {} AND direction = {}",
+                    render::quote_literal(&step.revision),
+                    render::quote_literal(direction_name(step.direction))
+                ),
+                heads: step.heads_before.clone(),
+            }));
+        }
+    }
+    Ok(entries.len())
+}
+
+/// A revision whose journal records statements as applied that its file no longer
+/// holds as they were: nothing of it was run.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{} of revision {revision} not run: {what}; the file {} changed since.\n  Statements an earlier run applied must stay as they were (the one that failed and those after it may change): put them back, then run the command again; or, if the database was repaired by hand, forget them ({forget};) and run it again.\n  Nothing was run: the version table is at {}",
+    direction_name(*direction),
+    path.display(),
+    if heads.is_empty() { "<base>".to_string() } else { heads.join(", ") }
+)]
+pub struct JournalMismatch {
+    /// The revision.
+    pub revision: String,
+    /// Upgrade or downgrade.
+    pub direction: Direction,
+    /// Its file.
+    pub path: PathBuf,
+    /// What the journal says that the file contradicts.
+    pub what: String,
+    /// The statement that forgets the journal's rows of this revision.
+    pub forget: String,
+    /// The version table's rows.
+    pub heads: Vec<String>,
 }
 
 /// How many characters of a statement a progress line shows.
@@ -1195,7 +1434,19 @@ fn predates_its_migrations(
         })
 }
 
+/// How far a step outside a transaction got before it failed.
+struct Applied {
+    /// How many of its statements are applied (by this run or, when resumed, an
+    /// earlier one).
+    before: usize,
+    /// The first statement this run sent (0 unless it resumed).
+    resumed: usize,
+    /// The journal's table, where the run keeps one.
+    journal: Option<String>,
+}
+
 /// Says what a failure left behind, so the user knows where the database stands.
+#[allow(clippy::too_many_arguments)]
 fn failure_outcome(
     step: &PreparedStep,
     done: &[&PreparedStep],
@@ -1204,6 +1455,7 @@ fn failure_outcome(
     transactional_ddl: bool,
     statement: &Option<Statement>,
     kind: crate::driver::DbErrorKind,
+    applied: &Applied,
 ) -> String {
     // What to do depends on what failed: a lost connection or a full disk is not the
     // revision's fault.
@@ -1217,6 +1469,45 @@ fn failure_outcome(
         }
     };
     let before_run = all.first().map(|s| at(&s.heads_before)).unwrap_or_default();
+    if (!step.transactional || !transactional_ddl)
+        && let (Some(journal), Some(failed)) = (&applied.journal, statement)
+    {
+        let n = step.statements.len();
+        if applied.before == 0 {
+            return format!(
+                "it was the revision's first statement: none of its statements ran before it; the version table is at {}; {advice}",
+                at(&step.heads_before)
+            );
+        }
+        // A statement that commits on its own and is then killed before the journal
+        // records it is sent again by the re-run: "already exists" is the sign.
+        let resent = if applied.resumed == applied.before
+            && kind == crate::driver::DbErrorKind::AlreadyExists
+        {
+            format!(
+                "; this run resumed at that statement: an earlier run may have applied it and stopped before recording it. If the database has what it makes, record it as applied (`INSERT INTO {journal} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {}, {}, {})`) or make it idempotent (IF NOT EXISTS) and run the command again",
+                render::quote_literal(&step.revision),
+                render::quote_literal(direction_name(step.direction)),
+                applied.before,
+                failed.line,
+                render::quote_literal(&render::Journal::hash(&failed.sql)),
+            )
+        } else {
+            String::new()
+        };
+        return format!(
+            "statements 1-{} of this revision's {n} (before line {}) were applied ({}) and are recorded in the journal {journal}; the version table is at {}: {advice}; the re-run resumes at line {}: change that statement if it is what is wrong, not those before it{resent}",
+            applied.before,
+            failed.line,
+            if transactional_ddl {
+                "it runs outside a transaction"
+            } else {
+                "this database commits DDL immediately"
+            },
+            at(&step.heads_before),
+            failed.line,
+        );
+    }
     if !step.transactional || !transactional_ddl {
         // The revision's first statement failed: none of its statements ran before it.
         let first = step.statements.first().map(|f| f.line);
@@ -1310,6 +1601,16 @@ impl std::fmt::Display for Event {
             Event::StatementStarted { line, excerpt, .. } => {
                 write!(f, "Running the statement at line {line}: {excerpt}")
             }
+            Event::StepResumed {
+                revision,
+                line,
+                applied,
+            } => write!(
+                f,
+                "Resuming revision {revision} at line {line}: an earlier run applied its first {applied} statement{} (the journal records {})",
+                if *applied == 1 { "" } else { "s" },
+                if *applied == 1 { "it" } else { "them" }
+            ),
             Event::StepFinished {
                 summary,
                 elapsed,
@@ -1361,6 +1662,55 @@ mod tests {
             version_sql: vec![format!("UPDATE v SET version_num = '{rev}'")],
             rows_after: vec![rev.to_string()],
         }
+    }
+
+    #[test]
+    fn a_step_resumes_after_the_statements_its_journal_records() {
+        let s = step(
+            "a",
+            &[],
+            false,
+            &[
+                "CREATE TABLE a (x int)",
+                "CREATE TABLE b (x int)",
+                "SELECT 1",
+            ],
+        );
+        let entry = |i: usize| format!("{i}:{}", render::Journal::hash(&s.statements[i].sql));
+        assert_eq!(resume_point(&s, &[], "j").unwrap(), 0);
+        assert_eq!(resume_point(&s, &[entry(0), entry(1)], "j").unwrap(), 2);
+        // A statement changed since it was applied.
+        let changed = resume_point(&s, &[entry(0), "1:0000000000000000".into()], "j").unwrap_err();
+        assert!(
+            changed.what.contains("statement 2 (line 7)"),
+            "{}",
+            changed.what
+        );
+        // Rows out of order, or as many as the statements (the last is never recorded).
+        assert!(resume_point(&s, &[entry(1)], "j").is_err());
+        assert!(resume_point(&s, &[entry(0), entry(1), entry(2)], "j").is_err());
+        assert!(
+            changed
+                .to_string()
+                .contains("DELETE FROM j WHERE revision = 'a' AND direction = 'upgrade'")
+        );
+    }
+
+    #[test]
+    fn a_resumed_step_offline_is_the_whole_step() {
+        // Offline there is no journal: every statement is written.
+        let steps = [step(
+            "a",
+            &[],
+            false,
+            &["CREATE TABLE a (x int)", "CREATE TABLE b (x int)"],
+        )];
+        let text = offline(&steps, TransactionPolicy::PerMigration, Dialect::Mysql);
+        assert!(
+            text.contains("CREATE TABLE a (x int);") && text.contains("CREATE TABLE b (x int);"),
+            "{text}"
+        );
+        assert!(!text.contains("journal"), "{text}");
     }
 
     fn offline(steps: &[PreparedStep], policy: TransactionPolicy, dialect: Dialect) -> String {

@@ -40,8 +40,8 @@ impl App {
     /// The URL this test process reaches the same database by.
     fn url(&self) -> String {
         match &self.db {
-            Db::Postgres(pg) => pg.url().to_string(),
             Db::Sqlite(path) => format!("sqlite:///{}", path.display()),
+            server => server.url(),
         }
     }
 }

@@ -1,0 +1,435 @@
+//! MySQL and MariaDB through the `mysql` crate's blocking client. The run lock is a
+//! named user lock (`GET_LOCK`), held by this connection's session and released by
+//! the server when the session ends, however it ends.
+
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder, SslOpts, Value};
+
+use super::{ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, process_description};
+use crate::render::VersionTable;
+use crate::url::{DatabaseUrl, Dialect};
+
+/// How long to wait for a TCP connection when the URL does not say.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The query parameters a URL may carry.
+const KNOWN_PARAMS: &[&str] = &[
+    "ssl-mode",
+    "ssl_mode",
+    "sslmode",
+    "ssl-ca",
+    "ssl_ca",
+    "connect_timeout",
+    "socket",
+    "unix_socket",
+    "host",
+    "port",
+    "charset",
+];
+
+/// A connection to one MySQL or MariaDB database.
+pub struct MysqlDriver {
+    conn: Conn,
+    /// The database the URL names, in which the version table lives unless its schema
+    /// says otherwise.
+    database: String,
+    /// The lock name taken, while held.
+    lock: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tls {
+    Disabled,
+    Preferred,
+    Required,
+    VerifyCa,
+    VerifyIdentity,
+}
+
+/// The server's error, or the client's, as a [`DbError`].
+fn db_error(e: mysql::Error) -> DbError {
+    match e {
+        mysql::Error::MySqlError(server) => {
+            let kind = error_kind(server.code);
+            DbError {
+                message: crate::url::redact_str(&format!(
+                    "ERROR {} ({}): {}",
+                    server.code, server.state, server.message
+                )),
+                code: Some(server.code.to_string()),
+                kind,
+            }
+        }
+        // Reading or writing the socket failed, or the server's packets made no sense:
+        // the session is gone.
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) => DbError {
+            message: crate::url::redact_str(&e.to_string()),
+            code: None,
+            kind: DbErrorKind::ConnectionLost,
+        },
+        mysql::Error::DriverError(ref d) => DbError {
+            message: crate::url::redact_str(&e.to_string()),
+            code: None,
+            kind: match d {
+                mysql::DriverError::ConnectTimeout
+                | mysql::DriverError::CouldNotConnect(_)
+                | mysql::DriverError::PacketOutOfSync
+                | mysql::DriverError::UnexpectedPacket
+                | mysql::DriverError::Timeout => DbErrorKind::ConnectionLost,
+                _ => DbErrorKind::Statement,
+            },
+        },
+        other => DbError::new(other.to_string()),
+    }
+}
+
+/// What a MySQL or MariaDB error number means for the run.
+fn error_kind(code: u16) -> DbErrorKind {
+    match code {
+        // Server shutdown, connection killed, gone away, lost.
+        1053 | 1927 | 2006 | 2013 => DbErrorKind::ConnectionLost,
+        // Query interrupted (KILL QUERY); statement time limits (MySQL's
+        // max_execution_time, MariaDB's max_statement_time).
+        1317 | 3024 | 1969 => DbErrorKind::Cancelled,
+        // Lock wait timeout; metadata lock timeouts come as the same number.
+        1205 => DbErrorKind::LockNotAvailable,
+        // Disk full, out of memory, too many connections, record file full.
+        1021 | 1037 | 1038 | 1040 | 1041 | 1114 | 1135 => DbErrorKind::OutOfResources,
+        // --read-only / super_read_only.
+        1290 | 1836 => DbErrorKind::ReadOnly,
+        // Access denied for a table, a column, a database, a routine, a privilege.
+        1044 | 1142 | 1143 | 1227 | 1370 => DbErrorKind::InsufficientPrivilege,
+        // Unknown system variable.
+        1193 => DbErrorKind::UndefinedObject,
+        // Variable cannot be set to that value.
+        1231 | 1232 => DbErrorKind::InvalidParameterValue,
+        // Table, database, column, key name, constraint, trigger, function exists.
+        1050 | 1007 | 1060 | 1061 | 1826 | 3822 | 1359 | 1304 => DbErrorKind::AlreadyExists,
+        _ => DbErrorKind::Statement,
+    }
+}
+
+/// A value of a result row as text, as the other drivers give it (NULL as empty).
+fn text(value: &Value) -> String {
+    match value {
+        Value::NULL => String::new(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Double(d) => d.to_string(),
+        other => other.as_sql(true).trim_matches('\'').to_string(),
+    }
+}
+
+/// A string literal that reads the same whatever the session's SQL mode: quoted when
+/// it holds no backslash (which NO_BACKSLASH_ESCAPES decides the meaning of), else
+/// written as its UTF-8 bytes.
+fn literal(s: &str) -> String {
+    if s.contains('\\') {
+        let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("CONVERT(0x{hex} USING utf8mb4)")
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
+impl MysqlDriver {
+    /// Connects as the URL says: `mysql://USER:PASSWORD@HOST:PORT/DATABASE`, with
+    /// `?ssl-mode=disabled|preferred|required|verify_ca|verify_identity` (default
+    /// `preferred`: TLS when the server offers it), `ssl-ca=FILE`,
+    /// `connect_timeout=SECONDS` and `socket=PATH`.
+    pub fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, ConnectError> {
+        let unsupported = |message: String| ConnectError::Unsupported {
+            url: url.to_string(),
+            message,
+        };
+        let mut host = url.host().unwrap_or("localhost").to_string();
+        let mut port = url.port().unwrap_or(3306);
+        let mut socket: Option<String> = None;
+        let mut tls = Tls::Preferred;
+        let mut ca: Option<String> = None;
+        let mut connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+        for (key, value) in url.params() {
+            let bad = |what: &str| unsupported(format!("query parameter {key}={value}: {what}"));
+            match key.as_str() {
+                "ssl-mode" | "ssl_mode" | "sslmode" => {
+                    tls = match value.to_ascii_lowercase().replace('-', "_").as_str() {
+                        "disabled" | "disable" => Tls::Disabled,
+                        "preferred" | "prefer" => Tls::Preferred,
+                        "required" | "require" => Tls::Required,
+                        "verify_ca" => Tls::VerifyCa,
+                        "verify_identity" | "verify_full" => Tls::VerifyIdentity,
+                        _ => {
+                            return Err(bad(
+                                "expected disabled, preferred, required, verify_ca or verify_identity",
+                            ));
+                        }
+                    }
+                }
+                "ssl-ca" | "ssl_ca" => ca = Some(value.clone()),
+                "connect_timeout" => {
+                    let secs: u64 = value.parse().map_err(|_| bad("expected seconds"))?;
+                    if secs > 0 {
+                        connect_timeout = Duration::from_secs(secs.max(1));
+                    }
+                }
+                "socket" | "unix_socket" => socket = Some(value.clone()),
+                "host" => {
+                    if value.starts_with('/') {
+                        socket = Some(value.clone());
+                    } else {
+                        host = value.clone();
+                    }
+                }
+                "port" => {
+                    port = value.parse().map_err(|_| bad("expected a port number"))?;
+                }
+                // The connection speaks utf8mb4 whatever a URL written for another
+                // client asks.
+                "charset" => {}
+                _ => {
+                    return Err(unsupported(format!(
+                        "unknown query parameter '{key}' (known: {})",
+                        KNOWN_PARAMS.join(", ")
+                    )));
+                }
+            }
+        }
+        let Some(database) = url.database().filter(|d| !d.is_empty()) else {
+            return Err(unsupported(
+                "the URL names no database (mysql://USER@HOST/DATABASE): the version table needs one".to_string(),
+            ));
+        };
+        let ssl = match tls {
+            Tls::Disabled => None,
+            mode => {
+                let mut ssl = SslOpts::default()
+                    .with_danger_accept_invalid_certs(matches!(
+                        mode,
+                        Tls::Preferred | Tls::Required
+                    ))
+                    .with_danger_skip_domain_validation(mode != Tls::VerifyIdentity);
+                if let Some(ca) = &ca {
+                    ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
+                }
+                Some(ssl)
+            }
+        };
+        let base = OptsBuilder::new()
+            .ip_or_hostname(Some(host))
+            .tcp_port(port)
+            .socket(socket)
+            // A socket found by asking the server would bypass the URL's host.
+            .prefer_socket(false)
+            .user(Some(url.user().unwrap_or("root")))
+            .pass(url.password())
+            .db_name(Some(database))
+            .tcp_connect_timeout(Some(connect_timeout))
+            .write_timeout(Some(options.response_timeout))
+            .tcp_keepalive_time_ms(Some(10_000))
+            .tcp_keepalive_probe_interval_secs(Some(5))
+            .tcp_keepalive_probe_count(Some(3))
+            .stmt_cache_size(0)
+            .connect_attrs(Some(std::collections::HashMap::from([(
+                "program_name".to_string(),
+                format!("aludel {}", process_description()),
+            )])))
+            // No session settings: revisions run in the session the server's
+            // defaults give, as they would from the mysql client; aludel's own
+            // statements read the same in every SQL mode (backquoted names, literals
+            // without backslashes).
+            ;
+        let attempt = |ssl: Option<SslOpts>| Conn::new(base.clone().ssl_opts(ssl));
+        let conn = match attempt(ssl) {
+            // `preferred`, as MySQL's own clients have it: plain when the server offers
+            // no TLS.
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+                if tls == Tls::Preferred =>
+            {
+                attempt(None)
+            }
+            other => other,
+        };
+        let conn = conn.map_err(|e| {
+            let permanent = match &e {
+                // Access denied, unknown database, host not allowed, account locked.
+                mysql::Error::MySqlError(server) => {
+                    matches!(server.code, 1045 | 1044 | 1049 | 1130 | 3118 | 1251)
+                }
+                mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)
+                | mysql::Error::DriverError(mysql::DriverError::UnknownAuthPlugin(_))
+                | mysql::Error::TlsError(_) => true,
+                _ => false,
+            };
+            let message = crate::url::redact_str(&e.to_string());
+            if permanent {
+                ConnectError::Rejected {
+                    url: url.to_string(),
+                    message,
+                }
+            } else {
+                ConnectError::Unreachable {
+                    url: url.to_string(),
+                    message,
+                }
+            }
+        })?;
+        Ok(MysqlDriver {
+            conn,
+            database: database.to_string(),
+            lock: None,
+        })
+    }
+
+    /// The name of the run lock for `table`: user locks are server-wide, so the
+    /// database is part of it; a hash keeps it within MySQL's 64 characters.
+    fn lock_name(&self, table: &VersionTable) -> String {
+        let schema = table.schema.as_deref().unwrap_or(&self.database);
+        format!("aludel_{:016x}", super::lock_key(schema, table) as u64)
+    }
+
+    fn one(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        Ok(self.query_column(sql)?.into_iter().next())
+    }
+}
+
+impl Driver for MysqlDriver {
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.query_drop(sql).map_err(db_error)
+    }
+
+    fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
+        let mut result = self.conn.query_iter(sql).map_err(db_error)?;
+        // Several statements give several result sets: the last one's rows count, as
+        // in the other drivers.
+        let mut last = Vec::new();
+        while let Some(set) = result.iter() {
+            let mut rows = Vec::new();
+            for row in set {
+                let row = row.map_err(db_error)?;
+                rows.push(row.as_ref(0).map(text).unwrap_or_default());
+            }
+            if !rows.is_empty() || last.is_empty() {
+                last = rows;
+            }
+        }
+        Ok(last)
+    }
+
+    fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError> {
+        let schema = table
+            .schema
+            .as_deref()
+            .unwrap_or(&self.database)
+            .to_string();
+        let n = self.one(&format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+            literal(&schema),
+            literal(&table.name)
+        ))?;
+        Ok(n.as_deref().is_some_and(|n| n != "0"))
+    }
+
+    fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError> {
+        let name = self.lock_name(table);
+        // 1: taken; 0: another session has it; NULL: an error (killed while waiting).
+        let got = self.one(&format!("SELECT GET_LOCK({}, 0)", literal(&name)))?;
+        match got.as_deref() {
+            Some("1") => {
+                self.lock = Some(name);
+                Ok(true)
+            }
+            Some("0") => Ok(false),
+            _ => Err(DbError::new(format!(
+                "GET_LOCK({name}) answered NULL: the server could not take the lock"
+            ))),
+        }
+    }
+
+    fn lock_holder(&mut self, table: &VersionTable) -> Result<Option<String>, DbError> {
+        let name = self.lock_name(table);
+        let Some(id) = self
+            .one(&format!("SELECT IS_USED_LOCK({})", literal(&name)))?
+            .filter(|id| !id.is_empty())
+        else {
+            return Ok(None);
+        };
+        // Who that session is, where this user may see it (PROCESS privilege shows
+        // every session, otherwise only the user's own).
+        let who = self
+            .one(&format!(
+                "SELECT CONCAT(USER, '@', HOST) FROM information_schema.PROCESSLIST WHERE ID = {}",
+                id.parse::<u64>().unwrap_or(0)
+            ))
+            .ok()
+            .flatten();
+        Ok(Some(match who {
+            Some(who) => format!("connection {id} ({who})"),
+            None => format!("connection {id}"),
+        }))
+    }
+
+    fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
+        let name = self.lock.take().unwrap_or_else(|| self.lock_name(table));
+        self.execute(&format!("DO RELEASE_LOCK({})", literal(&name)))
+    }
+
+    fn session_id(&self) -> Option<String> {
+        Some(self.conn.connection_id().to_string())
+    }
+
+    fn end_session(&mut self, id: &str, within: Duration) -> Result<(), DbError> {
+        let id: u64 = id
+            .parse()
+            .map_err(|_| DbError::new(format!("not a MySQL connection id: {id}")))?;
+        match self.execute(&format!("KILL CONNECTION {id}")) {
+            // Unknown thread id: it is already gone.
+            Err(e) if e.code.as_deref() == Some("1094") => return Ok(()),
+            other => other?,
+        }
+        let started = Instant::now();
+        loop {
+            let left = self.one(&format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}"
+            ))?;
+            if left.as_deref() == Some("0") {
+                return Ok(());
+            }
+            if started.elapsed() >= within {
+                return Err(DbError::new(format!(
+                    "connection {id} still runs {} s after it was killed",
+                    within.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_numbers_map_to_what_the_user_should_do() {
+        assert_eq!(error_kind(1050), DbErrorKind::AlreadyExists);
+        assert_eq!(error_kind(1061), DbErrorKind::AlreadyExists);
+        assert_eq!(error_kind(1205), DbErrorKind::LockNotAvailable);
+        assert_eq!(error_kind(2013), DbErrorKind::ConnectionLost);
+        assert_eq!(error_kind(1290), DbErrorKind::ReadOnly);
+        assert_eq!(error_kind(1064), DbErrorKind::Statement);
+    }
+
+    #[test]
+    fn literals_read_the_same_in_every_sql_mode() {
+        assert_eq!(literal("a'b"), "'a''b'");
+        assert_eq!(literal("a\\b"), "CONVERT(0x615c62 USING utf8mb4)");
+    }
+}
