@@ -1,4 +1,4 @@
-//! aludel's benchmarks, run with `scripts/bench [all|pg|queries|autogen|fleet] [--runs N]` (which builds
+//! aludel's benchmarks, run with `scripts/bench [all|pg|mariadb|queries|autogen|fleet] [--runs N]` (which builds
 //! the release binary and, unless `ALUDEL_BENCH_POSTGRES_URL` is set, starts a throwaway
 //! PostgreSQL cluster for it).
 //!
@@ -7,6 +7,9 @@
 //!   head` on an empty PostgreSQL database against `psql -1 -f` on the same SQL
 //!   concatenated; `aludel downgrade base` against the reverse script run by psql.
 //!   Both sides are measured in the same run, alternating which goes first.
+//! - `mariadb`: the same history in MySQL's types, `aludel upgrade head` on an empty
+//!   MariaDB database against `mariadb < up.sql` (the mysql client) on the same
+//!   statements, and `downgrade base` against the reverse script (`mariadb.rs`).
 //! - `queries`: `heads`, `history` and `current` on a 10,000-revision history (SQLite
 //!   database stamped at head), and `--help`.
 //! - `autogen`: introspection, diff, `check` cold and warm, and `revision
@@ -26,6 +29,7 @@
 
 mod autogen;
 mod fleet;
+mod mariadb;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -78,10 +82,10 @@ fn parse_args() -> Result<Options> {
             "--fleet-dbs" => o.fleet_dbs = num("--fleet-dbs")?.max(1),
             "--fleet-revisions" => o.fleet_revisions = num("--fleet-revisions")?.max(1),
             "--settle" => o.settle_seconds = num("--settle")?,
-            "all" | "pg" | "queries" | "autogen" | "fleet" => o.what = a,
+            "all" | "pg" | "mariadb" | "queries" | "autogen" | "fleet" => o.what = a,
             "-h" | "--help" => {
                 println!(
-                    "usage: aludel-bench [all|pg|queries|autogen|fleet] [--runs N] [--revisions N] [--query-revisions N] [--tables N] [--fleet-dbs N] [--fleet-revisions N] [--settle SECONDS]\n\n--settle: wait before each cold check and psql load of `autogen`, so that neither\nruns in the minutes after the last one's database was dropped (see the README's Benchmarks)"
+                    "usage: aludel-bench [all|pg|mariadb|queries|autogen|fleet] [--runs N] [--revisions N] [--query-revisions N] [--tables N] [--fleet-dbs N] [--fleet-revisions N] [--settle SECONDS]\n\n--settle: wait before each cold check and psql load of `autogen`, so that neither\nruns in the minutes after the last one's database was dropped (see the README's Benchmarks)"
                 );
                 std::process::exit(0);
             }
@@ -117,6 +121,9 @@ fn run() -> Result<()> {
     let mut peak_kib = 0u64;
     if o.what == "all" || o.what == "pg" {
         bench_pg(&bin, &o, &mut peak_kib)?;
+    }
+    if o.what == "all" || o.what == "mariadb" {
+        mariadb::bench_mariadb(&bin, &o, &mut peak_kib)?;
     }
     if o.what == "all" || o.what == "queries" {
         bench_queries(&bin, &o, &mut peak_kib)?;
@@ -260,26 +267,46 @@ fn new_project(dir: &Path) -> Result<PathBuf> {
     Ok(versions)
 }
 
+/// What each revision of a generated history makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tables {
+    /// Nothing: a history for the graph alone.
+    None,
+    /// A table of 8 columns with a primary key, an index and a foreign key, in
+    /// PostgreSQL's types.
+    Postgres,
+    /// The same in MySQL's types.
+    Mysql,
+}
+
 /// Writes the revision files and the concatenated upgrade and downgrade scripts.
-fn generate_history(dir: &Path, n: usize, tables: bool) -> Result<(PathBuf, PathBuf)> {
+fn generate_history(dir: &Path, n: usize, tables: Tables) -> Result<(PathBuf, PathBuf)> {
     let versions = new_project(dir)?;
     let mut up = String::new();
     let mut down = Vec::new();
     for i in 0..n {
-        let (u, d) = if tables {
-            let fk = if i == 0 {
-                "ref_id bigint".to_string()
+        let (u, d) = if tables == Tables::None {
+            (String::new(), String::new())
+        } else {
+            let fk = match (i, tables) {
+                (0, _) => "ref_id bigint".to_string(),
+                (_, Tables::Mysql) => format!(
+                    "ref_id bigint,\n    FOREIGN KEY (ref_id) REFERENCES t{:05} (id)",
+                    (i * 7919) % i
+                ),
+                _ => format!("ref_id bigint REFERENCES t{:05} (id)", (i * 7919) % i),
+            };
+            let created = if tables == Tables::Mysql {
+                "created_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP"
             } else {
-                format!("ref_id bigint REFERENCES t{:05} (id)", (i * 7919) % i)
+                "created_at timestamptz NOT NULL DEFAULT now()"
             };
             (
                 format!(
-                    "CREATE TABLE t{i:05} (\n    id bigint PRIMARY KEY,\n    name varchar(100) NOT NULL,\n    email varchar(200),\n    amount numeric(12,2) DEFAULT 0,\n    created_at timestamptz NOT NULL DEFAULT now(),\n    active boolean NOT NULL DEFAULT true,\n    note text,\n    {fk}\n);\nCREATE INDEX t{i:05}_name_idx ON t{i:05} (name);\n"
+                    "CREATE TABLE t{i:05} (\n    id bigint PRIMARY KEY,\n    name varchar(100) NOT NULL,\n    email varchar(200),\n    amount numeric(12,2) DEFAULT 0,\n    {created},\n    active boolean NOT NULL DEFAULT true,\n    note text,\n    {fk}\n);\nCREATE INDEX t{i:05}_name_idx ON t{i:05} (name);\n"
                 ),
                 format!("DROP TABLE t{i:05};\n"),
             )
-        } else {
-            (String::new(), String::new())
         };
         let parent = if i == 0 {
             String::new()
@@ -311,7 +338,7 @@ fn check(m: &Measured, what: &str) -> Result<()> {
 
 fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (up, down) = generate_history(dir.path(), o.revisions, true)?;
+    let (up, down) = generate_history(dir.path(), o.revisions, Tables::Postgres)?;
     let config = dir.path().join("aludel.toml");
     let (db_a, db_p) = ("aludel_bench_a", "aludel_bench_psql");
     println!(
@@ -413,7 +440,7 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
 
 fn bench_queries(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    generate_history(dir.path(), o.query_revisions, false)?;
+    generate_history(dir.path(), o.query_revisions, Tables::None)?;
     let config = dir.path().join("aludel.toml");
     let cache = dir.path().join("cache");
     let command = |args: &[&str], cached: bool| {

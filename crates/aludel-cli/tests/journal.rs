@@ -236,3 +236,19 @@ fn the_everyday_commands_run_on_mariadb() {
     p.ok(&["upgrade", "head"]);
     assert_eq!(p.db().version_rows(), ["rev_3"]);
 }
+
+/// aludel sends a journal row and the next statement in one round trip on MariaDB;
+/// statements written with trailing comments (`--` and MySQL's `#`) still run one by
+/// one, each journaled.
+#[test]
+fn statements_ending_in_comments_run_one_by_one_on_mariadb() {
+    let p = DbProject::mysql(BIN, "");
+    p.write_rev(&Rev::new("rev_1", &[], "comments").sql(
+        "CREATE TABLE a (id int) -- makes a\n;\nCREATE TABLE b (id int) # makes b\n;\nCREATE TABLE c (id int);",
+        "DROP TABLE c;\nDROP TABLE b;\nDROP TABLE a;",
+    ));
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["a", "b", "c"]);
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(user_tables(&p), Vec::<String>::new());
+}

@@ -146,17 +146,21 @@ impl Journal {
         )
     }
 
-    /// The rows of one revision's direction, as `index:hash`, in order.
-    pub fn select(&self, revision: &str, direction: &str) -> String {
+    /// Every row, as `revision direction index:hash` (revision ids hold no spaces),
+    /// in order: read once per run, which alone writes the journal while it holds
+    /// the lock.
+    pub fn select_all(&self) -> String {
         let text = match self.table.dialect {
-            Dialect::Mysql => "CONCAT(statement_index, ':', statement_hash)",
-            Dialect::Postgres | Dialect::Sqlite => "statement_index || ':' || statement_hash",
+            Dialect::Mysql => {
+                "CONCAT(revision, ' ', direction, ' ', statement_index, ':', statement_hash)"
+            }
+            Dialect::Postgres | Dialect::Sqlite => {
+                "revision || ' ' || direction || ' ' || statement_index || ':' || statement_hash"
+            }
         };
         format!(
-            "SELECT {text} FROM {} WHERE revision = {} AND direction = {} ORDER BY statement_index",
+            "SELECT {text} FROM {} ORDER BY revision, direction, statement_index",
             self.table.qualified(),
-            quote_literal(revision),
-            quote_literal(direction)
         )
     }
 

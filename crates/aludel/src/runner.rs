@@ -675,6 +675,8 @@ impl LockedSession {
             in_tx: false,
             journal: render::Journal::of(&self.table),
             journal_ready: false,
+            journal_rows: None,
+            pending_journal: None,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         match result {
@@ -865,6 +867,13 @@ struct LiveSink<'a> {
     journal: render::Journal,
     /// Whether the journal's table is known to exist in this run.
     journal_ready: bool,
+    /// The journal's rows as the run found them (`revision direction index:hash`),
+    /// read once: only this run writes them while it holds the lock.
+    journal_rows: Option<Vec<String>>,
+    /// A journal row not sent yet: it goes with the next statement, in one round
+    /// trip where the driver can (there always is one: the last statement of a
+    /// revision is never journaled).
+    pending_journal: Option<String>,
 }
 
 impl LiveSink<'_> {
@@ -929,7 +938,25 @@ impl Sink for LiveSink<'_> {
         // The BEGIN cannot fail on its own: an error here is the first statement's.
         self.send_pending()
             .map_err(|error| StatementFailure { index: 0, error })?;
-        self.driver.execute_all(statements)
+        let Some(journal) = self.pending_journal.take() else {
+            return self.driver.execute_all(statements);
+        };
+        let mut all: Vec<&str> = vec![&journal];
+        all.extend_from_slice(statements);
+        self.driver.execute_all(&all).map_err(|f| match f.index {
+            // The row of the statement before these, which was applied.
+            0 => StatementFailure {
+                index: 0,
+                error: DbError {
+                    message: format!(
+                        "the statement before this one was applied, but recording it in the journal failed, so this one was not sent: {}",
+                        f.error.message
+                    ),
+                    ..f.error
+                },
+            },
+            i => StatementFailure { index: i - 1, ..f },
+        })
     }
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
         self.send_pending()?;
@@ -975,17 +1002,22 @@ impl Sink for LiveSink<'_> {
     }
     fn comment(&mut self, _text: &str) {}
     fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
-        if !self.journal_ready {
-            if !self.driver.version_table_exists(&self.journal.table)? {
-                return Ok(Vec::new());
-            }
-            self.journal_ready = true;
+        if self.journal_rows.is_none() {
+            let rows = if self.driver.version_table_exists(&self.journal.table)? {
+                self.journal_ready = true;
+                self.driver.query_column(&self.journal.select_all())?
+            } else {
+                Vec::new()
+            };
+            self.journal_rows = Some(rows);
         }
-        self.driver.query_column(
-            &self
-                .journal
-                .select(&step.revision, direction_name(step.direction)),
-        )
+        let prefix = format!("{} {} ", step.revision, direction_name(step.direction));
+        Ok(self
+            .journal_rows
+            .iter()
+            .flatten()
+            .filter_map(|row| row.strip_prefix(&prefix).map(str::to_string))
+            .collect())
     }
     fn journal(&mut self, step: &PreparedStep, index: usize) -> Result<(), DbError> {
         if !self.journal_ready {
@@ -993,13 +1025,14 @@ impl Sink for LiveSink<'_> {
             self.journal_ready = true;
         }
         let statement = &step.statements[index];
-        self.driver.execute(&self.journal.insert(
+        self.pending_journal = Some(self.journal.insert(
             &step.revision,
             direction_name(step.direction),
             index,
             statement.line,
             &render::Journal::hash(&statement.sql),
-        ))
+        ));
+        Ok(())
     }
     fn record_journaled(
         &mut self,
@@ -1016,14 +1049,21 @@ impl Sink for LiveSink<'_> {
         let forget = self
             .journal
             .delete(&step.revision, direction_name(step.direction));
-        let mut all: Vec<&str> = version.to_vec();
+        self.send_pending()?;
+        let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
+        all.extend_from_slice(version);
         all.push(&forget);
-        self.begin(self.driver.dialect(), true)?;
-        let recorded = self.record(&all, expected);
+        // BEGIN, the changes and the rows they leave in one round trip where the driver
+        // can; the rows are checked before the COMMIT.
+        let recorded = self
+            .driver
+            .execute_batch(&all, &self.table.select())
+            .map_err(|f| f.error)
+            .and_then(|rows| self.check_rows(rows, expected));
         match recorded {
-            Ok(()) => self.commit(),
+            Ok(()) => self.driver.execute(render::commit()),
             Err(e) => {
-                let _ = self.rollback();
+                let _ = self.driver.execute(render::rollback());
                 Err(e)
             }
         }

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts, Value};
 
-use super::{ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, process_description};
+use super::{
+    ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, StatementFailure,
+    process_description,
+};
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -112,7 +115,7 @@ fn error_kind(code: u16) -> DbErrorKind {
 }
 
 /// A value of a result row as text, as the other drivers give it (NULL as empty).
-fn text(value: &Value) -> String {
+fn text_of(value: &Value) -> String {
     match value {
         Value::NULL => String::new(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
@@ -314,11 +317,57 @@ impl Driver for MysqlDriver {
             let mut rows = Vec::new();
             for row in set {
                 let row = row.map_err(db_error)?;
-                rows.push(row.as_ref(0).map(text).unwrap_or_default());
+                rows.push(row.as_ref(0).map(text_of).unwrap_or_default());
             }
             if !rows.is_empty() || last.is_empty() {
                 last = rows;
             }
+        }
+        Ok(last)
+    }
+
+    fn execute_all(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+        match statements {
+            [] => Ok(()),
+            [one] => self
+                .execute(one)
+                .map_err(|error| StatementFailure { index: 0, error }),
+            [rest @ .., last] => self.execute_batch(rest, last).map(|_| ()),
+        }
+    }
+
+    fn execute_batch(
+        &mut self,
+        statements: &[&str],
+        query: &str,
+    ) -> Result<Vec<String>, StatementFailure> {
+        // One round trip: the server runs the statements in turn and stops at the
+        // first that fails, whose result set carries the error. The newline before
+        // each `;` ends a trailing `--` or `#` comment, which would otherwise swallow
+        // it and run two statements as one.
+        let mut text = String::new();
+        for s in statements {
+            text.push_str(s);
+            text.push_str("\n;\n");
+        }
+        text.push_str(query);
+        let fail = |index: usize, e: mysql::Error| StatementFailure {
+            index,
+            error: db_error(e),
+        };
+        let mut result = self.conn.query_iter(text).map_err(|e| fail(0, e))?;
+        let mut index = 0;
+        let mut last = Vec::new();
+        while let Some(set) = result.iter() {
+            let mut rows = Vec::new();
+            for row in set {
+                let row = row.map_err(|e| fail(index, e))?;
+                rows.push(row.as_ref(0).map(text_of).unwrap_or_default());
+            }
+            if index == statements.len() {
+                last = rows;
+            }
+            index += 1;
         }
         Ok(last)
     }

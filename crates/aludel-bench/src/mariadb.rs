@@ -1,0 +1,173 @@
+//! `mariadb`: the 1,000-revision history in MySQL's types, `aludel upgrade head` on an
+//! empty MariaDB database against the mysql client reading the same statements
+//! (`mariadb < up.sql`), and `aludel downgrade base` against the reverse script. Every
+//! DDL statement commits by itself there, so the client's script is what a DBA would
+//! run; aludel adds its version-table change per revision and a journal row per
+//! statement but the last.
+//!
+//! MariaDB comes from `ALUDEL_BENCH_MYSQL_URL` (default
+//! `mysql://root@127.0.0.1:3306/test`, no password); the `mariadb` (or `mysql`)
+//! client must be on PATH.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::{Options, Result, Tables, check, generate_history, measure, median};
+
+fn admin_url() -> String {
+    std::env::var("ALUDEL_BENCH_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// Host, port, user and password of the admin URL, for the command-line client.
+fn client_args() -> Result<Vec<String>> {
+    let url = admin_url();
+    let rest = url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .ok_or_else(|| format!("not a URL: {url}"))?;
+    let (userinfo, hostpart) = rest.rsplit_once('@').unwrap_or(("root", rest));
+    let hostport = hostpart.split('/').next().unwrap_or("127.0.0.1");
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "3306"));
+    let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let mut args = vec![
+        "--protocol=tcp".to_string(),
+        format!("-h{host}"),
+        format!("-P{port}"),
+        format!("-u{user}"),
+    ];
+    if !pass.is_empty() {
+        args.push(format!("-p{pass}"));
+    }
+    Ok(args)
+}
+
+fn client() -> String {
+    if Command::new("mariadb").arg("--version").output().is_ok() {
+        "mariadb".into()
+    } else {
+        "mysql".into()
+    }
+}
+
+fn sql(statement: &str) -> Result<()> {
+    let out = Command::new(client())
+        .args(client_args()?)
+        .args(["-e", statement])
+        .output()
+        .map_err(|e| format!("{}: {e}", client()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{statement}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    let base = admin.split('?').next().unwrap_or(&admin).to_string();
+    match base.rsplit_once('/') {
+        Some((prefix, _)) => format!("{prefix}/{db}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// A `sync` and a pause before each timed command, so that neither side pays for the
+/// files the other's tables or the last `DROP DATABASE` left the file system to write.
+fn settle() {
+    let _ = Command::new("sync").status();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+}
+
+fn recreate(db: &str) -> Result<()> {
+    sql(&format!("DROP DATABASE IF EXISTS {db}"))?;
+    sql(&format!("CREATE DATABASE {db}"))
+}
+
+pub(crate) fn bench_mariadb(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (up, down) = generate_history(dir.path(), o.revisions, Tables::Mysql)?;
+    let config = dir.path().join("aludel.toml");
+    let (db_a, db_c) = ("aludel_bench_a", "aludel_bench_client");
+    println!(
+        "\n## MariaDB: {} revisions, each a table of 8 columns with PK, index and FK",
+        o.revisions
+    );
+    println!("run | client up | aludel up | ratio | client down | aludel down | ratio");
+    let (mut cu, mut au, mut ru, mut cd, mut ad, mut rd) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for run in 0..o.runs {
+        recreate(db_a)?;
+        recreate(db_c)?;
+        let by_client = |script: &Path| -> Result<super::Measured> {
+            settle();
+            let mut args = client_args()?;
+            args.push(db_c.to_string());
+            let m = measure(Command::new(client()).args(&args), Some(script))?;
+            check(&m, &format!("{} < {}", client(), script.display()))?;
+            Ok(m)
+        };
+        let aludel = |target: &str, verb: &str| -> Result<super::Measured> {
+            settle();
+            let m = measure(
+                Command::new(bin).arg("-q").arg("-c").arg(&config).args([
+                    "--url",
+                    &url_for(db_a),
+                    verb,
+                    target,
+                ]),
+                None,
+            )?;
+            check(&m, &format!("aludel {verb} {target}"))?;
+            Ok(m)
+        };
+        // Alternate which side goes first, so neither always meets a warmer cache.
+        let (c, a) = if run % 2 == 0 {
+            let c = by_client(&up)?;
+            (c, aludel("head", "upgrade")?)
+        } else {
+            let a = aludel("head", "upgrade")?;
+            (by_client(&up)?, a)
+        };
+        let (cdn, adn) = if run % 2 == 0 {
+            let c = by_client(&down)?;
+            (c, aludel("base", "downgrade")?)
+        } else {
+            let a = aludel("base", "downgrade")?;
+            (by_client(&down)?, a)
+        };
+        *peak = (*peak).max(a.maxrss_kib).max(adn.maxrss_kib);
+        let s = |m: &super::Measured| m.elapsed.as_secs_f64();
+        println!(
+            "{} | {:.2} s | {:.2} s | {:.3} | {:.2} s | {:.2} s | {:.3}",
+            run + 1,
+            s(&c),
+            s(&a),
+            s(&a) / s(&c),
+            s(&cdn),
+            s(&adn),
+            s(&adn) / s(&cdn)
+        );
+        cu.push(s(&c));
+        au.push(s(&a));
+        ru.push(s(&a) / s(&c));
+        cd.push(s(&cdn));
+        ad.push(s(&adn));
+        rd.push(s(&adn) / s(&cdn));
+    }
+    println!(
+        "median | {:.2} s | {:.2} s | {:.3} (target <= 1.10) | {:.2} s | {:.2} s | {:.3}",
+        median(cu),
+        median(au),
+        median(ru),
+        median(cd),
+        median(ad),
+        median(rd)
+    );
+    sql(&format!("DROP DATABASE IF EXISTS {db_a}"))?;
+    sql(&format!("DROP DATABASE IF EXISTS {db_c}"))?;
+    Ok(())
+}
