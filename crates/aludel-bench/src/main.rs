@@ -338,95 +338,62 @@ fn check(m: &Measured, what: &str) -> Result<()> {
 
 fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (up, down) = generate_history(dir.path(), o.revisions, Tables::Postgres)?;
+    let (up, down_script) = generate_history(dir.path(), o.revisions, Tables::Postgres)?;
     let config = dir.path().join("aludel.toml");
     let (db_a, db_p) = ("aludel_bench_a", "aludel_bench_psql");
     println!(
         "\n## PostgreSQL: {} revisions, each a table of 8 columns with PK, index and FK",
         o.revisions
     );
-    println!("run | psql -1 up | aludel up | ratio | psql down | aludel down | ratio");
-    let (mut pu, mut au, mut ru, mut pd, mut ad, mut rd) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for run in 0..o.runs {
-        recreate(db_a)?;
-        recreate(db_p)?;
-        // psql reading a script on stdin; `single` wraps it in one transaction (-1).
-        let psql = |script: &Path, single: bool| -> Result<Measured> {
-            settle();
-            let url = url_for(db_p);
-            let mut args = vec![url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"];
-            if single {
-                args.push("-1");
-            }
-            let m = measure(Command::new("psql").args(&args), Some(script))?;
-            check(
-                &m,
-                &format!("psql {} < {}", args[1..].join(" "), script.display()),
-            )?;
-            Ok(m)
-        };
-        let psql_up = |script: &Path| psql(script, true);
-        let aludel = |target: &str, verb: &str| -> Result<Measured> {
-            settle();
-            let m = measure(
-                Command::new(bin).arg("-q").arg("-c").arg(&config).args([
-                    "--url",
-                    &url_for(db_a),
-                    verb,
-                    target,
-                ]),
-                None,
-            )?;
-            check(&m, &format!("aludel {verb} {target}"))?;
-            Ok(m)
-        };
-        // Alternate which side goes first, so neither always meets a warmer cache.
-        let (p, a) = if run % 2 == 0 {
-            let p = psql_up(&up)?;
-            (p, aludel("head", "upgrade")?)
-        } else {
-            let a = aludel("head", "upgrade")?;
-            (psql_up(&up)?, a)
-        };
+    // psql reading a script on stdin; `single` wraps it in one transaction (-1).
+    let by_psql = |script: &Path, single: bool| -> Result<Measured> {
+        settle();
+        let url = url_for(db_p);
+        let mut args = vec![url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"];
+        if single {
+            args.push("-1");
+        }
+        let m = measure(Command::new("psql").args(&args), Some(script))?;
+        check(
+            &m,
+            &format!("psql {} < {}", args[1..].join(" "), script.display()),
+        )?;
+        Ok(m)
+    };
+    let aludel = |target: &str, verb: &str| -> Result<Measured> {
+        settle();
+        let m = measure(
+            Command::new(bin).arg("-q").arg("-c").arg(&config).args([
+                "--url",
+                &url_for(db_a),
+                verb,
+                target,
+            ]),
+            None,
+        )?;
+        check(&m, &format!("aludel {verb} {target}"))?;
+        Ok(m)
+    };
+    up_and_down(
+        o,
+        "psql -1",
+        (Some("1.10"), Some("1.5")),
+        || {
+            recreate(db_a)?;
+            recreate(db_p)
+        },
         // The reverse script cannot run as one transaction here: dropping 1,000
         // tables at once exceeds the default max_locks_per_transaction.
-        let psql_down = |script: &Path| psql(script, false);
-        let (pdn, adn) = if run % 2 == 0 {
-            let p = psql_down(&down)?;
-            (p, aludel("base", "downgrade")?)
-        } else {
-            let a = aludel("base", "downgrade")?;
-            (psql_down(&down)?, a)
-        };
-        *peak = (*peak).max(a.maxrss_kib).max(adn.maxrss_kib);
-        let s = |m: &Measured| m.elapsed.as_secs_f64();
-        println!(
-            "{} | {:.2} s | {:.2} s | {:.3} | {:.2} s | {:.2} s | {:.3}",
-            run + 1,
-            s(&p),
-            s(&a),
-            s(&a) / s(&p),
-            s(&pdn),
-            s(&adn),
-            s(&adn) / s(&pdn)
-        );
-        pu.push(s(&p));
-        au.push(s(&a));
-        ru.push(s(&a) / s(&p));
-        pd.push(s(&pdn));
-        ad.push(s(&adn));
-        rd.push(s(&adn) / s(&pdn));
-    }
-    println!(
-        "median | {:.2} s | {:.2} s | {:.3} (target <= 1.10) | {:.2} s | {:.2} s | {:.3} (target <= 1.5)",
-        median(pu),
-        median(au),
-        median(ru),
-        median(pd),
-        median(ad),
-        median(rd)
-    );
+        |down: bool| by_psql(if down { &down_script } else { &up }, !down),
+        |down: bool| {
+            if down {
+                aludel("base", "downgrade")
+            } else {
+                aludel("head", "upgrade")
+            }
+        },
+        peak,
+    )?;
     psql(
         &admin_url(),
         &format!("DROP DATABASE IF EXISTS {db_a} WITH (FORCE)"),
@@ -435,6 +402,68 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         &admin_url(),
         &format!("DROP DATABASE IF EXISTS {db_p} WITH (FORCE)"),
     )?;
+    Ok(())
+}
+
+/// `o.runs` runs of `baseline` and aludel, up then down, on databases `recreate`
+/// makes anew each run, alternating which side goes first (neither always meets a
+/// warmer cache); prints each run and the medians, with the ratio targets given.
+#[allow(clippy::too_many_arguments)]
+fn up_and_down(
+    o: &Options,
+    baseline: &str,
+    targets: (Option<&str>, Option<&str>),
+    mut recreate: impl FnMut() -> Result<()>,
+    mut base: impl FnMut(bool) -> Result<Measured>,
+    mut aludel: impl FnMut(bool) -> Result<Measured>,
+    peak: &mut u64,
+) -> Result<()> {
+    println!("run | {baseline} up | aludel up | ratio | {baseline} down | aludel down | ratio");
+    let s = |m: &Measured| m.elapsed.as_secs_f64();
+    let mut columns: [Vec<f64>; 6] = Default::default();
+    for run in 0..o.runs {
+        recreate()?;
+        let mut pair = |down: bool| -> Result<(Measured, Measured)> {
+            if run % 2 == 0 {
+                let b = base(down)?;
+                Ok((b, aludel(down)?))
+            } else {
+                let a = aludel(down)?;
+                Ok((base(down)?, a))
+            }
+        };
+        let (bu, au) = pair(false)?;
+        let (bd, ad) = pair(true)?;
+        *peak = (*peak).max(au.maxrss_kib).max(ad.maxrss_kib);
+        let row = [
+            s(&bu),
+            s(&au),
+            s(&au) / s(&bu),
+            s(&bd),
+            s(&ad),
+            s(&ad) / s(&bd),
+        ];
+        println!(
+            "{} | {:.2} s | {:.2} s | {:.3} | {:.2} s | {:.2} s | {:.3}",
+            run + 1,
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5]
+        );
+        for (column, value) in columns.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    let [bu, au, ru, bd, ad, rd] = columns.map(median);
+    let target = |t: Option<&str>| t.map(|t| format!(" (target <= {t})")).unwrap_or_default();
+    println!(
+        "median | {bu:.2} s | {au:.2} s | {ru:.3}{} | {bd:.2} s | {ad:.2} s | {rd:.3}{}",
+        target(targets.0),
+        target(targets.1)
+    );
     Ok(())
 }
 

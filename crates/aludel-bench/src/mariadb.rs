@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Options, Result, Tables, check, generate_history, measure, median};
+use super::{Measured, Options, Result, Tables, check, generate_history, measure, up_and_down};
 
 fn admin_url() -> String {
     std::env::var("ALUDEL_BENCH_MYSQL_URL")
@@ -89,84 +89,53 @@ fn recreate(db: &str) -> Result<()> {
 
 pub(crate) fn bench_mariadb(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (up, down) = generate_history(dir.path(), o.revisions, Tables::Mysql)?;
+    let (up, down_script) = generate_history(dir.path(), o.revisions, Tables::Mysql)?;
     let config = dir.path().join("aludel.toml");
     let (db_a, db_c) = ("aludel_bench_a", "aludel_bench_client");
     println!(
         "\n## MariaDB: {} revisions, each a table of 8 columns with PK, index and FK",
         o.revisions
     );
-    println!("run | client up | aludel up | ratio | client down | aludel down | ratio");
-    let (mut cu, mut au, mut ru, mut cd, mut ad, mut rd) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for run in 0..o.runs {
-        recreate(db_a)?;
-        recreate(db_c)?;
-        let by_client = |script: &Path| -> Result<super::Measured> {
-            settle();
-            let mut args = client_args()?;
-            args.push(db_c.to_string());
-            let m = measure(Command::new(client()).args(&args), Some(script))?;
-            check(&m, &format!("{} < {}", client(), script.display()))?;
-            Ok(m)
-        };
-        let aludel = |target: &str, verb: &str| -> Result<super::Measured> {
-            settle();
-            let m = measure(
-                Command::new(bin).arg("-q").arg("-c").arg(&config).args([
-                    "--url",
-                    &url_for(db_a),
-                    verb,
-                    target,
-                ]),
-                None,
-            )?;
-            check(&m, &format!("aludel {verb} {target}"))?;
-            Ok(m)
-        };
-        // Alternate which side goes first, so neither always meets a warmer cache.
-        let (c, a) = if run % 2 == 0 {
-            let c = by_client(&up)?;
-            (c, aludel("head", "upgrade")?)
-        } else {
-            let a = aludel("head", "upgrade")?;
-            (by_client(&up)?, a)
-        };
-        let (cdn, adn) = if run % 2 == 0 {
-            let c = by_client(&down)?;
-            (c, aludel("base", "downgrade")?)
-        } else {
-            let a = aludel("base", "downgrade")?;
-            (by_client(&down)?, a)
-        };
-        *peak = (*peak).max(a.maxrss_kib).max(adn.maxrss_kib);
-        let s = |m: &super::Measured| m.elapsed.as_secs_f64();
-        println!(
-            "{} | {:.2} s | {:.2} s | {:.3} | {:.2} s | {:.2} s | {:.3}",
-            run + 1,
-            s(&c),
-            s(&a),
-            s(&a) / s(&c),
-            s(&cdn),
-            s(&adn),
-            s(&adn) / s(&cdn)
-        );
-        cu.push(s(&c));
-        au.push(s(&a));
-        ru.push(s(&a) / s(&c));
-        cd.push(s(&cdn));
-        ad.push(s(&adn));
-        rd.push(s(&adn) / s(&cdn));
-    }
-    println!(
-        "median | {:.2} s | {:.2} s | {:.3} (target <= 1.10) | {:.2} s | {:.2} s | {:.3}",
-        median(cu),
-        median(au),
-        median(ru),
-        median(cd),
-        median(ad),
-        median(rd)
-    );
+    let by_client = |script: &Path| -> Result<Measured> {
+        settle();
+        let mut args = client_args()?;
+        args.push(db_c.to_string());
+        let m = measure(Command::new(client()).args(&args), Some(script))?;
+        check(&m, &format!("{} < {}", client(), script.display()))?;
+        Ok(m)
+    };
+    let aludel = |target: &str, verb: &str| -> Result<Measured> {
+        settle();
+        let m = measure(
+            Command::new(bin).arg("-q").arg("-c").arg(&config).args([
+                "--url",
+                &url_for(db_a),
+                verb,
+                target,
+            ]),
+            None,
+        )?;
+        check(&m, &format!("aludel {verb} {target}"))?;
+        Ok(m)
+    };
+    up_and_down(
+        o,
+        "client",
+        (Some("1.10"), None),
+        || {
+            recreate(db_a)?;
+            recreate(db_c)
+        },
+        |down: bool| by_client(if down { &down_script } else { &up }),
+        |down: bool| {
+            if down {
+                aludel("base", "downgrade")
+            } else {
+                aludel("head", "upgrade")
+            }
+        },
+        peak,
+    )?;
     sql(&format!("DROP DATABASE IF EXISTS {db_a}"))?;
     sql(&format!("DROP DATABASE IF EXISTS {db_c}"))?;
     Ok(())
