@@ -360,20 +360,7 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         )?;
         Ok(m)
     };
-    let aludel = |target: &str, verb: &str| -> Result<Measured> {
-        settle();
-        let m = measure(
-            Command::new(bin).arg("-q").arg("-c").arg(&config).args([
-                "--url",
-                &url_for(db_a),
-                verb,
-                target,
-            ]),
-            None,
-        )?;
-        check(&m, &format!("aludel {verb} {target}"))?;
-        Ok(m)
-    };
+    let url = url_for(db_a);
     up_and_down(
         o,
         "psql -1",
@@ -386,11 +373,8 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         // tables at once exceeds the default max_locks_per_transaction.
         |down: bool| by_psql(if down { &down_script } else { &up }, !down),
         |down: bool| {
-            if down {
-                aludel("base", "downgrade")
-            } else {
-                aludel("head", "upgrade")
-            }
+            settle();
+            all_the_way(bin, &config, &url, down)
         },
         peak,
     )?;
@@ -403,6 +387,26 @@ fn bench_pg(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         &format!("DROP DATABASE IF EXISTS {db_p} WITH (FORCE)"),
     )?;
     Ok(())
+}
+
+/// `aludel upgrade head` (or `downgrade base`, with `down`) with the project `config`
+/// against `url`, measured.
+fn all_the_way(bin: &Path, config: &Path, url: &str, down: bool) -> Result<Measured> {
+    let (verb, target) = if down {
+        ("downgrade", "base")
+    } else {
+        ("upgrade", "head")
+    };
+    let m = measure(
+        Command::new(bin)
+            .arg("-q")
+            .arg("-c")
+            .arg(config)
+            .args(["--url", url, verb, target]),
+        None,
+    )?;
+    check(&m, &format!("aludel {verb} {target}"))?;
+    Ok(m)
 }
 
 /// `o.runs` runs of `baseline` and aludel, up then down, on databases `recreate`

@@ -12,7 +12,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Measured, Options, Result, Tables, check, generate_history, measure, up_and_down};
+use super::{
+    Measured, Options, Result, Tables, all_the_way, check, generate_history, measure, up_and_down,
+};
 
 fn admin_url() -> String {
     std::env::var("ALUDEL_BENCH_MYSQL_URL")
@@ -104,20 +106,7 @@ pub(crate) fn bench_mariadb(bin: &Path, o: &Options, peak: &mut u64) -> Result<(
         check(&m, &format!("{} < {}", client(), script.display()))?;
         Ok(m)
     };
-    let aludel = |target: &str, verb: &str| -> Result<Measured> {
-        settle();
-        let m = measure(
-            Command::new(bin).arg("-q").arg("-c").arg(&config).args([
-                "--url",
-                &url_for(db_a),
-                verb,
-                target,
-            ]),
-            None,
-        )?;
-        check(&m, &format!("aludel {verb} {target}"))?;
-        Ok(m)
-    };
+    let url = url_for(db_a);
     up_and_down(
         o,
         "client",
@@ -128,11 +117,8 @@ pub(crate) fn bench_mariadb(bin: &Path, o: &Options, peak: &mut u64) -> Result<(
         },
         |down: bool| by_client(if down { &down_script } else { &up }),
         |down: bool| {
-            if down {
-                aludel("base", "downgrade")
-            } else {
-                aludel("head", "upgrade")
-            }
+            settle();
+            all_the_way(bin, &config, &url, down)
         },
         peak,
     )?;
