@@ -1,4 +1,4 @@
-# Sourced by scripts/test: starts a throwaway MariaDB (or MySQL) server from the
+# Sourced by scripts/test and scripts/bench: starts a throwaway MariaDB server from the
 # locally installed binaries and removes it on exit.
 #
 #   start_throwaway_mysql PORT
@@ -29,9 +29,15 @@ start_throwaway_mysql() {
     echo "or set ALUDEL_TEST_MYSQL_URL to a server where the user may create databases." >&2
     return 1
   fi
-  local dir as_root=""
+  local dir as_root="" client
+  client=$(command -v mariadb || command -v mysql || true)
+  if [ -z "$client" ]; then
+    echo "error: the mariadb (or mysql) client is needed to set up a throwaway MariaDB; install it" >&2
+    return 1
+  fi
   dir=$(mktemp -d "${ALUDEL_PG_TMPDIR:-/tmp}/aludel-mysql.XXXXXX")
   throwaway_mysql_dir="$dir"
+  trap 'throwaway_pg_cleanup 2>/dev/null || true; rm -rf "$throwaway_mysql_dir"' EXIT
   [ "$(id -u)" = 0 ] && as_root="--user=root"
   printf '==> %s\n' "starting a throwaway MariaDB from $server on port $port" >&2
   "$install" --no-defaults --datadir="$dir/data" $as_root --auth-root-authentication-method=normal \
@@ -42,13 +48,18 @@ start_throwaway_mysql() {
     --skip-log-bin --max-connections=300 >"$dir/log" 2>&1 &
   throwaway_mysql_pid=$!
   trap 'throwaway_pg_cleanup 2>/dev/null || true; throwaway_mysql_cleanup' EXIT
-  local i
-  for i in $(seq 1 100); do
-    if mysql_answers "mysql://root@127.0.0.1:$port/"; then break; fi
+  local i up=""
+  for i in $(seq 1 150); do
+    if mysql_answers "mysql://root@127.0.0.1:$port/"; then up=1; break; fi
     if ! kill -0 "$throwaway_mysql_pid" 2>/dev/null; then cat "$dir/log" >&2; return 1; fi
     sleep 0.2
   done
-  mysql --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >/dev/null
+  if [ -z "$up" ]; then
+    echo "error: the throwaway MariaDB did not answer within 30 s; its log:" >&2
+    tail -n 20 "$dir/log" >&2
+    return 1
+  fi
+  "$client" --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >/dev/null
   mysql_url="mysql://root@127.0.0.1:$port/test"
 }
 
@@ -59,8 +70,10 @@ mysql_answers() {
   userinfo=${rest%%@*}; hostport=${rest#*@}; hostport=${hostport%%/*}
   user=${userinfo%%:*}; pass=""; [ "$user" != "$userinfo" ] && pass=${userinfo#*:}
   host=${hostport%%:*}; port=${hostport##*:}; [ "$port" = "$hostport" ] && port=3306
-  if command -v mysql >/dev/null 2>&1; then
-    MYSQL_PWD="$pass" mysql --protocol=tcp -h"$host" -P"$port" -u"$user" -e 'select 1' >/dev/null 2>&1
+  local client
+  client=$(command -v mariadb || command -v mysql || true)
+  if [ -n "$client" ]; then
+    MYSQL_PWD="$pass" "$client" --protocol=tcp -h"$host" -P"$port" -u"$user" -e 'select 1' >/dev/null 2>&1
   else
     (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
   fi

@@ -426,7 +426,7 @@ fn a_connection_lost_in_a_revision_outside_a_transaction_says_its_statements_may
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("after reconnecting, the version table reads r1: the database is there; revision r2 runs outside a transaction: its statements before line 8 were applied (the journal records them, and a re-run resumes after them)")
+        err.contains("after reconnecting, the version table reads r1: the database is there; revision r2 runs outside a transaction: its statements before line 8 were applied (a re-run resumes after those the journal records)")
             && err.contains("that one may have been too"),
         "{err}"
     );

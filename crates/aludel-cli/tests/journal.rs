@@ -252,3 +252,80 @@ fn statements_ending_in_comments_run_one_by_one_on_mariadb() {
     p.ok(&["downgrade", "base"]);
     assert_eq!(user_tables(&p), Vec::<String>::new());
 }
+
+/// Recording an applied statement in the journal fails: the message says that
+/// statement was applied and is not recorded, and the re-run sends it again (here it
+/// can run twice); nothing claims the journal holds what it does not.
+#[test]
+fn a_journal_that_cannot_be_written_is_said_so() {
+    let p = On::Postgres.project();
+    // The journal, made ahead of aludel, refusing the row of the second statement.
+    p.db().execute(
+        "CREATE TABLE aludel_version_journal (revision VARCHAR(64) NOT NULL, direction VARCHAR(9) NOT NULL, \
+         statement_index INTEGER NOT NULL, statement_line INTEGER NOT NULL, statement_hash VARCHAR(16) NOT NULL, \
+         PRIMARY KEY (revision, direction, statement_index));
+         CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           IF NEW.statement_index = 1 THEN RAISE EXCEPTION 'no room for row %', NEW.statement_index; END IF;
+           RETURN NEW; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    p.write_rev(
+        &Rev::new("rev_1", &[], "four")
+            .header("transaction", "false")
+            .sql(
+                "CREATE TABLE t1 (id int);\nCREATE TABLE IF NOT EXISTS t2 (id int);\nCREATE TABLE t3 (id int);\nCREATE TABLE t4 (id int);",
+                "DROP TABLE t4;\nDROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
+            ),
+    );
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(filter(&failed.stderr, p.path()));
+    assert_eq!(user_tables(&p), ["t1", "t2"]);
+    assert_eq!(
+        p.db()
+            .rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0"]
+    );
+    p.db()
+        .execute("DROP TRIGGER refuse ON aludel_version_journal");
+    let resumed = p.ok(&["upgrade", "head"]);
+    assert!(
+        resumed.stderr.contains(
+            "Resuming revision rev_1 at line 7: an earlier run applied its first 1 statement"
+        ),
+        "{resumed}"
+    );
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+}
+
+/// A statement applied by an earlier run that stopped before recording it fails as
+/// "already exists" where the re-run resumes: the message says that may be why, and
+/// how to record it.
+#[test]
+fn already_exists_where_the_rerun_resumes_says_how_to_record_it() {
+    let p = On::Mariadb.project();
+    let path = p.write_rev(&On::Mariadb.five("INSERT INTO nope VALUES (1);"));
+    p.fails(&["upgrade", "head"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
+    )
+    .unwrap();
+    // As if an earlier run had sent it and died before the journal row.
+    p.db().execute("CREATE TABLE t3 (id int)");
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
+    // Doing what it says finishes the revision.
+    let insert = failed
+        .stderr
+        .split("to record it: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap()
+        .to_string();
+    p.db().execute(&insert);
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+}

@@ -261,6 +261,7 @@ impl RunError {
         self,
         steps: &[PreparedStep],
         whole_run: bool,
+        transactional_ddl: bool,
         read: Result<Vec<String>, RunError>,
     ) -> RunError {
         match self {
@@ -269,6 +270,7 @@ impl RunError {
                     step: steps.iter().find(|s| s.revision == f.revision),
                     line: f.statement.as_ref().map(|s| s.line),
                     whole_run,
+                    transactional_ddl,
                 };
                 f.outcome = lost.outcome(steps, &read);
                 RunError::Migration(f)
@@ -279,6 +281,7 @@ impl RunError {
                     step: None,
                     line: None,
                     whole_run,
+                    transactional_ddl,
                 };
                 RunError::Database {
                     doing,
@@ -301,6 +304,9 @@ struct LostDuring<'a> {
     line: Option<usize>,
     /// The run was one transaction around its transactional revisions.
     whole_run: bool,
+    /// The database runs DDL in transactions (else every revision commits statement
+    /// by statement).
+    transactional_ddl: bool,
 }
 
 impl LostDuring<'_> {
@@ -327,9 +333,9 @@ impl LostDuring<'_> {
         let end = all.last().map(|s| s.rows_after.clone()).unwrap_or_default();
         // A revision outside a transaction commits statement by statement: some of
         // its statements may have run whatever the version table says.
-        let partial = self.step.filter(|s| !s.transactional).map(|s| match self.line {
+        let partial = self.step.filter(|s| !s.transactional || !self.transactional_ddl).map(|s| match self.line {
             Some(line) => format!(
-                "revision {} runs outside a transaction: its statements before line {line} were applied (the journal records them, and a re-run resumes after them), and that one may have been too; check it",
+                "revision {} runs outside a transaction: its statements before line {line} were applied (a re-run resumes after those the journal records), and that one may have been too; check it",
                 s.revision
             ),
             None => format!(
@@ -685,9 +691,9 @@ impl LockedSession {
                 // in flight committed is read back, not assumed.
                 self.locked = false;
                 let read = self.read_back(events);
-                let whole_run = policy == TransactionPolicy::WholeRun
-                    && render::capabilities(dialect).transactional_ddl;
-                Err(e.after_connection_loss(steps, whole_run, read))
+                let transactional_ddl = render::capabilities(dialect).transactional_ddl;
+                let whole_run = policy == TransactionPolicy::WholeRun && transactional_ddl;
+                Err(e.after_connection_loss(steps, whole_run, transactional_ddl, read))
             }
             Err(mut e) => {
                 // The revisions before the failure committed asynchronously: make
@@ -833,6 +839,10 @@ pub trait Sink {
     }
 }
 
+/// The index [`Sink::run`] gives a failure of the journal row sent with a statement
+/// (that of the statement before, which was applied): the statement was not sent.
+const JOURNAL_WRITE_FAILED: usize = usize::MAX;
+
 /// `upgrade` or `downgrade`, as the journal records a direction.
 fn direction_name(direction: Direction) -> &'static str {
     match direction {
@@ -946,14 +956,8 @@ impl Sink for LiveSink<'_> {
         self.driver.execute_all(&all).map_err(|f| match f.index {
             // The row of the statement before these, which was applied.
             0 => StatementFailure {
-                index: 0,
-                error: DbError {
-                    message: format!(
-                        "the statement before this one was applied, but recording it in the journal failed, so this one was not sent: {}",
-                        f.error.message
-                    ),
-                    ..f.error
-                },
+                index: JOURNAL_WRITE_FAILED,
+                ..f
             },
             i => StatementFailure { index: i - 1, ..f },
         })
@@ -1011,6 +1015,12 @@ impl Sink for LiveSink<'_> {
             };
             self.journal_rows = Some(rows);
         }
+        // Made before the revision's first statement, so that recording it cannot
+        // fail for want of the table once it is applied.
+        if step.statements.len() > 1 && !self.journal_ready {
+            self.driver.execute(&self.journal.create())?;
+            self.journal_ready = true;
+        }
         let prefix = format!("{} {} ", step.revision, direction_name(step.direction));
         Ok(self
             .journal_rows
@@ -1020,10 +1030,6 @@ impl Sink for LiveSink<'_> {
             .collect())
     }
     fn journal(&mut self, step: &PreparedStep, index: usize) -> Result<(), DbError> {
-        if !self.journal_ready {
-            self.driver.execute(&self.journal.create())?;
-            self.journal_ready = true;
-        }
         let statement = &step.statements[index];
         self.pending_journal = Some(self.journal.insert(
             &step.revision,
@@ -1041,18 +1047,19 @@ impl Sink for LiveSink<'_> {
         expected: &[String],
         journaled: bool,
     ) -> Result<(), DbError> {
-        if !journaled || !self.journal_ready {
-            return self.record(version, expected);
-        }
-        // The version-table change and the journal's rows go together: a crash
-        // between them would leave a finished revision that a re-run resumes.
+        // One transaction: the version-table changes of a step are several
+        // statements (a merge's, a stamp's), and with the journal's rows they go
+        // together: a crash between them would leave a finished revision that a
+        // re-run resumes. (Statements outside a transaction commit each by itself.)
         let forget = self
             .journal
             .delete(&step.revision, direction_name(step.direction));
         self.send_pending()?;
         let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
         all.extend_from_slice(version);
-        all.push(&forget);
+        if journaled && self.journal_ready {
+            all.push(&forget);
+        }
         // BEGIN, the changes and the rows they leave in one round trip where the driver
         // can; the rows are checked before the COMMIT.
         let recorded = self
@@ -1142,6 +1149,22 @@ pub fn apply_steps(
         doing: doing.into(),
         error,
     };
+    // Where an earlier run stopped in a revision whose statements commit one by one,
+    // as the journal says; checked against the files for every revision before
+    // anything runs (a step without statements, such as a stamp's, has none).
+    let mut resume_at = Vec::with_capacity(steps.len());
+    for step in steps {
+        let statement_by_statement = !(step.transactional && transactional_ddl);
+        resume_at.push(if statement_by_statement && !step.statements.is_empty() {
+            let entries = sink
+                .journaled(step)
+                .map_err(|e| db("reading the journal", e))?;
+            let table = sink.journal_table().unwrap_or_default();
+            resume_point(step, &entries, &table).map_err(RunError::Journal)?
+        } else {
+            0
+        });
+    }
     if whole_run && !steps.is_empty() {
         sink.begin(dialect, true)
             .map_err(|e| db("starting the run's transaction", e))?;
@@ -1177,20 +1200,11 @@ pub fn apply_steps(
         };
         let mut committing = false;
         let statement_by_statement = !(step.transactional && transactional_ddl);
-        // Where an earlier run stopped in this revision, as its journal says (a step
-        // without statements, such as a stamp's, has none).
-        let resumed = if statement_by_statement && n_statements > 0 {
-            let entries = sink
-                .journaled(step)
-                .map_err(|e| db("reading the journal", e))?;
-            let table = sink.journal_table().unwrap_or_default();
-            resume_point(step, &entries, &table).map_err(RunError::Journal)?
-        } else {
-            0
-        };
+        let resumed = resume_at[i];
+        let mut unrecorded = false;
         let ran = if statement_by_statement {
             // One at a time, each announced: every statement commits on its own.
-            run_announced(sink, step, &version, events, resumed)
+            run_announced(sink, step, &version, events, resumed, &mut unrecorded)
         } else {
             sink.step(&texts, &version, &step.rows_after)
         };
@@ -1220,8 +1234,14 @@ pub fn apply_steps(
                 &statement,
                 failure.error.kind,
                 &Applied {
-                    before: failure.index.min(n_statements),
+                    // A statement applied and not recorded counts as applied.
+                    before: if unrecorded {
+                        failure.index + 1
+                    } else {
+                        failure.index.min(n_statements)
+                    },
                     resumed,
+                    unrecorded,
                     journal: sink.journal_table(),
                 },
             );
@@ -1278,6 +1298,7 @@ fn run_announced(
     version: &[&str],
     events: &mut dyn FnMut(Event),
     start: usize,
+    unrecorded: &mut bool,
 ) -> Result<(), StatementFailure> {
     let n = step.statements.len();
     if start > 0 {
@@ -1293,21 +1314,24 @@ fn run_announced(
             line: st.line,
             excerpt: statement_excerpt(&st.sql),
         });
-        sink.run(&[st.sql.as_str()])
-            .map_err(|f| StatementFailure { index, ..f })?;
+        sink.run(&[st.sql.as_str()]).map_err(|f| {
+            if f.index == JOURNAL_WRITE_FAILED {
+                // The statement before this one was applied and is not recorded.
+                *unrecorded = true;
+                StatementFailure {
+                    index: index.saturating_sub(1),
+                    ..f
+                }
+            } else {
+                StatementFailure { index, ..f }
+            }
+        })?;
         // The last one is recorded by the version-table change itself.
         if index + 1 < n {
-            sink.journal(step, index)
-                .map_err(|error| StatementFailure {
-                    index,
-                    error: DbError {
-                        message: format!(
-                            "the statement was applied, but recording it in the journal failed: {}",
-                            error.message
-                        ),
-                        ..error
-                    },
-                })?;
+            sink.journal(step, index).map_err(|error| {
+                *unrecorded = true;
+                StatementFailure { index, error }
+            })?;
         }
     }
     sink.record_journaled(step, version, &step.rows_after, start > 0 || n > 1)
@@ -1457,14 +1481,17 @@ fn predates_its_migrations(
     step: &PreparedStep,
     done: &[&PreparedStep],
     kind: crate::driver::DbErrorKind,
+    nothing_of_its_own: bool,
 ) -> Option<String> {
     let first_from_empty = done.is_empty() && step.heads_before.is_empty();
-    // Only a revision that ran in a transaction left nothing of its own behind: a
-    // `transaction false` revision's earlier statements (this run's, or a killed
-    // run's) may have made what now exists, and stamping would record it as whole.
+    // Only a revision that left nothing of its own behind: one that ran in a
+    // transaction, or (where every revision runs statement by statement) one whose
+    // first statement failed with no journal of an earlier run. A `transaction false`
+    // revision's earlier statements (this run's, or a killed run's) may have made
+    // what now exists, and stamping would record it as whole.
     (kind == crate::driver::DbErrorKind::AlreadyExists
         && step.direction == Direction::Upgrade
-        && step.transactional
+        && nothing_of_its_own
         && first_from_empty)
         .then(|| {
             format!(
@@ -1481,6 +1508,9 @@ struct Applied {
     before: usize,
     /// The first statement this run sent (0 unless it resumed).
     resumed: usize,
+    /// The failure is the journal's: the failed statement was applied, and recording
+    /// it failed.
+    unrecorded: bool,
     /// The journal's table, where the run keeps one.
     journal: Option<String>,
 }
@@ -1499,7 +1529,9 @@ fn failure_outcome(
 ) -> String {
     // What to do depends on what failed: a lost connection or a full disk is not the
     // revision's fault.
-    let predates = predates_its_migrations(step, done, kind);
+    let nothing_of_its_own = (step.transactional && transactional_ddl)
+        || (!transactional_ddl && applied.before == 0 && applied.resumed == 0);
+    let predates = predates_its_migrations(step, done, kind, nothing_of_its_own);
     let advice = predates.as_deref().unwrap_or(kind.advice());
     let at = |revs: &[String]| {
         if revs.is_empty() {
@@ -1513,37 +1545,56 @@ fn failure_outcome(
         && let (Some(journal), Some(failed)) = (&applied.journal, statement)
     {
         let n = step.statements.len();
+        let how = if transactional_ddl {
+            "it runs outside a transaction"
+        } else {
+            "this database commits DDL immediately"
+        };
+        if applied.unrecorded {
+            return format!(
+                "the statement was applied ({how}), but recording it in the journal {journal} failed, so the journal records the {} before it; the version table is at {}: fix what stops the journal, then run the command again; the re-run resumes at line {} and sends that statement again: if it cannot run twice, make it idempotent (IF NOT EXISTS) first",
+                applied.before - 1,
+                at(&step.heads_before),
+                failed.line,
+            );
+        }
+        // A statement that commits on its own and is then killed before the journal
+        // records it is sent again by the re-run: "already exists" is the sign.
+        // Only where the journal shows an earlier run stopped inside the revision:
+        // without that, "already exists" has other causes (see `predates`).
+        let resent = if applied.resumed > 0
+            && applied.resumed == applied.before
+            && kind == crate::driver::DbErrorKind::AlreadyExists
+        {
+            if applied.before + 1 == n {
+                // The last statement is recorded by the version table itself.
+                format!(
+                    "; an earlier run may have applied this statement and stopped before recording it: if the database has what it makes, the revision is complete: record it with `aludel stamp {}`",
+                    step.revision
+                )
+            } else {
+                format!(
+                    "; an earlier run may have applied this statement and stopped before recording it: if the database has what it makes, make the statement idempotent (IF NOT EXISTS) or record it as applied, then run the command again; to record it: INSERT INTO {journal} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {}, {}, {})",
+                    render::quote_literal(&step.revision),
+                    render::quote_literal(direction_name(step.direction)),
+                    applied.before,
+                    failed.line,
+                    render::quote_literal(&render::Journal::hash(&failed.sql)),
+                )
+            }
+        } else {
+            String::new()
+        };
         if applied.before == 0 {
             return format!(
                 "it was the revision's first statement: none of its statements ran before it; the version table is at {}; {advice}",
                 at(&step.heads_before)
             );
         }
-        // A statement that commits on its own and is then killed before the journal
-        // records it is sent again by the re-run: "already exists" is the sign.
-        let resent = if applied.resumed == applied.before
-            && kind == crate::driver::DbErrorKind::AlreadyExists
-        {
-            format!(
-                "; this run resumed at that statement: an earlier run may have applied it and stopped before recording it. If the database has what it makes, record it as applied (`INSERT INTO {journal} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {}, {}, {})`) or make it idempotent (IF NOT EXISTS) and run the command again",
-                render::quote_literal(&step.revision),
-                render::quote_literal(direction_name(step.direction)),
-                applied.before,
-                failed.line,
-                render::quote_literal(&render::Journal::hash(&failed.sql)),
-            )
-        } else {
-            String::new()
-        };
         return format!(
-            "statements 1-{} of this revision's {n} (before line {}) were applied ({}) and are recorded in the journal {journal}; the version table is at {}: {advice}; the re-run resumes at line {}: change that statement if it is what is wrong, not those before it{resent}",
+            "statements 1-{} of this revision's {n} (before line {}) were applied ({how}) and are recorded in the journal {journal}; the version table is at {}: {advice}; the re-run resumes at line {}: change that statement if it is what is wrong, not those before it{resent}",
             applied.before,
             failed.line,
-            if transactional_ddl {
-                "it runs outside a transaction"
-            } else {
-                "this database commits DDL immediately"
-            },
             at(&step.heads_before),
             failed.line,
         );

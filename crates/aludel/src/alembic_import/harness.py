@@ -300,8 +300,9 @@ def restore_sequences(raw, before):
     raw.commit()
 
 
-class NeedsCommit(Exception):
-    """A trial run reached autocommit_block(), whose statements cannot be rolled back."""
+class NeedsCommit(BaseException):
+    """A trial run reached autocommit_block(), whose statements cannot be rolled back.
+    Not an Exception: a revision's own `except Exception` must not swallow it."""
 
 
 def capture_online(revisions, url, dialect_name, settings, MigrationContext, Operations):

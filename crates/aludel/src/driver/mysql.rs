@@ -209,11 +209,12 @@ impl MysqlDriver {
         let ssl = match tls {
             Tls::Disabled => None,
             mode => {
+                // As libpq's `require`: with a CA file given, the certificate is
+                // checked against it.
                 let mut ssl = SslOpts::default()
-                    .with_danger_accept_invalid_certs(matches!(
-                        mode,
-                        Tls::Preferred | Tls::Required
-                    ))
+                    .with_danger_accept_invalid_certs(
+                        matches!(mode, Tls::Preferred | Tls::Required) && ca.is_none(),
+                    )
                     .with_danger_skip_domain_validation(mode != Tls::VerifyIdentity);
                 if let Some(ca) = &ca {
                     ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(ca)));
