@@ -65,6 +65,19 @@ fn without_database_message(text: &str) -> String {
         + "\n"
 }
 
+/// Runs the five-statement revision with a third statement that fails, then puts a
+/// working one in its place.
+fn stopped_at_the_third_then_fixed(p: &DbProject, on: On) {
+    let path = p.write_rev(&on.five("INSERT INTO nope VALUES (1);"));
+    p.fails(&["upgrade", "head"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
+    )
+    .unwrap();
+}
+
 fn a_failure_in_the_middle_resumes_after_the_applied_statements(on: On) {
     let p = on.project();
     let path = p.write_rev(&on.five("INSERT INTO nope VALUES (1);"));
@@ -165,14 +178,7 @@ fn an_applied_statement_changed_since_stops_the_rerun_on_sqlite() {
 #[test]
 fn check_leaves_the_journal_out() {
     let p = On::Sqlite.project();
-    let path = p.write_rev(&On::Sqlite.five("INSERT INTO nope VALUES (1);"));
-    p.fails(&["upgrade", "head"]);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
-    )
-    .unwrap();
+    stopped_at_the_third_then_fixed(&p, On::Sqlite);
     p.ok(&["upgrade", "head"]);
     std::fs::write(
         p.path().join("schema.sql"),
@@ -304,14 +310,7 @@ fn a_journal_that_cannot_be_written_is_said_so() {
 #[test]
 fn already_exists_where_the_rerun_resumes_says_how_to_record_it() {
     let p = On::Mariadb.project();
-    let path = p.write_rev(&On::Mariadb.five("INSERT INTO nope VALUES (1);"));
-    p.fails(&["upgrade", "head"]);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
-    )
-    .unwrap();
+    stopped_at_the_third_then_fixed(&p, On::Mariadb);
     // As if an earlier run had sent it and died before the journal row.
     p.db().execute("CREATE TABLE t3 (id int)");
     let failed = p.fails(&["upgrade", "head"]);
