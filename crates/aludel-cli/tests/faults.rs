@@ -458,3 +458,63 @@ fn a_commit_that_works_longer_than_the_response_timeout_is_waited_for() {
     p.ok(&["upgrade", "head"]);
     assert_eq!(version_rows(db.url()), ["r2"]);
 }
+
+/// On MariaDB every revision commits statement by statement: a session the server
+/// kills in the middle of one leaves its earlier statements applied and recorded, the
+/// message says so after reading the version table back, and the re-run resumes.
+#[test]
+fn a_session_killed_in_a_revision_on_mariadb_says_what_was_applied_and_resumes() {
+    use aludel_testkit::mysql::prelude::Queryable;
+    let db = aludel_testkit::MysqlDatabase::create();
+    let p = TestProject::new(BIN, Some(db.url()), "");
+    write_line(&p, 1, None);
+    let r2 = p.write_rev(&Rev::new("r2", &["r1"], "slow").sql(
+        "CREATE TABLE t2a (id int);\nSELECT SLEEP(31);\nCREATE TABLE t2b (id int);",
+        "DROP TABLE t2b;\nDROP TABLE t2a;",
+    ));
+    let child = spawn(p.command(&["upgrade", "head"]));
+    // The server ends the session running the sleep, as an administrator's KILL or
+    // a failover does.
+    let mut admin = db.conn();
+    let started = Instant::now();
+    loop {
+        let ids: Vec<u64> = admin
+            .query(format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'SELECT SLEEP(31)%'",
+                db.name()
+            ))
+            .unwrap();
+        if let Some(id) = ids.first() {
+            admin.query_drop(format!("KILL CONNECTION {id}")).unwrap();
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the sleep never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = wait_within(child, Duration::from_secs(30));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("after reconnecting, the version table reads r1: the database is there; revision r2 runs outside a transaction: its statements before line 7 were applied (a re-run resumes after those the journal records), and that one may have been too"),
+        "{err}"
+    );
+    assert!(!err.contains("did not commit"), "{err}");
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r1"]);
+    assert_eq!(
+        db.rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0"]
+    );
+    // The statement it died in may change; the re-run resumes there.
+    let text = std::fs::read_to_string(&r2).unwrap();
+    std::fs::write(&r2, text.replace("SELECT SLEEP(31);", "SELECT 1;")).unwrap();
+    let again = p.ok(&["upgrade", "head"]);
+    assert!(
+        again.stderr.contains("Resuming revision r2 at line 7"),
+        "{again}"
+    );
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r2"]);
+    assert!(db.tables().contains(&"t2b".to_string()));
+}
