@@ -328,3 +328,24 @@ fn already_exists_where_the_rerun_resumes_says_how_to_record_it() {
     assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
     assert_eq!(p.db().version_rows(), ["rev_1"]);
 }
+
+/// A new revision's note says how revisions run on the project's database.
+#[test]
+fn a_new_revision_on_mariadb_says_its_statements_commit_one_by_one() {
+    let p = DbProject::mysql(BIN, "");
+    p.ok(&["revision", "-m", "first"]);
+    let file = std::fs::read_dir(p.versions())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("-- This database commits each DDL statement by itself: a revision that fails halfway keeps the statements before, and the re-run resumes after them"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Each revision runs in one transaction"),
+        "{text}"
+    );
+}

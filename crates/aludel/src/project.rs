@@ -1073,6 +1073,7 @@ impl Project {
         })?;
         let now = jiff::Timestamp::now();
         new.created = Some(now);
+        new.ddl_commits_by_itself = !crate::render::capabilities(self.dialect()).transactional_ddl;
         let text = new.render(&self.template()?)?;
         // Validate the graph with the new revision before writing anything.
         let parsed = crate::script::Script::parse(

@@ -377,6 +377,7 @@ proptest! {
             // Directive lines in the SQL would be refused; the header is what is tested.
             upgrade: upgrade.replace("-- aludel:", "-- "),
             downgrade: String::new(),
+            ddl_commits_by_itself: false,
         };
         let text = new.render(&ScriptTemplate::builtin())
             .map_err(|e| TestCaseError::fail(e.to_string()))?;

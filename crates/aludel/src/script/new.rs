@@ -29,6 +29,9 @@ pub struct NewRevision {
     pub upgrade: String,
     /// The downgrade SQL.
     pub downgrade: String,
+    /// The database commits each DDL statement by itself (MySQL, MariaDB): the
+    /// built-in template's note says how revisions run there instead.
+    pub ddl_commits_by_itself: bool,
 }
 
 impl NewRevision {
@@ -109,7 +112,11 @@ impl NewRevision {
         let mut out = self.header()?;
         out.push('\n');
         if template.path.is_none() && self.transaction.is_none() {
-            out.push_str(TRANSACTION_NOTE);
+            out.push_str(if self.ddl_commits_by_itself {
+                STATEMENT_BY_STATEMENT_NOTE
+            } else {
+                TRANSACTION_NOTE
+            });
         }
         out.push_str(&template.fill(self));
         if !out.ends_with('\n') {
@@ -147,6 +154,10 @@ const BUILTIN_TEMPLATE: &str =
 /// which a user otherwise learns of only when PostgreSQL refuses a statement.
 const TRANSACTION_NOTE: &str = "-- Each revision runs in one transaction. For statements that cannot \
      (CREATE INDEX CONCURRENTLY, VACUUM), add `-- aludel:transaction false` to the header above.\n";
+
+/// [`TRANSACTION_NOTE`] where the database commits each DDL statement by itself.
+const STATEMENT_BY_STATEMENT_NOTE: &str = "-- This database commits each DDL statement by itself: a revision that fails halfway \
+     keeps the statements before, and the re-run resumes after them (the journal records them).\n";
 
 /// The template for what follows the header of a new file (`migrations/script.sql.tmpl`).
 ///

@@ -433,6 +433,7 @@ fn sample_revision() -> NewRevision {
         transaction: Some(false),
         upgrade: "CREATE TABLE users (id int);\n".into(),
         downgrade: "DROP TABLE users;".into(),
+        ddl_commits_by_itself: false,
     }
 }
 
