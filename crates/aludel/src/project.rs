@@ -1193,8 +1193,9 @@ impl Project {
         let a = &self.config.autogenerate;
         let mut exclude = a.exclude_tables.clone();
         exclude.push(self.config.version_table.clone());
-        // The journal beside it (`render::Journal`).
-        exclude.push(format!("{}_journal", self.config.version_table));
+        exclude.push(crate::render::Journal::table_name(
+            &self.config.version_table,
+        ));
         crate::driver::InspectScope {
             schemas: a.include_schemas.clone(),
             exclude_tables: exclude,

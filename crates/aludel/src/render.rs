@@ -130,10 +130,15 @@ impl Journal {
     pub fn of(version_table: &VersionTable) -> Journal {
         Journal {
             table: VersionTable {
-                name: format!("{}_journal", version_table.name),
+                name: Journal::table_name(&version_table.name),
                 ..version_table.clone()
             },
         }
+    }
+
+    /// The journal's table name for the version table `version_table`.
+    pub fn table_name(version_table: &str) -> String {
+        format!("{version_table}_journal")
     }
 
     /// `CREATE TABLE IF NOT EXISTS ...`.
