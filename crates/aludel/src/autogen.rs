@@ -243,40 +243,6 @@ pub struct Shadow {
     plain: bool,
 }
 
-/// Whether a new database holds nothing beyond what `template0` gives: no extension
-/// but plpgsql, no schema but `public`, nothing in `public`. Any doubt is "no".
-fn starts_plain(driver: &mut dyn Driver) -> bool {
-    let count = driver.query_column(
-        "SELECT (SELECT count(*) FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql') \
-         + (SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname !~ '^pg_' \
-            AND nspname NOT IN ('information_schema', 'public')) \
-         + (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
-            ON n.oid = c.relnamespace WHERE n.nspname = 'public') \
-         + (SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n \
-            ON n.oid = p.pronamespace WHERE n.nspname = 'public') \
-         + (SELECT count(*) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n \
-            ON n.oid = t.typnamespace WHERE n.nspname = 'public')",
-    );
-    count.ok().and_then(|c| c.into_iter().next()).as_deref() == Some("0")
-}
-
-/// The schemas emptied in a configured shadow database: those of `scope`, or
-/// `public`.
-fn given_schemas(scope: &InspectScope) -> Vec<String> {
-    if scope.schemas.is_empty() {
-        vec!["public".to_string()]
-    } else {
-        scope.schemas.clone()
-    }
-}
-
-/// A PostgreSQL shadow session commits without waiting for its write-ahead log to
-/// reach the disk: the database is scratch space, and a crash loses nothing anyone
-/// needs.
-fn scratch_session(driver: &mut dyn Driver) -> Result<(), DbError> {
-    driver.execute("SET synchronous_commit = off")
-}
-
 /// Which thread uses the configured shadow database, and how many times over.
 static GIVEN_SHADOW: std::sync::Mutex<(Option<std::thread::ThreadId>, usize)> =
     std::sync::Mutex::new((None, 0));
@@ -335,101 +301,74 @@ impl Shadow {
             let doing = doing.to_string();
             move |error| AutogenError::Shadow { doing, error }
         };
-        match (url.dialect(), given) {
-            (Dialect::Sqlite, _) if !shared => {
-                let memory: DatabaseUrl =
-                    "sqlite://:memory:"
-                        .parse()
-                        .map_err(|e| AutogenError::Shadow {
-                            doing: "opening SQLite in memory".into(),
-                            error: DbError::new(format!("{e}")),
-                        })?;
-                let driver = connect(&memory).map_err(shadow_err("opening SQLite in memory"))?;
-                Ok(Shadow {
-                    driver: Some(driver),
-                    url: memory,
-                    file: None,
-                    owner: None,
-                    _exclusive: None,
-                    renewals: 0,
-                    plain: false,
-                })
-            }
-            (Dialect::Sqlite, _) => {
-                let file = std::env::temp_dir().join(format!("aludel-shadow-{}.db", unique()));
-                let _ = std::fs::remove_file(&file);
-                let shadow_url: DatabaseUrl = format!("sqlite:///{}", file.display())
-                    .parse()
-                    .map_err(|e| AutogenError::Shadow {
-                        doing: format!("naming {}", file.display()),
-                        error: DbError::new(format!("{e}")),
-                    })?;
-                let driver = connect(&shadow_url).map_err(shadow_err("opening a SQLite file"))?;
-                Ok(Shadow {
-                    driver: Some(driver),
-                    url: shadow_url,
-                    file: Some(file),
-                    owner: None,
-                    _exclusive: None,
-                    renewals: 0,
-                    plain: false,
-                })
-            }
-            (_, Some(given)) => {
-                let exclusive = GivenShadowTurn::take();
-                let mut driver = connect(given).map_err(shadow_err("connecting"))?;
-                scratch_session(driver.as_mut()).map_err(shadow_err("setting up its session"))?;
-                for s in given_schemas(scope) {
-                    let q = crate::render::quote_ident(Dialect::Postgres, &s);
-                    driver
-                        .execute(&format!(
-                            "DROP SCHEMA IF EXISTS {q} CASCADE; CREATE SCHEMA {q}"
-                        ))
-                        .map_err(shadow_err(&format!("emptying schema {s}")))?;
+        if let Some(place) = crate::driver::serverless_scratch(url.dialect(), shared, &unique()) {
+            let place = place.map_err(shadow_err("naming a scratch database"))?;
+            let driver = connect(&place.url).map_err(shadow_err("opening it"))?;
+            return Ok(Shadow {
+                driver: Some(driver),
+                url: place.url,
+                file: place.file,
+                owner: None,
+                _exclusive: None,
+                renewals: 0,
+                plain: false,
+            });
+        }
+        if let Some(given) = given {
+            let exclusive = GivenShadowTurn::take();
+            let mut driver = connect(given).map_err(shadow_err("connecting"))?;
+            driver
+                .scratch_session()
+                .map_err(shadow_err("setting up its session"))?;
+            let schemas = &scope.schemas;
+            driver.empty_schemas(schemas).map_err(shadow_err(&format!(
+                "emptying {}",
+                match schemas.len() {
+                    0 => "its default schema".to_string(),
+                    1 => format!("schema {}", schemas[0]),
+                    _ => format!("schemas {}", schemas.join(", ")),
                 }
-                Ok(Shadow {
-                    driver: Some(driver),
-                    url: given.clone(),
-                    file: None,
-                    owner: None,
-                    _exclusive: Some(exclusive),
-                    renewals: 0,
-                    plain: false,
+            )))?;
+            return Ok(Shadow {
+                driver: Some(driver),
+                url: given.clone(),
+                file: None,
+                owner: None,
+                _exclusive: Some(exclusive),
+                renewals: 0,
+                plain: false,
+            });
+        }
+        let mut owner = connect(url).map_err(shadow_err("connecting to create it"))?;
+        let name = format!("aludel_shadow_{}", unique().replace('-', "_"));
+        owner
+            .create_scratch_database(&name)
+            .map_err(|error| AutogenError::Shadow {
+                doing: format!(
+                    "creating database {name} (the user needs the right to create databases, or set [autogenerate] shadow_database_url or shadow_server_url)"
+                ),
+                error,
+            })?;
+        let shadow_url = url.with_database(&name);
+        match connect(&shadow_url).and_then(|mut driver| {
+            driver.scratch_session()?;
+            Ok(driver)
+        }) {
+            Ok(mut driver) => Ok(Shadow {
+                plain: driver.scratch_starts_empty(),
+                driver: Some(driver),
+                url: shadow_url,
+                file: None,
+                owner: Some((owner, name)),
+                _exclusive: None,
+                renewals: 0,
+            }),
+            Err(error) => {
+                let _ = owner.drop_scratch_database(&name);
+                Err(AutogenError::Shadow {
+                    doing: format!("connecting to {name}"),
+                    error,
                 })
-            }
-            (_, None) => {
-                let mut owner = connect(url).map_err(shadow_err("connecting to create it"))?;
-                let name = format!("aludel_shadow_{}", unique().replace('-', "_"));
-                owner
-                    .execute(&format!("CREATE DATABASE {name}"))
-                    .map_err(|error| AutogenError::Shadow {
-                        doing: format!(
-                            "creating database {name} (the user needs CREATEDB, or set [autogenerate] shadow_database_url or shadow_server_url)"
-                        ),
-                        error,
-                    })?;
-                let shadow_url = url.with_database(&name);
-                match connect(&shadow_url).and_then(|mut driver| {
-                    scratch_session(driver.as_mut())?;
-                    Ok(driver)
-                }) {
-                    Ok(mut driver) => Ok(Shadow {
-                        plain: starts_plain(driver.as_mut()),
-                        driver: Some(driver),
-                        url: shadow_url,
-                        file: None,
-                        owner: Some((owner, name)),
-                        _exclusive: None,
-                        renewals: 0,
-                    }),
-                    Err(error) => {
-                        let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name}"));
-                        Err(AutogenError::Shadow {
-                            doing: format!("connecting to {name}"),
-                            error,
-                        })
-                    }
-                }
             }
         }
     }
@@ -457,48 +396,14 @@ impl Shadow {
         if driver.reset_session().is_err() {
             return false;
         }
-        let q = |s: &str| crate::render::quote_ident(Dialect::Postgres, s);
-        let sql = if owned {
-            if !plain {
-                return false;
-            }
-            // An event trigger the desired schema made would fire on what is written
-            // next, which a new database would not do; an extension it made would stay
-            // registered while its objects move away with the schemas, and could be
-            // made again by no one.
-            let triggers = driver.query_column(
-                "SELECT (SELECT count(*) FROM pg_catalog.pg_event_trigger) \
-                 + (SELECT count(*) FROM pg_catalog.pg_extension WHERE extname <> 'plpgsql')",
-            );
-            if triggers.ok().and_then(|n| n.into_iter().next()).as_deref() != Some("0") {
-                return false;
-            }
-            let Ok(schemas) = driver.query_column(
-                "SELECT nspname::text FROM pg_catalog.pg_namespace \
-                 WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' \
-                 AND nspname !~ '^aludel_used_' ORDER BY 1",
-            ) else {
-                return false;
-            };
-            let mut sql: Vec<String> = schemas
-                .iter()
-                .enumerate()
-                .map(|(i, s)| format!("ALTER SCHEMA {} RENAME TO aludel_used_{round}_{i}", q(s)))
-                .collect();
-            sql.push("CREATE SCHEMA public".into());
-            sql
+        let emptied = if owned {
+            plain && driver.empty_scratch_database(round).unwrap_or(false)
         } else if given {
-            given_schemas(scope)
-                .iter()
-                .map(|s| format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", q(s)))
-                .collect()
+            driver.empty_schemas(&scope.schemas).is_ok()
         } else {
-            return false;
+            false
         };
-        // The session goes on: temporary objects the last use made would hide the
-        // next use's tables of the same name.
-        let sql = format!("DISCARD TEMP;\n{}", sql.join(";\n"));
-        driver.execute(&sql).is_ok() && scratch_session(driver).is_ok()
+        emptied && driver.scratch_session().is_ok()
     }
 
     /// The shadow database's URL.
@@ -547,13 +452,13 @@ impl Shadow {
                 doing: "resetting the session after loading the desired schema".into(),
                 error,
             })?;
-        if self.url.dialect() == Dialect::Postgres {
-            let driver = self.driver()?;
-            scratch_session(driver).map_err(|error| AutogenError::Shadow {
+        // Resetting the session undid the scratch settings too.
+        self.driver()?
+            .scratch_session()
+            .map_err(|error| AutogenError::Shadow {
                 doing: "setting up its session".into(),
                 error,
             })?;
-        }
         Ok(())
     }
 }
@@ -597,7 +502,9 @@ impl Shadow {
         statements: &[(PathBuf, crate::script::Statement)],
         connect: &SharedConnector<'_>,
     ) -> SideBySide {
-        if self.url.dialect() != Dialect::Postgres || statements.len() < SIDE_BY_SIDE_FROM {
+        if !crate::render::capabilities(self.url.dialect()).side_by_side_load
+            || statements.len() < SIDE_BY_SIDE_FROM
+        {
             return SideBySide::NotTried;
         }
         let texts: Vec<&str> = statements.iter().map(|(_, st)| st.sql.as_str()).collect();
@@ -619,7 +526,7 @@ impl Shadow {
                     std::thread::Builder::new()
                         .spawn_scoped(scope, move || {
                             let mut other = connect(url).ok()?;
-                            scratch_session(other.as_mut()).ok()?;
+                            other.scratch_session().ok()?;
                             Some(other)
                         })
                         .ok()
@@ -649,7 +556,7 @@ impl Shadow {
         };
         match driver
             .reset_session()
-            .and_then(|()| scratch_session(driver))
+            .and_then(|()| driver.scratch_session())
         {
             Ok(()) => SideBySide::Loaded,
             Err(_) => SideBySide::Abandoned,
@@ -882,7 +789,7 @@ impl Drop for Shadow {
         // The shadow's own connection closes first; FORCE ends any other.
         self.driver = None;
         if let Some((owner, name)) = &mut self.owner {
-            let _ = owner.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            let _ = owner.drop_scratch_database(name);
         }
         if let Some(file) = &self.file {
             let _ = std::fs::remove_file(file);
@@ -997,19 +904,15 @@ impl Comparison {
     }
 }
 
-/// The schema written unqualified: `main` on SQLite, else the first schema in scope
-/// (`public` when there is none).
-fn default_schema(dialect: Dialect, a: &Catalog, b: &Catalog) -> String {
-    match dialect {
-        Dialect::Sqlite => "main".to_string(),
-        _ => a
-            .schemas
-            .keys()
-            .next()
-            .or(b.schemas.keys().next())
-            .cloned()
-            .unwrap_or_else(|| "public".into()),
-    }
+/// The schema written unqualified: the first schema in scope, or `fallback` (the
+/// database's default, [`Driver::default_schema`]) when there is none.
+fn default_schema(fallback: &str, a: &Catalog, b: &Catalog) -> String {
+    a.schemas
+        .keys()
+        .next()
+        .or(b.schemas.keys().next())
+        .cloned()
+        .unwrap_or_else(|| fallback.to_string())
 }
 
 /// Runs the desired schema's `CREATE EXTENSION` statements in the shadow database
@@ -1071,13 +974,14 @@ pub fn as_written(
         error,
     };
     let empty = driver.inspect(scope).map_err(inspect_err)?;
-    let schema = default_schema(dialect, &empty.catalog, &first.catalog);
+    let schema = default_schema(&driver.default_schema(), &empty.catalog, &first.catalog);
     // On PostgreSQL every key is an index built, and synced to disk, as its table is
-    // created; SQLite's `INTEGER PRIMARY KEY` changes what its table is, so it stays.
-    // A view may lean on a primary key (`GROUP BY t.id` selecting t's other columns is
-    // valid only while t.id is the key), so with views the keys stay too.
+    // created; SQLite's `INTEGER PRIMARY KEY` changes what its table is, and MySQL's
+    // `AUTO_INCREMENT` needs a key, so there they stay. A view may lean on a primary
+    // key (`GROUP BY t.id` selecting t's other columns is valid only while t.id is
+    // the key), so with views the keys stay too.
     let has_views = first.catalog.schemas.values().any(|s| !s.views.is_empty());
-    let keyless = dialect == Dialect::Postgres && !has_views;
+    let keyless = crate::render::capabilities(dialect).keys_read_back_as_written && !has_views;
     let ops: Vec<Op> = crate::diff::diff(&empty.catalog, &first.catalog, &Renames::default())
         .ops
         .into_iter()
@@ -1233,25 +1137,18 @@ pub fn written_in_place(
     scope: &InspectScope,
 ) -> Result<(), AutogenError> {
     use crate::ops::QName;
-    let dialect = Dialect::Postgres;
-    // An event trigger the desired schema made would fire on what is written here,
-    // which a revision run in a new database would not meet. A table with children
-    // (inheritance, partitions) passes what is written onto it down to them: a
-    // parent's default set again would replace a child's own.
-    let found = driver
-        .query_column(
-            "SELECT (SELECT count(*) FROM pg_catalog.pg_event_trigger) \
-                 + (SELECT count(*) FROM pg_catalog.pg_inherits)",
-        )
+    let dialect = driver.dialect();
+    let can = driver
+        .can_rewrite_in_place()
         .map_err(|error| AutogenError::Inspect {
             which: "the shadow database",
             error,
         })?;
-    if found.first().map(String::as_str) != Some("0") {
+    if !can {
         return Err(AutogenError::Shadow {
             doing: "writing the desired schema's expressions where it was loaded".into(),
             error: DbError::new(
-                "the desired schema made an event trigger, or a table with children",
+                "the database cannot: it cannot alter what was loaded, or something loaded (on PostgreSQL an event trigger, a table with children) would react",
             ),
         });
     }
@@ -1650,15 +1547,17 @@ pub fn settle_expressions(
 
 /// Compares two inspections; both catalogs get an (empty) entry for every schema the
 /// other has in scope, so an empty desired schema does not read as a dropped one.
+/// `fallback_schema` is the database's default schema ([`Driver::default_schema`]),
+/// used when neither catalog has one.
 pub fn compare(
     current: Inspection,
     desired: Inspection,
-    dialect: Dialect,
+    fallback_schema: &str,
     renames: &Renames,
 ) -> Comparison {
     let mut current_catalog = current.catalog;
     let mut desired_catalog = desired.catalog;
-    let default_schema = default_schema(dialect, &current_catalog, &desired_catalog);
+    let default_schema = default_schema(fallback_schema, &current_catalog, &desired_catalog);
     for c in [&mut current_catalog, &mut desired_catalog] {
         c.schemas.entry(default_schema.clone()).or_default();
     }

@@ -314,6 +314,107 @@ pub trait Driver: Send {
     fn invalid_indexes(&mut self) -> Result<Vec<InvalidIndex>, DbError> {
         Ok(Vec::new())
     }
+
+    /// The server's version as the database prints it (PostgreSQL's `version()`),
+    /// which decides how it prints what introspection reads.
+    fn server_version(&mut self) -> Result<String, DbError>;
+
+    // Scratch (shadow) databases: where autogenerate and `check` load the desired
+    // schema. What differs between databases is here; `autogen::Shadow` decides
+    // when each is called.
+
+    /// Sets this session up as scratch space's: nothing it writes needs to survive a
+    /// crash (PostgreSQL: commits do not wait for the write-ahead log).
+    fn scratch_session(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// Creates the empty database `name` on this connection's server, for scratch
+    /// use; [`DatabaseUrl::with_database`] names it for other connections.
+    fn create_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        let _ = name;
+        Err(DbError::new(format!(
+            "a {} server cannot make a scratch database",
+            self.dialect()
+        )))
+    }
+
+    /// Drops the database `name` that [`Driver::create_scratch_database`] made,
+    /// ending any session still in it.
+    fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        let _ = name;
+        Ok(())
+    }
+
+    /// On a connection to a database [`Driver::create_scratch_database`] just made:
+    /// whether it holds nothing beyond what an empty database holds (PostgreSQL
+    /// copies `template1`, which may hold more). Only such a database is emptied
+    /// for its next use ([`Driver::empty_scratch_database`]); any doubt is `false`.
+    fn scratch_starts_empty(&mut self) -> bool {
+        false
+    }
+
+    /// Empties the database this session is in, which [`Driver::create_scratch_database`]
+    /// made and which started empty, for its next use as if it were new (cheaper than
+    /// dropping it and making another). `round` counts the uses so far, so that
+    /// what is moved aside gets names of its own. `Ok(false)` when it cannot be
+    /// emptied so: the caller makes a new one.
+    fn empty_scratch_database(&mut self, round: usize) -> Result<bool, DbError> {
+        let _ = round;
+        Ok(false)
+    }
+
+    /// Empties `schemas` (or, when empty, [`Driver::default_schema`]) of a database
+    /// the user gave as scratch space (`shadow_database_url`): everything in them is
+    /// dropped and they are made again, empty. Also drops what the session made for
+    /// itself (temporary tables), which would hide the next use's tables.
+    fn empty_schemas(&mut self, schemas: &[String]) -> Result<(), DbError> {
+        let _ = schemas;
+        Err(DbError::new(format!(
+            "a {} database cannot be emptied for scratch use",
+            self.dialect()
+        )))
+    }
+
+    /// The schema that unqualified names are in, where introspection finds nothing
+    /// to tell it (PostgreSQL `public`, SQLite `main`, MySQL the connection's
+    /// database).
+    fn default_schema(&mut self) -> String;
+
+    /// Whether the desired schema loaded into this scratch database can have its
+    /// expressions written again in place (`autogen::written_in_place`): nothing
+    /// there would react to the writing (PostgreSQL: no event trigger, no table with
+    /// children). `Ok(false)` where the database cannot do it at all.
+    fn can_rewrite_in_place(&mut self) -> Result<bool, DbError> {
+        Ok(false)
+    }
+}
+
+/// A scratch database with no server to make it on (SQLite's): its URL, and the
+/// file to remove when done, if any.
+#[derive(Debug)]
+pub struct ServerlessScratch {
+    /// Where it is.
+    pub url: DatabaseUrl,
+    /// A temporary file to remove when done.
+    pub file: Option<std::path::PathBuf>,
+}
+
+/// Where a scratch database of `dialect` lives when no server makes it (SQLite: in
+/// memory, or a temporary file named after `unique` when `shared`, because other
+/// connections open it); `None` for a server's dialect, whose scratch databases
+/// [`Driver::create_scratch_database`] makes.
+pub fn serverless_scratch(
+    dialect: Dialect,
+    shared: bool,
+    unique: &str,
+) -> Option<Result<ServerlessScratch, DbError>> {
+    let _ = (shared, unique);
+    match dialect {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => Some(sqlite::scratch(shared, unique)),
+        _ => None,
+    }
 }
 
 /// An index the database keeps up to date but does not use, left by a concurrent

@@ -321,16 +321,13 @@ impl TargetsFile {
 /// path with `.` and `..` resolved. Who connects, and how, does not matter: one
 /// database under two users or passwords is still one database.
 fn identity(url: &DatabaseUrl) -> String {
-    use crate::url::{Dialect, SqliteLocation};
+    use crate::url::SqliteLocation;
     let dialect = url.dialect();
     match url.sqlite_location() {
         Some(SqliteLocation::File(p)) => format!("sqlite {}", normalize(p).display()),
         Some(SqliteLocation::Memory) => "sqlite :memory:".to_string(),
         None => {
-            let port = url.port().unwrap_or(match dialect {
-                Dialect::Mysql => 3306,
-                _ => 5432,
-            });
+            let port = url.port().or(dialect.default_port()).unwrap_or_default();
             format!(
                 "{} {}:{port}/{}",
                 dialect.name(),

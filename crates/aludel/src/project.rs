@@ -1223,10 +1223,11 @@ impl Project {
         let server = match &a.shadow_server_url {
             Some(u) => {
                 let server = parse("shadow_server_url", u)?;
-                if server.dialect() != Dialect::Postgres || live.dialect() != Dialect::Postgres {
-                    return Err(Error::Invalid(
-                        "[autogenerate] shadow_server_url: both it and the database must be PostgreSQL (a SQLite project's shadow database is in memory)".into(),
-                    ));
+                if server.dialect() != live.dialect() || live.sqlite_location().is_some() {
+                    return Err(Error::Invalid(format!(
+                        "[autogenerate] shadow_server_url: it must be a server of the database's own kind ({}); a SQLite project's shadow database is in memory",
+                        live.dialect()
+                    )));
                 }
                 server
             }
@@ -1259,17 +1260,12 @@ impl Project {
         } else {
             return Ok(());
         };
-        if self.dialect() != Dialect::Postgres {
-            return Ok(());
-        }
-        let version = shadow
-            .driver()?
-            .query_column("SELECT version()")
-            .map_err(|error| crate::autogen::AutogenError::Inspect {
+        let version = shadow.driver()?.server_version().map_err(|error| {
+            crate::autogen::AutogenError::Inspect {
                 which: "the shadow database",
                 error,
-            })?
-            .join(" ");
+            }
+        })?;
         let (shadow, live) = (
             crate::autogen::server_major(&version),
             crate::autogen::server_major(server_version),
@@ -1413,8 +1409,8 @@ impl Project {
         // on PostgreSQL written onto what is loaded; where that cannot be done, and on
         // SQLite, into the shadow database emptied.
         let mut first = first;
-        let in_place = self.dialect() == Dialect::Postgres
-            && crate::autogen::written_in_place(&mut first, shadow.driver()?, scope).is_ok();
+        let in_place =
+            crate::autogen::written_in_place(&mut first, shadow.driver()?, scope).is_ok();
         Ok(match in_place {
             true => (first, shadow),
             false => {
@@ -1491,17 +1487,13 @@ impl Project {
             which: "the database",
             error,
         };
-        let version_query = match self.dialect() {
-            Dialect::Sqlite => "SELECT sqlite_version()",
-            _ => "SELECT version()",
-        };
-        let server_version = driver
-            .query_column(version_query)
-            .map_err(|error| crate::autogen::AutogenError::Inspect {
-                which: "the database",
-                error,
-            })?
-            .join(" ");
+        let server_version =
+            driver
+                .server_version()
+                .map_err(|error| crate::autogen::AutogenError::Inspect {
+                    which: "the database",
+                    error,
+                })?;
         // The desired schema is read in the schemas the live database is read in:
         // with no `include_schemas`, the database's default schema, whatever the
         // shadow database's session would call its own.
@@ -1549,7 +1541,7 @@ impl Project {
         Ok(crate::autogen::compare(
             current,
             desired,
-            self.dialect(),
+            &driver.default_schema(),
             renames,
         ))
     }

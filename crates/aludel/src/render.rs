@@ -14,6 +14,15 @@ pub struct Capabilities {
     pub transactional_ddl: bool,
     /// A table can be put in a named schema (`version_table_schema`).
     pub schemas: bool,
+    /// A primary or unique key is an index that reads back exactly as written, so a
+    /// scratch database reading expressions back need not build it again
+    /// (PostgreSQL). Not where a key changes what its table is (SQLite's `INTEGER
+    /// PRIMARY KEY`) or a column needs one (MySQL's `AUTO_INCREMENT`).
+    pub keys_read_back_as_written: bool,
+    /// A large desired schema may be loaded over several sessions at once, where
+    /// `autogen::load_plan` says its statements touch different objects
+    /// (PostgreSQL, whose statements that plan reads).
+    pub side_by_side_load: bool,
 }
 
 /// The capabilities of `dialect`.
@@ -22,17 +31,23 @@ pub fn capabilities(dialect: Dialect) -> Capabilities {
         Dialect::Postgres => Capabilities {
             transactional_ddl: true,
             schemas: true,
+            keys_read_back_as_written: true,
+            side_by_side_load: true,
         },
         // One database file, no schemas (attached databases are not schemas).
         Dialect::Sqlite => Capabilities {
             transactional_ddl: true,
             schemas: false,
+            keys_read_back_as_written: false,
+            side_by_side_load: false,
         },
         // MySQL commits implicitly around every DDL statement; its schemas are
         // databases.
         Dialect::Mysql => Capabilities {
             transactional_ddl: false,
             schemas: true,
+            keys_read_back_as_written: false,
+            side_by_side_load: false,
         },
     }
 }

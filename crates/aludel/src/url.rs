@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// The SQL dialect a URL speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Dialect {
     /// PostgreSQL.
     Postgres,
@@ -27,6 +28,16 @@ impl Dialect {
             Dialect::Postgres => "postgresql",
             Dialect::Sqlite => "sqlite",
             Dialect::Mysql => "mysql",
+        }
+    }
+
+    /// The TCP port a server of this dialect listens on when a URL names none
+    /// (`None` for SQLite, which has no server).
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            Dialect::Postgres => Some(5432),
+            Dialect::Sqlite => None,
+            Dialect::Mysql => Some(3306),
         }
     }
 

@@ -62,7 +62,7 @@ fn a_check_on_an_in_list_reads_back_as_aludel_writes_it() {
     );
     let twice = written(once.clone());
     assert_eq!(check(&twice), check(&once));
-    let c = compare(twice, once, Dialect::Postgres, &Renames::default());
+    let c = compare(twice, once, "public", &Renames::default());
     assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
 }
 
@@ -155,12 +155,7 @@ fn a_renewed_shadow_database_reads_as_a_new_one() {
     );
     assert_eq!(a.uniques.len(), 1, "{a:?}");
     assert_eq!(once.catalog.schemas["public"].tables["t"].indexes.len(), 1);
-    let c = compare(
-        first.clone(),
-        once.clone(),
-        Dialect::Postgres,
-        &Renames::default(),
-    );
+    let c = compare(first.clone(), once.clone(), "public", &Renames::default());
     assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
 
     // And again: the second use's schemas are out of sight too.
@@ -172,7 +167,7 @@ fn a_renewed_shadow_database_reads_as_a_new_one() {
         Dialect::Postgres,
     )
     .unwrap();
-    let c = compare(once, twice, Dialect::Postgres, &Renames::default());
+    let c = compare(once, twice, "public", &Renames::default());
     assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
 }
 
@@ -278,7 +273,7 @@ fn a_view_leaning_on_a_primary_key_is_written_again() {
     let first = driver.inspect(&InspectScope::default()).unwrap();
     let once = written(first.clone());
     assert!(once.catalog.schemas["public"].views.contains_key("v"));
-    let c = compare(once, first, Dialect::Postgres, &Renames::default());
+    let c = compare(once, first, "public", &Renames::default());
     assert!(c.diff.is_empty(), "{:?}", c.diff.ops);
 }
 

@@ -305,6 +305,84 @@ impl Driver for MysqlDriver {
         Dialect::Mysql
     }
 
+    fn server_version(&mut self) -> Result<String, DbError> {
+        Ok(self.query_column("SELECT version()")?.join(" "))
+    }
+
+    fn create_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        self.execute(&format!(
+            "CREATE DATABASE {}",
+            crate::render::quote_ident(Dialect::Mysql, name)
+        ))
+    }
+
+    fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        self.execute(&format!(
+            "DROP DATABASE IF EXISTS {}",
+            crate::render::quote_ident(Dialect::Mysql, name)
+        ))
+    }
+
+    /// `CREATE DATABASE` copies nothing on MySQL: a new database is empty.
+    fn scratch_starts_empty(&mut self) -> bool {
+        true
+    }
+
+    /// A database is a MySQL schema: dropping and making it again is as cheap as
+    /// emptying it, and leaves nothing behind.
+    fn empty_scratch_database(&mut self, round: usize) -> Result<bool, DbError> {
+        let _ = round;
+        let name = self.default_schema();
+        if name.is_empty() {
+            return Ok(false);
+        }
+        self.empty_schemas(&[name])?;
+        Ok(true)
+    }
+
+    fn empty_schemas(&mut self, schemas: &[String]) -> Result<(), DbError> {
+        let current = self.default_schema();
+        let default = [current.clone()];
+        let schemas = if schemas.is_empty() {
+            &default[..]
+        } else {
+            schemas
+        };
+        let mut sql = Vec::new();
+        for s in schemas {
+            if s.is_empty() {
+                return Err(DbError::new(
+                    "the connection has no database to empty: name one in the URL",
+                ));
+            }
+            let q = crate::render::quote_ident(Dialect::Mysql, s);
+            sql.push(format!("DROP DATABASE IF EXISTS {q}"));
+            sql.push(format!("CREATE DATABASE {q}"));
+        }
+        // Dropping the session's database leaves it in none.
+        if !current.is_empty() {
+            sql.push(format!(
+                "USE {}",
+                crate::render::quote_ident(Dialect::Mysql, &current)
+            ));
+        }
+        // Temporary tables live with the session, not the database.
+        for table in self.query_column(
+            "SELECT CONCAT('`', REPLACE(TABLE_SCHEMA, '`', '``'), '`.`', REPLACE(TABLE_NAME, '`', '``'), '`') \
+             FROM information_schema.TEMPORARY_TABLES WHERE SESSION_ID = CONNECTION_ID()",
+        ).unwrap_or_default() {
+            sql.push(format!("DROP TEMPORARY TABLE IF EXISTS {table}"));
+        }
+        self.execute(&sql.join(";\n"))
+    }
+
+    fn default_schema(&mut self) -> String {
+        self.one("SELECT DATABASE()")
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.query_drop(sql).map_err(db_error)
     }

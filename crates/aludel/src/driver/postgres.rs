@@ -10,6 +10,7 @@
 //! across the per-revision transactions.
 
 mod inspect;
+mod scratch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -989,6 +990,42 @@ impl Driver for PostgresDriver {
         // touches no row: nothing another run holds can block it.
         self.wait(self.client.simple_query("SELECT txid_current()"))
             .map(|_| ())
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        Ok(self.query_column("SELECT version()")?.join(" "))
+    }
+
+    fn scratch_session(&mut self) -> Result<(), DbError> {
+        scratch::session(self)
+    }
+
+    fn create_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        scratch::create(self, name)
+    }
+
+    fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        scratch::drop(self, name)
+    }
+
+    fn scratch_starts_empty(&mut self) -> bool {
+        scratch::starts_empty(self)
+    }
+
+    fn empty_scratch_database(&mut self, round: usize) -> Result<bool, DbError> {
+        scratch::empty_database(self, round)
+    }
+
+    fn empty_schemas(&mut self, schemas: &[String]) -> Result<(), DbError> {
+        scratch::empty_schemas(self, schemas)
+    }
+
+    fn default_schema(&mut self) -> String {
+        scratch::default_schema()
+    }
+
+    fn can_rewrite_in_place(&mut self) -> Result<bool, DbError> {
+        scratch::can_rewrite_in_place(self)
     }
 
     fn invalid_indexes(&mut self) -> Result<Vec<super::InvalidIndex>, DbError> {

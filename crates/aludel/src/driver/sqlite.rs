@@ -103,9 +103,39 @@ impl SqliteDriver {
     }
 }
 
+/// A SQLite scratch database: in memory, or, when other connections open it
+/// (`shared`), a temporary file named after `unique`.
+pub(super) fn scratch(shared: bool, unique: &str) -> Result<super::ServerlessScratch, DbError> {
+    if !shared {
+        return Ok(super::ServerlessScratch {
+            url: "sqlite://:memory:"
+                .parse()
+                .map_err(|e| DbError::new(format!("{e}")))?,
+            file: None,
+        });
+    }
+    let file = std::env::temp_dir().join(format!("aludel-shadow-{unique}.db"));
+    let _ = std::fs::remove_file(&file);
+    let url = format!("sqlite:///{}", file.display())
+        .parse()
+        .map_err(|e| DbError::new(format!("naming {}: {e}", file.display())))?;
+    Ok(super::ServerlessScratch {
+        url,
+        file: Some(file),
+    })
+}
+
 impl Driver for SqliteDriver {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        Ok(self.query_column("SELECT sqlite_version()")?.join(" "))
+    }
+
+    fn default_schema(&mut self) -> String {
+        "main".to_string()
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
