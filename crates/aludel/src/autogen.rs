@@ -345,7 +345,7 @@ impl Shadow {
             .create_scratch_database(&name)
             .map_err(|error| AutogenError::Shadow {
                 doing: format!(
-                    "creating database {name} (the user needs the right to create databases, or set [autogenerate] shadow_database_url or shadow_server_url)"
+                    "creating database {name} (or set [autogenerate] shadow_database_url or shadow_server_url)"
                 ),
                 error,
             })?;
@@ -888,16 +888,22 @@ impl Comparison {
     /// One sentence per object left out of the comparison: held by the database and
     /// never dropped, or created by the desired schema and never written.
     pub fn skipped_notes(&self) -> Vec<String> {
+        // `schema.name`, or the name alone in MySQL's connection's own database.
+        let name = |s: &Skipped| crate::ops::QName::new(s.schema.clone(), s.name.clone());
         let database = self.skipped.iter().map(|s| {
             format!(
-                "left alone in the database: {} {}.{} ({})",
-                s.kind, s.schema, s.name, s.reason
+                "left alone in the database: {} {} ({})",
+                s.kind,
+                name(s),
+                s.reason
             )
         });
         let desired = self.desired_skipped.iter().map(|s| {
             format!(
-                "not written, add it by hand if needed: {} {}.{} from the desired schema ({})",
-                s.kind, s.schema, s.name, s.reason
+                "not written, add it by hand if needed: {} {} from the desired schema ({})",
+                s.kind,
+                name(s),
+                s.reason
             )
         });
         database.chain(desired).collect()

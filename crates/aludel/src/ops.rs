@@ -30,8 +30,14 @@ impl QName {
 }
 
 impl fmt::Display for QName {
+    /// `schema.name`; just `name` in the schema `""` (MySQL's connection's own
+    /// database).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.schema, self.name)
+        if self.schema.is_empty() {
+            write!(f, "{}", self.name)
+        } else {
+            write!(f, "{}.{}", self.schema, self.name)
+        }
     }
 }
 

@@ -142,6 +142,7 @@ pub struct Column {
 
 /// How a column numbers itself.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Identity {
     /// `GENERATED ALWAYS AS IDENTITY`.
     Always,
@@ -149,6 +150,8 @@ pub enum Identity {
     ByDefault,
     /// `serial`/`bigserial`: a default of `nextval` on a sequence the column owns.
     Serial,
+    /// MySQL's `AUTO_INCREMENT`: the table numbers the column itself.
+    AutoIncrement,
 }
 
 /// A primary key.
@@ -202,6 +205,10 @@ pub struct IndexKey {
     /// (`text_pattern_ops`, `jsonb_path_ops`); PostgreSQL only.
     #[serde(default)]
     pub opclass: Option<String>,
+    /// How many leading characters (bytes, for binary types) of the column the
+    /// index holds (MySQL's `col(10)`); `None`: all of it.
+    #[serde(default)]
+    pub prefix_length: Option<u32>,
 }
 
 /// A foreign key.

@@ -49,6 +49,7 @@ fn key(expression: &str) -> IndexKey {
         descending: false,
         nulls_first: false,
         opclass: None,
+        prefix_length: None,
     }
 }
 

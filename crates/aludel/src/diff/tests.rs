@@ -70,6 +70,7 @@ fn new_tables_come_before_their_indexes_and_foreign_keys_and_views_last() {
                 descending: false,
                 nulls_first: false,
                 opclass: None,
+                prefix_length: None,
             }],
             ..Index::default()
         },

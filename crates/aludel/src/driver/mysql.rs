@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts, Value};
 
+mod inspect;
+
 use super::{
     ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, StatementFailure,
     process_description,
@@ -295,6 +297,23 @@ impl MysqlDriver {
         format!("aludel_{:016x}", super::lock_key(schema, table) as u64)
     }
 
+    /// The rows of a query with parameters, each value as text (`None` for NULL).
+    fn rows(&mut self, sql: &str, params: Vec<Value>) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let rows: Vec<mysql::Row> = self.conn.exec(sql, params).map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.unwrap()
+                    .iter()
+                    .map(|v| match v {
+                        Value::NULL => None,
+                        v => Some(text_of(v)),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
     fn one(&mut self, sql: &str) -> Result<Option<String>, DbError> {
         Ok(self.query_column(sql)?.into_iter().next())
     }
@@ -314,6 +333,14 @@ impl Driver for MysqlDriver {
             "CREATE DATABASE {}",
             crate::render::quote_ident(Dialect::Mysql, name)
         ))
+        .map_err(|mut e| {
+            if e.kind == DbErrorKind::InsufficientPrivilege {
+                e.message.push_str(
+                    " (the user needs the CREATE and DROP privileges on databases named aludel\\_shadow\\_%)",
+                );
+            }
+            e
+        })
     }
 
     fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
@@ -332,55 +359,50 @@ impl Driver for MysqlDriver {
     /// emptying it, and leaves nothing behind.
     fn empty_scratch_database(&mut self, round: usize) -> Result<bool, DbError> {
         let _ = round;
-        let name = self.default_schema();
-        if name.is_empty() {
-            return Ok(false);
-        }
-        self.empty_schemas(&[name])?;
+        self.empty_schemas(&[])?;
         Ok(true)
     }
 
+    /// Temporary tables are not dropped: a scratch session makes none that the next
+    /// use reads (MySQL has no query listing a session's own before MariaDB 11.2).
     fn empty_schemas(&mut self, schemas: &[String]) -> Result<(), DbError> {
-        let current = self.default_schema();
-        let default = [current.clone()];
-        let schemas = if schemas.is_empty() {
-            &default[..]
-        } else {
-            schemas
-        };
+        let own = self.database.clone();
+        let mut names: Vec<&str> = schemas
+            .iter()
+            .map(|s| {
+                if s.is_empty() {
+                    own.as_str()
+                } else {
+                    s.as_str()
+                }
+            })
+            .collect();
+        if names.is_empty() {
+            names.push(&own);
+        }
+        let q = |s: &str| crate::render::quote_ident(Dialect::Mysql, s);
         let mut sql = Vec::new();
-        for s in schemas {
-            if s.is_empty() {
-                return Err(DbError::new(
-                    "the connection has no database to empty: name one in the URL",
-                ));
-            }
-            let q = crate::render::quote_ident(Dialect::Mysql, s);
-            sql.push(format!("DROP DATABASE IF EXISTS {q}"));
-            sql.push(format!("CREATE DATABASE {q}"));
+        for s in names {
+            sql.push(format!("DROP DATABASE IF EXISTS {}", q(s)));
+            sql.push(format!("CREATE DATABASE {}", q(s)));
         }
         // Dropping the session's database leaves it in none.
-        if !current.is_empty() {
-            sql.push(format!(
-                "USE {}",
-                crate::render::quote_ident(Dialect::Mysql, &current)
-            ));
-        }
-        // Temporary tables live with the session, not the database.
-        for table in self.query_column(
-            "SELECT CONCAT('`', REPLACE(TABLE_SCHEMA, '`', '``'), '`.`', REPLACE(TABLE_NAME, '`', '``'), '`') \
-             FROM information_schema.TEMPORARY_TABLES WHERE SESSION_ID = CONNECTION_ID()",
-        ).unwrap_or_default() {
-            sql.push(format!("DROP TEMPORARY TABLE IF EXISTS {table}"));
-        }
+        sql.push(format!("USE {}", q(&own)));
         self.execute(&sql.join(";\n"))
     }
 
+    /// The connection's own database is the catalog's schema `""`: a scratch database
+    /// has another name than the database it stands for, and both must read alike.
     fn default_schema(&mut self) -> String {
-        self.one("SELECT DATABASE()")
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+        String::new()
+    }
+
+    fn inspect(&mut self, scope: &super::InspectScope) -> Result<super::Inspection, DbError> {
+        inspect::inspect(self, scope)
+    }
+
+    fn inspected_schemas(&mut self, scope: &super::InspectScope) -> Result<Vec<String>, DbError> {
+        Ok(inspect::schemas(scope))
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {

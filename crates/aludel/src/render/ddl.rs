@@ -1,4 +1,4 @@
-//! Schema changes ([`Op`]s) as SQL for PostgreSQL and SQLite.
+//! Schema changes ([`Op`]s) as SQL for PostgreSQL, SQLite and (in [`mysql`]) MySQL.
 //!
 //! The renderer follows the catalog as the ops change it ([`Op::apply`]), because
 //! SQLite cannot alter most of a table in place: a changed column or constraint there
@@ -11,6 +11,8 @@ use crate::ops::{Op, QName, column_changes};
 use crate::render::{quote_ident, quote_literal};
 use crate::schema::{Catalog, Column, ForeignKey, Identity, Index, Table};
 use crate::url::Dialect;
+
+mod mysql;
 
 /// The SQL of one op.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,13 +72,7 @@ pub fn render_ops(
                     r.sqlite(op, before.as_ref(), &state, rest, &created)?;
                 (statements, Vec::new(), rebuilt)
             }
-            Dialect::Mysql => {
-                return Err(DdlError {
-                    dialect,
-                    what: "schema changes from autogenerate yet".into(),
-                    op: op.to_string(),
-                });
-            }
+            Dialect::Mysql => (r.mysql(op)?, Vec::new(), None),
         };
         out.push(RenderedOp {
             description: op.to_string(),
@@ -180,8 +176,11 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
-    /// A name, quoted only when it must be.
+    /// A name, quoted only when it must be (always on MySQL, see [`mysql`]).
     fn ident(&self, name: &str) -> String {
+        if self.dialect == Dialect::Mysql {
+            return quote_ident(self.dialect, name);
+        }
         let plain = name
             .chars()
             .next()
@@ -309,20 +308,7 @@ impl Renderer<'_> {
                 self.idents(&pk.columns)
             ));
         }
-        for (n, u) in &t.uniques {
-            parts.push(format!(
-                "CONSTRAINT {} UNIQUE ({})",
-                self.ident(n),
-                self.idents(&u.columns)
-            ));
-        }
-        for (n, c) in &t.checks {
-            parts.push(format!(
-                "CONSTRAINT {} CHECK ({})",
-                self.ident(n),
-                c.expression
-            ));
-        }
+        parts.extend(self.unique_and_check_parts(t));
         for (n, f) in fks {
             parts.push(format!(
                 "CONSTRAINT {} {}",
@@ -333,16 +319,56 @@ impl Renderer<'_> {
         format!("CREATE TABLE {name} (\n    {}\n)", parts.join(",\n    "))
     }
 
+    /// `ALTER TABLE ... DROP COLUMN`, as every dialect writes it.
+    fn drop_column(&self, table: &QName, column: &str) -> String {
+        format!(
+            "ALTER TABLE {} DROP COLUMN {}",
+            self.qname(table),
+            self.ident(column)
+        )
+    }
+
+    /// `ALTER TABLE ... RENAME COLUMN`, as every dialect writes it.
+    fn rename_column(&self, table: &QName, from: &str, to: &str) -> String {
+        format!(
+            "ALTER TABLE {} RENAME COLUMN {} TO {}",
+            self.qname(table),
+            self.ident(from),
+            self.ident(to)
+        )
+    }
+
+    /// A table's unique and check constraints as parts of its `CREATE TABLE`.
+    fn unique_and_check_parts(&self, t: &Table) -> Vec<String> {
+        let uniques = t.uniques.iter().map(|(n, u)| {
+            format!(
+                "CONSTRAINT {} UNIQUE ({})",
+                self.ident(n),
+                self.idents(&u.columns)
+            )
+        });
+        let checks = t
+            .checks
+            .iter()
+            .map(|(n, c)| format!("CONSTRAINT {} CHECK ({})", self.ident(n), c.expression));
+        uniques.chain(checks).collect()
+    }
+
+    /// An index key's column, or its expression in parentheses.
+    fn key_part(&self, k: &crate::schema::IndexKey) -> String {
+        if k.is_expression {
+            format!("({})", k.expression)
+        } else {
+            self.ident(&k.expression)
+        }
+    }
+
     fn create_index(&self, table: &QName, name: &str, i: &Index) -> String {
         let keys: Vec<String> = i
             .keys
             .iter()
             .map(|k| {
-                let mut s = if k.is_expression {
-                    format!("({})", k.expression)
-                } else {
-                    self.ident(&k.expression)
-                };
+                let mut s = self.key_part(k);
                 if let Some(opclass) = &k.opclass {
                     s.push(' ');
                     s.push_str(opclass);
@@ -464,15 +490,8 @@ impl Renderer<'_> {
                 }
                 out
             }
-            Op::DropColumn(t, c) => {
-                vec![format!("{} DROP COLUMN {}", alter(t), self.ident(&c.name))]
-            }
-            Op::RenameColumn { table, from, to } => vec![format!(
-                "{} RENAME COLUMN {} TO {}",
-                alter(table),
-                self.ident(from),
-                self.ident(to)
-            )],
+            Op::DropColumn(t, c) => vec![self.drop_column(t, &c.name)],
+            Op::RenameColumn { table, from, to } => vec![self.rename_column(table, from, to)],
             Op::AlterColumn { table, from, to } => self.postgres_alter_column(table, from, to),
             Op::AddPrimaryKey(t, p) => vec![format!(
                 "{} ADD CONSTRAINT {} PRIMARY KEY ({})",
@@ -694,12 +713,7 @@ impl Renderer<'_> {
             Op::RenameTable { from, to } => {
                 vec![format!("{} RENAME TO {}", alter(from), self.ident(to))]
             }
-            Op::RenameColumn { table, from, to } => vec![format!(
-                "{} RENAME COLUMN {} TO {}",
-                alter(table),
-                self.ident(from),
-                self.ident(to)
-            )],
+            Op::RenameColumn { table, from, to } => vec![self.rename_column(table, from, to)],
             Op::AddColumn(t, c) if sqlite_can_add(c) => {
                 vec![format!(
                     "{} ADD COLUMN {}",
@@ -708,7 +722,7 @@ impl Renderer<'_> {
                 )]
             }
             Op::DropColumn(t, c) if before.is_some_and(|tb| sqlite_can_drop(tb, &c.name)) => {
-                vec![format!("{} DROP COLUMN {}", alter(t), self.ident(&c.name))]
+                vec![self.drop_column(t, &c.name)]
             }
             Op::AlterColumn { from, to, .. } if column_changes(from, to) == ["comment"] => {
                 Vec::new()

@@ -740,6 +740,7 @@ fn read_indexes(rows: &[Row], out: &mut Inspection) -> Result<(), tokio_postgres
                 descending: option & 1 != 0,
                 nulls_first: option & 2 != 0,
                 opclass: opclasses.get(k).cloned().flatten(),
+                prefix_length: None,
             });
         }
         if let Some(t) = table_mut(&mut out.catalog, &schema, &table) {

@@ -24,7 +24,14 @@ pub(super) fn session(driver: &mut PostgresDriver) -> Result<(), DbError> {
 }
 
 pub(super) fn create(driver: &mut PostgresDriver, name: &str) -> Result<(), DbError> {
-    driver.execute(&format!("CREATE DATABASE {}", q(name)))
+    driver
+        .execute(&format!("CREATE DATABASE {}", q(name)))
+        .map_err(|mut e| {
+            if e.kind == crate::driver::DbErrorKind::InsufficientPrivilege {
+                e.message.push_str(" (the user needs CREATEDB)");
+            }
+            e
+        })
 }
 
 pub(super) fn drop(driver: &mut PostgresDriver, name: &str) -> Result<(), DbError> {

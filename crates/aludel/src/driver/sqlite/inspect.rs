@@ -414,6 +414,7 @@ fn read_indexes(
                             // and takes no NULLS clause in an index.
                             nulls_first: !p.desc,
                             opclass: None,
+                            prefix_length: None,
                         }
                     })
                     .collect();

@@ -100,6 +100,7 @@ fn shop(dialect: Dialect) -> Schema {
                     descending: false,
                     nulls_first: false,
                     opclass: None,
+                    prefix_length: None,
                 },
                 IndexKey {
                     expression: "lower(\"order\")".into(),
@@ -107,6 +108,7 @@ fn shop(dialect: Dialect) -> Schema {
                     descending: true,
                     nulls_first: false,
                     opclass: None,
+                    prefix_length: None,
                 },
             ],
             predicate: Some("total > 0".into()),

@@ -1,0 +1,213 @@
+//! Schema changes as MySQL and MariaDB write them. Every name is quoted: MySQL's
+//! reserved words are many and change between versions, and `SHOW CREATE TABLE`
+//! quotes them all the same way. Each statement commits by itself there, so a
+//! change is as few statements as it can be.
+
+use super::{DdlError, Renderer};
+use crate::ops::{Op, QName};
+use crate::schema::{Column, ForeignKey, Identity, Index, Table};
+use crate::url::Dialect;
+
+/// A string literal for MySQL's default SQL mode, where a backslash escapes.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+impl Renderer<'_> {
+    fn my_column(&self, c: &Column) -> String {
+        let mut def = format!("{} {}", self.ident(&c.name), c.data_type);
+        if let Some(coll) = &c.collation {
+            def.push_str(&format!(" COLLATE {coll}"));
+        }
+        if let Some(g) = &c.generated {
+            def.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
+        }
+        if !c.nullable {
+            def.push_str(" NOT NULL");
+        }
+        if let Some(d) = &c.default {
+            def.push_str(&format!(" DEFAULT {d}"));
+        }
+        if c.identity == Some(Identity::AutoIncrement) {
+            def.push_str(" AUTO_INCREMENT");
+        }
+        if let Some(comment) = &c.comment {
+            def.push_str(&format!(" COMMENT {}", literal(comment)));
+        }
+        def
+    }
+
+    fn my_foreign_key(&self, op: &Op, f: &ForeignKey) -> Result<String, DdlError> {
+        if f.deferrable.is_some() {
+            return Err(self.lacks("deferrable foreign keys", op));
+        }
+        Ok(self.foreign_key(f))
+    }
+
+    /// Foreign keys are not written here: they come as ops of their own, once every
+    /// table they name exists.
+    fn my_create_table(&self, name: &QName, t: &Table) -> String {
+        let mut parts: Vec<String> = t.columns.iter().map(|c| self.my_column(c)).collect();
+        if let Some(pk) = &t.primary_key {
+            parts.push(format!("PRIMARY KEY ({})", self.idents(&pk.columns)));
+        }
+        parts.extend(self.unique_and_check_parts(t));
+        let mut sql = format!(
+            "CREATE TABLE {} (\n    {}\n)",
+            self.qname(name),
+            parts.join(",\n    ")
+        );
+        if let Some(comment) = &t.comment {
+            sql.push_str(&format!(" COMMENT = {}", literal(comment)));
+        }
+        sql
+    }
+
+    fn my_create_index(
+        &self,
+        op: &Op,
+        table: &QName,
+        name: &str,
+        i: &Index,
+    ) -> Result<String, DdlError> {
+        if i.predicate.is_some() {
+            return Err(self.lacks("partial indexes", op));
+        }
+        if !i.include.is_empty() {
+            return Err(self.lacks("INCLUDE columns in indexes", op));
+        }
+        let keys: Vec<String> = i
+            .keys
+            .iter()
+            .map(|k| {
+                let mut s = self.key_part(k);
+                if let Some(n) = k.prefix_length {
+                    s.push_str(&format!("({n})"));
+                }
+                if k.descending {
+                    s.push_str(" DESC");
+                }
+                s
+            })
+            .collect();
+        let kind = match i.method.as_str() {
+            "fulltext" => "FULLTEXT ",
+            "spatial" => "SPATIAL ",
+            _ if i.unique => "UNIQUE ",
+            _ => "",
+        };
+        let mut sql = format!(
+            "CREATE {kind}INDEX {} ON {} ({})",
+            self.ident(name),
+            self.qname(table),
+            keys.join(", ")
+        );
+        if i.method == "hash" {
+            sql.push_str(" USING HASH");
+        }
+        Ok(sql)
+    }
+
+    fn lacks(&self, what: &str, op: &Op) -> DdlError {
+        DdlError {
+            dialect: Dialect::Mysql,
+            what: what.into(),
+            op: op.to_string(),
+        }
+    }
+
+    /// The statements of `op` on MySQL or MariaDB.
+    pub(super) fn mysql(&self, op: &Op) -> Result<Vec<String>, DdlError> {
+        let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
+        Ok(match op {
+            Op::CreateSchema(s) => vec![format!("CREATE DATABASE {}", self.ident(s))],
+            Op::DropSchema(s) => vec![format!("DROP DATABASE {}", self.ident(s))],
+            Op::CreateEnum(..) | Op::DropEnum(..) | Op::AddEnumValue { .. } => {
+                return Err(self.lacks("enum types (an ENUM column's type is its own)", op));
+            }
+            Op::RemoveEnumValue { .. } => Vec::new(),
+            Op::CreateSequence(..) | Op::DropSequence(..) | Op::AlterSequence { .. } => {
+                return Err(self.lacks("sequences from autogenerate yet", op));
+            }
+            Op::CreateTable(n, t) => vec![self.my_create_table(n, t)],
+            Op::DropTable(n, _) => vec![format!("DROP TABLE {}", self.qname(n))],
+            Op::RenameTable { from, to } => vec![format!(
+                "RENAME TABLE {} TO {}",
+                self.qname(from),
+                self.sibling(from, to)
+            )],
+            Op::AddColumn(t, c) => {
+                vec![format!("{} ADD COLUMN {}", alter(t), self.my_column(c))]
+            }
+            Op::DropColumn(t, c) => vec![self.drop_column(t, &c.name)],
+            Op::RenameColumn { table, from, to } => vec![self.rename_column(table, from, to)],
+            Op::AlterColumn { table, from, to } => {
+                if from.generated != to.generated {
+                    // A generation expression cannot become a plain column in place.
+                    vec![
+                        self.drop_column(table, &to.name),
+                        format!("{} ADD COLUMN {}", alter(table), self.my_column(to)),
+                    ]
+                } else {
+                    vec![format!(
+                        "{} MODIFY COLUMN {}",
+                        alter(table),
+                        self.my_column(to)
+                    )]
+                }
+            }
+            Op::AddPrimaryKey(t, p) => vec![format!(
+                "{} ADD PRIMARY KEY ({})",
+                alter(t),
+                self.idents(&p.columns)
+            )],
+            Op::DropPrimaryKey(t, _) => vec![format!("{} DROP PRIMARY KEY", alter(t))],
+            Op::AddUnique(t, n, u) => vec![format!(
+                "{} ADD CONSTRAINT {} UNIQUE ({})",
+                alter(t),
+                self.ident(n),
+                self.idents(&u.columns)
+            )],
+            Op::DropUnique(t, n, _) => vec![format!("{} DROP INDEX {}", alter(t), self.ident(n))],
+            Op::AddCheck(t, n, c) => vec![format!(
+                "{} ADD CONSTRAINT {} CHECK ({})",
+                alter(t),
+                self.ident(n),
+                c.expression
+            )],
+            Op::DropCheck(t, n, _) => {
+                vec![format!("{} DROP CONSTRAINT {}", alter(t), self.ident(n))]
+            }
+            Op::AddForeignKey(t, n, f) => vec![format!(
+                "{} ADD CONSTRAINT {} {}",
+                alter(t),
+                self.ident(n),
+                self.my_foreign_key(op, f)?
+            )],
+            Op::DropForeignKey(t, n, _) => {
+                vec![format!("{} DROP FOREIGN KEY {}", alter(t), self.ident(n))]
+            }
+            Op::CreateIndex(t, n, i) => vec![self.my_create_index(op, t, n, i)?],
+            Op::DropIndex(t, n, _) => {
+                vec![format!("DROP INDEX {} ON {}", self.ident(n), self.qname(t))]
+            }
+            Op::CreateView(n, v) => {
+                if v.comment.is_some() {
+                    return Err(self.lacks("comments on views", op));
+                }
+                vec![format!(
+                    "CREATE VIEW {} AS\n{}",
+                    self.qname(n),
+                    v.definition.trim_end_matches(';')
+                )]
+            }
+            Op::DropView(n, _) => vec![format!("DROP VIEW {}", self.qname(n))],
+            Op::SetTableComment { table, to, .. } => vec![format!(
+                "{} COMMENT = {}",
+                alter(table),
+                literal(to.as_deref().unwrap_or(""))
+            )],
+            Op::SetViewComment { .. } => return Err(self.lacks("comments on views", op)),
+        })
+    }
+}
