@@ -40,6 +40,7 @@ impl Env for HashMap<String, String> {
 
 /// Errors loading the configuration.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// No config file where one was expected.
     #[error("no configuration at {}: run `aludel init` to create a project, or pass -c/--config PATH", path.display())]
@@ -303,6 +304,7 @@ pub struct SchemaCommand {
 
 /// Where the database URL came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UrlSource {
     /// The `--url` flag, or a URL an application passed in.
     Flag,

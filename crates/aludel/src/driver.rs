@@ -132,6 +132,7 @@ impl DbError {
 
 /// A failure to open a connection.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// The database could not be reached or refused us; worth another attempt.
     #[error("cannot connect to {}: {}", crate::text::one_line(.url, crate::text::LINE_CHARS), crate::text::message(.message))]

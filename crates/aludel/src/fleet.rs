@@ -30,6 +30,7 @@ use crate::url::{DatabaseUrl, UrlError};
 
 /// Why a targets file, a shard or a workspace file cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FleetError {
     /// The file could not be read.
     #[error("{}: {source}", path.display())]

@@ -133,7 +133,7 @@ impl fmt::Display for Direction {
 /// A map keyed by revision id or label. Ids come from the project's own files, so a
 /// seeded hasher buys nothing; FNV-1a hashes these short keys several times faster,
 /// which shows on histories of thousands of revisions.
-pub type IdMap<V> = std::collections::HashMap<String, V, BuildIdHasher>;
+pub(crate) type IdMap<V> = std::collections::HashMap<String, V, BuildIdHasher>;
 
 /// Positions of items found by a string key that the items themselves hold (a
 /// revision's id, a file's name): the keys are never copied, which on a history of
@@ -189,11 +189,11 @@ impl KeyIndex {
 }
 
 /// Builds [`IdHasher`]s for [`IdMap`].
-pub type BuildIdHasher = std::hash::BuildHasherDefault<IdHasher>;
+pub(crate) type BuildIdHasher = std::hash::BuildHasherDefault<IdHasher>;
 
 /// FNV-1a, for [`IdMap`].
 #[derive(Debug, Clone, Copy)]
-pub struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Default for IdHasher {
     fn default() -> Self {

@@ -43,6 +43,7 @@ impl fmt::Display for QName {
 
 /// One schema change.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Op {
     /// `CREATE SCHEMA`.
     CreateSchema(String),

@@ -31,6 +31,7 @@ use crate::url::{DatabaseUrl, Dialect, SqliteLocation};
 
 /// Any failure of a command, with the context a user needs to act.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The configuration could not be loaded.
     #[error(transparent)]

@@ -263,7 +263,7 @@ pub fn begin_statements(dialect: Dialect) -> &'static [&'static str] {
 
 /// `BEGIN` for a transaction whose commit need not wait for the disk: PostgreSQL's
 /// asynchronous commit. Other dialects begin normally.
-pub fn begin_fast(dialect: Dialect) -> &'static [&'static str] {
+pub(crate) fn begin_fast(dialect: Dialect) -> &'static [&'static str] {
     match dialect {
         Dialect::Postgres => &["BEGIN", "SET LOCAL synchronous_commit = off"],
         Dialect::Sqlite => &["BEGIN"],

@@ -200,6 +200,7 @@ impl MigrationFailure {
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RunError {
     /// The database could not be reached after every attempt.
     #[error("{error} (gave up after {attempts} attempt{})", if *attempts == 1 { "" } else { "s" })]
@@ -771,6 +772,7 @@ pub fn read_heads(driver: &mut dyn Driver, table: &VersionTable) -> Result<Vec<S
 
 /// How revisions are framed in transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransactionPolicy {
     /// Each revision commits with its version-table update (the default).
     PerMigration,
@@ -1134,7 +1136,7 @@ impl Sink for SqlText {
 
 /// Runs `steps` through `sink` under `policy`: the one code path of live and offline
 /// runs. On failure, rolls back what the policy allows and says what remains.
-pub fn apply_steps(
+pub(crate) fn apply_steps(
     sink: &mut dyn Sink,
     dialect: Dialect,
     steps: &[PreparedStep],

@@ -28,6 +28,7 @@ pub use split::{Housekeeping, SplitError, SplitErrorKind, Statement, split_state
 
 /// Why a migration file (or the folder, or a template) could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScriptError {
     /// A malformed file or template: `path:line: message`.
     #[error("{}:{line}: {message}", path.display())]

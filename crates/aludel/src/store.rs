@@ -33,6 +33,7 @@ use crate::graph::{Direction, Edges, GraphError, RevisionGraph, RevisionId, Step
 
 /// Errors applying a step or stamp to the version table rows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// The version table holds a revision no file declares.
     #[error(

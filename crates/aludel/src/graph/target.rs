@@ -18,6 +18,7 @@ use crate::text::value as shown;
 /// assert_eq!(Target::parse("ae10-1").unwrap().to_string(), "ae10-1");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Target {
     /// `base`: nothing applied.
     Base,

@@ -101,6 +101,7 @@ impl Statement {
 /// What a statement does besides shaping schema objects, when that is all it does:
 /// pg_dump writes both kinds around every object it dumps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Housekeeping {
     /// A session setting: `SET`, `RESET` (`SET ROLE`, `SET search_path`, ...).
     Session,
@@ -121,6 +122,7 @@ pub struct SplitError {
 
 /// What a [`SplitError`] found left open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SplitErrorKind {
     /// A `'...'` string (or a MySQL `"..."` string) without its closing quote.
     #[error("unterminated string literal (opened on this line)")]
