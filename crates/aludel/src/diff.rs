@@ -216,8 +216,8 @@ fn order_views(ops: Vec<Op>, dependents_first: bool) -> Vec<Op> {
 
 /// Whether `text` mentions `name` as a word (case-insensitive): quoted or not,
 /// qualified or not. It may see a reference where there is none (a column of the same
-/// name), which only costs an order that was not needed.
-fn mentions(text: &str, name: &str) -> bool {
+/// name), which only costs an order (or a SQLite rebuild) that was not needed.
+pub(crate) fn mentions(text: &str, name: &str) -> bool {
     let text = text.to_ascii_lowercase();
     let name = name.to_ascii_lowercase();
     text.match_indices(&name).any(|(i, _)| {

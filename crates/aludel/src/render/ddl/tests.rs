@@ -447,8 +447,11 @@ fn names_are_quoted_only_when_they_must_be() {
     assert_eq!(r.ident("2fa"), "\"2fa\"");
     assert_eq!(r.qname(&QName::new("public", "t")), "t");
     assert_eq!(r.qname(&QName::new("Audit", "t")), "\"Audit\".t");
-    assert!(mentions("SELECT * FROM Orders o", "orders"));
-    assert!(!mentions("SELECT * FROM orders_archive", "orders"));
+    assert!(crate::diff::mentions("SELECT * FROM Orders o", "orders"));
+    assert!(!crate::diff::mentions(
+        "SELECT * FROM orders_archive",
+        "orders"
+    ));
 }
 
 #[test]
@@ -496,4 +499,118 @@ fn sqlite_defaults_other_than_literals_get_their_parentheses_back() {
     // And PostgreSQL takes any expression as it is.
     let pg = sql(&render_ops(Dialect::Postgres, "main", &from, &ops).unwrap());
     assert!(pg.contains("a text DEFAULT strftime('%s', 'now')"), "{pg}");
+}
+
+/// The shop as MySQL holds it: `AUTO_INCREMENT` keys, the connection's own database
+/// as the unnamed schema, no partial or expression index.
+fn mysql_shop() -> Schema {
+    let mut s = shop(Dialect::Mysql);
+    for t in s.tables.values_mut() {
+        t.columns[0].identity = Some(Identity::AutoIncrement);
+        t.columns[0].data_type = "int(11)".into();
+        for f in t.foreign_keys.values_mut() {
+            f.ref_schema = String::new();
+        }
+    }
+    let orders = s.tables.get_mut("orders").unwrap();
+    let index = orders.indexes.get_mut("orders_recent_idx").unwrap();
+    index.predicate = None;
+    index.keys[1] = IndexKey {
+        expression: "order".into(),
+        is_expression: false,
+        descending: true,
+        nulls_first: false,
+        opclass: None,
+        prefix_length: Some(10),
+    };
+    s
+}
+
+#[test]
+fn mysql_creates_a_schema_from_nothing_and_drops_it_again() {
+    let to = catalog("", mysql_shop());
+    let from = catalog("", Schema::default());
+    let d = diff(&from, &to, &Renames::default());
+    let up = render_ops(Dialect::Mysql, "", &from, &d.ops).unwrap();
+    let down = render_ops(Dialect::Mysql, "", &to, &d.inverse()).unwrap();
+    insta::assert_snapshot!(format!("{}-- down\n{}", sql(&up), sql(&down)), @r"
+    CREATE TABLE `customers` (
+        `id` int(11) NOT NULL AUTO_INCREMENT,
+        `name` text NOT NULL COMMENT 'shown on invoices',
+        `email` text,
+        PRIMARY KEY (`id`),
+        CONSTRAINT `customers_email_key` UNIQUE (`email`)
+    ) COMMENT = 'who buys';
+    CREATE TABLE `orders` (
+        `id` int(11) NOT NULL AUTO_INCREMENT,
+        `customer_id` integer NOT NULL,
+        `total` numeric(12,2) NOT NULL DEFAULT 0,
+        `order` text,
+        PRIMARY KEY (`id`),
+        CONSTRAINT `orders_total_check` CHECK (total >= 0)
+    );
+    CREATE INDEX `orders_recent_idx` ON `orders` (`customer_id`, `order`(10) DESC);
+    ALTER TABLE `orders` ADD CONSTRAINT `orders_customer_id_fkey` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`id`) ON DELETE CASCADE;
+    CREATE VIEW `big_orders` AS
+    SELECT id FROM orders WHERE total > 100;
+    -- down
+    DROP VIEW `big_orders`;
+    ALTER TABLE `orders` DROP FOREIGN KEY `orders_customer_id_fkey`;
+    DROP INDEX `orders_recent_idx` ON `orders`;
+    DROP TABLE `orders`;
+    DROP TABLE `customers`;
+    ");
+}
+
+#[test]
+fn mysql_changes_a_column_with_its_whole_definition_and_names_what_it_lacks() {
+    let t = QName::new("", "t");
+    let render = |op: Op| render_ops(Dialect::Mysql, "", &Catalog::default(), &[op]);
+    let from = col("n", "int(11)", true);
+    let to = Column {
+        default: Some("0".into()),
+        comment: Some("it's a \\ count".into()),
+        collation: None,
+        ..col("n", "bigint(20)", false)
+    };
+    let altered = render(Op::AlterColumn {
+        table: t.clone(),
+        from,
+        to,
+    })
+    .unwrap();
+    insta::assert_snapshot!(sql(&altered), @r"ALTER TABLE `t` MODIFY COLUMN `n` bigint(20) NOT NULL DEFAULT 0 COMMENT 'it''s a \\ count';");
+    let partial = Index {
+        keys: vec![IndexKey {
+            expression: "n".into(),
+            is_expression: false,
+            descending: false,
+            nulls_first: true,
+            opclass: None,
+            prefix_length: None,
+        }],
+        predicate: Some("n > 0".into()),
+        ..Index::default()
+    };
+    let err = render(Op::CreateIndex(t.clone(), "t_n".into(), partial)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "mysql has no partial indexes (add index t_n on t)"
+    );
+    let err = render(Op::CreateSequence(
+        QName::new("", "s"),
+        crate::schema::Sequence {
+            data_type: "bigint".into(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max: 10,
+            cycle: false,
+        },
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with("mysql has no sequences"),
+        "{err}"
+    );
 }

@@ -1,0 +1,264 @@
+//! Schema changes as PostgreSQL writes them: every change in place, `ALTER TABLE`
+//! by `ALTER TABLE`.
+
+use super::Renderer;
+use crate::ops::{Op, QName};
+use crate::render::quote_literal;
+use crate::schema::{Column, Identity};
+
+impl Renderer<'_> {
+    pub(super) fn postgres(&self, op: &Op) -> Vec<String> {
+        let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
+        match op {
+            Op::CreateSchema(s) => vec![format!("CREATE SCHEMA {}", self.ident(s))],
+            Op::DropSchema(s) => vec![format!("DROP SCHEMA {}", self.ident(s))],
+            Op::CreateEnum(n, e) => {
+                let labels: Vec<String> = e.labels.iter().map(|l| quote_literal(l)).collect();
+                vec![format!(
+                    "CREATE TYPE {} AS ENUM ({})",
+                    self.qname(n),
+                    labels.join(", ")
+                )]
+            }
+            Op::DropEnum(n, _) => vec![format!("DROP TYPE {}", self.qname(n))],
+            Op::AddEnumValue {
+                name,
+                value,
+                before,
+            } => {
+                let mut sql = format!(
+                    "ALTER TYPE {} ADD VALUE {}",
+                    self.qname(name),
+                    quote_literal(value)
+                );
+                if let Some(b) = before {
+                    sql.push_str(&format!(" BEFORE {}", quote_literal(b)));
+                }
+                vec![sql]
+            }
+            Op::RemoveEnumValue { .. } => Vec::new(),
+            Op::CreateSequence(n, s) => vec![format!(
+                "CREATE SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {}{}",
+                self.qname(n),
+                s.data_type,
+                s.increment,
+                s.min,
+                s.max,
+                s.start,
+                if s.cycle { " CYCLE" } else { "" }
+            )],
+            Op::DropSequence(n, _) => vec![format!("DROP SEQUENCE {}", self.qname(n))],
+            Op::AlterSequence { name, to: s, .. } => vec![format!(
+                "ALTER SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} {}",
+                self.qname(name),
+                s.data_type,
+                s.increment,
+                s.min,
+                s.max,
+                s.start,
+                if s.cycle { "CYCLE" } else { "NO CYCLE" }
+            )],
+            Op::CreateTable(n, t) => {
+                let mut out = vec![self.create_table(&self.qname(n), t, &[])];
+                if t.comment.is_some() {
+                    out.push(format!(
+                        "COMMENT ON TABLE {} IS {}",
+                        self.qname(n),
+                        Self::comment_literal(&t.comment)
+                    ));
+                }
+                for c in t.columns.iter().filter(|c| c.comment.is_some()) {
+                    out.push(self.column_comment(n, c));
+                }
+                out
+            }
+            Op::DropTable(n, _) => vec![format!("DROP TABLE {}", self.qname(n))],
+            Op::RenameTable { from, to } => {
+                vec![format!("{} RENAME TO {}", alter(from), self.ident(to))]
+            }
+            Op::AddColumn(t, c) => {
+                let mut out = vec![format!(
+                    "{} ADD COLUMN {}",
+                    alter(t),
+                    self.column_def(c, false)
+                )];
+                if c.comment.is_some() {
+                    out.push(self.column_comment(t, c));
+                }
+                out
+            }
+            Op::DropColumn(t, c) => vec![self.drop_column(t, &c.name)],
+            Op::RenameColumn { table, from, to } => vec![self.rename_column(table, from, to)],
+            Op::AlterColumn { table, from, to } => self.postgres_alter_column(table, from, to),
+            Op::AddPrimaryKey(t, p) => vec![format!(
+                "{} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                alter(t),
+                self.ident(&p.name),
+                self.idents(&p.columns)
+            )],
+            Op::DropPrimaryKey(t, p) => {
+                vec![format!(
+                    "{} DROP CONSTRAINT {}",
+                    alter(t),
+                    self.ident(&p.name)
+                )]
+            }
+            Op::AddUnique(t, n, u) => vec![format!(
+                "{} ADD CONSTRAINT {} UNIQUE ({})",
+                alter(t),
+                self.ident(n),
+                self.idents(&u.columns)
+            )],
+            Op::AddCheck(t, n, c) => vec![format!(
+                "{} ADD CONSTRAINT {} CHECK ({})",
+                alter(t),
+                self.ident(n),
+                c.expression
+            )],
+            Op::AddForeignKey(t, n, f) => vec![format!(
+                "{} ADD CONSTRAINT {} {}",
+                alter(t),
+                self.ident(n),
+                self.foreign_key(f)
+            )],
+            Op::DropUnique(t, n, _) | Op::DropCheck(t, n, _) | Op::DropForeignKey(t, n, _) => {
+                vec![format!("{} DROP CONSTRAINT {}", alter(t), self.ident(n))]
+            }
+            Op::CreateIndex(t, n, i) => vec![self.create_index(t, n, i)],
+            Op::DropIndex(t, n, _) => vec![format!("DROP INDEX {}", self.sibling(t, n))],
+            Op::CreateView(n, v) => {
+                let mut out = vec![format!(
+                    "CREATE VIEW {} AS\n{}",
+                    self.qname(n),
+                    v.definition.trim_end_matches(';')
+                )];
+                if v.comment.is_some() {
+                    out.push(format!(
+                        "COMMENT ON VIEW {} IS {}",
+                        self.qname(n),
+                        Self::comment_literal(&v.comment)
+                    ));
+                }
+                out
+            }
+            Op::DropView(n, _) => vec![format!("DROP VIEW {}", self.qname(n))],
+            Op::SetTableComment { table, to, .. } => vec![format!(
+                "COMMENT ON TABLE {} IS {}",
+                self.qname(table),
+                Self::comment_literal(to)
+            )],
+            Op::SetViewComment { view, to, .. } => vec![format!(
+                "COMMENT ON VIEW {} IS {}",
+                self.qname(view),
+                Self::comment_literal(to)
+            )],
+        }
+    }
+
+    pub(super) fn postgres_notes(&self, op: &Op) -> Vec<String> {
+        match op {
+            Op::RemoveEnumValue { name, value } => vec![format!(
+                "PostgreSQL cannot remove the value '{value}' from enum type {name}: it stays"
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    fn column_comment(&self, t: &QName, c: &Column) -> String {
+        format!(
+            "COMMENT ON COLUMN {}.{} IS {}",
+            self.qname(t),
+            self.ident(&c.name),
+            Self::comment_literal(&c.comment)
+        )
+    }
+
+    fn postgres_alter_column(&self, t: &QName, from: &Column, to: &Column) -> Vec<String> {
+        let alter = format!("ALTER TABLE {}", self.qname(t));
+        let col = self.ident(&to.name);
+        // A generation expression cannot be changed in place: the column is re-made.
+        if from.generated != to.generated {
+            return vec![
+                format!("{alter} DROP COLUMN {col}"),
+                format!("{alter} ADD COLUMN {}", self.column_def(to, false)),
+            ];
+        }
+        let mut out = Vec::new();
+        if from.identity == Some(Identity::Serial) && to.identity != Some(Identity::Serial) {
+            out.push(format!("{alter} ALTER COLUMN {col} DROP DEFAULT"));
+            out.push(format!(
+                "DROP SEQUENCE IF EXISTS {}",
+                self.sibling(t, &format!("{}_{}_seq", t.name, to.name))
+            ));
+        }
+        if let (Some(Identity::Always | Identity::ByDefault), None | Some(Identity::Serial)) =
+            (from.identity, to.identity)
+        {
+            out.push(format!("{alter} ALTER COLUMN {col} DROP IDENTITY"));
+        }
+        if from.data_type != to.data_type || from.collation != to.collation {
+            let mut sql = format!("{alter} ALTER COLUMN {col} TYPE {}", to.data_type);
+            if let Some(c) = &to.collation {
+                sql.push_str(&format!(" COLLATE {c}"));
+            }
+            if from.data_type != to.data_type {
+                sql.push_str(&format!(" USING {col}::{}", to.data_type));
+            }
+            out.push(sql);
+        }
+        match (from.identity, to.identity) {
+            (f, Some(Identity::Always)) if f != Some(Identity::Always) => {
+                out.push(if f == Some(Identity::ByDefault) {
+                    format!("{alter} ALTER COLUMN {col} SET GENERATED ALWAYS")
+                } else {
+                    format!("{alter} ALTER COLUMN {col} ADD GENERATED ALWAYS AS IDENTITY")
+                });
+            }
+            (f, Some(Identity::ByDefault)) if f != Some(Identity::ByDefault) => {
+                out.push(if f == Some(Identity::Always) {
+                    format!("{alter} ALTER COLUMN {col} SET GENERATED BY DEFAULT")
+                } else {
+                    format!("{alter} ALTER COLUMN {col} ADD GENERATED BY DEFAULT AS IDENTITY")
+                });
+            }
+            (f, Some(Identity::Serial)) if f != Some(Identity::Serial) => {
+                let seq = self.sibling(t, &format!("{}_{}_seq", t.name, to.name));
+                out.push(format!(
+                    "CREATE SEQUENCE {seq} OWNED BY {}.{col}",
+                    self.qname(t)
+                ));
+                out.push(format!(
+                    "{alter} ALTER COLUMN {col} SET DEFAULT nextval({}::regclass)",
+                    quote_literal(&seq)
+                ));
+            }
+            _ => {}
+        }
+        // A sequence given to a column that has values starts after them, or its first
+        // numbers would collide with rows already there.
+        if to.identity.is_some() && from.identity.is_none() {
+            out.push(format!(
+                "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({col}), 0) + 1, false) FROM {}",
+                quote_literal(&self.qname(t)),
+                quote_literal(&to.name),
+                self.qname(t)
+            ));
+        }
+        if from.default != to.default && to.identity.is_none() {
+            out.push(match &to.default {
+                Some(d) => format!("{alter} ALTER COLUMN {col} SET DEFAULT {d}"),
+                None => format!("{alter} ALTER COLUMN {col} DROP DEFAULT"),
+            });
+        }
+        if from.nullable != to.nullable {
+            out.push(format!(
+                "{alter} ALTER COLUMN {col} {} NOT NULL",
+                if to.nullable { "DROP" } else { "SET" }
+            ));
+        }
+        if from.comment != to.comment {
+            out.push(self.column_comment(t, to));
+        }
+        out
+    }
+}

@@ -1,0 +1,200 @@
+//! Schema changes as SQLite writes them: what `ALTER TABLE` cannot change in place
+//! becomes a rebuild of the table, and a new table takes its foreign keys inline.
+
+use super::{DdlError, Renderer, table_in};
+use crate::diff::mentions;
+use crate::ops::{Op, QName, column_changes};
+use crate::schema::{Catalog, Column, ForeignKey, Table};
+use crate::url::Dialect;
+
+impl Renderer<'_> {
+    pub(super) fn sqlite(
+        &self,
+        op: &Op,
+        before: Option<&Table>,
+        after: &Catalog,
+        rest: &[Op],
+        created: &std::collections::BTreeSet<QName>,
+    ) -> Result<(Vec<String>, Option<QName>), DdlError> {
+        let unsupported = |what: &str| DdlError {
+            dialect: Dialect::Sqlite,
+            what: what.into(),
+            op: op.to_string(),
+        };
+        let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
+        let statements = match op {
+            Op::CreateSchema(_) | Op::DropSchema(_) => return Err(unsupported("schemas")),
+            Op::CreateEnum(..) | Op::DropEnum(..) | Op::AddEnumValue { .. } => {
+                return Err(unsupported("enum types"));
+            }
+            Op::RemoveEnumValue { .. } => Vec::new(),
+            Op::CreateSequence(..) | Op::DropSequence(..) | Op::AlterSequence { .. } => {
+                return Err(unsupported("sequences"));
+            }
+            Op::CreateTable(n, t) => {
+                // The foreign keys that the list adds next go into the table itself.
+                let fks: Vec<(&String, &ForeignKey)> = rest
+                    .iter()
+                    .filter_map(|o| match o {
+                        Op::AddForeignKey(tn, name, f) if tn == n => Some((name, f)),
+                        _ => None,
+                    })
+                    .collect();
+                vec![self.create_table(&self.qname(n), t, &fks)]
+            }
+            // Written into the table's CREATE TABLE, earlier in this list.
+            Op::AddForeignKey(t, _, _) if created.contains(t) => Vec::new(),
+            Op::DropForeignKey(t, _, _)
+                if rest
+                    .iter()
+                    .any(|o| matches!(o, Op::DropTable(n, _) if n == t)) =>
+            {
+                // The table goes next, its foreign keys with it.
+                Vec::new()
+            }
+            Op::DropTable(n, _) => vec![format!("DROP TABLE {}", self.qname(n))],
+            Op::RenameTable { from, to } => {
+                vec![format!("{} RENAME TO {}", alter(from), self.ident(to))]
+            }
+            Op::RenameColumn { table, from, to } => vec![self.rename_column(table, from, to)],
+            Op::AddColumn(t, c) if sqlite_can_add(c) => {
+                vec![format!(
+                    "{} ADD COLUMN {}",
+                    alter(t),
+                    self.column_def(c, false)
+                )]
+            }
+            Op::DropColumn(t, c) if before.is_some_and(|tb| sqlite_can_drop(tb, &c.name)) => {
+                vec![self.drop_column(t, &c.name)]
+            }
+            Op::AlterColumn { from, to, .. } if column_changes(from, to) == ["comment"] => {
+                Vec::new()
+            }
+            Op::SetTableComment { .. } | Op::SetViewComment { .. } => Vec::new(),
+            Op::CreateIndex(t, n, i) => vec![self.create_index(t, n, i)],
+            Op::DropIndex(t, n, _) => vec![format!("DROP INDEX {}", self.sibling(t, n))],
+            Op::CreateView(n, v) => vec![format!(
+                "CREATE VIEW {} AS\n{}",
+                self.qname(n),
+                v.definition.trim_end_matches(';')
+            )],
+            Op::DropView(n, _) => vec![format!("DROP VIEW {}", self.qname(n))],
+            // Everything else on an existing table: SQLite's rebuild.
+            _ => {
+                let Some(t) = op.table() else {
+                    return Err(unsupported("such a change"));
+                };
+                let (Some(old), Some(new)) = (before, table_in(after, t)) else {
+                    return Err(unsupported("such a change to a table it does not know"));
+                };
+                return Ok((self.sqlite_rebuild(t, old, &new), Some(t.clone())));
+            }
+        };
+        Ok((statements, None))
+    }
+
+    /// SQLite's rebuild for changes `ALTER TABLE` cannot make: the rows are set aside
+    /// in a plain copy, the table is dropped and created again as it has become, the
+    /// rows come back, the copy goes, and the table's indexes are made again.
+    ///
+    /// The table keeps its own name throughout, so nothing that refers to it is
+    /// touched: a rename would rewrite the foreign keys of other tables that point to
+    /// it (and fail on views that read it). Foreign keys are deferred to the commit
+    /// (`defer_foreign_keys`): the drop leaves the rows that point to the table without
+    /// a parent, and putting the rows back into the table of that name gives them
+    /// their parents again, which settles SQLite's count of pending violations; a
+    /// violation that remains fails the commit.
+    fn sqlite_rebuild(&self, t: &QName, old: &Table, new: &Table) -> Vec<String> {
+        let held = self.sibling(t, &format!("_aludel_old_{}", t.name));
+        let name = self.qname(t);
+        let fks: Vec<(&String, &ForeignKey)> = new.foreign_keys.iter().collect();
+        let mut out = vec![
+            "PRAGMA defer_foreign_keys = ON".to_string(),
+            format!("CREATE TABLE {held} AS SELECT * FROM {name}"),
+            format!("DROP TABLE {name}"),
+            self.create_table(&name, new, &fks),
+        ];
+        let common: Vec<String> = new
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none() && old.column(&c.name).is_some())
+            .map(|c| self.ident(&c.name))
+            .collect();
+        if !common.is_empty() {
+            let cols = common.join(", ");
+            out.push(format!(
+                "INSERT INTO {name} ({cols}) SELECT {cols} FROM {held}"
+            ));
+        }
+        out.push(format!("DROP TABLE {held}"));
+        for (n, i) in &new.indexes {
+            out.push(self.create_index(t, n, i));
+        }
+        out
+    }
+}
+
+/// Whether SQLite takes `text` as a default without parentheses: a number (signed or
+/// not), a string or blob literal, `NULL`, `TRUE`, `FALSE`, `CURRENT_TIME`,
+/// `CURRENT_DATE` or `CURRENT_TIMESTAMP`.
+pub(super) fn sqlite_literal(text: &str) -> bool {
+    let t = text.trim();
+    let unsigned = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let number = !unsigned.is_empty()
+        && unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'));
+    let quoted = |s: &str| {
+        s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') && {
+            // One literal, not `'a' || 'b'`: every inner quote is doubled.
+            let inner = &s[1..s.len() - 1];
+            inner.replace("''", "").find('\'').is_none()
+        }
+    };
+    let blob = t.len() > 2 && t[..1].eq_ignore_ascii_case("x") && quoted(&t[1..]);
+    let word = [
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "CURRENT_TIME",
+        "CURRENT_DATE",
+        "CURRENT_TIMESTAMP",
+    ]
+    .iter()
+    .any(|w| t.eq_ignore_ascii_case(w));
+    number || quoted(t) || blob || word
+}
+
+/// Whether `ALTER TABLE ADD COLUMN` can add `c` in SQLite: no key, no stored
+/// generation, and a NOT NULL column needs a constant default.
+fn sqlite_can_add(c: &Column) -> bool {
+    let constant_default = c.default.as_deref().is_none_or(|d| {
+        let d = d.trim();
+        !d.starts_with('(') && !d.to_ascii_uppercase().starts_with("CURRENT_")
+    });
+    c.identity.is_none()
+        && c.generated.is_none()
+        && constant_default
+        && (c.nullable || c.default.is_some())
+}
+
+/// Whether `ALTER TABLE DROP COLUMN` can drop `name` in SQLite: the column is in no
+/// key, index, foreign key or check.
+fn sqlite_can_drop(t: &Table, name: &str) -> bool {
+    let n = name.to_string();
+    !t.primary_key
+        .as_ref()
+        .is_some_and(|p| p.columns.contains(&n))
+        && !t.uniques.values().any(|u| u.columns.contains(&n))
+        && !t.indexes.values().any(|i| {
+            i.keys.iter().any(|k| mentions(&k.expression, name))
+                || i.predicate.as_deref().is_some_and(|p| mentions(p, name))
+        })
+        && !t.foreign_keys.values().any(|f| f.columns.contains(&n))
+        && !t.checks.values().any(|c| mentions(&c.expression, name))
+        && !t
+            .columns
+            .iter()
+            .any(|c| c.generated.as_deref().is_some_and(|g| mentions(g, name)))
+}
