@@ -1,0 +1,205 @@
+//! `revision --autogenerate` and `check` on MariaDB: the desired schema is loaded into
+//! a scratch database made on the same server, both are read from
+//! `information_schema`, and the revision written from their difference upgrades the
+//! database to the desired schema and downgrades it back. The MySQL features the
+//! other databases lack (`AUTO_INCREMENT`, `ENUM`/`SET` columns, prefix and FULLTEXT
+//! indexes, column collations, comments, `ON UPDATE` defaults) survive the round trip.
+
+use aludel_testkit::{DbProject, filter};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+
+const BASE: &str = "CREATE TABLE authors (
+    id int NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    name varchar(50) NOT NULL,
+    bio text,
+    email varchar(200) COLLATE utf8mb4_bin,
+    updated_at timestamp NOT NULL DEFAULT current_timestamp ON UPDATE current_timestamp,
+    UNIQUE KEY authors_email (email),
+    FULLTEXT KEY authors_bio (bio)
+) COMMENT 'people who write';
+CREATE TABLE books (
+    id bigint unsigned NOT NULL AUTO_INCREMENT,
+    author_id int NOT NULL,
+    title varchar(300) NOT NULL COMMENT 'the title',
+    kind enum('novel','essay') NOT NULL DEFAULT 'novel',
+    tags set('a','b'),
+    pages int CHECK (pages > 0),
+    doubled int GENERATED ALWAYS AS (pages * 2) STORED,
+    PRIMARY KEY (id),
+    KEY books_title (title(20)),
+    CONSTRAINT books_author FOREIGN KEY (author_id) REFERENCES authors (id) ON DELETE CASCADE
+);
+CREATE VIEW long_books AS SELECT id, title FROM books WHERE pages > 500;
+";
+
+/// The sections of the revision file whose name ends in `_<slug>.sql`.
+fn sections(p: &DbProject, slug: &str) -> String {
+    let file = std::fs::read_dir(p.versions())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| f.to_string_lossy().ends_with(&format!("_{slug}.sql")))
+        .unwrap_or_else(|| panic!("no revision named {slug}"));
+    let text = std::fs::read_to_string(file).unwrap();
+    text[text.find("-- aludel:upgrade").unwrap()..].to_string()
+}
+
+/// Runs `aludel ARGS` to success and returns the scratch databases it left on the
+/// server: they are named after the process (`aludel_shadow_<pid>_<n>`), so other
+/// tests' runs at the same time are not counted.
+fn shadows_left_by(p: &DbProject, args: &[&str]) -> Vec<String> {
+    let child = p
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p.db().rows(&format!(
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'aludel\\_shadow\\_{pid}\\_%'"
+    ))
+}
+
+/// `text` with the revision ids of the project's files replaced by `[REV]`.
+fn without_ids(p: &DbProject, text: &str) -> String {
+    let mut text = filter(text, p.path());
+    for f in std::fs::read_dir(p.versions()).unwrap() {
+        let name = f.unwrap().file_name().to_string_lossy().into_owned();
+        // `<date>_<time>_<rev>_<slug>.sql`
+        if let Some(id) = name.split('_').nth(2) {
+            text = text.replace(id, "[REV]");
+        }
+    }
+    text
+}
+
+fn checks_clean(p: &DbProject) {
+    let r = p.ok(&["check"]);
+    assert_eq!(r.stdout, "No new upgrade operations detected.\n", "{r}");
+}
+
+#[test]
+fn a_mariadb_schema_round_trips_through_autogenerate() {
+    let p = DbProject::mysql(BIN, "");
+    std::fs::write(p.path().join("schema.sql"), BASE).unwrap();
+    let r = p.ok(&["revision", "--autogenerate", "-m", "base"]);
+    insta::assert_snapshot!("base_detected", filter(&r.stderr, p.path()));
+    insta::assert_snapshot!("base_sections", sections(&p, "base"));
+    p.ok(&["upgrade", "head"]);
+    checks_clean(&p);
+    p.db().execute(
+        "INSERT INTO authors (name, email) VALUES ('Ada', 'ada@example.org');
+         INSERT INTO books (author_id, title, kind, pages) VALUES (1, 'Notes', 'essay', 100)",
+    );
+    assert_eq!(p.db().rows("SELECT id, doubled FROM books"), ["1|200"]);
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(
+        p.db().tables(),
+        ["aludel_version", "aludel_version_journal"],
+        "the downgrade removes every table it made"
+    );
+    // The scratch databases `check` and `check --migrations` make are dropped.
+    p.ok(&["upgrade", "head"]);
+    for args in [&["check"][..], &["check", "--migrations"]] {
+        assert_eq!(shadows_left_by(&p, args), Vec::<String>::new(), "{args:?}");
+    }
+}
+
+#[test]
+fn edits_on_mariadb_upgrade_and_downgrade_keeping_the_rows() {
+    let p = DbProject::mysql(BIN, "");
+    let schema = p.path().join("schema.sql");
+    std::fs::write(&schema, BASE).unwrap();
+    p.ok(&["revision", "--autogenerate", "-m", "base"]);
+    p.ok(&["upgrade", "head"]);
+    p.db().execute(
+        "INSERT INTO authors (name, email) VALUES ('Ada', 'ada@example.org');
+         INSERT INTO books (author_id, title, kind, pages) VALUES (1, 'Notes', 'essay', 100)",
+    );
+    let edited = BASE
+        .replace(
+            "    bio text,\n",
+            "    bio text,\n    nickname varchar(20) NOT NULL DEFAULT 'x',\n",
+        )
+        .replace("title varchar(300)", "title varchar(400)")
+        .replace("enum('novel','essay')", "enum('novel','essay','poem')")
+        .replace(
+            "KEY books_title (title(20)),",
+            "KEY books_title (title(30)),\n    UNIQUE KEY books_kind_title (kind, title),",
+        )
+        .replace(
+            "COMMENT 'people who write'",
+            "COMMENT 'people who write books'",
+        );
+    std::fs::write(&schema, &edited).unwrap();
+    p.ok(&["revision", "--autogenerate", "-m", "edit"]);
+    insta::assert_snapshot!("edit_sections", sections(&p, "edit"));
+    p.ok(&["upgrade", "head"]);
+    checks_clean(&p);
+    assert_eq!(
+        p.db().rows(
+            "SELECT a.nickname, b.title, b.kind FROM authors a JOIN books b ON b.author_id = a.id"
+        ),
+        ["x|Notes|essay"]
+    );
+    p.ok(&["downgrade", "-1"]);
+    std::fs::write(&schema, BASE).unwrap();
+    checks_clean(&p);
+    assert_eq!(
+        p.db()
+            .rows("SELECT a.name, b.title FROM authors a JOIN books b ON b.author_id = a.id"),
+        ["Ada|Notes"]
+    );
+}
+
+#[test]
+fn check_on_mariadb_says_what_differs_and_exits_3() {
+    let p = DbProject::mysql(BIN, "");
+    std::fs::write(p.path().join("schema.sql"), BASE).unwrap();
+    p.ok(&["revision", "--autogenerate", "-m", "base"]);
+    p.ok(&["upgrade", "head"]);
+    p.db().execute("ALTER TABLE books ADD COLUMN isbn char(13)");
+    p.db().execute(
+        "CREATE TRIGGER books_touch BEFORE UPDATE ON books FOR EACH ROW SET NEW.pages = NEW.pages",
+    );
+    let r = p.run(&["check"]).expect_code(3, &["check"]);
+    insta::assert_snapshot!(
+        "check_drift",
+        format!("{}{}", r.stdout, filter(&r.stderr, p.path()))
+    );
+}
+
+#[test]
+fn check_migrations_on_mariadb_runs_the_revisions_into_a_scratch_database() {
+    let p = DbProject::mysql(BIN, "");
+    std::fs::write(p.path().join("schema.sql"), BASE).unwrap();
+    p.ok(&["revision", "--autogenerate", "-m", "base"]);
+    // Nothing applied to the database itself: the revisions run in a scratch one.
+    let r = p.ok(&["check", "--migrations"]);
+    insta::assert_snapshot!(
+        "check_migrations",
+        format!("{}{}", r.stdout, without_ids(&p, &r.stderr))
+    );
+    assert!(
+        !p.db().tables().iter().any(|t| t == "books"),
+        "check --migrations leaves the database alone"
+    );
+    std::fs::write(
+        p.path().join("schema.sql"),
+        BASE.replace("bio text,", "bio text,\n    born date,"),
+    )
+    .unwrap();
+    let r = p
+        .run(&["check", "--migrations"])
+        .expect_code(3, &["check", "--migrations"]);
+    insta::assert_snapshot!(
+        "check_migrations_behind",
+        format!("{}{}", r.stdout, without_ids(&p, &r.stderr))
+    );
+}

@@ -1,0 +1,349 @@
+//! Revisions whose statements commit one by one (every revision on MariaDB, whose DDL
+//! commits by itself; `-- aludel:transaction false` ones on PostgreSQL and SQLite):
+//! a failure in the middle leaves the applied statements recorded in the journal, the
+//! version table at the last whole revision, and a message saying what is left; the
+//! re-run resumes after them once the cause is fixed.
+
+use aludel_testkit::{Backend, DbProject, Rev, filter};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aludel");
+
+/// The three databases, each as a project whose revisions run statement by statement.
+#[derive(Debug, Clone, Copy)]
+enum On {
+    Mariadb,
+    Postgres,
+    Sqlite,
+}
+
+impl On {
+    fn project(self) -> DbProject {
+        match self {
+            On::Mariadb => DbProject::mysql(BIN, ""),
+            On::Postgres => DbProject::new(BIN, Backend::Postgres, ""),
+            On::Sqlite => DbProject::new(BIN, Backend::Sqlite, ""),
+        }
+    }
+
+    /// A revision of five statements, the third being `third`.
+    fn five(self, third: &str) -> Rev {
+        let rev = Rev::new("rev_1", &[], "five statements").sql(
+            &format!(
+                "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);\n{third}\nCREATE TABLE t4 (id int);\nINSERT INTO t1 VALUES (1);"
+            ),
+            "DROP TABLE t4;\nDROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
+        );
+        match self {
+            // Every revision commits statement by statement there.
+            On::Mariadb => rev,
+            On::Postgres | On::Sqlite => rev.header("transaction", "false"),
+        }
+    }
+}
+
+/// The tables a test made (the version table and its journal left out).
+fn user_tables(p: &DbProject) -> Vec<String> {
+    p.db()
+        .tables()
+        .into_iter()
+        .filter(|t| !t.starts_with("aludel_version"))
+        .collect()
+}
+
+/// The database's own error text differs between databases: the snapshots keep
+/// aludel's words and the database's first word.
+fn without_database_message(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("database error: ") {
+            Some(at) => format!("{}database error: [...]", &l[..at]),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Runs the five-statement revision with a third statement that fails, then puts a
+/// working one in its place.
+fn stopped_at_the_third_then_fixed(p: &DbProject, on: On) {
+    let path = p.write_rev(&on.five("INSERT INTO nope VALUES (1);"));
+    p.fails(&["upgrade", "head"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
+    )
+    .unwrap();
+}
+
+fn a_failure_in_the_middle_resumes_after_the_applied_statements(on: On) {
+    let p = on.project();
+    let path = p.write_rev(&on.five("INSERT INTO nope VALUES (1);"));
+    let failed = p.fails(&["upgrade", "head"]);
+    // The state the message describes: two statements applied, recorded; no version row.
+    assert_eq!(user_tables(&p), ["t1", "t2"]);
+    assert_eq!(p.db().version_rows(), Vec::<String>::new());
+    assert_eq!(
+        p.db()
+            .rows("SELECT revision, direction, statement_index FROM aludel_version_journal"),
+        ["rev_1|upgrade|0", "rev_1|upgrade|1"]
+    );
+
+    // The cause fixed in the failed statement itself: the re-run resumes there.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
+    )
+    .unwrap();
+    let resumed = p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().rows("SELECT id FROM t1"), ["1"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+    assert_eq!(
+        p.db().rows("SELECT count(*) FROM aludel_version_journal"),
+        ["0"]
+    );
+    insta::assert_snapshot!(
+        format!("a_failure_in_the_middle_resumes_{on:?}"),
+        format!(
+            "$ aludel upgrade head\n{}$ aludel upgrade head\n{}",
+            without_database_message(&filter(&failed.stderr, p.path())),
+            filter(&resumed.stderr, p.path())
+        )
+    );
+
+    // And back down, whole.
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(user_tables(&p), Vec::<String>::new());
+}
+
+#[test]
+fn a_failure_in_the_middle_resumes_on_mariadb() {
+    a_failure_in_the_middle_resumes_after_the_applied_statements(On::Mariadb);
+}
+
+#[test]
+fn a_failure_in_the_middle_resumes_on_postgres() {
+    a_failure_in_the_middle_resumes_after_the_applied_statements(On::Postgres);
+}
+
+#[test]
+fn a_failure_in_the_middle_resumes_on_sqlite() {
+    a_failure_in_the_middle_resumes_after_the_applied_statements(On::Sqlite);
+}
+
+/// A statement the journal records as applied that the file changed since: the re-run
+/// stops before sending anything, and says how to go on.
+fn an_applied_statement_changed_since_stops_the_rerun(on: On) {
+    let p = on.project();
+    let path = p.write_rev(&on.five("INSERT INTO nope VALUES (1);"));
+    p.fails(&["upgrade", "head"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("CREATE TABLE t2 (id int);", "CREATE TABLE t2 (id bigint);")
+            .replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
+    )
+    .unwrap();
+    let refused = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(
+        format!("an_applied_statement_changed_since_{on:?}"),
+        filter(&refused.stderr, p.path())
+    );
+    assert_eq!(user_tables(&p), ["t1", "t2"]);
+    assert_eq!(p.db().version_rows(), Vec::<String>::new());
+
+    // `stamp` says where the database is: the journal is forgotten.
+    p.ok(&["stamp", "rev_1"]);
+    assert_eq!(
+        p.db().rows("SELECT count(*) FROM aludel_version_journal"),
+        ["0"]
+    );
+}
+
+#[test]
+fn an_applied_statement_changed_since_stops_the_rerun_on_mariadb() {
+    an_applied_statement_changed_since_stops_the_rerun(On::Mariadb);
+}
+
+#[test]
+fn an_applied_statement_changed_since_stops_the_rerun_on_sqlite() {
+    an_applied_statement_changed_since_stops_the_rerun(On::Sqlite);
+}
+
+/// The journal is not part of the schema `check` compares.
+#[test]
+fn check_leaves_the_journal_out() {
+    let p = On::Sqlite.project();
+    stopped_at_the_third_then_fixed(&p, On::Sqlite);
+    p.ok(&["upgrade", "head"]);
+    std::fs::write(
+        p.path().join("schema.sql"),
+        "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);\nCREATE TABLE t3 (id int);\nCREATE TABLE t4 (id int);\n",
+    )
+    .unwrap();
+    p.ok(&["check"]);
+}
+
+/// The everyday commands on MariaDB: up, where it is, history, down, stamp; and a run
+/// that finds the lock taken waits, then names who holds it.
+#[test]
+fn the_everyday_commands_run_on_mariadb() {
+    use aludel_testkit::mysql::prelude::Queryable;
+    let p = DbProject::mysql(BIN, "");
+    for rev in aludel_testkit::linear_revs(3) {
+        p.write_rev(&rev);
+    }
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3"]);
+    assert_eq!(p.ok(&["current"]).stdout, "rev_3 (head)\n");
+    let history = p.ok(&["history"]).stdout;
+    assert!(
+        history.starts_with("rev_2 -> rev_3 (head), create t3\n"),
+        "{history}"
+    );
+    p.ok(&["downgrade", "-1"]);
+    assert_eq!(user_tables(&p), ["t1", "t2"]);
+    assert_eq!(p.db().version_rows(), ["rev_2"]);
+    p.ok(&["stamp", "rev_1"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+    p.ok(&["stamp", "--purge", "rev_2"]);
+    assert_eq!(p.ok(&["current"]).stdout, "rev_2\n");
+
+    // Another session holds the run lock: the run waits, then gives up naming it.
+    let db = p.db().mysql().unwrap();
+    let table = aludel::render::VersionTable {
+        name: "aludel_version".into(),
+        schema: None,
+        dialect: aludel::url::Dialect::Mysql,
+    };
+    let name = format!(
+        "aludel_{:016x}",
+        aludel::driver::lock_key(db.name(), &table) as u64
+    );
+    let mut holder = db.conn();
+    let got: Option<i64> = holder
+        .query_first(format!("SELECT GET_LOCK('{name}', 0)"))
+        .unwrap();
+    assert_eq!(got, Some(1));
+    let holder_id = holder.connection_id();
+    p.set_option("connect", "lock_timeout_seconds", "1");
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.contains(&format!(
+            "waiting for the migration lock held by connection {holder_id} (root@"
+        )),
+        "{r}"
+    );
+    drop(holder);
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(p.db().version_rows(), ["rev_3"]);
+}
+
+/// aludel sends a journal row and the next statement in one round trip on MariaDB;
+/// statements written with trailing comments (`--` and MySQL's `#`) still run one by
+/// one, each journaled.
+#[test]
+fn statements_ending_in_comments_run_one_by_one_on_mariadb() {
+    let p = DbProject::mysql(BIN, "");
+    p.write_rev(&Rev::new("rev_1", &[], "comments").sql(
+        "CREATE TABLE a (id int) -- makes a\n;\nCREATE TABLE b (id int) # makes b\n;\nCREATE TABLE c (id int);",
+        "DROP TABLE c;\nDROP TABLE b;\nDROP TABLE a;",
+    ));
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["a", "b", "c"]);
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(user_tables(&p), Vec::<String>::new());
+}
+
+/// Recording an applied statement in the journal fails: the message says that
+/// statement was applied and is not recorded, and the re-run sends it again (here it
+/// can run twice); nothing claims the journal holds what it does not.
+#[test]
+fn a_journal_that_cannot_be_written_is_said_so() {
+    let p = On::Postgres.project();
+    // The journal, made ahead of aludel, refusing the row of the second statement.
+    p.db().execute(
+        "CREATE TABLE aludel_version_journal (revision VARCHAR(64) NOT NULL, direction VARCHAR(9) NOT NULL, \
+         statement_index INTEGER NOT NULL, statement_line INTEGER NOT NULL, statement_hash VARCHAR(16) NOT NULL, \
+         PRIMARY KEY (revision, direction, statement_index));
+         CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           IF NEW.statement_index = 1 THEN RAISE EXCEPTION 'no room for row %', NEW.statement_index; END IF;
+           RETURN NEW; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    p.write_rev(
+        &Rev::new("rev_1", &[], "four")
+            .header("transaction", "false")
+            .sql(
+                "CREATE TABLE t1 (id int);\nCREATE TABLE IF NOT EXISTS t2 (id int);\nCREATE TABLE t3 (id int);\nCREATE TABLE t4 (id int);",
+                "DROP TABLE t4;\nDROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
+            ),
+    );
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(filter(&failed.stderr, p.path()));
+    assert_eq!(user_tables(&p), ["t1", "t2"]);
+    assert_eq!(
+        p.db()
+            .rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0"]
+    );
+    p.db()
+        .execute("DROP TRIGGER refuse ON aludel_version_journal");
+    let resumed = p.ok(&["upgrade", "head"]);
+    assert!(
+        resumed.stderr.contains(
+            "Resuming revision rev_1 at line 7: an earlier run applied its first 1 statement"
+        ),
+        "{resumed}"
+    );
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+}
+
+/// A statement applied by an earlier run that stopped before recording it fails as
+/// "already exists" where the re-run resumes: the message says that may be why, and
+/// how to record it.
+#[test]
+fn already_exists_where_the_rerun_resumes_says_how_to_record_it() {
+    let p = On::Mariadb.project();
+    stopped_at_the_third_then_fixed(&p, On::Mariadb);
+    // As if an earlier run had sent it and died before the journal row.
+    p.db().execute("CREATE TABLE t3 (id int)");
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
+    // Doing what it says finishes the revision.
+    let insert = failed
+        .stderr
+        .split("to record it: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap()
+        .to_string();
+    p.db().execute(&insert);
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+}
+
+/// A new revision's note says how revisions run on the project's database.
+#[test]
+fn a_new_revision_on_mariadb_says_its_statements_commit_one_by_one() {
+    let p = DbProject::mysql(BIN, "");
+    p.ok(&["revision", "-m", "first"]);
+    let file = std::fs::read_dir(p.versions())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .next()
+        .unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("-- This database commits each DDL statement by itself: a revision that fails halfway keeps the statements before, and the re-run resumes after them"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Each revision runs in one transaction"),
+        "{text}"
+    );
+}

@@ -1,0 +1,38 @@
+//! The `aludel` command's integration tests: one module per subject, all in one test
+//! binary, so that the crate and its dependencies are linked once rather than once per
+//! file. `deploy_files` is the exception, a binary of its own (`tests/deploy_files.rs`):
+//! it needs tools from outside the workspace, and a run can leave it out with
+//! `-E 'not binary(deploy_files)'` or run it alone with `--test deploy_files`.
+//!
+//! insta names a file snapshot after its module path: the snapshots of module `journal`
+//! are `snapshots/cli__journal__<name>.snap`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod autogenerate;
+mod autogenerate_edits;
+mod autogenerate_mariadb;
+mod branches;
+mod cli_surface;
+mod concurrency;
+mod example_project;
+mod failures;
+mod faults;
+mod fleet;
+mod guidance;
+mod hooks;
+mod import_alembic;
+mod journal;
+mod json_results;
+mod linear;
+mod malformed;
+mod offline_sql;
+mod progress;
+mod realistic_schemas;
+mod retries;
+mod revision_cmd;
+mod secrets;
+mod tls;
+mod transactions;
+mod version_table;
+mod workspace;
