@@ -580,24 +580,60 @@ pub enum Backend {
     Sqlite,
     /// A fresh database on the test PostgreSQL server.
     Postgres,
+    /// A fresh database on the test MariaDB (or MySQL) server.
+    Mysql,
+}
+
+impl Backend {
+    /// Its name in test and snapshot names: `sqlite`, `postgres`, `mysql`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
+}
+
+/// Runs each test body `fn NAME(Backend)` on the backends listed, as the tests
+/// `NAME::sqlite`, `NAME::postgres`, `NAME::mysql`:
+/// `on_backends!([sqlite, mysql]: first_body, second_body);`.
+#[macro_export]
+macro_rules! on_backends {
+    (@backend sqlite) => { $crate::Backend::Sqlite };
+    (@backend postgres) => { $crate::Backend::Postgres };
+    (@backend mysql) => { $crate::Backend::Mysql };
+    (@body $body:ident [$($backend:ident),+]) => {
+        mod $body {
+            $(
+                #[test]
+                fn $backend() {
+                    super::$body($crate::on_backends!(@backend $backend))
+                }
+            )+
+        }
+    };
+    ($backends:tt: $($body:ident),* $(,)?) => {$(
+        $crate::on_backends!(@body $body $backends);
+    )*};
 }
 
 /// Runs each test body `fn NAME(Backend)` on SQLite and on PostgreSQL, as the tests
 /// `NAME::sqlite` and `NAME::postgres`.
 #[macro_export]
 macro_rules! on_both {
-    ($($body:ident),* $(,)?) => {$(
-        mod $body {
-            #[test]
-            fn sqlite() {
-                super::$body($crate::Backend::Sqlite)
-            }
-            #[test]
-            fn postgres() {
-                super::$body($crate::Backend::Postgres)
-            }
-        }
-    )*};
+    ($($body:ident),* $(,)?) => {
+        $crate::on_backends!([sqlite, postgres]: $($body),*);
+    };
+}
+
+/// Runs each test body `fn NAME(Backend)` on SQLite, PostgreSQL and MariaDB, as the
+/// tests `NAME::sqlite`, `NAME::postgres` and `NAME::mysql`.
+#[macro_export]
+macro_rules! on_all {
+    ($($body:ident),* $(,)?) => {
+        $crate::on_backends!([sqlite, postgres, mysql]: $($body),*);
+    };
 }
 
 /// A fresh database and the URL a library caller in the test's process reaches it by
@@ -640,15 +676,16 @@ impl Db {
         match backend {
             Backend::Sqlite => Db::Sqlite(sqlite_file),
             Backend::Postgres => Db::Postgres(PgDatabase::create()),
+            Backend::Mysql => Db::Mysql(MysqlDatabase::create()),
         }
     }
 
-    /// The backend (`None` for MariaDB, which [`on_both!`] does not run on yet).
+    /// The backend.
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
-            Db::Mysql(_) => panic!("a MariaDB database has no on_both! backend"),
+            Db::Mysql(_) => Backend::Mysql,
         }
     }
 
@@ -764,6 +801,7 @@ impl DbProject {
         let server = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(Db::Postgres(PgDatabase::create())),
+            Backend::Mysql => Some(Db::Mysql(MysqlDatabase::create())),
         };
         Self::with(bin, server, extra_config)
     }

@@ -172,10 +172,7 @@ impl Edit {
             sections.ends_with('\n') && sections.trim_end().len() == sections.len() - 1,
             "the revision ends with one newline: {sections:?}"
         );
-        let suffix = match backend {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        };
+        let suffix = backend.name();
         insta::with_settings!({ snapshot_suffix => suffix }, {
             insta::assert_snapshot!(t.name, sections);
         });

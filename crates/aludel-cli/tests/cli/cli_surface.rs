@@ -5,9 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aludel_testkit::{
-    Backend, DbProject, Rev, TestProject, closed_port, expect, json_log, on_both,
-};
+use aludel_testkit::{Backend, DbProject, Rev, TestProject, closed_port, expect, json_log, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -86,6 +84,7 @@ fn check_heads_tells_where_the_database_is(backend: Backend) {
     let down = match backend {
         Backend::Sqlite => "sqlite:////nonexistent-aludel-dir/app.db".to_string(),
         Backend::Postgres => format!("postgresql://postgres@127.0.0.1:{}/app", closed_port()),
+        Backend::Mysql => format!("mysql://root@127.0.0.1:{}/app", closed_port()),
     };
     let args = ["current", "--check-heads", "--url", &down];
     let r = p.run(&args).expect_code(1, &args);
@@ -133,10 +132,10 @@ fn check_heads_counts_a_head_only_depended_upon(backend: Backend) {
     p.ok(&check);
 }
 
-on_both!(
+on_all!(
     check_heads_tells_where_the_database_is,
     check_heads_with_two_heads_names_upgrade_heads,
-    check_heads_counts_a_head_only_depended_upon
+    check_heads_counts_a_head_only_depended_upon,
 );
 
 /// The probe takes no lock: it answers while a run holds the lock on PostgreSQL.

@@ -3,7 +3,7 @@
 //! INVALID index left by a failed `CREATE INDEX CONCURRENTLY`, a missing desired
 //! schema, connection retries) names what to do, exactly as snapshotted here.
 
-use aludel_testkit::{Backend, DbProject, Rev, on_both};
+use aludel_testkit::{Backend, DbProject, Rev, on_all, on_both};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -14,6 +14,7 @@ fn a_statement_that_needs_no_transaction_names_the_header(backend: Backend) {
     let statement = match backend {
         Backend::Postgres => "CREATE INDEX CONCURRENTLY items_name_idx ON items (name);",
         Backend::Sqlite => "VACUUM;",
+        Backend::Mysql => unreachable!("MariaDB runs no revision in a transaction"),
     };
     p.write_rev(&Rev::new("rev_1", &[], "items").sql(
         &format!("CREATE TABLE items (id int PRIMARY KEY, name text);\n{statement}"),
@@ -24,7 +25,9 @@ fn a_statement_that_needs_no_transaction_names_the_header(backend: Backend) {
     assert!(p.db().version_rows().is_empty());
 }
 
-on_both!(a_statement_that_needs_no_transaction_names_the_header);
+// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
+// transactional DDL): on SQLite and PostgreSQL.
+on_both!(a_statement_that_needs_no_transaction_names_the_header,);
 
 /// A first upgrade of a database built without aludel (its tables exist, no version
 /// table): the message says it predates its migrations and how to stamp, instead of
@@ -94,10 +97,13 @@ fn a_first_revision_without_a_transaction_is_not_called_a_predating_database(bac
     assert!(p.db().version_rows().is_empty());
 }
 
+on_all!(a_first_revision_without_a_transaction_is_not_called_a_predating_database,);
+
+// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
+// transactional DDL): on SQLite and PostgreSQL.
 on_both!(
     a_database_that_predates_its_migrations_is_told_to_stamp,
     an_existing_object_after_recorded_revisions_is_not_called_a_predating_database,
-    a_first_revision_without_a_transaction_is_not_called_a_predating_database
 );
 
 /// `check --migrations` (and `check`, `revision --autogenerate`) say that the desired
@@ -117,7 +123,9 @@ fn a_missing_desired_schema_is_reported_before_anything_runs(backend: Backend) {
     assert!(p.db().version_rows().is_empty());
 }
 
-on_both!(a_missing_desired_schema_is_reported_before_anything_runs);
+// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
+// transactional DDL): on SQLite and PostgreSQL.
+on_both!(a_missing_desired_schema_is_reported_before_anything_runs,);
 
 /// Connection retries say how the wait grows and how long they wait in all:
 /// `MIGRATION_RETRY_DELAY=0.2` with 4 attempts is 0.2 + 0.4 + 0.8 s by default, or

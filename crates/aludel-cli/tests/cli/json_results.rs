@@ -1,7 +1,7 @@
 //! `--format json`: the results of `current`, `heads`, `history`, `show` and `check` as
 //! one JSON document on stdout, with the fields SPEC lists.
 
-use aludel_testkit::{Backend, DbProject, linear_revs, on_both};
+use aludel_testkit::{Backend, DbProject, linear_revs, on_all};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
@@ -110,4 +110,4 @@ fn check_as_json(backend: Backend) {
     assert_eq!(v["check"]["changes"], serde_json::json!([]));
 }
 
-on_both!(revision_results_as_json, check_as_json);
+on_all!(revision_results_as_json, check_as_json,);

@@ -12,6 +12,7 @@ fn fixture(name: &str, backend: Backend) -> String {
     let file = match backend {
         Backend::Postgres => "postgres.sql",
         Backend::Sqlite => "sqlite.sql",
+        Backend::Mysql => "mysql.sql",
     };
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/schemas")
@@ -47,6 +48,10 @@ fn leftovers(p: &DbProject) -> Vec<String> {
              SELECT 'type ' || t.typname FROM pg_type t \
                  JOIN pg_namespace n ON n.oid = t.typnamespace \
              WHERE n.nspname = 'public' AND t.typtype = 'e'",
+        ),
+        Backend::Mysql => db.rows(
+            "SELECT CONCAT(TABLE_TYPE, ' ', TABLE_NAME) FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'aludel\\_version%'",
         ),
     }
 }
@@ -109,7 +114,9 @@ fn issue_tracker(backend: Backend) {
     round_trip("issue_tracker", backend);
 }
 
-on_both!(film_rental, music_store, issue_tracker);
+// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
+// transactional DDL): on SQLite and PostgreSQL.
+on_both!(film_rental, music_store, issue_tracker,);
 
 /// The options of `pg_dump --schema-only` a team may have used for its `schema.sql`.
 const DUMP_OPTIONS: [&[&str]; 5] = [

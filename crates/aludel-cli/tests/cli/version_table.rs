@@ -1,7 +1,7 @@
 //! Version table options: another table name, a schema, and taking over a database that
 //! Alembic managed.
 
-use aludel_testkit::{Backend, DbProject, linear_revs, on_both};
+use aludel_testkit::{Backend, DbProject, linear_revs, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -90,7 +90,7 @@ fn nothing_to_do_creates_the_version_table(backend: Backend) {
     assert_eq!(db.tables(), ["alembic_version"]);
 }
 
-on_both!(
+on_all!(
     named_version_table_is_used,
     alembic_database_is_taken_over,
     nothing_to_do_creates_the_version_table,

@@ -118,6 +118,8 @@ fn async_calls_work_inside_a_current_thread_runtime(backend: Backend) {
     async_calls_inside(Flavor::CurrentThread, backend);
 }
 
+// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
+// transactional DDL): on SQLite and PostgreSQL.
 on_both!(
     blocking_calls_work_inside_a_multi_thread_runtime,
     blocking_calls_work_inside_a_current_thread_runtime,
