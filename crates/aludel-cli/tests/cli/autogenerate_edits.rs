@@ -216,7 +216,7 @@ fn revision_files(p: &DbProject) -> Vec<String> {
 }
 
 /// The tests of each edit `fn EDIT(Test)` on each backend listed, `EDIT::<backend>`:
-/// `on!([sqlite, postgres]: table_add, table_drop)`. An edit runs on every backend whose
+/// `on!([sqlite, postgres, mysql]: table_add, table_drop)`. An edit runs on every backend whose
 /// dialect has the object it edits, and only those have its snapshot.
 macro_rules! on {
     (@backend sqlite) => {
@@ -224,6 +224,9 @@ macro_rules! on {
     };
     (@backend postgres) => {
         aludel_testkit::Backend::Postgres
+    };
+    (@backend mysql) => {
+        aludel_testkit::Backend::Mysql
     };
     (@edit $edit:ident [$($backend:ident),+ $(,)?]) => {
         mod $edit {
@@ -294,7 +297,12 @@ fn table_comment_change(t: Test) {
     .run(t);
 }
 
-on!([sqlite, postgres]: table_add, table_drop, table_rename);
+on!([sqlite, postgres, mysql]:
+    table_add,
+    table_drop,
+    table_rename,
+);
+// `COMMENT ON` is PostgreSQL's: MariaDB's comments are in autogenerate_mariadb.rs.
 on!([postgres]: table_comment, table_comment_change);
 
 // ---------------------------------------------------------------------------------
@@ -474,7 +482,7 @@ fn column_comment(t: Test) {
     .run(t);
 }
 
-on!([sqlite, postgres]:
+on!([sqlite, postgres, mysql]:
     column_add_nullable,
     column_add_not_null_with_default,
     column_drop,
@@ -489,6 +497,8 @@ on!([sqlite, postgres]:
     column_default_drop,
     column_generated_add,
 );
+// Identity columns, collation "C" and `COMMENT ON` are PostgreSQL's: MariaDB's
+// AUTO_INCREMENT, collations and comments are in autogenerate_mariadb.rs.
 on!([postgres]: column_identity_add, column_identity_drop, column_collation, column_comment);
 
 // ---------------------------------------------------------------------------------
@@ -621,7 +631,7 @@ fn foreign_key_deferrable(t: Test) {
     .run(t);
 }
 
-on!([sqlite, postgres]:
+on!([sqlite, postgres, mysql]:
     primary_key_add,
     primary_key_drop,
     primary_key_change_columns,
@@ -725,10 +735,14 @@ fn index_include_add(t: Test) {
     .run(t);
 }
 
-on!([sqlite, postgres]:
+on!([sqlite, postgres, mysql]:
     index_add,
     index_drop,
     index_unique_add,
+);
+// MySQL has no partial or (MariaDB) expression index, and indexes a text column only
+// by a prefix: MariaDB's indexes are in autogenerate_mariadb.rs.
+on!([sqlite, postgres]:
     index_partial_predicate_change,
     index_expression_add,
     index_desc_add,
@@ -838,5 +852,9 @@ fn view_comment(t: Test) {
     .run(t);
 }
 
-on!([sqlite, postgres]: view_add, view_drop, view_change);
+on!([sqlite, postgres, mysql]:
+    view_add,
+    view_drop,
+    view_change,
+);
 on!([postgres]: view_comment);

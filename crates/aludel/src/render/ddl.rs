@@ -75,7 +75,7 @@ pub fn render_ops(
                     r.sqlite(op, before.as_ref(), &state, rest, &created)?;
                 (statements, Vec::new(), rebuilt)
             }
-            Dialect::Mysql => (r.mysql(op)?, Vec::new(), None),
+            Dialect::Mysql => (r.mysql(op, &ops[..i])?, Vec::new(), None),
         };
         out.push(RenderedOp {
             description: op.to_string(),

@@ -116,8 +116,9 @@ impl Renderer<'_> {
         }
     }
 
-    /// The statements of `op` on MySQL or MariaDB.
-    pub(super) fn mysql(&self, op: &Op) -> Result<Vec<String>, DdlError> {
+    /// The statements of `op` on MySQL or MariaDB; `earlier` are the ops before it in
+    /// the same list.
+    pub(super) fn mysql(&self, op: &Op, earlier: &[Op]) -> Result<Vec<String>, DdlError> {
         let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
         Ok(match op {
             Op::CreateSchema(s) => vec![format!("CREATE DATABASE {}", self.ident(s))],
@@ -184,9 +185,11 @@ impl Renderer<'_> {
                 self.ident(n),
                 self.my_foreign_key(op, f)?
             )],
-            Op::DropForeignKey(t, n, _) => {
-                vec![format!("{} DROP FOREIGN KEY {}", alter(t), self.ident(n))]
-            }
+            Op::DropForeignKey(t, n, _) => vec![format!(
+                "{} DROP FOREIGN KEY {}",
+                alter(t),
+                self.ident(&renamed_with_table(n, t, earlier))
+            )],
             Op::CreateIndex(t, n, i) => vec![self.my_create_index(op, t, n, i)?],
             Op::DropIndex(t, n, _) => {
                 vec![format!("DROP INDEX {} ON {}", self.ident(n), self.qname(t))]
@@ -210,4 +213,21 @@ impl Renderer<'_> {
             Op::SetViewComment { .. } => return Err(self.lacks("comments on views", op)),
         })
     }
+}
+
+/// The name a foreign key named `name` has by the time `table` got its name: InnoDB
+/// renames the names it made itself (`<table>_ibfk_<n>`) with their table, so after
+/// `RENAME TABLE books TO volumes` the key read as `books_ibfk_1` is
+/// `volumes_ibfk_1`.
+fn renamed_with_table(name: &str, table: &QName, earlier: &[Op]) -> String {
+    let mut name = name.to_string();
+    for op in earlier {
+        if let Op::RenameTable { from, to } = op
+            && from.schema == table.schema
+            && let Some(n) = name.strip_prefix(&format!("{}_ibfk_", from.name))
+        {
+            name = format!("{to}_ibfk_{n}");
+        }
+    }
+    name
 }
