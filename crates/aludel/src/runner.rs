@@ -239,6 +239,54 @@ pub enum RunError {
     /// A revision's journal does not match its file: nothing of it was run.
     #[error(transparent)]
     Journal(Box<JournalMismatch>),
+    /// A downgrade was asked for while an earlier run left a revision half applied:
+    /// nothing was run.
+    #[error(transparent)]
+    HalfApplied(Box<HalfApplied>),
+}
+
+/// A revision whose upgrade stopped after some of its statements (they committed one
+/// by one and the journal records them) while the version table does not record it.
+/// A downgrade would go below it and leave those statements' objects behind, so it
+/// is refused until the revision is finished or its statements are undone.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "downgrade not run: revision {revision} is half applied: an earlier upgrade stopped after {applied} of its statements, which the journal {table} records, and the version table ({}) does not record the revision. A downgrade would leave what they made in place.\n  Finish the revision first (`aludel upgrade {revision}` once its failing statement is fixed resumes after them), or undo them by hand and forget them ({forget};), then run the downgrade again. Nothing was run.",
+    if heads.is_empty() { "<base>".to_string() } else { heads.join(", ") }
+)]
+pub struct HalfApplied {
+    /// The revision.
+    pub revision: String,
+    /// How many of its upgrade statements were applied.
+    pub applied: usize,
+    /// The journal's table.
+    pub table: String,
+    /// The statement that forgets the journal's rows of this revision.
+    pub forget: String,
+    /// The version table's rows.
+    pub heads: Vec<String>,
+}
+
+/// The first revision `rows` (the journal's, `revision direction index:hash`) record
+/// upgrade statements of, and how many.
+fn half_applied(rows: &[String]) -> Option<(String, usize)> {
+    let upgrade = direction_name(Direction::Upgrade);
+    let mut found: Option<(String, usize)> = None;
+    for row in rows {
+        let mut words = row.split(' ');
+        let (Some(revision), Some(direction)) = (words.next(), words.next()) else {
+            continue;
+        };
+        if direction != upgrade {
+            continue;
+        }
+        match &mut found {
+            Some((r, n)) if r == revision => *n += 1,
+            Some(_) => {}
+            None => found = Some((revision.to_string(), 1)),
+        }
+    }
+    found
 }
 
 /// How long a read-back waits for the server to finish with a lost session.
@@ -835,6 +883,12 @@ pub trait Sink {
         let _ = (step, journaled);
         self.record(version, expected)
     }
+    /// Every row of the journal (`revision direction index:hash`); none where this
+    /// sink keeps no journal (offline runs).
+    fn journal_all(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(Vec::new())
+    }
+
     /// The journal's table, where this sink keeps one (live runs).
     fn journal_table(&self) -> Option<String> {
         None
@@ -1007,7 +1061,7 @@ impl Sink for LiveSink<'_> {
             .map_err(|error| StatementFailure { index: n, error })
     }
     fn comment(&mut self, _text: &str) {}
-    fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
+    fn journal_all(&mut self) -> Result<Vec<String>, DbError> {
         if self.journal_rows.is_none() {
             let rows = if self.driver.version_table_exists(&self.journal.table)? {
                 self.journal_ready = true;
@@ -1017,6 +1071,10 @@ impl Sink for LiveSink<'_> {
             };
             self.journal_rows = Some(rows);
         }
+        Ok(self.journal_rows.clone().unwrap_or_default())
+    }
+    fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
+        self.journal_all()?;
         // Made before the revision's first statement, so that recording it cannot
         // fail for want of the table once it is applied.
         if step.statements.len() > 1 && !self.journal_ready {
@@ -1151,6 +1209,28 @@ pub(crate) fn apply_steps(
         doing: doing.into(),
         error,
     };
+    // A downgrade below a half-applied revision would leave its applied statements'
+    // objects behind with nothing recording them.
+    if steps.iter().any(|s| s.direction == Direction::Downgrade)
+        && let Some((revision, applied)) = half_applied(
+            &sink
+                .journal_all()
+                .map_err(|e| db("reading the journal", e))?,
+        )
+    {
+        let table = sink.journal_table().unwrap_or_default();
+        return Err(RunError::HalfApplied(Box::new(HalfApplied {
+            forget: format!(
+                "DELETE FROM {table} WHERE revision = {} AND direction = {}",
+                render::quote_literal(&revision),
+                render::quote_literal(direction_name(Direction::Upgrade))
+            ),
+            revision,
+            applied,
+            table,
+            heads: steps[0].heads_before.clone(),
+        })));
+    }
     // Where an earlier run stopped in a revision whose statements commit one by one,
     // as the journal says; checked against the files for every revision before
     // anything runs (a step without statements, such as a stamp's, has none).
@@ -2004,5 +2084,20 @@ mod tests {
                 .contains("the whole run was rolled back: the database is as before, at <base>"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn half_applied_counts_the_first_revision_with_upgrade_rows() {
+        let rows: Vec<String> = [
+            "r2 downgrade 0:aa",
+            "r1 upgrade 0:bb",
+            "r1 upgrade 1:cc",
+            "r3 upgrade 0:dd",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(half_applied(&rows), Some(("r1".to_string(), 2)));
+        assert_eq!(half_applied(&rows[..1]), None);
+        assert_eq!(half_applied(&[]), None);
     }
 }

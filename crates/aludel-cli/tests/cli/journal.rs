@@ -27,7 +27,12 @@ impl On {
 
     /// A revision of five statements, the third being `third`.
     fn five(self, third: &str) -> Rev {
-        let rev = Rev::new("rev_1", &[], "five statements").sql(
+        self.five_after(third, &[])
+    }
+
+    /// [`On::five`], revising `parents`.
+    fn five_after(self, third: &str, parents: &[&str]) -> Rev {
+        let rev = Rev::new("rev_1", parents, "five statements").sql(
             &format!(
                 "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);\n{third}\nCREATE TABLE t4 (id int);\nINSERT INTO t1 VALUES (1);"
             ),
@@ -346,4 +351,43 @@ fn a_new_revision_on_mariadb_says_its_statements_commit_one_by_one() {
         !text.contains("Each revision runs in one transaction"),
         "{text}"
     );
+}
+
+/// A downgrade below a revision whose upgrade stopped halfway would leave the tables
+/// its applied statements made: it is refused, naming the revision and the two ways
+/// out, and nothing runs. Finishing the revision makes the downgrade possible again.
+fn a_downgrade_below_a_half_applied_revision_is_refused(on: On) {
+    let p = on.project();
+    p.write_rev(
+        &Rev::new("rev_0", &[], "first").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"),
+    );
+    let path = p.write_rev(&on.five_after("INSERT INTO nope VALUES (1);", &["rev_0"]));
+    p.fails(&["upgrade", "head"]);
+    let r = p.fails(&["downgrade", "base"]);
+    insta::assert_snapshot!(
+        format!("half_applied_{on:?}"),
+        filter(&r.stderr, p.path()).replace("`aludel_version_journal`", "aludel_version_journal")
+    );
+    assert_eq!(user_tables(&p), ["t0", "t1", "t2"], "nothing ran");
+    assert_eq!(p.db().version_rows(), ["rev_0"]);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
+    )
+    .unwrap();
+    p.ok(&["upgrade", "head"]);
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(user_tables(&p), Vec::<String>::new());
+}
+
+#[test]
+fn a_downgrade_below_a_half_applied_revision_is_refused_on_mariadb() {
+    a_downgrade_below_a_half_applied_revision_is_refused(On::Mariadb);
+}
+
+#[test]
+fn a_downgrade_below_a_half_applied_revision_is_refused_on_postgres() {
+    a_downgrade_below_a_half_applied_revision_is_refused(On::Postgres);
 }
