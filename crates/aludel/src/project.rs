@@ -412,6 +412,79 @@ impl Project {
         Ok(runner::read_heads(driver.as_mut(), &table)?)
     }
 
+    /// The step that reverts what an earlier upgrade applied of `revision` (the first
+    /// `entries.len()` statements of its upgrade section, as the journal records
+    /// them) with the last as many statements of its downgrade section, which undo
+    /// them when the downgrade undoes the upgrade statement by statement in reverse
+    /// order: so only where both sections have as many statements, and the applied
+    /// ones are still in the file as they were. The version table is left as it is
+    /// (it never recorded the revision); the journal's rows of it are removed with
+    /// the step.
+    fn half_applied_revert(
+        &self,
+        revision: &str,
+        entries: &[String],
+        rows: &[String],
+    ) -> Result<PreparedStep, Error> {
+        let dialect = self.dialect();
+        let table = self.version_table()?;
+        let journal = crate::render::Journal::of(&table);
+        let forget = journal.delete(revision, "upgrade");
+        let k = entries.len();
+        let refuse = |why: String| {
+            Error::Invalid(format!(
+                "downgrade not run: revision {revision} is half applied: an earlier upgrade stopped after {k} of its statements, which the journal {} records, and the version table does not record the revision; {why}.\n  Finish the revision first (`aludel upgrade {revision}` once its failing statement is fixed resumes after them), or undo them by hand and forget them ({forget};), then run the downgrade again. Nothing was run.",
+                journal.table.qualified()
+            ))
+        };
+        let Some(script) = self.scripts.get(revision) else {
+            return Err(refuse("no file declares it".into()));
+        };
+        let up = script.statements(Direction::Upgrade, dialect)?;
+        let down = script.statements(Direction::Downgrade, dialect)?;
+        for (i, entry) in entries.iter().enumerate() {
+            let hash = entry.split_once(':').map_or("", |(_, h)| h);
+            if up
+                .get(i)
+                .is_none_or(|st| crate::render::Journal::hash(&st.sql) != hash)
+            {
+                return Err(refuse(format!(
+                    "its file {} no longer holds statement {} of its upgrade as it was applied, so what to undo is not known",
+                    script.path().display(),
+                    i + 1
+                )));
+            }
+        }
+        if down.len() != up.len() {
+            return Err(refuse(format!(
+                "its downgrade section has {} statements for the {} of its upgrade, so which of them undo the applied ones is not known (they do when the downgrade undoes the upgrade statement by statement, in reverse order)",
+                down.len(),
+                up.len()
+            )));
+        }
+        let at = if rows.is_empty() {
+            "<base>".to_string()
+        } else {
+            rows.join(", ")
+        };
+        Ok(PreparedStep {
+            revision: revision.to_string(),
+            message: script.message().to_string(),
+            direction: Direction::Downgrade,
+            path: script.path().to_path_buf(),
+            transactional: script.transaction(),
+            statements: down[down.len() - k..].to_vec(),
+            version_sql: vec![forget],
+            rows_after: rows.to_vec(),
+            description: format!(
+                "Running downgrade of the half-applied {revision} (its first {k} statements) -> {at}, {}",
+                script.message()
+            ),
+            comment: format!("Running downgrade of the half-applied {revision}"),
+            heads_before: rows.to_vec(),
+        })
+    }
+
     /// Turns a plan into prepared steps: statements, version SQL and messages, all
     /// checked before anything runs (a missing downgrade section stops here).
     fn prepare(&self, plan: &Plan, rows: &[String]) -> Result<Vec<PreparedStep>, Error> {
@@ -484,16 +557,44 @@ impl Project {
     ) -> Result<Vec<String>, Error> {
         let mut session = self.lock(events)?;
         let rows = session.heads()?;
-        let plan = match direction {
-            Direction::Upgrade => self.graph.upgrade(&rows, target)?,
-            Direction::Downgrade => self.graph.downgrade(&rows, target)?,
-        };
-        if plan.is_empty() {
-            events(Event::NothingToDo {
-                message: self.idle(direction, target, typed, &rows).message(),
-            });
+        // A downgrade first reverts what an earlier upgrade applied of a revision it
+        // did not finish: that is the step `-1` takes.
+        let mut steps = Vec::new();
+        let mut target = Some(target.clone());
+        if direction == Direction::Downgrade
+            && let Some((revision, entries)) = session.half_applied()?
+        {
+            steps.push(self.half_applied_revert(&revision, &entries, &rows)?);
+            target = match target {
+                Some(Target::Relative {
+                    branch: None,
+                    anchor: None,
+                    steps: -1,
+                }) => None,
+                Some(Target::Relative {
+                    branch: None,
+                    anchor: None,
+                    steps: n,
+                }) if n < -1 => Some(Target::Relative {
+                    branch: None,
+                    anchor: None,
+                    steps: n + 1,
+                }),
+                other => other,
+            };
         }
-        let steps = self.prepare(&plan, &rows)?;
+        if let Some(target) = &target {
+            let plan = match direction {
+                Direction::Upgrade => self.graph.upgrade(&rows, target)?,
+                Direction::Downgrade => self.graph.downgrade(&rows, target)?,
+            };
+            if plan.is_empty() && steps.is_empty() {
+                events(Event::NothingToDo {
+                    message: self.idle(direction, target, typed, &rows).message(),
+                });
+            }
+            steps.extend(self.prepare(&plan, &rows)?);
+        }
         session.apply(&steps, self.policy(), events)?;
         let rows = session.heads()?;
         session.finish(events)?;

@@ -268,22 +268,24 @@ pub struct HalfApplied {
 }
 
 /// The first revision `rows` (the journal's, `revision direction index:hash`) record
-/// upgrade statements of, and how many.
-fn half_applied(rows: &[String]) -> Option<(String, usize)> {
+/// upgrade statements of, and its entries (`index:hash`).
+fn half_applied(rows: &[String]) -> Option<(String, Vec<String>)> {
     let upgrade = direction_name(Direction::Upgrade);
-    let mut found: Option<(String, usize)> = None;
+    let mut found: Option<(String, Vec<String>)> = None;
     for row in rows {
-        let mut words = row.split(' ');
-        let (Some(revision), Some(direction)) = (words.next(), words.next()) else {
+        let mut words = row.splitn(3, ' ');
+        let (Some(revision), Some(direction), Some(entry)) =
+            (words.next(), words.next(), words.next())
+        else {
             continue;
         };
         if direction != upgrade {
             continue;
         }
         match &mut found {
-            Some((r, n)) if r == revision => *n += 1,
+            Some((r, entries)) if r == revision => entries.push(entry.to_string()),
             Some(_) => {}
-            None => found = Some((revision.to_string(), 1)),
+            None => found = Some((revision.to_string(), vec![entry.to_string()])),
         }
     }
     found
@@ -667,6 +669,29 @@ impl LockedSession {
                 })?;
         }
         Ok(driver)
+    }
+
+    /// The revision an earlier upgrade left half applied, as the journal records it,
+    /// with its entries (`index:hash` of each applied statement); `None` when there
+    /// is none (or no journal).
+    pub fn half_applied(&mut self) -> Result<Option<(String, Vec<String>)>, RunError> {
+        let journal = render::Journal::of(&self.table);
+        let doing = |error| RunError::Database {
+            doing: format!("reading the journal {}", journal.table.qualified()),
+            error,
+        };
+        if !self
+            .driver
+            .version_table_exists(&journal.table)
+            .map_err(doing)?
+        {
+            return Ok(None);
+        }
+        let rows = self
+            .driver
+            .query_column(&journal.select_all())
+            .map_err(doing)?;
+        Ok(half_applied(&rows))
     }
 
     /// Empties the journal of statements applied outside a transaction, where there
@@ -1212,12 +1237,15 @@ pub(crate) fn apply_steps(
     // A downgrade below a half-applied revision would leave its applied statements'
     // objects behind with nothing recording them.
     if steps.iter().any(|s| s.direction == Direction::Downgrade)
-        && let Some((revision, applied)) = half_applied(
+        && let Some((revision, entries)) = half_applied(
             &sink
                 .journal_all()
                 .map_err(|e| db("reading the journal", e))?,
         )
+        // Unless the run starts by reverting what it applied.
+        && steps[0].revision != revision
     {
+        let applied = entries.len();
         let table = sink.journal_table().unwrap_or_default();
         return Err(RunError::HalfApplied(Box::new(HalfApplied {
             forget: format!(
@@ -2096,7 +2124,13 @@ mod tests {
         ]
         .map(String::from)
         .into();
-        assert_eq!(half_applied(&rows), Some(("r1".to_string(), 2)));
+        assert_eq!(
+            half_applied(&rows),
+            Some((
+                "r1".to_string(),
+                vec!["0:bb".to_string(), "1:cc".to_string()]
+            ))
+        );
         assert_eq!(half_applied(&rows[..1]), None);
         assert_eq!(half_applied(&[]), None);
     }

@@ -27,12 +27,7 @@ impl On {
 
     /// A revision of five statements, the third being `third`.
     fn five(self, third: &str) -> Rev {
-        self.five_after(third, &[])
-    }
-
-    /// [`On::five`], revising `parents`.
-    fn five_after(self, third: &str, parents: &[&str]) -> Rev {
-        let rev = Rev::new("rev_1", parents, "five statements").sql(
+        let rev = Rev::new("rev_1", &[], "five statements").sql(
             &format!(
                 "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);\n{third}\nCREATE TABLE t4 (id int);\nINSERT INTO t1 VALUES (1);"
             ),
@@ -353,41 +348,81 @@ fn a_new_revision_on_mariadb_says_its_statements_commit_one_by_one() {
     );
 }
 
-/// A downgrade below a revision whose upgrade stopped halfway would leave the tables
-/// its applied statements made: it is refused, naming the revision and the two ways
-/// out, and nothing runs. Finishing the revision makes the downgrade possible again.
-fn a_downgrade_below_a_half_applied_revision_is_refused(on: On) {
-    let p = on.project();
+/// A revision stopped at its third of four statements (its downgrade undoes them one
+/// by one, in reverse order) above `rev_0`; `third` is the failing statement.
+fn half_applied_above_rev_0(p: &DbProject, on: On, downgrade: &str) {
     p.write_rev(
         &Rev::new("rev_0", &[], "first").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"),
     );
-    let path = p.write_rev(&on.five_after("INSERT INTO nope VALUES (1);", &["rev_0"]));
+    let rev = Rev::new("rev_1", &["rev_0"], "four").sql(
+        "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);\nINSERT INTO nope VALUES (1);\nCREATE TABLE t4 (id int);",
+        downgrade,
+    );
+    p.write_rev(&match on {
+        On::Mariadb => rev,
+        On::Postgres | On::Sqlite => rev.header("transaction", "false"),
+    });
     p.fails(&["upgrade", "head"]);
+    assert_eq!(user_tables(p), ["t0", "t1", "t2"]);
+}
+
+/// `downgrade -1` after an upgrade stopped halfway reverts what it applied, with the
+/// last statements of the downgrade section (which undo the first ones of the
+/// upgrade), and nothing else: the version table stays where it was and the journal
+/// forgets the revision. A downgrade further goes on below it.
+fn a_half_applied_revision_is_reverted_by_the_next_downgrade(on: On) {
+    let p = on.project();
+    let down = "DROP TABLE t4;\nDROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;";
+    half_applied_above_rev_0(&p, on, down);
+    let r = p.ok(&["downgrade", "-1"]);
+    insta::assert_snapshot!(
+        format!("half_applied_reverted_{on:?}"),
+        filter(&r.stderr, p.path())
+    );
+    assert_eq!(user_tables(&p), ["t0"]);
+    assert_eq!(p.db().version_rows(), ["rev_0"]);
+    assert_eq!(
+        p.db().rows("SELECT count(*) FROM aludel_version_journal"),
+        ["0"]
+    );
+
+    half_applied_above_rev_0(&p, on, down);
+    p.ok(&["downgrade", "base"]);
+    assert_eq!(user_tables(&p), Vec::<String>::new());
+    assert_eq!(p.db().version_rows(), Vec::<String>::new());
+}
+
+/// Where the downgrade section does not pair with the upgrade statement for
+/// statement, what undoes the applied statements is not known: the downgrade is
+/// refused before anything runs, naming the two ways out.
+fn a_half_applied_revision_without_a_matching_downgrade_is_refused(on: On) {
+    let p = on.project();
+    half_applied_above_rev_0(&p, on, "DROP TABLE t4;\nDROP TABLE t1, t2, t3;");
     let r = p.fails(&["downgrade", "base"]);
     insta::assert_snapshot!(
-        format!("half_applied_{on:?}"),
+        format!("half_applied_refused_{on:?}"),
         filter(&r.stderr, p.path()).replace("`aludel_version_journal`", "aludel_version_journal")
     );
     assert_eq!(user_tables(&p), ["t0", "t1", "t2"], "nothing ran");
     assert_eq!(p.db().version_rows(), ["rev_0"]);
-
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        text.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
-    )
-    .unwrap();
-    p.ok(&["upgrade", "head"]);
-    p.ok(&["downgrade", "base"]);
-    assert_eq!(user_tables(&p), Vec::<String>::new());
 }
 
 #[test]
-fn a_downgrade_below_a_half_applied_revision_is_refused_on_mariadb() {
-    a_downgrade_below_a_half_applied_revision_is_refused(On::Mariadb);
+fn a_half_applied_revision_is_reverted_by_the_next_downgrade_on_mariadb() {
+    a_half_applied_revision_is_reverted_by_the_next_downgrade(On::Mariadb);
 }
 
 #[test]
-fn a_downgrade_below_a_half_applied_revision_is_refused_on_postgres() {
-    a_downgrade_below_a_half_applied_revision_is_refused(On::Postgres);
+fn a_half_applied_revision_is_reverted_by_the_next_downgrade_on_postgres() {
+    a_half_applied_revision_is_reverted_by_the_next_downgrade(On::Postgres);
+}
+
+#[test]
+fn a_half_applied_revision_without_a_matching_downgrade_is_refused_on_mariadb() {
+    a_half_applied_revision_without_a_matching_downgrade_is_refused(On::Mariadb);
+}
+
+#[test]
+fn a_half_applied_revision_without_a_matching_downgrade_is_refused_on_sqlite() {
+    a_half_applied_revision_without_a_matching_downgrade_is_refused(On::Sqlite);
 }
