@@ -3,11 +3,11 @@
 //! revision and back: a film-rental store, a music store and an issue tracker, on
 //! SQLite and on PostgreSQL (`tests/fixtures/schemas/NAME/{sqlite,postgres}.sql`).
 
-use aludel_testkit::{Backend, DbProject, on_both};
+use aludel_testkit::{Backend, DbProject, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
-/// The fixture `NAME/{postgres,sqlite}.sql` for `backend`.
+/// The fixture `NAME/{postgres,sqlite,mysql}.sql` for `backend`.
 fn fixture(name: &str, backend: Backend) -> String {
     let file = match backend {
         Backend::Postgres => "postgres.sql",
@@ -124,9 +124,7 @@ fn issue_tracker(backend: Backend) {
     round_trip("issue_tracker", backend);
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(film_rental, music_store, issue_tracker,);
+on_all!(film_rental, music_store, issue_tracker);
 
 /// The options of `pg_dump --schema-only` a team may have used for its `schema.sql`.
 const DUMP_OPTIONS: [&[&str]; 5] = [
