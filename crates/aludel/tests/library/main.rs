@@ -6,6 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The library's tests run it against every server and inside tokio: built alone, the
+// crate has SQLite only (its default), so say what to pass rather than skip them.
+#[cfg(not(all(feature = "postgres", feature = "mysql", feature = "tokio")))]
+compile_error!(
+    "the library's tests need its server drivers and tokio: run them from the workspace (scripts/test), or with `cargo test -p aludel --features postgres,mysql,tokio`"
+);
+
 mod as_written;
 mod async_runtime;
 mod inspect;
