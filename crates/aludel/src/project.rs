@@ -429,13 +429,11 @@ impl Project {
         let dialect = self.dialect();
         let table = self.version_table()?;
         let journal = crate::render::Journal::of(&table);
-        let forget = journal.delete(revision, "upgrade");
         let k = entries.len();
         let refuse = |why: String| {
-            Error::Invalid(format!(
-                "downgrade not run: revision {revision} is half applied: an earlier upgrade stopped after {k} of its statements, which the journal {} records, and the version table does not record the revision; {why}.\n  Finish the revision first (`aludel upgrade {revision}` once its failing statement is fixed resumes after them), or undo them by hand and forget them ({forget};), then run the downgrade again. Nothing was run.",
-                journal.table.qualified()
-            ))
+            Error::Run(crate::runner::RunError::HalfApplied(Box::new(
+                crate::runner::HalfApplied::new(revision, k, &table, why),
+            )))
         };
         let Some(script) = self.scripts.get(revision) else {
             return Err(refuse("no file declares it".into()));
@@ -474,7 +472,7 @@ impl Project {
             path: script.path().to_path_buf(),
             transactional: script.transaction(),
             statements: down[down.len() - k..].to_vec(),
-            version_sql: vec![forget],
+            version_sql: vec![journal.delete(revision, "upgrade")],
             rows_after: rows.to_vec(),
             description: format!(
                 "Running downgrade of the half-applied {revision} (its first {k} statements) -> {at}, {}",

@@ -247,12 +247,12 @@ pub enum RunError {
 
 /// A revision whose upgrade stopped after some of its statements (they committed one
 /// by one and the journal records them) while the version table does not record it.
-/// A downgrade would go below it and leave those statements' objects behind, so it
-/// is refused until the revision is finished or its statements are undone.
+/// A downgrade reverts them first where the revision's downgrade section says how
+/// (`Project::downgrade`); otherwise it is refused, since going below the revision
+/// would leave those statements' objects behind.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "downgrade not run: revision {revision} is half applied: an earlier upgrade stopped after {applied} of its statements, which the journal {table} records, and the version table ({}) does not record the revision. A downgrade would leave what they made in place.\n  Finish the revision first (`aludel upgrade {revision}` once its failing statement is fixed resumes after them), or undo them by hand and forget them ({forget};), then run the downgrade again. Nothing was run.",
-    if heads.is_empty() { "<base>".to_string() } else { heads.join(", ") }
+    "downgrade not run: revision {revision} is half applied: an earlier upgrade stopped after {applied} of its statements, which the journal {table} records, and the version table does not record the revision; {why}.\n  Finish the revision first (`aludel upgrade {revision}` once its failing statement is fixed resumes after them), or undo them by hand and forget them ({forget};), then run the downgrade again. Nothing was run."
 )]
 pub struct HalfApplied {
     /// The revision.
@@ -263,8 +263,28 @@ pub struct HalfApplied {
     pub table: String,
     /// The statement that forgets the journal's rows of this revision.
     pub forget: String,
-    /// The version table's rows.
-    pub heads: Vec<String>,
+    /// Why what undoes them is not known.
+    pub why: String,
+}
+
+impl HalfApplied {
+    /// `revision`'s `applied` statements recorded in the journal of `version_table`,
+    /// which cannot be reverted for `why`.
+    pub fn new(
+        revision: &str,
+        applied: usize,
+        version_table: &render::VersionTable,
+        why: String,
+    ) -> HalfApplied {
+        let journal = render::Journal::of(version_table);
+        HalfApplied {
+            revision: revision.to_string(),
+            applied,
+            table: journal.table.qualified(),
+            forget: journal.delete(revision, direction_name(Direction::Upgrade)),
+            why,
+        }
+    }
 }
 
 /// The first revision `rows` (the journal's, `revision direction index:hash`) record
@@ -1245,7 +1265,6 @@ pub(crate) fn apply_steps(
         // Unless the run starts by reverting what it applied.
         && steps[0].revision != revision
     {
-        let applied = entries.len();
         let table = sink.journal_table().unwrap_or_default();
         return Err(RunError::HalfApplied(Box::new(HalfApplied {
             forget: format!(
@@ -1254,9 +1273,9 @@ pub(crate) fn apply_steps(
                 render::quote_literal(direction_name(Direction::Upgrade))
             ),
             revision,
-            applied,
+            applied: entries.len(),
             table,
-            heads: steps[0].heads_before.clone(),
+            why: "this run does not revert them first".into(),
         })));
     }
     // Where an earlier run stopped in a revision whose statements commit one by one,

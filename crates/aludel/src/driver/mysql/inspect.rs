@@ -107,18 +107,12 @@ fn default_of(printed: Option<&str>, extra: &str, mariadb: bool) -> Option<Strin
             return None;
         }
         printed.to_string()
+    } else if extra.contains("DEFAULT_GENERATED") && printed.contains('(') {
+        // MySQL takes an expression default only in parentheses (CURRENT_TIMESTAMP,
+        // which it prints bare, either way).
+        format!("({printed})")
     } else if extra.contains("DEFAULT_GENERATED") {
-        if printed.eq_ignore_ascii_case("CURRENT_TIMESTAMP") || printed.contains('(') {
-            // MySQL takes an expression default only in parentheses, but
-            // CURRENT_TIMESTAMP either way.
-            if printed.eq_ignore_ascii_case("CURRENT_TIMESTAMP") {
-                printed.to_string()
-            } else {
-                format!("({printed})")
-            }
-        } else {
-            printed.to_string()
-        }
+        printed.to_string()
     } else {
         format!("'{}'", printed.replace('\'', "''"))
     };
@@ -429,4 +423,47 @@ fn tables_mut<'a>(catalog: &'a mut Catalog, schema: &str, name: &str) -> Option<
         .schemas
         .get_mut(schema)
         .and_then(|s: &mut Schema| s.tables.get_mut(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_read_back_as_sql_from_either_server() {
+        // MariaDB prints SQL already; an explicit DEFAULT NULL is no default.
+        assert_eq!(default_of(Some("'x'"), "", true).as_deref(), Some("'x'"));
+        assert_eq!(default_of(Some("NULL"), "", true), None);
+        assert_eq!(default_of(None, "", true), None);
+        assert_eq!(
+            default_of(
+                Some("current_timestamp()"),
+                "on update current_timestamp()",
+                true
+            )
+            .as_deref(),
+            Some("current_timestamp() on update current_timestamp()")
+        );
+        // MySQL 8 prints a literal bare and an expression marked DEFAULT_GENERATED.
+        assert_eq!(
+            default_of(Some("it's"), "", false).as_deref(),
+            Some("'it''s'")
+        );
+        assert_eq!(
+            default_of(Some("CURRENT_TIMESTAMP"), "DEFAULT_GENERATED", false).as_deref(),
+            Some("CURRENT_TIMESTAMP")
+        );
+        assert_eq!(
+            default_of(Some("json_array()"), "DEFAULT_GENERATED", false).as_deref(),
+            Some("(json_array())")
+        );
+    }
+
+    #[test]
+    fn innodb_treats_no_action_as_restrict() {
+        assert_eq!(action("RESTRICT"), ReferentialAction::NoAction);
+        assert_eq!(action("NO ACTION"), ReferentialAction::NoAction);
+        assert_eq!(action("CASCADE"), ReferentialAction::Cascade);
+        assert_eq!(action("SET NULL"), ReferentialAction::SetNull);
+    }
 }
