@@ -248,8 +248,8 @@ pub enum RunError {
 /// A revision whose upgrade stopped after some of its statements (they committed one
 /// by one and the journal records them) while the version table does not record it.
 /// A downgrade reverts them first where the revision's downgrade section says how
-/// (`Project::downgrade`); otherwise it is refused, since going below the revision
-/// would leave those statements' objects behind.
+/// (`Project::downgrade`); otherwise it is refused with this, since going below the
+/// revision would leave those statements' objects behind.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
     "downgrade not run: revision {revision} is half applied: an earlier upgrade stopped after {applied} of its statements, which the journal {table} records, and the version table does not record the revision; {why}.\n  Finish the revision first (`aludel upgrade {revision}` once its failing statement is fixed resumes after them), or undo them by hand and forget them ({forget};), then run the downgrade again. Nothing was run."
@@ -928,12 +928,6 @@ pub trait Sink {
         let _ = (step, journaled);
         self.record(version, expected)
     }
-    /// Every row of the journal (`revision direction index:hash`); none where this
-    /// sink keeps no journal (offline runs).
-    fn journal_all(&mut self) -> Result<Vec<String>, DbError> {
-        Ok(Vec::new())
-    }
-
     /// The journal's table, where this sink keeps one (live runs).
     fn journal_table(&self) -> Option<String> {
         None
@@ -1106,7 +1100,7 @@ impl Sink for LiveSink<'_> {
             .map_err(|error| StatementFailure { index: n, error })
     }
     fn comment(&mut self, _text: &str) {}
-    fn journal_all(&mut self) -> Result<Vec<String>, DbError> {
+    fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
         if self.journal_rows.is_none() {
             let rows = if self.driver.version_table_exists(&self.journal.table)? {
                 self.journal_ready = true;
@@ -1116,10 +1110,6 @@ impl Sink for LiveSink<'_> {
             };
             self.journal_rows = Some(rows);
         }
-        Ok(self.journal_rows.clone().unwrap_or_default())
-    }
-    fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
-        self.journal_all()?;
         // Made before the revision's first statement, so that recording it cannot
         // fail for want of the table once it is applied.
         if step.statements.len() > 1 && !self.journal_ready {
@@ -1254,30 +1244,6 @@ pub(crate) fn apply_steps(
         doing: doing.into(),
         error,
     };
-    // A downgrade below a half-applied revision would leave its applied statements'
-    // objects behind with nothing recording them.
-    if steps.iter().any(|s| s.direction == Direction::Downgrade)
-        && let Some((revision, entries)) = half_applied(
-            &sink
-                .journal_all()
-                .map_err(|e| db("reading the journal", e))?,
-        )
-        // Unless the run starts by reverting what it applied.
-        && steps[0].revision != revision
-    {
-        let table = sink.journal_table().unwrap_or_default();
-        return Err(RunError::HalfApplied(Box::new(HalfApplied {
-            forget: format!(
-                "DELETE FROM {table} WHERE revision = {} AND direction = {}",
-                render::quote_literal(&revision),
-                render::quote_literal(direction_name(Direction::Upgrade))
-            ),
-            revision,
-            applied: entries.len(),
-            table,
-            why: "this run does not revert them first".into(),
-        })));
-    }
     // Where an earlier run stopped in a revision whose statements commit one by one,
     // as the journal says; checked against the files for every revision before
     // anything runs (a step without statements, such as a stamp's, has none).
