@@ -203,3 +203,43 @@ fn check_migrations_on_mariadb_runs_the_revisions_into_a_scratch_database() {
         format!("{}{}", r.stdout, without_ids(&p, &r.stderr))
     );
 }
+
+/// The scratch database is made with the live database's character set and
+/// collation: a column the desired schema gives another character set than the
+/// database's default is written so, rather than read as the default.
+#[test]
+fn a_column_in_another_character_set_than_the_database_is_written_with_it() {
+    let p = DbProject::mysql(BIN, "");
+    let name = p.db().mysql().unwrap().name().to_string();
+    p.db().execute(&format!(
+        "ALTER DATABASE `{name}` CHARACTER SET latin1 COLLATE latin1_swedish_ci"
+    ));
+    // The server's own default: what a scratch database made without the live
+    // database's defaults would take, and read as no collation of the column's own.
+    let server = p.db().rows("SELECT @@collation_server");
+    let collation = &server[0];
+    std::fs::write(
+        p.path().join("schema.sql"),
+        format!("CREATE TABLE notes (\n    id int PRIMARY KEY,\n    plain varchar(20),\n    wide varchar(20) COLLATE {collation}\n);\n"),
+    )
+    .unwrap();
+    p.ok(&["revision", "--autogenerate", "-m", "notes"]);
+    let text = sections(&p, "notes");
+    assert!(
+        text.contains(&format!("`wide` varchar(20) COLLATE {collation}")),
+        "{text}"
+    );
+    assert!(text.contains("`plain` varchar(20),"), "{text}");
+    p.ok(&["upgrade", "head"]);
+    checks_clean(&p);
+    assert_eq!(
+        p.db().rows(
+            "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'notes' AND COLUMN_NAME <> 'id'"
+        ),
+        [
+            "plain|latin1_swedish_ci".to_string(),
+            format!("wide|{collation}")
+        ]
+    );
+}

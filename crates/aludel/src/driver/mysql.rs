@@ -314,6 +314,22 @@ impl MysqlDriver {
             .collect())
     }
 
+    /// ` CHARACTER SET c COLLATE l` of the database `name` (empty when it does not
+    /// exist: a new one takes the server's).
+    fn database_defaults(&mut self, name: &str) -> Result<String, DbError> {
+        let rows = self.rows(
+            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME \
+             FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            vec![Value::from(name)],
+        )?;
+        Ok(match rows.first().map(|r| (r.first(), r.get(1))) {
+            Some((Some(Some(charset)), Some(Some(collation)))) => {
+                format!(" CHARACTER SET {charset} COLLATE {collation}")
+            }
+            _ => String::new(),
+        })
+    }
+
     fn one(&mut self, sql: &str) -> Result<Option<String>, DbError> {
         Ok(self.query_column(sql)?.into_iter().next())
     }
@@ -328,9 +344,14 @@ impl Driver for MysqlDriver {
         Ok(self.query_column("SELECT version()")?.join(" "))
     }
 
+    /// Made with the character set and collation of this connection's database, so
+    /// that what the desired schema leaves to the defaults gets what the live
+    /// database gives it.
     fn create_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        let own = self.database.clone();
+        let defaults = self.database_defaults(&own)?;
         self.execute(&format!(
-            "CREATE DATABASE {}",
+            "CREATE DATABASE {}{defaults}",
             crate::render::quote_ident(Dialect::Mysql, name)
         ))
         .map_err(|mut e| {
@@ -383,8 +404,11 @@ impl Driver for MysqlDriver {
         let q = |s: &str| crate::render::quote_ident(Dialect::Mysql, s);
         let mut sql = Vec::new();
         for s in names {
+            // Made again as it was: its character set and collation are the defaults
+            // of what is loaded into it.
+            let defaults = self.database_defaults(s)?;
             sql.push(format!("DROP DATABASE IF EXISTS {}", q(s)));
-            sql.push(format!("CREATE DATABASE {}", q(s)));
+            sql.push(format!("CREATE DATABASE {}{defaults}", q(s)));
         }
         // Dropping the session's database leaves it in none.
         sql.push(format!("USE {}", q(&own)));
