@@ -374,16 +374,14 @@ impl Shadow {
     }
 
     /// Empties this shadow database for its next use within the same command, as
-    /// if it were a new one: cheaper than dropping it and creating another, which
-    /// costs PostgreSQL a checkpoint and the removal of every file the last use made.
-    /// A database aludel created has every schema it holds renamed out of the way
-    /// (`aludel_used_<n>_<i>`, where nothing reads them) and an empty `public` made,
-    /// as a new database has; a configured `shadow_database_url` has the schemas of
-    /// `scope` dropped and made again, as [`Shadow::open`] does. False when this
-    /// shadow cannot be emptied so (SQLite's, one that started with what `template1`
-    /// gave it beyond an empty `public`, one holding an event trigger, or a
-    /// refusal, such as a schema the user may not rename): the caller opens a new one
-    /// instead.
+    /// if it were a new one: cheaper than dropping it and creating another (on
+    /// PostgreSQL a checkpoint and the removal of every file the last use made). A
+    /// database aludel created is emptied by its driver
+    /// ([`Driver::empty_scratch_database`]: PostgreSQL renames its schemas out of
+    /// the way, MySQL makes it again); a configured `shadow_database_url` has the
+    /// schemas of `scope` emptied ([`Driver::empty_schemas`]), as [`Shadow::open`]
+    /// does. False when this shadow cannot be emptied so (SQLite's, one that did not
+    /// start empty, or a refusal): the caller opens a new one instead.
     pub fn renew(&mut self, scope: &InspectScope) -> bool {
         let owned = self.owner.is_some();
         let plain = self.plain;
