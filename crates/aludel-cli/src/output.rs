@@ -108,7 +108,8 @@ impl From<aludel::project::Error> for Failure {
             _ => None,
         };
         Failure {
-            message: e.to_string(),
+            // The database's error is the source of the error that carries it.
+            message: aludel::report::error_text(&e),
             revision,
             applied: 0,
         }

@@ -62,12 +62,12 @@ pub enum ImportError {
     #[error("--scratch-setup: {0}")]
     ScratchSetup(String),
     /// A file could not be written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Write {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -307,7 +307,7 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
     let versions = dir.join(&options.script_location).join("versions");
     std::fs::create_dir_all(&versions).map_err(|source| ImportError::Write {
         path: versions.clone(),
-        source,
+        error: source,
     })?;
     let existing = existing_ids(&versions);
     for revision in &found.revisions {
@@ -332,7 +332,7 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
         let text = aludel_toml(options, &report);
         std::fs::write(&toml_path, text).map_err(|source| ImportError::Write {
             path: toml_path.clone(),
-            source,
+            error: source,
         })?;
         report.config_written = Some(toml_path);
     }
@@ -611,12 +611,12 @@ fn write_new(path: &Path, text: &str) -> Result<(), ImportError> {
         .open(path)
         .map_err(|source| ImportError::Write {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
     file.write_all(text.as_bytes())
         .map_err(|source| ImportError::Write {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })
 }
 

@@ -42,12 +42,12 @@ pub enum AutogenError {
         path: PathBuf,
     },
     /// The desired schema's file or folder is unreadable.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     SchemaFile {
         /// The file or folder.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A statement of the desired schema cannot be split.
     #[error("{}:{}: {}", path.display(), error.line, error.kind)]
@@ -58,7 +58,7 @@ pub enum AutogenError {
         error: SplitError,
     },
     /// The shadow database refused a statement of the desired schema.
-    #[error("{}:{line}: the shadow database refused this statement of the desired schema:\n    {statement}\n{error}", path.display())]
+    #[error("{}:{line}: the shadow database refused this statement of the desired schema:\n    {statement}", path.display())]
     Desired {
         /// The file.
         path: PathBuf,
@@ -67,22 +67,25 @@ pub enum AutogenError {
         /// The statement.
         statement: String,
         /// The database's error.
+        #[source]
         error: DbError,
     },
     /// Creating, using or dropping the shadow database failed.
-    #[error("shadow database: {doing}: {error}")]
+    #[error("shadow database: {doing}")]
     Shadow {
         /// What was being done.
         doing: String,
         /// The database's error.
+        #[source]
         error: DbError,
     },
     /// Reading a database's schema failed.
-    #[error("reading the schema of {which}: {error}")]
+    #[error("reading the schema of {which}")]
     Inspect {
         /// `the database` or `the shadow database`.
         which: &'static str,
         /// The database's error.
+        #[source]
         error: DbError,
     },
     /// The changes cannot be written in this dialect.
@@ -153,7 +156,7 @@ pub fn desired_statements(
         } else {
             AutogenError::SchemaFile {
                 path: path.to_path_buf(),
-                source,
+                error: source,
             }
         }
     };

@@ -49,12 +49,12 @@ pub enum ConfigError {
         path: PathBuf,
     },
     /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML or has unknown or mistyped keys.
     #[error("{}: {message}", path.display())]
@@ -94,12 +94,12 @@ pub enum ConfigError {
         origin: String,
     },
     /// The database URL could not be parsed.
-    #[error("{origin}: {source}")]
+    #[error("{origin}: {error}")]
     Url {
         /// Where the URL came from (`--url`, `DATABASE_URL`, the file).
         origin: String,
         /// The parse error (already redacted).
-        source: UrlError,
+        error: UrlError,
     },
 }
 
@@ -414,7 +414,12 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ConfigError::NotFound { path });
             }
-            Err(source) => return Err(ConfigError::Read { path, source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path,
+                    error: source,
+                });
+            }
         };
         Self::from_text(&path, &text, overrides, env)
     }
@@ -477,7 +482,10 @@ impl Config {
         }
         let database_url = raw_url
             .parse::<DatabaseUrl>()
-            .map_err(|source| ConfigError::Url { origin, source })?
+            .map_err(|source| ConfigError::Url {
+                origin,
+                error: source,
+            })?
             .resolve_relative_to(&root);
 
         let version_table = interp("version_table", a.version_table)?

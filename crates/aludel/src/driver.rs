@@ -22,18 +22,19 @@ pub const COMPILED_DATABASES: &[&str] = &[
     "sqlite",
 ];
 
-/// An error the database reported, with its own text.
+/// An error the database reported, with its own text. The errors that carry one
+/// return it as their [`std::error::Error::source`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct DbError {
     /// The database's message, with detail and hint when it gives them. Never holds a
     /// password: URLs in it are redacted.
-    pub message: String,
+    pub(crate) message: String,
     /// The SQLSTATE or native error code, when known.
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
     /// What kind of failure it is, as the driver tells from the code: what a user
     /// should do about it depends on this, not on the text.
-    pub kind: DbErrorKind,
+    pub(crate) kind: DbErrorKind,
 }
 
 /// What a database error means for the run, told by the driver from its own codes.
@@ -115,6 +116,22 @@ impl DbError {
             code: None,
             kind: DbErrorKind::Statement,
         }
+    }
+
+    /// The database's message, with detail and hint when it gives them; URLs in it
+    /// redacted.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The SQLSTATE (PostgreSQL) or native error number (MySQL, SQLite), when known.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> DbErrorKind {
+        self.kind
     }
 
     /// The same error, of another kind.

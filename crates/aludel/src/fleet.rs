@@ -33,12 +33,12 @@ use crate::url::{DatabaseUrl, UrlError};
 #[non_exhaustive]
 pub enum FleetError {
     /// The file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A line of the targets file is not usable.
     #[error("{}:{line}: {message}", path.display())]
@@ -51,14 +51,14 @@ pub enum FleetError {
         message: String,
     },
     /// A URL in the targets file (or listed by its query) does not parse.
-    #[error("{}:{line}: {source}", path.display())]
+    #[error("{}:{line}: {error}", path.display())]
     Url {
         /// The targets file.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
         /// Why the URL is rejected (it never contains the password).
-        source: UrlError,
+        error: UrlError,
     },
     /// The same database is named twice.
     #[error("{}:{line}: {name} is already listed on line {first}; each database may appear once", path.display())]
@@ -153,7 +153,7 @@ impl TargetsFile {
     pub fn load(path: &Path, env: &dyn Env) -> Result<TargetsFile, FleetError> {
         let text = std::fs::read_to_string(path).map_err(|source| FleetError::Read {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         TargetsFile::parse(path, &text, env)
     }
@@ -202,7 +202,7 @@ impl TargetsFile {
                             FleetError::Url {
                                 path: path.to_path_buf(),
                                 line,
-                                source,
+                                error: source,
                             }
                         }
                     })
@@ -271,7 +271,7 @@ impl TargetsFile {
                         message,
                     };
                     let mut driver = runner::connect(from, connect, events)
-                        .map_err(|e| query_error(e.to_string()))?;
+                        .map_err(|e| query_error(crate::report::error_text(&e)))?;
                     let urls = driver
                         .query_column(sql)
                         .map_err(|e| query_error(e.to_string()))?;
@@ -283,7 +283,7 @@ impl TargetsFile {
                             .map_err(|source| FleetError::Url {
                                 path: self.path.clone(),
                                 line: *line,
-                                source,
+                                error: source,
                             })?
                             .resolve_relative_to(dir);
                         targets.push(Target { line: *line, url });
@@ -439,7 +439,7 @@ impl Workspace {
     pub fn load(path: &Path) -> Result<Workspace, FleetError> {
         let text = std::fs::read_to_string(path).map_err(|source| FleetError::Read {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         let invalid = |message: String| FleetError::Workspace {
             path: path.to_path_buf(),

@@ -33,6 +33,7 @@
 //! | [`project`] | the commands as library calls |
 //! | [`fleet`] | many databases (`--targets`, `--shard`) and many projects (`--workspace`) |
 //! | [`migrator`] | the application API: embedded or folder migrations, upgrade and start-up checks |
+//! | [`report`] | an error in full: its text and the causes it returns as its source |
 
 pub mod alembic_import;
 pub mod autogen;
@@ -45,6 +46,7 @@ pub mod migrator;
 pub mod ops;
 pub mod project;
 pub mod render;
+pub mod report;
 pub mod runner;
 pub mod schema;
 pub mod script;

@@ -33,8 +33,9 @@
 //! # let migrator = Migrator::from_dir("migrations")?;
 //! if let Err(e) = migrator.ensure_at_head("sqlite:///app.db", &mut |_| {}) {
 //!     // e.g. "the database is at 8b2e44c10f6a, this build expects c47d90e3ab15:
-//!     // run `aludel upgrade head`"
-//!     eprintln!("{e}");
+//!     // run `aludel upgrade head`"; a database's own error, when one is the
+//!     // cause, follows it
+//!     eprintln!("{}", aludel::report::error_text(&e));
 //!     std::process::exit(1);
 //! }
 //! # Ok::<(), aludel::migrator::Error>(())

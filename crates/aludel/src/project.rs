@@ -49,12 +49,12 @@ pub enum Error {
     #[error(transparent)]
     Run(#[from] RunError),
     /// A file could not be written or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Autogenerate or check could not compare the schemas.
     #[error(transparent)]
@@ -223,7 +223,10 @@ pub struct MergeOptions {
 pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
+        move |source| Error::Io {
+            path,
+            error: source,
+        }
     };
     let config = dir.join(crate::config::CONFIG_FILE_NAME);
     if config.exists() {
@@ -659,8 +662,9 @@ impl Project {
             None | Some(Target::Base) => Ok(Vec::new()),
             Some(Target::Current) => self.current_rows(events).map_err(|e| {
                 Error::Invalid(format!(
-                    "`current` in a --sql range is read from the database's version table, and it could not be read: {e}\n\
-                     name the revision the database is at instead, e.g. `REV:head`"
+                    "`current` in a --sql range is read from the database's version table, and it could not be read: {}\n\
+                     name the revision the database is at instead, e.g. `REV:head`",
+                    crate::report::error_text(&e)
                 ))
             }),
             Some(t) => Ok(self

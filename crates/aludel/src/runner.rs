@@ -152,7 +152,9 @@ pub struct MigrationFailure {
     pub statement: Option<Statement>,
     /// Whether the failure came at the revision's COMMIT (`statement` is then `None`).
     pub committing: bool,
-    /// The database's error.
+    /// The database's error: the [`source`](std::error::Error::source), not printed
+    /// by `Display` ([`crate::report::error_text`] prints both).
+    #[source]
     pub error: DbError,
     /// What the failure left behind, for the user to act on.
     pub outcome: String,
@@ -188,11 +190,6 @@ impl MigrationFailure {
                 });
             }
         }
-        let _ = write!(
-            s,
-            "\n  database error: {}",
-            crate::text::message(&self.error.message).replace('\n', "\n    ")
-        );
         let _ = write!(s, "\n  {}", self.outcome);
         s
     }
@@ -226,11 +223,12 @@ pub enum RunError {
         holder: Option<String>,
     },
     /// aludel's own bookkeeping failed (reading or creating the version table, ...).
-    #[error("{doing}: {error}")]
+    #[error("{doing}")]
     Database {
         /// What aludel was doing.
         doing: String,
         /// The database's error.
+        #[source]
         error: DbError,
     },
     /// A revision failed.
@@ -2044,7 +2042,14 @@ mod tests {
         let text = err.to_string();
         assert_eq!(
             text,
-            "upgrade of revision b failed (make b)\n  file: v/b.sql:7\n  statement: BAD\n  database error: ERROR: boom\n  the revision was rolled back: the database is at a; fix the revision and run the command again"
+            "upgrade of revision b failed (make b)\n  file: v/b.sql:7\n  statement: BAD\n  the revision was rolled back: the database is at a; fix the revision and run the command again"
+        );
+        // The database's error is the source, printed once, after the rest.
+        let db = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<DbError>());
+        assert_eq!(db.map(DbError::message), Some("ERROR: boom"));
+        assert_eq!(
+            crate::report::error_text(&err),
+            format!("{text}\n  database error: ERROR: boom")
         );
     }
 
@@ -2062,9 +2067,9 @@ mod tests {
                 log: vec![],
                 fail_on: "LOCKS",
             };
-            let err = apply_steps(&mut sink, Dialect::Postgres, &steps, policy, &mut |_| {})
-                .unwrap_err()
-                .to_string();
+            let err =
+                apply_steps(&mut sink, Dialect::Postgres, &steps, policy, &mut |_| {}).unwrap_err();
+            let err = crate::report::error_text(&err);
             assert_eq!(
                 err.contains("max_locks_per_transaction")
                     && err.contains("transaction_per_migration = true"),

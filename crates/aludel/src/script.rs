@@ -41,12 +41,12 @@ pub enum ScriptError {
         message: String,
     },
     /// SQL that cannot be split into statements.
-    #[error("{}:{}: {}", path.display(), source.line, source.kind)]
+    #[error("{}:{}: {}", path.display(), error.line, error.kind)]
     Split {
         /// The file.
         path: PathBuf,
         /// Where and what.
-        source: SplitError,
+        error: SplitError,
     },
     /// Two files declare the same revision id.
     #[error(
@@ -76,12 +76,12 @@ pub enum ScriptError {
         path: PathBuf,
     },
     /// A file or folder could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A revision has no section for the requested direction and dialect.
     #[error("{}", missing_section_message(path, *direction, *dialect))]
@@ -192,7 +192,7 @@ impl Script {
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
         let io = |source| ScriptError::Io {
             path: path.to_path_buf(),
-            source,
+            error: source,
         };
         Script::from_bytes(path, std::fs::read(path).map_err(io)?)
     }
@@ -353,7 +353,7 @@ impl Script {
         split_statements(section.sql, dialect, section.first_line).map_err(|source| {
             ScriptError::Split {
                 path: self.path().to_path_buf(),
-                source,
+                error: source,
             }
         })
     }
@@ -406,7 +406,7 @@ impl ScriptDir {
         let folder = open_folder(versions_dir)?;
         let io = |source| ScriptError::Io {
             path: versions_dir.to_path_buf(),
-            source,
+            error: source,
         };
         let Some(file) = cache_file else {
             let names = folder.sql_files().map_err(io)?;
@@ -582,7 +582,7 @@ fn open_folder(dir: &Path) -> Result<folder::Folder, ScriptError> {
         },
         _ => ScriptError::Io {
             path: dir.to_path_buf(),
-            source: e,
+            error: e,
         },
     })
 }
@@ -890,7 +890,10 @@ fn read_script(
 ) -> Result<Script, ScriptError> {
     match folder.read(name, buf) {
         Ok(len) => Script::from_bytes(path, buf[..len].to_vec()),
-        Err(source) => Err(ScriptError::Io { path, source }),
+        Err(source) => Err(ScriptError::Io {
+            path,
+            error: source,
+        }),
     }
 }
 

@@ -50,7 +50,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The database's own error, when there is one, is the source: printed after.
+            eprintln!("error: {}", aludel::report::error_text(&e));
             ExitCode::FAILURE
         }
     }

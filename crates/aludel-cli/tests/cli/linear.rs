@@ -296,8 +296,8 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
         "ERROR upgrade of revision bbb failed (create b){indent}\
          file: [PROJECT]/migrations/versions/bbb.sql:8{indent}\
          statement: INSERT INTO nosuch VALUES (1){indent}\
-         database error: {database_error}{indent}\
-         the revision was rolled back: the database is at aaa; fix the revision and run the command again\n"
+         the revision was rolled back: the database is at aaa; fix the revision and run the command again{indent}\
+         database error: {database_error}\n"
     );
     expect(
         &p.fails(&["upgrade", "head"]),

@@ -184,7 +184,7 @@ impl ScriptTemplate {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ScriptTemplate::builtin()),
             Err(source) => Err(ScriptError::Io {
                 path: path.to_path_buf(),
-                source,
+                error: source,
             }),
         }
     }
@@ -389,7 +389,10 @@ pub fn write_new(dir: &Path, file_name: &str, text: &str) -> Result<PathBuf, Scr
     }
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ScriptError::Io { path, source }
+        move |source| ScriptError::Io {
+            path,
+            error: source,
+        }
     };
     // Hidden and not `.sql`, so a leftover after a crash is never loaded.
     let tmp = dir.join(format!(".{file_name}.{}.tmp", generate_rev_id()));

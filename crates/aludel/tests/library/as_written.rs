@@ -196,7 +196,8 @@ fn refused_in_place(
     let first = shadow.driver().unwrap().inspect(scope).unwrap();
     let mut in_place = first.clone();
     let error = written_in_place(&mut in_place, shadow.driver().unwrap(), scope).unwrap_err();
-    assert!(error.to_string().contains(reason), "{error}");
+    let text = aludel::report::error_text(&error);
+    assert!(text.contains(reason), "{text}");
     assert_eq!(in_place, first);
     assert_eq!(shadow.driver().unwrap().inspect(scope).unwrap(), first);
     first

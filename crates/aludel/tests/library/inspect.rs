@@ -537,12 +537,12 @@ fn postgres_inspection_errors_say_what_was_being_read() {
     let error = driver.inspect(&scope(&["public"], &[])).unwrap_err();
     assert!(
         error
-            .message
+            .message()
             .starts_with("reading the schemas of schema public: "),
         "{}",
-        error.message
+        error.message()
     );
-    assert!(error.message.contains("aborted"), "{}", error.message);
+    assert!(error.message().contains("aborted"), "{}", error.message());
 }
 
 /// A TCP relay to the test server that counts the queries a client sends: the

@@ -205,6 +205,23 @@ fn a_failing_revision_names_its_embedded_file(backend: Backend) {
     assert_eq!(failure.revision, "b2");
     assert_eq!(failure.path, Path::new("migrations/versions/b.sql"));
     assert_eq!(failure.statement.as_ref().map(|s| s.line), Some(5));
+    // The database's error is the source, with its kind, and printed once: by
+    // `error_text`, after the message, not by `Display`.
+    let db = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<aludel::driver::DbError>())
+        .unwrap_or_else(|| panic!("no database error as the source: {e:?}"));
+    assert_eq!(
+        db.kind(),
+        aludel::driver::DbErrorKind::AlreadyExists,
+        "{db:?}"
+    );
+    assert!(!e.to_string().contains(db.message()), "{e}");
+    let text = aludel::report::error_text(&e);
+    assert_eq!(text.matches(db.message()).count(), 1, "{text}");
+    assert!(
+        text.ends_with(&format!("database error: {}", db.message())),
+        "{text}"
+    );
     // Each revision commits on its own: the first one stays.
     assert_eq!(m.current(&t.url, &mut quiet()).unwrap(), ["a1"]);
 }
