@@ -869,6 +869,7 @@ impl DesiredCache {
 
 /// What comparing the database with the desired schema found.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Comparison {
     /// The changes, in an order that runs.
     pub diff: Diff,
@@ -1581,6 +1582,7 @@ pub fn compare(
 
 /// The upgrade and downgrade SQL of a comparison, as a revision's sections hold them.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Sections {
     /// The upgrade section's body.
     pub upgrade: String,

@@ -63,6 +63,7 @@ impl Renames {
 
 /// The changes from one catalog to another.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diff {
     /// The changes, in an order that runs.
     pub ops: Vec<Op>,

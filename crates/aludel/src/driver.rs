@@ -187,6 +187,7 @@ impl ConnectError {
 
 /// The outcome of running a list of statements: which one failed, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatementFailure {
     /// Index of the failing statement in the list given.
     pub index: usize,
@@ -206,6 +207,7 @@ pub struct InspectScope {
 
 /// A catalog read from a database, and what it saw but does not model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Inspection {
     /// What was read.
     pub catalog: crate::schema::Catalog,
@@ -438,6 +440,7 @@ pub fn serverless_scratch(
 /// An index the database keeps up to date but does not use, left by a concurrent
 /// build that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidIndex {
     /// Its name, as the database's messages quote it.
     pub name: String,

@@ -18,6 +18,7 @@ use crate::url::{DatabaseUrl, Dialect};
 
 /// One revision to run, fully prepared.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PreparedStep {
     /// The revision run.
     pub revision: String,
@@ -138,6 +139,7 @@ pub enum Event {
 /// A revision that failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}", self.render())]
+#[non_exhaustive]
 pub struct MigrationFailure {
     /// The revision.
     pub revision: String,
@@ -252,6 +254,7 @@ pub enum RunError {
 #[error(
     "downgrade not run: revision {revision} is half applied: an earlier upgrade stopped after {applied} of its statements, which the journal {table} records, and the version table does not record the revision; {why}.\n  Finish the revision first (`aludel upgrade {revision}` once its failing statement is fixed resumes after them), or undo them by hand and forget them ({forget};), then run the downgrade again. Nothing was run."
 )]
+#[non_exhaustive]
 pub struct HalfApplied {
     /// The revision.
     pub revision: String,
@@ -1486,6 +1489,7 @@ fn resume_point(
     path.display(),
     if heads.is_empty() { "<base>".to_string() } else { heads.join(", ") }
 )]
+#[non_exhaustive]
 pub struct JournalMismatch {
     /// The revision.
     pub revision: String,

@@ -108,6 +108,7 @@ impl fmt::Debug for DatabaseUrl {
 /// A URL that could not be understood. The URL in the message is redacted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid database URL '{url}': {reason}")]
+#[non_exhaustive]
 pub struct UrlError {
     /// The URL with its password replaced by `***`.
     pub url: String,

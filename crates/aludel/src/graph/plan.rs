@@ -7,6 +7,7 @@ use crate::graph::Range;
 
 /// One migration to run.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Step {
     /// The revision whose section runs.
     pub revision: RevisionId,
@@ -16,6 +17,7 @@ pub struct Step {
 
 /// An ordered list of steps, all in one direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Plan {
     /// The direction of every step.
     pub direction: Direction,

@@ -19,6 +19,7 @@ mod sqlite;
 
 /// The SQL of one op.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RenderedOp {
     /// What the op does, as [`Op`]'s `Display` says it.
     pub description: String,
@@ -34,6 +35,7 @@ pub struct RenderedOp {
 /// An op the dialect cannot express.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{dialect} has no {what} ({op})")]
+#[non_exhaustive]
 pub struct DdlError {
     /// The dialect.
     pub dialect: Dialect,

@@ -113,6 +113,7 @@ pub enum Housekeeping {
 /// SQL that cannot be split because something opened is never closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {kind}")]
+#[non_exhaustive]
 pub struct SplitError {
     /// The 1-based line where the unclosed construct starts.
     pub line: usize,
