@@ -21,7 +21,7 @@ use crate::diff::{Diff, Renames};
 use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
 use crate::ops::Op;
 use crate::render::{DdlError, RenderedOp, render_ops};
-use crate::schema::{Catalog, ExpressionPlace};
+use crate::schema::{Catalog, ExpressionPlace, Generated};
 use crate::script::{SplitError, split_statements};
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -1195,7 +1195,7 @@ pub fn written_in_place(
             columns.extend(table.primary_key.iter().map(|p| p.name.clone()));
             for c in &table.columns {
                 if let Some(g) = &c.generated {
-                    let key = WrittenKey::over_columns("generated", g, t, table)
+                    let key = WrittenKey::over_columns("generated", &g.expression, t, table)
                         .map(|k| k.with(&c.data_type, c.collation.as_deref()));
                     if let Some(&from) = key.as_ref().and_then(|k| written_once.get(k)) {
                         let rewritten = Rewritten::Generated {
@@ -1360,7 +1360,8 @@ pub fn written_in_place(
             ],
             Rewritten::Generated { copy, .. } => vec![
                 column_of(back, copy)
-                    .and_then(|i| back.columns[i].generated.clone())
+                    .and_then(|i| back.columns[i].generated.as_ref())
+                    .map(|g| g.expression.clone())
                     .ok_or_else(|| missing(format!("the generated column {q}.{copy}")))
                     .map(Some)?,
             ],
@@ -1422,7 +1423,13 @@ pub fn written_in_place(
             }
             Rewritten::Generated { column, .. } => {
                 if let Some(i) = column_of(table, &column) {
-                    table.columns[i].generated = form.remove(0);
+                    let column = &mut table.columns[i];
+                    match (form.remove(0), &mut column.generated) {
+                        (Some(expression), Some(g)) => g.expression = expression,
+                        (expression, _) => {
+                            column.generated = expression.map(Generated::stored);
+                        }
+                    }
                 }
             }
             Rewritten::Check { name, .. } => {

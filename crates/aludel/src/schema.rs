@@ -44,7 +44,7 @@ impl Catalog {
                         f(place(t, format!("{}.default", c.name)), d);
                     }
                     if let Some(g) = &mut c.generated {
-                        f(place(t, format!("{}.generated", c.name)), g);
+                        f(place(t, format!("{}.generated", c.name)), &mut g.expression);
                     }
                 }
                 for (name, check) in &mut table.checks {
@@ -132,12 +132,46 @@ pub struct Column {
     pub default: Option<String>,
     /// Identity or serial, when the column takes its values from a sequence it owns.
     pub identity: Option<Identity>,
-    /// The expression of a generated (computed, stored) column.
-    pub generated: Option<String>,
+    /// How a generated (computed) column computes its values.
+    pub generated: Option<Generated>,
     /// A collation other than the database's default.
     pub collation: Option<String>,
     /// The column's comment.
     pub comment: Option<String>,
+}
+
+/// A generated column's expression, and whether its values are stored in the table
+/// (`STORED`) or computed when read (`VIRTUAL`, SQLite's default, MySQL's and
+/// PostgreSQL 18's option).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// The expression, as the database prints it.
+    pub expression: String,
+    /// `STORED` rather than `VIRTUAL`.
+    pub stored: bool,
+}
+
+impl Generated {
+    /// A `STORED` generated column of `expression`.
+    pub fn stored(expression: impl Into<String>) -> Generated {
+        Generated {
+            expression: expression.into(),
+            stored: true,
+        }
+    }
+
+    /// A `VIRTUAL` generated column of `expression`.
+    pub fn virtual_(expression: impl Into<String>) -> Generated {
+        Generated {
+            expression: expression.into(),
+            stored: false,
+        }
+    }
+
+    /// `STORED` or `VIRTUAL`, as the column's definition says it.
+    pub fn keyword(&self) -> &'static str {
+        if self.stored { "STORED" } else { "VIRTUAL" }
+    }
 }
 
 /// How a column numbers itself.

@@ -462,6 +462,33 @@ fn column_generated_add(t: Test) {
     .run(t);
 }
 
+/// A VIRTUAL generated column is written VIRTUAL, not STORED (SQLite's default when
+/// neither is said).
+fn column_generated_virtual_add(t: Test) {
+    change(
+        BASE,
+        edit(
+            BASE,
+            "    code text\n",
+            "    code text,\n    double_pages integer GENERATED ALWAYS AS (pages * 2) VIRTUAL\n",
+        ),
+    )
+    .after_upgrade("SELECT id, double_pages FROM books", &["1|200", "2|400"])
+    .run(t);
+}
+
+/// STORED to VIRTUAL is a change of the column: drawn as a new column, not ignored.
+fn column_generated_stored_to_virtual(t: Test) {
+    let base = edit(
+        BASE,
+        "    code text\n",
+        "    code text,\n    double_pages integer GENERATED ALWAYS AS (pages * 2) STORED\n",
+    );
+    change(&base, edit(&base, ") STORED\n", ") VIRTUAL\n"))
+        .after_upgrade("SELECT id, double_pages FROM books", &["1|200", "2|400"])
+        .run(t);
+}
+
 fn column_collation(t: Test) {
     change(
         BASE,
@@ -497,6 +524,8 @@ on!([sqlite, postgres, mysql]:
     column_default_drop,
     column_generated_add,
 );
+// VIRTUAL generated columns came in PostgreSQL 18; the suite's server is older.
+on!([sqlite, mysql]: column_generated_virtual_add, column_generated_stored_to_virtual);
 // Identity columns, collation "C" and `COMMENT ON` are PostgreSQL's: MariaDB's
 // AUTO_INCREMENT, collations and comments are in autogenerate_mariadb.rs.
 on!([postgres]: column_identity_add, column_identity_drop, column_collation, column_comment);

@@ -244,7 +244,11 @@ impl Renderer<'_> {
             def.push_str(" PRIMARY KEY AUTOINCREMENT");
         }
         if let Some(g) = &c.generated {
-            def.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
+            def.push_str(&format!(
+                " GENERATED ALWAYS AS ({}) {}",
+                g.expression,
+                g.keyword()
+            ));
         }
         match c.identity {
             Some(Identity::Always) => def.push_str(" GENERATED ALWAYS AS IDENTITY"),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aludel::driver::{ConnectOptions, Driver, InspectScope, Skipped, connect};
 use aludel::schema::{
-    Catalog, Check, Column, EnumType, ForeignKey, Identity, Index, IndexKey, PrimaryKey,
+    Catalog, Check, Column, EnumType, ForeignKey, Generated, Identity, Index, IndexKey, PrimaryKey,
     ReferentialAction, Schema, Sequence, Table, Unique, View,
 };
 use aludel::url::DatabaseUrl;
@@ -168,7 +168,7 @@ fn pg_people() -> Table {
             ..col("created", "timestamp with time zone", false)
         },
         Column {
-            generated: Some("(price * (2)::numeric)".into()),
+            generated: Some(Generated::stored("(price * (2)::numeric)")),
             ..col("doubled", "numeric", true)
         },
         col("data", "jsonb", true),
@@ -777,11 +777,12 @@ fn sqlite_main() -> Schema {
                 ..col("created", "timestamp", false)
             },
             Column {
-                generated: Some("price * 2".into()),
+                generated: Some(Generated::stored("price * 2")),
                 ..col("doubled", "numeric", true)
             },
             Column {
-                generated: Some("upper(name)".into()),
+                // Written without STORED: SQLite's default, VIRTUAL.
+                generated: Some(Generated::virtual_("upper(name)")),
                 ..col("upper_name", "text", true)
             },
             col("email", "text", true),
@@ -1006,7 +1007,10 @@ fn defaults_read_as_postgresql_prints_them_with_their_table() {
         .columns
         .iter()
         .filter_map(|c| {
-            let text = c.default.as_ref().or(c.generated.as_ref())?;
+            let text = c
+                .default
+                .as_ref()
+                .or(c.generated.as_ref().map(|g| &g.expression))?;
             Some(format!("{}={text}", c.name))
         })
         .collect();

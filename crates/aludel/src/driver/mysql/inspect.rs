@@ -18,8 +18,8 @@ use mysql::Value;
 use super::MysqlDriver;
 use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
 use crate::schema::{
-    Catalog, Check, Column, ForeignKey, Identity, Index, IndexKey, PrimaryKey, ReferentialAction,
-    Schema, Table, Unique, View,
+    Catalog, Check, Column, ForeignKey, Generated, Identity, Index, IndexKey, PrimaryKey,
+    ReferentialAction, Schema, Table, Unique, View,
 };
 
 /// The catalog's schema names for `scope`: those it names, or `""` for the
@@ -198,16 +198,9 @@ pub(super) fn inspect(
         let extra = text(row, 6);
         let upper = extra.to_ascii_uppercase();
         let generated = if upper.contains("VIRTUAL GENERATED") {
-            unreadable.insert(
-                (schema.clone(), name.clone()),
-                format!(
-                    "its column {} is a VIRTUAL generated column (aludel models stored ones)",
-                    text(row, 2)
-                ),
-            );
-            None
+            at(row, 7).map(Generated::virtual_)
         } else if upper.contains("STORED GENERATED") || upper.contains("PERSISTENT") {
-            at(row, 7).map(str::to_string)
+            at(row, 7).map(Generated::stored)
         } else {
             None
         };

@@ -14,7 +14,7 @@ use tokio_postgres::types::ToSql;
 use super::{PostgresDriver, db_error};
 use crate::driver::{DbError, InspectScope, Inspection, Skipped};
 use crate::schema::{
-    Catalog, Check, Column, EnumType, ForeignKey, Identity, Index, IndexKey, PrimaryKey,
+    Catalog, Check, Column, EnumType, ForeignKey, Generated, Identity, Index, IndexKey, PrimaryKey,
     ReferentialAction, Sequence, Table, Unique, View, normalize_type,
 };
 
@@ -637,7 +637,10 @@ fn read_columns(rows: &[Row], out: &mut Inspection) -> Result<(), tokio_postgres
         if identity.is_some() {
             default = None;
         } else if attgenerated == "s" {
-            generated = default.take();
+            generated = default.take().map(Generated::stored);
+        } else if attgenerated == "v" {
+            // PostgreSQL 18's virtual generated columns.
+            generated = default.take().map(Generated::virtual_);
         }
         let column = Column {
             name: row.try_get(2)?,

@@ -17,8 +17,8 @@ use rusqlite::{Connection, Row};
 use super::db_error;
 use crate::driver::{DbError, InspectScope, Inspection, Skipped};
 use crate::schema::{
-    Check, Column, ForeignKey, Identity, Index, IndexKey, PrimaryKey, ReferentialAction, Schema,
-    Unique, View,
+    Check, Column, ForeignKey, Generated, Identity, Index, IndexKey, PrimaryKey, ReferentialAction,
+    Schema, Unique, View,
 };
 use sql_text::TableSql;
 
@@ -216,12 +216,16 @@ pub(super) fn inspect(conn: &Connection, scope: &InspectScope) -> Result<Inspect
                 .push((raw.pk, raw.column.name.clone()));
         }
         let mut column = raw.column;
+        // table_xinfo's `hidden`: 2 a VIRTUAL generated column, 3 a STORED one.
         if raw.hidden == 2 || raw.hidden == 3 {
             column.generated = sql
                 .generated
                 .iter()
                 .find(|(c, _)| c.eq_ignore_ascii_case(&column.name))
-                .map(|(_, e)| e.clone());
+                .map(|(_, e)| Generated {
+                    expression: e.clone(),
+                    stored: raw.hidden == 3,
+                });
             column.default = None;
         }
         if sql

@@ -20,7 +20,11 @@ impl Renderer<'_> {
             def.push_str(&format!(" COLLATE {coll}"));
         }
         if let Some(g) = &c.generated {
-            def.push_str(&format!(" GENERATED ALWAYS AS ({g}) STORED"));
+            def.push_str(&format!(
+                " GENERATED ALWAYS AS ({}) {}",
+                g.expression,
+                g.keyword()
+            ));
         }
         if !c.nullable {
             def.push_str(" NOT NULL");
@@ -144,7 +148,8 @@ impl Renderer<'_> {
             Op::RenameColumn { table, from, to } => vec![self.rename_column(table, from, to)],
             Op::AlterColumn { table, from, to } => {
                 if from.generated != to.generated {
-                    // A generation expression cannot become a plain column in place.
+                    // A generation expression cannot become a plain column, or change
+                    // between STORED and VIRTUAL, in place.
                     vec![
                         self.drop_column(table, &to.name),
                         format!("{} ADD COLUMN {}", alter(table), self.my_column(to)),

@@ -174,7 +174,7 @@ fn sqlite_can_add(c: &Column) -> bool {
         !d.starts_with('(') && !d.to_ascii_uppercase().starts_with("CURRENT_")
     });
     c.identity.is_none()
-        && c.generated.is_none()
+        && c.generated.as_ref().is_none_or(|g| !g.stored)
         && constant_default
         && (c.nullable || c.default.is_some())
 }
@@ -193,8 +193,9 @@ fn sqlite_can_drop(t: &Table, name: &str) -> bool {
         })
         && !t.foreign_keys.values().any(|f| f.columns.contains(&n))
         && !t.checks.values().any(|c| mentions(&c.expression, name))
-        && !t
-            .columns
-            .iter()
-            .any(|c| c.generated.as_deref().is_some_and(|g| mentions(g, name)))
+        && !t.columns.iter().any(|c| {
+            c.generated
+                .as_ref()
+                .is_some_and(|g| mentions(&g.expression, name))
+        })
 }
