@@ -9,7 +9,9 @@
 //!   Both sides are measured in the same run, alternating which goes first.
 //! - `mariadb`: the same history in MySQL's types, `aludel upgrade head` on an empty
 //!   MariaDB database against `mariadb < up.sql` (the mysql client) on the same
-//!   statements, and `downgrade base` against the reverse script (`mariadb.rs`).
+//!   statements, and `downgrade base` against the reverse script; then both against
+//!   the client reading aludel's own `--sql` scripts, version rows included
+//!   (`mariadb.rs`).
 //! - `queries`: `heads`, `history` and `current` on a 10,000-revision history (SQLite
 //!   database stamped at head), and `--help`.
 //! - `autogen`: introspection, diff, `check` cold and warm, and `revision

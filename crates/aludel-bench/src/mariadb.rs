@@ -5,6 +5,11 @@
 //! run; aludel adds its version-table change per revision and a journal row per
 //! statement but the last.
 //!
+//! A second table compares aludel with the client reading aludel's own offline
+//! script (`aludel upgrade head --sql`, `aludel downgrade head:base --sql`): the same
+//! statements and version-table rows, without the journal and the read-back of the
+//! version table that make a stopped run resumable and a tampered table noticed.
+//!
 //! MariaDB comes from `ALUDEL_BENCH_MYSQL_URL` (default
 //! `mysql://root@127.0.0.1:3306/test`, no password); the `mariadb` (or `mysql`)
 //! client must be on PATH.
@@ -107,21 +112,59 @@ pub(crate) fn bench_mariadb(bin: &Path, o: &Options, peak: &mut u64) -> Result<(
         Ok(m)
     };
     let url = url_for(db_a);
-    up_and_down(
-        o,
-        "client",
-        (Some("1.10"), None),
-        || {
-            recreate(db_a)?;
-            recreate(db_c)
-        },
-        |down: bool| by_client(if down { &down_script } else { &up }),
-        |down: bool| {
-            settle();
-            all_the_way(bin, &config, &url, down)
-        },
-        peak,
-    )?;
+    // The offline scripts need no connection: the URL only names the dialect.
+    let offline = |args: &[&str], name: &str| -> Result<std::path::PathBuf> {
+        let out = Command::new(bin)
+            .arg("-c")
+            .arg(&config)
+            .args(["--url", &url])
+            .args(args)
+            .output()
+            .map_err(|e| format!("{}: {e}", bin.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "aludel {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, out.stdout).map_err(|e| e.to_string())?;
+        Ok(path)
+    };
+    let up_sql = offline(&["upgrade", "head", "--sql"], "up-offline.sql")?;
+    let down_sql = offline(&["downgrade", "head:base", "--sql"], "down-offline.sql")?;
+    for (title, baseline, target, up, down) in [
+        (None, "client", Some("1.10"), &up, &down_script),
+        (
+            Some(
+                "The client reading aludel's offline script (the same statements and version rows, no journal):",
+            ),
+            "client --sql",
+            None,
+            &up_sql,
+            &down_sql,
+        ),
+    ] {
+        if let Some(title) = title {
+            println!("\n{title}");
+        }
+        up_and_down(
+            o,
+            baseline,
+            (target, None),
+            || {
+                recreate(db_a)?;
+                recreate(db_c)
+            },
+            |going_down: bool| by_client(if going_down { down } else { up }),
+            |going_down: bool| {
+                settle();
+                all_the_way(bin, &config, &url, going_down)
+            },
+            peak,
+        )?;
+    }
     sql(&format!("DROP DATABASE IF EXISTS {db_a}"))?;
     sql(&format!("DROP DATABASE IF EXISTS {db_c}"))?;
     Ok(())
