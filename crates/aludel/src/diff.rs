@@ -100,6 +100,8 @@ struct Phases {
     drop_tables: Vec<Op>,
     drop_types: Vec<Op>,
     add_constraints: Vec<Op>,
+    /// After the keys: SQLite's `WITHOUT ROWID` needs its table's primary key.
+    table_options: Vec<Op>,
     create_indexes: Vec<Op>,
     add_foreign_keys: Vec<Op>,
     create_views: Vec<Op>,
@@ -121,6 +123,7 @@ impl Phases {
             self.drop_tables,
             self.drop_types,
             self.add_constraints,
+            self.table_options,
             self.create_indexes,
             self.add_foreign_keys,
             self.create_views,
@@ -540,6 +543,13 @@ fn diff_table(t: &QName, old: &Table, new: &Table, p: &mut Phases, suggestions: 
             table: t.clone(),
             from: old.comment.clone(),
             to: new.comment.clone(),
+        });
+    }
+    if old.options != new.options {
+        p.table_options.push(Op::SetTableOptions {
+            table: t.clone(),
+            from: old.options.clone(),
+            to: new.options.clone(),
         });
     }
 }

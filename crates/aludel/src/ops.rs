@@ -3,6 +3,7 @@
 //! generated revision is the upgrade's inverses in reverse order. An op whose inverse
 //! would lose information (PostgreSQL cannot remove an enum value) says so.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::schema::{
@@ -161,6 +162,15 @@ pub enum Op {
         /// The comment after.
         to: Option<String>,
     },
+    /// A table's options changed ([`crate::schema::Table::options`]).
+    SetTableOptions {
+        /// The table.
+        table: QName,
+        /// The options before.
+        from: BTreeMap<String, String>,
+        /// The options after.
+        to: BTreeMap<String, String>,
+    },
 }
 
 impl Op {
@@ -215,6 +225,11 @@ impl Op {
             Op::CreateView(n, v) => Op::DropView(n, v),
             Op::DropView(n, v) => Op::CreateView(n, v),
             Op::SetTableComment { table, from, to } => Op::SetTableComment {
+                table,
+                from: to,
+                to: from,
+            },
+            Op::SetTableOptions { table, from, to } => Op::SetTableOptions {
                 table,
                 from: to,
                 to: from,
@@ -339,7 +354,8 @@ impl Op {
             | Op::DropTable(t, _) => Some(t),
             Op::RenameColumn { table, .. }
             | Op::AlterColumn { table, .. }
-            | Op::SetTableComment { table, .. } => Some(table),
+            | Op::SetTableComment { table, .. }
+            | Op::SetTableOptions { table, .. } => Some(table),
             Op::RenameTable { from, .. } => Some(from),
             _ => None,
         }
@@ -386,6 +402,7 @@ impl Op {
                 t.foreign_keys.remove(n);
             }
             Op::SetTableComment { to, .. } => t.comment = to.clone(),
+            Op::SetTableOptions { to, .. } => t.options = to.clone(),
             _ => {}
         }
     }
@@ -450,6 +467,21 @@ impl fmt::Display for Op {
             Op::CreateView(n, _) => write!(f, "add view {n}"),
             Op::DropView(n, _) => write!(f, "remove view {n}"),
             Op::SetTableComment { table, .. } => write!(f, "change the comment of table {table}"),
+            Op::SetTableOptions { table, from, to } => {
+                let changed: Vec<&str> = from
+                    .keys()
+                    .chain(to.keys())
+                    .filter(|k| from.get(*k) != to.get(*k))
+                    .map(String::as_str)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                write!(
+                    f,
+                    "change the options of table {table} ({})",
+                    changed.join(", ")
+                )
+            }
             Op::SetViewComment { view, .. } => write!(f, "change the comment of view {view}"),
         }
     }

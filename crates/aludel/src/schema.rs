@@ -91,6 +91,10 @@ pub struct Schema {
     pub enums: BTreeMap<String, EnumType>,
     /// Sequences not owned by an identity or serial column, by name.
     pub sequences: BTreeMap<String, Sequence>,
+    /// The database's default collation (MySQL), which a table's `COLLATE` option is
+    /// told apart from.
+    #[serde(default)]
+    pub collation: Option<String>,
 }
 
 /// A table.
@@ -110,7 +114,16 @@ pub struct Table {
     pub checks: BTreeMap<String, Check>,
     /// The table's comment.
     pub comment: Option<String>,
+    /// The options written after the column list that change what the table is, by
+    /// name, with their values: MySQL's `ENGINE` (when not InnoDB) and `COLLATE` (when
+    /// not the database's default), SQLite's `STRICT` and `WITHOUT ROWID` (no value).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
+
+/// The storage engine a MySQL table has when its `ENGINE` option is not given
+/// ([`Table::options`]).
+pub const MYSQL_DEFAULT_ENGINE: &str = "InnoDB";
 
 impl Table {
     /// The column named `name`.

@@ -297,11 +297,61 @@ fn table_comment_change(t: Test) {
     .run(t);
 }
 
+/// SQLite's `STRICT` and `WITHOUT ROWID` are what the table is: a change of either
+/// rebuilds it, with its rows.
+fn table_options_sqlite(t: Test) {
+    change(
+        BASE,
+        edit(
+            BASE,
+            "    code text\n);",
+            "    code text\n) STRICT, WITHOUT ROWID;",
+        ),
+    )
+    .run(t);
+}
+
+/// A MySQL table's default character set: the columns that name none are declared
+/// again to take it, the one that names its own keeps it.
+fn table_collation_mysql(t: Test) {
+    let base = edit(
+        BASE,
+        "    code text\n);",
+        "    code varchar(5) COLLATE utf8mb4_bin\n);",
+    );
+    change(
+        &base,
+        edit(
+            &base,
+            "COLLATE utf8mb4_bin\n);",
+            "COLLATE utf8mb4_bin\n) DEFAULT CHARSET=latin1;",
+        ),
+    )
+    .run(t);
+}
+
+/// A table in another storage engine than InnoDB, on MySQL.
+const NOTES_MYISAM: &str =
+    "CREATE TABLE notes (\n    id integer PRIMARY KEY,\n    body text\n) ENGINE=MyISAM;\n";
+
+/// A MySQL table's storage engine is given when the table is made.
+fn table_add_engine_mysql(t: Test) {
+    change(BASE, plus(BASE, NOTES_MYISAM)).run(t);
+}
+
+/// A MySQL table's storage engine changes with `ALTER TABLE ... ENGINE`.
+fn table_engine_mysql(t: Test) {
+    let base = plus(BASE, NOTES_MYISAM);
+    change(&base, edit(&base, "ENGINE=MyISAM", "ENGINE=Aria")).run(t);
+}
+
 on!([sqlite, postgres, mysql]:
     table_add,
     table_drop,
     table_rename,
 );
+on!([sqlite]: table_options_sqlite);
+on!([mysql]: table_collation_mysql, table_add_engine_mysql, table_engine_mysql);
 // `COMMENT ON` is PostgreSQL's: MariaDB's comments are in autogenerate_mariadb.rs.
 on!([postgres]: table_comment, table_comment_change);
 

@@ -71,13 +71,13 @@ pub fn render_ops(
         op.apply(&mut state);
         let rest = &ops[i + 1..];
         let (statements, notes, rebuilt) = match dialect {
-            Dialect::Postgres => (r.postgres(op), r.postgres_notes(op), None),
+            Dialect::Postgres => (r.postgres(op)?, r.postgres_notes(op), None),
             Dialect::Sqlite => {
                 let (statements, rebuilt) =
                     r.sqlite(op, before.as_ref(), &state, rest, &created)?;
                 (statements, Vec::new(), rebuilt)
             }
-            Dialect::Mysql => (r.mysql(op, &ops[..i])?, Vec::new(), None),
+            Dialect::Mysql => (r.mysql(op, &ops[..i], &state)?, Vec::new(), None),
         };
         out.push(RenderedOp {
             description: op.to_string(),
@@ -325,7 +325,17 @@ impl Renderer<'_> {
                 self.foreign_key(f)
             ));
         }
-        format!("CREATE TABLE {name} (\n    {}\n)", parts.join(",\n    "))
+        let mut sql = format!("CREATE TABLE {name} (\n    {}\n)", parts.join(",\n    "));
+        // SQLite's table options (PostgreSQL's tables have none in the catalog).
+        let options: Vec<&str> = ["WITHOUT ROWID", "STRICT"]
+            .into_iter()
+            .filter(|o| t.options.contains_key(*o))
+            .collect();
+        if !options.is_empty() {
+            sql.push(' ');
+            sql.push_str(&options.join(", "));
+        }
+        sql
     }
 
     /// `ALTER TABLE ... DROP COLUMN`, as every dialect writes it.

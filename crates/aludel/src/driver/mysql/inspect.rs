@@ -18,8 +18,8 @@ use mysql::Value;
 use super::MysqlDriver;
 use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
 use crate::schema::{
-    Catalog, Check, Column, ForeignKey, Generated, Identity, Index, IndexKey, PrimaryKey,
-    ReferentialAction, Schema, Table, Unique, View,
+    Catalog, Check, Column, ForeignKey, Generated, Identity, Index, IndexKey, MYSQL_DEFAULT_ENGINE,
+    PrimaryKey, ReferentialAction, Schema, Table, Unique, View,
 };
 
 /// The catalog's schema names for `scope`: those it names, or `""` for the
@@ -140,8 +140,11 @@ pub(super) fn inspect(
 
     let tables = driver.rows(
         &format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COLLATION, TABLE_COMMENT \
-             FROM information_schema.TABLES WHERE TABLE_SCHEMA {filter} ORDER BY 1, 2"
+            "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.TABLE_COLLATION, \
+             t.TABLE_COMMENT, t.ENGINE, s.DEFAULT_COLLATION_NAME \
+             FROM information_schema.TABLES t \
+             JOIN information_schema.SCHEMATA s ON s.SCHEMA_NAME = t.TABLE_SCHEMA \
+             WHERE TABLE_SCHEMA {filter} ORDER BY 1, 2"
         ),
         params.clone(),
     )?;
@@ -155,18 +158,26 @@ pub(super) fn inspect(
         match kind.as_str() {
             "BASE TABLE" => {
                 let comment = text(row, 4);
-                catalog
-                    .schemas
-                    .entry(schema.clone())
-                    .or_default()
-                    .tables
-                    .insert(
-                        name.clone(),
-                        Table {
-                            comment: (!comment.is_empty()).then_some(comment),
-                            ..Table::default()
-                        },
-                    );
+                let (engine, collation, default_collation) =
+                    (text(row, 5), text(row, 3), text(row, 6));
+                // Only what differs from what a table gets when it names neither.
+                let mut options = BTreeMap::new();
+                if !engine.is_empty() && !engine.eq_ignore_ascii_case(MYSQL_DEFAULT_ENGINE) {
+                    options.insert("ENGINE".to_string(), engine);
+                }
+                if !collation.is_empty() && collation != default_collation {
+                    options.insert("COLLATE".to_string(), collation.clone());
+                }
+                let entry = catalog.schemas.entry(schema.clone()).or_default();
+                entry.collation = (!default_collation.is_empty()).then_some(default_collation);
+                entry.tables.insert(
+                    name.clone(),
+                    Table {
+                        comment: (!comment.is_empty()).then_some(comment),
+                        options,
+                        ..Table::default()
+                    },
+                );
                 collations.insert((schema, name), text(row, 3));
             }
             "VIEW" => {}

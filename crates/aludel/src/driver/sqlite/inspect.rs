@@ -251,6 +251,11 @@ pub(super) fn inspect(conn: &Connection, scope: &InspectScope) -> Result<Inspect
         let Some(t) = schema.tables.get_mut(table) else {
             continue;
         };
+        t.options = sql
+            .options
+            .iter()
+            .map(|o| (o.to_string(), String::new()))
+            .collect();
         let n = names
             .entry(table.clone())
             .or_insert_with(|| Names::new(sql));

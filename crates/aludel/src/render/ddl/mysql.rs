@@ -3,9 +3,11 @@
 //! quotes them all the same way. Each statement commits by itself there, so a
 //! change is as few statements as it can be.
 
+use std::collections::BTreeMap;
+
 use super::{DdlError, Renderer};
 use crate::ops::{Op, QName};
-use crate::schema::{Column, ForeignKey, Identity, Index, Table};
+use crate::schema::{Catalog, Column, ForeignKey, Identity, Index, MYSQL_DEFAULT_ENGINE, Table};
 use crate::url::Dialect;
 
 /// A string literal for MySQL's default SQL mode, where a backslash escapes.
@@ -61,10 +63,64 @@ impl Renderer<'_> {
             self.qname(name),
             parts.join(",\n    ")
         );
+        for (key, value) in &t.options {
+            sql.push_str(&format!(" {key} = {value}"));
+        }
         if let Some(comment) = &t.comment {
             sql.push_str(&format!(" COMMENT = {}", literal(comment)));
         }
         sql
+    }
+
+    /// A change of a table's `ENGINE` or `COLLATE`. A table's collation is the default
+    /// of its columns that name none: those are declared again after it, so that they
+    /// take it as a new table would (MySQL's `CONVERT TO` would change the columns
+    /// that name their own too, and widen `TEXT` types).
+    fn my_table_options(
+        &self,
+        op: &Op,
+        table: &QName,
+        from: &BTreeMap<String, String>,
+        to: &BTreeMap<String, String>,
+        after: &Catalog,
+    ) -> Result<Vec<String>, DdlError> {
+        let alter = format!("ALTER TABLE {}", self.qname(table));
+        let mut out = Vec::new();
+        if let Some(key) = from
+            .keys()
+            .chain(to.keys())
+            .find(|k| !matches!(k.as_str(), "ENGINE" | "COLLATE"))
+        {
+            return Err(self.lacks(&format!("the table option {key}"), op));
+        }
+        if from.get("ENGINE") != to.get("ENGINE") {
+            let engine = to
+                .get("ENGINE")
+                .map(String::as_str)
+                .unwrap_or(MYSQL_DEFAULT_ENGINE);
+            out.push(format!("{alter} ENGINE = {engine}"));
+        }
+        if from.get("COLLATE") != to.get("COLLATE") {
+            let schema = after.schemas.get(&table.schema);
+            let Some(collation) = to
+                .get("COLLATE")
+                .or_else(|| schema.and_then(|s| s.collation.as_ref()))
+            else {
+                return Err(self.lacks("the database's default collation, to go back to", op));
+            };
+            out.push(format!("{alter} DEFAULT COLLATE = {collation}"));
+            let columns = schema
+                .and_then(|s| s.tables.get(&table.name))
+                .map(|t| t.columns.as_slice())
+                .unwrap_or_default();
+            for c in columns
+                .iter()
+                .filter(|c| c.collation.is_none() && c.generated.is_none() && is_text(&c.data_type))
+            {
+                out.push(format!("{alter} MODIFY COLUMN {}", self.my_column(c)));
+            }
+        }
+        Ok(out)
     }
 
     fn my_create_index(
@@ -122,7 +178,12 @@ impl Renderer<'_> {
 
     /// The statements of `op` on MySQL or MariaDB; `earlier` are the ops before it in
     /// the same list.
-    pub(super) fn mysql(&self, op: &Op, earlier: &[Op]) -> Result<Vec<String>, DdlError> {
+    pub(super) fn mysql(
+        &self,
+        op: &Op,
+        earlier: &[Op],
+        after: &Catalog,
+    ) -> Result<Vec<String>, DdlError> {
         let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
         Ok(match op {
             Op::CreateSchema(s) => vec![format!("CREATE DATABASE {}", self.ident(s))],
@@ -216,6 +277,9 @@ impl Renderer<'_> {
                 literal(to.as_deref().unwrap_or(""))
             )],
             Op::SetViewComment { .. } => return Err(self.lacks("comments on views", op)),
+            Op::SetTableOptions { table, from, to } => {
+                self.my_table_options(op, table, from, to, after)?
+            }
         })
     }
 }
@@ -235,4 +299,22 @@ fn renamed_with_table(name: &str, table: &QName, earlier: &[Op]) -> String {
         }
     }
     name
+}
+
+/// Whether a column of type `data_type` (as MySQL prints it) holds text in a
+/// character set, and so takes its table's collation when it names none.
+fn is_text(data_type: &str) -> bool {
+    let t = data_type.to_ascii_lowercase();
+    [
+        "char",
+        "varchar",
+        "tinytext",
+        "text",
+        "mediumtext",
+        "longtext",
+        "enum",
+        "set",
+    ]
+    .iter()
+    .any(|k| t == *k || t.starts_with(&format!("{k}(")) || t.starts_with(&format!("{k} ")))
 }

@@ -1,15 +1,24 @@
 //! Schema changes as PostgreSQL writes them: every change in place, `ALTER TABLE`
 //! by `ALTER TABLE`.
 
-use super::Renderer;
+use super::{DdlError, Renderer};
 use crate::ops::{Op, QName};
 use crate::render::quote_literal;
 use crate::schema::{Column, Identity};
+use crate::url::Dialect;
 
 impl Renderer<'_> {
-    pub(super) fn postgres(&self, op: &Op) -> Vec<String> {
+    pub(super) fn postgres(&self, op: &Op) -> Result<Vec<String>, DdlError> {
         let alter = |t: &QName| format!("ALTER TABLE {}", self.qname(t));
-        match op {
+        // The options the catalog holds are MySQL's and SQLite's.
+        let no_options = || DdlError {
+            dialect: Dialect::Postgres,
+            what: "table options (MySQL's and SQLite's)".into(),
+            op: op.to_string(),
+        };
+        Ok(match op {
+            Op::SetTableOptions { .. } => return Err(no_options()),
+            Op::CreateTable(_, t) if !t.options.is_empty() => return Err(no_options()),
             Op::CreateSchema(s) => vec![format!("CREATE SCHEMA {}", self.ident(s))],
             Op::DropSchema(s) => vec![format!("DROP SCHEMA {}", self.ident(s))],
             Op::CreateEnum(n, e) => {
@@ -152,7 +161,7 @@ impl Renderer<'_> {
                 self.qname(view),
                 Self::comment_literal(to)
             )],
-        }
+        })
     }
 
     pub(super) fn postgres_notes(&self, op: &Op) -> Vec<String> {

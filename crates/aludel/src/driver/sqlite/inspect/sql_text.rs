@@ -208,6 +208,9 @@ pub(super) struct TableSql {
     pub foreign_keys: Vec<ForeignKeySql>,
     /// Generated columns: column, expression.
     pub generated: Vec<(String, String)>,
+    /// The table options after the column list, as SQLite names them: `STRICT`,
+    /// `WITHOUT ROWID`.
+    pub options: Vec<&'static str>,
 }
 
 /// A foreign key as written.
@@ -252,6 +255,13 @@ pub(super) fn parse_create_table(sql: &str) -> TableSql {
         } else {
             column_sql(sql, &tokens, from, to, &mut out);
         }
+    }
+    let tail = tokens.get(close + 1..).unwrap_or_default();
+    if tail.iter().any(|t| t.is("ROWID")) {
+        out.options.push("WITHOUT ROWID");
+    }
+    if tail.iter().any(|t| t.is("STRICT")) {
+        out.options.push("STRICT");
     }
     out
 }
