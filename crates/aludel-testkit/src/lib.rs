@@ -593,6 +593,17 @@ impl Backend {
             Backend::Mysql => "mysql",
         }
     }
+
+    /// The progress line `aludel` prints on standard error before each statement of a
+    /// revision that runs statement by statement, which every revision does on MariaDB
+    /// (its DDL commits by itself); empty on SQLite and PostgreSQL, where a revision
+    /// runs in a transaction. `excerpt` is the statement as printed (without its `;`).
+    pub fn statement_line(self, line: usize, excerpt: &str) -> String {
+        match self {
+            Backend::Mysql => format!("INFO  Running the statement at line {line}: {excerpt}\n"),
+            Backend::Sqlite | Backend::Postgres => String::new(),
+        }
+    }
 }
 
 /// Runs each test body `fn NAME(Backend)` on the backends listed, as the tests
@@ -752,9 +763,24 @@ impl Db {
         }
     }
 
-    /// The user tables, the version table included (PostgreSQL: those in `public`),
-    /// sorted. A missing SQLite file has none.
+    /// The user tables, the version table included but not its journal (PostgreSQL:
+    /// those in `public`), sorted. A missing SQLite file has none. The journal,
+    /// `<version table>_journal`, is aludel's bookkeeping: every MariaDB revision and
+    /// every `transaction false` one makes it, so a test that means it reads
+    /// [`Db::all_tables`].
     pub fn tables(&self) -> Vec<String> {
+        let all = self.all_tables();
+        all.iter()
+            .filter(|t| {
+                !t.strip_suffix("_journal")
+                    .is_some_and(|version| all.iter().any(|v| v == version))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Every table, aludel's journal included, sorted.
+    pub fn all_tables(&self) -> Vec<String> {
         match self {
             Db::Postgres(db) => db.tables(),
             Db::Mysql(db) => db.tables(),
