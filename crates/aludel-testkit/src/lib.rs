@@ -132,10 +132,11 @@ impl MysqlDatabase {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// The names of the tables, sorted.
+    /// The names of the tables (not views, as on the other databases), sorted.
     pub fn tables(&self) -> Vec<String> {
         self.rows(&format!(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'",
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = '{}' AND TABLE_TYPE = 'BASE TABLE'",
             self.name
         ))
     }
@@ -873,6 +874,78 @@ impl DbProject {
     /// Runs `aludel ARGS` in the project folder.
     pub fn run(&self, args: &[&str]) -> Run {
         self.filter(self.project.run(args))
+    }
+
+    /// `expected` standard error of a run, written as on SQLite and PostgreSQL, with
+    /// the lines MariaDB adds on its own: after each `INFO  Running upgrade .. -> REV,
+    /// ..` (or `downgrade REV -> ..`) line, one [`Backend::statement_line`] per statement
+    /// of that section of REV's file in the versions folder (its `mysql` section where
+    /// it has one). For revisions of short statements, each ending its line with `;`
+    /// (a statement over several lines is printed with its lines joined by a space);
+    /// unchanged on SQLite and PostgreSQL.
+    pub fn with_statement_lines(&self, expected: &str) -> String {
+        let backend = self.backend();
+        if backend != Backend::Mysql {
+            return expected.to_string();
+        }
+        let mut out = String::new();
+        for line in expected.split_inclusive('\n') {
+            out.push_str(line);
+            let step = line
+                .strip_prefix("INFO  Running upgrade ")
+                .and_then(|rest| rest.split_once(" -> "))
+                .map(|(_, to)| ("upgrade", to.split(',').next().unwrap_or(to)))
+                .or_else(|| {
+                    line.strip_prefix("INFO  Running downgrade ")
+                        .and_then(|rest| rest.split_once(" -> "))
+                        .map(|(from, _)| ("downgrade", from))
+                });
+            if let Some((section, revision)) = step {
+                for (n, sql) in self.section_statements(revision.trim(), section) {
+                    out.push_str(&backend.statement_line(n, &sql));
+                }
+            }
+        }
+        out
+    }
+
+    /// The statements (line, text without `;`) of `section` of `revision`'s file, for
+    /// MariaDB: its `mysql` section where it has one.
+    fn section_statements(&self, revision: &str, section: &str) -> Vec<(usize, String)> {
+        let header = format!("-- aludel:revision {revision}\n");
+        let text = std::fs::read_dir(self.versions())
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .find(|t| t.starts_with(&header))
+            .unwrap_or_else(|| panic!("no file for revision {revision}"));
+        let lines: Vec<&str> = text.lines().collect();
+        let start = |name: &str| lines.iter().position(|l| l.trim_end() == name);
+        let Some(first) = start(&format!("-- aludel:{section} mysql"))
+            .or_else(|| start(&format!("-- aludel:{section}")))
+        else {
+            return vec![];
+        };
+        let mut statements = Vec::new();
+        let mut current: Option<(usize, String)> = None;
+        for (i, l) in lines.iter().enumerate().skip(first + 1) {
+            let t = l.trim();
+            if t.starts_with("-- aludel:") {
+                break;
+            }
+            if t.is_empty() || t.starts_with("--") {
+                continue;
+            }
+            let (n, mut sql) = current.take().unwrap_or((i + 1, String::new()));
+            if !sql.is_empty() {
+                sql.push(' ');
+            }
+            sql.push_str(t);
+            match sql.strip_suffix(';') {
+                Some(done) => statements.push((n, done.to_string())),
+                None => current = Some((n, sql)),
+            }
+        }
+        statements
     }
 
     /// Runs and asserts exit 0.
