@@ -1750,15 +1750,15 @@ fn failure_outcome(
                 at(&step.heads_before)
             );
         }
+        let how = if transactional_ddl {
+            "it runs outside a transaction"
+        } else {
+            "this database commits DDL immediately"
+        };
         let partial = match statement {
             Some(s) if s.line > 0 => format!(
-                "statements before line {} of this revision were applied and are not rolled back ({}); ",
+                "statements before line {} of this revision were applied and are not rolled back ({how}); ",
                 s.line,
-                if transactional_ddl {
-                    "it runs outside a transaction"
-                } else {
-                    "this database commits DDL immediately"
-                }
             ),
             _ => String::new(),
         };
@@ -1766,6 +1766,15 @@ fn failure_outcome(
             || "repair the database by hand, then run the command again".to_string(),
             |p| format!("{p} (after undoing what this revision applied)"),
         );
+        if statement.is_none() && !step.statements.is_empty() {
+            // Every statement ran and recording the revision failed: one of them may
+            // have changed the version table itself, so only where it was is known.
+            return format!(
+                "all {} statements of this revision were applied ({how}), but the revision is not recorded; the version table was at {} before it: {next}",
+                step.statements.len(),
+                at(&step.heads_before)
+            );
+        }
         return format!(
             "{partial}the version table is at {}: {next}",
             at(&step.heads_before)
