@@ -1,11 +1,12 @@
-//! Test helpers for aludel: a throwaway PostgreSQL database per test, temporary project
-//! folders with revision files, running the real `aludel` binary, and snapshot filters
-//! for the parts of output that change from run to run (temp paths, durations).
+//! Test helpers for aludel: a throwaway PostgreSQL or MariaDB database per test,
+//! temporary project folders with revision files, running the real `aludel` binary, and
+//! snapshot filters for the parts of output that change from run to run (temp paths,
+//! durations).
 //!
-//! One test body can run on SQLite and on PostgreSQL: [`on_both!`] turns
-//! `fn NAME(Backend)` into the tests `NAME::sqlite` and `NAME::postgres`; a [`DbProject`]
-//! is a project on a fresh database of that [`Backend`], and its [`Db`] reads the
-//! database back (rows, tables, version rows) the same way on both.
+//! One test body runs on every database: [`on_all!`] turns `fn NAME(Backend)` into the
+//! tests `NAME::sqlite`, `NAME::postgres` and `NAME::mysql` ([`on_both!`]: the first
+//! two); a [`DbProject`] is a project on a fresh database of that [`Backend`], and its
+//! [`Db`] reads the database back (rows, tables, version rows) the same way on each.
 //!
 //! PostgreSQL comes from `ALUDEL_TEST_POSTGRES_URL`, else `postgresql://postgres@127.0.0.1:5432/postgres`;
 //! MariaDB (or MySQL) from `ALUDEL_TEST_MYSQL_URL`, else `mysql://root@127.0.0.1:3306/test`

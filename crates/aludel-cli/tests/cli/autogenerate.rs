@@ -5,7 +5,7 @@ use aludel_testkit::{Backend, DbProject, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
-/// A small shop that both dialects accept as written.
+/// A small shop that every dialect accepts as written.
 const SHOP: &str = "CREATE TABLE customers (
     id integer PRIMARY KEY,
     name text NOT NULL,

@@ -1,6 +1,6 @@
 //! Broken revision files and bad arguments: each stops with exit 1 (2 for a usage
 //! error) and a message naming the file and line, never a panic, and before anything
-//! runs: the database is left as it was. Run on SQLite and PostgreSQL.
+//! runs: the database is left as it was. Run on SQLite, PostgreSQL and MariaDB.
 
 use aludel_testkit::{Backend, DbProject, Rev, Run, on_all};
 

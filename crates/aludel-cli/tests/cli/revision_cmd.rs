@@ -1,6 +1,6 @@
 //! `aludel init`, `aludel revision` and `aludel merge`: the files they write, their
 //! names and the errors that stop them. Writing files needs no database; the flows that
-//! then upgrade run on SQLite and PostgreSQL.
+//! then upgrade run on SQLite, PostgreSQL and MariaDB.
 
 use aludel_testkit::{Backend, DbProject, PgDatabase, Rev, TestProject, expect, on_all};
 
