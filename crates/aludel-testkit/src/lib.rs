@@ -1,11 +1,12 @@
-//! Test helpers for aludel: a throwaway PostgreSQL database per test, temporary project
-//! folders with revision files, running the real `aludel` binary, and snapshot filters
-//! for the parts of output that change from run to run (temp paths, durations).
+//! Test helpers for aludel: a throwaway PostgreSQL or MariaDB database per test,
+//! temporary project folders with revision files, running the real `aludel` binary, and
+//! snapshot filters for the parts of output that change from run to run (temp paths,
+//! durations).
 //!
-//! One test body can run on SQLite and on PostgreSQL: [`on_both!`] turns
-//! `fn NAME(Backend)` into the tests `NAME::sqlite` and `NAME::postgres`; a [`DbProject`]
-//! is a project on a fresh database of that [`Backend`], and its [`Db`] reads the
-//! database back (rows, tables, version rows) the same way on both.
+//! One test body runs on every database: [`on_all!`] turns `fn NAME(Backend)` into the
+//! tests `NAME::sqlite`, `NAME::postgres` and `NAME::mysql` ([`on_both!`]: the first
+//! two); a [`DbProject`] is a project on a fresh database of that [`Backend`], and its
+//! [`Db`] reads the database back (rows, tables, version rows) the same way on each.
 //!
 //! PostgreSQL comes from `ALUDEL_TEST_POSTGRES_URL`, else `postgresql://postgres@127.0.0.1:5432/postgres`;
 //! MariaDB (or MySQL) from `ALUDEL_TEST_MYSQL_URL`, else `mysql://root@127.0.0.1:3306/test`
@@ -132,10 +133,11 @@ impl MysqlDatabase {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// The names of the tables, sorted.
+    /// The names of the tables (not views, as on the other databases), sorted.
     pub fn tables(&self) -> Vec<String> {
         self.rows(&format!(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'",
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = '{}' AND TABLE_TYPE = 'BASE TABLE'",
             self.name
         ))
     }
@@ -593,6 +595,17 @@ impl Backend {
             Backend::Mysql => "mysql",
         }
     }
+
+    /// The progress line `aludel` prints on standard error before each statement of a
+    /// revision that runs statement by statement, which every revision does on MariaDB
+    /// (its DDL commits by itself); empty on SQLite and PostgreSQL, where a revision
+    /// runs in a transaction. `excerpt` is the statement as printed (without its `;`).
+    pub fn statement_line(self, line: usize, excerpt: &str) -> String {
+        match self {
+            Backend::Mysql => format!("INFO  Running the statement at line {line}: {excerpt}\n"),
+            Backend::Sqlite | Backend::Postgres => String::new(),
+        }
+    }
 }
 
 /// Runs each test body `fn NAME(Backend)` on the backends listed, as the tests
@@ -752,9 +765,24 @@ impl Db {
         }
     }
 
-    /// The user tables, the version table included (PostgreSQL: those in `public`),
-    /// sorted. A missing SQLite file has none.
+    /// The user tables, the version table included but not its journal (PostgreSQL:
+    /// those in `public`), sorted. A missing SQLite file has none. The journal,
+    /// `<version table>_journal`, is aludel's bookkeeping: every MariaDB revision and
+    /// every `transaction false` one makes it, so a test that means it reads
+    /// [`Db::all_tables`].
     pub fn tables(&self) -> Vec<String> {
+        let all = self.all_tables();
+        all.iter()
+            .filter(|t| {
+                !t.strip_suffix("_journal")
+                    .is_some_and(|version| all.iter().any(|v| v == version))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Every table, aludel's journal included, sorted.
+    pub fn all_tables(&self) -> Vec<String> {
         match self {
             Db::Postgres(db) => db.tables(),
             Db::Mysql(db) => db.tables(),
@@ -847,6 +875,78 @@ impl DbProject {
     /// Runs `aludel ARGS` in the project folder.
     pub fn run(&self, args: &[&str]) -> Run {
         self.filter(self.project.run(args))
+    }
+
+    /// `expected` standard error of a run, written as on SQLite and PostgreSQL, with
+    /// the lines MariaDB adds on its own: after each `INFO  Running upgrade .. -> REV,
+    /// ..` (or `downgrade REV -> ..`) line, one [`Backend::statement_line`] per statement
+    /// of that section of REV's file in the versions folder (its `mysql` section where
+    /// it has one). For revisions of short statements, each ending its line with `;`
+    /// (a statement over several lines is printed with its lines joined by a space);
+    /// unchanged on SQLite and PostgreSQL.
+    pub fn with_statement_lines(&self, expected: &str) -> String {
+        let backend = self.backend();
+        if backend != Backend::Mysql {
+            return expected.to_string();
+        }
+        let mut out = String::new();
+        for line in expected.split_inclusive('\n') {
+            out.push_str(line);
+            let step = line
+                .strip_prefix("INFO  Running upgrade ")
+                .and_then(|rest| rest.split_once(" -> "))
+                .map(|(_, to)| ("upgrade", to.split(',').next().unwrap_or(to)))
+                .or_else(|| {
+                    line.strip_prefix("INFO  Running downgrade ")
+                        .and_then(|rest| rest.split_once(" -> "))
+                        .map(|(from, _)| ("downgrade", from))
+                });
+            if let Some((section, revision)) = step {
+                for (n, sql) in self.section_statements(revision.trim(), section) {
+                    out.push_str(&backend.statement_line(n, &sql));
+                }
+            }
+        }
+        out
+    }
+
+    /// The statements (line, text without `;`) of `section` of `revision`'s file, for
+    /// MariaDB: its `mysql` section where it has one.
+    fn section_statements(&self, revision: &str, section: &str) -> Vec<(usize, String)> {
+        let header = format!("-- aludel:revision {revision}\n");
+        let text = std::fs::read_dir(self.versions())
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .find(|t| t.starts_with(&header))
+            .unwrap_or_else(|| panic!("no file for revision {revision}"));
+        let lines: Vec<&str> = text.lines().collect();
+        let start = |name: &str| lines.iter().position(|l| l.trim_end() == name);
+        let Some(first) = start(&format!("-- aludel:{section} mysql"))
+            .or_else(|| start(&format!("-- aludel:{section}")))
+        else {
+            return vec![];
+        };
+        let mut statements = Vec::new();
+        let mut current: Option<(usize, String)> = None;
+        for (i, l) in lines.iter().enumerate().skip(first + 1) {
+            let t = l.trim();
+            if t.starts_with("-- aludel:") {
+                break;
+            }
+            if t.is_empty() || t.starts_with("--") {
+                continue;
+            }
+            let (n, mut sql) = current.take().unwrap_or((i + 1, String::new()));
+            if !sql.is_empty() {
+                sql.push(' ');
+            }
+            sql.push_str(t);
+            match sql.strip_suffix(';') {
+                Some(done) => statements.push((n, done.to_string())),
+                None => current = Some((n, sql)),
+            }
+        }
+        statements
     }
 
     /// Runs and asserts exit 0.

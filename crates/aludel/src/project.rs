@@ -731,7 +731,7 @@ impl Project {
             }
         }
         let steps = self.prepare(&plan, &start)?;
-        let mut sink = SqlText::new();
+        let mut sink = SqlText::for_dialect(self.dialect());
         if start.is_empty() {
             sink.statement(&table.create());
         }
@@ -877,7 +877,7 @@ impl Project {
         // online from an empty table: `Heads::stamp` decides both.
         let changes = self.stamp_changes(&start, &plain, purge)?;
         let after = rows_after(&start, &changes);
-        let mut sink = SqlText::new();
+        let mut sink = SqlText::for_dialect(self.dialect());
         if start.is_empty() {
             sink.statement(&table.create());
         }

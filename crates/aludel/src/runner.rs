@@ -1180,6 +1180,8 @@ impl Sink for LiveSink<'_> {
 #[derive(Debug, Default)]
 pub struct SqlText {
     out: String,
+    /// Whether a statement with a `;` of its own is written between `DELIMITER` lines.
+    delimit: bool,
 }
 
 impl SqlText {
@@ -1187,9 +1189,30 @@ impl SqlText {
     pub fn new() -> Self {
         Self::default()
     }
+    /// An empty script for `dialect`: on MySQL and MariaDB, whose `mysql` client ends a
+    /// statement at every `;` outside quotes, a statement holding one (a routine's or
+    /// a trigger's body) is written between `DELIMITER` lines, so the client sends it
+    /// whole.
+    pub fn for_dialect(dialect: Dialect) -> Self {
+        Self {
+            out: String::new(),
+            delimit: dialect == Dialect::Mysql,
+        }
+    }
     /// Adds a statement (terminated with `;`) followed by a blank line.
     pub fn statement(&mut self, sql: &str) {
-        self.out.push_str(sql.trim_end());
+        let sql = sql.trim_end();
+        if self.delimit && has_unquoted_semicolon(sql) {
+            let delimiter = ["$$", "//", "%%", "~~"]
+                .into_iter()
+                .find(|d| !sql.contains(d))
+                .unwrap_or("$$ENDS$$");
+            self.out.push_str(&format!(
+                "DELIMITER {delimiter}\n{sql}\n{delimiter}\nDELIMITER ;\n\n"
+            ));
+            return;
+        }
+        self.out.push_str(sql);
         self.out.push_str(";\n\n");
     }
     /// The text.
@@ -1226,6 +1249,30 @@ impl Sink for SqlText {
         self.out.push_str(&render::comment(text));
         self.out.push_str("\n\n");
     }
+}
+
+/// Whether `sql` holds a `;` outside quoted strings and identifiers (in a comment too:
+/// the `mysql` client may end a statement there).
+fn has_unquoted_semicolon(sql: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in sql.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q != '`' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if matches!(c, '\'' | '"' | '`') => quote = Some(c),
+            None if c == ';' => return true,
+            None => {}
+        }
+    }
+    false
 }
 
 /// Runs `steps` through `sink` under `policy`: the one code path of live and offline
@@ -1707,15 +1754,15 @@ fn failure_outcome(
                 at(&step.heads_before)
             );
         }
+        let how = if transactional_ddl {
+            "it runs outside a transaction"
+        } else {
+            "this database commits DDL immediately"
+        };
         let partial = match statement {
             Some(s) if s.line > 0 => format!(
-                "statements before line {} of this revision were applied and are not rolled back ({}); ",
+                "statements before line {} of this revision were applied and are not rolled back ({how}); ",
                 s.line,
-                if transactional_ddl {
-                    "it runs outside a transaction"
-                } else {
-                    "this database commits DDL immediately"
-                }
             ),
             _ => String::new(),
         };
@@ -1723,6 +1770,15 @@ fn failure_outcome(
             || "repair the database by hand, then run the command again".to_string(),
             |p| format!("{p} (after undoing what this revision applied)"),
         );
+        if statement.is_none() && !step.statements.is_empty() {
+            // Every statement ran and recording the revision failed: one of them may
+            // have changed the version table itself, so only where it was is known.
+            return format!(
+                "all {} statements of this revision were applied ({how}), but the revision is not recorded; the version table was at {} before it: {next}",
+                step.statements.len(),
+                at(&step.heads_before)
+            );
+        }
         return format!(
             "{partial}the version table is at {}: {next}",
             at(&step.heads_before)
@@ -1902,7 +1958,7 @@ mod tests {
     }
 
     fn offline(steps: &[PreparedStep], policy: TransactionPolicy, dialect: Dialect) -> String {
-        let mut sink = SqlText::new();
+        let mut sink = SqlText::for_dialect(dialect);
         apply_steps(&mut sink, dialect, steps, policy, &mut |_| {}).unwrap();
         sink.into_string()
     }
@@ -1971,6 +2027,34 @@ mod tests {
             text,
             "BEGIN;\n\n-- Running upgrade  -> a\n\nS1;\n\nUPDATE v SET version_num = 'a';\n\nCOMMIT;\n\n\
              -- Running upgrade a -> b\n\nCREATE INDEX CONCURRENTLY i ON a (x);\n\nUPDATE v SET version_num = 'b';\n\n"
+        );
+    }
+
+    #[test]
+    fn mysql_compound_statements_are_delimited_for_its_client() {
+        let body =
+            "CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW\nBEGIN\n    SET NEW.x = 1;\nEND";
+        let steps = [step(
+            "a",
+            &[],
+            true,
+            &["CREATE TABLE a (x varchar(9) DEFAULT 'a;b')", body],
+        )];
+        let text = offline(&steps, TransactionPolicy::PerMigration, Dialect::Mysql);
+        assert!(
+            text.contains(&format!(
+                "CREATE TABLE a (x varchar(9) DEFAULT 'a;b');\n\nDELIMITER $$\n{body}\n$$\nDELIMITER ;\n\n"
+            )),
+            "{text}"
+        );
+        // psql and SQLite send a body whole.
+        let text = offline(&steps, TransactionPolicy::PerMigration, Dialect::Postgres);
+        assert!(!text.contains("DELIMITER"), "{text}");
+        let mut sink = SqlText::for_dialect(Dialect::Mysql);
+        sink.statement("CREATE PROCEDURE p() BEGIN SELECT '$$'; END");
+        assert_eq!(
+            sink.into_string(),
+            "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT '$$'; END\n//\nDELIMITER ;\n\n"
         );
     }
 

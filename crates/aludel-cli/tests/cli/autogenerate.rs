@@ -1,11 +1,11 @@
 //! `revision --autogenerate` and `check`: from the desired schema in `schema.sql` to a
-//! revision that gets there and back, on SQLite and PostgreSQL.
+//! revision that gets there and back, on SQLite, PostgreSQL and MariaDB.
 
-use aludel_testkit::{Backend, DbProject, on_all, on_both};
+use aludel_testkit::{Backend, DbProject, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
-/// A small shop that both dialects accept as written.
+/// A small shop that every dialect accepts as written.
 const SHOP: &str = "CREATE TABLE customers (
     id integer PRIMARY KEY,
     name text NOT NULL,
@@ -242,9 +242,7 @@ on_all!(
     a_bad_desired_schema_names_its_file_and_line,
 );
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(from_empty_to_the_schema_and_back,);
+on_all!(from_empty_to_the_schema_and_back,);
 
 /// A SQLite change that needs a table rebuild would drop the table's triggers, which
 /// aludel does not model: refused with what to do instead, nothing written.
@@ -863,6 +861,4 @@ fn the_sqlalchemy_models_are_the_desired_schema(backend: Backend) {
     assert!(tables.is_empty(), "{tables:?}");
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(the_sqlalchemy_models_are_the_desired_schema,);
+on_all!(the_sqlalchemy_models_are_the_desired_schema,);

@@ -1,11 +1,17 @@
 //! A revision that fails in the middle of a run: what the error says, what each
-//! transaction policy leaves behind, and that a fixed file resumes the run.
+//! transaction policy leaves behind, and that a fixed file resumes the run. On
+//! MariaDB, whose DDL commits by itself, there is no transaction to roll back under
+//! either policy: the failing revision's statements before the failure stay applied,
+//! recorded in the journal, and the re-run resumes at the failed statement.
 
-use aludel_testkit::{Backend, Db, DbProject, Rev, TestProject, linear_revs, on_all, on_both};
+use aludel_testkit::{Backend, Db, DbProject, Rev, TestProject, linear_revs, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 const BAD: &str = "INSERT INTO missing_table (id) VALUES (1)";
+
+/// The line of [`BAD`] in the third of [`five_with_a_bad_third`].
+const BAD_LINE: usize = 7;
 
 /// Five revisions; the third creates `t3`, then inserts into a table that does not
 /// exist. Returns the line of the failing statement in the third file.
@@ -19,11 +25,45 @@ fn five_with_a_bad_third(p: &TestProject) -> usize {
         p.write_rev(r);
     }
     let text = std::fs::read_to_string(p.versions().join("rev_3.sql")).unwrap();
-    text.lines().position(|l| l.starts_with(BAD)).unwrap() + 1
+    let line = text.lines().position(|l| l.starts_with(BAD)).unwrap() + 1;
+    assert_eq!(line, BAD_LINE);
+    line
 }
 
-fn fix_third(p: &TestProject) {
-    p.write_rev(&linear_revs(5)[2]);
+/// Fixes the third revision: on SQLite and PostgreSQL, whose failed revision left
+/// nothing, by rewriting it; on MariaDB, whose first statement stayed applied, by
+/// correcting the failed statement alone, as the message asks.
+fn fix_third(p: &TestProject, backend: Backend) {
+    match backend {
+        Backend::Mysql => {
+            let path = p.versions().join("rev_3.sql");
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replace(BAD, "INSERT INTO t3 (id) VALUES (1)")).unwrap();
+        }
+        Backend::Sqlite | Backend::Postgres => {
+            p.write_rev(&linear_revs(5)[2]);
+        }
+    }
+}
+
+/// What MariaDB's message says of a third revision that failed at `line` with its
+/// first statement applied, the version table at rev_2.
+fn applied_and_journaled(line: usize) -> String {
+    format!(
+        "statements 1-1 of this revision's 2 (before line {line}) were applied (this database commits DDL immediately) \
+         and are recorded in the journal `aludel_version_journal`; the version table is at rev_2: \
+         fix the revision and run the command again; the re-run resumes at line {line}"
+    )
+}
+
+/// On MariaDB: what the failed third revision left (its first statement applied, the
+/// version table at rev_2), then the fixed file resumes at the failed statement.
+fn mysql_third_failed(p: &DbProject, r: &aludel_testkit::Run, line: usize) {
+    assert!(r.stderr.contains(&applied_and_journaled(line)), "{r}");
+    assert_eq!(p.db().tables(), ["aludel_version", "t1", "t2", "t3"], "{r}");
+    assert_eq!(p.db().version_rows(), ["rev_2"]);
+    assert_eq!(p.ok(&["current"]).stdout, "rev_2\n");
+    resume_after_fix(p, p.db(), 3);
 }
 
 /// The error names the revision, the file and line, the statement and the database's
@@ -47,8 +87,19 @@ fn assert_names_the_failure(backend: Backend, stderr: &str, line: usize) {
 }
 
 fn resume_after_fix(p: &TestProject, db: &Db, first_to_run: usize) {
-    fix_third(p);
+    fix_third(p, db.backend());
     let r = p.ok(&["upgrade", "head"]);
+    if db.backend() == Backend::Mysql {
+        let line = BAD_LINE;
+        assert!(
+            r.stderr.contains(&format!(
+                "INFO  Resuming revision rev_3 at line {line}: an earlier run applied its first 1 statement (the journal records it)\n\
+                 INFO  Running the statement at line {line}: INSERT INTO t3 (id) VALUES (1)\n"
+            )),
+            "{r}"
+        );
+        assert_eq!(db.rows("SELECT id FROM t3"), ["1"]);
+    }
     for i in 1..=5 {
         let line = format!("Running upgrade {}rev_{i},", prev(i));
         assert_eq!(
@@ -81,6 +132,9 @@ fn third_of_five_fails_per_migration(backend: Backend) {
     let line = five_with_a_bad_third(&p);
     let r = p.fails(&["upgrade", "head"]);
     assert_names_the_failure(backend, &r.stderr, line);
+    if backend == Backend::Mysql {
+        return mysql_third_failed(&p, &r, line);
+    }
     assert!(
         r.stderr
             .contains("the revision was rolled back: the database is at rev_2"),
@@ -102,6 +156,10 @@ fn third_of_five_fails_whole_run_from_empty(backend: Backend) {
     assert!(before.is_empty(), "{before:?}");
     let r = p.fails(&["upgrade", "head"]);
     assert_names_the_failure(backend, &r.stderr, line);
+    if backend == Backend::Mysql {
+        // No run-wide transaction there: rev_1 and rev_2 are committed and recorded.
+        return mysql_third_failed(&p, &r, line);
+    }
     assert!(
         r.stderr
             .contains("the whole run was rolled back: the database is as before, at <base>"),
@@ -122,6 +180,9 @@ fn third_of_five_fails_whole_run_from_an_applied_revision(backend: Backend) {
     assert_eq!(db.tables(), ["aludel_version", "t1"]);
     let r = p.fails(&["upgrade", "head"]);
     assert_names_the_failure(backend, &r.stderr, line);
+    if backend == Backend::Mysql {
+        return mysql_third_failed(&p, &r, line);
+    }
     assert!(
         r.stderr
             .contains("the whole run was rolled back: the database is as before, at rev_1"),
@@ -142,6 +203,13 @@ fn whole_run_failure_keeps_stamped_rows(backend: Backend) {
     p.ok(&["stamp", "rev_1"]);
     let r = p.fails(&["upgrade", "head"]);
     assert!(r.stderr.contains("rev_3"), "{r}");
+    if backend == Backend::Mysql {
+        // rev_2 is committed and recorded over the stamped row; rev_3 stopped halfway.
+        assert!(r.stderr.contains(&applied_and_journaled(BAD_LINE)), "{r}");
+        assert_eq!(db.tables(), ["aludel_version", "t2", "t3"]);
+        assert_eq!(db.version_rows(), ["rev_2"]);
+        return;
+    }
     assert_eq!(db.tables(), ["aludel_version"]);
     assert_eq!(db.version_rows(), ["rev_1"]);
 }
@@ -184,8 +252,20 @@ fn downgrade_failing_in_the_middle(backend: Backend) {
         "{r}"
     );
     assert!(r.stderr.contains(&format!("statement: {BAD}")), "{r}");
-    assert!(r.stderr.contains("the database is at rev_3"), "{r}");
-    assert_eq!(db.tables(), ["aludel_version", "t1", "t2", "t3"]);
+    if backend == Backend::Mysql {
+        // Its DROP TABLE committed; the version table stays at rev_3.
+        assert!(
+            r.stderr.contains(
+                "statements 1-1 of this revision's 2 (before line 10) were applied (this database commits DDL immediately) \
+                 and are recorded in the journal `aludel_version_journal`; the version table is at rev_3"
+            ),
+            "{r}"
+        );
+        assert_eq!(db.tables(), ["aludel_version", "t1", "t2"]);
+    } else {
+        assert!(r.stderr.contains("the database is at rev_3"), "{r}");
+        assert_eq!(db.tables(), ["aludel_version", "t1", "t2", "t3"]);
+    }
     assert_eq!(db.version_rows(), ["rev_3"]);
 }
 
@@ -223,6 +303,17 @@ fn constraint_violation_keeps_the_database_detail(backend: Backend) {
             "{r}"
         ),
     }
+    if backend == Backend::Mysql {
+        // The table and its first row stay, recorded in the journal.
+        assert!(
+            r.stderr
+                .contains("statements 1-2 of this revision's 3 (before line 8) were applied"),
+            "{r}"
+        );
+        assert_eq!(db.rows("SELECT id FROM k"), ["1"], "{r}");
+        assert!(db.version_rows().is_empty(), "{r}");
+        return;
+    }
     assert!(db.tables().is_empty(), "{r}");
 }
 
@@ -256,7 +347,19 @@ fn the_failing_statement_among_many_is_named(backend: Backend) {
             .contains("statement: INSERT INTO missing_table (id)\n              VALUES (2)"),
         "{r}"
     );
-    assert_eq!(db.tables(), ["aludel_version", "t1"], "{r}");
+    if backend == Backend::Mysql {
+        // One statement at a time there: the three before it stay applied.
+        assert!(
+            r.stderr.contains(&format!(
+                "statements 1-3 of this revision's 5 (before line {line}) were applied"
+            )),
+            "{r}"
+        );
+        assert_eq!(db.tables(), ["aludel_version", "t1", "t2"], "{r}");
+        assert_eq!(db.rows("SELECT id FROM t2"), ["1"], "{r}");
+    } else {
+        assert_eq!(db.tables(), ["aludel_version", "t1"], "{r}");
+    }
     assert_eq!(db.version_rows(), ["rev_1"], "{r}");
 }
 
@@ -275,12 +378,27 @@ fn a_syntax_error_among_many_statements_is_named(backend: Backend) {
         "{r}"
     );
     let tables = p.db().tables();
-    assert!(
-        !tables
+    // On MariaDB the statements before it ran one by one and stay applied.
+    let applied: &[&str] = match backend {
+        Backend::Mysql => &["a", "b"],
+        Backend::Sqlite | Backend::Postgres => &[],
+    };
+    assert_eq!(
+        tables
             .iter()
-            .any(|t| ["a", "b", "c", "d"].contains(&t.as_str())),
-        "{tables:?}\n{r}"
+            .filter(|t| ["a", "b", "c", "d"].contains(&t.as_str()))
+            .collect::<Vec<_>>(),
+        applied,
+        "{r}"
     );
+    if backend == Backend::Mysql {
+        assert!(r.stderr.contains("rev_1.sql:7\n"), "{r}");
+        assert!(
+            r.stderr
+                .contains("statements 1-2 of this revision's 4 (before line 7) were applied"),
+            "{r}"
+        );
+    }
 }
 
 /// A 5 MB statement is named by its first characters and its length, not echoed whole;
@@ -320,9 +438,7 @@ on_all!(
     failure_of_a_revision_without_message,
 );
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(
+on_all!(
     a_syntax_error_among_many_statements_is_named,
     the_failing_statement_among_many_is_named,
     downgrade_failing_in_the_middle,
@@ -334,7 +450,8 @@ on_both!(
 );
 
 /// `BEGIN`/`COMMIT` inside a transactional revision would commit half of it: refused before
-/// anything runs, naming the file and line and what to do instead.
+/// anything runs, naming the file and line and what to do instead. MariaDB runs no
+/// revision in a transaction: there the file runs.
 fn transaction_control_in_a_transactional_revision_is_refused(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
     p.write_rev(&Rev::new("tc1", &[], "first").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
@@ -342,6 +459,14 @@ fn transaction_control_in_a_transactional_revision_is_refused(backend: Backend) 
         "CREATE TABLE t_a (id int);\nBEGIN;\nCREATE TABLE t_b (id int);\nCOMMIT;",
         "DROP TABLE t_b;\nDROP TABLE t_a;",
     ));
+    if backend == Backend::Mysql {
+        // No revision runs in a transaction there: the file runs as written, as it
+        // does elsewhere once marked `transaction false`.
+        p.ok(&["upgrade", "head"]);
+        assert_eq!(p.db().tables(), ["aludel_version", "t1", "t_a", "t_b"]);
+        assert_eq!(p.db().version_rows(), ["tc2"]);
+        return;
+    }
     let run = p.fails(&["upgrade", "head"]);
     assert!(
         run.stderr
@@ -367,13 +492,13 @@ fn transaction_control_in_a_transactional_revision_is_refused(backend: Backend) 
     assert_eq!(p.db().version_rows(), ["tc2"]);
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(transaction_control_in_a_transactional_revision_is_refused,);
+on_all!(transaction_control_in_a_transactional_revision_is_refused,);
 
 /// The version rows are checked before each revision commits: a revision (or
 /// anything else) that changes the table behind the run's back stops the run, and
-/// the revision is rolled back, instead of leaving rows that say something untrue.
+/// the revision is rolled back, instead of leaving rows that say something untrue. On
+/// MariaDB the revision's statements stay applied, and the message does not claim
+/// where the table is now.
 fn a_version_table_changed_behind_the_run_stops_it(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
     p.write_rev(&Rev::new("vt1", &[], "first").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
@@ -392,13 +517,26 @@ fn a_version_table_changed_behind_the_run_stops_it(backend: Backend) {
         run.stderr.contains("upgrade of revision vt2 failed"),
         "{run}"
     );
-    assert_eq!(p.db().version_rows(), ["vt1"]);
-    assert!(!p.db().tables().contains(&"t2".to_string()));
+    if p.backend() == Backend::Mysql {
+        // Nothing to roll back there: the revision's statements committed one by one,
+        // its DELETE too. The message says so, and claims only where the table was.
+        assert!(
+            run.stderr.contains(
+                "all 2 statements of this revision were applied (this database commits DDL immediately), \
+                 but the revision is not recorded; the version table was at vt1 before it: \
+                 repair the database by hand, then run the command again"
+            ),
+            "{run}"
+        );
+        assert_eq!(p.db().version_rows(), [] as [&str; 0], "{run}");
+        assert!(p.db().tables().contains(&"t2".to_string()), "{run}");
+        return;
+    }
+    assert_eq!(p.db().version_rows(), ["vt1"], "{run}");
+    assert!(!p.db().tables().contains(&"t2".to_string()), "{run}");
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(a_version_table_changed_behind_the_run_stops_it,);
+on_all!(a_version_table_changed_behind_the_run_stops_it,);
 
 /// PostgreSQL takes no NUL in SQL text; the statement that holds one is named, not the
 /// one before it.

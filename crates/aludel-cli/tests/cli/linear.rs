@@ -1,8 +1,8 @@
 //! A linear history of three revisions, run through every command that moves the
 //! database: the exact output of each (Alembic's formats) and what the database holds
-//! afterwards. One body per behaviour, run on SQLite and PostgreSQL.
+//! afterwards. One body per behaviour, run on SQLite, PostgreSQL and MariaDB.
 
-use aludel_testkit::{Backend, DbProject, Rev, expect, json_log, on_all, on_both};
+use aludel_testkit::{Backend, DbProject, Rev, expect, json_log, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -37,6 +37,21 @@ fn shown_url(p: &DbProject) -> String {
 
 fn linear_upgrade_downgrade_stamp(backend: Backend) {
     let p = three_tables(backend);
+    // What a step prints: on MariaDB a line for the revision's one statement too.
+    let up = |from: &str, to: &str, message: &str| {
+        let line = if from.is_empty() { 5 } else { 6 };
+        format!(
+            "INFO  Running upgrade {from} -> {to}, {message}\n{}INFO  Finished upgrade {from} -> {to} ([ms])\n",
+            backend.statement_line(line, &format!("CREATE TABLE t_{} (id int)", &to[..1]))
+        )
+    };
+    let down = |from: &str, to: &str, message: &str| {
+        let line = if to.is_empty() { 8 } else { 9 };
+        format!(
+            "INFO  Running downgrade {from} -> {to}, {message}\n{}INFO  Finished downgrade {from} -> {to} ([ms])\n",
+            backend.statement_line(line, &format!("DROP TABLE t_{}", &from[..1]))
+        )
+    };
 
     // A new database: nothing current, no output.
     expect(&p.ok(&["current"]), "", "");
@@ -44,9 +59,12 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["upgrade", "head"]),
         "",
-        "INFO  Running upgrade  -> aaa, create a\nINFO  Finished upgrade  -> aaa ([ms])\n\
-         INFO  Running upgrade aaa -> bbb, create b\nINFO  Finished upgrade aaa -> bbb ([ms])\n\
-         INFO  Running upgrade bbb -> ccc, create c\nINFO  Finished upgrade bbb -> ccc ([ms])\n",
+        &[
+            up("", "aaa", "create a"),
+            up("aaa", "bbb", "create b"),
+            up("bbb", "ccc", "create c"),
+        ]
+        .concat(),
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
     assert_eq!(p.db().version_rows(), ["ccc"]);
@@ -76,26 +94,25 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(
         &p.ok(&["downgrade", "-1"]),
         "",
-        "INFO  Running downgrade ccc -> bbb, create c\nINFO  Finished downgrade ccc -> bbb ([ms])\n",
+        &down("ccc", "bbb", "create c"),
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b"]);
     assert_eq!(p.db().version_rows(), ["bbb"]);
     expect(&p.ok(&["current"]), "bbb\n", "");
 
-    expect(
-        &p.ok(&["upgrade", "+1"]),
-        "",
-        "INFO  Running upgrade bbb -> ccc, create c\nINFO  Finished upgrade bbb -> ccc ([ms])\n",
-    );
+    expect(&p.ok(&["upgrade", "+1"]), "", &up("bbb", "ccc", "create c"));
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
     assert_eq!(p.db().version_rows(), ["ccc"]);
 
     expect(
         &p.ok(&["downgrade", "base"]),
         "",
-        "INFO  Running downgrade ccc -> bbb, create c\nINFO  Finished downgrade ccc -> bbb ([ms])\n\
-         INFO  Running downgrade bbb -> aaa, create b\nINFO  Finished downgrade bbb -> aaa ([ms])\n\
-         INFO  Running downgrade aaa -> , create a\nINFO  Finished downgrade aaa ->  ([ms])\n",
+        &[
+            down("ccc", "bbb", "create c"),
+            down("bbb", "aaa", "create b"),
+            down("aaa", "", "create a"),
+        ]
+        .concat(),
     );
     assert_eq!(p.db().tables(), ["aludel_version"]);
     assert_eq!(p.db().version_rows(), [] as [&str; 0]);
@@ -131,25 +148,18 @@ fn linear_upgrade_downgrade_stamp(backend: Backend) {
     expect(&p.ok(&["current"]), "", "");
 
     // Upgrading to a revision in the middle, then relative steps from a revision.
-    expect(
-        &p.ok(&["upgrade", "aaa"]),
-        "",
-        "INFO  Running upgrade  -> aaa, create a\nINFO  Finished upgrade  -> aaa ([ms])\n",
-    );
+    expect(&p.ok(&["upgrade", "aaa"]), "", &up("", "aaa", "create a"));
     assert_eq!(p.db().version_rows(), ["aaa"]);
     expect(
         &p.ok(&["upgrade", "aaa+2"]),
         "",
-        "INFO  Running upgrade aaa -> bbb, create b\nINFO  Finished upgrade aaa -> bbb ([ms])\n\
-         INFO  Running upgrade bbb -> ccc, create c\nINFO  Finished upgrade bbb -> ccc ([ms])\n",
+        &[up("aaa", "bbb", "create b"), up("bbb", "ccc", "create c")].concat(),
     );
     assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b", "t_c"]);
     assert_eq!(p.db().version_rows(), ["ccc"]);
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(linear_upgrade_downgrade_stamp,);
+on_all!(linear_upgrade_downgrade_stamp,);
 
 fn relative_targets_past_the_ends_fail(backend: Backend) {
     let p = three_tables(backend);
@@ -273,15 +283,20 @@ fn history_of_a_linear_project(backend: Backend) {
 on_all!(history_of_a_linear_project,);
 
 /// A statement that fails rolls back its revision alone; the error names the revision,
-/// the file and line, the statement and the database's own message.
+/// the file and line, the statement and the database's own message. On MariaDB, whose
+/// DDL commits by itself, the statements before it stay applied, recorded in the
+/// journal: the message says so, and the re-run resumes at the failed statement.
 fn failing_statement_rolls_back_its_revision(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
+    let mysql = backend == Backend::Mysql;
     p.write_rev(
         &Rev::new("aaa", &[], "create a").sql("CREATE TABLE t_a (id int);", "DROP TABLE t_a;"),
     );
+    // The downgrade undoes the upgrade statement by statement, in reverse order, so
+    // that on MariaDB `downgrade` can revert the half-applied revision.
     p.write_rev(&Rev::new("bbb", &["aaa"], "create b").sql(
         "CREATE TABLE t_b (id int);\nINSERT INTO t_b VALUES (1);\nINSERT INTO nosuch VALUES (1);",
-        "DROP TABLE t_b;",
+        "DELETE FROM nosuch;\nDELETE FROM t_b;\nDROP TABLE t_b;",
     ));
     p.write_rev(
         &Rev::new("ccc", &["bbb"], "create c").sql("CREATE TABLE t_c (id int);", "DROP TABLE t_c;"),
@@ -289,37 +304,68 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
     let database_error = match backend {
         Backend::Sqlite => "no such table: nosuch",
         Backend::Postgres => "ERROR: relation \"nosuch\" does not exist",
-        Backend::Mysql => "Table '[DB].nosuch' doesn't exist",
+        Backend::Mysql => "ERROR 1146 (42S02): Table '[DB].nosuch' doesn't exist",
+    };
+    let outcome = if mysql {
+        "statements 1-2 of this revision's 3 (before line 8) were applied (this database commits DDL immediately) \
+         and are recorded in the journal `aludel_version_journal`; the version table is at aaa: \
+         fix the revision and run the command again; the re-run resumes at line 8: \
+         change that statement if it is what is wrong, not those before it"
+    } else {
+        "the revision was rolled back: the database is at aaa; fix the revision and run the command again"
     };
     let indent = "\n        ";
     let error = format!(
         "ERROR upgrade of revision bbb failed (create b){indent}\
          file: [PROJECT]/migrations/versions/bbb.sql:8{indent}\
          statement: INSERT INTO nosuch VALUES (1){indent}\
-         the revision was rolled back: the database is at aaa; fix the revision and run the command again{indent}\
+         {outcome}{indent}\
          database error: {database_error}\n"
     );
+    let line = |n: usize, sql: &str| backend.statement_line(n, sql);
     expect(
         &p.fails(&["upgrade", "head"]),
         "",
         &format!(
-            "INFO  Running upgrade  -> aaa, create a\nINFO  Finished upgrade  -> aaa ([ms])\n\
-             INFO  Running upgrade aaa -> bbb, create b\n{error}"
+            "INFO  Running upgrade  -> aaa, create a\n{}INFO  Finished upgrade  -> aaa ([ms])\n\
+             INFO  Running upgrade aaa -> bbb, create b\n{}{}{}{error}",
+            line(5, "CREATE TABLE t_a (id int)"),
+            line(6, "CREATE TABLE t_b (id int)"),
+            line(7, "INSERT INTO t_b VALUES (1)"),
+            line(8, "INSERT INTO nosuch VALUES (1)"),
         ),
     );
-    assert_eq!(p.db().tables(), ["aludel_version", "t_a"]);
+    if mysql {
+        assert_eq!(p.db().tables(), ["aludel_version", "t_a", "t_b"]);
+        assert_eq!(p.db().rows("SELECT id FROM t_b"), ["1"]);
+    } else {
+        assert_eq!(p.db().tables(), ["aludel_version", "t_a"]);
+    }
     assert_eq!(p.db().version_rows(), ["aaa"]);
-    // Run again: it resumes at bbb and fails the same way.
+    // Run again: it resumes at bbb (on MariaDB at its third statement) and fails the
+    // same way.
+    let resumed = if mysql {
+        "INFO  Resuming revision bbb at line 8: an earlier run applied its first 2 statements (the journal records them)\n"
+    } else {
+        ""
+    };
     expect(
         &p.fails(&["upgrade", "head"]),
         "",
-        &format!("INFO  Running upgrade aaa -> bbb, create b\n{error}"),
+        &format!(
+            "INFO  Running upgrade aaa -> bbb, create b\n{resumed}{}{error}",
+            line(8, "INSERT INTO nosuch VALUES (1)")
+        ),
     );
     assert_eq!(p.db().version_rows(), ["aaa"]);
+    if mysql {
+        assert_eq!(p.db().rows("SELECT id FROM t_b"), ["1"], "sent once");
+    }
 
     // The same as JSON lines (time, level, event, revision, duration, message), and
     // nothing but the error with --quiet.
     p.ok(&["downgrade", "base"]);
+    assert_eq!(p.db().tables(), ["aludel_version"]);
     let json_error = error
         .strip_prefix("ERROR ")
         .unwrap()
@@ -328,14 +374,30 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
         .replace('"', "\\\"");
     let r = p.fails(&["--log-format", "json", "upgrade", "head"]);
     assert_eq!(r.stdout, "", "{r}");
+    let statement = |revision: &str, n: usize, sql: &str| -> Vec<String> {
+        if mysql {
+            vec![format!(
+                r#"{{"level":"info","event":"statement_started","revision":"{revision}","message":"Running the statement at line {n}: {sql}"}}"#
+            )]
+        } else {
+            vec![]
+        }
+    };
     assert_eq!(
         json_log(&r.stderr),
         [
-            r#"{"level":"info","event":"migration_started","revision":"aaa","message":"Running upgrade  -> aaa, create a"}"#.to_string(),
-            r#"{"level":"info","event":"migration_finished","revision":"aaa","duration":"[s]","message":"Finished upgrade  -> aaa"}"#.to_string(),
-            r#"{"level":"info","event":"migration_started","revision":"bbb","message":"Running upgrade aaa -> bbb, create b"}"#.to_string(),
-            format!(r#"{{"level":"error","event":"migration_failed","revision":"bbb","message":"{json_error}"}}"#),
-        ],
+            vec![r#"{"level":"info","event":"migration_started","revision":"aaa","message":"Running upgrade  -> aaa, create a"}"#.to_string()],
+            statement("aaa", 5, "CREATE TABLE t_a (id int)"),
+            vec![
+                r#"{"level":"info","event":"migration_finished","revision":"aaa","duration":"[s]","message":"Finished upgrade  -> aaa"}"#.to_string(),
+                r#"{"level":"info","event":"migration_started","revision":"bbb","message":"Running upgrade aaa -> bbb, create b"}"#.to_string(),
+            ],
+            statement("bbb", 6, "CREATE TABLE t_b (id int)"),
+            statement("bbb", 7, "INSERT INTO t_b VALUES (1)"),
+            statement("bbb", 8, "INSERT INTO nosuch VALUES (1)"),
+            vec![format!(r#"{{"level":"error","event":"migration_failed","revision":"bbb","message":"{json_error}"}}"#)],
+        ]
+        .concat(),
         "{r}"
     );
     p.ok(&["downgrade", "base"]);
@@ -343,23 +405,34 @@ fn failing_statement_rolls_back_its_revision(backend: Backend) {
     assert_eq!(p.db().version_rows(), ["aaa"]);
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(failing_statement_rolls_back_its_revision,);
+on_all!(failing_statement_rolls_back_its_revision,);
 
-/// `--sql` prints the script and connects to nothing: the database stays empty.
+/// `--sql` prints the script and connects to nothing: the database stays empty. On
+/// MariaDB names are quoted with backticks, and no transaction frames a revision (its
+/// DDL commits by itself).
 fn offline_sql(backend: Backend) {
     let p = three_tables(backend);
     let create = "CREATE TABLE IF NOT EXISTS \"aludel_version\" (\n    \
                   version_num VARCHAR(64) NOT NULL,\n    \
                   CONSTRAINT \"aludel_version_pkc\" PRIMARY KEY (version_num)\n);\n\n";
+    let quoted = |text: &str| match backend {
+        Backend::Mysql => text.replace('"', "`"),
+        Backend::Sqlite | Backend::Postgres => text.to_string(),
+    };
+    let create = quoted(create);
     let step = |what: &str, sql: &str, version: &str| {
-        format!("-- Running {what}\n\nBEGIN;\n\n{sql}\n\n{version}\n\nCOMMIT;\n\n")
+        let version = quoted(version);
+        match backend {
+            Backend::Mysql => format!("-- Running {what}\n\n{sql}\n\n{version}\n\n"),
+            Backend::Sqlite | Backend::Postgres => {
+                format!("-- Running {what}\n\nBEGIN;\n\n{sql}\n\n{version}\n\nCOMMIT;\n\n")
+            }
+        }
     };
     expect(
         &p.ok(&["upgrade", "head", "--sql"]),
         &[
-            create.to_string(),
+            create,
             step(
                 "upgrade  -> aaa",
                 "CREATE TABLE t_a (id int);",
@@ -404,9 +477,7 @@ fn offline_sql(backend: Backend) {
     assert_eq!(p.db().tables(), [] as [&str; 0]);
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(offline_sql,);
+on_all!(offline_sql,);
 
 /// `stamp -N` counts down from the row the table holds, and from the head when the
 /// table is empty, as `stamp -N --sql` does (Alembic 1.20.1 on `aaa<bbb<ccc`, empty

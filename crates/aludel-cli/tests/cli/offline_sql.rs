@@ -5,13 +5,16 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use aludel_testkit::{Backend, Db, Rev, TestProject, closed_port, on_both};
+use aludel_testkit::{Backend, Db, Rev, TestProject, closed_port, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
 /// A history with tables, an index, a foreign key, a comment holding a `;`, and
 /// function or trigger bodies the splitter must keep whole.
 fn history(backend: Backend) -> Vec<Rev> {
+    if backend == Backend::Mysql {
+        return mysql_history();
+    }
     let mut revs = vec![
         Rev::new("rev_1", &[], "authors").sql(
             "CREATE TABLE authors (\n    id integer PRIMARY KEY,\n    name varchar(200) NOT NULL\n);",
@@ -40,7 +43,7 @@ fn history(backend: Backend) -> Vec<Rev> {
                 "DROP TRIGGER authors_touch ON authors;\nDROP FUNCTION touch();\nALTER TABLE authors DROP COLUMN updated_at;",
             ));
         }
-        Backend::Mysql => unreachable!("the offline scripts are checked on SQLite and PostgreSQL"),
+        Backend::Mysql => unreachable!("mysql_history"),
         Backend::Sqlite => {
             revs.push(Rev::new("rev_3", &["rev_2"], "view").sql(
                 "CREATE VIEW book_counts AS SELECT author_id, count(*) AS n FROM books GROUP BY author_id;",
@@ -57,6 +60,35 @@ fn history(backend: Backend) -> Vec<Rev> {
     revs
 }
 
+/// [`history`] in MariaDB's SQL: a table comment, a stored function and a trigger with
+/// `;` in their bodies. The index serves the foreign key (InnoDB drops the one it made
+/// when another can serve, and refuses to drop that one), so it goes with its table.
+fn mysql_history() -> Vec<Rev> {
+    vec![
+        Rev::new("rev_1", &[], "authors").sql(
+            "CREATE TABLE authors (\n    id integer PRIMARY KEY,\n    name varchar(200) NOT NULL\n);",
+            "DROP TABLE authors;",
+        ),
+        Rev::new("rev_2", &["rev_1"], "books").sql(
+            "CREATE TABLE books (\n    id integer PRIMARY KEY,\n    author_id integer NOT NULL REFERENCES authors (id),\n    title varchar(200) NOT NULL DEFAULT 'untitled; for now'\n);\n\
+             CREATE INDEX books_author_idx ON books (author_id);",
+            "DROP TABLE books;",
+        ),
+        Rev::new("rev_3", &["rev_2"], "count function").sql(
+            "ALTER TABLE books COMMENT = 'what we sell; all of it';\n\
+             CREATE FUNCTION book_count(a integer) RETURNS bigint READS SQL DATA\n\
+             BEGIN\n    DECLARE n bigint;\n    SELECT count(*) INTO n FROM books WHERE author_id = a;\n    RETURN n;\nEND;",
+            "DROP FUNCTION book_count;\nALTER TABLE books COMMENT = '';",
+        ),
+        Rev::new("rev_4", &["rev_3"], "touch trigger").sql(
+            "ALTER TABLE authors ADD COLUMN updated_at datetime;\n\
+             CREATE TRIGGER authors_touch BEFORE UPDATE ON authors FOR EACH ROW\n\
+             BEGIN\n    SET NEW.updated_at = now(); -- not the end; really\nEND;",
+            "DROP TRIGGER authors_touch;\nALTER TABLE authors DROP COLUMN updated_at;",
+        ),
+    ]
+}
+
 /// A database to apply scripts to, and a way to describe its whole schema.
 struct Target {
     db: Db,
@@ -70,7 +102,7 @@ impl Target {
     }
 
     /// Runs a script the way a DBA would: `psql -1 -v ON_ERROR_STOP=1 -f -`, or
-    /// SQLite's own batch execution.
+    /// SQLite's own batch execution, or the `mysql` client.
     fn apply_script(&self, sql: &str) {
         match &self.db {
             Db::Postgres(pg) => {
@@ -98,11 +130,35 @@ impl Target {
                 .unwrap()
                 .execute_batch(sql)
                 .unwrap_or_else(|e| panic!("{e}\n--- script\n{sql}")),
-            Db::Mysql(_) => unreachable!("a test of SQLite and PostgreSQL"),
+            Db::Mysql(my) => {
+                // Comments kept in bodies, and aludel's character set, as an online
+                // run has: a routine records both.
+                let mut child = Command::new("mysql")
+                    .args(["--comments", "--default-character-set=utf8mb4"])
+                    .args(mysql_client_args(my))
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("the mysql client must be installed for this test");
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(sql.as_bytes())
+                    .unwrap();
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "mysql failed:\n{}\n--- script\n{sql}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
         }
     }
 
-    /// The whole schema as text: `pg_dump --schema-only`, or SQLite's catalog.
+    /// The whole schema as text: `pg_dump --schema-only`, SQLite's catalog, or
+    /// `mysqldump --no-data --routines`.
     fn schema(&self) -> String {
         match &self.db {
             Db::Postgres(pg) => {
@@ -127,9 +183,43 @@ impl Target {
                 .db
                 .rows("SELECT type || ' ' || name || ' ON ' || tbl_name || ': ' || coalesce(sql, '') FROM sqlite_master")
                 .join("\n"),
-            Db::Mysql(_) => unreachable!("a test of SQLite and PostgreSQL"),
+            Db::Mysql(my) => {
+                // Offline there is no journal, which an online run leaves beside the
+                // version table (empty).
+                let out = Command::new("mysqldump")
+                    .args(["--no-data", "--routines", "--skip-dump-date", "--skip-comments"])
+                    .arg(format!("--ignore-table={}.aludel_version_journal", my.name()))
+                    .args(mysql_client_args(my))
+                    .output()
+                    .expect("mysqldump must be installed for this test");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                // The dump names the database it was taken from.
+                String::from_utf8(out.stdout)
+                    .unwrap()
+                    .replace(my.name(), "[DB]")
+            }
         }
     }
+}
+
+/// `mysql` and `mysqldump` arguments for the database (the test server's user and
+/// address, from its URL).
+fn mysql_client_args(my: &aludel_testkit::MysqlDatabase) -> Vec<String> {
+    let opts = aludel_testkit::mysql::Opts::from_url(my.url()).unwrap();
+    let mut args = vec![
+        format!("--host={}", opts.get_ip_or_hostname()),
+        format!("--port={}", opts.get_tcp_port()),
+        format!("--user={}", opts.get_user().unwrap_or("root")),
+    ];
+    if let Some(password) = opts.get_pass() {
+        args.push(format!("--password={password}"));
+    }
+    args.push(my.name().to_string());
+    args
 }
 
 /// A URL that cannot be connected to: offline commands must not try.
@@ -275,9 +365,7 @@ fn current_in_a_range_is_read_from_the_database(backend: Backend) {
     assert!(!r.stderr.contains("hunter2"), "{r}");
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(
+on_all!(
     offline_script_matches_online_run,
     sql_never_connects,
     current_in_a_range_is_read_from_the_database,

@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use aludel_testkit::{Backend, DbProject, Rev, filter, on_all, on_both};
+use aludel_testkit::{Backend, DbProject, Rev, filter, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -22,10 +22,14 @@ fn write_three(p: &DbProject, middle: &str) {
         "CREATE TABLE items (id int PRIMARY KEY, name text);",
         "DROP TABLE items;",
     ));
+    let drop_index = match p.backend() {
+        Backend::Mysql => "DROP INDEX items_name_idx ON items;",
+        Backend::Sqlite | Backend::Postgres => "DROP INDEX items_name_idx;",
+    };
     p.write_rev(
         &Rev::new("rev_2", &["rev_1"], "index items")
             .header("transaction", "false")
-            .sql(middle, "DROP INDEX items_name_idx;"),
+            .sql(middle, drop_index),
     );
     p.write_rev(&Rev::new("rev_3", &["rev_2"], "after").sql(
         "CREATE TABLE after_index (id int);",
@@ -33,7 +37,8 @@ fn write_three(p: &DbProject, middle: &str) {
     ));
 }
 
-/// The normal output of a run up and down, with a revision outside a transaction.
+/// The normal output of a run up and down, with a revision outside a transaction (on
+/// MariaDB every revision runs so, and prints a line per statement).
 fn progress_lines_of_a_run(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
     let middle = match backend {
@@ -44,7 +49,9 @@ fn progress_lines_of_a_run(backend: Backend) {
         }
         Backend::Sqlite => "VACUUM;\nCREATE INDEX items_name_idx\n    ON items (name);",
         Backend::Mysql => {
-            unreachable!("every MariaDB revision runs statement by statement: see journal.rs")
+            "CREATE INDEX items_name_idx\n    ON items (name);\n\
+             CREATE INDEX items_id_name_idx ON items (id, name(20)) \
+             COMMENT 'a long comment that goes on and on and on and on and on';"
         }
     };
     write_three(&p, middle);
@@ -60,9 +67,7 @@ fn progress_lines_of_a_run(backend: Backend) {
     );
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(progress_lines_of_a_run,);
+on_all!(progress_lines_of_a_run,);
 
 /// Lines of a process's stderr as they come, on a channel.
 fn stderr_lines(child: &mut Child) -> Receiver<String> {

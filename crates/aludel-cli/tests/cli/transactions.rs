@@ -1,8 +1,10 @@
 //! `-- aludel:transaction false` revisions in the middle of a run, under both
 //! transaction policies: they run outside any transaction (PostgreSQL's
 //! `CREATE INDEX CONCURRENTLY`, SQLite's `VACUUM`), are recorded, and the run goes on.
+//! On MariaDB, whose DDL commits by itself, every revision runs that way: the header
+//! changes nothing there, and neither policy gives a transaction to roll back.
 
-use aludel_testkit::{Backend, Db, DbProject, Rev, TestProject, on_both};
+use aludel_testkit::{Backend, Db, DbProject, Rev, TestProject, on_all};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -14,21 +16,31 @@ fn outside_tx_sql(backend: Backend) -> &'static str {
              CREATE INDEX CONCURRENTLY items_id_name_idx ON items (id, name);"
         }
         Backend::Sqlite => "VACUUM;\nCREATE INDEX items_name_idx ON items (name);",
-        Backend::Mysql => unreachable!("MariaDB runs no revision in a transaction"),
+        // Nothing refuses a transaction there: every revision runs outside one.
+        Backend::Mysql => {
+            "CREATE INDEX items_name_idx ON items (name);\n\
+             CREATE INDEX items_id_name_idx ON items (id, name);"
+        }
+    }
+}
+
+fn drop_index_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Mysql => "DROP INDEX items_name_idx ON items;",
+        Backend::Sqlite | Backend::Postgres => "DROP INDEX items_name_idx;",
     }
 }
 
 fn write_three(p: &TestProject, backend: Backend, middle: &str) {
     p.write_rev(&Rev::new("rev_1", &[], "items").sql(
-        "CREATE TABLE items (id int PRIMARY KEY, name text);\n\
+        "CREATE TABLE items (id int PRIMARY KEY, name varchar(20));\n\
          INSERT INTO items (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c');",
         "DROP TABLE items;",
     ));
-    let _ = backend;
     p.write_rev(
         &Rev::new("rev_2", &["rev_1"], "index items")
             .header("transaction", "false")
-            .sql(middle, "DROP INDEX items_name_idx;"),
+            .sql(middle, drop_index_sql(backend)),
     );
     p.write_rev(&Rev::new("rev_3", &["rev_2"], "after").sql(
         "CREATE TABLE after_index (id int);",
@@ -62,7 +74,16 @@ fn assert_indexes_valid(db: &Db, names: &[&str]) {
             assert_eq!(rows, ["items_name_idx"]);
             assert_eq!(db.rows("PRAGMA integrity_check"), ["ok"]);
         }
-        Db::Mysql(_) => unreachable!("a test of SQLite and PostgreSQL"),
+        Db::Mysql(my) => {
+            let rows = my.rows(&format!(
+                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = 'items' AND INDEX_NAME <> 'PRIMARY'",
+                my.name()
+            ));
+            let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            expected.sort();
+            assert_eq!(rows, expected);
+        }
     }
 }
 
@@ -82,14 +103,14 @@ fn non_transactional_revision_in_the_middle(backend: Backend, whole_run: bool) {
         assert!(r.stderr.contains(line), "{r}");
     }
     let indexes: &[&str] = match backend {
-        Backend::Postgres => &["items_name_idx", "items_id_name_idx"],
-        Backend::Sqlite | Backend::Mysql => &["items_name_idx"],
+        Backend::Postgres | Backend::Mysql => &["items_name_idx", "items_id_name_idx"],
+        Backend::Sqlite => &["items_name_idx"],
     };
     assert_indexes_valid(db, indexes);
     // The journal of statements applied outside a transaction sits beside the
     // version table (empty once the revision is recorded).
     assert_eq!(
-        db.tables(),
+        db.all_tables(),
         [
             "after_index",
             "aludel_version",
@@ -104,7 +125,10 @@ fn non_transactional_revision_in_the_middle(backend: Backend, whole_run: bool) {
     assert_eq!(db.version_rows(), ["rev_3"]);
     // And back down through it.
     p.ok(&["downgrade", "base"]);
-    assert_eq!(db.tables(), ["aludel_version", "aludel_version_journal"]);
+    assert_eq!(
+        db.all_tables(),
+        ["aludel_version", "aludel_version_journal"]
+    );
     assert!(db.version_rows().is_empty());
 }
 
@@ -135,17 +159,21 @@ fn non_transactional_revision_failing_halfway(backend: Backend, whole_run: bool)
     assert!(r.stderr.contains("upgrade of revision rev_2 failed"), "{r}");
     assert!(r.stderr.contains("rev_2.sql:8"), "{r}");
     assert!(r.stderr.contains("no_such_column"), "{r}");
+    let why = match backend {
+        Backend::Mysql => "this database commits DDL immediately",
+        Backend::Sqlite | Backend::Postgres => "it runs outside a transaction",
+    };
     assert!(
-        r.stderr.contains(
-            "statements 1-1 of this revision's 2 (before line 8) were applied (it runs outside a transaction) and are recorded in the journal"
-        ),
+        r.stderr.contains(&format!(
+            "statements 1-1 of this revision's 2 (before line 8) were applied ({why}) and are recorded in the journal"
+        )),
         "{r}"
     );
     assert!(r.stderr.contains("the version table is at rev_1"), "{r}");
     assert!(r.stderr.contains("the re-run resumes at line 8"), "{r}");
     assert_indexes_valid(db, &["items_name_idx"]);
     assert_eq!(
-        db.tables(),
+        db.all_tables(),
         ["aludel_version", "aludel_version_journal", "items"]
     );
     assert_eq!(db.version_rows(), ["rev_1"]);
@@ -161,7 +189,9 @@ fn non_transactional_failure_whole_run(backend: Backend) {
 
 /// Under `transaction_per_migration = false` a non-transactional revision splits the
 /// run in two transactions; a failure after it rolls back to it, not further, and the
-/// message says where the database stands.
+/// message says where the database stands. On MariaDB there is no transaction to roll
+/// back: every revision before the failing one is committed and recorded, the failing
+/// one's statements before the failure stay applied, and the re-run resumes there.
 fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
     let p = DbProject::new(BIN, backend, "");
     let db = p.db();
@@ -173,9 +203,40 @@ fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
     ));
     let r = p.fails(&["upgrade", "head"]);
     assert!(r.stderr.contains("upgrade of revision rev_4 failed"), "{r}");
+    if backend == Backend::Mysql {
+        assert_eq!(
+            db.tables(),
+            ["after_index", "aludel_version", "items", "t4"],
+            "{r}"
+        );
+        assert_eq!(db.version_rows(), ["rev_3"], "{r}");
+        assert!(
+            r.stderr.contains(
+                "statements 1-1 of this revision's 2 (before line 7) were applied (this database commits DDL immediately) \
+                 and are recorded in the journal `aludel_version_journal`; the version table is at rev_3"
+            ),
+            "the message must say where the database is:\n{r}"
+        );
+        // No Finished line waits on a transaction.
+        assert!(!r.stderr.contains("to be committed with the run"), "{r}");
+        assert_eq!(r.stderr.matches("INFO  Finished upgrade").count(), 3, "{r}");
+        // The fixed revision resumes after the statement that was applied.
+        let path = p.versions().join("rev_4.sql");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("INTO nowhere", "INTO t4")).unwrap();
+        let r = p.ok(&["upgrade", "head"]);
+        assert!(
+            r.stderr.contains("INFO  Resuming revision rev_4 at line 7: an earlier run applied its first 1 statement (the journal records it)\n\
+                 INFO  Running the statement at line 7: INSERT INTO t4 VALUES (1)\n"),
+            "{r}"
+        );
+        assert_eq!(db.rows("SELECT id FROM t4"), ["1"]);
+        assert_eq!(db.version_rows(), ["rev_4"]);
+        return;
+    }
     // rev_1 and rev_2 committed; rev_3 shared rev_4's transaction and is gone too.
     assert_eq!(
-        db.tables(),
+        db.all_tables(),
         ["aludel_version", "aludel_version_journal", "items"],
         "{r}"
     );
@@ -204,9 +265,7 @@ fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
     );
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(
+on_all!(
     whole_run_failure_after_a_non_transactional_revision,
     non_transactional_revision_per_migration,
     non_transactional_revision_whole_run,

@@ -1,5 +1,5 @@
 //! The application API from async code: the blocking calls made inside a tokio
-//! runtime (both flavours), and the `_async` calls, on SQLite and PostgreSQL. A
+//! runtime (both flavours), and the `_async` calls, on SQLite, PostgreSQL and MariaDB. A
 //! `#[tokio::main]` or `#[tokio::test]` body is a future run by `block_on` on such a
 //! runtime; these tests build the runtime the same way, so that the test database is
 //! made and dropped outside it.
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aludel::migrator::{Error, Migrator};
 use aludel::runner::Event;
-use aludel_testkit::{Backend, on_both, test_db};
+use aludel_testkit::{Backend, on_all, test_db};
 
 const R2: &str = "44dd55ee66ff";
 const R3: &str = "77aa88bb99cc";
@@ -118,9 +118,7 @@ fn async_calls_work_inside_a_current_thread_runtime(backend: Backend) {
     async_calls_inside(Flavor::CurrentThread, backend);
 }
 
-// Not on MariaDB yet (they expect SQLite's or PostgreSQL's words, or
-// transactional DDL): on SQLite and PostgreSQL.
-on_both!(
+on_all!(
     blocking_calls_work_inside_a_multi_thread_runtime,
     blocking_calls_work_inside_a_current_thread_runtime,
     async_calls_work_inside_a_multi_thread_runtime,
