@@ -123,6 +123,18 @@ impl MysqlDatabase {
         mysql::Conn::new(mysql::Opts::from_url(&self.url).unwrap()).unwrap()
     }
 
+    /// A session that holds the named lock `name` (`GET_LOCK`), as another aludel
+    /// run holds its run lock: keep it to hold the lock; its connection id names it.
+    pub fn hold_lock(&self, name: &str) -> mysql::Conn {
+        use mysql::prelude::Queryable;
+        let mut c = self.conn();
+        let got: Option<i64> = c
+            .query_first(format!("SELECT GET_LOCK('{name}', 0)"))
+            .unwrap();
+        assert_eq!(got, Some(1), "the lock {name} was free");
+        c
+    }
+
     /// Runs statements.
     pub fn execute(&self, sql: &str) {
         use mysql::prelude::Queryable;

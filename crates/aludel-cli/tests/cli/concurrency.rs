@@ -194,21 +194,7 @@ fn a_held_lock_times_out_and_names_the_holder(backend: Backend) {
             Box::new(c)
         }
         Db::Mysql(my) => {
-            use aludel_testkit::mysql::prelude::Queryable as _;
-            let table = aludel::render::VersionTable {
-                name: "aludel_version".into(),
-                schema: None,
-                dialect: aludel::url::Dialect::Mysql,
-            };
-            let name = format!(
-                "aludel_{:016x}",
-                aludel::driver::lock_key(my.name(), &table) as u64
-            );
-            let mut c = my.conn();
-            let got: Option<i64> = c
-                .query_first(format!("SELECT GET_LOCK('{name}', 0)"))
-                .unwrap();
-            assert_eq!(got, Some(1));
+            let c = crate::hold_mysql_run_lock(my);
             expected_holder = format!("connection {} (root@", c.connection_id());
             Box::new(c)
         }

@@ -190,7 +190,6 @@ fn check_leaves_the_journal_out() {
 /// that finds the lock taken waits, then names who holds it.
 #[test]
 fn the_everyday_commands_run_on_mariadb() {
-    use aludel_testkit::mysql::prelude::Queryable;
     let p = DbProject::mysql(BIN, "");
     for rev in aludel_testkit::linear_revs(3) {
         p.write_rev(&rev);
@@ -212,21 +211,7 @@ fn the_everyday_commands_run_on_mariadb() {
     assert_eq!(p.ok(&["current"]).stdout, "rev_2\n");
 
     // Another session holds the run lock: the run waits, then gives up naming it.
-    let db = p.db().mysql().unwrap();
-    let table = aludel::render::VersionTable {
-        name: "aludel_version".into(),
-        schema: None,
-        dialect: aludel::url::Dialect::Mysql,
-    };
-    let name = format!(
-        "aludel_{:016x}",
-        aludel::driver::lock_key(db.name(), &table) as u64
-    );
-    let mut holder = db.conn();
-    let got: Option<i64> = holder
-        .query_first(format!("SELECT GET_LOCK('{name}', 0)"))
-        .unwrap();
-    assert_eq!(got, Some(1));
+    let holder = crate::hold_mysql_run_lock(p.db().mysql().unwrap());
     let holder_id = holder.connection_id();
     p.set_option("connect", "lock_timeout_seconds", "1");
     let r = p.fails(&["upgrade", "head"]);

@@ -105,55 +105,30 @@ impl Target {
     /// SQLite's own batch execution, or the `mysql` client.
     fn apply_script(&self, sql: &str) {
         match &self.db {
-            Db::Postgres(pg) => {
-                let mut child = Command::new("psql")
-                    .args([pg.url(), "-1", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("psql must be installed for this test");
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(sql.as_bytes())
-                    .unwrap();
-                let out = child.wait_with_output().unwrap();
-                assert!(
-                    out.status.success(),
-                    "psql failed:\n{}\n--- script\n{sql}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
+            Db::Postgres(pg) => pipe_script(
+                Command::new("psql").args([
+                    pg.url(),
+                    "-1",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-f",
+                    "-",
+                ]),
+                sql,
+            ),
             Db::Sqlite(path) => rusqlite::Connection::open(path)
                 .unwrap()
                 .execute_batch(sql)
                 .unwrap_or_else(|e| panic!("{e}\n--- script\n{sql}")),
-            Db::Mysql(my) => {
-                // Comments kept in bodies, and aludel's character set, as an online
-                // run has: a routine records both.
-                let mut child = Command::new("mysql")
+            // Comments kept in bodies, and aludel's character set, as an online run
+            // has: a routine records both.
+            Db::Mysql(my) => pipe_script(
+                Command::new("mysql")
                     .args(["--comments", "--default-character-set=utf8mb4"])
-                    .args(mysql_client_args(my))
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("the mysql client must be installed for this test");
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(sql.as_bytes())
-                    .unwrap();
-                let out = child.wait_with_output().unwrap();
-                assert!(
-                    out.status.success(),
-                    "mysql failed:\n{}\n--- script\n{sql}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
+                    .args(mysql_client_args(my)),
+                sql,
+            ),
         }
     }
 
@@ -538,4 +513,28 @@ fn downgrade_to_the_base_of_an_unrelated_branch_is_an_empty_script() {
     );
     let out = p.ok(&["-q", "downgrade", "a4d:lb2@base", "--sql"]);
     assert_eq!(out.stdout, "");
+}
+
+/// Runs `client` with `sql` on its standard input; fails the test with the client's
+/// error and the script when it does not succeed.
+fn pipe_script(client: &mut Command, sql: &str) {
+    let name = client.get_program().to_string_lossy().into_owned();
+    let mut child = client
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name} must be installed for this test: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name} failed:\n{}\n--- script\n{sql}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
