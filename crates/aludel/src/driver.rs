@@ -74,6 +74,9 @@ pub enum DbErrorKind {
     /// The statement creates something that already exists (a table, an index, a
     /// column, a schema, a constraint or type, a function).
     AlreadyExists,
+    /// Not the database's error but aludel's own finding about what it read: the
+    /// version table did not hold what the run expected (something else changed it).
+    VersionTableChanged,
 }
 
 impl DbErrorKind {
@@ -100,6 +103,9 @@ impl DbErrorKind {
             }
             DbErrorKind::Cancelled => {
                 "the statement was cancelled (a statement timeout or an administrator); raise the timeout or run it when the database is quieter, then run the command again"
+            }
+            DbErrorKind::VersionTableChanged => {
+                "check the database, then set the version table with `aludel stamp`"
             }
             DbErrorKind::LockNotAvailable => {
                 "a lock the statement needed was not granted in time (other sessions hold it); run the command again when they are done, or raise lock_timeout"
@@ -138,6 +144,12 @@ impl DbError {
     pub fn with_kind(mut self, kind: DbErrorKind) -> DbError {
         self.kind = kind;
         self
+    }
+
+    /// Whether the database reported this error (rather than aludel, about what it
+    /// read).
+    pub fn from_database(&self) -> bool {
+        self.kind != DbErrorKind::VersionTableChanged
     }
 
     /// Whether the session died with this error, so that the outcome of whatever was

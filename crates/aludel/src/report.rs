@@ -14,7 +14,7 @@ use crate::text;
 /// `error` and the causes it does not print itself. A one-line error and a one-line
 /// cause read `error: cause`; after a message of several lines, each cause is a line
 /// of its own, `database error: …` for the database's text (its detail and hint
-/// lines indented under it).
+/// lines indented under it), `check: …` for what aludel found in what it read.
 ///
 /// ```
 /// use aludel::driver::DbError;
@@ -35,7 +35,8 @@ pub fn error_text(error: &(dyn Error + 'static)) -> String {
     let mut cause = error.source();
     while let Some(c) = cause {
         let (label, body) = match c.downcast_ref::<DbError>() {
-            Some(db) => ("database error", text::message(db.message())),
+            Some(db) if db.from_database() => ("database error", text::message(db.message())),
+            Some(db) => ("check", text::message(db.message())),
             None => ("cause", c.to_string()),
         };
         if out.contains('\n') || body.contains('\n') {

@@ -1007,11 +1007,12 @@ impl LiveSink<'_> {
             }
         };
         Err(DbError::new(format!(
-            "the version table {} holds {} where this run expects {}: something other than this run changed it; check the database, then set the table with `aludel stamp`",
+            "the version table {} holds {} where this run expects {}: something other than this run changed it",
             self.table.qualified(),
             show(&rows),
             show(&want)
-        )))
+        ))
+        .with_kind(crate::driver::DbErrorKind::VersionTableChanged))
     }
 }
 

@@ -517,6 +517,9 @@ fn a_version_table_changed_behind_the_run_stops_it(backend: Backend) {
         run.stderr.contains("upgrade of revision vt2 failed"),
         "{run}"
     );
+    // aludel's own finding, not the database's error, and called so.
+    assert!(run.stderr.contains("check: the version table"), "{run}");
+    assert!(!run.stderr.contains("database error"), "{run}");
     if p.backend() == Backend::Mysql {
         // Nothing to roll back there: the revision's statements committed one by one,
         // its DELETE too. The message says so, and claims only where the table was.
