@@ -320,3 +320,63 @@ on_all!(
     processes_started_together_apply_each_revision_once,
     a_held_lock_times_out_and_names_the_holder,
 );
+
+/// On MariaDB the run lock is held on a connection of its own: while a statement of the
+/// run is in progress, the lock's holder is not the session running it, and killing
+/// that session (a lost connection, an administrator's `KILL`) does not free the lock
+/// for another run while this one stops; the lock goes when the run ends.
+#[test]
+fn the_mysql_run_lock_has_a_connection_of_its_own() {
+    use std::io::BufRead as _;
+    let p = DbProject::new(BIN, Backend::Mysql, "");
+    let my = p.db().mysql().unwrap();
+    p.write_rev(&Rev::new("rev_1", &[], "slow").sql("SELECT SLEEP(30);", ""));
+    let mut child = Command::new(BIN)
+        .args(["upgrade", "head"])
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("ALUDEL_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("Running upgrade  -> rev_1"));
+    assert!(started.is_some(), "the run ended before rev_1");
+    // The session running the statement, once the server shows it.
+    let working = (0..200)
+        .find_map(|_| {
+            let ids = my.rows(&format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'SELECT SLEEP(30)%'",
+                my.name()
+            ));
+            if ids.is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            ids.into_iter().next()
+        })
+        .expect("the revision's statement never showed in the process list");
+    let lock = crate::mysql_run_lock_name(my);
+    let holder = my.rows(&format!("SELECT IS_USED_LOCK('{lock}')"));
+    assert_eq!(holder.len(), 1);
+    assert_ne!(
+        holder[0], working,
+        "the lock is held by the working session"
+    );
+    assert_ne!(holder[0], "NULL", "the run holds no lock");
+    // The working session goes; the run stops, and until it has, the lock stays.
+    my.rows(&format!("KILL {working}"));
+    let holder_after = my.rows(&format!("SELECT IS_USED_LOCK('{lock}')"));
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{rest:?}");
+    assert_eq!(
+        holder_after, holder,
+        "the lock went with the working session"
+    );
+    // Gone with the run.
+    assert_eq!(my.rows(&format!("SELECT IS_USED_LOCK('{lock}')")), ["NULL"]);
+}
