@@ -34,12 +34,15 @@ pub mod schema_command;
 pub enum AutogenError {
     /// The desired schema's file or folder does not exist.
     #[error(
-        "the desired schema {} does not exist: check and autogenerate compare the database with it; write it (the schema as the revisions should leave it, e.g. from `pg_dump --schema-only`), or set `schema` (its files) or `schema_command` (a command that prints it) under [autogenerate] in aludel.toml",
-        path.display()
+        "the desired schema {} does not exist: check and autogenerate compare the database with it; write it (the schema as the revisions should leave it, e.g. from `{}`), or set `schema` (its files) or `schema_command` (a command that prints it) under [autogenerate] in aludel.toml",
+        path.display(),
+        dialect.schema_dump_command()
     )]
     SchemaMissing {
         /// The file or folder.
         path: PathBuf,
+        /// The database's dialect, whose tools the message names.
+        dialect: Dialect,
     },
     /// The desired schema's file or folder is unreadable.
     #[error("{}: {error}", path.display())]
@@ -152,6 +155,7 @@ pub fn desired_statements(
         if source.kind() == std::io::ErrorKind::NotFound {
             AutogenError::SchemaMissing {
                 path: path.to_path_buf(),
+                dialect,
             }
         } else {
             AutogenError::SchemaFile {

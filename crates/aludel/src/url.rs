@@ -41,6 +41,16 @@ impl Dialect {
         }
     }
 
+    /// The command that prints a database's schema with this dialect's own tools, for
+    /// a message that says where a desired schema can come from.
+    pub fn schema_dump_command(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "pg_dump --schema-only",
+            Dialect::Sqlite => "sqlite3 app.db .schema",
+            Dialect::Mysql => "mysqldump --no-data --skip-comments",
+        }
+    }
+
     /// Parses a dialect name as written in section headers and URLs.
     ///
     /// ```
