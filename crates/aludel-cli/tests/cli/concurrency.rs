@@ -253,10 +253,20 @@ fn processes_started_together_on_a_failing_revision(backend: Backend) {
 /// A run killed in the middle of a revision leaves neither a lock nor a half-applied
 /// revision: the next run applies everything, each revision once.
 fn a_killed_run_is_resumed(backend: Backend) {
+    use std::io::BufRead as _;
     let p = DbProject::new(BIN, backend, "");
     let db = p.db();
     write_logged_revisions(&p, backend);
-    let (mut child, mut lines) = spawn_upgrade(&p);
+    let mut child = Command::new(BIN)
+        .args(["upgrade", "head"])
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("ALUDEL_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     // The first revision is done; the second is in its slow statement.
     let first = lines
         .by_ref()
@@ -317,10 +327,20 @@ on_all!(
 /// for another run while this one stops; the lock goes when the run ends.
 #[test]
 fn the_mysql_run_lock_has_a_connection_of_its_own() {
+    use std::io::BufRead as _;
     let p = DbProject::new(BIN, Backend::Mysql, "");
     let my = p.db().mysql().unwrap();
     p.write_rev(&Rev::new("rev_1", &[], "slow").sql("SELECT SLEEP(30);", ""));
-    let (mut child, mut lines) = spawn_upgrade(&p);
+    let mut child = Command::new(BIN)
+        .args(["upgrade", "head"])
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("ALUDEL_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let started = lines
         .by_ref()
         .map(|l| l.unwrap())
@@ -359,25 +379,4 @@ fn the_mysql_run_lock_has_a_connection_of_its_own() {
     );
     // Gone with the run.
     assert_eq!(my.rows(&format!("SELECT IS_USED_LOCK('{lock}')")), ["NULL"]);
-}
-
-/// `aludel upgrade head` started in `p`'s folder, and its stderr's lines as they come.
-fn spawn_upgrade(
-    p: &DbProject,
-) -> (
-    std::process::Child,
-    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
-) {
-    use std::io::BufRead as _;
-    let mut child = Command::new(BIN)
-        .args(["upgrade", "head"])
-        .current_dir(p.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("ALUDEL_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    (child, lines)
 }
