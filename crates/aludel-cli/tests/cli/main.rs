@@ -37,22 +37,17 @@ mod transactions;
 mod version_table;
 mod workspace;
 
-/// The name aludel gives the MySQL run lock of the version table `aludel_version` in
-/// `db`.
-fn mysql_run_lock_name(db: &aludel_testkit::MysqlDatabase) -> String {
+/// A session of `db` that holds the run lock of its version table `aludel_version`
+/// under the name aludel gives it, as another run would; dropping it releases it.
+fn hold_mysql_run_lock(db: &aludel_testkit::MysqlDatabase) -> aludel_testkit::mysql::Conn {
     let table = aludel::render::VersionTable {
         name: "aludel_version".into(),
         schema: None,
         dialect: aludel::url::Dialect::Mysql,
     };
-    format!(
+    let name = format!(
         "aludel_{:016x}",
         aludel::driver::lock_key(db.name(), &table) as u64
-    )
-}
-
-/// A session of `db` that holds the run lock of its version table `aludel_version`
-/// under the name aludel gives it, as another run would; dropping it releases it.
-fn hold_mysql_run_lock(db: &aludel_testkit::MysqlDatabase) -> aludel_testkit::mysql::Conn {
-    db.hold_lock(&mysql_run_lock_name(db))
+    );
+    db.hold_lock(&name)
 }

@@ -1,9 +1,6 @@
 //! MySQL and MariaDB through the `mysql` crate's blocking client. The run lock is a
-//! named user lock (`GET_LOCK`) held on a connection of its own, opened when the lock
-//! is first asked for: a statement of the run that ends its session (a lost
-//! connection, a `KILL QUERY` that becomes a `KILL`, a server timeout) does not let
-//! another run in while this one reports, and the server releases the lock when that
-//! connection ends, however it ends (the process exits, is killed or gets SIGTERM).
+//! named user lock (`GET_LOCK`), held by this connection's session and released by
+//! the server when the session ends, however it ends.
 
 use std::time::{Duration, Instant};
 
@@ -40,15 +37,11 @@ const KNOWN_PARAMS: &[&str] = &[
 /// A connection to one MySQL or MariaDB database.
 pub struct MysqlDriver {
     conn: Conn,
-    /// How `conn` was opened (TLS included), for the lock's connection.
-    opts: OptsBuilder,
     /// The database the URL names, in which the version table lives unless its schema
     /// says otherwise.
     database: String,
     /// The lock name taken, while held.
     lock: Option<String>,
-    /// The connection that asks for the run lock and holds it.
-    lock_conn: Option<Conn>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,15 +248,14 @@ impl MysqlDriver {
             // statements read the same in every SQL mode (backquoted names, literals
             // without backslashes).
             ;
-        let mut opts = base.clone().ssl_opts(ssl);
-        let conn = match Conn::new(opts.clone()) {
+        let attempt = |ssl: Option<SslOpts>| Conn::new(base.clone().ssl_opts(ssl));
+        let conn = match attempt(ssl) {
             // `preferred`, as MySQL's own clients have it: plain when the server offers
             // no TLS.
             Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
                 if tls == Tls::Preferred =>
             {
-                opts = base.clone().ssl_opts(None);
-                Conn::new(opts.clone())
+                attempt(None)
             }
             other => other,
         };
@@ -293,10 +285,8 @@ impl MysqlDriver {
         })?;
         Ok(MysqlDriver {
             conn,
-            opts,
             database: database.to_string(),
             lock: None,
-            lock_conn: None,
         })
     }
 
@@ -523,22 +513,9 @@ impl Driver for MysqlDriver {
 
     fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let name = self.lock_name(table);
-        let lock_conn = match &mut self.lock_conn {
-            Some(c) => c,
-            None => {
-                let mut c = Conn::new(self.opts.clone()).map_err(db_error)?;
-                // It idles while the run works: a server's short `wait_timeout` must
-                // not end it, and the lock with it, in the middle of a long statement.
-                c.query_drop("SET SESSION wait_timeout = 31536000")
-                    .map_err(db_error)?;
-                self.lock_conn.insert(c)
-            }
-        };
         // 1: taken; 0: another session has it; NULL: an error (killed while waiting).
-        let got: Option<Option<String>> = lock_conn
-            .query_first(format!("SELECT GET_LOCK({}, 0)", literal(&name)))
-            .map_err(db_error)?;
-        match got.flatten().as_deref() {
+        let got = self.one(&format!("SELECT GET_LOCK({}, 0)", literal(&name)))?;
+        match got.as_deref() {
             Some("1") => {
                 self.lock = Some(name);
                 Ok(true)
@@ -575,13 +552,7 @@ impl Driver for MysqlDriver {
 
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
         let name = self.lock.take().unwrap_or_else(|| self.lock_name(table));
-        // Released, then the connection closed (which would release it too).
-        let Some(mut lock_conn) = self.lock_conn.take() else {
-            return Ok(());
-        };
-        lock_conn
-            .query_drop(format!("DO RELEASE_LOCK({})", literal(&name)))
-            .map_err(db_error)
+        self.execute(&format!("DO RELEASE_LOCK({})", literal(&name)))
     }
 
     fn session_id(&self) -> Option<String> {
