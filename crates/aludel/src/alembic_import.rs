@@ -507,8 +507,13 @@ fn scratch_database(
             .map_err(|e| crate::driver::DbError::new(e.to_string()))
     };
     let scope = crate::driver::InspectScope::default();
-    let shadow = crate::autogen::Shadow::open(&server, None, &scope, true, &mut connect)
-        .map_err(|e| format!("no scratch database could be made: {e}"))?;
+    let shadow =
+        crate::autogen::Shadow::open(&server, None, &scope, true, &mut connect).map_err(|e| {
+            format!(
+                "no scratch database could be made: {}",
+                crate::report::error_text(&e)
+            )
+        })?;
     let url = sqlalchemy_url(shadow.url());
     Ok((shadow, url))
 }
@@ -516,7 +521,7 @@ fn scratch_database(
 /// Runs the statements of `path` on the scratch database, in order.
 fn set_up(shadow: &mut crate::autogen::Shadow, path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let driver = shadow.driver().map_err(|e| e.to_string())?;
+    let driver = shadow.driver().map_err(|e| crate::report::error_text(&e))?;
     let statements = crate::script::split_statements(&text, driver.dialect(), 1)
         .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.kind))?;
     for statement in statements {

@@ -355,12 +355,10 @@ impl RunError {
                     whole_run,
                     transactional_ddl,
                 };
+                // What the loss left is aludel's to say, not the database's.
                 RunError::Database {
-                    doing,
-                    error: DbError {
-                        message: format!("{}\n{}", error.message, lost.outcome(steps, &read)),
-                        ..error
-                    },
+                    doing: format!("{doing}\n{}", lost.outcome(steps, &read)),
+                    error,
                 }
             }
             other => other,
@@ -462,7 +460,8 @@ impl LostDuring<'_> {
                     None => "running the command again is safe: it reads the version table and continues from where the database is".to_string(),
                 };
                 format!(
-                    "the version table could not be read back ({e}); {maybe} (or between that and {}, where this run started, if the server itself crashed: see \"Durability\" in the documentation); {safe}",
+                    "the version table could not be read back ({}); {maybe} (or between that and {}, where this run started, if the server itself crashed: see \"Durability\" in the documentation); {safe}",
+                    crate::report::error_text(e),
                     at(&start)
                 )
             }
@@ -1686,15 +1685,16 @@ fn failure_outcome(
         }
     };
     let before_run = all.first().map(|s| at(&s.heads_before)).unwrap_or_default();
+    // Why statements of the revision stay applied after a failure, where they do.
+    let how = if transactional_ddl {
+        "it runs outside a transaction"
+    } else {
+        "this database commits DDL immediately"
+    };
     if (!step.transactional || !transactional_ddl)
         && let (Some(journal), Some(failed)) = (&applied.journal, statement)
     {
         let n = step.statements.len();
-        let how = if transactional_ddl {
-            "it runs outside a transaction"
-        } else {
-            "this database commits DDL immediately"
-        };
         if applied.unrecorded {
             return format!(
                 "the statement was applied ({how}), but recording it in the journal {journal} failed, so the journal records the {} before it; the version table is at {}: fix what stops the journal, then run the command again; the re-run resumes at line {} and sends that statement again: if it cannot run twice, make it idempotent (IF NOT EXISTS) first",
@@ -1755,11 +1755,6 @@ fn failure_outcome(
                 at(&step.heads_before)
             );
         }
-        let how = if transactional_ddl {
-            "it runs outside a transaction"
-        } else {
-            "this database commits DDL immediately"
-        };
         let partial = match statement {
             Some(s) if s.line > 0 => format!(
                 "statements before line {} of this revision were applied and are not rolled back ({how}); ",
@@ -1767,10 +1762,12 @@ fn failure_outcome(
             ),
             _ => String::new(),
         };
-        let next = predates.map_or_else(
-            || "repair the database by hand, then run the command again".to_string(),
-            |p| format!("{p} (after undoing what this revision applied)"),
-        );
+        let next = match predates {
+            Some(p) => format!("{p} (after undoing what this revision applied)"),
+            // The version table changed behind the run: its own advice.
+            None if kind == crate::driver::DbErrorKind::VersionTableChanged => advice.to_string(),
+            None => "repair the database by hand, then run the command again".to_string(),
+        };
         if statement.is_none() && !step.statements.is_empty() {
             // Every statement ran and recording the revision failed: one of them may
             // have changed the version table itself, so only where it was is known.

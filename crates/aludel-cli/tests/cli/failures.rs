@@ -527,7 +527,7 @@ fn a_version_table_changed_behind_the_run_stops_it(backend: Backend) {
             run.stderr.contains(
                 "all 2 statements of this revision were applied (this database commits DDL immediately), \
                  but the revision is not recorded; the version table was at vt1 before it: \
-                 repair the database by hand, then run the command again"
+                 check the database, then set the version table with `aludel stamp`"
             ),
             "{run}"
         );
