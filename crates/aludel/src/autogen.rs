@@ -21,7 +21,7 @@ use crate::diff::{Diff, Renames};
 use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
 use crate::ops::Op;
 use crate::render::{DdlError, RenderedOp, render_ops};
-use crate::schema::{Catalog, ExpressionPlace, Generated};
+use crate::schema::{Catalog, ExpressionPlace};
 use crate::script::{SplitError, split_statements};
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -422,7 +422,7 @@ impl Shadow {
             Some(d) => Ok(d),
             None => Err(AutogenError::Shadow {
                 doing: "using it".into(),
-                error: DbError::new("the shadow database is closed"),
+                error: DbError::aludel("the shadow database is closed"),
             }),
         }
     }
@@ -679,7 +679,7 @@ fn run_together(
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run_one(&mut *driver, statements, first + k, skippable)
         }))
-        .unwrap_or_else(|_| Err((first + k, DbError::new("a loading thread panicked"))));
+        .unwrap_or_else(|_| Err((first + k, DbError::aludel("a loading thread panicked"))));
         let mut b = lock();
         match result {
             Ok(()) => {
@@ -1427,12 +1427,12 @@ pub fn written_in_place(
             }
             Rewritten::Generated { column, .. } => {
                 if let Some(i) = column_of(table, &column) {
-                    let column = &mut table.columns[i];
-                    match (form.remove(0), &mut column.generated) {
-                        (Some(expression), Some(g)) => g.expression = expression,
-                        (expression, _) => {
-                            column.generated = expression.map(Generated::stored);
-                        }
+                    // Only a generated column is rewritten this way: its form is read
+                    // back, STORED or VIRTUAL as it was.
+                    if let (Some(expression), Some(g)) =
+                        (form.remove(0), &mut table.columns[i].generated)
+                    {
+                        g.expression = expression;
                     }
                 }
             }

@@ -35,9 +35,13 @@ pub struct DbError {
     /// What kind of failure it is, as the driver tells from the code: what a user
     /// should do about it depends on this, not on the text.
     pub(crate) kind: DbErrorKind,
+    /// Written by aludel about what it saw (a closed connection, a changed version
+    /// table), not the database's own error.
+    pub(crate) ours: bool,
 }
 
-/// What a database error means for the run, told by the driver from its own codes.
+/// What a database error means for the run, told by the driver from its own codes
+/// (or, for [`DbErrorKind::VersionTableChanged`], by the runner from what it read).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DbErrorKind {
@@ -74,8 +78,8 @@ pub enum DbErrorKind {
     /// The statement creates something that already exists (a table, an index, a
     /// column, a schema, a constraint or type, a function).
     AlreadyExists,
-    /// Not the database's error but aludel's own finding about what it read: the
-    /// version table did not hold what the run expected (something else changed it).
+    /// The version table did not hold what the run expected: something other than the
+    /// run changed it (aludel's finding, [`DbError::aludel`]).
     VersionTableChanged,
 }
 
@@ -121,6 +125,17 @@ impl DbError {
             message: crate::url::redact_str(message.as_ref()),
             code: None,
             kind: DbErrorKind::Statement,
+            ours: false,
+        }
+    }
+
+    /// An error aludel found about the database or the session (a closed connection,
+    /// a version table that does not hold what it should), rather than one the
+    /// database reported; printed as aludel's, not as the database's.
+    pub fn aludel(message: impl AsRef<str>) -> DbError {
+        DbError {
+            ours: true,
+            ..DbError::new(message)
         }
     }
 
@@ -140,6 +155,12 @@ impl DbError {
         self.kind
     }
 
+    /// The same error, with the database's own code (SQLSTATE or error number).
+    pub fn with_code(mut self, code: impl Into<String>) -> DbError {
+        self.code = Some(code.into());
+        self
+    }
+
     /// The same error, of another kind.
     pub fn with_kind(mut self, kind: DbErrorKind) -> DbError {
         self.kind = kind;
@@ -149,7 +170,7 @@ impl DbError {
     /// Whether the database reported this error (rather than aludel, about what it
     /// read).
     pub fn from_database(&self) -> bool {
-        self.kind != DbErrorKind::VersionTableChanged
+        !self.ours
     }
 
     /// Whether the session died with this error, so that the outcome of whatever was
@@ -188,6 +209,14 @@ pub enum ConnectError {
         /// Why.
         message: String,
     },
+}
+
+impl StatementFailure {
+    /// The statement at `index` of a list failed with `error` (for a [`Driver`] of
+    /// another crate).
+    pub fn new(index: usize, error: DbError) -> StatementFailure {
+        StatementFailure { index, error }
+    }
 }
 
 impl ConnectError {
@@ -458,6 +487,17 @@ pub struct InvalidIndex {
     pub name: String,
     /// Its schema-qualified name, quoted where needed, for a `DROP INDEX`.
     pub qualified: String,
+}
+
+impl InvalidIndex {
+    /// An index named `name`, `qualified` for a `DROP INDEX` (for a [`Driver`] of
+    /// another crate).
+    pub fn new(name: impl Into<String>, qualified: impl Into<String>) -> InvalidIndex {
+        InvalidIndex {
+            name: name.into(),
+            qualified: qualified.into(),
+        }
+    }
 }
 
 /// Options for opening a connection that do not belong in the URL.

@@ -100,7 +100,8 @@ pub enum Error {
         expected: Vec<String>,
     },
     /// Connecting, locking or running a revision failed; a failed revision's error
-    /// names its file, line and statement and the database's message.
+    /// names its file, line and statement, and returns the database's error as its
+    /// source ([`crate::report::error_text`] prints both).
     #[error(transparent)]
     Run(#[from] RunError),
     /// The version table does not fit the revision files.

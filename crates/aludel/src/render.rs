@@ -3,7 +3,7 @@
 
 use crate::url::Dialect;
 
-mod ddl;
+pub(crate) mod ddl;
 
 pub use ddl::{DdlError, RenderedOp, render_ops};
 

@@ -2,19 +2,21 @@
 //! to [`std::error::Error::source`] rather than printing itself.
 //!
 //! aludel's errors print a cause in their message or return it as their source,
-//! never both; a database's error is always the source, so that a caller can reach it
-//! (`error.source()?.downcast_ref::<DbError>()`). Printing an error with `{}` alone
+//! never both; the errors of a run, autogenerate and check return a database's error
+//! ([`DbError`]) as their source, so that a caller can reach it
+//! (`error.source()?.downcast_ref::<DbError>()`), its code and kind included. Printing an error with `{}` alone
 //! leaves such causes out: [`error_text`] is what the `aludel` binary prints.
 
 use std::error::Error;
 
-use crate::driver::DbError;
+use crate::driver::{DbError, DbErrorKind};
 use crate::text;
 
 /// `error` and the causes it does not print itself. A one-line error and a one-line
 /// cause read `error: cause`; after a message of several lines, each cause is a line
 /// of its own, `database error: …` for the database's text (its detail and hint
-/// lines indented under it), `check: …` for what aludel found in what it read.
+/// lines indented under it), `check: …` for a version table found changed, `cause: …`
+/// for anything else aludel found rather than the database reported.
 ///
 /// ```
 /// use aludel::driver::DbError;
@@ -36,7 +38,10 @@ pub fn error_text(error: &(dyn Error + 'static)) -> String {
     while let Some(c) = cause {
         let (label, body) = match c.downcast_ref::<DbError>() {
             Some(db) if db.from_database() => ("database error", text::message(db.message())),
-            Some(db) => ("check", text::message(db.message())),
+            Some(db) if db.kind() == DbErrorKind::VersionTableChanged => {
+                ("check", text::message(db.message()))
+            }
+            Some(db) => ("cause", text::message(db.message())),
             None => ("cause", c.to_string()),
         };
         if out.contains('\n') || body.contains('\n') {

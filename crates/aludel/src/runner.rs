@@ -676,7 +676,7 @@ impl LockedSession {
         let Some((url, policy)) = &self.reconnect else {
             return Err(RunError::Database {
                 doing: "reconnecting".into(),
-                error: DbError::new("no way to reconnect was given"),
+                error: DbError::aludel("no way to reconnect was given"),
             });
         };
         let mut driver = connect(url, policy, events)?;
@@ -1005,7 +1005,7 @@ impl LiveSink<'_> {
                 v.join(", ")
             }
         };
-        Err(DbError::new(format!(
+        Err(DbError::aludel(format!(
             "the version table {} holds {} where this run expects {}: something other than this run changed it",
             self.table.qualified(),
             show(&rows),

@@ -115,15 +115,12 @@ pub struct Table {
     /// The table's comment.
     pub comment: Option<String>,
     /// The options written after the column list that change what the table is, by
-    /// name, with their values: MySQL's `ENGINE` (when not InnoDB) and `COLLATE` (when
-    /// not the database's default), SQLite's `STRICT` and `WITHOUT ROWID` (no value).
+    /// name, with their values: MySQL's `ENGINE` (when not InnoDB, the engine a table
+    /// gets when it names none) and `COLLATE` (when not the database's default),
+    /// SQLite's `STRICT` and `WITHOUT ROWID` (no value).
     #[serde(default)]
     pub options: BTreeMap<String, String>,
 }
-
-/// The storage engine a MySQL table has when its `ENGINE` option is not given
-/// ([`Table::options`]).
-pub const MYSQL_DEFAULT_ENGINE: &str = "InnoDB";
 
 impl Table {
     /// The column named `name`.

@@ -65,6 +65,7 @@ fn db_error(e: mysql::Error) -> DbError {
                 )),
                 code: Some(server.code.to_string()),
                 kind,
+                ours: false,
             }
         }
         // Reading or writing the socket failed, or the server's packets made no sense:
@@ -73,6 +74,7 @@ fn db_error(e: mysql::Error) -> DbError {
             message: crate::url::redact_str(&e.to_string()),
             code: None,
             kind: DbErrorKind::ConnectionLost,
+            ours: false,
         },
         mysql::Error::DriverError(ref d) => DbError {
             message: crate::url::redact_str(&e.to_string()),
@@ -85,6 +87,7 @@ fn db_error(e: mysql::Error) -> DbError {
                 | mysql::DriverError::Timeout => DbErrorKind::ConnectionLost,
                 _ => DbErrorKind::Statement,
             },
+            ours: false,
         },
         other => DbError::new(other.to_string()),
     }
@@ -521,7 +524,7 @@ impl Driver for MysqlDriver {
                 Ok(true)
             }
             Some("0") => Ok(false),
-            _ => Err(DbError::new(format!(
+            _ => Err(DbError::aludel(format!(
                 "GET_LOCK({name}) answered NULL: the server could not take the lock"
             ))),
         }
@@ -577,7 +580,7 @@ impl Driver for MysqlDriver {
                 return Ok(());
             }
             if started.elapsed() >= within {
-                return Err(DbError::new(format!(
+                return Err(DbError::aludel(format!(
                     "connection {id} still runs {} s after it was killed",
                     within.as_secs()
                 )));

@@ -82,7 +82,7 @@ impl Io {
     {
         let Some(runtime) = &self.runtime else {
             return Err(
-                DbError::new("the connection is closed").with_kind(DbErrorKind::ConnectionLost)
+                DbError::aludel("the connection is closed").with_kind(DbErrorKind::ConnectionLost)
             );
         };
         if tokio::runtime::Handle::try_current().is_err() {
@@ -141,6 +141,7 @@ fn db_error(e: tokio_postgres::Error) -> DbError {
                 message: crate::url::redact_str(&message),
                 code: Some(code.to_string()),
                 kind,
+                ours: false,
             }
         }
         // No error from the server: the connection closed, reading or writing it
@@ -163,6 +164,7 @@ fn db_error(e: tokio_postgres::Error) -> DbError {
                 message: crate::url::redact_str(&message),
                 code: None,
                 kind,
+                ours: false,
             }
         }
     }
@@ -593,7 +595,7 @@ impl PostgresDriver {
     fn check_usable(&self) -> Result<(), DbError> {
         if self.given_up.load(Ordering::Relaxed) {
             return Err(
-                DbError::new("the connection was given up after an unanswered request")
+                DbError::aludel("the connection was given up after an unanswered request")
                     .with_kind(DbErrorKind::ConnectionLost),
             );
         }
@@ -1113,7 +1115,7 @@ impl Driver for PostgresDriver {
                 Some(_) => {}
             }
             if std::time::Instant::now() >= deadline {
-                return Err(DbError::new(format!(
+                return Err(DbError::aludel(format!(
                     "the lost session (backend pid {pid}) still runs after {} s",
                     within.as_secs()
                 )));

@@ -37,6 +37,7 @@ fn db_error(e: rusqlite::Error) -> DbError {
         message: crate::url::redact_str(&e.to_string()),
         code,
         kind,
+        ours: false,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::render::{quote_ident, quote_literal};
 use crate::schema::{Catalog, Column, ForeignKey, Identity, Index, Table};
 use crate::url::Dialect;
 
-mod mysql;
+pub(crate) mod mysql;
 mod postgres;
 mod sqlite;
 

@@ -18,8 +18,8 @@ use mysql::Value;
 use super::MysqlDriver;
 use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
 use crate::schema::{
-    Catalog, Check, Column, ForeignKey, Generated, Identity, Index, IndexKey, MYSQL_DEFAULT_ENGINE,
-    PrimaryKey, ReferentialAction, Schema, Table, Unique, View,
+    Catalog, Check, Column, ForeignKey, Generated, Identity, Index, IndexKey, PrimaryKey,
+    ReferentialAction, Schema, Table, Unique, View,
 };
 
 /// The catalog's schema names for `scope`: those it names, or `""` for the
@@ -162,7 +162,9 @@ pub(super) fn inspect(
                     (text(row, 5), text(row, 3), text(row, 6));
                 // Only what differs from what a table gets when it names neither.
                 let mut options = BTreeMap::new();
-                if !engine.is_empty() && !engine.eq_ignore_ascii_case(MYSQL_DEFAULT_ENGINE) {
+                if !engine.is_empty()
+                    && !engine.eq_ignore_ascii_case(crate::render::ddl::mysql::DEFAULT_ENGINE)
+                {
                     options.insert("ENGINE".to_string(), engine);
                 }
                 if !collation.is_empty() && collation != default_collation {

@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 
 use super::{DdlError, Renderer};
 use crate::ops::{Op, QName};
-use crate::schema::{Catalog, Column, ForeignKey, Identity, Index, MYSQL_DEFAULT_ENGINE, Table};
+use crate::schema::{Catalog, Column, ForeignKey, Identity, Index, Table};
+
+/// The storage engine a MySQL table has when its `ENGINE` option is not given, which
+/// [`Table::options`] therefore leaves out.
+pub(crate) const DEFAULT_ENGINE: &str = "InnoDB";
 use crate::url::Dialect;
 
 /// A string literal for MySQL's default SQL mode, where a backslash escapes.
@@ -97,7 +101,7 @@ impl Renderer<'_> {
             let engine = to
                 .get("ENGINE")
                 .map(String::as_str)
-                .unwrap_or(MYSQL_DEFAULT_ENGINE);
+                .unwrap_or(DEFAULT_ENGINE);
             out.push(format!("{alter} ENGINE = {engine}"));
         }
         if from.get("COLLATE") != to.get("COLLATE") {
