@@ -76,10 +76,11 @@ impl Renderer<'_> {
         sql
     }
 
-    /// A change of a table's `ENGINE` or `COLLATE`. A table's collation is the default
-    /// of its columns that name none: those are declared again after it, so that they
-    /// take it as a new table would (MySQL's `CONVERT TO` would change the columns
-    /// that name their own too, and widen `TEXT` types).
+    /// A change of a table's `ENGINE` or `COLLATE`, in one `ALTER TABLE`. A table's
+    /// collation is the default of its columns that name none: those are declared
+    /// again in the same statement, so that they take it as a new table's would
+    /// (MySQL's `CONVERT TO` would change the columns that name their own too, and
+    /// widen `TEXT` types).
     fn my_table_options(
         &self,
         op: &Op,
@@ -88,8 +89,8 @@ impl Renderer<'_> {
         to: &BTreeMap<String, String>,
         after: &Catalog,
     ) -> Result<Vec<String>, DdlError> {
-        let alter = format!("ALTER TABLE {}", self.qname(table));
-        let mut out = Vec::new();
+        // One statement: the table is copied once, and commits or fails as a whole.
+        let mut clauses = Vec::new();
         if let Some(key) = from
             .keys()
             .chain(to.keys())
@@ -102,7 +103,7 @@ impl Renderer<'_> {
                 .get("ENGINE")
                 .map(String::as_str)
                 .unwrap_or(DEFAULT_ENGINE);
-            out.push(format!("{alter} ENGINE = {engine}"));
+            clauses.push(format!("ENGINE = {engine}"));
         }
         if from.get("COLLATE") != to.get("COLLATE") {
             let schema = after.schemas.get(&table.schema);
@@ -112,19 +113,23 @@ impl Renderer<'_> {
             else {
                 return Err(self.lacks("the database's default collation, to go back to", op));
             };
-            out.push(format!("{alter} DEFAULT COLLATE = {collation}"));
+            clauses.push(format!("DEFAULT COLLATE = {collation}"));
             let columns = schema
                 .and_then(|s| s.tables.get(&table.name))
                 .map(|t| t.columns.as_slice())
                 .unwrap_or_default();
             for c in columns
                 .iter()
-                .filter(|c| c.collation.is_none() && c.generated.is_none() && is_text(&c.data_type))
+                .filter(|c| c.collation.is_none() && is_text(&c.data_type))
             {
-                out.push(format!("{alter} MODIFY COLUMN {}", self.my_column(c)));
+                clauses.push(format!("MODIFY COLUMN {}", self.my_column(c)));
             }
         }
-        Ok(out)
+        Ok(vec![format!(
+            "ALTER TABLE {} {}",
+            self.qname(table),
+            clauses.join(",\n    ")
+        )])
     }
 
     fn my_create_index(
