@@ -1203,10 +1203,10 @@ impl SqlText {
     pub fn statement(&mut self, sql: &str) {
         let sql = sql.trim_end();
         if self.delimit && has_unquoted_semicolon(sql) {
-            let delimiter = ["$$", "//", "%%", "~~"]
+            let delimiter = ["$$", "//", "%%", "~~", "$$ENDS$$"]
                 .into_iter()
                 .find(|d| !sql.contains(d))
-                .unwrap_or("$$ENDS$$");
+                .unwrap_or("$$ALUDEL_ENDS$$");
             self.out.push_str(&format!(
                 "DELIMITER {delimiter}\n{sql}\n{delimiter}\nDELIMITER ;\n\n"
             ));
@@ -1251,26 +1251,51 @@ impl Sink for SqlText {
     }
 }
 
-/// Whether `sql` holds a `;` outside quoted strings and identifiers (in a comment too:
-/// the `mysql` client may end a statement there).
+/// Whether `sql` holds a `;` outside quoted strings and identifiers (one in a comment
+/// counts too, to be safe: the `mysql` client reads comments itself). A quote inside a
+/// comment (`-- don't`) opens no string.
 fn has_unquoted_semicolon(sql: &str) -> bool {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in sql.chars() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' && q != '`' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b';' => return true,
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    // A backslash escapes in strings, not in backquoted names.
+                    i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
                 }
             }
-            None if matches!(c, '\'' | '"' | '`') => quote = Some(c),
-            None if c == ';' => return true,
-            None => {}
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    if b[i] == b';' {
+                        return true;
+                    }
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    if b[i] == b';' {
+                        return true;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    if b[i] == b';' {
+                        return true;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => {}
         }
+        i += 1;
     }
     false
 }
@@ -2054,6 +2079,24 @@ mod tests {
             sink.into_string(),
             "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT '$$'; END\n//\nDELIMITER ;\n\n"
         );
+    }
+
+    #[test]
+    fn a_semicolon_is_seen_past_quotes_in_comments() {
+        for (sql, has) in [
+            ("CREATE TABLE a (x varchar(9) DEFAULT 'a;b')", false),
+            ("SELECT `a;b`, \"c;d\", 'it\\'s;'", false),
+            // A quote in a comment opens no string: the `;` after it counts.
+            ("BEGIN\n  -- don't\n  SET NEW.x = 1;\nEND", true),
+            ("BEGIN\n  # it's\n  SET NEW.x = 1;\nEND", true),
+            ("BEGIN /* o'clock */ SET NEW.x = 1; END", true),
+            // One inside a comment counts too: the client reads comments itself.
+            ("SELECT 1 -- a; b", true),
+            ("SELECT 1 /* a; b */", true),
+            ("SELECT 1 - -1", false),
+        ] {
+            assert_eq!(has_unquoted_semicolon(sql), has, "{sql}");
+        }
     }
 
     #[test]
