@@ -9,6 +9,8 @@
 //! script (`aludel upgrade head --sql`, `aludel downgrade head:base --sql`): the same
 //! statements and version-table rows, without the journal and the read-back of the
 //! version table that make a stopped run resumable and a tampered table noticed.
+//! aludel is timed again there, each run paired with the client's, alternating which
+//! goes first, as in the first table: a ratio is only taken within a pair.
 //!
 //! MariaDB comes from `ALUDEL_BENCH_MYSQL_URL` (default
 //! `mysql://root@127.0.0.1:3306/test`, no password); the `mariadb` (or `mysql`)
