@@ -433,7 +433,7 @@ fn template_revision_runs(backend: Backend) {
             "DROP FUNCTION f_${revision}();",
         ),
         Backend::Sqlite | Backend::Mysql => (
-            "CREATE TABLE t_${revision} (note text DEFAULT '$$ not a quote');",
+            "CREATE TABLE t_${revision} (note varchar(40) DEFAULT '$$ not a quote');",
             "DROP TABLE t_${revision};",
         ),
     };
@@ -448,7 +448,10 @@ fn template_revision_runs(backend: Backend) {
         "",
         &format!(
             "INFO  Running upgrade  -> r1, from template\n{}INFO  Finished upgrade  -> r1 ([ms])\n",
-            backend.statement_line(6, "CREATE TABLE t_r1 (note text DEFAULT '$$ not a quote')")
+            backend.statement_line(
+                6,
+                "CREATE TABLE t_r1 (note varchar(40) DEFAULT '$$ not a quote')"
+            )
         ),
     );
     match backend {
