@@ -137,18 +137,8 @@ impl Target {
     fn schema(&self) -> String {
         match &self.db {
             Db::Postgres(pg) => {
-                let out = Command::new("pg_dump")
-                    .args(["--schema-only", "--no-owner", pg.url()])
-                    .output()
-                    .expect("pg_dump must be installed for this test");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
                 // `\restrict KEY` lines carry a random key per dump.
-                String::from_utf8(out.stdout)
-                    .unwrap()
+                stdout_of(Command::new("pg_dump").args(["--schema-only", "--no-owner", pg.url()]))
                     .lines()
                     .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
                     .collect::<Vec<_>>()
@@ -161,21 +151,14 @@ impl Target {
             Db::Mysql(my) => {
                 // Offline there is no journal, which an online run leaves beside the
                 // version table (empty).
-                let out = Command::new("mysqldump")
-                    .args(["--no-data", "--routines", "--skip-dump-date", "--skip-comments"])
-                    .arg(format!("--ignore-table={}.aludel_version_journal", my.name()))
-                    .args(mysql_client_args(my))
-                    .output()
-                    .expect("mysqldump must be installed for this test");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
                 // The dump names the database it was taken from.
-                String::from_utf8(out.stdout)
-                    .unwrap()
-                    .replace(my.name(), "[DB]")
+                stdout_of(
+                    Command::new("mysqldump")
+                        .args(["--no-data", "--routines", "--skip-dump-date", "--skip-comments"])
+                        .arg(format!("--ignore-table={}.aludel_version_journal", my.name()))
+                        .args(mysql_client_args(my)),
+                )
+                .replace(my.name(), "[DB]")
             }
         }
     }
@@ -537,4 +520,19 @@ fn pipe_script(client: &mut Command, sql: &str) {
         "{name} failed:\n{}\n--- script\n{sql}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// What `command` prints on stdout; fails the test, with its stderr, when it does not
+/// succeed.
+fn stdout_of(command: &mut Command) -> String {
+    let name = command.get_program().to_string_lossy().into_owned();
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{name} must be installed for this test: {e}"));
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
