@@ -58,6 +58,26 @@ fn mysql_admin() -> mysql::Conn {
         })
 }
 
+/// Which server of the MySQL family the tests run on: `mariadb` or `mysql`, from its
+/// `VERSION()`, asked once. The two print the same schema differently (`int(11)` and
+/// `int`, `current_timestamp()` and `CURRENT_TIMESTAMP`, parentheses), so a snapshot
+/// of what aludel read from one is kept per server ([`Backend::snapshot_name`]).
+pub fn mysql_flavour() -> &'static str {
+    static FLAVOUR: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    FLAVOUR.get_or_init(|| {
+        use mysql::prelude::Queryable;
+        let version: String = mysql_admin()
+            .query_first("SELECT VERSION()")
+            .unwrap()
+            .unwrap_or_default();
+        if version.contains("MariaDB") {
+            "mariadb"
+        } else {
+            "mysql"
+        }
+    })
+}
+
 /// Runs a query on the MariaDB database at `url` and returns every row as text
 /// columns joined by `|` (NULL as `NULL`), sorted.
 pub fn mysql_rows(url: &str, sql: &str) -> Vec<String> {
@@ -605,6 +625,16 @@ impl Backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
             Backend::Mysql => "mysql",
+        }
+    }
+
+    /// Its name in the names of snapshots that hold what a server printed: as
+    /// [`Backend::name`], except that the MySQL family is `mariadb` or `mysql` after
+    /// the server the tests run on ([`mysql_flavour`]).
+    pub fn snapshot_name(self) -> &'static str {
+        match self {
+            Backend::Mysql => mysql_flavour(),
+            other => other.name(),
         }
     }
 

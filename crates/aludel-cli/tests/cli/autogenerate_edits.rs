@@ -13,7 +13,7 @@
 //! test still runs), then review the change with `git diff`; a new backend's snapshots
 //! are written the same way.
 
-use aludel_testkit::{Backend, DbProject};
+use aludel_testkit::{Backend, DbProject, mysql_flavour};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -78,6 +78,9 @@ struct Edit {
     downgrade_leaves: Option<&'static str>,
     /// On MySQL, the text columns are `varchar` ([`Edit::varchar_on_mysql`]).
     varchar_on_mysql: bool,
+    /// On MySQL but not MariaDB, the text columns are `varchar`
+    /// ([`Edit::varchar_on_mysql_server`]).
+    varchar_on_mysql_server: bool,
 }
 
 fn change(base: impl Into<String>, edited: impl Into<String>) -> Edit {
@@ -91,6 +94,7 @@ fn change(base: impl Into<String>, edited: impl Into<String>) -> Edit {
         after_downgrade: Vec::new(),
         downgrade_leaves: None,
         varchar_on_mysql: false,
+        varchar_on_mysql_server: false,
     }
 }
 
@@ -153,10 +157,19 @@ impl Edit {
         self
     }
 
+    /// As [`Edit::varchar_on_mysql`], on MySQL only: MariaDB keeps `text`, which it
+    /// keys with a unique of its own (`USING HASH`) where MySQL refuses the key.
+    fn varchar_on_mysql_server(mut self) -> Edit {
+        self.varchar_on_mysql_server = true;
+        self
+    }
+
     /// Runs the edit on the test's backend and checks every step.
     fn run(mut self, t: Test) {
         let backend = t.backend;
-        if self.varchar_on_mysql && backend == Backend::Mysql {
+        let varchar =
+            self.varchar_on_mysql || (self.varchar_on_mysql_server && mysql_flavour() == "mysql");
+        if varchar && backend == Backend::Mysql {
             self.base = with_varchar(&self.base);
             self.edited = with_varchar(&self.edited);
         }
@@ -197,7 +210,7 @@ impl Edit {
             sections.ends_with('\n') && sections.trim_end().len() == sections.len() - 1,
             "the revision ends with one newline: {sections:?}"
         );
-        let suffix = backend.name();
+        let suffix = backend.snapshot_name();
         insta::with_settings!({ snapshot_suffix => suffix }, {
             insta::assert_snapshot!(t.name, sections);
         });
@@ -664,28 +677,41 @@ fn unique_drop(t: Test) {
     .run(t);
 }
 
-fn unique_add_multi_column(t: Test) {
-    change(
+/// The base with a unique key on `(author_id, title)`, which can serve the foreign key
+/// on `author_id` as well.
+fn with_unique_over_author() -> String {
+    edit(
         BASE,
-        edit(
-            BASE,
-            "    code text\n",
-            "    code text,\n    UNIQUE (author_id, title)\n",
-        ),
+        "    code text\n",
+        "    code text,\n    UNIQUE (author_id, title)\n",
     )
-    .run(t);
+}
+
+fn unique_add_multi_column(t: Test) {
+    change(BASE, with_unique_over_author())
+        .varchar_on_mysql_server()
+        .run(t);
 }
 
 fn unique_drop_multi_column(t: Test) {
-    change(
-        edit(
-            BASE,
-            "    code text\n",
-            "    code text,\n    UNIQUE (author_id, title)\n",
-        ),
-        BASE,
-    )
-    .run(t);
+    change(with_unique_over_author(), BASE)
+        .varchar_on_mysql_server()
+        .run(t);
+}
+
+/// On MySQL and MariaDB the new key takes over from the index the foreign key rested
+/// on, which cannot be dropped first (ERROR 1553): one statement does both.
+fn unique_takes_over_a_foreign_keys_index(t: Test) {
+    change(BASE, with_unique_over_author())
+        .varchar_on_mysql()
+        .run(t);
+}
+
+/// The way back: the foreign key's own index takes over from the dropped unique key.
+fn unique_dropped_from_under_a_foreign_key(t: Test) {
+    change(with_unique_over_author(), BASE)
+        .varchar_on_mysql()
+        .run(t);
 }
 
 fn with_check(expression: &str) -> String {
@@ -758,6 +784,8 @@ on!([sqlite, postgres, mysql]:
     foreign_key_change_action,
 );
 on!([postgres]: foreign_key_deferrable);
+// On SQLite and PostgreSQL these are unique_add/drop_multi_column.
+on!([mysql]: unique_takes_over_a_foreign_keys_index, unique_dropped_from_under_a_foreign_key);
 
 // ---------------------------------------------------------------------------------
 // Indexes

@@ -5,7 +5,7 @@
 //! other databases lack (`AUTO_INCREMENT`, `ENUM`/`SET` columns, prefix and FULLTEXT
 //! indexes, column collations, comments, `ON UPDATE` defaults) survive the round trip.
 
-use aludel_testkit::{DbProject, filter};
+use aludel_testkit::{DbProject, filter, mysql_flavour};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aludel");
 
@@ -32,6 +32,15 @@ CREATE TABLE books (
 );
 CREATE VIEW long_books AS SELECT id, title FROM books WHERE pages > 500;
 ";
+
+/// Keeps the snapshots of the test it is called in per server, `NAME@mariadb` or
+/// `NAME@mysql`, until the guard is dropped: they hold what the server printed, which
+/// differs between the two (`int(11)` and `int`, parentheses, default check names).
+fn per_server() -> insta::internals::SettingsBindDropGuard {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_suffix(mysql_flavour());
+    settings.bind_to_scope()
+}
 
 /// The sections of the revision file whose name ends in `_<slug>.sql`.
 fn sections(p: &DbProject, slug: &str) -> String {
@@ -86,6 +95,7 @@ fn checks_clean(p: &DbProject) {
 
 #[test]
 fn a_mariadb_schema_round_trips_through_autogenerate() {
+    let _snapshots = per_server();
     let p = DbProject::mysql(BIN, "");
     std::fs::write(p.path().join("schema.sql"), BASE).unwrap();
     let r = p.ok(&["revision", "--autogenerate", "-m", "base"]);
@@ -113,6 +123,7 @@ fn a_mariadb_schema_round_trips_through_autogenerate() {
 
 #[test]
 fn edits_on_mariadb_upgrade_and_downgrade_keeping_the_rows() {
+    let _snapshots = per_server();
     let p = DbProject::mysql(BIN, "");
     let schema = p.path().join("schema.sql");
     std::fs::write(&schema, BASE).unwrap();
@@ -160,6 +171,7 @@ fn edits_on_mariadb_upgrade_and_downgrade_keeping_the_rows() {
 
 #[test]
 fn check_on_mariadb_says_what_differs_and_exits_3() {
+    let _snapshots = per_server();
     let p = DbProject::mysql(BIN, "");
     std::fs::write(p.path().join("schema.sql"), BASE).unwrap();
     p.ok(&["revision", "--autogenerate", "-m", "base"]);
@@ -177,6 +189,7 @@ fn check_on_mariadb_says_what_differs_and_exits_3() {
 
 #[test]
 fn check_migrations_on_mariadb_runs_the_revisions_into_a_scratch_database() {
+    let _snapshots = per_server();
     let p = DbProject::mysql(BIN, "");
     std::fs::write(p.path().join("schema.sql"), BASE).unwrap();
     p.ok(&["revision", "--autogenerate", "-m", "base"]);
@@ -209,6 +222,7 @@ fn check_migrations_on_mariadb_runs_the_revisions_into_a_scratch_database() {
 /// database's default is written so, rather than read as the default.
 #[test]
 fn a_column_in_another_character_set_than_the_database_is_written_with_it() {
+    let _snapshots = per_server();
     let p = DbProject::mysql(BIN, "");
     let name = p.db().mysql().unwrap().name().to_string();
     p.db().execute(&format!(

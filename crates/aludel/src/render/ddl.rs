@@ -61,6 +61,9 @@ pub fn render_ops(
     let mut out = Vec::with_capacity(ops.len());
     // Tables created by this list so far (SQLite writes their foreign keys inline).
     let mut created = std::collections::BTreeSet::new();
+    // Ops written into an earlier op's statement (MySQL: a key taking over from the one
+    // a foreign key rests on), by position.
+    let mut taken_over = std::collections::BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         if let Op::CreateTable(n, _) = op {
             created.insert(n.clone());
@@ -77,7 +80,10 @@ pub fn render_ops(
                     r.sqlite(op, before.as_ref(), &state, rest, &created)?;
                 (statements, Vec::new(), rebuilt)
             }
-            Dialect::Mysql => (r.mysql(op, &ops[..i], &state)?, Vec::new(), None),
+            Dialect::Mysql => {
+                let (statements, notes) = r.mysql(i, ops, &state, &mut taken_over)?;
+                (statements, notes, None)
+            }
         };
         out.push(RenderedOp {
             description: op.to_string(),

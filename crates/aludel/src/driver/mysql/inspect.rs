@@ -96,10 +96,10 @@ fn action(rule: &str) -> ReferentialAction {
 
 /// A column's default as SQL to write back, from `COLUMN_DEFAULT` and `EXTRA`.
 /// MariaDB prints it as SQL already (`'text'`, `0`, `current_timestamp()`, `NULL`
-/// for an explicit `DEFAULT NULL`); MySQL prints a literal bare and marks an
-/// expression `DEFAULT_GENERATED`. An `ON UPDATE` clause, which the catalog has no
-/// field for, stays with the default it belongs to, so that it is compared and
-/// written back with it.
+/// for an explicit `DEFAULT NULL`); MySQL prints a literal bare and an expression,
+/// marked `DEFAULT_GENERATED`, escaped as [`unescape`] undoes. An `ON UPDATE` clause,
+/// which the catalog has no field for, stays with the default it belongs to, so that
+/// it is compared and written back with it.
 fn default_of(printed: Option<&str>, extra: &str, mariadb: bool) -> Option<String> {
     let printed = printed?;
     let mut sql = if mariadb {
@@ -107,14 +107,18 @@ fn default_of(printed: Option<&str>, extra: &str, mariadb: bool) -> Option<Strin
             return None;
         }
         printed.to_string()
-    } else if extra.contains("DEFAULT_GENERATED") && printed.contains('(') {
-        // MySQL takes an expression default only in parentheses (CURRENT_TIMESTAMP,
-        // which it prints bare, either way).
-        format!("({printed})")
     } else if extra.contains("DEFAULT_GENERATED") {
-        printed.to_string()
+        let expression = unescape(printed);
+        // MySQL takes an expression default only in parentheses; CURRENT_TIMESTAMP,
+        // which it prints bare either way, also without them.
+        if expression.eq_ignore_ascii_case("CURRENT_TIMESTAMP") {
+            expression
+        } else {
+            format!("({expression})")
+        }
     } else {
-        format!("'{}'", printed.replace('\'', "''"))
+        // As MariaDB prints a literal, so that a backslash in it reads back as itself.
+        format!("'{}'", printed.replace('\\', "\\\\").replace('\'', "''"))
     };
     let lower = extra.to_ascii_lowercase();
     if let Some(at) = lower.find("on update ") {
@@ -122,6 +126,22 @@ fn default_of(printed: Option<&str>, extra: &str, mariadb: bool) -> Option<Strin
         sql.push_str(extra[at..].trim());
     }
     Some(sql)
+}
+
+/// An expression as MySQL 8 and later print it in `information_schema` (a generated
+/// column's, an expression default, a check clause): the SQL of `SHOW CREATE TABLE`
+/// with every quote and backslash escaped once more (`_utf8mb4\'open\'`), which
+/// written back as it is would not parse. MariaDB prints the SQL itself.
+fn unescape(printed: &str) -> String {
+    let mut out = String::with_capacity(printed.len());
+    let mut chars = printed.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub(super) fn inspect(
@@ -132,6 +152,9 @@ pub(super) fn inspect(
     let mariadb = driver.server_version()?.contains("MariaDB");
     let (filter, params) = dbs.filter();
     let excluded = |t: &str| scope.exclude_tables.iter().any(|e| e == t);
+    // A generated column's or a check's expression as SQL to write back.
+    let expression =
+        |printed: Option<&str>| printed.map(|p| if mariadb { p.to_string() } else { unescape(p) });
     let mut catalog = Catalog::default();
     let mut skipped = Vec::new();
     for schema in dbs.names.values() {
@@ -211,9 +234,9 @@ pub(super) fn inspect(
         let extra = text(row, 6);
         let upper = extra.to_ascii_uppercase();
         let generated = if upper.contains("VIRTUAL GENERATED") {
-            at(row, 7).map(Generated::virtual_)
+            expression(at(row, 7)).map(Generated::virtual_)
         } else if upper.contains("STORED GENERATED") || upper.contains("PERSISTENT") {
-            at(row, 7).map(Generated::stored)
+            expression(at(row, 7)).map(Generated::stored)
         } else {
             None
         };
@@ -363,7 +386,7 @@ pub(super) fn inspect(
             t.checks.insert(
                 text(row, 2),
                 Check {
-                    expression: text(row, 3),
+                    expression: expression(at(row, 3)).unwrap_or_default(),
                 },
             );
         }
@@ -463,6 +486,33 @@ mod tests {
             default_of(Some("json_array()"), "DEFAULT_GENERATED", false).as_deref(),
             Some("(json_array())")
         );
+        // Printed by MySQL 9.7 for DEFAULT ('abc') and DEFAULT (1+2): quotes escaped,
+        // and not always in parentheses of their own.
+        assert_eq!(
+            default_of(Some(r"_utf8mb4\'abc\'"), "DEFAULT_GENERATED", false).as_deref(),
+            Some("(_utf8mb4'abc')")
+        );
+        assert_eq!(
+            default_of(Some("(1 + 2)"), "DEFAULT_GENERATED", false).as_deref(),
+            Some("((1 + 2))")
+        );
+        // A bare literal with a backslash, as MariaDB would print it.
+        assert_eq!(
+            default_of(Some(r"a'b\c"), "", false).as_deref(),
+            Some(r"'a''b\\c'")
+        );
+    }
+
+    #[test]
+    fn mysql_expressions_lose_their_extra_escapes() {
+        // As MySQL 9.7 prints CHECK (s in ('open', 'it''s', 'b\\s')) and a column
+        // named b\\q (two backslashes), next to what SHOW CREATE TABLE prints.
+        assert_eq!(
+            unescape(r"(`s` in (_utf8mb4\'open\',_utf8mb4\'it\\\'s\',_utf8mb4\'b\\\\s\'))"),
+            r"(`s` in (_utf8mb4'open',_utf8mb4'it\'s',_utf8mb4'b\\s'))"
+        );
+        assert_eq!(unescape(r"(`it\'s` > `b\\\\q`)"), r"(`it's` > `b\\q`)");
+        assert_eq!(unescape("`a` + 1"), "`a` + 1");
     }
 
     #[test]

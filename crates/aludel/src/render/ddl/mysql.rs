@@ -139,6 +139,20 @@ impl Renderer<'_> {
         name: &str,
         i: &Index,
     ) -> Result<String, DdlError> {
+        let (kind, keys, using) = self.my_index_parts(op, i)?;
+        Ok(format!(
+            "CREATE {kind}INDEX {} ON {} ({keys}){using}",
+            self.ident(name),
+            self.qname(table),
+        ))
+    }
+
+    /// An index's kind (`UNIQUE `, `FULLTEXT `, ...), key parts and `USING` clause.
+    fn my_index_parts(
+        &self,
+        op: &Op,
+        i: &Index,
+    ) -> Result<(&'static str, String, &'static str), DdlError> {
         if i.predicate.is_some() {
             return Err(self.lacks("partial indexes", op));
         }
@@ -165,16 +179,12 @@ impl Renderer<'_> {
             _ if i.unique => "UNIQUE ",
             _ => "",
         };
-        let mut sql = format!(
-            "CREATE {kind}INDEX {} ON {} ({})",
-            self.ident(name),
-            self.qname(table),
-            keys.join(", ")
-        );
-        if i.method == "hash" {
-            sql.push_str(" USING HASH");
-        }
-        Ok(sql)
+        let using = if i.method == "hash" {
+            " USING HASH"
+        } else {
+            ""
+        };
+        Ok((kind, keys.join(", "), using))
     }
 
     fn lacks(&self, what: &str, op: &Op) -> DdlError {
@@ -185,9 +195,61 @@ impl Renderer<'_> {
         }
     }
 
-    /// The statements of `op` on MySQL or MariaDB; `earlier` are the ops before it in
-    /// the same list.
+    /// The statements of `ops[i]` on MySQL or MariaDB, and notes on them; `after` is
+    /// the catalog once it is applied. `taken_over` holds, by position, the later ops
+    /// an earlier one already wrote, with the earlier op's description.
     pub(super) fn mysql(
+        &self,
+        i: usize,
+        ops: &[Op],
+        after: &Catalog,
+        taken_over: &mut BTreeMap<usize, String>,
+    ) -> Result<(Vec<String>, Vec<String>), DdlError> {
+        let op = &ops[i];
+        if let Some(with) = taken_over.remove(&i) {
+            return Ok((
+                Vec::new(),
+                vec![format!("written above, in one statement with \"{with}\"")],
+            ));
+        }
+        if let Some(j) = takeover(op, &ops[i + 1..], after) {
+            let later = &ops[i + 1 + j];
+            let (Some((table, name, _)), Some(add)) = (key_of(op), self.my_add_key(later)?) else {
+                return Ok((self.mysql_statements(op, &ops[..i], after)?, Vec::new()));
+            };
+            taken_over.insert(i + 1 + j, op.to_string());
+            return Ok((
+                vec![format!(
+                    "ALTER TABLE {} DROP INDEX {},\n    {add}",
+                    self.qname(table),
+                    self.ident(name)
+                )],
+                vec![format!(
+                    "one statement with \"{later}\" below: a foreign key rests on this key, which cannot be dropped before another takes its place"
+                )],
+            ));
+        }
+        Ok((self.mysql_statements(op, &ops[..i], after)?, Vec::new()))
+    }
+
+    /// `later`, a key added, as a clause of `ALTER TABLE`.
+    fn my_add_key(&self, later: &Op) -> Result<Option<String>, DdlError> {
+        Ok(match later {
+            Op::AddUnique(_, n, u) => Some(format!(
+                "ADD CONSTRAINT {} UNIQUE ({})",
+                self.ident(n),
+                self.idents(&u.columns)
+            )),
+            Op::CreateIndex(_, n, i) => {
+                let (kind, keys, using) = self.my_index_parts(later, i)?;
+                Some(format!("ADD {kind}INDEX {} ({keys}){using}", self.ident(n)))
+            }
+            _ => None,
+        })
+    }
+
+    /// The statements of `op` on its own; `earlier` are the ops before it in the list.
+    fn mysql_statements(
         &self,
         op: &Op,
         earlier: &[Op],
@@ -291,6 +353,83 @@ impl Renderer<'_> {
             }
         })
     }
+}
+
+/// The key `op` drops or adds where a foreign key may rest on it: its table, its name
+/// and the plain columns it orders by first.
+fn key_of(op: &Op) -> Option<(&QName, &str, Vec<&str>)> {
+    match op {
+        Op::DropIndex(t, n, i) | Op::CreateIndex(t, n, i) => Some((t, n, index_columns(i))),
+        Op::DropUnique(t, n, u) | Op::AddUnique(t, n, u) => {
+            Some((t, n, u.columns.iter().map(String::as_str).collect()))
+        }
+        _ => None,
+    }
+}
+
+/// The plain columns an index orders by first (a FULLTEXT or SPATIAL one by none).
+fn index_columns(i: &Index) -> Vec<&str> {
+    if matches!(i.method.as_str(), "fulltext" | "spatial") {
+        return Vec::new();
+    }
+    i.keys
+        .iter()
+        .take_while(|k| !k.is_expression)
+        .map(|k| k.expression.as_str())
+        .collect()
+}
+
+/// Whether an index on `key` (columns in order) serves `fk`, as InnoDB requires of
+/// every foreign key: its columns first, in the same order.
+fn serves(key: &[&str], fk: &ForeignKey) -> bool {
+    fk.columns.len() <= key.len() && fk.columns.iter().zip(key).all(|(c, k)| c == k)
+}
+
+/// Where in `rest` the key is added that takes over from the key `op` drops, when a
+/// foreign key rests on the dropped one and on no other (MySQL refuses to drop it
+/// first: ERROR 1553), and nothing else changes the table in between: the two are
+/// then written as one statement. `after` is the catalog with the key dropped.
+fn takeover(op: &Op, rest: &[Op], after: &Catalog) -> Option<usize> {
+    if !matches!(op, Op::DropIndex(..) | Op::DropUnique(..)) {
+        return None;
+    }
+    let (table, _, dropped) = key_of(op)?;
+    let t = after.schemas.get(&table.schema)?.tables.get(&table.name)?;
+    let mut remaining: Vec<Vec<&str>> = t
+        .uniques
+        .values()
+        .map(|u| u.columns.iter().map(String::as_str).collect())
+        .collect();
+    remaining.extend(
+        t.primary_key
+            .iter()
+            .map(|p| p.columns.iter().map(String::as_str).collect()),
+    );
+    remaining.extend(t.indexes.values().map(index_columns));
+    let resting: Vec<&ForeignKey> = t
+        .foreign_keys
+        .values()
+        .filter(|f| serves(&dropped, f) && !remaining.iter().any(|k| serves(k, f)))
+        .collect();
+    if resting.is_empty() {
+        return None;
+    }
+    for (j, later) in rest.iter().enumerate() {
+        if later.table() != Some(table) {
+            continue;
+        }
+        match later {
+            Op::CreateIndex(..) | Op::AddUnique(..) => {
+                if key_of(later).is_some_and(|(_, _, key)| resting.iter().all(|f| serves(&key, f)))
+                {
+                    return Some(j);
+                }
+            }
+            Op::DropIndex(..) | Op::DropUnique(..) => {}
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The name a foreign key named `name` has by the time `table` got its name: InnoDB
