@@ -7,6 +7,8 @@ mod mysql;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod tls;
 
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};

@@ -26,6 +26,7 @@ mod journal;
 mod json_results;
 mod linear;
 mod malformed;
+mod mysql_tls;
 mod offline_sql;
 mod progress;
 mod realistic_schemas;

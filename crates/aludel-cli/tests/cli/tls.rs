@@ -75,7 +75,7 @@ fn an_unknown_sslmode_is_named() {
 }
 
 /// A self-signed certificate for `cn` made by openssl, which marks it a CA.
-fn self_signed(dir: &Path, name: &str, cn: &str) -> (String, String) {
+pub(crate) fn self_signed(dir: &Path, name: &str, cn: &str) -> (String, String) {
     let (cert, key) = (
         dir.join(format!("{name}.crt")),
         dir.join(format!("{name}.key")),

@@ -132,6 +132,67 @@ fn text_of(value: &Value) -> String {
     }
 }
 
+/// The parameters MySQL's certificate advice names, as its own clients spell them.
+const TLS_PARAMS: super::tls::TlsParams = super::tls::TlsParams {
+    ca: "ssl-ca",
+    verify_name: "ssl-mode=verify_identity",
+    verify_chain: "verify_ca",
+};
+
+/// Why a connection could not be made, in words, and whether it is permanent (not
+/// worth retrying): the client's own `Display` wraps every error in a debug-like
+/// `Kind { ... }`, and a refused certificate is a rustls value inside an I/O error.
+fn connect_failure(e: &mysql::Error) -> (String, bool) {
+    use std::error::Error as _;
+    let inner: Option<&(dyn std::error::Error + 'static)> = match e {
+        mysql::Error::IoError(io) => Some(io),
+        mysql::Error::CodecError(codec) => Some(codec),
+        mysql::Error::TlsError(tls) => Some(tls),
+        _ => None,
+    };
+    let mut link = inner;
+    while let Some(cause) = link {
+        if let Some(words) = super::tls::refused_certificate(cause, &TLS_PARAMS) {
+            return (words, true);
+        }
+        link = cause.source();
+    }
+    match e {
+        // Access denied, unknown database, host not allowed, account locked.
+        mysql::Error::MySqlError(server) => (
+            server.message.clone(),
+            matches!(server.code, 1045 | 1044 | 1049 | 1130 | 3118 | 1251),
+        ),
+        mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => (
+            "the server does not offer TLS, which the URL's ssl-mode requires (ssl-mode=preferred connects without it then)".to_string(),
+            true,
+        ),
+        // MySQL 8 and later answer an unknown user with a switch to sha256_password,
+        // so that users cannot be told apart from the outside.
+        mysql::Error::DriverError(mysql::DriverError::UnknownAuthPlugin(plugin))
+            if plugin == "sha256_password" =>
+        (
+            "the server asked for the authentication method sha256_password, which aludel does not support: MySQL asks for it when the user does not exist (check the URL's user), or when the account uses it (ALTER USER ... IDENTIFIED WITH caching_sha2_password)".to_string(),
+            true,
+        ),
+        mysql::Error::DriverError(mysql::DriverError::UnknownAuthPlugin(plugin)) => (
+            format!("the server asked for the authentication method {plugin}, which aludel does not support (it speaks mysql_native_password and caching_sha2_password)"),
+            true,
+        ),
+        mysql::Error::DriverError(driver) => (driver.to_string(), false),
+        mysql::Error::TlsError(tls) => (tls.to_string(), true),
+        // The I/O error itself, without the codec's "IO error: `...`" around it.
+        mysql::Error::CodecError(codec) => (
+            codec
+                .source()
+                .map_or_else(|| codec.to_string(), |io| io.to_string()),
+            false,
+        ),
+        mysql::Error::IoError(io) => (io.to_string(), false),
+        other => (other.to_string(), false),
+    }
+}
+
 /// A string literal that reads the same whatever the session's SQL mode: quoted when
 /// it holds no backslash (which NO_BACKSLASH_ESCAPES decides the meaning of), else
 /// written as its UTF-8 bytes.
@@ -211,6 +272,12 @@ impl MysqlDriver {
                 "the URL names no database (mysql://USER@HOST/DATABASE): the version table needs one".to_string(),
             ));
         };
+        if let Some(ca) = &ca {
+            // Read here, so that a wrong path is named as such, once, and not retried.
+            std::fs::metadata(ca)
+                .and_then(|_| std::fs::File::open(ca))
+                .map_err(|e| unsupported(format!("cannot read ssl-ca {ca}: {e}")))?;
+        }
         let ssl = match tls {
             Tls::Disabled => None,
             mode => {
@@ -263,17 +330,8 @@ impl MysqlDriver {
             other => other,
         };
         let conn = conn.map_err(|e| {
-            let permanent = match &e {
-                // Access denied, unknown database, host not allowed, account locked.
-                mysql::Error::MySqlError(server) => {
-                    matches!(server.code, 1045 | 1044 | 1049 | 1130 | 3118 | 1251)
-                }
-                mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)
-                | mysql::Error::DriverError(mysql::DriverError::UnknownAuthPlugin(_))
-                | mysql::Error::TlsError(_) => true,
-                _ => false,
-            };
-            let message = crate::url::redact_str(&e.to_string());
+            let (message, permanent) = connect_failure(&e);
+            let message = crate::url::redact_str(&message);
             if permanent {
                 ConnectError::Rejected {
                     url: url.to_string(),

@@ -210,41 +210,16 @@ fn error_chain(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// How a certificate that does not verify is described; such a failure is permanent.
-const CERTIFICATE_REFUSED: &str = "the server's certificate is not accepted";
+/// The parameters PostgreSQL's certificate advice names, as libpq has them.
+const TLS_PARAMS: super::tls::TlsParams = super::tls::TlsParams {
+    ca: "sslrootcert",
+    verify_name: "sslmode=verify-full",
+    verify_chain: "verify-ca",
+};
 
 /// One cause, worded for a person: rustls' certificate errors print as debug values.
 fn describe_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    use rustls::CertificateError as C;
-    // rustls' error reaches us inside the I/O error of the handshake.
-    let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-        e.downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    });
-    let Some(rustls::Error::InvalidCertificate(cert)) = tls else {
-        return e.to_string();
-    };
-    let why = match cert {
-        C::UnknownIssuer => "it is not signed by a trusted root (give the CA with sslrootcert=PATH)".to_string(),
-        C::NotValidForName | C::NotValidForNameContext { .. } => {
-            "it does not name the host connected to (sslmode=verify-full checks the name; verify-ca does not)".to_string()
-        }
-        C::Expired | C::ExpiredContext { .. } => "it has expired".to_string(),
-        C::NotValidYet | C::NotValidYetContext { .. } => "it is not valid yet (check the clocks)".to_string(),
-        C::Revoked => "it has been revoked".to_string(),
-        C::BadSignature => "its signature does not verify".to_string(),
-        C::Other(other) => {
-            let inner = format!("{other:?}");
-            if inner.contains("CaUsedAsEndEntity") {
-                "the server presents a CA certificate as its own; it needs a server certificate signed by that CA".to_string()
-            } else {
-                format!("it was rejected ({})", inner.trim_start_matches("OtherError(").trim_end_matches(')'))
-            }
-        }
-        other => format!("it was rejected ({other:?})"),
-    };
-    format!("{CERTIFICATE_REFUSED}: {why}")
+    super::tls::refused_certificate(e, &TLS_PARAMS).unwrap_or_else(|| e.to_string())
 }
 
 /// The query parameters honoured, as libpq names them.
@@ -700,7 +675,7 @@ impl BatchFailure {
 /// create it), as is anything at the network level.
 fn is_permanent(e: &tokio_postgres::Error, message: &str) -> bool {
     let code = e.code().map(|c| c.code());
-    matches!(code, Some("28P01" | "28000")) || message.contains(CERTIFICATE_REFUSED)
+    matches!(code, Some("28P01" | "28000")) || message.contains(super::tls::CERTIFICATE_REFUSED)
 }
 
 fn describe_connect_error(e: &tokio_postgres::Error) -> String {
