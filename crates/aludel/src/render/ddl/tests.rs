@@ -614,3 +614,45 @@ fn mysql_changes_a_column_with_its_whole_definition_and_names_what_it_lacks() {
         "{err}"
     );
 }
+
+#[test]
+fn mysql_adds_a_key_taking_over_a_foreign_keys_index_in_the_statement_that_drops_it() {
+    let start = catalog("", mysql_shop());
+    let orders = QName::new("", "orders");
+    let recent = start.schemas[""].tables["orders"].indexes["orders_recent_idx"].clone();
+    let drop = Op::DropIndex(orders.clone(), "orders_recent_idx".into(), recent);
+    let unique = |columns: &[&str]| {
+        Op::AddUnique(
+            orders.clone(),
+            "orders_key".into(),
+            Unique {
+                columns: columns.iter().map(|c| c.to_string()).collect(),
+            },
+        )
+    };
+    let render = |ops: &[Op]| {
+        let rendered = render_ops(Dialect::Mysql, "", &start, ops).unwrap();
+        let notes: Vec<String> = rendered.iter().flat_map(|r| r.notes.clone()).collect();
+        format!("{}{}", sql(&rendered), notes.join("\n"))
+    };
+
+    // The foreign key on customer_id rests on the dropped index until the key serves it.
+    insta::assert_snapshot!(render(&[drop.clone(), unique(&["customer_id", "total"])]), @r#"
+    ALTER TABLE `orders` DROP INDEX `orders_recent_idx`,
+        ADD CONSTRAINT `orders_key` UNIQUE (`customer_id`, `total`);
+    one statement with "add unique constraint orders_key on orders" below: a foreign key rests on this key, which cannot be dropped before another takes its place
+    written above, in one statement with "remove index orders_recent_idx on orders"
+    "#);
+    // A key that cannot serve it (customer_id is not first), or a change of the table in
+    // between, leaves each op its own statement.
+    insta::assert_snapshot!(render(&[drop.clone(), unique(&["total", "customer_id"])]), @r"
+    DROP INDEX `orders_recent_idx` ON `orders`;
+    ALTER TABLE `orders` ADD CONSTRAINT `orders_key` UNIQUE (`total`, `customer_id`);
+    ");
+    let added = Op::AddColumn(orders.clone(), col("note", "text", true));
+    insta::assert_snapshot!(render(&[drop, added, unique(&["customer_id"])]), @r"
+    DROP INDEX `orders_recent_idx` ON `orders`;
+    ALTER TABLE `orders` ADD COLUMN `note` text;
+    ALTER TABLE `orders` ADD CONSTRAINT `orders_key` UNIQUE (`customer_id`);
+    ");
+}
