@@ -644,17 +644,45 @@ impl LockedSession {
         self
     }
 
-    /// The version table's rows: the current heads. When the session's connection is
-    /// gone (after a run whose last COMMIT went through, say), they are read over a
-    /// new connection, and the lock is known to have gone with the old session.
+    /// The version table's rows: the current heads, read while the run lock is held
+    /// (asked of the database, not assumed: rows read without it may be changing).
+    /// When the session's connection is gone (after a run whose last COMMIT went
+    /// through, say), they are read over a new connection; the lock went with the old
+    /// session, unless the driver holds it on a connection of its own.
     pub fn heads(&mut self) -> Result<Vec<String>, RunError> {
-        match read_heads(self.driver.as_mut(), &self.table) {
+        let rows = match read_heads(self.driver.as_mut(), &self.table) {
             Err(e) if e.connection_lost() && self.reconnect.is_some() => {
-                self.locked = false;
-                self.read_back(&mut |_| {}).map_err(|_| e)
+                if !self.driver.lock_outlives_session() {
+                    self.locked = false;
+                }
+                self.read_back(&mut |_| {}).map_err(|_| e)?
             }
-            other => other,
+            other => other?,
+        };
+        if self.locked {
+            self.check_lock(&rows)?;
         }
+        Ok(rows)
+    }
+
+    /// Whether the run lock is still held, after reading `rows` from the version
+    /// table: an error saying it is not, and what was read.
+    fn check_lock(&mut self, rows: &[String]) -> Result<(), RunError> {
+        self.driver.check_lock(&self.table).map_err(|error| {
+            let at = if rows.is_empty() {
+                "<base>".to_string()
+            } else {
+                rows.join(", ")
+            };
+            RunError::Database {
+                doing: format!(
+                    "the version table {} reads {at}, but this run no longer holds the migration lock (another run may have taken it), so it stops here; {}",
+                    self.table.qualified(),
+                    error.kind().advice()
+                ),
+                error,
+            }
+        })
     }
 
     /// Reads the version rows over a new connection (with the configured retries).
@@ -781,10 +809,16 @@ impl LockedSession {
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         match result {
             Err(e) if e.connection_lost() => {
-                // The session, its transaction and its lock are gone; whether what was
-                // in flight committed is read back, not assumed.
-                self.locked = false;
+                // The session and its transaction are gone; whether what was in flight
+                // committed is read back, not assumed.
                 let read = self.read_back(events);
+                // The run gives up: a lock held on a connection of the driver's own is
+                // released, now that the lost session is ended (or given up on: a
+                // session that still runs keeps MySQL's work lock); elsewhere it went
+                // with the session.
+                if std::mem::take(&mut self.locked) && self.driver.lock_outlives_session() {
+                    let _ = self.driver.unlock(&self.table);
+                }
                 let transactional_ddl = render::capabilities(dialect).transactional_ddl;
                 let whole_run = policy == TransactionPolicy::WholeRun && transactional_ddl;
                 Err(e.after_connection_loss(steps, whole_run, transactional_ddl, read))
@@ -828,8 +862,10 @@ impl LockedSession {
             && let Err(error) = self.driver.unlock(&self.table)
         {
             // A session whose connection was lost may live on (behind a frozen
-            // proxy, idle) and keep the lock: end it.
-            let released = error.connection_lost() && self.end_lost_session(events).is_ok();
+            // proxy, idle) and keep the lock: end it. A lock found lost is no
+            // longer held by anyone of this run.
+            let released = error.kind() == crate::driver::DbErrorKind::LockLost
+                || (error.connection_lost() && self.end_lost_session(events).is_ok());
             events(Event::LockNotReleased {
                 error: error.message,
                 released,
@@ -885,6 +921,13 @@ pub trait Sink {
     fn commit(&mut self) -> Result<(), DbError>;
     /// Rolls it back.
     fn rollback(&mut self) -> Result<(), DbError>;
+    /// Whether the run lock is still held, asked before statements are sent (and
+    /// announced); a lost one is an error of kind `LockLost` at index 0, or at
+    /// `JOURNAL_WRITE_FAILED` when recording the statement before failed. Offline,
+    /// there is no lock.
+    fn check_lock(&mut self) -> Result<(), StatementFailure> {
+        Ok(())
+    }
     /// Runs statements, stopping at the first failure.
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure>;
     /// Runs the version-table statements of a step and checks that the table then
@@ -953,6 +996,7 @@ fn step_in_turn<S: Sink + ?Sized>(
     version: &[&str],
     expected: &[String],
 ) -> Result<(), StatementFailure> {
+    sink.check_lock()?;
     sink.run(statements)?;
     sink.record(version, expected)
         .map_err(|error| StatementFailure {
@@ -1040,6 +1084,23 @@ impl Sink for LiveSink<'_> {
         }
         self.driver.execute(render::rollback())
     }
+    fn check_lock(&mut self) -> Result<(), StatementFailure> {
+        let Err(error) = self.driver.check_lock(self.table) else {
+            return Ok(());
+        };
+        // Nothing more is sent but the record of the statement before, which was
+        // applied: the truth, and under MySQL's work lock, which this session still
+        // holds, no other run reads the journal meanwhile.
+        if let Some(journal) = self.pending_journal.take()
+            && self.driver.execute(&journal).is_err()
+        {
+            return Err(StatementFailure {
+                index: JOURNAL_WRITE_FAILED,
+                error,
+            });
+        }
+        Err(StatementFailure { index: 0, error })
+    }
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
         // The BEGIN cannot fail on its own: an error here is the first statement's.
         self.send_pending()
@@ -1059,6 +1120,7 @@ impl Sink for LiveSink<'_> {
         })
     }
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
+        self.driver.check_lock(self.table)?;
         self.send_pending()?;
         // The changes and the rows they leave, in one round trip where the driver can.
         let rows = self
@@ -1078,6 +1140,9 @@ impl Sink for LiveSink<'_> {
             // be one implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses).
             return step_in_turn(self, statements, version, expected);
         }
+        self.driver
+            .check_lock(self.table)
+            .map_err(|error| StatementFailure { index: 0, error })?;
         // Inside one: the BEGIN still waiting, the statements, the version-table
         // changes and their read-back go together, in one round trip where the driver
         // can.
@@ -1150,6 +1215,12 @@ impl Sink for LiveSink<'_> {
         let forget = self
             .journal
             .delete(&step.revision, direction_name(step.direction));
+        // After a statement, what it applied is recorded whatever the lock: the
+        // check before it was the last chance to stop. A step of no statements (a
+        // stamp's) writes only the version table, which needs the lock.
+        if step.statements.is_empty() {
+            self.driver.check_lock(self.table)?;
+        }
         self.send_pending()?;
         let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
         all.extend_from_slice(version);
@@ -1477,12 +1548,15 @@ fn run_announced(
         });
     }
     for (index, st) in step.statements.iter().enumerate().skip(start) {
-        events(Event::StatementStarted {
-            revision: step.revision.clone(),
-            line: st.line,
-            excerpt: statement_excerpt(&st.sql),
+        let sent = sink.check_lock().and_then(|()| {
+            events(Event::StatementStarted {
+                revision: step.revision.clone(),
+                line: st.line,
+                excerpt: statement_excerpt(&st.sql),
+            });
+            sink.run(&[st.sql.as_str()])
         });
-        sink.run(&[st.sql.as_str()]).map_err(|f| {
+        sent.map_err(|f| {
             if f.index == JOURNAL_WRITE_FAILED {
                 // The statement before this one was applied and is not recorded.
                 *unrecorded = true;
@@ -1716,6 +1790,9 @@ fn failure_outcome(
     } else {
         "this database commits DDL immediately"
     };
+    if kind == crate::driver::DbErrorKind::LockLost && !applied.unrecorded {
+        return lock_lost_outcome(step, statement, transactional_ddl, how, applied, &at);
+    }
     if (!step.transactional || !transactional_ddl)
         && let (Some(journal), Some(failed)) = (&applied.journal, statement)
     {
@@ -1827,6 +1904,47 @@ fn failure_outcome(
     format!(
         "the revision was rolled back: the database is at {}; {advice}",
         at(&step.heads_before)
+    )
+}
+
+/// What a run that found its lock lost before sending `statement` (or, with none,
+/// before recording the revision) left: what of the revision was applied, where the
+/// version table is, and that a re-run resumes there.
+fn lock_lost_outcome(
+    step: &PreparedStep,
+    statement: &Option<Statement>,
+    transactional_ddl: bool,
+    how: &str,
+    applied: &Applied,
+    at: &dyn Fn(&[String]) -> String,
+) -> String {
+    let advice = crate::driver::DbErrorKind::LockLost.advice();
+    let heads = at(&step.heads_before);
+    let n = step.statements.len();
+    let lost = "the run lock was lost (another run may have taken it), so the run stopped";
+    let Some(next) = statement else {
+        return format!(
+            "{lost} before recording the revision in the version table, which is at {heads}; {advice}"
+        );
+    };
+    if step.transactional && transactional_ddl {
+        return format!(
+            "{lost} before sending the revision: none of its statements ran; the version table is at {heads}; {advice}"
+        );
+    }
+    if applied.before == 0 {
+        return format!(
+            "{lost} before sending this statement, the revision's first: none of its statements ran; the version table is at {heads}; {advice}"
+        );
+    }
+    let journal = applied
+        .journal
+        .as_deref()
+        .map(|j| format!(" and are recorded in the journal {j}"))
+        .unwrap_or_default();
+    format!(
+        "{lost} before sending this statement: statements 1-{} of this revision's {n} (before line {}) were applied ({how}){journal}; the version table is at {heads}; {advice}, resuming at line {}",
+        applied.before, next.line, next.line
     )
 }
 
