@@ -2300,6 +2300,81 @@ mod tests {
         );
     }
 
+    /// A sink on a database that commits each statement by itself, whose run lock
+    /// is lost once `lock_for` statements were sent.
+    struct LosingSink {
+        sent: Vec<String>,
+        lock_for: usize,
+    }
+
+    impl Sink for LosingSink {
+        fn begin(&mut self, _: Dialect, _: bool) -> Result<(), DbError> {
+            Ok(())
+        }
+        fn commit(&mut self) -> Result<(), DbError> {
+            Ok(())
+        }
+        fn rollback(&mut self) -> Result<(), DbError> {
+            Ok(())
+        }
+        fn check_lock(&mut self) -> Result<(), StatementFailure> {
+            if self.sent.len() < self.lock_for {
+                return Ok(());
+            }
+            let error = DbError::aludel("the migration lock was lost")
+                .with_kind(crate::driver::DbErrorKind::LockLost);
+            Err(StatementFailure { index: 0, error })
+        }
+        fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+            self.sent.extend(statements.iter().map(|s| s.to_string()));
+            Ok(())
+        }
+        fn record(&mut self, statements: &[&str], _: &[String]) -> Result<(), DbError> {
+            self.sent.extend(statements.iter().map(|s| s.to_string()));
+            Ok(())
+        }
+        fn comment(&mut self, _: &str) {}
+    }
+
+    #[test]
+    fn a_lost_lock_stops_the_run_before_the_next_statement_saying_what_was_applied() {
+        let steps = [step("a", &[], true, &["S1", "S2", "S3"])];
+        let run = |lock_for: usize| {
+            let mut sink = LosingSink {
+                sent: vec![],
+                lock_for,
+            };
+            let mut announced = Vec::new();
+            let err = apply_steps(
+                &mut sink,
+                Dialect::Mysql,
+                &steps,
+                TransactionPolicy::PerMigration,
+                &mut |e| {
+                    if let Event::StatementStarted { line, .. } = e {
+                        announced.push(line);
+                    }
+                },
+            )
+            .unwrap_err();
+            (sink.sent, announced, err.to_string())
+        };
+        let (sent, announced, text) = run(2);
+        // Nothing after the loss is sent, nor announced as running.
+        assert_eq!(sent, ["S1", "S2"]);
+        assert_eq!(announced, [6, 7]);
+        assert!(
+            text.ends_with("statement: S3\n  the run lock was lost (another run may have taken it), so the run stopped before sending this statement: statements 1-2 of this revision's 3 (before line 8) were applied (this database commits DDL immediately); the version table is at <base>; running the command again is safe: it takes the lock again, reads where the database is and continues from there, resuming at line 8"),
+            "{text}"
+        );
+        let (sent, _, text) = run(0);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert!(
+            text.contains("so the run stopped before sending this statement, the revision's first: none of its statements ran; the version table is at <base>;"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn running_out_of_lock_slots_in_a_whole_run_names_both_settings() {
         let steps = [

@@ -317,11 +317,12 @@ impl MysqlDriver {
                 .read_timeout(Some(self.response_timeout))
                 .write_timeout(Some(self.response_timeout));
             let mut conn = Conn::new(opts).map_err(|e| {
-                // Whatever stops it, the lock cannot be asked for: as a lost connection.
                 let mut error = db_error(e);
-                error.message =
-                    format!("opening the migration lock's connection: {}", error.message);
-                error.with_kind(DbErrorKind::ConnectionLost)
+                error.message = format!(
+                    "opening the migration lock's connection (a run needs two): {}",
+                    error.message
+                );
+                error
             })?;
             conn.query_drop(lock::SESSION_SETTINGS).map_err(db_error)?;
             self.lock_conn = Some(conn);

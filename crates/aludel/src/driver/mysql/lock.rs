@@ -100,7 +100,7 @@ impl Keeper {
     pub(super) fn release(mut self) -> Result<(), DbError> {
         let answer = self.ask(Request::Release);
         // The thread has answered and is closing the connection: a quick wait, which
-        // makes "released" mean the session is gone as well.
+        // makes "released" mean the connection is closed as well.
         if answer.is_ok()
             && let Some(thread) = self.thread.take()
         {
@@ -225,5 +225,24 @@ fn gone(id: u32, e: mysql::Error, waited: Duration, limit: Duration) -> String {
             "connection {id}, which held it, ended ({})",
             db_error(e).message
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_that_did_not_answer_in_time_is_told_from_one_that_ended() {
+        let error = || mysql::Error::IoError(std::io::Error::other("os error 11"));
+        let limit = Duration::from_secs(2);
+        assert_eq!(
+            gone(12, error(), Duration::from_secs(2), limit),
+            "connection 12, which held it, did not answer within 2 s"
+        );
+        assert_eq!(
+            gone(12, error(), Duration::from_millis(5), limit),
+            "connection 12, which held it, ended (IoError { os error 11 })"
+        );
     }
 }
