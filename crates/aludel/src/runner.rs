@@ -755,6 +755,8 @@ impl LockedSession {
             .version_table_exists(&journal.table)
             .map_err(doing)?
         {
+            // A write of the run's bookkeeping: only under the lock.
+            self.driver.check_lock(&self.table).map_err(doing)?;
             self.driver.execute(&journal.delete_all()).map_err(doing)?;
         }
         Ok(())

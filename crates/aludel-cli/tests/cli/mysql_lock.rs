@@ -310,6 +310,24 @@ fn a_frozen_lock_connection_stops_the_run_and_the_server_frees_the_lock_within_a
     );
 }
 
+/// A session left holding the work lock, idle (a run that vanished with nothing in
+/// flight: its host lost, a proxy frozen), does not hold up the next run until the
+/// server's wait_timeout (hours by default): the run ends it and goes on.
+#[test]
+fn an_idle_session_left_holding_the_work_lock_is_ended_by_the_next_run() {
+    let db = MysqlDatabase::create();
+    let lock = crate::mysql_run_lock_name(&db);
+    let mut left = db.hold_lock(&format!("{lock}_w"));
+    let orphan = u64::from(left.connection_id());
+    let p = slow_project(db.url(), 0);
+    p.set_option("connect", "lock_timeout_seconds", "0");
+    let r = p.ok(&["upgrade", "head"]);
+    assert!(!r.stderr.contains("Waiting"), "{r}");
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r2"]);
+    soon("the idle session lives on", || !session_exists(&db, orphan));
+    assert!(left.query_drop("DO 1").is_err());
+}
+
 /// SIGTERM mid-statement: the process ends, its idle lock session with it, and the
 /// run lock is free at once; the statement it was running goes on in the server, and
 /// its session keeps the work lock until it is done: the next run waits for it,

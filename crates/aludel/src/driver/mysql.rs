@@ -362,6 +362,37 @@ impl MysqlDriver {
         format!("aludel_{:016x}", super::lock_key(schema, table) as u64)
     }
 
+    /// Whether the session holding the lock `name` is idle (`Sleep`: nothing in
+    /// flight) and was ended. `false` when it works, is gone, or cannot be ended
+    /// (another user's, without the privilege): the run then waits.
+    fn end_idle_holder(&mut self, name: &str) -> Result<bool, DbError> {
+        let Some(id) = self
+            .one(&format!("SELECT IS_USED_LOCK({})", literal(name)))?
+            .and_then(|id| id.parse::<u64>().ok())
+        else {
+            return Ok(false);
+        };
+        if self.session_command(id).as_deref() != Some("Sleep") {
+            return Ok(false);
+        }
+        Ok(self
+            .end_session(&id.to_string(), Duration::from_secs(5))
+            .is_ok())
+    }
+
+    /// What session `id` is doing (`Sleep`, `Query`, ...), where this user may see it.
+    fn session_command(&mut self, id: u64) -> Option<String> {
+        let queries = [
+            format!(
+                "SELECT PROCESSLIST_COMMAND FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"
+            ),
+            format!("SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = {id}"),
+        ];
+        queries
+            .iter()
+            .find_map(|sql| self.one(sql).ok().flatten().filter(|c| !c.is_empty()))
+    }
+
     /// The rows of a query with parameters, each value as text (`None` for NULL).
     fn rows(&mut self, sql: &str, params: Vec<Value>) -> Result<Vec<Vec<Option<String>>>, DbError> {
         let rows: Vec<mysql::Row> = self.conn.exec(sql, params).map_err(db_error)?;
@@ -601,9 +632,16 @@ impl Driver for MysqlDriver {
             return Ok(false);
         }
         let work = self.work_lock_name(table);
-        let got = self.one(&get(&work));
+        let mut got = self.one(&get(&work)).and_then(|got| answer(got, &work));
+        // Held by an idle session, now that no run holds the run lock: a run that
+        // vanished (its host lost, a proxy frozen) left it, with nothing in flight.
+        // Ended, it lets this run go on, rather than wait for the server's
+        // wait_timeout (hours by default).
+        if matches!(got, Ok(false)) && self.end_idle_holder(&work)? {
+            got = self.one(&get(&work)).and_then(|got| answer(got, &work));
+        }
         let release = format!("DO RELEASE_LOCK({})", literal(&name));
-        match got.and_then(|got| answer(got, &work)) {
+        match got {
             Ok(true) => {}
             // The session of an earlier run still runs a statement: wait for it as
             // for the lock, which is let go meanwhile (lock_holder names that session).
@@ -645,7 +683,11 @@ impl Driver for MysqlDriver {
             None => format!("connection {id}"),
         };
         if working {
-            who.push_str(", the session of an earlier run still running a statement");
+            who.push_str(if self.session_command(id).as_deref() == Some("Sleep") {
+                ", an idle session of an earlier run, which this user may not end"
+            } else {
+                ", the session of an earlier run still running a statement"
+            });
         }
         Ok(Some(who))
     }
