@@ -1,5 +1,6 @@
 //! Real faults for tests, none of them simulated inside aludel: a TCP relay in front of
-//! PostgreSQL that the test controls (answer nothing, cut a connection at a COMMIT), a
+//! PostgreSQL or MariaDB/MySQL that the test controls (answer nothing, cut a connection
+//! at a COMMIT), a
 //! throwaway PostgreSQL cluster to crash and restart, and a network namespace whose
 //! link can be cut, so that packets are lost as when a node disappears.
 //!
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{postgres_admin_url, unique_name};
+use crate::{mysql_admin_url, postgres_admin_url, unique_name};
 
 /// What the relay does with connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,15 @@ pub enum RelayMode {
     FreezeAt(&'static str, usize),
 }
 
+/// The protocol a relay reads queries from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Postgres,
+    Mysql,
+}
+
 struct Shared {
+    protocol: Protocol,
     mode: Mutex<RelayMode>,
     matched: AtomicUsize,
     queries: Mutex<Vec<String>>,
@@ -50,7 +59,9 @@ struct Shared {
 
 /// A TCP relay to a PostgreSQL server that the test controls. It reads the client's
 /// side of the protocol to see each query: simple queries (aludel sends `COMMIT` as
-/// one) and the statements of extended-protocol Parse messages.
+/// one) and the statements of extended-protocol Parse messages. To MariaDB or MySQL
+/// ([`Relay::to_test_mysql`]), it sees each `COM_QUERY`'s text: every connection
+/// counts, the run lock's own as well as the working one.
 pub struct Relay {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -61,16 +72,32 @@ impl Relay {
     pub fn to_test_postgres(mode: RelayMode) -> Relay {
         Relay::on(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
-            upstream_of(&postgres_admin_url()),
+            upstream_of(&postgres_admin_url(), 5432),
+            mode,
+        )
+    }
+
+    /// A relay on 127.0.0.1 to the test MariaDB (or MySQL) server; its URLs
+    /// ([`Relay::mysql_url`]) turn TLS off, so that the relay can read the protocol.
+    pub fn to_test_mysql(mode: RelayMode) -> Relay {
+        Relay::serving(
+            Protocol::Mysql,
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            upstream_of(&mysql_admin_url(), 3306),
             mode,
         )
     }
 
     /// A relay listening on `ip` (any free port) to `upstream`.
     pub fn on(ip: IpAddr, upstream: SocketAddr, mode: RelayMode) -> Relay {
+        Relay::serving(Protocol::Postgres, ip, upstream, mode)
+    }
+
+    fn serving(protocol: Protocol, ip: IpAddr, upstream: SocketAddr, mode: RelayMode) -> Relay {
         let listener = TcpListener::bind((ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
+            protocol,
             mode: Mutex::new(mode),
             matched: AtomicUsize::new(0),
             queries: Mutex::new(Vec::new()),
@@ -99,6 +126,15 @@ impl Relay {
         let rest = admin.split_once("://").map_or(admin.as_str(), |(_, r)| r);
         let user = rest.split_once('@').map_or("postgres", |(u, _)| u);
         format!("postgresql://{user}@{}/{db}?sslmode=disable", self.addr)
+    }
+
+    /// The URL of MariaDB database `db` through the relay, as the test server's user,
+    /// without TLS (the relay reads the protocol).
+    pub fn mysql_url(&self, db: &str) -> String {
+        let admin = mysql_admin_url();
+        let rest = admin.split_once("://").map_or(admin.as_str(), |(_, r)| r);
+        let user = rest.rsplit_once('@').map_or("root", |(u, _)| u);
+        format!("mysql://{user}@{}/{db}?ssl-mode=disabled", self.addr)
     }
 
     /// Changes what the relay does with what comes next.
@@ -133,8 +169,9 @@ impl Drop for Relay {
     }
 }
 
-/// The host and port of a `postgresql://` URL.
-fn upstream_of(url: &str) -> SocketAddr {
+/// The host and port of a `postgresql://` or `mysql://` URL (`default_port` when it
+/// names none).
+fn upstream_of(url: &str, default_port: u16) -> SocketAddr {
     use std::net::ToSocketAddrs;
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
@@ -142,13 +179,13 @@ fn upstream_of(url: &str) -> SocketAddr {
     let hostport = if hostport.contains(':') {
         hostport.to_string()
     } else {
-        format!("{hostport}:5432")
+        format!("{hostport}:{default_port}")
     };
     hostport
         .to_socket_addrs()
         .unwrap()
         .next()
-        .expect("the test PostgreSQL URL names a host")
+        .expect("the test server's URL names a host")
 }
 
 fn serve(client: TcpStream, upstream: SocketAddr, s: Arc<Shared>) {
@@ -168,7 +205,78 @@ fn serve(client: TcpStream, upstream: SocketAddr, s: Arc<Shared>) {
         let _ = std::io::copy(&mut from, &mut to);
         let _ = to.shutdown(Shutdown::Both);
     });
-    let _ = client_to_server(client, server, &s);
+    let _ = match s.protocol {
+        Protocol::Postgres => client_to_server(client, server, &s),
+        Protocol::Mysql => mysql_client_to_server(client, server, &s),
+    };
+}
+
+/// Forwards a MariaDB/MySQL client's packets one by one, looking at each query: a
+/// packet that starts a command (sequence number 0) of type `COM_QUERY` (3). The
+/// handshake's packets come with other sequence numbers, and pass untouched.
+fn mysql_client_to_server(
+    client: TcpStream,
+    mut server: TcpStream,
+    s: &Shared,
+) -> std::io::Result<()> {
+    let mut from = BufReader::new(client.try_clone()?);
+    loop {
+        let mut head = [0u8; 4];
+        from.read_exact(&mut head)?;
+        let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
+        let mut body = vec![0u8; len];
+        from.read_exact(&mut body)?;
+        let text = (head[3] == 0 && body.first() == Some(&3))
+            .then(|| String::from_utf8_lossy(&body[1..]).to_string());
+        let hit = match text {
+            Some(text) => matched(&text, s),
+            None => None,
+        };
+        match hit {
+            None => {}
+            Some(RelayMode::FreezeAt(..)) => {
+                let mut kept = s.kept.lock().unwrap();
+                kept.push(client);
+                kept.push(server);
+                return Ok(());
+            }
+            Some(RelayMode::CutBefore(..)) => {
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Some(_) => {
+                server.write_all(&head)?;
+                server.write_all(&body)?;
+                server.flush()?;
+                let _ = client.shutdown(Shutdown::Both);
+                // As for PostgreSQL: the server runs the query before it sees the
+                // connection end.
+                s.kept.lock().unwrap().push(server);
+                return Ok(());
+            }
+        }
+        server.write_all(&head)?;
+        server.write_all(&body)?;
+    }
+}
+
+/// Records a query; the relay's mode when this query is the one it acts on.
+fn matched(text: &str, s: &Shared) -> Option<RelayMode> {
+    s.queries.lock().unwrap().push(text.to_string());
+    let mode = *s.mode.lock().unwrap();
+    let (RelayMode::CutBefore(pattern, nth)
+    | RelayMode::CutAfter(pattern, nth)
+    | RelayMode::FreezeAt(pattern, nth)) = mode
+    else {
+        return None;
+    };
+    let n = if text.contains(pattern) {
+        s.matched.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        0
+    };
+    (n == nth).then_some(mode)
 }
 
 /// Forwards the client's messages one by one, looking at each simple query.

@@ -155,6 +155,22 @@ impl MysqlDatabase {
         c
     }
 
+    /// The server's id of the session holding the named lock `name`, if any.
+    pub fn lock_holder(&self, name: &str) -> Option<u64> {
+        use mysql::prelude::Queryable;
+        self.conn()
+            .query_first::<Option<u64>, _>(format!("SELECT IS_USED_LOCK('{name}')"))
+            .unwrap()
+            .flatten()
+    }
+
+    /// Whether the server still runs the session `id`.
+    pub fn session_exists(&self, id: u64) -> bool {
+        self.rows(&format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}"
+        )) != ["0"]
+    }
+
     /// Runs statements.
     pub fn execute(&self, sql: &str) {
         use mysql::prelude::Queryable;
@@ -597,6 +613,19 @@ fn filter_durations(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Waits, up to 5 s, until `check` holds; fails saying `what` did not happen.
+#[track_caller]
+pub fn soon(what: &str, mut check: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Asserts a run's standard output and standard error, each exactly.

@@ -83,6 +83,10 @@ pub enum DbErrorKind {
     /// The version table did not hold what the run expected: something other than the
     /// run changed it (aludel's finding, [`DbError::aludel`]).
     VersionTableChanged,
+    /// The run lock is no longer this run's: the session holding it ended (an
+    /// administrator's KILL, a server timeout, a network fault) while the run went
+    /// on (aludel's finding, [`Driver::check_lock`]). Nothing was sent after it.
+    LockLost,
 }
 
 impl DbErrorKind {
@@ -112,6 +116,9 @@ impl DbErrorKind {
             }
             DbErrorKind::VersionTableChanged => {
                 "check the database, then set the version table with `aludel stamp`"
+            }
+            DbErrorKind::LockLost => {
+                "running the command again is safe: it takes the lock again, reads where the database is and continues from there"
             }
             DbErrorKind::LockNotAvailable => {
                 "a lock the statement needed was not granted in time (other sessions hold it); run the command again when they are done, or raise lock_timeout"
@@ -322,6 +329,29 @@ pub trait Driver: Send {
 
     /// Releases the run lock.
     fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError>;
+
+    /// Whether the run lock [`Driver::try_lock`] took is still held, by the database's
+    /// answer no older than `max_age` (asked now when the last is older; `ZERO`: ask
+    /// now): an error of kind [`DbErrorKind::LockLost`] when it is not. The runner asks
+    /// before each statement and version-table write, and after reading the version
+    /// table back. Where the lock lives in the working session (the default), it lasts
+    /// as long as the session, which the next statement tells: `Ok`.
+    fn check_lock(
+        &mut self,
+        table: &VersionTable,
+        max_age: std::time::Duration,
+    ) -> Result<(), DbError> {
+        let _ = (table, max_age);
+        Ok(())
+    }
+
+    /// Whether the run lock is held on a connection of the driver's own (MySQL), so
+    /// that it outlives the loss of this session: [`Driver::unlock`] and
+    /// [`Driver::check_lock`] still work after it. `false` where the lock goes with
+    /// the session.
+    fn lock_outlives_session(&self) -> bool {
+        false
+    }
 
     /// Reads the schema objects in `scope` into a [`crate::schema::Catalog`], in a fixed
     /// number of queries however many tables there are.

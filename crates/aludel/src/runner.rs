@@ -312,6 +312,14 @@ fn half_applied(rows: &[String]) -> Option<(String, Vec<String>)> {
     found
 }
 
+/// How old an answer that the run lock is held may be before a statement or a
+/// version-table write: a run of many short statements asks about once a second, not
+/// once per statement (a round trip each on MySQL, whose lock lives on a connection of
+/// its own: a few percent of a run of a thousand revisions). A lock lost within that
+/// second is still covered there: the working session's own lock keeps other runs
+/// from starting while it lives. A read of the version table asks now.
+const LOCK_ANSWER_MAX_AGE: Duration = Duration::from_secs(1);
+
 /// How long a read-back waits for the server to finish with a lost session.
 const LOST_SESSION_WAIT: Duration = Duration::from_secs(30);
 
@@ -644,17 +652,45 @@ impl LockedSession {
         self
     }
 
-    /// The version table's rows: the current heads. When the session's connection is
-    /// gone (after a run whose last COMMIT went through, say), they are read over a
-    /// new connection, and the lock is known to have gone with the old session.
+    /// The version table's rows: the current heads, read while the run lock is held
+    /// (asked of the database, not assumed: rows read without it may be changing).
+    /// When the session's connection is gone (after a run whose last COMMIT went
+    /// through, say), they are read over a new connection; the lock went with the old
+    /// session, unless the driver holds it on a connection of its own.
     pub fn heads(&mut self) -> Result<Vec<String>, RunError> {
-        match read_heads(self.driver.as_mut(), &self.table) {
+        let rows = match read_heads(self.driver.as_mut(), &self.table) {
             Err(e) if e.connection_lost() && self.reconnect.is_some() => {
-                self.locked = false;
-                self.read_back(&mut |_| {}).map_err(|_| e)
+                if !self.driver.lock_outlives_session() {
+                    self.locked = false;
+                }
+                self.read_back(&mut |_| {}).map_err(|_| e)?
             }
-            other => other,
+            other => other?,
+        };
+        if self.locked {
+            self.check_lock(&rows)?;
         }
+        Ok(rows)
+    }
+
+    /// Whether the run lock is still held, after reading `rows` from the version
+    /// table: an error saying it is not, and what was read.
+    fn check_lock(&mut self, rows: &[String]) -> Result<(), RunError> {
+        self.driver.check_lock(&self.table, Duration::ZERO).map_err(|error| {
+            let at = if rows.is_empty() {
+                "<base>".to_string()
+            } else {
+                rows.join(", ")
+            };
+            RunError::Database {
+                doing: format!(
+                    "the version table {} reads {at}, but this run no longer holds the migration lock (another run may have taken it), so it stops here; {}",
+                    self.table.qualified(),
+                    error.kind().advice()
+                ),
+                error,
+            }
+        })
     }
 
     /// Reads the version rows over a new connection (with the configured retries).
@@ -727,6 +763,10 @@ impl LockedSession {
             .version_table_exists(&journal.table)
             .map_err(doing)?
         {
+            // A write of the run's bookkeeping: only under the lock.
+            self.driver
+                .check_lock(&self.table, Duration::ZERO)
+                .map_err(doing)?;
             self.driver.execute(&journal.delete_all()).map_err(doing)?;
         }
         Ok(())
@@ -781,10 +821,16 @@ impl LockedSession {
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         match result {
             Err(e) if e.connection_lost() => {
-                // The session, its transaction and its lock are gone; whether what was
-                // in flight committed is read back, not assumed.
-                self.locked = false;
+                // The session and its transaction are gone; whether what was in flight
+                // committed is read back, not assumed.
                 let read = self.read_back(events);
+                // The run gives up: a lock held on a connection of the driver's own is
+                // released, now that the lost session is ended (or given up on: a
+                // session that still runs keeps MySQL's work lock); elsewhere it went
+                // with the session.
+                if std::mem::take(&mut self.locked) && self.driver.lock_outlives_session() {
+                    let _ = self.driver.unlock(&self.table);
+                }
                 let transactional_ddl = render::capabilities(dialect).transactional_ddl;
                 let whole_run = policy == TransactionPolicy::WholeRun && transactional_ddl;
                 Err(e.after_connection_loss(steps, whole_run, transactional_ddl, read))
@@ -828,8 +874,10 @@ impl LockedSession {
             && let Err(error) = self.driver.unlock(&self.table)
         {
             // A session whose connection was lost may live on (behind a frozen
-            // proxy, idle) and keep the lock: end it.
-            let released = error.connection_lost() && self.end_lost_session(events).is_ok();
+            // proxy, idle) and keep the lock: end it. A lock found lost is no
+            // longer held by anyone of this run.
+            let released = error.kind() == crate::driver::DbErrorKind::LockLost
+                || (error.connection_lost() && self.end_lost_session(events).is_ok());
             events(Event::LockNotReleased {
                 error: error.message,
                 released,
@@ -885,6 +933,13 @@ pub trait Sink {
     fn commit(&mut self) -> Result<(), DbError>;
     /// Rolls it back.
     fn rollback(&mut self) -> Result<(), DbError>;
+    /// Whether the run lock is still held, asked before statements are sent (and
+    /// announced); a lost one is an error of kind `LockLost` at index 0, or at
+    /// `JOURNAL_WRITE_FAILED` when recording the statement before failed. Offline,
+    /// there is no lock.
+    fn check_lock(&mut self) -> Result<(), StatementFailure> {
+        Ok(())
+    }
     /// Runs statements, stopping at the first failure.
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure>;
     /// Runs the version-table statements of a step and checks that the table then
@@ -953,6 +1008,7 @@ fn step_in_turn<S: Sink + ?Sized>(
     version: &[&str],
     expected: &[String],
 ) -> Result<(), StatementFailure> {
+    sink.check_lock()?;
     sink.run(statements)?;
     sink.record(version, expected)
         .map_err(|error| StatementFailure {
@@ -1040,6 +1096,23 @@ impl Sink for LiveSink<'_> {
         }
         self.driver.execute(render::rollback())
     }
+    fn check_lock(&mut self) -> Result<(), StatementFailure> {
+        let Err(error) = self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE) else {
+            return Ok(());
+        };
+        // Nothing more is sent but the record of the statement before, which was
+        // applied: the truth, and under MySQL's work lock, which this session still
+        // holds, no other run reads the journal meanwhile.
+        if let Some(journal) = self.pending_journal.take()
+            && self.driver.execute(&journal).is_err()
+        {
+            return Err(StatementFailure {
+                index: JOURNAL_WRITE_FAILED,
+                error,
+            });
+        }
+        Err(StatementFailure { index: 0, error })
+    }
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
         // The BEGIN cannot fail on its own: an error here is the first statement's.
         self.send_pending()
@@ -1059,6 +1132,7 @@ impl Sink for LiveSink<'_> {
         })
     }
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
+        self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE)?;
         // The BEGIN still waiting, the changes and the rows they leave, in one round
         // trip where the driver can: on MySQL, where every revision records itself
         // this way, a round trip less per revision.
@@ -1083,6 +1157,9 @@ impl Sink for LiveSink<'_> {
             // be one implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses).
             return step_in_turn(self, statements, version, expected);
         }
+        self.driver
+            .check_lock(self.table, LOCK_ANSWER_MAX_AGE)
+            .map_err(|error| StatementFailure { index: 0, error })?;
         // Inside one: the BEGIN still waiting, the statements, the version-table
         // changes and their read-back go together, in one round trip where the driver
         // can.
@@ -1155,6 +1232,12 @@ impl Sink for LiveSink<'_> {
         let forget = self
             .journal
             .delete(&step.revision, direction_name(step.direction));
+        // After a statement, what it applied is recorded whatever the lock: the
+        // check before it was the last chance to stop. A step of no statements (a
+        // stamp's) writes only the version table, which needs the lock.
+        if step.statements.is_empty() {
+            self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE)?;
+        }
         self.send_pending()?;
         let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
         all.extend_from_slice(version);
@@ -1482,12 +1565,15 @@ fn run_announced(
         });
     }
     for (index, st) in step.statements.iter().enumerate().skip(start) {
-        events(Event::StatementStarted {
-            revision: step.revision.clone(),
-            line: st.line,
-            excerpt: statement_excerpt(&st.sql),
+        let sent = sink.check_lock().and_then(|()| {
+            events(Event::StatementStarted {
+                revision: step.revision.clone(),
+                line: st.line,
+                excerpt: statement_excerpt(&st.sql),
+            });
+            sink.run(&[st.sql.as_str()])
         });
-        sink.run(&[st.sql.as_str()]).map_err(|f| {
+        sent.map_err(|f| {
             if f.index == JOURNAL_WRITE_FAILED {
                 // The statement before this one was applied and is not recorded.
                 *unrecorded = true;
@@ -1721,6 +1807,9 @@ fn failure_outcome(
     } else {
         "this database commits DDL immediately"
     };
+    if kind == crate::driver::DbErrorKind::LockLost && !applied.unrecorded {
+        return lock_lost_outcome(step, statement, transactional_ddl, how, applied, &at);
+    }
     if (!step.transactional || !transactional_ddl)
         && let (Some(journal), Some(failed)) = (&applied.journal, statement)
     {
@@ -1832,6 +1921,47 @@ fn failure_outcome(
     format!(
         "the revision was rolled back: the database is at {}; {advice}",
         at(&step.heads_before)
+    )
+}
+
+/// What a run that found its lock lost before sending `statement` (or, with none,
+/// before recording the revision) left: what of the revision was applied, where the
+/// version table is, and that a re-run resumes there.
+fn lock_lost_outcome(
+    step: &PreparedStep,
+    statement: &Option<Statement>,
+    transactional_ddl: bool,
+    how: &str,
+    applied: &Applied,
+    at: &dyn Fn(&[String]) -> String,
+) -> String {
+    let advice = crate::driver::DbErrorKind::LockLost.advice();
+    let heads = at(&step.heads_before);
+    let n = step.statements.len();
+    let lost = "the run lock was lost (another run may have taken it), so the run stopped";
+    let Some(next) = statement else {
+        return format!(
+            "{lost} before recording the revision in the version table, which is at {heads}; {advice}"
+        );
+    };
+    if step.transactional && transactional_ddl {
+        return format!(
+            "{lost} before sending the revision: none of its statements ran; the version table is at {heads}; {advice}"
+        );
+    }
+    if applied.before == 0 {
+        return format!(
+            "{lost} before sending this statement, the revision's first: none of its statements ran; the version table is at {heads}; {advice}"
+        );
+    }
+    let journal = applied
+        .journal
+        .as_deref()
+        .map(|j| format!(" and are recorded in the journal {j}"))
+        .unwrap_or_default();
+    format!(
+        "{lost} before sending this statement: statements 1-{} of this revision's {n} (before line {}) were applied ({how}){journal}; the version table is at {heads}; {advice}, resuming at line {}",
+        applied.before, next.line, next.line
     )
 }
 
@@ -2184,6 +2314,81 @@ mod tests {
         assert_eq!(
             crate::report::error_text(&err),
             format!("{text}\n  database error: ERROR: boom")
+        );
+    }
+
+    /// A sink on a database that commits each statement by itself, whose run lock
+    /// is lost once `lock_for` statements were sent.
+    struct LosingSink {
+        sent: Vec<String>,
+        lock_for: usize,
+    }
+
+    impl Sink for LosingSink {
+        fn begin(&mut self, _: Dialect, _: bool) -> Result<(), DbError> {
+            Ok(())
+        }
+        fn commit(&mut self) -> Result<(), DbError> {
+            Ok(())
+        }
+        fn rollback(&mut self) -> Result<(), DbError> {
+            Ok(())
+        }
+        fn check_lock(&mut self) -> Result<(), StatementFailure> {
+            if self.sent.len() < self.lock_for {
+                return Ok(());
+            }
+            let error = DbError::aludel("the migration lock was lost")
+                .with_kind(crate::driver::DbErrorKind::LockLost);
+            Err(StatementFailure { index: 0, error })
+        }
+        fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
+            self.sent.extend(statements.iter().map(|s| s.to_string()));
+            Ok(())
+        }
+        fn record(&mut self, statements: &[&str], _: &[String]) -> Result<(), DbError> {
+            self.sent.extend(statements.iter().map(|s| s.to_string()));
+            Ok(())
+        }
+        fn comment(&mut self, _: &str) {}
+    }
+
+    #[test]
+    fn a_lost_lock_stops_the_run_before_the_next_statement_saying_what_was_applied() {
+        let steps = [step("a", &[], true, &["S1", "S2", "S3"])];
+        let run = |lock_for: usize| {
+            let mut sink = LosingSink {
+                sent: vec![],
+                lock_for,
+            };
+            let mut announced = Vec::new();
+            let err = apply_steps(
+                &mut sink,
+                Dialect::Mysql,
+                &steps,
+                TransactionPolicy::PerMigration,
+                &mut |e| {
+                    if let Event::StatementStarted { line, .. } = e {
+                        announced.push(line);
+                    }
+                },
+            )
+            .unwrap_err();
+            (sink.sent, announced, err.to_string())
+        };
+        let (sent, announced, text) = run(2);
+        // Nothing after the loss is sent, nor announced as running.
+        assert_eq!(sent, ["S1", "S2"]);
+        assert_eq!(announced, [6, 7]);
+        assert!(
+            text.ends_with("statement: S3\n  the run lock was lost (another run may have taken it), so the run stopped before sending this statement: statements 1-2 of this revision's 3 (before line 8) were applied (this database commits DDL immediately); the version table is at <base>; running the command again is safe: it takes the lock again, reads where the database is and continues from there, resuming at line 8"),
+            "{text}"
+        );
+        let (sent, _, text) = run(0);
+        assert!(sent.is_empty(), "{sent:?}");
+        assert!(
+            text.contains("so the run stopped before sending this statement, the revision's first: none of its statements ran; the version table is at <base>;"),
+            "{text}"
         );
     }
 

@@ -22,7 +22,7 @@ fn run_within(cmd: Command, limit: Duration) -> (Output, Duration) {
 }
 
 #[track_caller]
-fn wait_within(mut child: Child, limit: Duration) -> Output {
+pub(crate) fn wait_within(mut child: Child, limit: Duration) -> Output {
     let started = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -41,7 +41,7 @@ fn wait_within(mut child: Child, limit: Duration) -> Output {
 }
 
 /// Starts `cmd` with its output captured, for [`wait_within`].
-fn spawn(mut cmd: Command) -> Child {
+pub(crate) fn spawn(mut cmd: Command) -> Child {
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

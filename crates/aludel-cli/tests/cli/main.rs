@@ -26,6 +26,7 @@ mod journal;
 mod json_results;
 mod linear;
 mod malformed;
+mod mysql_lock;
 mod mysql_tls;
 mod offline_sql;
 mod progress;
@@ -41,14 +42,19 @@ mod workspace;
 /// A session of `db` that holds the run lock of its version table `aludel_version`
 /// under the name aludel gives it, as another run would; dropping it releases it.
 fn hold_mysql_run_lock(db: &aludel_testkit::MysqlDatabase) -> aludel_testkit::mysql::Conn {
+    db.hold_lock(&mysql_run_lock_name(db))
+}
+
+/// The name of the MySQL run lock of `db`'s version table `aludel_version`, as aludel
+/// gives it; the working session's own lock is this name with `_w`.
+fn mysql_run_lock_name(db: &aludel_testkit::MysqlDatabase) -> String {
     let table = aludel::render::VersionTable {
         name: "aludel_version".into(),
         schema: None,
         dialect: aludel::url::Dialect::Mysql,
     };
-    let name = format!(
+    format!(
         "aludel_{:016x}",
         aludel::driver::lock_key(db.name(), &table) as u64
-    );
-    db.hold_lock(&name)
+    )
 }

@@ -1,6 +1,8 @@
 //! MySQL and MariaDB through the `mysql` crate's blocking client. The run lock is a
-//! named user lock (`GET_LOCK`), held by this connection's session and released by
-//! the server when the session ends, however it ends.
+//! named user lock (`GET_LOCK`) held on a connection of its own (`lock`), released by
+//! the server when that session ends, however it ends; the working session holds a
+//! second named lock for as long as it lives, so that a statement still running in
+//! the session of a run that died keeps the next run waiting.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts, Value};
 
 mod inspect;
+mod lock;
 
 use super::{
     ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, StatementFailure,
@@ -40,8 +43,14 @@ pub struct MysqlDriver {
     /// The database the URL names, in which the version table lives unless its schema
     /// says otherwise.
     database: String,
-    /// The lock name taken, while held.
-    lock: Option<String>,
+    /// How this connection was opened (TLS as it was settled), for the lock's own.
+    opts: OptsBuilder,
+    /// How long aludel's own requests may go unanswered.
+    response_timeout: Duration,
+    /// The lock's connection while this run waits for the lock.
+    lock_conn: Option<Conn>,
+    /// The lock's connection, in its keeper thread, while the lock is held.
+    keeper: Option<lock::Keeper>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,16 +327,17 @@ impl MysqlDriver {
             // statements read the same in every SQL mode (backquoted names, literals
             // without backslashes).
             ;
-        let attempt = |ssl: Option<SslOpts>| Conn::new(base.clone().ssl_opts(ssl));
-        let conn = match attempt(ssl) {
+        let with_tls = base.clone().ssl_opts(ssl);
+        let (conn, opts) = match Conn::new(with_tls.clone()) {
             // `preferred`, as MySQL's own clients have it: plain when the server offers
             // no TLS.
             Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
                 if tls == Tls::Preferred =>
             {
-                attempt(None)
+                let plain = base.clone().ssl_opts(None);
+                (Conn::new(plain.clone()), plain)
             }
-            other => other,
+            other => (other, with_tls),
         };
         let conn = conn.map_err(|e| {
             let (message, permanent) = connect_failure(&e);
@@ -347,8 +357,60 @@ impl MysqlDriver {
         Ok(MysqlDriver {
             conn,
             database: database.to_string(),
-            lock: None,
+            opts,
+            response_timeout: options.response_timeout,
+            lock_conn: None,
+            keeper: None,
         })
+    }
+
+    /// The connection the run lock is taken on, opened the first time: the URL's
+    /// connection, its every request bounded by the response timeout (it runs only
+    /// aludel's short queries), with [`lock::SESSION_SETTINGS`].
+    fn lock_conn(&mut self) -> Result<&mut Conn, DbError> {
+        if self.lock_conn.is_none() {
+            let opts = self
+                .opts
+                .clone()
+                .read_timeout(Some(self.response_timeout))
+                .write_timeout(Some(self.response_timeout));
+            let mut conn = Conn::new(opts).map_err(|e| {
+                let mut error = db_error(e);
+                error.message = format!(
+                    "opening the migration lock's connection (a run needs two): {}",
+                    error.message
+                );
+                error
+            })?;
+            conn.query_drop(lock::SESSION_SETTINGS).map_err(db_error)?;
+            self.lock_conn = Some(conn);
+        }
+        self.lock_conn
+            .as_mut()
+            .ok_or_else(|| DbError::aludel("the migration lock's connection is not open"))
+    }
+
+    /// The name of the lock the working session holds while the run's statements may
+    /// run in it: the run lock's, with `_w`.
+    fn work_lock_name(&self, table: &VersionTable) -> String {
+        format!("{}_w", self.lock_name(table))
+    }
+
+    /// Who the session `id` is, where this user may see it: `user@host`. MySQL 8+ has
+    /// it in performance_schema (its information_schema.PROCESSLIST is deprecated);
+    /// MariaDB, and MySQL without performance_schema, in information_schema.
+    fn session_user(&mut self, id: u64) -> Option<String> {
+        let queries = [
+            format!(
+                "SELECT CONCAT(PROCESSLIST_USER, '@', PROCESSLIST_HOST) FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"
+            ),
+            format!(
+                "SELECT CONCAT(USER, '@', HOST) FROM information_schema.PROCESSLIST WHERE ID = {id}"
+            ),
+        ];
+        queries
+            .iter()
+            .find_map(|sql| self.one(sql).ok().flatten().filter(|who| !who.is_empty()))
     }
 
     /// The name of the run lock for `table`: user locks are server-wide, so the
@@ -356,6 +418,37 @@ impl MysqlDriver {
     fn lock_name(&self, table: &VersionTable) -> String {
         let schema = table.schema.as_deref().unwrap_or(&self.database);
         format!("aludel_{:016x}", super::lock_key(schema, table) as u64)
+    }
+
+    /// Whether the session holding the lock `name` is idle (`Sleep`: nothing in
+    /// flight) and was ended. `false` when it works, is gone, or cannot be ended
+    /// (another user's, without the privilege): the run then waits.
+    fn end_idle_holder(&mut self, name: &str) -> Result<bool, DbError> {
+        let Some(id) = self
+            .one(&format!("SELECT IS_USED_LOCK({})", literal(name)))?
+            .and_then(|id| id.parse::<u64>().ok())
+        else {
+            return Ok(false);
+        };
+        if self.session_command(id).as_deref() != Some("Sleep") {
+            return Ok(false);
+        }
+        Ok(self
+            .end_session(&id.to_string(), Duration::from_secs(5))
+            .is_ok())
+    }
+
+    /// What session `id` is doing (`Sleep`, `Query`, ...), where this user may see it.
+    fn session_command(&mut self, id: u64) -> Option<String> {
+        let queries = [
+            format!(
+                "SELECT PROCESSLIST_COMMAND FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"
+            ),
+            format!("SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = {id}"),
+        ];
+        queries
+            .iter()
+            .find_map(|sql| self.one(sql).ok().flatten().filter(|c| !c.is_empty()))
     }
 
     /// The rows of a query with parameters, each value as text (`None` for NULL).
@@ -572,48 +665,115 @@ impl Driver for MysqlDriver {
         Ok(n.as_deref().is_some_and(|n| n != "0"))
     }
 
+    /// The run lock on the lock's connection, then the work lock on this one; the
+    /// lock's connection then goes to its keeper thread.
     fn try_lock(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let name = self.lock_name(table);
-        // 1: taken; 0: another session has it; NULL: an error (killed while waiting).
-        let got = self.one(&format!("SELECT GET_LOCK({}, 0)", literal(&name)))?;
-        match got.as_deref() {
-            Some("1") => {
-                self.lock = Some(name);
-                Ok(true)
-            }
+        let get = |name: &str| format!("SELECT GET_LOCK({}, 0)", literal(name));
+        let answer = |got: Option<String>, name: &str| match got.as_deref() {
+            // 1: taken; 0: another session has it; NULL: an error (killed while waiting).
+            Some("1") => Ok(true),
             Some("0") => Ok(false),
             _ => Err(DbError::aludel(format!(
                 "GET_LOCK({name}) answered NULL: the server could not take the lock"
             ))),
+        };
+        let got: Option<mysql::Value> = match self.lock_conn()?.query_first(get(&name)) {
+            Ok(got) => got,
+            Err(e) => {
+                // A connection that failed is not asked again.
+                self.lock_conn = None;
+                return Err(db_error(e));
+            }
+        };
+        if !answer(got.as_ref().map(text_of), &name)? {
+            return Ok(false);
+        }
+        let work = self.work_lock_name(table);
+        let mut got = self.one(&get(&work)).and_then(|got| answer(got, &work));
+        // Held by an idle session, now that no run holds the run lock: a run that
+        // vanished (its host lost, a proxy frozen) left it, with nothing in flight.
+        // Ended, it lets this run go on, rather than wait for the server's
+        // wait_timeout (hours by default).
+        if matches!(got, Ok(false)) && self.end_idle_holder(&work)? {
+            got = self.one(&get(&work)).and_then(|got| answer(got, &work));
+        }
+        let release = format!("DO RELEASE_LOCK({})", literal(&name));
+        match got {
+            Ok(true) => {}
+            // The session of an earlier run still runs a statement: wait for it as
+            // for the lock, which is let go meanwhile (lock_holder names that session).
+            other => {
+                if let Some(conn) = self.lock_conn.as_mut() {
+                    conn.query_drop(&release).map_err(db_error)?;
+                }
+                return other;
+            }
+        }
+        let Some(conn) = self.lock_conn.take() else {
+            return Err(DbError::aludel(
+                "the migration lock's connection is not open",
+            ));
+        };
+        self.keeper = Some(lock::Keeper::start(conn, name, self.response_timeout)?);
+        Ok(true)
+    }
+
+    /// The session holding the run lock or, when none does, the one still holding
+    /// an earlier run's work lock.
+    fn lock_holder(&mut self, table: &VersionTable) -> Result<Option<String>, DbError> {
+        let used = |name: &str| format!("SELECT IS_USED_LOCK({})", literal(name));
+        let mut holder = self
+            .one(&used(&self.lock_name(table)))?
+            .filter(|id| !id.is_empty());
+        let mut working = false;
+        if holder.is_none() {
+            holder = self
+                .one(&used(&self.work_lock_name(table)))?
+                .filter(|id| !id.is_empty());
+            working = true;
+        }
+        let Some(id) = holder.and_then(|id| id.parse::<u64>().ok()) else {
+            return Ok(None);
+        };
+        let mut who = match self.session_user(id) {
+            Some(who) => format!("connection {id} ({who})"),
+            None => format!("connection {id}"),
+        };
+        if working {
+            who.push_str(if self.session_command(id).as_deref() == Some("Sleep") {
+                ", an idle session of an earlier run, which this user may not end"
+            } else {
+                ", the session of an earlier run still running a statement"
+            });
+        }
+        Ok(Some(who))
+    }
+
+    /// Releases the work lock (best effort: it goes with this session anyway), then
+    /// the run lock on its own connection, which closes.
+    fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
+        let work = self.work_lock_name(table);
+        let _ = self.execute(&format!("DO RELEASE_LOCK({})", literal(&work)));
+        self.lock_conn = None;
+        match self.keeper.take() {
+            Some(keeper) => keeper.release(),
+            None => Ok(()),
         }
     }
 
-    fn lock_holder(&mut self, table: &VersionTable) -> Result<Option<String>, DbError> {
-        let name = self.lock_name(table);
-        let Some(id) = self
-            .one(&format!("SELECT IS_USED_LOCK({})", literal(&name)))?
-            .filter(|id| !id.is_empty())
-        else {
-            return Ok(None);
-        };
-        // Who that session is, where this user may see it (PROCESS privilege shows
-        // every session, otherwise only the user's own).
-        let who = self
-            .one(&format!(
-                "SELECT CONCAT(USER, '@', HOST) FROM information_schema.PROCESSLIST WHERE ID = {}",
-                id.parse::<u64>().unwrap_or(0)
-            ))
-            .ok()
-            .flatten();
-        Ok(Some(match who {
-            Some(who) => format!("connection {id} ({who})"),
-            None => format!("connection {id}"),
-        }))
+    fn check_lock(&mut self, _table: &VersionTable, max_age: Duration) -> Result<(), DbError> {
+        match &self.keeper {
+            Some(keeper) => keeper.check(max_age),
+            None => {
+                Err(DbError::aludel("the migration lock is not held")
+                    .with_kind(DbErrorKind::LockLost))
+            }
+        }
     }
 
-    fn unlock(&mut self, table: &VersionTable) -> Result<(), DbError> {
-        let name = self.lock.take().unwrap_or_else(|| self.lock_name(table));
-        self.execute(&format!("DO RELEASE_LOCK({})", literal(&name)))
+    fn lock_outlives_session(&self) -> bool {
+        true
     }
 
     fn session_id(&self) -> Option<String> {

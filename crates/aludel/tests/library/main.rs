@@ -17,6 +17,7 @@ mod as_written;
 mod async_runtime;
 mod inspect;
 mod migrator;
+mod mysql_lock;
 mod redaction_props;
 mod script_props;
 mod side_by_side;
