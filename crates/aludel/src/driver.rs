@@ -83,9 +83,10 @@ pub enum DbErrorKind {
     /// The version table did not hold what the run expected: something other than the
     /// run changed it (aludel's finding, [`DbError::aludel`]).
     VersionTableChanged,
-    /// The run lock is no longer this run's: the session holding it ended (an
-    /// administrator's KILL, a server timeout, a network fault) while the run went
-    /// on (aludel's finding, [`Driver::check_lock`]). Nothing was sent after it.
+    /// The run lock is no longer known to be this run's: the session holding it ended
+    /// (an administrator's KILL, a server timeout, a network fault) or did not answer
+    /// in time while the run went on (aludel's finding, [`Driver::check_lock`]). No
+    /// statement was sent after it; the record of one already applied may be.
     LockLost,
 }
 
@@ -333,8 +334,10 @@ pub trait Driver: Send {
     /// Whether the run lock [`Driver::try_lock`] took is still held, by the database's
     /// answer no older than `max_age` (asked now when the last is older; `ZERO`: ask
     /// now): an error of kind [`DbErrorKind::LockLost`] when it is not. The runner asks
-    /// before each statement and version-table write, and after reading the version
-    /// table back. Where the lock lives in the working session (the default), it lasts
+    /// before each statement and transaction it sends (not before recording what a
+    /// statement already applied), and after reading the version table back. A driver
+    /// that answers `LockLost` while its working session lives must keep other runs
+    /// from starting meanwhile (MySQL's work lock), since that record is still sent. Where the lock lives in the working session (the default), it lasts
     /// as long as the session, which the next statement tells: `Ok`.
     fn check_lock(
         &mut self,

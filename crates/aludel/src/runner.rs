@@ -684,7 +684,7 @@ impl LockedSession {
             };
             RunError::Database {
                 doing: format!(
-                    "the version table {} reads {at}, but this run no longer holds the migration lock (another run may have taken it), so it stops here; {}",
+                    "the version table {} reads {at}, but this run can no longer confirm that it holds the migration lock (another run may have taken it), so it stops here; {}",
                     self.table.qualified(),
                     error.kind().advice()
                 ),
@@ -874,10 +874,10 @@ impl LockedSession {
             && let Err(error) = self.driver.unlock(&self.table)
         {
             // A session whose connection was lost may live on (behind a frozen
-            // proxy, idle) and keep the lock: end it. A lock found lost is no
-            // longer held by anyone of this run.
-            let released = error.kind() == crate::driver::DbErrorKind::LockLost
-                || (error.connection_lost() && self.end_lost_session(events).is_ok());
+            // proxy, idle) and keep the lock: end it. A lock's own session found
+            // ended, or not answering, is the server's to end (at once, or within
+            // the minute of its wait_timeout).
+            let released = error.connection_lost() && self.end_lost_session(events).is_ok();
             events(Event::LockNotReleased {
                 error: error.message,
                 released,
@@ -1133,16 +1133,11 @@ impl Sink for LiveSink<'_> {
     }
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
         self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE)?;
-        // The BEGIN still waiting, the changes and the rows they leave, in one round
-        // trip where the driver can: on MySQL, where every revision records itself
-        // this way, a round trip less per revision.
-        let begin = self.pending_begin.take().unwrap_or_default();
-        let mut all: Vec<&str> = Vec::with_capacity(begin.len() + statements.len());
-        all.extend_from_slice(begin);
-        all.extend_from_slice(statements);
+        self.send_pending()?;
+        // The changes and the rows they leave, in one round trip where the driver can.
         let rows = self
             .driver
-            .execute_batch(&all, &self.table.select())
+            .execute_batch(statements, &self.table.select())
             .map_err(|f| f.error)?;
         self.check_rows(rows, expected)
     }
@@ -1938,7 +1933,7 @@ fn lock_lost_outcome(
     let advice = crate::driver::DbErrorKind::LockLost.advice();
     let heads = at(&step.heads_before);
     let n = step.statements.len();
-    let lost = "the run lock was lost (another run may have taken it), so the run stopped";
+    let lost = "the run lock was lost, or its connection did not answer (another run may have taken it), so the run stopped";
     let Some(next) = statement else {
         return format!(
             "{lost} before recording the revision in the version table, which is at {heads}; {advice}"
@@ -2381,7 +2376,7 @@ mod tests {
         assert_eq!(sent, ["S1", "S2"]);
         assert_eq!(announced, [6, 7]);
         assert!(
-            text.ends_with("statement: S3\n  the run lock was lost (another run may have taken it), so the run stopped before sending this statement: statements 1-2 of this revision's 3 (before line 8) were applied (this database commits DDL immediately); the version table is at <base>; running the command again is safe: it takes the lock again, reads where the database is and continues from there, resuming at line 8"),
+            text.ends_with("statement: S3\n  the run lock was lost, or its connection did not answer (another run may have taken it), so the run stopped before sending this statement: statements 1-2 of this revision's 3 (before line 8) were applied (this database commits DDL immediately); the version table is at <base>; running the command again is safe: it takes the lock again, reads where the database is and continues from there, resuming at line 8"),
             "{text}"
         );
         let (sent, _, text) = run(0);

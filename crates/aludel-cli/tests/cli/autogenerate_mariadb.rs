@@ -36,7 +36,7 @@ CREATE VIEW long_books AS SELECT id, title FROM books WHERE pages > 500;
 /// Keeps the snapshots of the test it is called in per server, `NAME@mariadb` or
 /// `NAME@mysql`, until the guard is dropped: they hold what the server printed, which
 /// differs between the two (`int(11)` and `int`, parentheses, default check names).
-fn per_server() -> insta::internals::SettingsBindDropGuard {
+fn per_server() -> impl Sized {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_suffix(mysql_flavour());
     settings.bind_to_scope()

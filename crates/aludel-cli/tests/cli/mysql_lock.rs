@@ -267,7 +267,7 @@ fn a_frozen_lock_connection_stops_the_run_and_the_server_frees_the_lock_within_a
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("the version table `aludel_version` reads <base>, but this run no longer holds the migration lock")
+        err.contains("the version table `aludel_version` reads <base>, but this run can no longer confirm that it holds the migration lock")
             && err.contains("which held it, did not answer within 2 s"),
         "{err}"
     );
@@ -301,11 +301,41 @@ fn an_idle_session_left_holding_the_work_lock_is_ended_by_the_next_run() {
     let orphan = u64::from(left.connection_id());
     let p = slow_project(db.url(), 0);
     p.set_option("connect", "lock_timeout_seconds", "0");
+    // Idle for less than 30 s, it may be a live run's between two statements: waited for.
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(
+        r.stderr.contains(&format!("connection {orphan} ("))
+            && r.stderr.contains("an idle session of an earlier run"),
+        "{r}"
+    );
+    assert!(db.session_exists(orphan));
+    std::thread::sleep(Duration::from_secs(31));
     let r = p.ok(&["upgrade", "head"]);
     assert!(!r.stderr.contains("Waiting"), "{r}");
     assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r2"]);
     soon("the idle session lives on", || !db.session_exists(orphan));
     assert!(left.query_drop("DO 1").is_err());
+}
+
+/// A session holding the work lock with a transaction open (a run committing a
+/// revision's record, its own lock just killed) is never ended, however long idle.
+#[test]
+fn a_work_lock_holder_with_a_transaction_open_is_waited_for() {
+    let db = MysqlDatabase::create();
+    let lock = crate::mysql_run_lock_name(&db);
+    db.execute("CREATE TABLE held (id int)");
+    let mut left = db.hold_lock(&format!("{lock}_w"));
+    left.query_drop("START TRANSACTION").unwrap();
+    left.query_drop("INSERT INTO held VALUES (1)").unwrap();
+    let orphan = u64::from(left.connection_id());
+    std::thread::sleep(Duration::from_secs(31));
+    let p = slow_project(db.url(), 0);
+    p.set_option("connect", "lock_timeout_seconds", "0");
+    let r = p.fails(&["upgrade", "head"]);
+    assert!(r.stderr.contains(&format!("connection {orphan} (")), "{r}");
+    assert!(db.session_exists(orphan));
+    left.query_drop("COMMIT").unwrap();
+    assert_eq!(db.rows("SELECT id FROM held"), ["1"]);
 }
 
 /// SIGTERM mid-statement: the process ends, its idle lock session with it, and the

@@ -19,6 +19,19 @@ use super::{
 use crate::render::VersionTable;
 use crate::url::{DatabaseUrl, Dialect};
 
+/// How long a session holding an earlier run's work lock must have been idle, with
+/// no transaction open, before the next run ends it: far longer than a live run
+/// leaves its session idle between statements.
+const IDLE_HOLDER_AFTER: Duration = Duration::from_secs(30);
+
+/// What a session is doing, as the server's process list says.
+enum SessionState {
+    /// Nothing in flight (`Sleep`), for this long.
+    Idle(Duration),
+    /// A statement or another command.
+    Working,
+}
+
 /// How long to wait for a TCP connection when the URL does not say.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -281,11 +294,9 @@ impl MysqlDriver {
                 "the URL names no database (mysql://USER@HOST/DATABASE): the version table needs one".to_string(),
             ));
         };
-        if let Some(ca) = &ca {
+        if let Some(ca) = ca.as_ref().filter(|_| tls != Tls::Disabled) {
             // Read here, so that a wrong path is named as such, once, and not retried.
-            std::fs::metadata(ca)
-                .and_then(|_| std::fs::File::open(ca))
-                .map_err(|e| unsupported(format!("cannot read ssl-ca {ca}: {e}")))?;
+            std::fs::read(ca).map_err(|e| unsupported(format!("cannot read ssl-ca {ca}: {e}")))?;
         }
         let ssl = match tls {
             Tls::Disabled => None,
@@ -420,9 +431,12 @@ impl MysqlDriver {
         format!("aludel_{:016x}", super::lock_key(schema, table) as u64)
     }
 
-    /// Whether the session holding the lock `name` is idle (`Sleep`: nothing in
-    /// flight) and was ended. `false` when it works, is gone, or cannot be ended
-    /// (another user's, without the privilege): the run then waits.
+    /// Whether the session holding the lock `name` was left by a run that vanished,
+    /// and was ended: idle (`Sleep`) for [`IDLE_HOLDER_AFTER`] at least, with no
+    /// transaction open. A live run's session is never idle that long between its
+    /// statements, and one with a transaction open may be committing a revision's
+    /// record. `false` when it works, is gone, is not visible to this user, or cannot
+    /// be ended (another user's, without the privilege): the run then waits.
     fn end_idle_holder(&mut self, name: &str) -> Result<bool, DbError> {
         let Some(id) = self
             .one(&format!("SELECT IS_USED_LOCK({})", literal(name)))?
@@ -430,7 +444,13 @@ impl MysqlDriver {
         else {
             return Ok(false);
         };
-        if self.session_command(id).as_deref() != Some("Sleep") {
+        let Some(SessionState::Idle(idle)) = self.session_state(id) else {
+            return Ok(false);
+        };
+        let open = self.one(&format!(
+            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = {id}"
+        ));
+        if idle < IDLE_HOLDER_AFTER || !matches!(open.ok().flatten().as_deref(), Some("0")) {
             return Ok(false);
         }
         Ok(self
@@ -438,17 +458,25 @@ impl MysqlDriver {
             .is_ok())
     }
 
-    /// What session `id` is doing (`Sleep`, `Query`, ...), where this user may see it.
-    fn session_command(&mut self, id: u64) -> Option<String> {
+    /// What session `id` is doing, where this user may see it (`None`: not visible).
+    fn session_state(&mut self, id: u64) -> Option<SessionState> {
         let queries = [
             format!(
-                "SELECT PROCESSLIST_COMMAND FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"
+                "SELECT CONCAT(PROCESSLIST_COMMAND, ' ', COALESCE(PROCESSLIST_TIME, 0)) FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"
             ),
-            format!("SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = {id}"),
+            format!(
+                "SELECT CONCAT(COMMAND, ' ', COALESCE(TIME, 0)) FROM information_schema.PROCESSLIST WHERE ID = {id}"
+            ),
         ];
-        queries
+        let row = queries
             .iter()
-            .find_map(|sql| self.one(sql).ok().flatten().filter(|c| !c.is_empty()))
+            .find_map(|sql| self.one(sql).ok().flatten().filter(|c| !c.is_empty()))?;
+        let (command, secs) = row.rsplit_once(' ')?;
+        Some(if command == "Sleep" {
+            SessionState::Idle(Duration::from_secs(secs.parse().unwrap_or(0)))
+        } else {
+            SessionState::Working
+        })
     }
 
     /// The rows of a query with parameters, each value as text (`None` for NULL).
@@ -695,28 +723,47 @@ impl Driver for MysqlDriver {
         // vanished (its host lost, a proxy frozen) left it, with nothing in flight.
         // Ended, it lets this run go on, rather than wait for the server's
         // wait_timeout (hours by default).
-        if matches!(got, Ok(false)) && self.end_idle_holder(&work)? {
-            got = self.one(&get(&work)).and_then(|got| answer(got, &work));
+        if matches!(got, Ok(false)) {
+            got = match self.end_idle_holder(&work) {
+                Ok(true) => self.one(&get(&work)).and_then(|got| answer(got, &work)),
+                Ok(false) => Ok(false),
+                Err(e) => Err(e),
+            };
         }
-        let release = format!("DO RELEASE_LOCK({})", literal(&name));
         match got {
             Ok(true) => {}
             // The session of an earlier run still runs a statement: wait for it as
             // for the lock, which is let go meanwhile (lock_holder names that session).
+            // On an error too: nothing of this attempt stays held. A connection that
+            // fails the release is closed, which releases it as well.
             other => {
-                if let Some(conn) = self.lock_conn.as_mut() {
-                    conn.query_drop(&release).map_err(db_error)?;
+                let release = format!("DO RELEASE_LOCK({})", literal(&name));
+                if let Some(conn) = self.lock_conn.as_mut()
+                    && conn.query_drop(&release).is_err()
+                {
+                    self.lock_conn = None;
                 }
                 return other;
             }
         }
-        let Some(conn) = self.lock_conn.take() else {
-            return Err(DbError::aludel(
+        let keeper = match self.lock_conn.take() {
+            Some(conn) => lock::Keeper::start(conn, name, self.response_timeout),
+            None => Err(DbError::aludel(
                 "the migration lock's connection is not open",
-            ));
+            )),
         };
-        self.keeper = Some(lock::Keeper::start(conn, name, self.response_timeout)?);
-        Ok(true)
+        match keeper {
+            Ok(keeper) => {
+                self.keeper = Some(keeper);
+                Ok(true)
+            }
+            // The lock's connection went with the failed start, and the run lock
+            // with it; the work lock is let go here.
+            Err(e) => {
+                let _ = self.execute(&format!("DO RELEASE_LOCK({})", literal(&work)));
+                Err(e)
+            }
+        }
     }
 
     /// The session holding the run lock or, when none does, the one still holding
@@ -741,10 +788,16 @@ impl Driver for MysqlDriver {
             None => format!("connection {id}"),
         };
         if working {
-            who.push_str(if self.session_command(id).as_deref() == Some("Sleep") {
-                ", an idle session of an earlier run, which this user may not end"
-            } else {
-                ", the session of an earlier run still running a statement"
+            who.push_str(match self.session_state(id) {
+                Some(SessionState::Idle(_)) => {
+                    ", an idle session of an earlier run, ended by the next run once idle for 30 s with no transaction open (where this user may end it)"
+                }
+                Some(SessionState::Working) => {
+                    ", the session of an earlier run still running a statement"
+                }
+                None => {
+                    ", a session of an earlier run that this user cannot see (an administrator can, with the PROCESS privilege, and end it with KILL)"
+                }
             });
         }
         Ok(Some(who))

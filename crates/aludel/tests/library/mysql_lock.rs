@@ -96,7 +96,7 @@ fn a_killed_lock_session_is_found_lost_and_unlock_says_so() {
     assert_eq!(lost.kind(), DbErrorKind::LockLost);
     assert!(
         lost.message().starts_with(&format!(
-            "the migration lock {name} was lost: connection {holder}, which held it, ended ("
+            "the migration lock {name} is no longer known to be held: connection {holder}, which held it, ended ("
         )),
         "{lost}"
     );

@@ -6,10 +6,10 @@
 //! the server every few seconds whether the session still holds it. That keeps the
 //! session busy, so its `wait_timeout` can be short: if aludel vanishes (its host
 //! lost, a proxy frozen), the server ends the session, and the lock with it, within
-//! about a minute. The runner asks the keeper before each statement and version-table
-//! write, and after each read of the version table ([`Keeper::check`], which asks the
-//! server when its last answer is older than the runner allows); a lock found lost (the session killed, timed out, cut) is reported
-//! as such, never assumed held.
+//! about a minute. The runner asks the keeper before each statement and transaction
+//! it sends, and after each read of the version table ([`Keeper::check`], which asks
+//! the server when its last answer is older than the runner allows); a lock found
+//! lost (the session killed, timed out, cut) is reported as such, never assumed held.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
-use super::{db_error, literal, text_of};
+use super::{connect_failure, literal, text_of};
 use crate::driver::{DbError, DbErrorKind};
 
 /// How often the keeper asks whether its session still holds the lock.
@@ -89,7 +89,8 @@ impl Keeper {
             requests,
             lost,
             held_at,
-            answer_within: response_timeout + Duration::from_secs(1),
+            // A check may wait behind a ping, each bounded by the response timeout.
+            answer_within: 2 * response_timeout + Duration::from_secs(1),
             thread: Some(thread),
         })
     }
@@ -159,8 +160,11 @@ impl Keeper {
     }
 
     fn lost_error(&self, why: &str) -> DbError {
-        DbError::aludel(format!("the migration lock {} was lost: {why}", self.name))
-            .with_kind(DbErrorKind::LockLost)
+        DbError::aludel(format!(
+            "the migration lock {} is no longer known to be held: {why}",
+            self.name
+        ))
+        .with_kind(DbErrorKind::LockLost)
     }
 }
 
@@ -250,7 +254,7 @@ fn gone(id: u32, e: mysql::Error, waited: Duration, limit: Duration) -> String {
     } else {
         format!(
             "connection {id}, which held it, ended ({})",
-            db_error(e).message
+            connect_failure(&e).0
         )
     }
 }
@@ -269,7 +273,7 @@ mod tests {
         );
         assert_eq!(
             gone(12, error(), Duration::from_millis(5), limit),
-            "connection 12, which held it, ended (IoError { os error 11 })"
+            "connection 12, which held it, ended (os error 11)"
         );
     }
 }

@@ -212,17 +212,29 @@ impl Renderer<'_> {
                 vec![format!("written above, in one statement with \"{with}\"")],
             ));
         }
-        if let Some(j) = takeover(op, &ops[i + 1..], after) {
+        let taken = |j: usize| taken_over.contains_key(&(i + 1 + j));
+        if let Some((j, between)) = takeover(op, &ops[i + 1..], after, taken) {
             let later = &ops[i + 1 + j];
-            let (Some((table, name, _)), Some(add)) = (key_of(op), self.my_add_key(later)?) else {
+            let (Some((table, _, _)), Some(add)) = (key_of(op), self.my_add_key(later)?) else {
                 return Ok((self.mysql_statements(op, &ops[..i], after)?, Vec::new()));
             };
+            // The key that takes over, and the other keys dropped before it, with it.
+            let mut clauses = Vec::new();
+            for dropped in std::iter::once(op).chain(between.iter().map(|b| &ops[i + 1 + b])) {
+                if let Some((_, name, _)) = key_of(dropped) {
+                    clauses.push(format!("DROP INDEX {}", self.ident(name)));
+                }
+            }
+            clauses.push(add);
+            for b in &between {
+                taken_over.insert(i + 1 + b, op.to_string());
+            }
             taken_over.insert(i + 1 + j, op.to_string());
             return Ok((
                 vec![format!(
-                    "ALTER TABLE {} DROP INDEX {},\n    {add}",
+                    "ALTER TABLE {} {}",
                     self.qname(table),
-                    self.ident(name)
+                    clauses.join(",\n    ")
                 )],
                 vec![format!(
                     "one statement with \"{later}\" below: a foreign key rests on this key, which cannot be dropped before another takes its place"
@@ -387,45 +399,71 @@ fn serves(key: &[&str], fk: &ForeignKey) -> bool {
 
 /// Where in `rest` the key is added that takes over from the key `op` drops, when a
 /// foreign key rests on the dropped one and on no other (MySQL refuses to drop it
-/// first: ERROR 1553), and nothing else changes the table in between: the two are
-/// then written as one statement. `after` is the catalog with the key dropped.
-fn takeover(op: &Op, rest: &[Op], after: &Catalog) -> Option<usize> {
+/// first: ERROR 1553), and nothing but other keys' drops changes the table in between:
+/// with those drops (where in `rest`, too), the key is then written in one statement
+/// with the drop. A key `taken` already (written with an earlier drop) is in place and
+/// not a candidate. `after` is the catalog with `op`'s key dropped.
+fn takeover(
+    op: &Op,
+    rest: &[Op],
+    after: &Catalog,
+    taken: impl Fn(usize) -> bool,
+) -> Option<(usize, Vec<usize>)> {
     if !matches!(op, Op::DropIndex(..) | Op::DropUnique(..)) {
         return None;
     }
-    let (table, _, dropped) = key_of(op)?;
+    let (table, _, first) = key_of(op)?;
     let t = after.schemas.get(&table.schema)?.tables.get(&table.name)?;
-    let mut remaining: Vec<Vec<&str>> = t
-        .uniques
-        .values()
-        .map(|u| u.columns.iter().map(String::as_str).collect())
-        .collect();
-    remaining.extend(
-        t.primary_key
-            .iter()
-            .map(|p| p.columns.iter().map(String::as_str).collect()),
-    );
-    remaining.extend(t.indexes.values().map(index_columns));
-    let resting: Vec<&ForeignKey> = t
-        .foreign_keys
-        .values()
-        .filter(|f| serves(&dropped, f) && !remaining.iter().any(|k| serves(k, f)))
-        .collect();
-    if resting.is_empty() {
-        return None;
-    }
+    let mut dropped = vec![first];
+    let mut dropped_names: Vec<&str> = Vec::new();
+    let mut between = Vec::new();
     for (j, later) in rest.iter().enumerate() {
         if later.table() != Some(table) {
             continue;
         }
         match later {
-            Op::CreateIndex(..) | Op::AddUnique(..) => {
-                if key_of(later).is_some_and(|(_, _, key)| resting.iter().all(|f| serves(&key, f)))
-                {
-                    return Some(j);
+            Op::DropIndex(..) | Op::DropUnique(..) => {
+                let (_, name, key) = key_of(later)?;
+                dropped.push(key);
+                dropped_names.push(name);
+                between.push(j);
+            }
+            Op::CreateIndex(..) | Op::AddUnique(..) if !taken(j) => {
+                // The keys left once those before it are dropped.
+                let mut remaining: Vec<Vec<&str>> = t
+                    .uniques
+                    .iter()
+                    .filter(|(n, _)| !dropped_names.contains(&n.as_str()))
+                    .map(|(_, u)| u.columns.iter().map(String::as_str).collect())
+                    .collect();
+                remaining.extend(
+                    t.primary_key
+                        .iter()
+                        .map(|p| p.columns.iter().map(String::as_str).collect()),
+                );
+                remaining.extend(
+                    t.indexes
+                        .iter()
+                        .filter(|(n, _)| !dropped_names.contains(&n.as_str()))
+                        .map(|(_, i)| index_columns(i)),
+                );
+                let resting: Vec<&ForeignKey> = t
+                    .foreign_keys
+                    .values()
+                    .filter(|f| {
+                        dropped.iter().any(|k| serves(k, f))
+                            && !remaining.iter().any(|k| serves(k, f))
+                    })
+                    .collect();
+                if resting.is_empty() {
+                    return None;
+                }
+                let (_, _, key) = key_of(later)?;
+                if resting.iter().all(|f| serves(&key, f)) {
+                    return Some((j, between));
                 }
             }
-            Op::DropIndex(..) | Op::DropUnique(..) => {}
+            Op::CreateIndex(..) | Op::AddUnique(..) => {}
             _ => return None,
         }
     }

@@ -650,9 +650,88 @@ fn mysql_adds_a_key_taking_over_a_foreign_keys_index_in_the_statement_that_drops
     ALTER TABLE `orders` ADD CONSTRAINT `orders_key` UNIQUE (`total`, `customer_id`);
     ");
     let added = Op::AddColumn(orders.clone(), col("note", "text", true));
-    insta::assert_snapshot!(render(&[drop, added, unique(&["customer_id"])]), @r"
+    insta::assert_snapshot!(render(&[drop.clone(), added, unique(&["customer_id"])]), @r"
     DROP INDEX `orders_recent_idx` ON `orders`;
     ALTER TABLE `orders` ADD COLUMN `note` text;
     ALTER TABLE `orders` ADD CONSTRAINT `orders_key` UNIQUE (`customer_id`);
+    ");
+}
+
+#[test]
+fn mysql_writes_the_keys_dropped_before_the_one_taking_over_in_its_statement() {
+    // orders_key changes from (total) to (customer_id, total) and takes over from
+    // orders_recent_idx: the old orders_key is dropped in the same statement, before
+    // the new one of the same name is added, not after it (ERROR 1061).
+    let mut shop = mysql_shop();
+    let old_key = Unique {
+        columns: vec!["total".into()],
+    };
+    shop.tables
+        .get_mut("orders")
+        .unwrap()
+        .uniques
+        .insert("orders_key".into(), old_key.clone());
+    let start = catalog("", shop);
+    let orders = QName::new("", "orders");
+    let recent = start.schemas[""].tables["orders"].indexes["orders_recent_idx"].clone();
+    let ops = [
+        Op::DropIndex(orders.clone(), "orders_recent_idx".into(), recent.clone()),
+        Op::DropUnique(orders.clone(), "orders_key".into(), old_key),
+        Op::AddUnique(
+            orders.clone(),
+            "orders_key".into(),
+            Unique {
+                columns: vec!["customer_id".into(), "total".into()],
+            },
+        ),
+    ];
+    let rendered = render_ops(Dialect::Mysql, "", &start, &ops).unwrap();
+    insta::assert_snapshot!(sql(&rendered), @r"
+    ALTER TABLE `orders` DROP INDEX `orders_recent_idx`,
+        DROP INDEX `orders_key`,
+        ADD CONSTRAINT `orders_key` UNIQUE (`customer_id`, `total`);
+    ");
+
+    // A dropped key the foreign key does not rest on alone (orders_recent_idx still
+    // serves it) leaves each op its own statement.
+    let mut shop = mysql_shop();
+    let wide = Index {
+        keys: vec![
+            recent.keys[0].clone(),
+            IndexKey {
+                expression: "total".into(),
+                ..recent.keys[0].clone()
+            },
+        ],
+        ..Index::default()
+    };
+    let table = shop.tables.get_mut("orders").unwrap();
+    table.indexes.insert("orders_wide_idx".into(), wide.clone());
+    let start = catalog("", shop);
+    let ops = [
+        Op::DropIndex(orders.clone(), "orders_wide_idx".into(), wide),
+        Op::CreateIndex(
+            orders.clone(),
+            "orders_all_idx".into(),
+            Index {
+                keys: vec![
+                    recent.keys[0].clone(),
+                    IndexKey {
+                        expression: "total".into(),
+                        ..recent.keys[0].clone()
+                    },
+                    IndexKey {
+                        expression: "id".into(),
+                        ..recent.keys[0].clone()
+                    },
+                ],
+                ..Index::default()
+            },
+        ),
+    ];
+    let rendered = render_ops(Dialect::Mysql, "", &start, &ops).unwrap();
+    insta::assert_snapshot!(sql(&rendered), @r"
+    DROP INDEX `orders_wide_idx` ON `orders`;
+    CREATE INDEX `orders_all_idx` ON `orders` (`customer_id`, `total`, `id`);
     ");
 }
