@@ -228,37 +228,45 @@ fn mysql_client_to_server(
         from.read_exact(&mut body)?;
         let text = (head[3] == 0 && body.first() == Some(&3))
             .then(|| String::from_utf8_lossy(&body[1..]).to_string());
-        let hit = match text {
-            Some(text) => matched(&text, s),
-            None => None,
-        };
-        match hit {
-            None => {}
-            Some(RelayMode::FreezeAt(..)) => {
-                let mut kept = s.kept.lock().unwrap();
-                kept.push(client);
-                kept.push(server);
-                return Ok(());
-            }
-            Some(RelayMode::CutBefore(..)) => {
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-                return Ok(());
-            }
-            Some(_) => {
-                server.write_all(&head)?;
-                server.write_all(&body)?;
-                server.flush()?;
-                let _ = client.shutdown(Shutdown::Both);
-                // As for PostgreSQL: the server runs the query before it sees the
-                // connection end.
-                s.kept.lock().unwrap().push(server);
-                return Ok(());
-            }
+        if let Some(hit) = text.and_then(|text| matched(&text, s)) {
+            return act(hit, client, server, [&head, &body], s);
         }
         server.write_all(&head)?;
         server.write_all(&body)?;
     }
+}
+
+/// Does to the connection what the relay's mode `hit` says, at the query it acts on
+/// (the message `packet`, not sent yet): freezes both sides, cuts before the query,
+/// or sends it and cuts after. The server's side of a cut-after stays open until the
+/// relay goes, so that it runs the query before it sees the connection end.
+fn act(
+    hit: RelayMode,
+    client: TcpStream,
+    mut server: TcpStream,
+    packet: [&[u8]; 2],
+    s: &Shared,
+) -> std::io::Result<()> {
+    match hit {
+        RelayMode::FreezeAt(..) => {
+            let mut kept = s.kept.lock().unwrap();
+            kept.push(client);
+            kept.push(server);
+        }
+        RelayMode::CutBefore(..) => {
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+        }
+        _ => {
+            for part in packet {
+                server.write_all(part)?;
+            }
+            server.flush()?;
+            let _ = client.shutdown(Shutdown::Both);
+            s.kept.lock().unwrap().push(server);
+        }
+    }
+    Ok(())
 }
 
 /// Records a query; the relay's mode when this query is the one it acts on.
@@ -307,44 +315,8 @@ fn client_to_server(client: TcpStream, mut server: TcpStream, s: &Shared) -> std
             b'P' => body.split(|&b| b == 0).nth(1),
             _ => None,
         };
-        if let Some(text) = text {
-            let text = String::from_utf8_lossy(text).to_string();
-            s.queries.lock().unwrap().push(text.clone());
-            let mode = *s.mode.lock().unwrap();
-            let (RelayMode::CutBefore(pattern, nth)
-            | RelayMode::CutAfter(pattern, nth)
-            | RelayMode::FreezeAt(pattern, nth)) = mode
-            else {
-                server.write_all(&head)?;
-                server.write_all(&body)?;
-                continue;
-            };
-            let n = if text.contains(pattern) {
-                s.matched.fetch_add(1, Ordering::SeqCst) + 1
-            } else {
-                0
-            };
-            if n == nth {
-                if matches!(mode, RelayMode::FreezeAt(..)) {
-                    let mut kept = s.kept.lock().unwrap();
-                    kept.push(client);
-                    kept.push(server);
-                    return Ok(());
-                }
-                if matches!(mode, RelayMode::CutBefore(..)) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    let _ = server.shutdown(Shutdown::Both);
-                    return Ok(());
-                }
-                server.write_all(&head)?;
-                server.write_all(&body)?;
-                server.flush()?;
-                let _ = client.shutdown(Shutdown::Both);
-                // The server's side stays open until the relay goes, so that it runs
-                // the query before it sees the connection end.
-                s.kept.lock().unwrap().push(server);
-                return Ok(());
-            }
+        if let Some(hit) = text.and_then(|text| matched(&String::from_utf8_lossy(text), s)) {
+            return act(hit, client, server, [&head, &body], s);
         }
         server.write_all(&head)?;
         server.write_all(&body)?;
