@@ -317,6 +317,34 @@ fn an_idle_session_left_holding_the_work_lock_is_ended_by_the_next_run() {
     assert!(left.query_drop("DO 1").is_err());
 }
 
+/// A run waiting for an earlier run's session (the work lock, held) does not take the
+/// run lock meanwhile: a third run would name the waiter as the holder.
+#[test]
+fn a_run_waiting_for_an_earlier_runs_session_does_not_take_the_run_lock() {
+    let db = MysqlDatabase::create();
+    let lock = crate::mysql_run_lock_name(&db);
+    let left = db.hold_lock(&format!("{lock}_w"));
+    let p = slow_project(db.url(), 0);
+    p.set_option("connect", "lock_timeout_seconds", "2");
+    let child = spawn(p.command(&["upgrade", "head"]));
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(1500) {
+        assert_eq!(
+            db.lock_holder(&lock),
+            None,
+            "the waiting run took the run lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = wait_within(child, Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("connection {} (", left.connection_id())),
+        "{err}"
+    );
+}
+
 /// A session holding the work lock with a transaction open (a run committing a
 /// revision's record, its own lock just killed) is never ended, however long idle.
 #[test]

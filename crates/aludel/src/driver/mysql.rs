@@ -438,24 +438,34 @@ impl MysqlDriver {
     /// record. `false` when it works, is gone, is not visible to this user, or cannot
     /// be ended (another user's, without the privilege): the run then waits.
     fn end_idle_holder(&mut self, name: &str) -> Result<bool, DbError> {
-        let Some(id) = self
-            .one(&format!("SELECT IS_USED_LOCK({})", literal(name)))?
-            .and_then(|id| id.parse::<u64>().ok())
-        else {
+        let Some(id) = self.lock_holder_id(name)? else {
             return Ok(false);
         };
-        let Some(SessionState::Idle(idle)) = self.session_state(id) else {
-            return Ok(false);
-        };
-        let open = self.one(&format!(
-            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = {id}"
-        ));
-        if idle < IDLE_HOLDER_AFTER || !matches!(open.ok().flatten().as_deref(), Some("0")) {
+        if !self.left_idle(id) {
             return Ok(false);
         }
         Ok(self
             .end_session(&id.to_string(), Duration::from_secs(5))
             .is_ok())
+    }
+
+    /// The server's id of the session holding the named lock `name`, if any.
+    fn lock_holder_id(&mut self, name: &str) -> Result<Option<u64>, DbError> {
+        Ok(self
+            .one(&format!("SELECT IS_USED_LOCK({})", literal(name)))?
+            .and_then(|id| id.parse::<u64>().ok()))
+    }
+
+    /// Whether session `id` looks left by a run that vanished: idle for
+    /// [`IDLE_HOLDER_AFTER`] at least, with no transaction open, as this user can see.
+    fn left_idle(&mut self, id: u64) -> bool {
+        let Some(SessionState::Idle(idle)) = self.session_state(id) else {
+            return false;
+        };
+        let open = self.one(&format!(
+            "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = {id}"
+        ));
+        idle >= IDLE_HOLDER_AFTER && matches!(open.ok().flatten().as_deref(), Some("0"))
     }
 
     /// What session `id` is doing, where this user may see it (`None`: not visible).
@@ -706,6 +716,16 @@ impl Driver for MysqlDriver {
                 "GET_LOCK({name}) answered NULL: the server could not take the lock"
             ))),
         };
+        let work = self.work_lock_name(table);
+        // An earlier run's session still holding its work lock, and not left idle, is
+        // waited for without taking the run lock: taking it at every poll would make
+        // this waiting run look like the holder to a third.
+        if let Some(id) = self.lock_holder_id(&work)?
+            && id != u64::from(self.conn.connection_id())
+            && !self.left_idle(id)
+        {
+            return Ok(false);
+        }
         let got: Option<mysql::Value> = match self.lock_conn()?.query_first(get(&name)) {
             Ok(got) => got,
             Err(e) => {
@@ -717,7 +737,6 @@ impl Driver for MysqlDriver {
         if !answer(got.as_ref().map(text_of), &name)? {
             return Ok(false);
         }
-        let work = self.work_lock_name(table);
         let mut got = self.one(&get(&work)).and_then(|got| answer(got, &work));
         // Held by an idle session, now that no run holds the run lock: a run that
         // vanished (its host lost, a proxy frozen) left it, with nothing in flight.
