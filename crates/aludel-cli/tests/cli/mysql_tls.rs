@@ -138,9 +138,10 @@ fn an_unreadable_ssl_ca_is_named_and_not_retried() {
     );
 }
 
-/// An unknown user is refused at once, in words: MariaDB says access is denied; MySQL
-/// answers with a switch to an authentication method the client lacks, which the
-/// message explains.
+/// An unknown user is refused at once, in words: access denied, or, where MySQL
+/// answers with a switch to an authentication method the client lacks (as 9.7 does
+/// for an unknown user on some servers and not on a freshly made one), a message that
+/// explains it.
 #[test]
 fn an_unknown_user_on_mysql_is_refused_in_words() {
     let db = MysqlDatabase::create();
@@ -154,10 +155,11 @@ fn an_unknown_user_on_mysql_is_refused_in_words() {
         !run.stderr.contains("attempt") && !run.stderr.contains("secret"),
         "{run}"
     );
-    let expected = if mysql_flavour() == "mariadb" {
-        "Access denied for user 'aludel_nobody'"
-    } else {
-        "the server asked for the authentication method sha256_password, which aludel does not support: MySQL asks for it when the user does not exist"
-    };
-    assert!(run.stderr.contains(expected), "{run}");
+    let denied = run
+        .stderr
+        .contains("Access denied for user 'aludel_nobody'");
+    let switched = run.stderr.contains(
+        "the server asked for the authentication method sha256_password, which aludel does not support: MySQL asks for it when the user does not exist",
+    );
+    assert!(denied || (switched && mysql_flavour() == "mysql"), "{run}");
 }

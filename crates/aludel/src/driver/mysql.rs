@@ -895,6 +895,27 @@ mod tests {
     }
 
     #[test]
+    fn connection_refusals_are_worded_and_permanent_where_a_retry_cannot_help() {
+        let plugin = |name: &str| {
+            connect_failure(&mysql::Error::DriverError(
+                mysql::DriverError::UnknownAuthPlugin(name.into()),
+            ))
+        };
+        let (text, permanent) = plugin("sha256_password");
+        assert!(permanent);
+        assert!(
+            text.starts_with("the server asked for the authentication method sha256_password, which aludel does not support: MySQL asks for it when the user does not exist"),
+            "{text}"
+        );
+        let (text, permanent) = plugin("auth_gssapi_client");
+        assert!(permanent && text.contains("auth_gssapi_client"), "{text}");
+        let (text, permanent) = connect_failure(&mysql::Error::IoError(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert!(!permanent && !text.contains("IoError"), "{text}");
+    }
+
+    #[test]
     fn literals_read_the_same_in_every_sql_mode() {
         assert_eq!(literal("a'b"), "'a''b'");
         assert_eq!(literal("a\\b"), "CONVERT(0x615c62 USING utf8mb4)");
