@@ -407,21 +407,28 @@ impl MysqlDriver {
         format!("{}_w", self.lock_name(table))
     }
 
-    /// Who the session `id` is, where this user may see it: `user@host`. MySQL 8+ has
-    /// it in performance_schema (its information_schema.PROCESSLIST is deprecated);
-    /// MariaDB, and MySQL without performance_schema, in information_schema.
+    /// Who the session `id` is, where this user may see it: `user@host`.
     fn session_user(&mut self, id: u64) -> Option<String> {
+        self.process_list(
+            id,
+            "CONCAT(PROCESSLIST_USER, '@', PROCESSLIST_HOST)",
+            "CONCAT(USER, '@', HOST)",
+        )
+    }
+
+    /// One value of session `id`'s row in the process list, where this user may see
+    /// it: `threads` is the `performance_schema.threads` expression, `processlist` the
+    /// `information_schema.PROCESSLIST` one. MySQL 8+ has the row in
+    /// performance_schema (its information_schema.PROCESSLIST is deprecated); MariaDB,
+    /// and MySQL without performance_schema, in information_schema.
+    fn process_list(&mut self, id: u64, threads: &str, processlist: &str) -> Option<String> {
         let queries = [
-            format!(
-                "SELECT CONCAT(PROCESSLIST_USER, '@', PROCESSLIST_HOST) FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"
-            ),
-            format!(
-                "SELECT CONCAT(USER, '@', HOST) FROM information_schema.PROCESSLIST WHERE ID = {id}"
-            ),
+            format!("SELECT {threads} FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"),
+            format!("SELECT {processlist} FROM information_schema.PROCESSLIST WHERE ID = {id}"),
         ];
         queries
             .iter()
-            .find_map(|sql| self.one(sql).ok().flatten().filter(|who| !who.is_empty()))
+            .find_map(|sql| self.one(sql).ok().flatten().filter(|v| !v.is_empty()))
     }
 
     /// The name of the run lock for `table`: user locks are server-wide, so the
@@ -470,17 +477,11 @@ impl MysqlDriver {
 
     /// What session `id` is doing, where this user may see it (`None`: not visible).
     fn session_state(&mut self, id: u64) -> Option<SessionState> {
-        let queries = [
-            format!(
-                "SELECT CONCAT(PROCESSLIST_COMMAND, ' ', COALESCE(PROCESSLIST_TIME, 0)) FROM performance_schema.threads WHERE PROCESSLIST_ID = {id}"
-            ),
-            format!(
-                "SELECT CONCAT(COMMAND, ' ', COALESCE(TIME, 0)) FROM information_schema.PROCESSLIST WHERE ID = {id}"
-            ),
-        ];
-        let row = queries
-            .iter()
-            .find_map(|sql| self.one(sql).ok().flatten().filter(|c| !c.is_empty()))?;
+        let row = self.process_list(
+            id,
+            "CONCAT(PROCESSLIST_COMMAND, ' ', COALESCE(PROCESSLIST_TIME, 0))",
+            "CONCAT(COMMAND, ' ', COALESCE(TIME, 0))",
+        )?;
         let (command, secs) = row.rsplit_once(' ')?;
         Some(if command == "Sleep" {
             SessionState::Idle(Duration::from_secs(secs.parse().unwrap_or(0)))
@@ -788,19 +789,12 @@ impl Driver for MysqlDriver {
     /// The session holding the run lock or, when none does, the one still holding
     /// an earlier run's work lock.
     fn lock_holder(&mut self, table: &VersionTable) -> Result<Option<String>, DbError> {
-        let used = |name: &str| format!("SELECT IS_USED_LOCK({})", literal(name));
-        let mut holder = self
-            .one(&used(&self.lock_name(table)))?
-            .filter(|id| !id.is_empty());
-        let mut working = false;
-        if holder.is_none() {
-            holder = self
-                .one(&used(&self.work_lock_name(table)))?
-                .filter(|id| !id.is_empty());
-            working = true;
-        }
-        let Some(id) = holder.and_then(|id| id.parse::<u64>().ok()) else {
-            return Ok(None);
+        let (id, working) = match self.lock_holder_id(&self.lock_name(table))? {
+            Some(id) => (id, false),
+            None => match self.lock_holder_id(&self.work_lock_name(table))? {
+                Some(id) => (id, true),
+                None => return Ok(None),
+            },
         };
         let mut who = match self.session_user(id) {
             Some(who) => format!("connection {id} ({who})"),
