@@ -308,14 +308,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     // mimalloc asks for transparent huge pages, and each one the kernel grants is 2 MiB
     // resident however little of it is used: a cold `check` of 1,000 tables peaked at
-    // 70 MiB with them and 52 MiB without. Ignored where the kernel refuses. Processes
-    // aludel starts (post-write hooks) inherit the setting; it changes only their
-    // memory use.
+    // 70 MiB with them and 52 MiB without. The read-only history queries keep them:
+    // what they hold is the history, on two threads at most, and a 10,000-revision
+    // history loads in about a sixth less time with a few 2 MiB pages than with three
+    // thousand 4 KiB page faults (22 MiB peak becomes 26). Ignored where the kernel
+    // refuses. Processes aludel starts (post-write hooks) inherit the setting; it
+    // changes only their memory use.
     #[cfg(target_os = "linux")]
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
-    let cli = Cli::parse();
+    if !cli.command.is_history_query() {
+        let _ = rustix::thread::disable_transparent_huge_pages(true);
+    }
     if let Some(error) = usage_error(&cli) {
         error.exit();
     }
@@ -330,6 +335,21 @@ fn main() -> ExitCode {
             printer.failure(&failure);
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+impl Command {
+    /// Whether this only reads the revision files (and the version table): `heads`,
+    /// `history`, `current`, `show`, `branches`.
+    fn is_history_query(&self) -> bool {
+        matches!(
+            self,
+            Command::Heads { .. }
+                | Command::History { .. }
+                | Command::Current { .. }
+                | Command::Show { .. }
+                | Command::Branches { .. }
+        )
     }
 }
 
