@@ -546,3 +546,42 @@ fn unknown_version_row_needs_stamp_purge(backend: Backend) {
 }
 
 on_all!(unknown_version_row_needs_stamp_purge,);
+
+/// Every PostgreSQL session aludel opens ends with the protocol's goodbye (Terminate),
+/// as a client's should: a connection just dropped is counted by the server as
+/// abandoned and logged (`could not receive data from client`) on every run. The
+/// server's own count of abandoned sessions of the test's database is the judge.
+#[test]
+fn postgres_sessions_end_with_a_goodbye() {
+    let p = three_tables(Backend::Postgres);
+    let db = p.db().pg().unwrap();
+    p.ok(&["upgrade", "bbb"]);
+    p.ok(&["current"]);
+    p.ok(&["history", "--indicate-current"]);
+    p.ok(&["upgrade", "head", "--sql"]);
+    p.ok(&["upgrade", "head"]);
+    p.ok(&["downgrade", "base"]);
+    // A failing run closes its sessions too.
+    p.write_rev(&Rev::new("ddd", &["ccc"], "broken").sql("CREATE TABLE (;", "SELECT 1;"));
+    p.fails(&["upgrade", "head"]);
+    let sessions = |what: &str| {
+        db.rows(&format!(
+            "SELECT {what} FROM pg_stat_database WHERE datname = '{}'",
+            db.name()
+        ))
+    };
+    // The server counts a session when its backend has ended.
+    aludel_testkit::soon("aludel's sessions to end", || {
+        db.rows(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND application_name LIKE 'aludel%'",
+            db.name()
+        )) == ["0"]
+    });
+    aludel_testkit::soon("the server to count the sessions", || {
+        sessions("sessions")
+            .first()
+            .and_then(|n| n.parse::<u64>().ok())
+            >= Some(6)
+    });
+    assert_eq!(sessions("sessions_abandoned"), ["0"]);
+}

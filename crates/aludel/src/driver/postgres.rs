@@ -29,9 +29,10 @@ use crate::url::{DatabaseUrl, Dialect};
 
 /// A connection to one PostgreSQL database.
 pub struct PostgresDriver {
+    /// Dropped before `io`: its end is what tells the connection to say goodbye.
+    client: Client,
     /// Runs the connection's I/O while a request is waited on.
     io: Io,
-    client: Client,
     /// The lock key, once the version table's schema is resolved.
     lock: Option<i64>,
     /// The server session: `pid@backend_start`, unique across pid reuse and restarts.
@@ -61,7 +62,16 @@ pub struct PostgresDriver {
 struct Io {
     /// Always `Some` until dropped.
     runtime: Option<tokio::runtime::Runtime>,
+    /// The task running the connection's I/O, once connected: when the client is
+    /// gone it sends the server a Terminate message and closes the socket, which
+    /// [`Io`]'s drop lets it do.
+    connection: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
+
+/// How long the end of a connection may take: sending Terminate and closing the socket
+/// do not wait for the server, so this is only reached where the socket cannot take
+/// even that.
+const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 
 impl Io {
     fn new() -> std::io::Result<Io> {
@@ -70,7 +80,31 @@ impl Io {
             .build()?;
         Ok(Io {
             runtime: Some(runtime),
+            connection: std::sync::Mutex::new(None),
         })
+    }
+
+    fn connection(&self) -> std::sync::MutexGuard<'_, Option<tokio::task::JoinHandle<()>>> {
+        self.connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Lets the connection task end the session politely, as PostgreSQL expects of a
+    /// client (without it the server logs `could not receive data from client` for
+    /// every aludel run). Only after the client is dropped, when nothing waits for an
+    /// answer; a connection given up on is just closed.
+    fn close(&mut self, politely: bool) {
+        let Some(task) = self.connection().take() else {
+            return;
+        };
+        if !politely {
+            task.abort();
+            return;
+        }
+        // Past the limit, dropping the runtime ends the task and closes the socket.
+        // (The timer is made inside the runtime, whose clock it needs.)
+        let _ = self.block_on(async move { tokio::time::timeout(CLOSE_LIMIT, task).await });
     }
 
     /// Runs `future` to its end on this runtime. An error only when no thread could
@@ -106,8 +140,18 @@ impl Io {
     }
 }
 
+impl Drop for PostgresDriver {
+    fn drop(&mut self) {
+        // A request still unanswered would hold the goodbye back until the limit.
+        if self.given_up.load(Ordering::Relaxed) {
+            self.io.close(false);
+        }
+    }
+}
+
 impl Drop for Io {
     fn drop(&mut self) {
+        self.close(true);
         if let Some(runtime) = self.runtime.take()
             && tokio::runtime::Handle::try_current().is_ok()
         {
@@ -642,9 +686,10 @@ where
             .await
             .map_err(|_| None)?
             .map_err(Some)?;
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let _ = connection.await;
         });
+        *io.connection() = Some(task);
         Ok(client)
     })
 }
