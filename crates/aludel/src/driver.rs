@@ -348,6 +348,24 @@ pub trait Driver: Send {
         Ok(())
     }
 
+    /// Starts `record`, one statement that commits by itself (the row that records an
+    /// applied statement in the journal), on another session of this driver's, so
+    /// that its commit overlaps the statements the caller sends here next; `false`
+    /// where the driver has no such session (the caller then sends it here, first).
+    /// [`Driver::record_done`] must be asked before the next one. A record is only
+    /// ever of what was already applied, so its ending after the next statement
+    /// began claims nothing untrue.
+    fn record_beside(&mut self, record: &str) -> bool {
+        let _ = record;
+        false
+    }
+
+    /// Waits for the statement [`Driver::record_beside`] started (`Ok` when none is
+    /// under way): an error when it failed or its session did not answer.
+    fn record_done(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
     /// Whether the run lock is held on a connection of the driver's own (MySQL), so
     /// that it outlives the loss of this session: [`Driver::unlock`] and
     /// [`Driver::check_lock`] still work after it. `false` where the lock goes with

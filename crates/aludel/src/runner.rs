@@ -993,6 +993,11 @@ pub trait Sink {
 /// (that of the statement before, which was applied): the statement was not sent.
 const JOURNAL_WRITE_FAILED: usize = usize::MAX;
 
+/// The index [`Sink::run`] gives a failure of the journal row of the statement before
+/// when the statement, sent while that row was being written on another session, was
+/// applied too: both are applied and neither is recorded.
+const JOURNAL_WRITE_FAILED_AFTER: usize = usize::MAX - 1;
+
 /// `upgrade` or `downgrade`, as the journal records a direction.
 fn direction_name(direction: Direction) -> &'static str {
     match direction {
@@ -1120,6 +1125,29 @@ impl Sink for LiveSink<'_> {
         let Some(journal) = self.pending_journal.take() else {
             return self.driver.execute_all(statements);
         };
+        if self.driver.record_beside(&journal) {
+            // The row's commit overlaps the statement's work. Where the other session
+            // could not write it, this one does: a row of what was applied is the
+            // truth whatever happened to that session (a lock found lost stops the
+            // run at its next check).
+            let ran = self.driver.execute_all(statements);
+            let recorded = self
+                .driver
+                .record_done()
+                .or_else(|_| self.driver.execute(&journal));
+            return match (recorded, ran) {
+                (Ok(()), ran) => ran,
+                (Err(error), Ok(())) => Err(StatementFailure {
+                    index: JOURNAL_WRITE_FAILED_AFTER,
+                    error,
+                }),
+                // The statement failed: only the one before is applied, unrecorded.
+                (Err(error), Err(_)) => Err(StatementFailure {
+                    index: JOURNAL_WRITE_FAILED,
+                    error,
+                }),
+            };
+        }
         let mut all: Vec<&str> = vec![&journal];
         all.extend_from_slice(statements);
         self.driver.execute_all(&all).map_err(|f| match f.index {
@@ -1452,7 +1480,7 @@ pub(crate) fn apply_steps(
         let mut committing = false;
         let statement_by_statement = !(step.transactional && transactional_ddl);
         let resumed = resume_at[i];
-        let mut unrecorded = false;
+        let mut unrecorded = 0;
         let ran = if statement_by_statement {
             // One at a time, each announced: every statement commits on its own.
             run_announced(sink, step, &version, events, resumed, &mut unrecorded)
@@ -1485,9 +1513,9 @@ pub(crate) fn apply_steps(
                 &statement,
                 failure.error.kind,
                 &Applied {
-                    // A statement applied and not recorded counts as applied.
-                    before: if unrecorded {
-                        failure.index + 1
+                    // Statements applied and not recorded count as applied.
+                    before: if unrecorded > 0 {
+                        failure.index + unrecorded
                     } else {
                         failure.index.min(n_statements)
                     },
@@ -1549,7 +1577,7 @@ fn run_announced(
     version: &[&str],
     events: &mut dyn FnMut(Event),
     start: usize,
-    unrecorded: &mut bool,
+    unrecorded: &mut usize,
 ) -> Result<(), StatementFailure> {
     let n = step.statements.len();
     if start > 0 {
@@ -1568,22 +1596,29 @@ fn run_announced(
             });
             sink.run(&[st.sql.as_str()])
         });
-        sent.map_err(|f| {
-            if f.index == JOURNAL_WRITE_FAILED {
-                // The statement before this one was applied and is not recorded.
-                *unrecorded = true;
+        sent.map_err(|f| match f.index {
+            // The statement before this one was applied and is not recorded.
+            JOURNAL_WRITE_FAILED => {
+                *unrecorded = 1;
                 StatementFailure {
                     index: index.saturating_sub(1),
                     ..f
                 }
-            } else {
-                StatementFailure { index, ..f }
             }
+            // So was this one, sent while the other's row was being written.
+            JOURNAL_WRITE_FAILED_AFTER => {
+                *unrecorded = 2;
+                StatementFailure {
+                    index: index.saturating_sub(1),
+                    ..f
+                }
+            }
+            _ => StatementFailure { index, ..f },
         })?;
         // The last one is recorded by the version-table change itself.
         if index + 1 < n {
             sink.journal(step, index).map_err(|error| {
-                *unrecorded = true;
+                *unrecorded = 1;
                 StatementFailure { index, error }
             })?;
         }
@@ -1763,9 +1798,9 @@ struct Applied {
     before: usize,
     /// The first statement this run sent (0 unless it resumed).
     resumed: usize,
-    /// The failure is the journal's: the failed statement was applied, and recording
-    /// it failed.
-    unrecorded: bool,
+    /// The failure is the journal's when not 0: this many statements, from the failed
+    /// one on, were applied, and recording the first failed.
+    unrecorded: usize,
     /// The journal's table, where the run keeps one.
     journal: Option<String>,
 }
@@ -1802,17 +1837,29 @@ fn failure_outcome(
     } else {
         "this database commits DDL immediately"
     };
-    if kind == crate::driver::DbErrorKind::LockLost && !applied.unrecorded {
+    if kind == crate::driver::DbErrorKind::LockLost && applied.unrecorded == 0 {
         return lock_lost_outcome(step, statement, transactional_ddl, how, applied, &at);
     }
     if (!step.transactional || !transactional_ddl)
         && let (Some(journal), Some(failed)) = (&applied.journal, statement)
     {
         let n = step.statements.len();
-        if applied.unrecorded {
+        if applied.unrecorded == 1 {
             return format!(
                 "the statement was applied ({how}), but recording it in the journal {journal} failed, so the journal records the {} before it; the version table is at {}: fix what stops the journal, then run the command again; the re-run resumes at line {} and sends that statement again: if it cannot run twice, make it idempotent (IF NOT EXISTS) first",
                 applied.before - 1,
+                at(&step.heads_before),
+                failed.line,
+            );
+        }
+        if applied.unrecorded > 1 {
+            let last = step
+                .statements
+                .get(applied.before - 1)
+                .map_or(failed.line, |s| s.line);
+            return format!(
+                "the statement and those after it through line {last} were applied ({how}), but recording the statement in the journal {journal} failed, so the journal records the {} before it; the version table is at {}: fix what stops the journal, then run the command again; the re-run resumes at line {} and sends those statements again: if they cannot run twice, make them idempotent (IF NOT EXISTS) first",
+                applied.before - applied.unrecorded,
                 at(&step.heads_before),
                 failed.line,
             );

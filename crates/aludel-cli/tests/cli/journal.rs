@@ -287,6 +287,49 @@ fn a_journal_that_cannot_be_written_is_said_so() {
     assert_eq!(p.db().version_rows(), ["rev_1"]);
 }
 
+/// On MariaDB a statement's journal row is written on the lock's session while the
+/// next statement runs. When neither session can write it, both statements are
+/// applied and unrecorded: the message says so, names where the re-run resumes, and
+/// nothing claims the journal holds what it does not.
+#[test]
+fn a_journal_that_cannot_be_written_beside_the_next_statement_is_said_so() {
+    let p = On::Mariadb.project();
+    // The journal, made ahead of aludel, refusing the row of the second statement.
+    p.db().execute(
+        "CREATE TABLE aludel_version_journal (revision VARCHAR(64) NOT NULL, direction VARCHAR(9) NOT NULL, \
+         statement_index INTEGER NOT NULL, statement_line INTEGER NOT NULL, statement_hash VARCHAR(16) NOT NULL, \
+         PRIMARY KEY (revision, direction, statement_index))",
+    );
+    p.db().execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW \
+         IF NEW.statement_index = 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no room for row 1'; END IF",
+    );
+    p.write_rev(&Rev::new("rev_1", &[], "four").sql(
+        "CREATE TABLE t1 (id int);\nCREATE TABLE IF NOT EXISTS t2 (id int);\nCREATE TABLE IF NOT EXISTS t3 (id int);\nCREATE TABLE t4 (id int);",
+        "DROP TABLE t4;\nDROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
+    assert!(failed.stderr.contains("no room for row 1"), "{failed}");
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3"]);
+    assert_eq!(
+        p.db()
+            .rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0"]
+    );
+    assert_eq!(p.db().version_rows(), Vec::<String>::new());
+    p.db().execute("DROP TRIGGER refuse");
+    let resumed = p.ok(&["upgrade", "head"]);
+    assert!(
+        resumed.stderr.contains(
+            "Resuming revision rev_1 at line 6: an earlier run applied its first 1 statement"
+        ),
+        "{resumed}"
+    );
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+}
+
 /// A statement applied by an earlier run that stopped before recording it fails as
 /// "already exists" where the re-run resumes: the message says that may be why, and
 /// how to record it.

@@ -828,6 +828,19 @@ impl Driver for MysqlDriver {
         }
     }
 
+    fn record_beside(&mut self, record: &str) -> bool {
+        self.keeper
+            .as_mut()
+            .is_some_and(|keeper| keeper.record(record))
+    }
+
+    fn record_done(&mut self) -> Result<(), DbError> {
+        match &mut self.keeper {
+            Some(keeper) => keeper.recorded_done().map_err(DbError::aludel),
+            None => Ok(()),
+        }
+    }
+
     fn check_lock(&mut self, _table: &VersionTable, max_age: Duration) -> Result<(), DbError> {
         match &self.keeper {
             Some(keeper) => keeper.check(max_age),

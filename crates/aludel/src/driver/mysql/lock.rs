@@ -37,6 +37,9 @@ enum Request {
     Check(SyncSender<Result<(), String>>),
     /// Release the lock and close the connection.
     Release(SyncSender<Result<(), String>>),
+    /// Run a statement that commits by itself (a journal row) on the lock's session,
+    /// while the working session runs the next one.
+    Record(String, SyncSender<Result<(), String>>),
 }
 
 /// The thread that owns the lock's connection while the lock is held. Dropped, it
@@ -57,6 +60,8 @@ pub(super) struct Keeper {
     /// keeper's queries): a lock whose session does not answer within it is taken as
     /// lost, which stops the run rather than letting it go on unsure.
     answer_within: Duration,
+    /// The answer to the [`Request::Record`] under way, if one is.
+    recording: Option<Receiver<Result<(), String>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -91,6 +96,7 @@ impl Keeper {
             held_at,
             // A check may wait behind a ping, each bounded by the response timeout.
             answer_within: 2 * response_timeout + Duration::from_secs(1),
+            recording: None,
             thread: Some(thread),
         })
     }
@@ -131,6 +137,32 @@ impl Keeper {
         answer.map_err(|why| self.lost_error(&why))
     }
 
+    /// Starts `sql` on the lock's session; `false` when the keeper has stopped (the
+    /// lock is lost, which the next check says) or a record is already under way.
+    pub(super) fn record(&mut self, sql: &str) -> bool {
+        if self.recording.is_some() {
+            return false;
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        if self
+            .requests
+            .send(Request::Record(sql.to_string(), reply))
+            .is_err()
+        {
+            return false;
+        }
+        self.recording = Some(answer);
+        true
+    }
+
+    /// How the statement [`Keeper::record`] started went (`Ok` when none is under way).
+    pub(super) fn recorded_done(&mut self) -> Result<(), String> {
+        match self.recording.take() {
+            Some(answer) => self.wait(&answer),
+            None => Ok(()),
+        }
+    }
+
     fn ask(
         &self,
         request: impl FnOnce(SyncSender<Result<(), String>>) -> Request,
@@ -139,6 +171,11 @@ impl Keeper {
         if self.requests.send(request(reply)).is_err() {
             return Err(self.recorded());
         }
+        self.wait(&answer)
+    }
+
+    /// The keeper's answer on `answer`, given within [`Keeper::answer_within`].
+    fn wait(&self, answer: &Receiver<Result<(), String>>) -> Result<(), String> {
         match answer.recv_timeout(self.answer_within) {
             Ok(result) => result,
             Err(RecvTimeoutError::Disconnected) => Err(self.recorded()),
@@ -229,6 +266,24 @@ fn keep(
                 }
                 let _ = reply.send(answer);
                 return;
+            }
+            Ok(Request::Record(sql, reply)) => {
+                let asked = Instant::now();
+                match conn.query_drop(&sql) {
+                    Ok(()) => {
+                        let _ = reply.send(Ok(()));
+                    }
+                    // The server refused the statement: the session lives on.
+                    Err(mysql::Error::MySqlError(e)) => {
+                        let _ = reply.send(Err(format!("ERROR {}: {}", e.code, e.message)));
+                    }
+                    Err(e) => {
+                        let why = gone(id, e, asked.elapsed(), read_timeout);
+                        record(&why);
+                        let _ = reply.send(Err(why));
+                        return;
+                    }
+                }
             }
             Err(RecvTimeoutError::Timeout) => {
                 if let Err(why) = still_held(&mut conn) {
