@@ -292,7 +292,7 @@ fn a_journal_that_cannot_be_written_is_said_so() {
 /// applied and unrecorded: the message says so, names where the re-run resumes, and
 /// nothing claims the journal holds what it does not.
 #[test]
-fn a_journal_that_cannot_be_written_beside_the_next_statement_is_said_so() {
+fn a_journal_that_cannot_be_written_beside_the_next_statement_is_said_so_on_mariadb() {
     let p = On::Mariadb.project();
     // The journal, made ahead of aludel, refusing the row of the second statement.
     p.db().execute(
