@@ -308,6 +308,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
     // mimalloc asks for transparent huge pages, and each one the kernel grants is 2 MiB
     // resident however little of it is used: a cold `check` of 1,000 tables peaked at
@@ -317,9 +319,10 @@ fn main() -> ExitCode {
     // thousand 4 KiB page faults (22 MiB peak becomes 26). Ignored where the kernel
     // refuses. Processes aludel starts (post-write hooks) inherit the setting; it
     // changes only their memory use.
+    // (Disabled from the start, so that parsing the arguments gets none either.)
     #[cfg(target_os = "linux")]
-    if !cli.command.is_history_query() {
-        let _ = rustix::thread::disable_transparent_huge_pages(true);
+    if cli.command.is_history_query() {
+        let _ = rustix::thread::disable_transparent_huge_pages(false);
     }
     if let Some(error) = usage_error(&cli) {
         error.exit();

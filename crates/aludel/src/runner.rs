@@ -990,7 +990,8 @@ pub trait Sink {
 }
 
 /// The index [`Sink::run`] gives a failure of the journal row sent with a statement
-/// (that of the statement before, which was applied): the statement was not sent.
+/// (that of the statement before, which was applied): the statement was not applied
+/// (not sent, or it failed).
 const JOURNAL_WRITE_FAILED: usize = usize::MAX;
 
 /// The index [`Sink::run`] gives a failure of the journal row of the statement before
@@ -1036,9 +1037,10 @@ struct LiveSink<'a> {
     /// The journal's rows as the run found them (`revision direction index:hash`),
     /// read once: only this run writes them while it holds the lock.
     journal_rows: Option<Vec<String>>,
-    /// A journal row not sent yet: it goes with the next statement, in one round
-    /// trip where the driver can (there always is one: the last statement of a
-    /// revision is never journaled).
+    /// A journal row not sent yet: it goes with the next statement, written on
+    /// another session while that statement runs where the driver has one, else in
+    /// one round trip with it (there always is one: the last statement of a revision
+    /// is never journaled).
     pending_journal: Option<String>,
 }
 
@@ -1126,17 +1128,19 @@ impl Sink for LiveSink<'_> {
             return self.driver.execute_all(statements);
         };
         if self.driver.record_beside(&journal) {
-            // The row's commit overlaps the statement's work. Where the other session
-            // could not write it, this one does: a row of what was applied is the
-            // truth whatever happened to that session (a lock found lost stops the
-            // run at its next check).
+            // The row's commit overlaps the statement's work (the driver writes it on
+            // this session after the statement where the other could not; a lock
+            // found lost stops the run at its next check).
             let ran = self.driver.execute_all(statements);
-            let recorded = self
-                .driver
-                .record_done()
-                .or_else(|_| self.driver.execute(&journal));
-            return match (recorded, ran) {
+            return match (self.driver.record_done(), ran) {
                 (Ok(()), ran) => ran,
+                // A lost connection is the statement's failure, whichever request
+                // met it: the statement may have been applied, which the message
+                // says, and a re-run resumes after what the journal records.
+                (Err(_), Err(f)) if f.error.connection_lost() => Err(f),
+                (Err(error), Ok(())) if error.connection_lost() => {
+                    Err(StatementFailure { index: 0, error })
+                }
                 (Err(error), Ok(())) => Err(StatementFailure {
                     index: JOURNAL_WRITE_FAILED_AFTER,
                     error,
@@ -1596,24 +1600,18 @@ fn run_announced(
             });
             sink.run(&[st.sql.as_str()])
         });
-        sent.map_err(|f| match f.index {
-            // The statement before this one was applied and is not recorded.
-            JOURNAL_WRITE_FAILED => {
-                *unrecorded = 1;
-                StatementFailure {
-                    index: index.saturating_sub(1),
-                    ..f
-                }
+        sent.map_err(|f| {
+            *unrecorded = match f.index {
+                // The statement before this one was applied and is not recorded.
+                JOURNAL_WRITE_FAILED => 1,
+                // So was this one, sent while the other's row was being written.
+                JOURNAL_WRITE_FAILED_AFTER => 2,
+                _ => return StatementFailure { index, ..f },
+            };
+            StatementFailure {
+                index: index.saturating_sub(1),
+                ..f
             }
-            // So was this one, sent while the other's row was being written.
-            JOURNAL_WRITE_FAILED_AFTER => {
-                *unrecorded = 2;
-                StatementFailure {
-                    index: index.saturating_sub(1),
-                    ..f
-                }
-            }
-            _ => StatementFailure { index, ..f },
         })?;
         // The last one is recorded by the version-table change itself.
         if index + 1 < n {
@@ -1844,21 +1842,27 @@ fn failure_outcome(
         && let (Some(journal), Some(failed)) = (&applied.journal, statement)
     {
         let n = step.statements.len();
-        if applied.unrecorded == 1 {
+        if applied.unrecorded > 0 {
+            // One statement, or with the one sent while its row was being written.
+            let (what, recording, them, they) = match step.statements.get(applied.before - 1) {
+                Some(last) if applied.unrecorded > 1 => (
+                    format!(
+                        "the statement and those after it through line {} were",
+                        last.line
+                    ),
+                    "the statement",
+                    "those statements",
+                    "they cannot run twice, make them",
+                ),
+                _ => (
+                    "the statement was".to_string(),
+                    "it",
+                    "that statement",
+                    "it cannot run twice, make it",
+                ),
+            };
             return format!(
-                "the statement was applied ({how}), but recording it in the journal {journal} failed, so the journal records the {} before it; the version table is at {}: fix what stops the journal, then run the command again; the re-run resumes at line {} and sends that statement again: if it cannot run twice, make it idempotent (IF NOT EXISTS) first",
-                applied.before - 1,
-                at(&step.heads_before),
-                failed.line,
-            );
-        }
-        if applied.unrecorded > 1 {
-            let last = step
-                .statements
-                .get(applied.before - 1)
-                .map_or(failed.line, |s| s.line);
-            return format!(
-                "the statement and those after it through line {last} were applied ({how}), but recording the statement in the journal {journal} failed, so the journal records the {} before it; the version table is at {}: fix what stops the journal, then run the command again; the re-run resumes at line {} and sends those statements again: if they cannot run twice, make them idempotent (IF NOT EXISTS) first",
+                "{what} applied ({how}), but recording {recording} in the journal {journal} failed, so the journal records the {} before it; the version table is at {}: fix what stops the journal, then run the command again; the re-run resumes at line {} and sends {them} again: if {they} idempotent (IF NOT EXISTS) first",
                 applied.before - applied.unrecorded,
                 at(&step.heads_before),
                 failed.line,

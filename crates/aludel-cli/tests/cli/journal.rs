@@ -330,6 +330,50 @@ fn a_journal_that_cannot_be_written_beside_the_next_statement_is_said_so_on_mari
     assert_eq!(p.db().version_rows(), ["rev_1"]);
 }
 
+/// When the lock's session cannot write a journal row, the working session writes it
+/// after the statement: the run goes on as if nothing happened, and a failure further
+/// on finds every applied statement recorded.
+#[test]
+fn a_journal_row_refused_beside_is_written_by_the_working_session_on_mariadb() {
+    let p = On::Mariadb.project();
+    let db = p.db().mysql().unwrap();
+    let lock = crate::mysql_run_lock_name(db);
+    db.execute(
+        "CREATE TABLE aludel_version_journal (revision VARCHAR(64) NOT NULL, direction VARCHAR(9) NOT NULL, \
+         statement_index INTEGER NOT NULL, statement_line INTEGER NOT NULL, statement_hash VARCHAR(16) NOT NULL, \
+         PRIMARY KEY (revision, direction, statement_index))",
+    );
+    // Refused from the session that holds the run lock only.
+    db.execute(&format!(
+        "CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW \
+         IF IS_USED_LOCK('{lock}') = CONNECTION_ID() THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'not from the lock session'; END IF"
+    ));
+    p.write_rev(&On::Mariadb.five("CREATE TABLE t1 (id int);"));
+    let failed = p.fails(&["upgrade", "head"]);
+    assert!(
+        failed.stderr.contains(
+            "statements 1-2 of this revision's 5 (before line 7) were applied (this database commits DDL immediately) and are recorded in the journal"
+        ),
+        "{failed}"
+    );
+    assert!(
+        !failed.stderr.contains("not from the lock session"),
+        "{failed}"
+    );
+    assert_eq!(
+        db.rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0", "1"]
+    );
+    p.write_rev(&On::Mariadb.five("CREATE TABLE t3 (id int);"));
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+    assert!(
+        db.rows("SELECT statement_index FROM aludel_version_journal")
+            .is_empty()
+    );
+}
+
 /// A statement applied by an earlier run that stopped before recording it fails as
 /// "already exists" where the re-run resumes: the message says that may be why, and
 /// how to record it.

@@ -570,18 +570,12 @@ fn postgres_sessions_end_with_a_goodbye() {
             db.name()
         ))
     };
-    // The server counts a session when its backend has ended.
+    // A backend counts how its session ended before it leaves pg_stat_activity.
     aludel_testkit::soon("aludel's sessions to end", || {
         db.rows(&format!(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND application_name LIKE 'aludel%'",
             db.name()
         )) == ["0"]
-    });
-    aludel_testkit::soon("the server to count the sessions", || {
-        sessions("sessions")
-            .first()
-            .and_then(|n| n.parse::<u64>().ok())
-            >= Some(6)
     });
     assert_eq!(sessions("sessions_abandoned"), ["0"]);
 }

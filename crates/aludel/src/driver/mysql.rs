@@ -64,6 +64,9 @@ pub struct MysqlDriver {
     lock_conn: Option<Conn>,
     /// The lock's connection, in its keeper thread, while the lock is held.
     keeper: Option<lock::Keeper>,
+    /// The statement the keeper is writing beside this session's work
+    /// ([`Driver::record_beside`]), written here instead when it cannot.
+    recording: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,8 +121,8 @@ fn db_error(e: mysql::Error) -> DbError {
 /// What a MySQL or MariaDB error number means for the run.
 fn error_kind(code: u16) -> DbErrorKind {
     match code {
-        // Server shutdown, connection killed, gone away, lost.
-        1053 | 1927 | 2006 | 2013 => DbErrorKind::ConnectionLost,
+        // Server shutdown, connection killed, gone away, lost, ended for inactivity.
+        1053 | 1927 | 2006 | 2013 | 4031 => DbErrorKind::ConnectionLost,
         // Query interrupted (KILL QUERY); statement time limits (MySQL's
         // max_execution_time, MariaDB's max_statement_time).
         1317 | 3024 | 1969 => DbErrorKind::Cancelled,
@@ -372,6 +375,7 @@ impl MysqlDriver {
             response_timeout: options.response_timeout,
             lock_conn: None,
             keeper: None,
+            recording: None,
         })
     }
 
@@ -829,15 +833,39 @@ impl Driver for MysqlDriver {
     }
 
     fn record_beside(&mut self, record: &str) -> bool {
-        self.keeper
+        let started = self
+            .keeper
             .as_mut()
-            .is_some_and(|keeper| keeper.record(record))
+            .is_some_and(|keeper| keeper.record(record));
+        if started {
+            self.recording = Some(record.to_string());
+        }
+        started
     }
 
     fn record_done(&mut self) -> Result<(), DbError> {
-        match &mut self.keeper {
-            Some(keeper) => keeper.recorded_done().map_err(DbError::aludel),
-            None => Ok(()),
+        let Some(record) = self.recording.take() else {
+            return Ok(());
+        };
+        let beside = match &mut self.keeper {
+            Some(keeper) => keeper.recorded_done(),
+            None => Err("the migration lock's connection is closed".to_string()),
+        };
+        let Err(why) = beside else {
+            return Ok(());
+        };
+        // Written here instead: a row of what was applied is the truth whatever
+        // happened to the other session. A duplicate key means the other session's
+        // write did commit, after its answer was given up on.
+        match self.execute(&record) {
+            Ok(()) => Ok(()),
+            Err(e) if e.code() == Some("1062") => Ok(()),
+            Err(mut e) => {
+                if !e.message.contains(&why) {
+                    e.message = format!("{} (and on the lock's connection: {why})", e.message);
+                }
+                Err(e)
+            }
         }
     }
 

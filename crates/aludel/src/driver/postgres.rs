@@ -69,8 +69,9 @@ struct Io {
 }
 
 /// How long the end of a connection may take: sending Terminate and closing the socket
-/// do not wait for the server, so this is only reached where the socket cannot take
-/// even that.
+/// do not wait for the server (the connection sends Terminate once the answers it
+/// still expects have come), so this is only reached where the socket cannot take
+/// even that, or an answer never comes.
 const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 
 impl Io {

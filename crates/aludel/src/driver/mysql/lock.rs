@@ -1,6 +1,8 @@
 //! The run lock on a connection of its own. The named lock (`GET_LOCK`) is held by a
-//! session that runs nothing else, so that losing the working session (and the
-//! runner's recovery, which ends it) neither frees the lock nor keeps it wrongly.
+//! session that runs none of the revisions' statements, so that losing the working
+//! session (and the runner's recovery, which ends it) neither frees the lock nor
+//! keeps it wrongly. Besides asking after the lock, that session writes the journal's
+//! rows while the working session runs the next statement ([`Keeper::record`]).
 //!
 //! Once taken, the lock's connection belongs to a small thread (the keeper) that asks
 //! the server every few seconds whether the session still holds it. That keeps the
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
-use super::{connect_failure, literal, text_of};
+use super::{connect_failure, error_kind, literal, text_of};
 use crate::driver::{DbError, DbErrorKind};
 
 /// How often the keeper asks whether its session still holds the lock.
@@ -28,8 +30,10 @@ pub(super) const PING_EVERY: Duration = Duration::from_secs(5);
 /// The lock session's settings: short enough that a session aludel no longer talks to
 /// (its host gone, a frozen proxy between them) ends, and frees the lock, within
 /// about a minute; long enough that the keeper's pings, every [`PING_EVERY`], keep it.
+/// Autocommit too, whatever the server's default: a journal row written here commits
+/// by itself.
 pub(super) const SESSION_SETTINGS: &str =
-    "SET SESSION wait_timeout = 60, net_read_timeout = 60, net_write_timeout = 60";
+    "SET SESSION wait_timeout = 60, net_read_timeout = 60, net_write_timeout = 60, autocommit = 1";
 
 /// What the driver asks of the keeper; each gets its answer on the channel it carries.
 enum Request {
@@ -269,20 +273,29 @@ fn keep(
             }
             Ok(Request::Record(sql, reply)) => {
                 let asked = Instant::now();
-                match conn.query_drop(&sql) {
-                    Ok(()) => {
-                        let _ = reply.send(Ok(()));
+                let answer = match conn.query_drop(&sql) {
+                    Ok(()) => Ok(()),
+                    // The server refused the statement: whether the session still
+                    // holds the lock is asked at once.
+                    Err(mysql::Error::MySqlError(e))
+                        if error_kind(e.code) != DbErrorKind::ConnectionLost =>
+                    {
+                        Err(format!("ERROR {} ({}): {}", e.code, e.state, e.message))
                     }
-                    // The server refused the statement: the session lives on.
-                    Err(mysql::Error::MySqlError(e)) => {
-                        let _ = reply.send(Err(format!("ERROR {}: {}", e.code, e.message)));
-                    }
+                    // The session ended, or did not answer in time (its connection
+                    // cannot be used after that): the lock goes with it.
                     Err(e) => {
                         let why = gone(id, e, asked.elapsed(), read_timeout);
                         record(&why);
                         let _ = reply.send(Err(why));
                         return;
                     }
+                };
+                let refused = answer.is_err();
+                let _ = reply.send(answer);
+                if refused && let Err(why) = still_held(&mut conn) {
+                    record(&why);
+                    return;
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
