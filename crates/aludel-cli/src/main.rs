@@ -308,18 +308,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // mimalloc asks for transparent huge pages, and each one the kernel grants is 2 MiB
+    // resident however little of it is used: a cold `check` of 1,000 tables peaked at
+    // 70 MiB with them and 52 MiB without. Off from the start (parsing the arguments
+    // gets none either), and back on for the read-only history queries: what they hold
+    // is the history, on two threads at most, and a 10,000-revision history loads in
+    // about a sixth less time with a few 2 MiB pages than with three thousand 4 KiB
+    // page faults (peak 25 MiB becomes 37). Ignored where the kernel refuses. Processes
+    // aludel starts (post-write hooks) inherit the setting; it changes only their
+    // memory use.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
-    // mimalloc asks for transparent huge pages, and each one the kernel grants is 2 MiB
-    // resident however little of it is used: a cold `check` of 1,000 tables peaked at
-    // 70 MiB with them and 52 MiB without. The read-only history queries keep them:
-    // what they hold is the history, on two threads at most, and a 10,000-revision
-    // history loads in about a sixth less time with a few 2 MiB pages than with three
-    // thousand 4 KiB page faults (22 MiB peak becomes 26). Ignored where the kernel
-    // refuses. Processes aludel starts (post-write hooks) inherit the setting; it
-    // changes only their memory use.
-    // (Disabled from the start, so that parsing the arguments gets none either.)
     #[cfg(target_os = "linux")]
     if cli.command.is_history_query() {
         let _ = rustix::thread::disable_transparent_huge_pages(false);
