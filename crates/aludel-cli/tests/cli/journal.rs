@@ -41,6 +41,22 @@ impl On {
     }
 }
 
+/// The journal's table as aludel makes it, for a test that makes it first (to put a
+/// trigger on it).
+fn journal_table(on: On) -> String {
+    let dialect = match on {
+        On::Mariadb => aludel::url::Dialect::Mysql,
+        On::Postgres => aludel::url::Dialect::Postgres,
+        On::Sqlite => aludel::url::Dialect::Sqlite,
+    };
+    aludel::render::Journal::of(&aludel::render::VersionTable {
+        name: "aludel_version".into(),
+        schema: None,
+        dialect,
+    })
+    .create()
+}
+
 /// The tables a test made (the version table and its journal left out).
 fn user_tables(p: &DbProject) -> Vec<String> {
     p.db()
@@ -249,11 +265,9 @@ fn statements_ending_in_comments_run_one_by_one_on_mariadb() {
 fn a_journal_that_cannot_be_written_is_said_so() {
     let p = On::Postgres.project();
     // The journal, made ahead of aludel, refusing the row of the second statement.
+    p.db().execute(&journal_table(On::Postgres));
     p.db().execute(
-        "CREATE TABLE aludel_version_journal (revision VARCHAR(64) NOT NULL, direction VARCHAR(9) NOT NULL, \
-         statement_index INTEGER NOT NULL, statement_line INTEGER NOT NULL, statement_hash VARCHAR(16) NOT NULL, \
-         PRIMARY KEY (revision, direction, statement_index));
-         CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
            IF NEW.statement_index = 1 THEN RAISE EXCEPTION 'no room for row %', NEW.statement_index; END IF;
            RETURN NEW; END $$;
          CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW EXECUTE FUNCTION refuse();",
@@ -295,11 +309,7 @@ fn a_journal_that_cannot_be_written_is_said_so() {
 fn a_journal_that_cannot_be_written_beside_the_next_statement_is_said_so_on_mariadb() {
     let p = On::Mariadb.project();
     // The journal, made ahead of aludel, refusing the row of the second statement.
-    p.db().execute(
-        "CREATE TABLE aludel_version_journal (revision VARCHAR(64) NOT NULL, direction VARCHAR(9) NOT NULL, \
-         statement_index INTEGER NOT NULL, statement_line INTEGER NOT NULL, statement_hash VARCHAR(16) NOT NULL, \
-         PRIMARY KEY (revision, direction, statement_index))",
-    );
+    p.db().execute(&journal_table(On::Mariadb));
     p.db().execute(
         "CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW \
          IF NEW.statement_index = 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no room for row 1'; END IF",
@@ -338,11 +348,7 @@ fn a_journal_row_refused_beside_is_written_by_the_working_session_on_mariadb() {
     let p = On::Mariadb.project();
     let db = p.db().mysql().unwrap();
     let lock = crate::mysql_run_lock_name(db);
-    db.execute(
-        "CREATE TABLE aludel_version_journal (revision VARCHAR(64) NOT NULL, direction VARCHAR(9) NOT NULL, \
-         statement_index INTEGER NOT NULL, statement_line INTEGER NOT NULL, statement_hash VARCHAR(16) NOT NULL, \
-         PRIMARY KEY (revision, direction, statement_index))",
-    );
+    db.execute(&journal_table(On::Mariadb));
     // Refused from the session that holds the run lock only.
     db.execute(&format!(
         "CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW \

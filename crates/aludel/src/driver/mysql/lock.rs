@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
-use super::{connect_failure, error_kind, literal, text_of};
+use super::{connect_failure, db_error, error_kind, literal, text_of};
 use crate::driver::{DbError, DbErrorKind};
 
 /// How often the keeper asks whether its session still holds the lock.
@@ -275,12 +275,12 @@ fn keep(
                 let asked = Instant::now();
                 let answer = match conn.query_drop(&sql) {
                     Ok(()) => Ok(()),
-                    // The server refused the statement: whether the session still
-                    // holds the lock is asked at once.
+                    // The server refused the statement (in the driver's own words):
+                    // whether the session still holds the lock is asked at once.
                     Err(mysql::Error::MySqlError(e))
                         if error_kind(e.code) != DbErrorKind::ConnectionLost =>
                     {
-                        Err(format!("ERROR {} ({}): {}", e.code, e.state, e.message))
+                        Err(db_error(mysql::Error::MySqlError(e)).message)
                     }
                     // The session ended, or did not answer in time (its connection
                     // cannot be used after that): the lock goes with it.
