@@ -267,10 +267,13 @@ pub(super) fn inspect(
         });
     }
 
+    // MySQL 8.0.13 and later index expressions (functional key parts); MariaDB has no
+    // such column, nor such key parts.
+    let key_expression = if mariadb { "NULL" } else { "EXPRESSION" };
     let statistics = driver.rows(
         &format!(
             "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, \
-             INDEX_TYPE, COLLATION FROM information_schema.STATISTICS \
+             INDEX_TYPE, COLLATION, {key_expression} FROM information_schema.STATISTICS \
              WHERE TABLE_SCHEMA {filter} ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
         ),
         params.clone(),
@@ -279,13 +282,20 @@ pub(super) fn inspect(
     let mut indexes: BTreeMap<(String, String, String), Index> = BTreeMap::new();
     for row in &statistics {
         let (schema, name, index) = (dbs.schema(&text(row, 0)), text(row, 1), text(row, 2));
-        let Some(column) = at(row, 4) else {
-            // A functional key part (MySQL 8) is not read yet.
-            unreadable.insert(
-                (schema.clone(), name.clone()),
-                format!("its index {index} has an expression key part, which aludel does not read on MySQL yet"),
-            );
-            continue;
+        // A key part is a column, or an expression (a functional key part, which MySQL
+        // keeps as a hidden generated column that `COLUMNS` does not list).
+        let (key, is_expression) = match (at(row, 4), expression(at(row, 8))) {
+            (Some(column), _) => (column.to_string(), false),
+            (None, Some(e)) => (e, true),
+            (None, None) => {
+                unreadable.insert(
+                    (schema.clone(), name.clone()),
+                    format!(
+                        "its index {index} has a key part that names no column and no expression"
+                    ),
+                );
+                continue;
+            }
         };
         let kind = text(row, 6).to_ascii_lowercase();
         let descending = at(row, 7) == Some("D");
@@ -293,8 +303,8 @@ pub(super) fn inspect(
         entry.unique = text(row, 3) == "0";
         entry.method = if kind == "btree" { String::new() } else { kind };
         entry.keys.push(IndexKey {
-            expression: column.to_string(),
-            is_expression: false,
+            expression: key,
+            is_expression,
             descending,
             // MySQL sorts NULLs first ascending, last descending, and cannot be told.
             nulls_first: !descending,
@@ -310,7 +320,7 @@ pub(super) fn inspect(
         let plain = i.method.is_empty()
             && i.keys
                 .iter()
-                .all(|k| !k.descending && k.prefix_length.is_none());
+                .all(|k| !k.is_expression && !k.descending && k.prefix_length.is_none());
         if index == "PRIMARY" {
             t.primary_key = Some(PrimaryKey {
                 name: index,
