@@ -1617,8 +1617,8 @@ pub fn sections(c: &Comparison, dialect: Dialect) -> Result<Sections, AutogenErr
         head.push_str(&format!("-- autogenerate: {note}\n"));
     }
     Ok(Sections {
-        upgrade: format!("{head}{}", body(&up, &c.diff.ops)),
-        downgrade: body(&down, &inverse),
+        upgrade: format!("{head}{}", body(&up)),
+        downgrade: body(&down),
     })
 }
 
@@ -1644,14 +1644,14 @@ fn refuse_lost_objects(rendered: &[RenderedOp], skipped: &[Skipped]) -> Result<(
     Ok(())
 }
 
-fn body(rendered: &[RenderedOp], ops: &[Op]) -> String {
+fn body(rendered: &[RenderedOp]) -> String {
     let mut out = String::new();
-    for (r, op) in rendered.iter().zip(ops) {
+    for r in rendered {
         if !out.is_empty() {
             out.push('\n');
         }
         out.push_str(&format!("-- {}\n", r.description));
-        if op.is_destructive() {
+        if r.loses_data {
             out.push_str("-- WARNING: this loses data\n");
         }
         for n in &r.notes {

@@ -241,17 +241,6 @@ impl Op {
             },
         }
     }
-
-    /// Whether running this op loses data a downgrade cannot bring back: dropping a
-    /// table or a column, narrowing a type. Autogenerate marks such ops in the file.
-    pub fn is_destructive(&self) -> bool {
-        match self {
-            Op::DropTable(..) | Op::DropColumn(..) => true,
-            Op::AlterColumn { from, to, .. } => !widens(&from.data_type, &to.data_type),
-            // Nothing runs: PostgreSQL keeps the value (the renderer says so).
-            _ => false,
-        }
-    }
 }
 
 impl Op {
@@ -487,55 +476,6 @@ impl fmt::Display for Op {
     }
 }
 
-/// Whether a column of type `from` becomes `to` keeping every value as it is: the
-/// same type, a wider integer, a longer or unbounded string, more precision with the
-/// same scale. Anything else may lose or change values.
-pub fn widens(from: &str, to: &str) -> bool {
-    if from == to {
-        return true;
-    }
-    let rank = |t: &str| match t {
-        "smallint" => Some(1),
-        "integer" => Some(2),
-        "bigint" => Some(3),
-        _ => None,
-    };
-    if let (Some(a), Some(b)) = (rank(from), rank(to)) {
-        return a <= b;
-    }
-    // `name(args)` split into the name and its numbers.
-    let parts = |t: &str| -> Option<(String, Vec<u32>)> {
-        let (name, args) = match t.split_once('(') {
-            Some((n, rest)) => (n.trim(), rest.strip_suffix(')')?),
-            None => (t.trim(), ""),
-        };
-        let numbers = args
-            .split(',')
-            .filter(|a| !a.trim().is_empty())
-            .map(|a| a.trim().parse().ok())
-            .collect::<Option<Vec<u32>>>()?;
-        Some((name.to_string(), numbers))
-    };
-    let (Some((fname, fargs)), Some((tname, targs))) = (parts(from), parts(to)) else {
-        return false;
-    };
-    let strings = ["character varying", "varchar", "text"];
-    match (fname.as_str(), tname.as_str()) {
-        (f, "text") if strings.contains(&f) => true,
-        (f, t) if f == t && (f == "character varying" || f == "varchar") => {
-            // No length is unbounded.
-            targs.is_empty() || fargs.first().is_some_and(|a| targs[0] >= *a)
-        }
-        ("numeric", "numeric") => match (fargs.as_slice(), targs.as_slice()) {
-            (_, []) => true,
-            ([fp, fs], [tp, ts]) => fs == ts && tp >= fp,
-            ([fp], [tp]) => tp >= fp,
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
 /// What differs between two versions of a column, by property name.
 pub fn column_changes(from: &Column, to: &Column) -> Vec<&'static str> {
     let mut changes = Vec::new();
@@ -659,24 +599,9 @@ mod tests {
             op.to_string(),
             "alter column public.orders.total (type, nullable)"
         );
-        assert!(!op.is_destructive(), "integer to bigint keeps every value");
-        for (from, to, keeps) in [
-            ("bigint", "integer", false),
-            ("character varying(50)", "character varying(100)", true),
-            ("character varying(100)", "character varying(50)", false),
-            ("character varying(50)", "text", true),
-            ("text", "character varying(50)", false),
-            ("text", "integer", false),
-            ("numeric(10,2)", "numeric(12,2)", true),
-            ("numeric(12,2)", "numeric(12,3)", false),
-            ("numeric(12,2)", "numeric", true),
-        ] {
-            assert_eq!(widens(from, to), keeps, "{from} -> {to}");
-        }
         assert_eq!(
             Op::DropColumn(t.clone(), col("x", "text")).to_string(),
             "remove column public.orders.x"
         );
-        assert!(!Op::AddColumn(t, col("x", "text")).is_destructive());
     }
 }

@@ -309,3 +309,37 @@ fn indexes_over_expressions_round_trip_on_mysql() {
     checks_clean(&p);
     assert_eq!(p.db().rows("SELECT id, name FROM people"), ["1|Ada"]);
 }
+
+/// A column moved into a character set that holds fewer characters (the table's
+/// `utf8mb4` into `latin1`) can lose them, and the revision says so; moved back it
+/// cannot. Widening an integer or appending an `ENUM` label is not marked.
+#[test]
+fn a_narrower_character_set_is_marked_as_losing_data() {
+    let _snapshots = per_server();
+    let p = DbProject::mysql(BIN, "");
+    let schema = p.path().join("schema.sql");
+    let base = "CREATE TABLE notes (
+    id int PRIMARY KEY,
+    body varchar(40),
+    kind enum('a','b') NOT NULL DEFAULT 'a',
+    hits int
+) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+";
+    std::fs::write(&schema, base).unwrap();
+    p.ok(&["revision", "--autogenerate", "-m", "base"]);
+    p.ok(&["upgrade", "head"]);
+    std::fs::write(
+        &schema,
+        base.replace(
+            "body varchar(40)",
+            "body varchar(40) CHARACTER SET latin1 COLLATE latin1_bin",
+        )
+        .replace("enum('a','b')", "enum('a','b','c')")
+        .replace("hits int", "hits bigint"),
+    )
+    .unwrap();
+    p.ok(&["revision", "--autogenerate", "-m", "narrow"]);
+    insta::assert_snapshot!("narrower_character_set", sections(&p, "narrow"));
+    p.ok(&["upgrade", "head"]);
+    checks_clean(&p);
+}

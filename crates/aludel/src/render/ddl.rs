@@ -30,6 +30,10 @@ pub struct RenderedOp {
     /// The table SQLite rebuilds for this op, if it does: the rebuild drops what the
     /// catalog does not hold, such as the table's triggers.
     pub rebuilt: Option<QName>,
+    /// Whether running it may lose values that a downgrade cannot bring back (a
+    /// dropped table or column, a narrower type or character set, as the database
+    /// converts values): autogenerate marks such ops in the file.
+    pub loses_data: bool,
 }
 
 /// An op the dialect cannot express.
@@ -90,9 +94,42 @@ pub fn render_ops(
             statements,
             notes,
             rebuilt,
+            loses_data: loses_data(dialect, op, &state),
         });
     }
     Ok(out)
+}
+
+/// Whether running `op` on `dialect` may lose values that a downgrade cannot bring
+/// back: a dropped table or column, or a column changed into one that cannot hold
+/// every value it held as the database converts them (a narrower type; on MySQL also
+/// a character set with fewer characters). Each database's own rules decide, given
+/// the catalog the op leaves (`after`).
+fn loses_data(dialect: Dialect, op: &Op, after: &Catalog) -> bool {
+    match op {
+        Op::DropTable(..) | Op::DropColumn(..) => true,
+        Op::AlterColumn { table, from, to } => !match dialect {
+            Dialect::Postgres => postgres::keeps_values(from, to),
+            Dialect::Sqlite => sqlite::keeps_values(from, to),
+            Dialect::Mysql => mysql::keeps_values(from, to, after, table),
+        },
+        _ => false,
+    }
+}
+
+/// A type as `name(numbers)`: its lower-case name and the numbers in its
+/// parentheses (none without them); `None` when they are not all numbers.
+fn type_parts(t: &str) -> Option<(String, Vec<u64>)> {
+    let (name, args) = match t.split_once('(') {
+        Some((n, rest)) => (n.trim(), rest.strip_suffix(')')?),
+        None => (t.trim(), ""),
+    };
+    let numbers = args
+        .split(',')
+        .filter(|a| !a.trim().is_empty())
+        .map(|a| a.trim().parse().ok())
+        .collect::<Option<Vec<u64>>>()?;
+    Some((name.to_ascii_lowercase(), numbers))
 }
 
 /// Words that must be quoted to be used as names (the common reserved words of both

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{DdlError, Renderer};
+use super::{DdlError, Renderer, type_parts};
 use crate::ops::{Op, QName};
 use crate::schema::{Catalog, Column, ForeignKey, Identity, Index, Table};
 
@@ -503,4 +503,246 @@ fn is_text(data_type: &str) -> bool {
     ]
     .iter()
     .any(|k| t == *k || t.starts_with(&format!("{k}(")) || t.starts_with(&format!("{k} ")))
+}
+
+/// Whether MySQL converts every value of column `from` into `to` unchanged (both as
+/// MySQL or MariaDB print them: `int(11)`, `bigint unsigned`, `varchar(100)`): a
+/// wider integer of a sign that holds the old range, a longer string, a text type that
+/// holds the old length in any character set (4 bytes a character), more integer
+/// digits and scale, a finer time, an `ENUM` or `SET` that keeps every label; and a
+/// character set that holds every character of the old one. Anything else may lose
+/// or change values (`MODIFY COLUMN` truncates, or fails, in strict mode). A column
+/// without a collation of its own has its table's, else its database's (from
+/// `after`, the catalog with the change made).
+pub(super) fn keeps_values(from: &Column, to: &Column, after: &Catalog, table: &QName) -> bool {
+    let schema = after.schemas.get(&table.schema);
+    let inherited = schema
+        .and_then(|s| s.tables.get(&table.name))
+        .and_then(|t| t.options.get("COLLATE"))
+        .map(String::as_str)
+        .or_else(|| schema.and_then(|s| s.collation.as_deref()));
+    widens(&from.data_type, &to.data_type)
+        && holds_characters(
+            from.collation.as_deref().or(inherited),
+            to.collation.as_deref().or(inherited),
+        )
+}
+
+fn widens(from: &str, to: &str) -> bool {
+    if from.eq_ignore_ascii_case(to) {
+        return true;
+    }
+    let lower = |t: &str| t.trim().to_ascii_lowercase();
+    let (from, to) = (lower(from), lower(to));
+    // `ENUM` and `SET` convert by label: appended or inserted labels keep every value.
+    for kind in ["enum(", "set("] {
+        if let (Some(f), Some(t)) = (from.strip_prefix(kind), to.strip_prefix(kind)) {
+            return match (labels(f), labels(t)) {
+                (Some(f), Some(t)) => f.iter().all(|l| t.contains(l)),
+                _ => false,
+            };
+        }
+    }
+    // Signedness and display options after the parentheses (`zerofill` changes only
+    // how a number is shown).
+    let split = |t: &str| -> (String, bool) {
+        let unsigned = t.split_whitespace().any(|w| w == "unsigned");
+        let base = t
+            .split_whitespace()
+            .filter(|w| !matches!(*w, "unsigned" | "signed" | "zerofill"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        (base, unsigned)
+    };
+    let ((fbase, funsigned), (tbase, tunsigned)) = (split(&from), split(&to));
+    let (Some((fname, fargs)), Some((tname, targs))) = (type_parts(&fbase), type_parts(&tbase))
+    else {
+        return false;
+    };
+    let integer = |n: &str| match n {
+        "tinyint" => Some(1),
+        "smallint" => Some(2),
+        "mediumint" => Some(3),
+        "int" | "integer" => Some(4),
+        "bigint" => Some(5),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (integer(&fname), integer(&tname)) {
+        return match (funsigned, tunsigned) {
+            (false, true) => false,
+            (true, false) => b > a,
+            _ => b >= a,
+        };
+    }
+    // Bytes a text or blob type holds.
+    let long = |n: &str| match n {
+        "tinytext" | "tinyblob" => Some(255_u64),
+        "text" | "blob" => Some(65_535),
+        "mediumtext" | "mediumblob" => Some(16_777_215),
+        "longtext" | "longblob" => Some(4_294_967_295),
+        _ => None,
+    };
+    let chars = |n: &str| matches!(n, "char" | "varchar");
+    let bytes = |n: &str| matches!(n, "binary" | "varbinary");
+    let length = |args: &[u64]| args.first().copied().unwrap_or(1);
+    let text = |n: &str| n.ends_with("text");
+    match (fname.as_str(), tname.as_str()) {
+        // A CHAR is read without its trailing spaces: into a VARCHAR it stays as read;
+        // a VARCHAR into a CHAR loses its own.
+        (f, t) if chars(f) && chars(t) => {
+            !(f == "varchar" && t == "char") && length(&targs) >= length(&fargs)
+        }
+        (f, t) if bytes(f) && bytes(t) => f == t && length(&targs) >= length(&fargs),
+        (f, t) if chars(f) && text(t) => long(t).is_some_and(|b| b >= 4 * length(&fargs)),
+        (f, t) if bytes(f) && t.ends_with("blob") => long(t).is_some_and(|b| b >= length(&fargs)),
+        (f, t) if long(f).is_some() && long(t).is_some() => {
+            text(f) == text(t) && long(t) >= long(f)
+        }
+        ("decimal" | "numeric", "decimal" | "numeric") => {
+            // MySQL's default precision and scale are (10,0).
+            let ps = |a: &[u64]| match a {
+                [] => (10, 0),
+                [p] => (*p, 0),
+                [p, s, ..] => (*p, *s),
+            };
+            let ((fp, fs), (tp, ts)) = (ps(&fargs), ps(&targs));
+            (funsigned || !tunsigned) && ts >= fs && tp.saturating_sub(ts) >= fp.saturating_sub(fs)
+        }
+        ("float", "double" | "double precision" | "real") => funsigned || !tunsigned,
+        (f, t) if f == t && matches!(f, "datetime" | "time" | "timestamp") => {
+            targs.first().unwrap_or(&0) >= fargs.first().unwrap_or(&0)
+        }
+        _ => false,
+    }
+}
+
+/// The labels of an `ENUM` or `SET` type after its opening parenthesis
+/// (`'a','it''s')`), as written; `None` when they do not read so.
+fn labels(list: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut chars = list.chars().peekable();
+    loop {
+        if chars.next()? != '\'' {
+            return None;
+        }
+        let mut label = String::new();
+        loop {
+            match chars.next()? {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    label.push('\'');
+                }
+                '\'' => break,
+                '\\' => {
+                    label.push('\\');
+                    label.push(chars.next()?);
+                }
+                c => label.push(c),
+            }
+        }
+        out.push(label);
+        match chars.next()? {
+            ',' => continue,
+            ')' => return chars.next().is_none().then_some(out),
+            _ => return None,
+        }
+    }
+}
+
+/// Whether a column that had collation `from` holds every character it held with
+/// collation `to` (`None` where not known, taken as unchanged): the same character set, or one that holds more
+/// (every Unicode character, or every character of the Basic Multilingual Plane that
+/// the old one could hold). The character set is the collation's first word.
+fn holds_characters(from: Option<&str>, to: Option<&str>) -> bool {
+    let (Some(from), Some(to)) = (from, to) else {
+        return true;
+    };
+    let set = |c: &str| c.split('_').next().unwrap_or(c).to_ascii_lowercase();
+    let (from, to) = (set(from), set(to));
+    let unicode = ["utf8mb4", "utf16", "utf16le", "utf32"];
+    let basic_plane = ["utf8mb3", "utf8", "ucs2"];
+    let within_basic_plane = ["ascii", "latin1", "utf8mb3", "utf8", "ucs2"];
+    from == to
+        || unicode.contains(&to.as_str())
+        || (basic_plane.contains(&to.as_str()) && within_basic_plane.contains(&from.as_str()))
+        || (to == "latin1" && from == "ascii")
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::{holds_characters, labels, widens};
+
+    #[test]
+    fn wider_types_keep_every_value() {
+        for (from, to, keeps) in [
+            ("int", "bigint", true),
+            ("int(11)", "bigint(20)", true),
+            ("bigint(20)", "int(11)", false),
+            ("tinyint(1)", "smallint", true),
+            ("int unsigned", "int", false),
+            ("int unsigned", "bigint", true),
+            ("int", "bigint unsigned", false),
+            ("int(10) unsigned zerofill", "int unsigned", true),
+            ("varchar(50)", "varchar(100)", true),
+            ("varchar(100)", "varchar(50)", false),
+            ("char(10)", "varchar(10)", true),
+            ("varchar(10)", "char(10)", false),
+            ("varchar(60)", "tinytext", true),
+            ("varchar(100)", "tinytext", false),
+            ("varchar(100)", "text", true),
+            ("text", "mediumtext", true),
+            ("mediumtext", "text", false),
+            ("text", "blob", false),
+            ("varbinary(10)", "blob", true),
+            ("binary(4)", "varbinary(4)", false),
+            ("decimal(12,2)", "decimal(14,2)", true),
+            ("decimal(12,2)", "decimal(14,4)", true),
+            ("decimal(12,2)", "decimal(12,4)", false),
+            ("decimal(12,2)", "decimal(12,1)", false),
+            ("decimal", "decimal(12,2)", true),
+            ("float", "double", true),
+            ("double", "float", false),
+            ("datetime", "datetime(3)", true),
+            ("datetime(6)", "datetime(3)", false),
+            ("timestamp", "datetime", false),
+            ("enum('a','b')", "enum('a','b','c')", true),
+            ("enum('a','b')", "enum('b','c')", false),
+            ("set('x','y')", "set('y','x','z')", true),
+            ("enum('a')", "set('a')", false),
+            ("json", "text", false),
+        ] {
+            assert_eq!(widens(from, to), keeps, "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn enum_labels_read_as_written() {
+        assert_eq!(
+            labels("'a','it''s','b,c')"),
+            Some(vec!["a".into(), "it's".into(), "b,c".into()])
+        );
+        assert_eq!(labels("'a',b)"), None);
+        assert_eq!(labels("'a')x"), None);
+        assert_eq!(labels("'a'"), None);
+    }
+
+    #[test]
+    fn character_sets_that_hold_fewer_characters_lose_them() {
+        for (from, to, keeps) in [
+            (Some("utf8mb4_bin"), Some("utf8mb4_0900_ai_ci"), true),
+            (Some("latin1_swedish_ci"), Some("utf8mb4_bin"), true),
+            (Some("utf8mb4_bin"), Some("latin1_swedish_ci"), false),
+            (
+                Some("utf8mb4_general_ci"),
+                Some("utf8mb3_general_ci"),
+                false,
+            ),
+            (Some("utf8mb3_general_ci"), Some("utf8mb4_general_ci"), true),
+            (Some("latin1_bin"), Some("utf8mb3_bin"), true),
+            (Some("ascii_bin"), Some("latin1_bin"), true),
+            (Some("utf8mb4_bin"), None, true),
+        ] {
+            assert_eq!(holds_characters(from, to), keeps, "{from:?} -> {to:?}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Schema changes as PostgreSQL writes them: every change in place, `ALTER TABLE`
 //! by `ALTER TABLE`.
 
-use super::{DdlError, Renderer};
+use super::{DdlError, Renderer, type_parts};
 use crate::ops::{Op, QName};
 use crate::render::quote_literal;
 use crate::schema::{Column, Identity};
@@ -269,5 +269,68 @@ impl Renderer<'_> {
             out.push(self.column_comment(t, to));
         }
         out
+    }
+}
+
+/// Whether PostgreSQL converts every value of column `from` into `to` unchanged: the
+/// same type, a wider integer, a longer or unbounded string, more precision with the
+/// same scale. Anything else may lose or change values.
+pub(super) fn keeps_values(from: &Column, to: &Column) -> bool {
+    widens(&from.data_type, &to.data_type)
+}
+
+fn widens(from: &str, to: &str) -> bool {
+    if from == to {
+        return true;
+    }
+    let rank = |t: &str| match t {
+        "smallint" => Some(1),
+        "integer" => Some(2),
+        "bigint" => Some(3),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (rank(from), rank(to)) {
+        return a <= b;
+    }
+    let (Some((fname, fargs)), Some((tname, targs))) = (type_parts(from), type_parts(to)) else {
+        return false;
+    };
+    let strings = ["character varying", "varchar", "text"];
+    match (fname.as_str(), tname.as_str()) {
+        (f, "text") if strings.contains(&f) => true,
+        (f, t) if f == t && (f == "character varying" || f == "varchar") => {
+            // No length is unbounded.
+            targs.is_empty() || fargs.first().is_some_and(|a| targs[0] >= *a)
+        }
+        ("numeric", "numeric") => match (fargs.as_slice(), targs.as_slice()) {
+            (_, []) => true,
+            ([fp, fs], [tp, ts]) => fs == ts && tp >= fp,
+            ([fp], [tp]) => tp >= fp,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::widens;
+
+    #[test]
+    fn wider_types_keep_every_value() {
+        for (from, to, keeps) in [
+            ("integer", "bigint", true),
+            ("bigint", "integer", false),
+            ("character varying(50)", "character varying(100)", true),
+            ("character varying(100)", "character varying(50)", false),
+            ("character varying(50)", "text", true),
+            ("text", "character varying(50)", false),
+            ("text", "integer", false),
+            ("numeric(10,2)", "numeric(12,2)", true),
+            ("numeric(12,2)", "numeric(12,3)", false),
+            ("numeric(12,2)", "numeric", true),
+        ] {
+            assert_eq!(widens(from, to), keeps, "{from} -> {to}");
+        }
     }
 }

@@ -199,3 +199,61 @@ fn sqlite_can_drop(t: &Table, name: &str) -> bool {
                 .is_some_and(|g| mentions(&g.expression, name))
         })
 }
+
+/// Whether SQLite keeps every value of column `from` when the table is rebuilt with
+/// `to`: SQLite checks no length or range, and converts a value only by the new
+/// column's type affinity, so the values stay as they are when both types have the
+/// same affinity or the new one has none (`BLOB` or no type).
+pub(super) fn keeps_values(from: &Column, to: &Column) -> bool {
+    let (a, b) = (affinity(&from.data_type), affinity(&to.data_type));
+    a == b || b == Affinity::Blob
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Affinity {
+    Integer,
+    Text,
+    Blob,
+    Real,
+    Numeric,
+}
+
+/// A declared type's affinity, by SQLite's rules in their order.
+fn affinity(declared: &str) -> Affinity {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("INT") {
+        Affinity::Integer
+    } else if ["CHAR", "CLOB", "TEXT"].iter().any(|w| t.contains(w)) {
+        Affinity::Text
+    } else if t.contains("BLOB") || t.trim().is_empty() {
+        Affinity::Blob
+    } else if ["REAL", "FLOA", "DOUB"].iter().any(|w| t.contains(w)) {
+        Affinity::Real
+    } else {
+        Affinity::Numeric
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::{Affinity, affinity};
+
+    #[test]
+    fn affinity_follows_sqlites_rules_in_order() {
+        for (declared, expected) in [
+            ("integer", Affinity::Integer),
+            ("bigint", Affinity::Integer),
+            ("varchar(20)", Affinity::Text),
+            ("CHARINT", Affinity::Integer),
+            ("text", Affinity::Text),
+            ("blob", Affinity::Blob),
+            ("", Affinity::Blob),
+            ("double precision", Affinity::Real),
+            ("floating point", Affinity::Integer),
+            ("numeric(10,2)", Affinity::Numeric),
+            ("boolean", Affinity::Numeric),
+        ] {
+            assert_eq!(affinity(declared), expected, "{declared}");
+        }
+    }
+}
