@@ -816,6 +816,7 @@ impl LockedSession {
             journal: render::Journal::of(&self.table),
             journal_ready: false,
             journal_rows: None,
+            journal_found: false,
             pending_journal: None,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
@@ -987,6 +988,11 @@ pub trait Sink {
     fn journal_table(&self) -> Option<String> {
         None
     }
+    /// Whether the journal's table was there when this run first read it: an earlier
+    /// run made it (and may have been stopped inside a revision).
+    fn journal_found(&self) -> bool {
+        false
+    }
 }
 
 /// The index [`Sink::run`] gives a failure of the journal row sent with a statement
@@ -1037,6 +1043,8 @@ struct LiveSink<'a> {
     /// The journal's rows as the run found them (`revision direction index:hash`),
     /// read once: only this run writes them while it holds the lock.
     journal_rows: Option<Vec<String>>,
+    /// Whether the journal's table was there when the run first read it.
+    journal_found: bool,
     /// A journal row not sent yet: it goes with the next statement, written on
     /// another session while that statement runs where the driver has one, else in
     /// one round trip with it (there always is one: the last statement of a revision
@@ -1214,6 +1222,7 @@ impl Sink for LiveSink<'_> {
         if self.journal_rows.is_none() {
             let rows = if self.driver.version_table_exists(&self.journal.table)? {
                 self.journal_ready = true;
+                self.journal_found = true;
                 self.driver.query_column(&self.journal.select_all())?
             } else {
                 Vec::new()
@@ -1288,6 +1297,9 @@ impl Sink for LiveSink<'_> {
     }
     fn journal_table(&self) -> Option<String> {
         Some(self.journal.table.qualified())
+    }
+    fn journal_found(&self) -> bool {
+        self.journal_found
     }
 }
 
@@ -1526,6 +1538,7 @@ pub(crate) fn apply_steps(
                     resumed,
                     unrecorded,
                     journal: sink.journal_table(),
+                    journal_found: sink.journal_found(),
                 },
             );
             return Err(RunError::Migration(Box::new(MigrationFailure {
@@ -1765,11 +1778,17 @@ fn invalid_index_notes(
 /// it creates already exists, the database was most likely built without aludel (by
 /// hand, from a dump, by another tool): editing the revision is the wrong fix, stamping
 /// is the right one. Which revision to stamp only the user can tell; say how to choose.
+///
+/// Where the revision runs statement by statement and the journal was there before
+/// this run, an earlier run may instead have applied the statement and been stopped
+/// before recording it (`record_it` is the SQL that records it): the same state,
+/// which only the user can tell apart, so the message gives both ways out.
 fn predates_its_migrations(
     step: &PreparedStep,
     done: &[&PreparedStep],
     kind: crate::driver::DbErrorKind,
     nothing_of_its_own: bool,
+    record_it: Option<&str>,
 ) -> Option<String> {
     let first_from_empty = done.is_empty() && step.heads_before.is_empty();
     // Only a revision that left nothing of its own behind: one that ran in a
@@ -1781,12 +1800,34 @@ fn predates_its_migrations(
         && step.direction == Direction::Upgrade
         && nothing_of_its_own
         && first_from_empty)
-        .then(|| {
-            format!(
+        .then(|| match record_it {
+            None => format!(
                 "but the version table records no revision, and the database already holds something revision {rev} creates: the database predates its migrations (built by hand, from a dump, or by another tool).\n  Do not change the revision. Record the revisions whose changes the database already has, without running them: `aludel stamp REV` with the newest of them (`aludel stamp {rev}` if it holds everything {rev} creates and nothing of the later revisions; `aludel history` lists them in order), then run `aludel upgrade head`",
                 rev = step.revision
-            )
+            ),
+            Some(record_it) => format!(
+                "but the version table records no revision, and the database already holds something revision {rev} creates: either the database predates its migrations (built by hand, from a dump, or by another tool), or an earlier run, which made the journal, applied this statement and was stopped before recording it.\n  Do not change the revision. If the database holds only what this statement makes of {rev}, record the statement as applied, then run the command again: {record_it}\n  If it predates its migrations, record the revisions whose changes it already has, without running them: `aludel stamp REV` with the newest of them (`aludel stamp {rev}` if it holds everything {rev} creates and nothing of the later revisions; `aludel history` lists them in order), then run `aludel upgrade head`",
+                rev = step.revision
+            ),
         })
+}
+
+/// The SQL that records statement `index` of `step` (`failed`) as applied in the
+/// journal `journal`, for the user to run when the database already has what it made.
+fn record_as_applied(
+    step: &PreparedStep,
+    journal: &str,
+    index: usize,
+    failed: &Statement,
+) -> String {
+    format!(
+        "INSERT INTO {journal} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {}, {}, {})",
+        render::quote_literal(&step.revision),
+        render::quote_literal(direction_name(step.direction)),
+        index,
+        failed.line,
+        render::quote_literal(&render::Journal::hash(&failed.sql)),
+    )
 }
 
 /// How far a step outside a transaction got before it failed.
@@ -1801,6 +1842,9 @@ struct Applied {
     unrecorded: usize,
     /// The journal's table, where the run keeps one.
     journal: Option<String>,
+    /// Whether the journal's table was there when the run started (an earlier run
+    /// made it).
+    journal_found: bool,
 }
 
 /// Says what a failure left behind, so the user knows where the database stands.
@@ -1819,7 +1863,16 @@ fn failure_outcome(
     // revision's fault.
     let nothing_of_its_own = (step.transactional && transactional_ddl)
         || (!transactional_ddl && applied.before == 0 && applied.resumed == 0);
-    let predates = predates_its_migrations(step, done, kind, nothing_of_its_own);
+    let record_it = match (&applied.journal, statement) {
+        (Some(journal), Some(failed))
+            if applied.journal_found && !(step.transactional && transactional_ddl) =>
+        {
+            Some(record_as_applied(step, journal, applied.before, failed))
+        }
+        _ => None,
+    };
+    let predates =
+        predates_its_migrations(step, done, kind, nothing_of_its_own, record_it.as_deref());
     let advice = predates.as_deref().unwrap_or(kind.advice());
     let at = |revs: &[String]| {
         if revs.is_empty() {
@@ -1884,12 +1937,8 @@ fn failure_outcome(
                 )
             } else {
                 format!(
-                    "; an earlier run may have applied this statement and stopped before recording it: if the database has what it makes, make the statement idempotent (IF NOT EXISTS) or record it as applied, then run the command again; to record it: INSERT INTO {journal} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {}, {}, {})",
-                    render::quote_literal(&step.revision),
-                    render::quote_literal(direction_name(step.direction)),
-                    applied.before,
-                    failed.line,
-                    render::quote_literal(&render::Journal::hash(&failed.sql)),
+                    "; an earlier run may have applied this statement and stopped before recording it: if the database has what it makes, make the statement idempotent (IF NOT EXISTS) or record it as applied, then run the command again; to record it: {}",
+                    record_as_applied(step, journal, applied.before, failed),
                 )
             }
         } else {

@@ -380,6 +380,76 @@ fn a_journal_row_refused_beside_is_written_by_the_working_session_on_mariadb() {
     );
 }
 
+/// The lock's session cannot write the first statement's journal row, and the
+/// working connection is cut as it writes the row instead: the first statement and
+/// the one that ran beside the row are applied and neither is recorded. The message
+/// says so (never that the journal records them), and the re-run, which resumes at
+/// the first statement, says an earlier run may have applied it.
+#[test]
+fn a_journal_row_lost_with_the_working_connection_is_not_said_recorded_on_mariadb() {
+    use aludel_testkit::faults::{Relay, RelayMode};
+    let db = aludel_testkit::MysqlDatabase::create();
+    let lock = crate::mysql_run_lock_name(&db);
+    db.execute(&journal_table(On::Mariadb));
+    db.execute(&format!(
+        "CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW \
+         IF IS_USED_LOCK('{lock}') = CONNECTION_ID() THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'not from the lock session'; END IF"
+    ));
+    // The first row's INSERT is the lock session's (refused); the second, the working
+    // session's in its place, is cut before the server sees it.
+    let relay = Relay::to_test_mysql(RelayMode::CutBefore(
+        "INSERT INTO `aludel_version_journal`",
+        2,
+    ));
+    let p = aludel_testkit::TestProject::new(BIN, Some(&relay.mysql_url(db.name())), "");
+    p.write_rev(&On::Mariadb.five("CREATE TABLE t3 (id int);"));
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
+    let tables = |db: &aludel_testkit::MysqlDatabase| -> Vec<String> {
+        db.tables()
+            .into_iter()
+            .filter(|t| !t.starts_with("aludel_version"))
+            .collect()
+    };
+    assert_eq!(tables(&db), ["t1", "t2"]);
+    assert!(
+        db.rows("SELECT statement_index FROM aludel_version_journal")
+            .is_empty()
+    );
+    assert!(db.rows("SELECT version_num FROM aludel_version").is_empty());
+    db.execute("DROP TRIGGER refuse");
+    let direct = aludel_testkit::TestProject::new(BIN, Some(db.url()), "");
+    direct.write_rev(&On::Mariadb.five("CREATE TABLE t3 (id int);"));
+    // The first statement fails as "already exists": the message cannot tell an
+    // earlier run's from a database older than its migrations, and says both.
+    let rerun = direct.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(
+        "journal_row_lost_rerun",
+        without_database_message(&filter(&rerun.stderr, direct.path()))
+    );
+    // Doing what each message says (record the statement the earlier run applied)
+    // finishes the revision: the first, then the one that ran beside its row.
+    let record = |stderr: &str| {
+        let insert = stderr
+            .lines()
+            .find_map(|l| l.find("INSERT INTO").map(|at| l[at..].to_string()))
+            .unwrap_or_else(|| panic!("no INSERT to record the statement: {stderr}"));
+        db.execute(&insert);
+    };
+    record(&rerun.stderr);
+    let second = direct.fails(&["upgrade", "head"]);
+    assert!(
+        second.stderr.contains(
+            "an earlier run may have applied this statement and stopped before recording it"
+        ),
+        "{second}"
+    );
+    record(&second.stderr);
+    direct.ok(&["upgrade", "head"]);
+    assert_eq!(tables(&db), ["t1", "t2", "t3", "t4"]);
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_1"]);
+}
+
 /// A statement applied by an earlier run that stopped before recording it fails as
 /// "already exists" where the re-run resumes: the message says that may be why, and
 /// how to record it.
