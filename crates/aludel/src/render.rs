@@ -126,6 +126,33 @@ impl VersionTable {
     pub fn delete_all(&self) -> String {
         format!("DELETE FROM {}", self.qualified())
     }
+
+    /// A statement that fails unless the table holds exactly the rows `expected`, to
+    /// run after the version-table changes and before their `COMMIT`, in the same
+    /// round trip: the check that nothing else changed the table then costs no round
+    /// trip of its own. MySQL and MariaDB only, where each revision's bookkeeping is a
+    /// transaction of its own after the revision's statements and a round trip is what
+    /// is left to save: a scalar subquery of two rows fails there (error 1242) without a
+    /// stored routine (in a `SELECT`: MariaDB's `DO` lets it pass). `None` elsewhere:
+    /// the rows are read back and compared instead.
+    pub fn guard(&self, expected: &[String]) -> Option<String> {
+        if self.dialect != Dialect::Mysql {
+            return None;
+        }
+        let table = self.qualified();
+        let mut holds = format!("(SELECT COUNT(*) FROM {table}) = {}", expected.len());
+        if !expected.is_empty() {
+            let listed: Vec<String> = expected.iter().map(|r| quote_literal(r)).collect();
+            holds.push_str(&format!(
+                " AND (SELECT COUNT(*) FROM {table} WHERE version_num IN ({})) = {}",
+                listed.join(", "),
+                expected.len()
+            ));
+        }
+        Some(format!(
+            "SELECT (SELECT 1 FROM (SELECT 1 AS n UNION ALL SELECT 2) AS aludel_guard WHERE NOT ({holds}))"
+        ))
+    }
 }
 
 /// The journal beside a version table: which statements of a revision run outside a
@@ -319,6 +346,19 @@ mod tests {
             "DELETE FROM `aludel_version` WHERE version_num = 'a'"
         );
         assert_eq!(begin(Dialect::Mysql), "START TRANSACTION");
+        assert_eq!(
+            my.guard(&["a".into(), "b'c".into()]).as_deref(),
+            Some(
+                "SELECT (SELECT 1 FROM (SELECT 1 AS n UNION ALL SELECT 2) AS aludel_guard WHERE NOT ((SELECT COUNT(*) FROM `aludel_version`) = 2 AND (SELECT COUNT(*) FROM `aludel_version` WHERE version_num IN ('a', 'b''c')) = 2))"
+            )
+        );
+        assert_eq!(
+            my.guard(&[]).as_deref(),
+            Some(
+                "SELECT (SELECT 1 FROM (SELECT 1 AS n UNION ALL SELECT 2) AS aludel_guard WHERE NOT ((SELECT COUNT(*) FROM `aludel_version`) = 0))"
+            )
+        );
+        assert_eq!(pg.guard(&["a".into()]), None);
     }
 
     #[test]

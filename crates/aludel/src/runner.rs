@@ -1280,6 +1280,32 @@ impl Sink for LiveSink<'_> {
         if journaled && self.journal_ready {
             all.push(&forget);
         }
+        // Where the database can check the rows itself, the check and the COMMIT go
+        // with the changes: one round trip in all.
+        if let Some(guard) = self.table.guard(expected) {
+            let at = all.len();
+            all.push(&guard);
+            all.push(render::commit());
+            return match self.driver.execute_all(&all) {
+                Ok(()) => Ok(()),
+                Err(f) => {
+                    let _ = self.driver.execute(render::rollback());
+                    if f.index != at {
+                        return Err(f.error);
+                    }
+                    // The guard failed: say what the table holds (read again, it may
+                    // hold what was expected by now; it did not then).
+                    let rows = self.driver.query_column(&self.table.select())?;
+                    Err(self.check_rows(rows, expected).err().unwrap_or_else(|| {
+                        DbError::aludel(format!(
+                            "the version table {} did not hold what this run expects while it recorded the revision: something other than this run changed it",
+                            self.table.qualified()
+                        ))
+                        .with_kind(crate::driver::DbErrorKind::VersionTableChanged)
+                    }))
+                }
+            };
+        }
         // BEGIN, the changes and the rows they leave in one round trip where the driver
         // can; the rows are checked before the COMMIT.
         let recorded = self
