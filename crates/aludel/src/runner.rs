@@ -1807,8 +1807,8 @@ fn invalid_index_notes(
 ///
 /// Where the revision runs statement by statement and the journal was there before
 /// this run, an earlier run may instead have applied the statement and been stopped
-/// before recording it (`record_it` is the SQL that records it): the same state,
-/// which only the user can tell apart, so the message gives both ways out.
+/// before recording it (`record_it` says how to record it): the same state, which
+/// only the user can tell apart, so the message gives both ways out.
 fn predates_its_migrations(
     step: &PreparedStep,
     done: &[&PreparedStep],
@@ -1832,7 +1832,7 @@ fn predates_its_migrations(
                 rev = step.revision
             ),
             Some(record_it) => format!(
-                "but the version table records no revision, and the database already holds something revision {rev} creates: either the database predates its migrations (built by hand, from a dump, or by another tool), or an earlier run, which made the journal, applied this statement and was stopped before recording it.\n  Do not change the revision. If the database holds only what this statement makes of {rev}, record the statement as applied, then run the command again: {record_it}\n  If it predates its migrations, record the revisions whose changes it already has, without running them: `aludel stamp REV` with the newest of them (`aludel stamp {rev}` if it holds everything {rev} creates and nothing of the later revisions; `aludel history` lists them in order), then run `aludel upgrade head`",
+                "but the version table records no revision, and the database already holds something revision {rev} creates: either the database predates its migrations (built by hand, from a dump, or by another tool), or an earlier run, which made the journal, applied this statement and was stopped before recording it.\n  Do not change the revision. If the database holds only what this statement makes of {rev}, {record_it}\n  If it predates its migrations, record the revisions whose changes it already has, without running them: `aludel stamp REV` with the newest of them (`aludel stamp {rev}` if it holds everything {rev} creates and nothing of the later revisions; `aludel history` lists them in order), then run `aludel upgrade head`",
                 rev = step.revision
             ),
         })
@@ -1889,11 +1889,24 @@ fn failure_outcome(
     // revision's fault.
     let nothing_of_its_own = (step.transactional && transactional_ddl)
         || (!transactional_ddl && applied.before == 0 && applied.resumed == 0);
+    // What records the failed statement as an earlier run's, should one have applied
+    // it: the journal row, or for a revision's last statement (which the version table
+    // records) the revision itself.
     let record_it = match (&applied.journal, statement) {
         (Some(journal), Some(failed))
             if applied.journal_found && !(step.transactional && transactional_ddl) =>
         {
-            Some(record_as_applied(step, journal, applied.before, failed))
+            Some(if applied.before + 1 == step.statements.len() {
+                format!(
+                    "the revision is complete: record it with `aludel stamp {}`",
+                    step.revision
+                )
+            } else {
+                format!(
+                    "record the statement as applied, then run the command again: {}",
+                    record_as_applied(step, journal, applied.before, failed)
+                )
+            })
         }
         _ => None,
     };

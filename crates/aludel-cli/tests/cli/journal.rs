@@ -450,6 +450,33 @@ fn a_journal_row_lost_with_the_working_connection_is_not_said_recorded_on_mariad
     assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_1"]);
 }
 
+/// The same doubt over a revision of one statement, which the version table alone
+/// records: the way out for an earlier run's statement is to stamp the revision (a
+/// journal row for a revision's last statement would be refused by the re-run).
+#[test]
+fn an_earlier_runs_only_statement_is_recorded_by_stamping_on_mariadb() {
+    let p = On::Mariadb.project();
+    p.db().execute(&journal_table(On::Mariadb));
+    p.db().execute("CREATE TABLE t1 (id int)");
+    p.write_rev(&Rev::new("rev_1", &[], "one").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
+    let failed = p.fails(&["upgrade", "head"]);
+    assert!(
+        failed.stderr.contains(
+            "or an earlier run, which made the journal, applied this statement and was stopped before recording it"
+        ),
+        "{failed}"
+    );
+    assert!(
+        failed.stderr.contains(
+            "If the database holds only what this statement makes of rev_1, the revision is complete: record it with `aludel stamp rev_1`"
+        ),
+        "{failed}"
+    );
+    assert!(!failed.stderr.contains("INSERT INTO"), "{failed}");
+    p.ok(&["stamp", "rev_1"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+}
+
 /// A statement applied by an earlier run that stopped before recording it fails as
 /// "already exists" where the re-run resumes: the message says that may be why, and
 /// how to record it.
