@@ -21,9 +21,12 @@
 //!
 //! Every figure is a median over the runs; ratios are medians of per-run ratios. On
 //! the machines measured here, whichever side runs first after the databases are
-//! recreated is often seconds slower (PostgreSQL waits on `fsync` of the new files), so
-//! the order alternates and the default of 6 runs keeps both orders equally often. Peak
-//! memory is the largest resident set of any aludel process measured.
+//! recreated is often seconds slower (PostgreSQL waits on `fsync` of the new files;
+//! ext4 without a journal passes over the inodes the last drop freed), so the order
+//! alternates and the default of 6 runs keeps both orders equally often. The ratios
+//! are also given by order and order-balanced (see `by_order`): that last figure is the
+//! one compared with a target. Peak memory is the largest resident set of any aludel
+//! process measured.
 //!
 //! PostgreSQL comes from `ALUDEL_BENCH_POSTGRES_URL` (default
 //! `postgresql://postgres@127.0.0.1:5432/postgres`); `psql` must be on PATH. The
@@ -463,14 +466,41 @@ fn up_and_down(
             column.push(value);
         }
     }
+    let (up_ratios, down_ratios) = (columns[2].clone(), columns[5].clone());
     let [bu, au, ru, bd, ad, rd] = columns.map(median);
+    println!("median | {bu:.2} s | {au:.2} s | {ru:.3} | {bd:.2} s | {ad:.2} s | {rd:.3}");
     let target = |t: Option<&str>| t.map(|t| format!(" (target <= {t})")).unwrap_or_default();
+    let (up, down) = (by_order(&up_ratios), by_order(&down_ratios));
     println!(
-        "median | {bu:.2} s | {au:.2} s | {ru:.3}{} | {bd:.2} s | {ad:.2} s | {rd:.3}{}",
+        "by order: {baseline} first {:.3} up, {:.3} down; aludel first {:.3} up, {:.3} down",
+        up.0, down.0, up.1, down.1
+    );
+    println!(
+        "order-balanced ratio (each pair of runs, one of each order, as their geometric mean; the median over pairs): {:.3} up{}, {:.3} down{}",
+        up.2,
         target(targets.0),
+        down.2,
         target(targets.1)
     );
     Ok(())
+}
+
+/// Per-run ratios taken apart by which side ran first (even-numbered runs from 0:
+/// the baseline), as `(median baseline first, median aludel first, order-balanced)`.
+/// Whichever side runs first after the databases are recreated pays for what the
+/// last drop left (on a file system that passes over recently freed inodes, several
+/// percent): the per-run ratios fall into two groups, and their plain median lands
+/// in either one by chance. Each pair of neighbouring runs holds one run of each
+/// order; the geometric mean of its two ratios cancels that cost, and the median over
+/// pairs is the figure compared with a target.
+fn by_order(ratios: &[f64]) -> (f64, f64, f64) {
+    let first: Vec<f64> = ratios.iter().copied().step_by(2).collect();
+    let second: Vec<f64> = ratios.iter().copied().skip(1).step_by(2).collect();
+    let balanced: Vec<f64> = ratios
+        .chunks_exact(2)
+        .map(|pair| (pair[0] * pair[1]).sqrt())
+        .collect();
+    (median(first), median(second), median(balanced))
 }
 
 fn bench_queries(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
