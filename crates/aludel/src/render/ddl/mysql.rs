@@ -650,9 +650,10 @@ fn labels(list: &str) -> Option<Vec<String>> {
 }
 
 /// Whether a column that had collation `from` holds every character it held with
-/// collation `to` (`None` where not known, taken as unchanged): the same character set, or one that holds more
-/// (every Unicode character, or every character of the Basic Multilingual Plane that
-/// the old one could hold). The character set is the collation's first word.
+/// collation `to` (`None` where not known, taken as unchanged): the same character
+/// set, or one that holds more (every Unicode character, or every character of the
+/// Basic Multilingual Plane that the old one could hold). The character set is the
+/// collation's first word.
 fn holds_characters(from: Option<&str>, to: Option<&str>) -> bool {
     let (Some(from), Some(to)) = (from, to) else {
         return true;

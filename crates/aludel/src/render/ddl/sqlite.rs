@@ -256,4 +256,51 @@ mod value_tests {
             assert_eq!(affinity(declared), expected, "{declared}");
         }
     }
+
+    /// SQLite itself says which affinity a declared type has, by how a column of it
+    /// stores the text `'12'` and the integer `12` (INTEGER and NUMERIC store alike).
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn affinity_agrees_with_sqlite_itself() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        let stored = |declared: &str| -> (String, String) {
+            db.execute_batch(&format!(
+                "DROP TABLE IF EXISTS t; CREATE TABLE t (c {declared}); INSERT INTO t VALUES ('12'), (12);"
+            ))
+            .unwrap();
+            let types: Vec<String> = db
+                .prepare("SELECT typeof(c) FROM t ORDER BY rowid")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            (types[0].clone(), types[1].clone())
+        };
+        for declared in [
+            "integer",
+            "bigint",
+            "varchar(20)",
+            "CHARINT",
+            "text",
+            "clob",
+            "blob",
+            "",
+            "double precision",
+            "real",
+            "floating point",
+            "numeric(10,2)",
+            "boolean",
+            "date",
+        ] {
+            let expected = match affinity(declared) {
+                Affinity::Integer | Affinity::Numeric => ("integer", "integer"),
+                Affinity::Real => ("real", "real"),
+                Affinity::Text => ("text", "text"),
+                Affinity::Blob => ("text", "integer"),
+            };
+            let (text, integer) = stored(declared);
+            assert_eq!((text.as_str(), integer.as_str()), expected, "{declared:?}");
+        }
+    }
 }
