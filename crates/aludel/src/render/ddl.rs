@@ -103,7 +103,8 @@ pub fn render_ops(
 /// Whether running `op` on `dialect` may lose values that a downgrade cannot bring
 /// back: a dropped table or column, or a column changed into one that cannot hold
 /// every value it held as the database converts them (a narrower type; on MySQL also
-/// a character set with fewer characters). Each database's own rules decide, given
+/// a character set with fewer characters, the column's own or, for a column that
+/// names none, its table's new default). Each database's own rules decide, given
 /// the catalog the op leaves (`after`).
 fn loses_data(dialect: Dialect, op: &Op, after: &Catalog) -> bool {
     match op {
@@ -113,6 +114,10 @@ fn loses_data(dialect: Dialect, op: &Op, after: &Catalog) -> bool {
             Dialect::Sqlite => sqlite::keeps_values(from, to),
             Dialect::Mysql => mysql::keeps_values(from, to, after, table),
         },
+        // Only MySQL's table options change values: a new default collation.
+        Op::SetTableOptions { table, from, to } => {
+            dialect == Dialect::Mysql && !mysql::options_keep_values(from, to, after, table)
+        }
         _ => false,
     }
 }

@@ -509,9 +509,12 @@ fn is_text(data_type: &str) -> bool {
 /// MySQL or MariaDB print them: `int(11)`, `bigint unsigned`, `varchar(100)`): a
 /// wider integer of a sign that holds the old range, a longer string, a text type that
 /// holds the old length in any character set (4 bytes a character), more integer
-/// digits and scale, a finer time, an `ENUM` or `SET` that keeps every label; and a
-/// character set that holds every character of the old one. Anything else may lose
-/// or change values (`MODIFY COLUMN` truncates, or fails, in strict mode). A column
+/// digits and scale, a finer time, an `ENUM` or `SET` that keeps every label (a `SET`
+/// whose labels move reads its members in the new order: kept), a `VARBINARY` at
+/// least as long as a `BINARY`; and a character set that holds every character of the
+/// old one. Anything else may lose or change values (`MODIFY COLUMN` truncates, or
+/// fails, in strict mode; a longer `BINARY` pads with more zero bytes). The server
+/// itself checks these rules (`server_tests`). A column
 /// without a collation of its own has its table's, else its database's (from
 /// `after`, the catalog with the change made).
 pub(super) fn keeps_values(from: &Column, to: &Column, after: &Catalog, table: &QName) -> bool {
@@ -528,15 +531,45 @@ pub(super) fn keeps_values(from: &Column, to: &Column, after: &Catalog, table: &
         )
 }
 
+/// Whether changing a table's options from `from` to `to` keeps every value: a new
+/// default collation declares again the text columns that name none of their own
+/// (as `my_table_options` writes it), and its character set must hold every
+/// character of the old one (`after` is the catalog with the change made).
+pub(super) fn options_keep_values(
+    from: &BTreeMap<String, String>,
+    to: &BTreeMap<String, String>,
+    after: &Catalog,
+    table: &QName,
+) -> bool {
+    if from.get("COLLATE") == to.get("COLLATE") {
+        return true;
+    }
+    let schema = after.schemas.get(&table.schema);
+    let database = schema.and_then(|s| s.collation.as_deref());
+    let declared_again = schema
+        .and_then(|s| s.tables.get(&table.name))
+        .is_some_and(|t| {
+            t.columns
+                .iter()
+                .any(|c| c.collation.is_none() && is_text(&c.data_type))
+        });
+    !declared_again
+        || holds_characters(
+            from.get("COLLATE").map(String::as_str).or(database),
+            to.get("COLLATE").map(String::as_str).or(database),
+        )
+}
+
 fn widens(from: &str, to: &str) -> bool {
     if from.eq_ignore_ascii_case(to) {
         return true;
     }
     let lower = |t: &str| t.trim().to_ascii_lowercase();
     let (from, to) = (lower(from), lower(to));
-    // `ENUM` and `SET` convert by label: appended or inserted labels keep every value.
-    for kind in ["enum(", "set("] {
-        if let (Some(f), Some(t)) = (from.strip_prefix(kind), to.strip_prefix(kind)) {
+    // `ENUM` and `SET` convert by label: appended or inserted labels keep every value,
+    // and an `ENUM`'s one label is a `SET` of it.
+    for (from_kind, to_kind) in [("enum(", "enum("), ("set(", "set("), ("enum(", "set(")] {
+        if let (Some(f), Some(t)) = (from.strip_prefix(from_kind), to.strip_prefix(to_kind)) {
             return match (labels(f), labels(t)) {
                 (Some(f), Some(t)) => f.iter().all(|l| t.contains(l)),
                 _ => false,
@@ -592,7 +625,10 @@ fn widens(from: &str, to: &str) -> bool {
         (f, t) if chars(f) && chars(t) => {
             !(f == "varchar" && t == "char") && length(&targs) >= length(&fargs)
         }
-        (f, t) if bytes(f) && bytes(t) => f == t && length(&targs) >= length(&fargs),
+        // A BINARY is read with the zero bytes it is padded with: a VARBINARY as long
+        // keeps them as read, a longer BINARY pads them further.
+        ("binary", "binary") => length(&targs) == length(&fargs),
+        (f, "varbinary") if bytes(f) => length(&targs) >= length(&fargs),
         (f, t) if chars(f) && text(t) => long(t).is_some_and(|b| b >= 4 * length(&fargs)),
         (f, t) if bytes(f) && t.ends_with("blob") => long(t).is_some_and(|b| b >= length(&fargs)),
         (f, t) if long(f).is_some() && long(t).is_some() => {
@@ -670,6 +706,9 @@ fn holds_characters(from: Option<&str>, to: Option<&str>) -> bool {
 }
 
 #[cfg(test)]
+mod server_tests;
+
+#[cfg(test)]
 mod value_tests {
     use super::{holds_characters, labels, widens};
 
@@ -695,7 +734,9 @@ mod value_tests {
             ("mediumtext", "text", false),
             ("text", "blob", false),
             ("varbinary(10)", "blob", true),
-            ("binary(4)", "varbinary(4)", false),
+            ("binary(4)", "varbinary(4)", true),
+            ("binary(4)", "binary(8)", false),
+            ("varbinary(4)", "binary(4)", false),
             ("decimal(12,2)", "decimal(14,2)", true),
             ("decimal(12,2)", "decimal(14,4)", true),
             ("decimal(12,2)", "decimal(12,4)", false),
@@ -709,7 +750,8 @@ mod value_tests {
             ("enum('a','b')", "enum('a','b','c')", true),
             ("enum('a','b')", "enum('b','c')", false),
             ("set('x','y')", "set('y','x','z')", true),
-            ("enum('a')", "set('a')", false),
+            ("enum('a')", "set('a')", true),
+            ("set('a')", "enum('a')", false),
             ("json", "text", false),
         ] {
             assert_eq!(widens(from, to), keeps, "{from} -> {to}");

@@ -202,10 +202,19 @@ fn sqlite_can_drop(t: &Table, name: &str) -> bool {
 
 /// Whether SQLite keeps every value of column `from` when the table is rebuilt with
 /// `to`: SQLite checks no length or range, and converts a value only by the new
-/// column's type affinity, so the values stay as they are when both types have the
-/// same affinity or the new one has none (`BLOB` or no type).
+/// column's type affinity, so the values stay as they are when both types store
+/// values alike (the same affinity; INTEGER and NUMERIC, which differ only in `CAST`)
+/// or the new one converts nothing (`BLOB` or no type).
 pub(super) fn keeps_values(from: &Column, to: &Column) -> bool {
-    let (a, b) = (affinity(&from.data_type), affinity(&to.data_type));
+    types_keep_values(&from.data_type, &to.data_type)
+}
+
+fn types_keep_values(from: &str, to: &str) -> bool {
+    let stores = |declared: &str| match affinity(declared) {
+        Affinity::Numeric => Affinity::Integer,
+        other => other,
+    };
+    let (a, b) = (stores(from), stores(to));
     a == b || b == Affinity::Blob
 }
 
@@ -236,7 +245,7 @@ fn affinity(declared: &str) -> Affinity {
 
 #[cfg(test)]
 mod value_tests {
-    use super::{Affinity, affinity};
+    use super::{Affinity, affinity, types_keep_values};
 
     #[test]
     fn affinity_follows_sqlites_rules_in_order() {
@@ -302,5 +311,75 @@ mod value_tests {
             let (text, integer) = stored(declared);
             assert_eq!((text.as_str(), integer.as_str()), expected, "{declared:?}");
         }
+    }
+
+    /// SQLite itself says which changes of type keep every value: a column of each
+    /// declared type holds a value of every kind, and the table is rebuilt as aludel
+    /// rebuilds it (a new table of the other type, filled by `INSERT ... SELECT`);
+    /// the change keeps values when each reads back as the same value of the same
+    /// storage class.
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn kept_values_agree_with_sqlite_itself() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        let values = [
+            "12",
+            "'12'",
+            "' 12 '",
+            "1.5",
+            "'1.5'",
+            "12.0",
+            "'12.0'",
+            "9007199254740993",
+            "'9007199254740993'",
+            "'1e3'",
+            "'abc'",
+            "x'00ff'",
+            "NULL",
+        ];
+        let types = [
+            "integer",
+            "bigint",
+            "numeric",
+            "decimal(10,2)",
+            "boolean",
+            "date",
+            "text",
+            "varchar(20)",
+            "clob",
+            "blob",
+            "",
+            "real",
+            "double precision",
+        ];
+        let mut wrong = Vec::new();
+        for from in types {
+            for to in types {
+                db.execute_batch(&format!(
+                    "DROP TABLE IF EXISTS a; DROP TABLE IF EXISTS b; \
+                     CREATE TABLE a (v {from}); CREATE TABLE b (v {to}); \
+                     INSERT INTO a VALUES ({}); INSERT INTO b SELECT v FROM a;",
+                    values.join("), (")
+                ))
+                .unwrap();
+                let changed: i64 = db
+                    .query_row(
+                        "SELECT count(*) FROM a JOIN b ON a.rowid = b.rowid \
+                         WHERE typeof(a.v) <> typeof(b.v) OR quote(a.v) IS NOT quote(b.v)",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                let (sqlite, ours) = (changed == 0, types_keep_values(from, to));
+                if sqlite != ours {
+                    wrong.push(format!(
+                        "{from:?} -> {to:?}: SQLite {} every value, aludel says it {}",
+                        if sqlite { "keeps" } else { "does not keep" },
+                        if ours { "does" } else { "does not" }
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }
