@@ -601,3 +601,86 @@ fn a_half_applied_revision_without_a_matching_downgrade_is_refused_on_mariadb() 
 fn a_half_applied_revision_without_a_matching_downgrade_is_refused_on_sqlite() {
     a_half_applied_revision_without_a_matching_downgrade_is_refused(On::Sqlite);
 }
+
+/// The lock session's journal row reaches the server and commits, but its answer is
+/// lost (the relay closes that connection after forwarding the INSERT): the working
+/// session writes the row in its place, finds it there already (a duplicate key),
+/// and takes it as recorded. The run lock went with that connection, so the run
+/// stops, saying so; nothing it says recorded is missing, and the re-run resumes
+/// after the recorded statements and finishes the revision.
+#[test]
+fn a_journal_row_committed_after_its_answer_was_lost_is_found_recorded_on_mariadb() {
+    use aludel_testkit::faults::{Relay, RelayMode};
+    let db = aludel_testkit::MysqlDatabase::create();
+    db.execute(&journal_table(On::Mariadb));
+    let relay = Relay::to_test_mysql(RelayMode::CutAfter(
+        "INSERT INTO `aludel_version_journal`",
+        1,
+    ));
+    let p = aludel_testkit::TestProject::new(BIN, Some(&relay.mysql_url(db.name())), "");
+    p.write_rev(&On::Mariadb.five("CREATE TABLE t3 (id int);"));
+    let failed = p.fails(&["upgrade", "head"]);
+    let lock = crate::mysql_run_lock_name(&db);
+    let message =
+        without_database_message(&filter(&failed.stderr, p.path())).replace(&lock, "[LOCK]");
+    insta::assert_snapshot!(without_connection_ids(&message));
+    // The first row was sent twice: by the lock session, then by the working one.
+    let first_row = relay
+        .queries()
+        .into_iter()
+        .filter(|q| q.contains("aludel_version_journal") && q.contains("'upgrade', 0, 5,"))
+        .count();
+    assert_eq!(first_row, 2);
+    assert_eq!(
+        db.rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0", "1"]
+    );
+    assert_eq!(
+        db.tables(),
+        ["aludel_version", "aludel_version_journal", "t1", "t2"]
+    );
+    assert!(db.rows("SELECT version_num FROM aludel_version").is_empty());
+    // The server keeps the cut session, and its lock, until its wait_timeout: end
+    // it, as the waiting re-run would say to.
+    if let Some(id) = db.lock_holder(&lock) {
+        db.execute(&format!("KILL {id}"));
+    }
+    let direct = aludel_testkit::TestProject::new(BIN, Some(db.url()), "");
+    direct.write_rev(&On::Mariadb.five("CREATE TABLE t3 (id int);"));
+    direct.ok(&["upgrade", "head"]);
+    assert_eq!(
+        db.tables(),
+        [
+            "aludel_version",
+            "aludel_version_journal",
+            "t1",
+            "t2",
+            "t3",
+            "t4"
+        ]
+    );
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_1"]);
+    assert_eq!(db.rows("SELECT id FROM t1"), ["1"]);
+    assert!(
+        db.rows("SELECT statement_index FROM aludel_version_journal")
+            .is_empty()
+    );
+}
+
+/// `text` with the number after each `connection ` replaced by `[ID]`.
+fn without_connection_ids(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("connection ") {
+        let (before, after) = rest.split_at(at + "connection ".len());
+        out.push_str(before);
+        let digits = after
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after.len());
+        if digits > 0 {
+            out.push_str("[ID]");
+        }
+        rest = &after[digits..];
+    }
+    out + rest
+}
