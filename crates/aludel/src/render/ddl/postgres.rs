@@ -272,45 +272,91 @@ impl Renderer<'_> {
     }
 }
 
-/// Whether PostgreSQL converts every value of column `from` into `to` unchanged: the
-/// same type, a wider integer, a longer or unbounded string, more precision with the
-/// same scale. Anything else may lose or change values.
+/// Whether PostgreSQL converts every value of column `from` into `to` unchanged, as
+/// aludel changes it (`USING column::type`, an explicit cast, which cuts a longer
+/// string rather than failing): the same type, a wider integer, an integer into a
+/// numeric with as many integer digits, a numeric with at least its integer digits
+/// and scale, `real` into `double precision`, a longer or unbounded string (a
+/// `character` is read without its trailing spaces), a finer time or interval, `jsonb`
+/// into `json`. Anything else may lose or change values. The server itself checks
+/// these rules (`server_tests`).
 pub(super) fn keeps_values(from: &Column, to: &Column) -> bool {
     widens(&from.data_type, &to.data_type)
+}
+
+/// A normalised type's name without its modifier and the modifier's numbers
+/// (`timestamp(3) with time zone`: `timestamp with time zone`, `[3]`); `None` for an
+/// array or a modifier that is not numbers.
+fn parts(t: &str) -> Option<(String, Vec<u64>)> {
+    if t.contains('[') {
+        return None;
+    }
+    match (t.find('('), t.find(')')) {
+        (Some(open), Some(close)) if open < close => {
+            let name = format!("{} {}", &t[..open], &t[close + 1..]);
+            let (_, args) = type_parts(&format!("x{}", &t[open..=close]))?;
+            Some((name.split_whitespace().collect::<Vec<_>>().join(" "), args))
+        }
+        _ => Some((t.trim().to_string(), Vec::new())),
+    }
 }
 
 fn widens(from: &str, to: &str) -> bool {
     if from == to {
         return true;
     }
-    let rank = |t: &str| match t {
-        "smallint" => Some(1),
-        "integer" => Some(2),
-        "bigint" => Some(3),
-        _ => None,
-    };
-    if let (Some(a), Some(b)) = (rank(from), rank(to)) {
-        return a <= b;
-    }
-    let (Some((fname, fargs)), Some((tname, targs))) = (type_parts(from), type_parts(to)) else {
+    let (Some((fname, fargs)), Some((tname, targs))) = (parts(from), parts(to)) else {
         return false;
     };
-    let strings = ["character varying", "varchar", "text"];
+    // Decimal digits an integer type needs.
+    let digits = |n: &str| match n {
+        "smallint" => Some(5),
+        "integer" => Some(10),
+        "bigint" => Some(19),
+        _ => None,
+    };
+    // A string's length; `None` is unbounded (`character` alone is `character(1)`).
+    let length = |n: &str, args: &[u64]| match (n, args.first()) {
+        ("character", None) => Some(1),
+        (_, first) => first.copied(),
+    };
+    let holds = |from: Option<u64>, to: Option<u64>| match (from, to) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(f), Some(t)) => t >= f,
+    };
+    // A time's fractional digits (6 when none is given).
+    let precision = |args: &[u64]| args.first().copied().unwrap_or(6);
     match (fname.as_str(), tname.as_str()) {
-        (f, "text") if strings.contains(&f) => true,
-        (f, t) if f == t && (f == "character varying" || f == "varchar") => {
-            // No length is unbounded.
-            targs.is_empty() || fargs.first().is_some_and(|a| targs[0] >= *a)
-        }
-        ("numeric", "numeric") => match (fargs.as_slice(), targs.as_slice()) {
-            (_, []) => true,
-            ([fp, fs], [tp, ts]) => fs == ts && tp >= fp,
-            ([fp], [tp]) => tp >= fp,
-            _ => false,
+        (f, t) if digits(f).is_some() && digits(t).is_some() => digits(f) <= digits(t),
+        (f, "numeric") if digits(f).is_some() => match targs[..] {
+            [] => true,
+            [p] => Some(p) >= digits(f),
+            [p, s, ..] => Some(p.saturating_sub(s)) >= digits(f),
         },
+        ("numeric", "numeric") => match (&fargs[..], &targs[..]) {
+            (_, []) => true,
+            ([], _) => false,
+            (f, t) => {
+                let ps = |a: &[u64]| (a[0], a.get(1).copied().unwrap_or(0));
+                let ((fp, fs), (tp, ts)) = (ps(f), ps(t));
+                ts >= fs && tp.saturating_sub(ts) >= fp.saturating_sub(fs)
+            }
+        },
+        ("real", "double precision") => true,
+        ("character varying" | "character" | "text", "text") => true,
+        ("character varying" | "character" | "text", "character varying")
+        | ("character", "character") => holds(length(&fname, &fargs), length(&tname, &targs)),
+        (f, t) if f == t && (f.starts_with("time") || f == "interval") => {
+            precision(&targs) >= precision(&fargs)
+        }
+        ("jsonb", "json") => true,
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod server_tests;
 
 #[cfg(test)]
 mod value_tests {
@@ -328,7 +374,28 @@ mod value_tests {
             ("text", "integer", false),
             ("numeric(10,2)", "numeric(12,2)", true),
             ("numeric(12,2)", "numeric(12,3)", false),
+            ("numeric(12,2)", "numeric(14,4)", true),
             ("numeric(12,2)", "numeric", true),
+            ("integer", "numeric(10,0)", true),
+            ("integer", "numeric(11,2)", false),
+            ("character(10)", "character varying(10)", true),
+            ("character varying(10)", "character(10)", false),
+            (
+                "timestamp(3) without time zone",
+                "timestamp without time zone",
+                true,
+            ),
+            (
+                "timestamp without time zone",
+                "timestamp(3) without time zone",
+                false,
+            ),
+            (
+                "timestamp without time zone",
+                "timestamp with time zone",
+                false,
+            ),
+            ("integer[]", "bigint[]", false),
         ] {
             assert_eq!(widens(from, to), keeps, "{from} -> {to}");
         }
