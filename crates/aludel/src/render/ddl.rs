@@ -122,6 +122,17 @@ fn loses_data(dialect: Dialect, op: &Op, after: &Catalog) -> bool {
     }
 }
 
+/// How a test that asks a database which changes keep values reports a change on
+/// which the database (`it`, keeping them or not) and aludel (`ours`) disagree.
+#[cfg(test)]
+fn disagreement(change: &str, database: &str, it: bool, ours: bool) -> String {
+    format!(
+        "{change}: {database} {} every value, aludel says it {}",
+        if it { "keeps" } else { "does not keep" },
+        if ours { "does" } else { "does not" }
+    )
+}
+
 /// A type as `name(numbers)`: its lower-case name and the numbers in its
 /// parentheses (none without them); `None` when they are not all numbers.
 fn type_parts(t: &str) -> Option<(String, Vec<u64>)> {

@@ -372,11 +372,8 @@ mod value_tests {
                     .unwrap();
                 let (sqlite, ours) = (changed == 0, types_keep_values(from, to));
                 if sqlite != ours {
-                    wrong.push(format!(
-                        "{from:?} -> {to:?}: SQLite {} every value, aludel says it {}",
-                        if sqlite { "keeps" } else { "does not keep" },
-                        if ours { "does" } else { "does not" }
-                    ));
+                    let change = format!("{from:?} -> {to:?}");
+                    wrong.push(super::super::disagreement(&change, "SQLite", sqlite, ours));
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! on (MariaDB, or MySQL with `ALUDEL_TEST_MYSQL_URL`).
 
 use super::{holds_characters, labels, widens};
+use crate::render::ddl::disagreement;
 use crate::render::ddl::type_parts;
 use aludel_testkit::MysqlDatabase;
 use aludel_testkit::mysql::prelude::Queryable;
@@ -271,10 +272,11 @@ fn widening_agrees_with_the_server() {
         let excused = (server && !ours && listed(MARKED_THOUGH_KEPT))
             || (!server && ours && listed(KEPT_THOUGH_READ_OTHERWISE));
         if ours != server && !excused {
-            wrong.push(format!(
-                "{from} -> {to}: the server {} every value, aludel says it {}",
-                if server { "keeps" } else { "does not keep" },
-                if ours { "does" } else { "does not" }
+            wrong.push(disagreement(
+                &format!("{from} -> {to}"),
+                "the server",
+                server,
+                ours,
             ));
         }
     }
@@ -300,11 +302,8 @@ fn character_sets_agree_with_the_server() {
             let server = server_keeps(&mut conn, &column(from), &column(to), &values, false);
             let ours = holds_characters(Some(from), Some(to));
             if ours != server {
-                wrong.push(format!(
-                    "{from} -> {to}: the server {} every character, aludel says it {}",
-                    if server { "keeps" } else { "does not keep" },
-                    if ours { "does" } else { "does not" }
-                ));
+                let change = format!("{from} -> {to}");
+                wrong.push(disagreement(&change, "the server", server, ours));
             }
         }
     }

@@ -4,6 +4,7 @@
 //! with a copy made before. [`widens`] must agree.
 
 use super::{parts, widens};
+use crate::render::ddl::disagreement;
 use aludel_testkit::PgDatabase;
 
 /// Changes marked as losing data although the server keeps every value as it reads
@@ -198,10 +199,11 @@ fn widening_agrees_with_the_server() {
                 .iter()
                 .any(|(f, t, _)| (*f, *t) == (from, to));
         if ours != server && !excused {
-            wrong.push(format!(
-                "{from} -> {to}: the server {} every value, aludel says it {}",
-                if server { "keeps" } else { "does not keep" },
-                if ours { "does" } else { "does not" }
+            wrong.push(disagreement(
+                &format!("{from} -> {to}"),
+                "the server",
+                server,
+                ours,
             ));
         }
     }
