@@ -66,7 +66,8 @@ pub fn render_ops(
     // Tables created by this list so far (SQLite writes their foreign keys inline).
     let mut created = std::collections::BTreeSet::new();
     // Ops written into an earlier op's statement (MySQL: a key taking over from the one
-    // a foreign key rests on), by position.
+    // a foreign key rests on; SQLite: a change in the same rebuild of a table), by
+    // position.
     let mut taken_over = std::collections::BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         if let Op::CreateTable(n, _) = op {
@@ -76,13 +77,11 @@ pub fn render_ops(
         // whole catalog per op would make long lists quadratic.
         let before = op.table().and_then(|t| table_in(&state, t));
         op.apply(&mut state);
-        let rest = &ops[i + 1..];
         let (statements, notes, rebuilt) = match dialect {
             Dialect::Postgres => (r.postgres(op)?, r.postgres_notes(op), None),
             Dialect::Sqlite => {
-                let (statements, rebuilt) =
-                    r.sqlite(op, before.as_ref(), &state, rest, &created)?;
-                (statements, Vec::new(), rebuilt)
+                let o = r.sqlite(i, ops, before.as_ref(), &state, &created, &mut taken_over)?;
+                (o.statements, o.notes, o.rebuilt)
             }
             Dialect::Mysql => {
                 let (statements, notes) = r.mysql(i, ops, &state, &mut taken_over)?;

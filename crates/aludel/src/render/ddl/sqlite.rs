@@ -6,16 +6,105 @@ use crate::diff::mentions;
 use crate::ops::{Op, QName, column_changes};
 use crate::schema::{Catalog, Column, ForeignKey, Table};
 use crate::url::Dialect;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The SQL of one op on SQLite.
+pub(super) struct SqliteOp {
+    pub(super) statements: Vec<String>,
+    /// The table it rebuilds, if it does.
+    pub(super) rebuilt: Option<QName>,
+    pub(super) notes: Vec<String>,
+}
 
 impl Renderer<'_> {
+    /// The SQL of `ops[i]` on SQLite: `before` is its table before it, `after` the
+    /// catalog once it is applied, `created` the tables made earlier in the list. The
+    /// ops that follow it and each rebuild the same table are written into its one
+    /// rebuild, of the table as the last of them leaves it (a rebuild copies every
+    /// row): `taken_over` holds them by position, with this op's description.
     pub(super) fn sqlite(
+        &self,
+        i: usize,
+        ops: &[Op],
+        before: Option<&Table>,
+        after: &Catalog,
+        created: &BTreeSet<QName>,
+        taken_over: &mut BTreeMap<usize, String>,
+    ) -> Result<SqliteOp, DdlError> {
+        let op = &ops[i];
+        if let Some(with) = taken_over.remove(&i) {
+            return Ok(SqliteOp {
+                statements: Vec::new(),
+                rebuilt: None,
+                notes: vec![format!(
+                    "written above, in one rebuild of the table with \"{with}\""
+                )],
+            });
+        }
+        let rest = &ops[i + 1..];
+        if let Some(statements) = self.sqlite_in_place(op, before, rest, created)? {
+            return Ok(SqliteOp {
+                statements,
+                rebuilt: None,
+                notes: Vec::new(),
+            });
+        }
+        let unsupported = |what: &str| DdlError {
+            dialect: Dialect::Sqlite,
+            what: what.into(),
+            op: op.to_string(),
+        };
+        let Some(t) = op.table() else {
+            return Err(unsupported("such a change"));
+        };
+        let (Some(old), Some(mut new)) = (before, table_in(after, t)) else {
+            return Err(unsupported("such a change to a table it does not know"));
+        };
+        // The table alone, for the later ops to apply to.
+        let mut alone = Catalog::default();
+        alone
+            .schemas
+            .entry(t.schema.clone())
+            .or_default()
+            .tables
+            .insert(t.name.clone(), new.clone());
+        let mut later_ones = 0;
+        for (k, later) in rest.iter().enumerate() {
+            let in_place = self.sqlite_in_place(later, Some(&new), &rest[k + 1..], created);
+            if later.table() != Some(t) || !matches!(in_place, Ok(None)) {
+                break;
+            }
+            later.apply(&mut alone);
+            let Some(next) = table_in(&alone, t) else {
+                break;
+            };
+            new = next;
+            taken_over.insert(i + 1 + k, op.to_string());
+            later_ones += 1;
+        }
+        let notes = match later_ones {
+            0 => Vec::new(),
+            1 => vec!["the table is rebuilt once, with the next change below".to_string()],
+            n => vec![format!(
+                "the table is rebuilt once, with the next {n} changes below"
+            )],
+        };
+        Ok(SqliteOp {
+            statements: self.sqlite_rebuild(t, old, &new),
+            rebuilt: Some(t.clone()),
+            notes,
+        })
+    }
+
+    /// The statements of `op` where SQLite makes it without rebuilding its table;
+    /// `None` where it must rebuild it.
+    fn sqlite_in_place(
         &self,
         op: &Op,
         before: Option<&Table>,
-        after: &Catalog,
         rest: &[Op],
-        created: &std::collections::BTreeSet<QName>,
-    ) -> Result<(Vec<String>, Option<QName>), DdlError> {
+        created: &BTreeSet<QName>,
+    ) -> Result<Option<Vec<String>>, DdlError> {
         let unsupported = |what: &str| DdlError {
             dialect: Dialect::Sqlite,
             what: what.into(),
@@ -80,17 +169,9 @@ impl Renderer<'_> {
             )],
             Op::DropView(n, _) => vec![format!("DROP VIEW {}", self.qname(n))],
             // Everything else on an existing table: SQLite's rebuild.
-            _ => {
-                let Some(t) = op.table() else {
-                    return Err(unsupported("such a change"));
-                };
-                let (Some(old), Some(new)) = (before, table_in(after, t)) else {
-                    return Err(unsupported("such a change to a table it does not know"));
-                };
-                return Ok((self.sqlite_rebuild(t, old, &new), Some(t.clone())));
-            }
+            _ => return Ok(None),
         };
-        Ok((statements, None))
+        Ok(Some(statements))
     }
 
     /// SQLite's rebuild for changes `ALTER TABLE` cannot make: the rows are set aside

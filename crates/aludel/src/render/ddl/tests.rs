@@ -370,6 +370,55 @@ SELECT id FROM orders WHERE total > 100;
     assert!(down[2].statements[3].starts_with("CREATE TABLE orders ("));
 }
 
+/// Changes of one table that each need a rebuild, one after the other, are one
+/// rebuild (the rows are copied once) into the table as the last leaves it.
+#[test]
+fn sqlite_rebuilds_a_table_once_for_a_run_of_changes() {
+    let from = catalog("main", shop(Dialect::Sqlite));
+    let mut s = shop(Dialect::Sqlite);
+    let orders = s.tables.get_mut("orders").unwrap();
+    orders.columns[1].nullable = true;
+    orders.columns[2].data_type = "real".into();
+    let to = catalog("main", s);
+    let d = diff(&from, &to, &Renames::default());
+    let up = render_ops(Dialect::Sqlite, "main", &from, &d.ops).unwrap();
+    let copies = |rendered: &[RenderedOp]| {
+        rendered
+            .iter()
+            .flat_map(|r| &r.statements)
+            .filter(|st| st.starts_with("CREATE TABLE _aludel_old_orders"))
+            .count()
+    };
+    assert_eq!(copies(&up), 1, "{}", sql(&up));
+    let first = up
+        .iter()
+        .position(|r| !r.statements.is_empty() && r.rebuilt.is_some())
+        .unwrap();
+    assert_eq!(
+        up[first].notes,
+        ["the table is rebuilt once, with the next change below"]
+    );
+    let made = up[first]
+        .statements
+        .iter()
+        .find(|st| st.starts_with("CREATE TABLE orders"))
+        .unwrap();
+    assert!(
+        made.contains("customer_id integer,") && made.contains("total real"),
+        "{made}"
+    );
+    assert!(up[first + 1].statements.is_empty());
+    assert_eq!(
+        up[first + 1].notes,
+        [format!(
+            "written above, in one rebuild of the table with \"{}\"",
+            up[first].description
+        )]
+    );
+    let down = render_ops(Dialect::Sqlite, "main", &to, &d.inverse()).unwrap();
+    assert_eq!(copies(&down), 1, "{}", sql(&down));
+}
+
 /// A rebuild of a table that others point to keeps their rows valid and leaves the
 /// views that read it working: run for real, with foreign keys enforced.
 #[cfg(feature = "sqlite")]
