@@ -16,6 +16,31 @@ pub(crate) struct Folder {
     path: PathBuf,
     #[cfg(unix)]
     fd: rustix::fd::OwnedFd,
+    /// Whether a read of one of its files that returns less than was asked has reached
+    /// the file's end, so that no second read is needed to see it: see [`read_to_end`].
+    short_read_is_end: bool,
+}
+
+/// Whether the folder `fd` is on a local file system whose reads of a regular file
+/// return less than was asked only at the file's end (Linux's page-cache reads loop
+/// until then): ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, F2FS. Not a network or FUSE
+/// file system, whose reads may stop short anywhere.
+#[cfg(target_os = "linux")]
+fn short_read_is_end(fd: &rustix::fd::OwnedFd) -> bool {
+    const LOCAL: [u64; 7] = [
+        0xEF53,      // ext2, ext3, ext4
+        0x5846_5342, // XFS
+        0x9123_683E, // Btrfs
+        0x0102_1994, // tmpfs
+        0x794C_7630, // overlayfs
+        0xF2F5_2010, // F2FS
+        0x2FC1_2FC1, // ZFS
+    ];
+    rustix::fs::fstatfs(fd).is_ok_and(|st| {
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        let kind = st.f_type as i64 as u64 & 0xFFFF_FFFF;
+        LOCAL.contains(&kind)
+    })
 }
 
 /// The name of one file in a [`Folder`], in the form its system calls take.
@@ -83,9 +108,14 @@ impl Folder {
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
             )?;
+            #[cfg(target_os = "linux")]
+            let short_read_is_end = short_read_is_end(&fd);
+            #[cfg(not(target_os = "linux"))]
+            let short_read_is_end = false;
             Ok(Folder {
                 path: path.to_path_buf(),
                 fd,
+                short_read_is_end,
             })
         }
         #[cfg(not(unix))]
@@ -95,6 +125,7 @@ impl Folder {
             }
             Ok(Folder {
                 path: path.to_path_buf(),
+                short_read_is_end: false,
             })
         }
     }
@@ -213,7 +244,7 @@ impl Folder {
         };
         #[cfg(not(unix))]
         let mut file = std::fs::File::open(self.join(name))?;
-        read_to_end(&mut file, buf)
+        read_to_end(&mut file, buf, self.short_read_is_end)
     }
 
     /// The stamp of the file `name` (following symlinks), or `None` where it cannot be
@@ -278,8 +309,15 @@ fn to_i64<T: TryInto<i64>>(v: T) -> i64 {
     v.try_into().unwrap_or(-1)
 }
 
-/// Reads `file` to its end into `buf`, which is reused between files.
-fn read_to_end(file: &mut std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize> {
+/// Reads `file` to its end into `buf`, which is reused between files. Where
+/// `short_read_is_end`, a read that fills less than the room it was given has reached
+/// the end: the read that would return nothing to say so is not made (a quarter of
+/// the system calls of reading thousands of small files).
+fn read_to_end(
+    file: &mut std::fs::File,
+    buf: &mut Vec<u8>,
+    short_read_is_end: bool,
+) -> io::Result<usize> {
     use std::io::Read;
     if buf.len() < 8192 {
         buf.resize(8192, 0);
@@ -291,9 +329,42 @@ fn read_to_end(file: &mut std::fs::File, buf: &mut Vec<u8>) -> io::Result<usize>
         }
         match file.read(&mut buf[len..]) {
             Ok(0) => return Ok(len),
+            Ok(n) if short_read_is_end && len + n < buf.len() => return Ok(len + n),
             Ok(n) => len += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FileName, Folder, read_to_end};
+
+    /// Files of every size around the read buffer's are read whole, whether a short
+    /// read is taken as the end or a read returning nothing is waited for, and through
+    /// the folder as it decides.
+    #[test]
+    fn files_of_every_size_around_the_buffer_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [0, 1, 8191, 8192, 8193, 16383, 16384, 20000, 100_000];
+        let bytes = |n: usize| (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
+        for n in sizes {
+            std::fs::write(dir.path().join(format!("f{n}.sql")), bytes(n)).unwrap();
+        }
+        let folder = Folder::open(dir.path()).unwrap();
+        let mut buf = Vec::new();
+        for n in sizes {
+            let name = format!("f{n}.sql");
+            for short_read_is_end in [false, true] {
+                let mut file = std::fs::File::open(dir.path().join(&name)).unwrap();
+                let len = read_to_end(&mut file, &mut buf, short_read_is_end).unwrap();
+                assert_eq!(buf[..len], bytes(n), "{name}, {short_read_is_end}");
+            }
+            let len = folder
+                .read(&FileName::from_bytes(name.as_bytes()).unwrap(), &mut buf)
+                .unwrap();
+            assert_eq!(buf[..len], bytes(n), "{name}");
         }
     }
 }
