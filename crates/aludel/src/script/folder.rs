@@ -23,7 +23,7 @@ pub(crate) struct Folder {
 
 /// Whether the folder `fd` is on a local file system whose reads of a regular file
 /// return less than was asked only at the file's end (Linux's page-cache reads loop
-/// until then): ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, F2FS. Not a network or FUSE
+/// until then): ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, F2FS, ZFS. Not a network or FUSE
 /// file system, whose reads may stop short anywhere.
 #[cfg(target_os = "linux")]
 fn short_read_is_end(fd: &rustix::fd::OwnedFd) -> bool {

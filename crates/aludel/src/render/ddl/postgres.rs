@@ -1,7 +1,7 @@
 //! Schema changes as PostgreSQL writes them: every change in place, `ALTER TABLE`
 //! by `ALTER TABLE`.
 
-use super::{DdlError, Renderer, type_parts};
+use super::{DdlError, Renderer};
 use crate::ops::{Op, QName};
 use crate::render::quote_literal;
 use crate::schema::{Column, Identity};
@@ -294,7 +294,10 @@ fn parts(t: &str) -> Option<(String, Vec<u64>)> {
     match (t.find('('), t.find(')')) {
         (Some(open), Some(close)) if open < close => {
             let name = format!("{} {}", &t[..open], &t[close + 1..]);
-            let (_, args) = type_parts(&format!("x{}", &t[open..=close]))?;
+            let args = t[open + 1..close]
+                .split(',')
+                .map(|a| a.trim().parse().ok())
+                .collect::<Option<Vec<u64>>>()?;
             Some((name.split_whitespace().collect::<Vec<_>>().join(" "), args))
         }
         _ => Some((t.trim().to_string(), Vec::new())),
