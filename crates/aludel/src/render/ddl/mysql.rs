@@ -118,10 +118,7 @@ impl Renderer<'_> {
                 .and_then(|s| s.tables.get(&table.name))
                 .map(|t| t.columns.as_slice())
                 .unwrap_or_default();
-            for c in columns
-                .iter()
-                .filter(|c| c.collation.is_none() && is_text(&c.data_type))
-            {
+            for c in columns.iter().filter(|c| takes_table_collation(c)) {
                 clauses.push(format!("MODIFY COLUMN {}", self.my_column(c)));
             }
         }
@@ -531,8 +528,14 @@ pub(super) fn keeps_values(from: &Column, to: &Column, after: &Catalog, table: &
         )
 }
 
+/// Whether a column follows its table's default collation: a text column that names
+/// none of its own. A new default declares such columns again.
+fn takes_table_collation(c: &Column) -> bool {
+    c.collation.is_none() && is_text(&c.data_type)
+}
+
 /// Whether changing a table's options from `from` to `to` keeps every value: a new
-/// default collation declares again the text columns that name none of their own
+/// default collation declares again the columns that [`takes_table_collation`]
 /// (as `my_table_options` writes it), and its character set must hold every
 /// character of the old one (`after` is the catalog with the change made).
 pub(super) fn options_keep_values(
@@ -548,11 +551,7 @@ pub(super) fn options_keep_values(
     let database = schema.and_then(|s| s.collation.as_deref());
     let declared_again = schema
         .and_then(|s| s.tables.get(&table.name))
-        .is_some_and(|t| {
-            t.columns
-                .iter()
-                .any(|c| c.collation.is_none() && is_text(&c.data_type))
-        });
+        .is_some_and(|t| t.columns.iter().any(takes_table_collation));
     !declared_again
         || holds_characters(
             from.get("COLLATE").map(String::as_str).or(database),
