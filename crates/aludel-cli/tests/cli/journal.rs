@@ -684,3 +684,136 @@ fn without_connection_ids(text: &str) -> String {
     }
     out + rest
 }
+
+/// On MariaDB a finished revision's version-table change is written on the lock's
+/// session while the next revision's first statement runs. When that session cannot
+/// write it, the working session does, and the run goes on as if nothing happened.
+#[test]
+fn a_version_change_refused_beside_is_written_by_the_working_session_on_mariadb() {
+    let p = On::Mariadb.project();
+    let db = p.db().mysql().unwrap();
+    let lock = crate::mysql_run_lock_name(db);
+    // The version table made ahead of aludel (by a first run), then refusing rows
+    // written from the session that holds the run lock.
+    p.write_rev(&Rev::new("rev_0", &[], "zero").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"));
+    p.ok(&["upgrade", "head"]);
+    db.execute(&format!(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON aludel_version FOR EACH ROW \
+         IF IS_USED_LOCK('{lock}') = CONNECTION_ID() THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'not from the lock session'; END IF"
+    ));
+    p.write_rev(&Rev::new("rev_1", &["rev_0"], "first").sql(
+        "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);",
+        "DROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    p.write_rev(&Rev::new("rev_2", &["rev_1"], "second").sql(
+        "CREATE TABLE t3 (id int);\nCREATE TABLE t4 (id int);",
+        "DROP TABLE t4;\nDROP TABLE t3;",
+    ));
+    let run = p.ok(&["upgrade", "head"]);
+    assert!(!run.stderr.contains("not from the lock session"), "{run}");
+    assert_eq!(user_tables(&p), ["t0", "t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_2"]);
+    assert!(
+        db.rows("SELECT statement_index FROM aludel_version_journal")
+            .is_empty()
+    );
+}
+
+/// A finished revision whose version-table change neither session can write: the
+/// next revision's first statement, sent meanwhile, was applied too. The message
+/// says both (never that the revision is recorded), and doing what it says finishes
+/// the run.
+#[test]
+fn a_revision_that_cannot_be_recorded_says_what_ran_beside_it_on_mariadb() {
+    let p = On::Mariadb.project();
+    let db = p.db().mysql().unwrap();
+    p.write_rev(&Rev::new("rev_0", &[], "zero").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"));
+    p.ok(&["upgrade", "head"]);
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON aludel_version FOR EACH ROW \
+         IF NEW.version_num = 'rev_1' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no room for rev_1'; END IF",
+    );
+    p.write_rev(&Rev::new("rev_1", &["rev_0"], "first").sql(
+        "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);",
+        "DROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    let second = p.write_rev(&Rev::new("rev_2", &["rev_1"], "second").sql(
+        "CREATE TABLE t3 (id int);\nCREATE TABLE t4 (id int);",
+        "DROP TABLE t4;\nDROP TABLE t3;",
+    ));
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
+    assert!(failed.stderr.contains("no room for rev_1"), "{failed}");
+    assert_eq!(user_tables(&p), ["t0", "t1", "t2", "t3"]);
+    assert_eq!(p.db().version_rows(), ["rev_0"]);
+    assert_eq!(
+        db.rows("SELECT CONCAT(revision, ' ', statement_index) FROM aludel_version_journal"),
+        ["rev_1 0"]
+    );
+    // What the message says: record the revision, make the statement idempotent.
+    db.execute("DROP TRIGGER refuse");
+    p.ok(&["stamp", "rev_1"]);
+    let text = std::fs::read_to_string(&second).unwrap();
+    std::fs::write(
+        &second,
+        text.replace(
+            "CREATE TABLE t3 (id int);",
+            "CREATE TABLE IF NOT EXISTS t3 (id int);",
+        ),
+    )
+    .unwrap();
+    p.ok(&["upgrade", "head"]);
+    assert_eq!(user_tables(&p), ["t0", "t1", "t2", "t3", "t4"]);
+    assert_eq!(p.db().version_rows(), ["rev_2"]);
+}
+
+/// The lock session's version-table change reaches the server and commits, but its
+/// answer is lost (the relay closes that connection after forwarding it): the working
+/// session reads the version table, finds the change there and does not send it
+/// again. The run lock went with that connection, so the run stops before the next
+/// statement, saying so; the re-run finishes.
+#[test]
+fn a_version_change_committed_after_its_answer_was_lost_is_not_sent_again_on_mariadb() {
+    use aludel_testkit::faults::{Relay, RelayMode};
+    let db = aludel_testkit::MysqlDatabase::create();
+    let relay = Relay::to_test_mysql(RelayMode::CutAfter("INSERT INTO `aludel_version` (", 1));
+    let p = aludel_testkit::TestProject::new(BIN, Some(&relay.mysql_url(db.name())), "");
+    let write = |p: &aludel_testkit::TestProject| {
+        p.write_rev(&Rev::new("rev_1", &[], "first").sql(
+            "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);",
+            "DROP TABLE t2;\nDROP TABLE t1;",
+        ));
+        p.write_rev(&Rev::new("rev_2", &["rev_1"], "second").sql(
+            "CREATE TABLE t3 (id int);\nCREATE TABLE t4 (id int);",
+            "DROP TABLE t4;\nDROP TABLE t3;",
+        ));
+    };
+    write(&p);
+    let failed = p.fails(&["upgrade", "head"]);
+    let lock = crate::mysql_run_lock_name(&db);
+    let message =
+        without_database_message(&filter(&failed.stderr, p.path())).replace(&lock, "[LOCK]");
+    insta::assert_snapshot!(without_connection_ids(&message));
+    let sent = relay
+        .queries()
+        .into_iter()
+        .filter(|q| q.contains("INSERT INTO `aludel_version` ("))
+        .count();
+    assert_eq!(sent, 1);
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_1"]);
+    assert_eq!(
+        db.rows("SELECT CONCAT(revision, ' ', statement_index) FROM aludel_version_journal"),
+        ["rev_2 0"]
+    );
+    if let Some(id) = db.lock_holder(&lock) {
+        db.execute(&format!("KILL {id}"));
+    }
+    let direct = aludel_testkit::TestProject::new(BIN, Some(db.url()), "");
+    write(&direct);
+    direct.ok(&["upgrade", "head"]);
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_2"]);
+    assert!(
+        db.rows("SELECT statement_index FROM aludel_version_journal")
+            .is_empty()
+    );
+}
