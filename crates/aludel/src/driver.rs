@@ -349,9 +349,7 @@ pub trait Driver: Send {
     }
 
     /// Starts `record`, one statement that commits by itself (the row that records an
-    /// applied statement in the journal) or a whole transaction (`START TRANSACTION`
-    /// to `COMMIT`, separated by `;`: a revision's version-table change), on another
-    /// session of this driver's, so
+    /// applied statement in the journal), on another session of this driver's, so
     /// that its commit overlaps the statements the caller sends here next; `false`
     /// where the driver has no such session (the caller then sends it here, first).
     /// [`Driver::record_done`] must be asked before the next one. A record is only
@@ -366,15 +364,6 @@ pub trait Driver: Send {
     /// under way): an error when it failed or its session did not answer.
     fn record_done(&mut self) -> Result<(), DbError> {
         Ok(())
-    }
-
-    /// Waits for what [`Driver::record_beside`] started, as [`Driver::record_done`]
-    /// does, but when the other session failed, says so without sending it here: for
-    /// a record that cannot simply be sent twice (a version-table transaction, whose
-    /// first sending may have committed after its answer was lost), which the caller
-    /// checks and sends again itself.
-    fn record_answer(&mut self) -> Result<(), DbError> {
-        self.record_done()
     }
 
     /// Whether the run lock is held on a connection of the driver's own (MySQL), so

@@ -818,7 +818,6 @@ impl LockedSession {
             journal_rows: None,
             journal_found: false,
             pending_journal: None,
-            carried: None,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         match result {
@@ -985,24 +984,6 @@ pub trait Sink {
         let _ = (step, journaled);
         self.record(version, expected)
     }
-    /// [`Sink::record_journaled`], written beside the next statement the run sends
-    /// ([`Sink::run`], the next revision's first): `false` where this sink cannot
-    /// (the caller then records it now). A failure to record it is that [`Sink::run`]'s,
-    /// at [`VERSION_WRITE_FAILED`] or [`VERSION_WRITE_FAILED_AFTER`].
-    fn carry_record(
-        &mut self,
-        step: &PreparedStep,
-        version: &[&str],
-        expected: &[String],
-        journaled: bool,
-    ) -> bool {
-        let _ = (step, version, expected, journaled);
-        false
-    }
-    /// Writes a record [`Sink::carry_record`] kept, if one is waiting.
-    fn write_carried(&mut self) -> Result<(), DbError> {
-        Ok(())
-    }
     /// The journal's table, where this sink keeps one (live runs).
     fn journal_table(&self) -> Option<String> {
         None
@@ -1023,16 +1004,6 @@ const JOURNAL_WRITE_FAILED: usize = usize::MAX;
 /// when the statement, sent while that row was being written on another session, was
 /// applied too: both are applied and neither is recorded.
 const JOURNAL_WRITE_FAILED_AFTER: usize = usize::MAX - 1;
-
-/// The index [`Sink::run`] gives a failure to record the revision before (carried,
-/// [`Sink::carry_record`]): every statement of that revision was applied, and this
-/// statement was not (not sent, or it failed).
-const VERSION_WRITE_FAILED: usize = usize::MAX - 2;
-
-/// The index [`Sink::run`] gives a failure to record the revision before when this
-/// statement, sent while that record was being written on another session, was
-/// applied too.
-const VERSION_WRITE_FAILED_AFTER: usize = usize::MAX - 3;
 
 /// `upgrade` or `downgrade`, as the journal records a direction.
 fn direction_name(direction: Direction) -> &'static str {
@@ -1079,129 +1050,9 @@ struct LiveSink<'a> {
     /// one round trip with it (there always is one: the last statement of a revision
     /// is never journaled).
     pending_journal: Option<String>,
-    /// The version-table transaction of a finished revision, written beside the next
-    /// statement ([`Sink::carry_record`]).
-    carried: Option<Carried>,
-}
-
-/// A revision's version-table transaction, kept to be written beside the next
-/// revision's first statement.
-struct Carried {
-    /// `START TRANSACTION`, the changes, the journal's forgetting, the check, `COMMIT`.
-    statements: Vec<String>,
-    /// The version table's rows once it is written.
-    expected: Vec<String>,
 }
 
 impl LiveSink<'_> {
-    /// Whether the version table holds exactly `expected`, read on this session.
-    fn holds(&mut self, expected: &[String]) -> Result<bool, DbError> {
-        let rows = self.driver.query_column(&self.table.select())?;
-        Ok(self.check_rows(rows, expected).is_ok())
-    }
-
-    /// Sends `statements` while the carried record is written on the lock's session.
-    /// A record the other session could not write is checked for here (its commit
-    /// may have landed after its answer was lost) and written here when it did not.
-    fn run_beside_carried(
-        &mut self,
-        carried: Carried,
-        statements: &[&str],
-    ) -> Result<(), StatementFailure> {
-        let text = carried.statements.join("\n;\n");
-        if !self.driver.record_beside(&text) {
-            self.write_version(&carried)
-                .map_err(|error| StatementFailure {
-                    index: VERSION_WRITE_FAILED,
-                    error,
-                })?;
-            return self.driver.execute_all(statements);
-        }
-        let ran = self.driver.execute_all(statements);
-        if self.driver.record_answer().is_ok() {
-            return ran;
-        }
-        let index = if ran.is_ok() {
-            VERSION_WRITE_FAILED_AFTER
-        } else {
-            VERSION_WRITE_FAILED
-        };
-        match self.holds(&carried.expected) {
-            Ok(true) => ran,
-            Ok(false) => match self.write_version(&carried) {
-                Ok(()) => ran,
-                Err(error) => Err(StatementFailure { index, error }),
-            },
-            // This session is gone too: its loss is the statement's failure, and the
-            // runner reads the version table back over a new connection.
-            Err(_) if matches!(&ran, Err(f) if f.error.connection_lost()) => ran,
-            Err(error) => Err(StatementFailure { index, error }),
-        }
-    }
-
-    /// The version-table transaction of `step` where the database checks its rows
-    /// itself (`None` elsewhere): one transaction, because the version-table changes
-    /// of a step are several statements (a merge's, a stamp's), and with the
-    /// journal's rows they go together: a crash between them would leave a finished
-    /// revision that a re-run resumes. (Statements outside a transaction commit each
-    /// by itself.)
-    fn version_transaction(
-        &self,
-        step: &PreparedStep,
-        version: &[&str],
-        expected: &[String],
-        journaled: bool,
-    ) -> Option<Carried> {
-        let guard = self.table.guard(expected)?;
-        let mut statements: Vec<String> = render::begin_statements(self.driver.dialect())
-            .iter()
-            .chain(version)
-            .map(|s| s.to_string())
-            .collect();
-        if journaled && self.journal_ready {
-            statements.push(
-                self.journal
-                    .delete(&step.revision, direction_name(step.direction)),
-            );
-        }
-        statements.push(guard);
-        statements.push(render::commit().to_string());
-        Some(Carried {
-            statements,
-            expected: expected.to_vec(),
-        })
-    }
-
-    /// Writes a version-table transaction on this session, its check in it.
-    fn write_version(&mut self, carried: &Carried) -> Result<(), DbError> {
-        let all: Vec<&str> = carried.statements.iter().map(String::as_str).collect();
-        let at = all.len().saturating_sub(2);
-        match self.driver.execute_all(&all) {
-            Ok(()) => Ok(()),
-            Err(f) => {
-                let _ = self.driver.execute(render::rollback());
-                if f.index != at {
-                    return Err(f.error);
-                }
-                Err(self.guard_failed(&carried.expected))
-            }
-        }
-    }
-
-    /// The version table failed the check of a transaction that changed it: what it
-    /// holds (read again, it may hold what was expected by now; it did not then).
-    fn guard_failed(&mut self, expected: &[String]) -> DbError {
-        match self.driver.query_column(&self.table.select()) {
-            Ok(rows) => self.check_rows(rows, expected).err().unwrap_or_else(|| {
-                DbError::aludel(format!(
-                    "the version table {} did not hold what this run expects while it recorded the revision: something other than this run changed it",
-                    self.table.qualified()
-                ))
-                .with_kind(crate::driver::DbErrorKind::VersionTableChanged)
-            }),
-            Err(e) => e,
-        }
-    }
     /// Sends a `BEGIN` that is still waiting, on its own.
     fn send_pending(&mut self) -> Result<(), DbError> {
         match self.pending_begin.take() {
@@ -1237,7 +1088,6 @@ impl LiveSink<'_> {
 
 impl Sink for LiveSink<'_> {
     fn begin(&mut self, dialect: Dialect, durable: bool) -> Result<(), DbError> {
-        self.write_carried()?;
         // Sent together with the step's statements: one round trip less per revision.
         self.send_pending()?;
         self.pending_begin = Some(if durable {
@@ -1249,7 +1099,6 @@ impl Sink for LiveSink<'_> {
         Ok(())
     }
     fn commit(&mut self) -> Result<(), DbError> {
-        self.write_carried()?;
         self.in_tx = false;
         self.send_pending()?;
         self.driver.execute(render::commit())
@@ -1266,16 +1115,6 @@ impl Sink for LiveSink<'_> {
         let Err(error) = self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE) else {
             return Ok(());
         };
-        // Likewise the version-table change of the revision before, all of whose
-        // statements were applied.
-        if let Some(carried) = self.carried.take()
-            && self.write_version(&carried).is_err()
-        {
-            return Err(StatementFailure {
-                index: VERSION_WRITE_FAILED,
-                error,
-            });
-        }
         // Nothing more is sent but the record of the statement before, which was
         // applied: the truth, and under MySQL's work lock, which this session still
         // holds, no other run reads the journal meanwhile.
@@ -1293,18 +1132,6 @@ impl Sink for LiveSink<'_> {
         // The BEGIN cannot fail on its own: an error here is the first statement's.
         self.send_pending()
             .map_err(|error| StatementFailure { index: 0, error })?;
-        if let Some(carried) = self.carried.take() {
-            if self.pending_journal.is_none() {
-                return self.run_beside_carried(carried, statements);
-            }
-            // Not where a record is carried (a revision's first statement); written
-            // first, should it happen.
-            self.write_version(&carried)
-                .map_err(|error| StatementFailure {
-                    index: VERSION_WRITE_FAILED,
-                    error,
-                })?;
-        }
         let Some(journal) = self.pending_journal.take() else {
             return self.driver.execute_all(statements);
         };
@@ -1345,7 +1172,6 @@ impl Sink for LiveSink<'_> {
         })
     }
     fn record(&mut self, statements: &[&str], expected: &[String]) -> Result<(), DbError> {
-        self.write_carried()?;
         self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE)?;
         self.send_pending()?;
         // The changes and the rows they leave, in one round trip where the driver can.
@@ -1361,8 +1187,6 @@ impl Sink for LiveSink<'_> {
         version: &[&str],
         expected: &[String],
     ) -> Result<(), StatementFailure> {
-        self.write_carried()
-            .map_err(|error| StatementFailure { index: 0, error })?;
         if !self.in_tx {
             // Outside a transaction every statement must be sent alone (a batch would
             // be one implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses).
@@ -1395,7 +1219,6 @@ impl Sink for LiveSink<'_> {
     }
     fn comment(&mut self, _text: &str) {}
     fn journaled(&mut self, step: &PreparedStep) -> Result<Vec<String>, DbError> {
-        self.write_carried()?;
         if self.journal_rows.is_none() {
             let rows = if self.driver.version_table_exists(&self.journal.table)? {
                 self.journal_ready = true;
@@ -1438,7 +1261,13 @@ impl Sink for LiveSink<'_> {
         expected: &[String],
         journaled: bool,
     ) -> Result<(), DbError> {
-        self.write_carried()?;
+        // One transaction: the version-table changes of a step are several
+        // statements (a merge's, a stamp's), and with the journal's rows they go
+        // together: a crash between them would leave a finished revision that a
+        // re-run resumes. (Statements outside a transaction commit each by itself.)
+        let forget = self
+            .journal
+            .delete(&step.revision, direction_name(step.direction));
         // After a statement, what it applied is recorded whatever the lock: the
         // check before it was the last chance to stop. A step of no statements (a
         // stamp's) writes only the version table, which needs the lock.
@@ -1446,18 +1275,36 @@ impl Sink for LiveSink<'_> {
             self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE)?;
         }
         self.send_pending()?;
-        // Where the database can check the rows itself, the check and the COMMIT go
-        // with the changes: one round trip in all.
-        if let Some(carried) = self.version_transaction(step, version, expected, journaled) {
-            return self.write_version(&carried);
-        }
-        let forget = self
-            .journal
-            .delete(&step.revision, direction_name(step.direction));
         let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
         all.extend_from_slice(version);
         if journaled && self.journal_ready {
             all.push(&forget);
+        }
+        // Where the database can check the rows itself, the check and the COMMIT go
+        // with the changes: one round trip in all.
+        if let Some(guard) = self.table.guard(expected) {
+            let at = all.len();
+            all.push(&guard);
+            all.push(render::commit());
+            return match self.driver.execute_all(&all) {
+                Ok(()) => Ok(()),
+                Err(f) => {
+                    let _ = self.driver.execute(render::rollback());
+                    if f.index != at {
+                        return Err(f.error);
+                    }
+                    // The guard failed: say what the table holds (read again, it may
+                    // hold what was expected by now; it did not then).
+                    let rows = self.driver.query_column(&self.table.select())?;
+                    Err(self.check_rows(rows, expected).err().unwrap_or_else(|| {
+                        DbError::aludel(format!(
+                            "the version table {} did not hold what this run expects while it recorded the revision: something other than this run changed it",
+                            self.table.qualified()
+                        ))
+                        .with_kind(crate::driver::DbErrorKind::VersionTableChanged)
+                    }))
+                }
+            };
         }
         // BEGIN, the changes and the rows they leave in one round trip where the driver
         // can; the rows are checked before the COMMIT.
@@ -1472,31 +1319,6 @@ impl Sink for LiveSink<'_> {
                 let _ = self.driver.execute(render::rollback());
                 Err(e)
             }
-        }
-    }
-    fn carry_record(
-        &mut self,
-        step: &PreparedStep,
-        version: &[&str],
-        expected: &[String],
-        journaled: bool,
-    ) -> bool {
-        // Only where the lock has a session of its own to write it on, and for a
-        // revision that sent statements (a stamp's step needs the lock first).
-        if !self.driver.lock_outlives_session()
-            || step.statements.is_empty()
-            || self.pending_begin.is_some()
-            || self.carried.is_some()
-        {
-            return false;
-        }
-        self.carried = self.version_transaction(step, version, expected, journaled);
-        self.carried.is_some()
-    }
-    fn write_carried(&mut self) -> Result<(), DbError> {
-        match self.carried.take() {
-            Some(carried) => self.write_version(&carried),
-            None => Ok(()),
         }
     }
     fn journal_table(&self) -> Option<String> {
@@ -1701,23 +1523,9 @@ pub(crate) fn apply_steps(
         let statement_by_statement = !(step.transactional && transactional_ddl);
         let resumed = resume_at[i];
         let mut unrecorded = 0;
-        // The version-table change waits for the next revision's first statement
-        // when one follows that is sent the same way.
-        let carry = !whole_run
-            && steps.get(i + 1).is_some_and(|next| {
-                !(next.transactional && transactional_ddl)
-                    && resume_at[i + 1] < next.statements.len()
-            });
         let ran = if statement_by_statement {
             // One at a time, each announced: every statement commits on its own.
-            run_announced(
-                sink,
-                step,
-                &version,
-                events,
-                (resumed, carry),
-                &mut unrecorded,
-            )
+            run_announced(sink, step, &version, events, resumed, &mut unrecorded)
         } else {
             sink.step(&texts, &version, &step.rows_after)
         };
@@ -1729,13 +1537,6 @@ pub(crate) fn apply_steps(
             Ok(())
         });
         if let Err(failure) = result {
-            if matches!(
-                failure.index,
-                VERSION_WRITE_FAILED | VERSION_WRITE_FAILED_AFTER
-            ) && let Some(before) = done.pop()
-            {
-                return Err(unrecorded_before(before, step, failure, transactional_ddl));
-            }
             if in_tx {
                 let _ = sink.rollback();
             }
@@ -1802,9 +1603,6 @@ pub(crate) fn apply_steps(
             committed,
         });
     }
-    // Nothing is carried past the last revision (see `carry`); written should it be.
-    sink.write_carried()
-        .map_err(|e| db("recording the last revision", e))?;
     if in_tx {
         sink.commit()
             .map_err(|e| db("committing the run", lock_slots_hint(e)))?;
@@ -1812,76 +1610,16 @@ pub(crate) fn apply_steps(
     Ok(())
 }
 
-/// The failure of revision `before`, all of whose statements were applied, to be
-/// recorded: its version-table change, written beside the first statement of `next`,
-/// failed (and that statement was applied as well, or not).
-fn unrecorded_before(
-    before: &PreparedStep,
-    next: &PreparedStep,
-    failure: StatementFailure,
-    transactional_ddl: bool,
-) -> RunError {
-    let how = if transactional_ddl {
-        "it runs outside a transaction"
-    } else {
-        "this database commits DDL immediately"
-    };
-    let heads = if before.heads_before.is_empty() {
-        "<base>".to_string()
-    } else {
-        before.heads_before.join(", ")
-    };
-    // Written again here after the other session failed, and refused: the version
-    // table is where it was (a lost connection is told over a new one instead).
-    let next_step = if failure.error.kind == crate::driver::DbErrorKind::VersionTableChanged {
-        failure.error.kind.advice().to_string()
-    } else {
-        format!(
-            "once what stopped it is fixed, record the revision with `aludel stamp {}` (its statements are not sent again), then run the command again",
-            before.revision
-        )
-    };
-    let mut outcome = format!(
-        "all {} statements of this revision were applied ({how}), but recording it in the version table failed; the version table is at {heads}: {next_step}",
-        before.statements.len()
-    );
-    if failure.index == VERSION_WRITE_FAILED_AFTER
-        && let Some(first) = next.statements.first()
-    {
-        let _ = write!(
-            outcome,
-            "\n  the first statement of revision {} (line {} of {}), sent while this revision was being recorded, was applied as well and is not recorded: a re-run sends it again (make it idempotent, or undo it, first)",
-            next.revision,
-            first.line,
-            next.path.display()
-        );
-    }
-    RunError::Migration(Box::new(MigrationFailure {
-        revision: before.revision.clone(),
-        message: before.message.clone(),
-        direction: before.direction,
-        path: before.path.clone(),
-        committing: false,
-        statement: None,
-        error: failure.error,
-        outcome,
-    }))
-}
-
 /// The statements of a step outside a transaction, one by one, each announced by an
 /// [`Event::StatementStarted`] before it is sent, then its version-table update. Each
 /// applied statement but the last is recorded in the journal; `start` is where the
 /// step resumes (after the statements the journal records an earlier run applied).
-///
-/// With `carry`, the version-table change is left to be written beside the next
-/// revision's first statement where the sink can ([`Sink::carry_record`]): on MySQL
-/// its commit then overlaps that statement's work, as a journal row's does.
 fn run_announced(
     sink: &mut dyn Sink,
     step: &PreparedStep,
     version: &[&str],
     events: &mut dyn FnMut(Event),
-    (start, carry): (usize, bool),
+    start: usize,
     unrecorded: &mut usize,
 ) -> Result<(), StatementFailure> {
     let n = step.statements.len();
@@ -1903,8 +1641,6 @@ fn run_announced(
         });
         sent.map_err(|f| {
             *unrecorded = match f.index {
-                // The revision before is the one not recorded: the caller says so.
-                VERSION_WRITE_FAILED | VERSION_WRITE_FAILED_AFTER => return f,
                 // The statement before this one was applied and is not recorded.
                 JOURNAL_WRITE_FAILED => 1,
                 // So was this one, sent while the other's row was being written.
@@ -1924,11 +1660,7 @@ fn run_announced(
             })?;
         }
     }
-    let journaled = start > 0 || n > 1;
-    if carry && sink.carry_record(step, version, &step.rows_after, journaled) {
-        return Ok(());
-    }
-    sink.record_journaled(step, version, &step.rows_after, journaled)
+    sink.record_journaled(step, version, &step.rows_after, start > 0 || n > 1)
         .map_err(|error| StatementFailure { index: n, error })
 }
 

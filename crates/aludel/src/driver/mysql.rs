@@ -869,17 +869,6 @@ impl Driver for MysqlDriver {
         }
     }
 
-    fn record_answer(&mut self) -> Result<(), DbError> {
-        if self.recording.take().is_none() {
-            return Ok(());
-        }
-        let answer = match &mut self.keeper {
-            Some(keeper) => keeper.recorded_done(),
-            None => Err("the migration lock's connection is closed".to_string()),
-        };
-        answer.map_err(|why| DbError::aludel(format!("on the migration lock's connection: {why}")))
-    }
-
     fn check_lock(&mut self, _table: &VersionTable, max_age: Duration) -> Result<(), DbError> {
         match &self.keeper {
             Some(keeper) => keeper.check(max_age),

@@ -41,9 +41,8 @@ enum Request {
     Check(SyncSender<Result<(), String>>),
     /// Release the lock and close the connection.
     Release(SyncSender<Result<(), String>>),
-    /// Run statements that commit by themselves (a journal row, a version-table
-    /// transaction) on the lock's session, while the working session runs the next
-    /// one.
+    /// Run a statement that commits by itself (a journal row) on the lock's session,
+    /// while the working session runs the next one.
     Record(String, SyncSender<Result<(), String>>),
 }
 
@@ -274,7 +273,7 @@ fn keep(
             }
             Ok(Request::Record(sql, reply)) => {
                 let asked = Instant::now();
-                let answer = match run_all(&mut conn, &sql) {
+                let answer = match conn.query_drop(&sql) {
                     Ok(()) => Ok(()),
                     // The server refused the statement (in the driver's own words):
                     // whether the session still holds the lock is asked at once.
@@ -293,12 +292,6 @@ fn keep(
                     }
                 };
                 let refused = answer.is_err();
-                if refused {
-                    // A transaction refused halfway (a version-table change whose
-                    // check failed) must not keep its row locks: the working session
-                    // sends it again.
-                    let _ = conn.query_drop("ROLLBACK");
-                }
                 let _ = reply.send(answer);
                 if refused && let Err(why) = still_held(&mut conn) {
                     record(&why);
@@ -314,18 +307,6 @@ fn keep(
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
-}
-
-/// Runs `sql`, one statement or several separated by `;`, reading every result: an
-/// error in a later statement is in its result, which `query_drop` would discard.
-fn run_all(conn: &mut Conn, sql: &str) -> Result<(), mysql::Error> {
-    let mut result = conn.query_iter(sql)?;
-    while let Some(set) = result.iter() {
-        for row in set {
-            row?;
-        }
-    }
-    Ok(())
 }
 
 /// Why the lock's session `id` is taken as gone after a query on it failed with `e`
