@@ -485,18 +485,26 @@ pub enum SideBySide {
 /// Below this many statements, more sessions cost more than they save.
 const SIDE_BY_SIDE_FROM: usize = 100;
 
-/// How many sessions in all load a desired schema side by side. Measured on a
-/// 2-core machine (cold `check`, 1,000 tables): two sessions were 13-17% faster than
-/// one, four no faster than two (each session also reads what the others' DDL
-/// invalidates), and sending several statements per round trip slower still (a
-/// transaction holds its locks and reads invalidations longer). The extra sessions
-/// close after the load: kept to write the expressions again in place, they cost
-/// 8 MiB of peak memory and saved no measurable time.
+/// How many sessions in all load a desired schema side by side on a server that
+/// keeps no time waiting for its disk (`fsync` off, as a scratch server in memory):
+/// measured on a 2-core machine (cold `check`, 1,000 tables), two were faster than
+/// one and than four or six (1.46 s against 1.62-1.64 s): each session also reads
+/// what the others' DDL invalidates. Sending several statements per round trip was
+/// slower still (a transaction holds its locks and reads invalidations longer). The
+/// extra sessions close after the load: kept to write the expressions again in
+/// place, they cost 8 MiB of peak memory and saved no measurable time.
 const LOAD_SESSIONS: usize = 2;
+
+/// The same where the server waits for its disk (`fsync` on: PostgreSQL syncs each
+/// index it builds, and the file system makes each new file): its backends wait
+/// about a third of the load, which more sessions fill. Same machine, its durable
+/// server: 2.73-2.77 s with two sessions, 2.45-2.63 with three, 2.35-2.41 with four,
+/// 2.14-2.20 with six and eight (medians of three).
+const LOAD_SESSIONS_WAITING_FOR_DISK: usize = 6;
 
 impl Shadow {
     /// Runs the desired schema's statements over this shadow database's session and
-    /// new sessions to it ([`LOAD_SESSIONS`] in all) at once, as [`load_plan`] allows: statements that
+    /// new sessions to it ([`LOAD_SESSIONS`] or [`LOAD_SESSIONS_WAITING_FOR_DISK`] in all) at once, as [`load_plan`] allows: statements that
     /// touch different objects run side by side, each committing on its own. Only on
     /// PostgreSQL, from [`SIDE_BY_SIDE_FROM`] statements, and when the file reads
     /// plainly enough (no temporary objects, no transaction control, no unknown
@@ -522,11 +530,21 @@ impl Shadow {
         let Some(plan) = load_plan::plan(&texts) else {
             return SideBySide::NotTried;
         };
+        let sessions = match self.driver() {
+            Ok(driver) => {
+                if driver.scratch_waits_for_disk() {
+                    LOAD_SESSIONS_WAITING_FOR_DISK
+                } else {
+                    LOAD_SESSIONS
+                }
+            }
+            Err(_) => return SideBySide::NotTried,
+        };
         // Opened side by side; one that cannot be opened (a role's connection limit)
         // is done without.
         let url = &self.url;
         let mut others: Vec<Box<dyn Driver>> = std::thread::scope(|scope| {
-            let opening: Vec<_> = (1..LOAD_SESSIONS)
+            let opening: Vec<_> = (1..sessions)
                 .filter_map(|_| {
                     std::thread::Builder::new()
                         .spawn_scoped(scope, move || {

@@ -443,6 +443,13 @@ pub trait Driver: Send {
         Ok(())
     }
 
+    /// Whether the server waits for the disk as it builds what a scratch session
+    /// makes (PostgreSQL with `fsync` on syncs every index file it builds): sessions
+    /// beyond its cores then fill the time its backends wait. `true` when unsure.
+    fn scratch_waits_for_disk(&mut self) -> bool {
+        true
+    }
+
     /// Creates the empty database `name` on this connection's server, for scratch
     /// use; [`DatabaseUrl::with_database`] names it for other connections.
     fn create_scratch_database(&mut self, name: &str) -> Result<(), DbError> {

@@ -1023,6 +1023,10 @@ impl Driver for PostgresDriver {
         scratch::session(self)
     }
 
+    fn scratch_waits_for_disk(&mut self) -> bool {
+        scratch::waits_for_disk(self)
+    }
+
     fn create_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
         scratch::create(self, name)
     }

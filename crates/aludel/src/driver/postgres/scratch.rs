@@ -23,6 +23,12 @@ pub(super) fn session(driver: &mut PostgresDriver) -> Result<(), DbError> {
     driver.execute("SET synchronous_commit = off")
 }
 
+/// Whether the server syncs files to disk (`fsync`, which any role may read): then
+/// each index it builds waits for an fsync, and new files for the file system.
+pub(super) fn waits_for_disk(driver: &mut PostgresDriver) -> bool {
+    count(driver, "SHOW fsync").ok().flatten().as_deref() != Some("off")
+}
+
 pub(super) fn create(driver: &mut PostgresDriver, name: &str) -> Result<(), DbError> {
     driver
         .execute(&format!("CREATE DATABASE {}", q(name)))
