@@ -504,8 +504,9 @@ const LOAD_SESSIONS_WAITING_FOR_DISK: usize = 6;
 
 impl Shadow {
     /// Runs the desired schema's statements over this shadow database's session and
-    /// new sessions to it ([`LOAD_SESSIONS`] or [`LOAD_SESSIONS_WAITING_FOR_DISK`] in all) at once, as [`load_plan`] allows: statements that
-    /// touch different objects run side by side, each committing on its own. Only on
+    /// new sessions to it ([`LOAD_SESSIONS`] or [`LOAD_SESSIONS_WAITING_FOR_DISK`] in
+    /// all) at once, as [`load_plan`] allows: statements that touch different
+    /// objects run side by side, each committing on its own. Only on
     /// PostgreSQL, from [`SIDE_BY_SIDE_FROM`] statements, and when the file reads
     /// plainly enough (no temporary objects, no transaction control, no unknown
     /// statement that could change a session). A refusal that changes nothing is
