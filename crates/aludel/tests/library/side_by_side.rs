@@ -215,3 +215,22 @@ fn a_failing_statement_abandons_the_side_by_side_load() {
     assert!(error.contains("schema.sql:101"), "{error}");
     assert!(error.contains("missing"), "{error}");
 }
+
+/// How many sessions load side by side follows whether the server waits for its
+/// disk: asked of the machine's server (fsync on) and of a cluster started with
+/// `fsync=off`, as a scratch server in memory is.
+#[test]
+fn the_server_says_whether_its_scratch_work_waits_for_the_disk() {
+    use aludel_testkit::faults::Cluster;
+    let waits = |url: &str| {
+        let url: DatabaseUrl = url.parse().unwrap();
+        connect(&url).unwrap().scratch_waits_for_disk()
+    };
+    let db = PgDatabase::create();
+    let fsync_on = db.rows("SHOW fsync") != ["off"];
+    assert_eq!(waits(db.url()), fsync_on);
+    let cluster = Cluster::start_with(|_| "-c fsync=off".to_string());
+    assert!(!waits(&cluster.url()));
+    let durable = Cluster::start();
+    assert!(waits(&durable.url()));
+}
