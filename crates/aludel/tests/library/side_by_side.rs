@@ -216,11 +216,41 @@ fn a_failing_statement_abandons_the_side_by_side_load() {
     assert!(error.contains("missing"), "{error}");
 }
 
-/// How many sessions load side by side follows whether the server waits for its
-/// disk: asked of the machine's server (fsync on) and of a cluster started with
-/// `fsync=off`, as a scratch server in memory is.
+/// The sessions that loaded `padded` filler into a new shadow database on the server
+/// of `url` (its own session included), as the server counts them: waited for until
+/// there are `expected` (an ended session is counted once its backend has gone, just
+/// after it closed), or five seconds, then read once more a little later.
+fn sessions_of_a_load(url: &str, expected: u64) -> u64 {
+    let scope = InspectScope::default();
+    let url: DatabaseUrl = url.parse().unwrap();
+    let mut shadow = Shadow::open(&url, None, &scope, false, &mut connect).unwrap();
+    let how = shadow.load_side_by_side(&statements(&padded("")), &connect);
+    assert_eq!(how, SideBySide::Loaded);
+    let driver = shadow.driver().unwrap();
+    let mut count = || -> u64 {
+        driver
+            .query_column(
+                "SELECT sessions FROM pg_catalog.pg_stat_database WHERE datname = current_database()",
+            )
+            .unwrap()[0]
+            .parse()
+            .unwrap()
+    };
+    for _ in 0..50 {
+        if count() >= expected {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    count()
+}
+
+/// Six sessions load side by side on a server that waits for its disk (fsync on),
+/// two on one that does not: asked of the machine's server and of clusters started
+/// with fsync off and on.
 #[test]
-fn the_server_says_whether_its_scratch_work_waits_for_the_disk() {
+fn a_server_that_syncs_to_disk_is_loaded_over_more_sessions() {
     use aludel_testkit::faults::Cluster;
     let waits = |url: &str| {
         let url: DatabaseUrl = url.parse().unwrap();
@@ -229,8 +259,10 @@ fn the_server_says_whether_its_scratch_work_waits_for_the_disk() {
     let db = PgDatabase::create();
     let fsync_on = db.rows("SHOW fsync") != ["off"];
     assert_eq!(waits(db.url()), fsync_on);
-    let cluster = Cluster::start_with(|_| "-c fsync=off".to_string());
-    assert!(!waits(&cluster.url()));
+    let memory = Cluster::start_with(|_| "-c fsync=off".to_string());
+    assert!(!waits(&memory.url()));
+    assert_eq!(sessions_of_a_load(&memory.url(), 2), 2);
     let durable = Cluster::start();
     assert!(waits(&durable.url()));
+    assert_eq!(sessions_of_a_load(&durable.url(), 6), 6);
 }
