@@ -90,7 +90,7 @@ fn parse_args() -> Result<Options> {
             "all" | "pg" | "mariadb" | "queries" | "autogen" | "fleet" => o.what = a,
             "-h" | "--help" => {
                 println!(
-                    "usage: aludel-bench [all|pg|mariadb|queries|autogen|fleet] [--runs N] [--revisions N] [--query-revisions N] [--tables N] [--fleet-dbs N] [--fleet-revisions N] [--settle SECONDS]\n\n--settle: wait before each cold check and psql load of `autogen`, so that neither\nruns in the minutes after the last one's database was dropped (see the README's Benchmarks)"
+                    "usage: aludel-bench [all|pg|mariadb|queries|autogen|fleet] [--runs N] [--revisions N] [--query-revisions N] [--tables N] [--fleet-dbs N] [--fleet-revisions N] [--settle SECONDS]\n\n--settle: wait before each cold check and psql load of `autogen`, and before each\nrun's upgrades of `mariadb`, so that none runs in the seconds after the last one's\ntables were dropped (see the README's Benchmarks)"
                 );
                 std::process::exit(0);
             }

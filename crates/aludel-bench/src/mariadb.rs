@@ -12,12 +12,20 @@
 //! aludel is timed again there, each run paired with the client's, alternating which
 //! goes first, as in the first table: a ratio is only taken within a pair.
 //!
+//! With `--settle SECONDS`, each run's upgrades wait until that long after the tables
+//! were last dropped (the last run's downgrades, the databases made anew): on a file
+//! system that passes over recently freed inodes when it allocates one (ext4 without a
+//! journal: for 30 s), the server's files for a thousand new tables otherwise cost a
+//! varying share of system time, alike for both sides, that is not what is measured.
+//!
 //! MariaDB comes from `ALUDEL_BENCH_MYSQL_URL` (default
 //! `mysql://root@127.0.0.1:3306/test`, no password); the `mariadb` (or `mysql`)
 //! client must be on PATH.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use super::{
     Measured, Options, Result, Tables, all_the_way, check, generate_history, measure, up_and_down,
@@ -105,12 +113,30 @@ pub(crate) fn bench_mariadb(bin: &Path, o: &Options, peak: &mut u64) -> Result<(
         "\n## MariaDB: {} revisions, each a table of 8 columns with PK, index and FK",
         o.revisions
     );
-    let by_client = |script: &Path| -> Result<Measured> {
+    // When tables were last dropped, and how long an upgrade waits after that.
+    let dropped = Cell::new(Instant::now());
+    let rest = Duration::from_secs(o.settle_seconds as u64);
+    let before = |going_down: bool| {
         settle();
+        if !going_down {
+            let since = dropped.get().elapsed();
+            if since < rest {
+                std::thread::sleep(rest - since);
+            }
+        }
+    };
+    let after = |going_down: bool| {
+        if going_down {
+            dropped.set(Instant::now());
+        }
+    };
+    let by_client = |script: &Path, going_down: bool| -> Result<Measured> {
+        before(going_down);
         let mut args = client_args()?;
         args.push(db_c.to_string());
         let m = measure(Command::new(client()).args(&args), Some(script))?;
         check(&m, &format!("{} < {}", client(), script.display()))?;
+        after(going_down);
         Ok(m)
     };
     let url = url_for(db_a);
@@ -157,12 +183,16 @@ pub(crate) fn bench_mariadb(bin: &Path, o: &Options, peak: &mut u64) -> Result<(
             (target, None),
             || {
                 recreate(db_a)?;
-                recreate(db_c)
+                recreate(db_c)?;
+                dropped.set(Instant::now());
+                Ok(())
             },
-            |going_down: bool| by_client(if going_down { down } else { up }),
+            |going_down: bool| by_client(if going_down { down } else { up }, going_down),
             |going_down: bool| {
-                settle();
-                all_the_way(bin, &config, &url, going_down)
+                before(going_down);
+                let m = all_the_way(bin, &config, &url, going_down)?;
+                after(going_down);
+                Ok(m)
             },
             peak,
         )?;
