@@ -246,6 +246,16 @@ pub struct StatementFailure {
     pub error: DbError,
 }
 
+/// What a statement did to rows, as the server reports it: how many it found and how
+/// many of those it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowsTouched {
+    /// Rows the statement's `WHERE` found (all of them, without one).
+    pub matched: u64,
+    /// Rows it changed.
+    pub changed: u64,
+}
+
 /// Which part of a database introspection reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InspectScope {
@@ -297,6 +307,23 @@ pub trait Driver: Send {
                 .map_err(|error| StatementFailure { index, error })?;
         }
         Ok(())
+    }
+
+    /// Whether [`Driver::execute_counting`] reports what an `UPDATE` found and changed
+    /// (MySQL and MariaDB, in the answer to the statement itself).
+    fn reports_rows_touched(&self) -> bool {
+        false
+    }
+
+    /// Runs statements in order like [`Driver::execute_all`] and returns what each did
+    /// to rows where the server reports both counts ([`RowsTouched`]), `None` where it
+    /// does not. The default reports nothing: callers then read the rows back.
+    fn execute_counting(
+        &mut self,
+        statements: &[&str],
+    ) -> Result<Vec<Option<RowsTouched>>, StatementFailure> {
+        self.execute_all(statements)?;
+        Ok(vec![None; statements.len()])
     }
 
     /// Runs `statements` in order, then `query`, and returns the query's first column.

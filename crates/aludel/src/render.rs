@@ -113,6 +113,19 @@ impl VersionTable {
         )
     }
 
+    /// Moves a row from one revision to another as [`VersionTable::update`] does,
+    /// while finding every row: a server that reports the rows an `UPDATE` found and
+    /// changed (MySQL, MariaDB) then tells in the same answer whether the table held
+    /// that row alone, with no read of its own.
+    pub fn update_finding_all(&self, from: &str, to: &str) -> String {
+        format!(
+            "UPDATE {} SET version_num = CASE WHEN version_num = {} THEN {} ELSE version_num END",
+            self.qualified(),
+            quote_literal(from),
+            quote_literal(to)
+        )
+    }
+
     /// Deletes a row.
     pub fn delete(&self, rev: &str) -> String {
         format!(

@@ -974,15 +974,19 @@ pub trait Sink {
     }
     /// [`Sink::record`] of a step run outside a transaction; with `journaled`, its
     /// journal rows are removed in the same transaction as the version-table change.
+    /// A failure's index is [`RECORDED_THEN_FOUND_CHANGED`] when the change committed
+    /// and the table was then found to hold other rows as well; any other index
+    /// stands for the version-table change, not committed.
     fn record_journaled(
         &mut self,
         step: &PreparedStep,
         version: &[&str],
         expected: &[String],
         journaled: bool,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StatementFailure> {
         let _ = (step, journaled);
         self.record(version, expected)
+            .map_err(|error| StatementFailure { index: 0, error })
     }
     /// The journal's table, where this sink keeps one (live runs).
     fn journal_table(&self) -> Option<String> {
@@ -1004,6 +1008,11 @@ const JOURNAL_WRITE_FAILED: usize = usize::MAX;
 /// when the statement, sent while that row was being written on another session, was
 /// applied too: both are applied and neither is recorded.
 const JOURNAL_WRITE_FAILED_AFTER: usize = usize::MAX - 1;
+
+/// The index [`Sink::record_journaled`] gives a failure found after the step's
+/// version-table change committed: the table records the step, and holds rows this
+/// run did not expect beside it (or lacks one), which something else wrote.
+const RECORDED_THEN_FOUND_CHANGED: usize = usize::MAX - 2;
 
 /// `upgrade` or `downgrade`, as the journal records a direction.
 fn direction_name(direction: Direction) -> &'static str {
@@ -1260,7 +1269,8 @@ impl Sink for LiveSink<'_> {
         version: &[&str],
         expected: &[String],
         journaled: bool,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StatementFailure> {
+        let whole = |error| StatementFailure { index: 0, error };
         // One transaction: the version-table changes of a step are several
         // statements (a merge's, a stamp's), and with the journal's rows they go
         // together: a crash between them would leave a finished revision that a
@@ -1268,18 +1278,112 @@ impl Sink for LiveSink<'_> {
         let forget = self
             .journal
             .delete(&step.revision, direction_name(step.direction));
+        let forget = (journaled && self.journal_ready).then_some(forget);
         // After a statement, what it applied is recorded whatever the lock: the
         // check before it was the last chance to stop. A step of no statements (a
         // stamp's) writes only the version table, which needs the lock.
         if step.statements.is_empty() {
-            self.driver.check_lock(self.table, LOCK_ANSWER_MAX_AGE)?;
+            self.driver
+                .check_lock(self.table, LOCK_ANSWER_MAX_AGE)
+                .map_err(whole)?;
         }
-        self.send_pending()?;
+        self.send_pending().map_err(whole)?;
+        if let Some((from, to)) = self.lone_row_moved(step, version, expected) {
+            return self.record_counting(from, to, expected, forget.as_deref());
+        }
+        self.record_checked(version, expected, forget.as_deref())
+            .map_err(whole)
+    }
+    fn journal_table(&self) -> Option<String> {
+        Some(self.journal.table.qualified())
+    }
+    fn journal_found(&self) -> bool {
+        self.journal_found
+    }
+}
+
+impl LiveSink<'_> {
+    /// The row a step moves when it moves the table's only row, as most steps of a
+    /// history do, on a driver that reports the rows an `UPDATE` found and changed.
+    fn lone_row_moved<'s>(
+        &self,
+        step: &'s PreparedStep,
+        version: &[&str],
+        expected: &'s [String],
+    ) -> Option<(&'s str, &'s str)> {
+        if step.statements.is_empty() || !self.driver.reports_rows_touched() {
+            return None;
+        }
+        match (&step.heads_before[..], expected, version) {
+            ([from], [to], [update]) if *update == self.table.update(from, to) => Some((from, to)),
+            _ => None,
+        }
+    }
+
+    /// Records a step that moves the only row `from` -> `to`, checking what the table
+    /// held from the server's own count of the rows its `UPDATE` found and changed:
+    /// one and one is that row and nothing beside it, so the check costs no
+    /// statement (a read of the table in the transaction costs as much as the rest
+    /// of it together on MariaDB). The `COMMIT` goes in the same round trip, so a
+    /// table found otherwise is read back after it: the change committed, and what
+    /// the table holds then says whether it records the step. The journal rows went
+    /// with it; they would only tell a re-run to send the last statement again, and
+    /// the message says every statement was applied.
+    fn record_counting(
+        &mut self,
+        from: &str,
+        to: &str,
+        expected: &[String],
+        forget: Option<&str>,
+    ) -> Result<(), StatementFailure> {
+        let whole = |error| StatementFailure { index: 0, error };
+        let update = self.table.update_finding_all(from, to);
+        let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
+        let at = all.len();
+        all.push(&update);
+        all.extend(forget);
+        all.push(render::commit());
+        let touched = match self.driver.execute_counting(&all) {
+            Ok(touched) => touched,
+            Err(f) => {
+                let _ = self.driver.execute(render::rollback());
+                return Err(whole(f.error));
+            }
+        };
+        let alone = Some(crate::driver::RowsTouched {
+            matched: 1,
+            changed: 1,
+        });
+        if touched.get(at) == Some(&alone) {
+            return Ok(());
+        }
+        let rows = self
+            .driver
+            .query_column(&self.table.select())
+            .map_err(whole)?;
+        let recorded = rows.iter().any(|r| r == to);
+        self.check_rows(rows, expected)
+            .map_err(|error| StatementFailure {
+                index: if recorded {
+                    RECORDED_THEN_FOUND_CHANGED
+                } else {
+                    0
+                },
+                error,
+            })
+    }
+
+    /// Records a step's version-table changes (and removes its journal rows) in one
+    /// transaction that commits only if the table then holds exactly `expected`.
+    fn record_checked(
+        &mut self,
+        version: &[&str],
+        expected: &[String],
+        forget: Option<&str>,
+    ) -> Result<(), DbError> {
         let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
         all.extend_from_slice(version);
-        if journaled && self.journal_ready {
-            all.push(&forget);
-        }
+        all.extend(forget);
         // Where the database can check the rows itself, the check and the COMMIT go
         // with the changes: one round trip in all.
         if let Some(guard) = self.table.guard(expected) {
@@ -1320,12 +1424,6 @@ impl Sink for LiveSink<'_> {
                 Err(e)
             }
         }
-    }
-    fn journal_table(&self) -> Option<String> {
-        Some(self.journal.table.qualified())
-    }
-    fn journal_found(&self) -> bool {
-        self.journal_found
     }
 }
 
@@ -1565,6 +1663,7 @@ pub(crate) fn apply_steps(
                     unrecorded,
                     journal: sink.journal_table(),
                     journal_found: sink.journal_found(),
+                    recorded: failure.index == RECORDED_THEN_FOUND_CHANGED,
                 },
             );
             return Err(RunError::Migration(Box::new(MigrationFailure {
@@ -1661,7 +1760,13 @@ fn run_announced(
         }
     }
     sink.record_journaled(step, version, &step.rows_after, start > 0 || n > 1)
-        .map_err(|error| StatementFailure { index: n, error })
+        .map_err(|f| StatementFailure {
+            index: match f.index {
+                RECORDED_THEN_FOUND_CHANGED => f.index,
+                _ => n,
+            },
+            error: f.error,
+        })
 }
 
 /// Where a step resumes, from its journal entries (`index:hash`): after the
@@ -1871,6 +1976,9 @@ struct Applied {
     /// Whether the journal's table was there when the run started (an earlier run
     /// made it).
     journal_found: bool,
+    /// Whether the step's version-table change committed before the table was found
+    /// changed by something else (see [`RECORDED_THEN_FOUND_CHANGED`]).
+    recorded: bool,
 }
 
 /// Says what a failure left behind, so the user knows where the database stands.
@@ -2021,6 +2129,13 @@ fn failure_outcome(
             None if kind == crate::driver::DbErrorKind::VersionTableChanged => advice.to_string(),
             None => "repair the database by hand, then run the command again".to_string(),
         };
+        if applied.recorded {
+            // The change committed before the check: the table records the revision.
+            return format!(
+                "all {} statements of this revision were applied ({how}) and the version table records it, but it also holds rows this run did not write: {next}",
+                step.statements.len(),
+            );
+        }
         if statement.is_none() && !step.statements.is_empty() {
             // Every statement ran and recording the revision failed: one of them may
             // have changed the version table itself, so only where it was is known.

@@ -543,6 +543,52 @@ fn a_version_table_changed_behind_the_run_stops_it(backend: Backend) {
 
 on_all!(a_version_table_changed_behind_the_run_stops_it,);
 
+/// A row added to the version table behind the run stops it at that revision too.
+/// On MariaDB/MySQL the revision's row is moved in a transaction that commits in the
+/// same round trip as the server's count of the rows it found, so the extra row is
+/// found just after: the message says the revision is recorded, and the run goes no
+/// further. Elsewhere the revision is rolled back.
+fn a_row_added_to_the_version_table_behind_the_run_stops_it(backend: Backend) {
+    let p = DbProject::new(BIN, backend, "");
+    p.write_rev(&Rev::new("vt1", &[], "first").sql("CREATE TABLE t1 (id int);", "DROP TABLE t1;"));
+    p.write_rev(&Rev::new("vt2", &["vt1"], "adds a row").sql(
+        "CREATE TABLE t2 (id int);\nINSERT INTO aludel_version (version_num) VALUES ('zz');",
+        "DROP TABLE t2;",
+    ));
+    p.write_rev(
+        &Rev::new("vt3", &["vt2"], "after").sql("CREATE TABLE t3 (id int);", "DROP TABLE t3;"),
+    );
+    let run = p.fails(&["upgrade", "head"]);
+    assert!(
+        run.stderr.contains(
+            "holds vt2, zz where this run expects vt2: something other than this run changed it"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("upgrade of revision vt2 failed"),
+        "{run}"
+    );
+    assert!(!p.db().tables().contains(&"t3".to_string()), "{run}");
+    if p.backend() == Backend::Mysql {
+        assert!(
+            run.stderr.contains(
+                "all 2 statements of this revision were applied (this database commits DDL immediately) \
+                 and the version table records it, but it also holds rows this run did not write"
+            ),
+            "{run}"
+        );
+        let mut rows = p.db().version_rows();
+        rows.sort();
+        assert_eq!(rows, ["vt2", "zz"], "{run}");
+        return;
+    }
+    assert_eq!(p.db().version_rows(), ["vt1"], "{run}");
+    assert!(!p.db().tables().contains(&"t2".to_string()), "{run}");
+}
+
+on_all!(a_row_added_to_the_version_table_behind_the_run_stops_it,);
+
 /// PostgreSQL takes no NUL in SQL text; the statement that holds one is named, not the
 /// one before it.
 #[test]

@@ -13,7 +13,7 @@ mod inspect;
 mod lock;
 
 use super::{
-    ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, StatementFailure,
+    ConnectError, ConnectOptions, DbError, DbErrorKind, Driver, RowsTouched, StatementFailure,
     process_description,
 };
 use crate::render::VersionTable;
@@ -221,6 +221,26 @@ fn connect_failure(e: &mysql::Error) -> (String, bool) {
 /// A string literal that reads the same whatever the session's SQL mode: quoted when
 /// it holds no backslash (which NO_BACKSLASH_ESCAPES decides the meaning of), else
 /// written as its UTF-8 bytes.
+/// The rows an `UPDATE` found and changed, from its OK packet: the info text
+/// (`Rows matched: 2  Changed: 1  Warnings: 0`, in the server's message language, so
+/// only its numbers are read) and the affected rows, which are the changed ones on a
+/// connection without `CLIENT_FOUND_ROWS`. `None` unless both agree on what changed:
+/// another statement, or a text read some other way.
+fn rows_touched(affected: u64, info: &str) -> Option<RowsTouched> {
+    let numbers: Vec<u64> = info
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    match numbers[..] {
+        [matched, changed, _warnings] if changed == affected && changed <= matched => {
+            Some(RowsTouched { matched, changed })
+        }
+        _ => None,
+    }
+}
+
 fn literal(s: &str) -> String {
     if s.contains('\\') {
         let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
@@ -694,6 +714,36 @@ impl Driver for MysqlDriver {
         Ok(last)
     }
 
+    fn reports_rows_touched(&self) -> bool {
+        true
+    }
+
+    fn execute_counting(
+        &mut self,
+        statements: &[&str],
+    ) -> Result<Vec<Option<RowsTouched>>, StatementFailure> {
+        // One round trip, as `execute_batch`; each result's OK packet says what its
+        // statement did to rows.
+        let text: String = statements.iter().map(|s| format!("{s}\n;\n")).collect();
+        let fail = |index: usize, e: mysql::Error| StatementFailure {
+            index,
+            error: db_error(e),
+        };
+        let mut result = self.conn.query_iter(text).map_err(|e| fail(0, e))?;
+        let mut touched = Vec::with_capacity(statements.len());
+        let mut index = 0;
+        while let Some(set) = result.iter() {
+            let counts = rows_touched(set.affected_rows(), &set.info_str());
+            for row in set {
+                row.map_err(|e| fail(index, e))?;
+            }
+            touched.push(counts);
+            index += 1;
+        }
+        touched.resize(statements.len(), None);
+        Ok(touched)
+    }
+
     fn version_table_exists(&mut self, table: &VersionTable) -> Result<bool, DbError> {
         let schema = table
             .schema
@@ -918,6 +968,46 @@ impl Driver for MysqlDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_updates_answer_gives_the_rows_it_found_and_changed_in_any_language() {
+        let rows = |matched, changed| Some(RowsTouched { matched, changed });
+        assert_eq!(
+            rows_touched(1, "Rows matched: 1  Changed: 1  Warnings: 0"),
+            rows(1, 1)
+        );
+        assert_eq!(
+            rows_touched(1, "Rows matched: 2  Changed: 1  Warnings: 0"),
+            rows(2, 1)
+        );
+        // The server's message language (`lc_messages`) words it; the numbers stay.
+        assert_eq!(
+            rows_touched(0, "Datensätze gefunden: 1  Geändert: 0  Warnungen: 0"),
+            rows(1, 0)
+        );
+        // Not an UPDATE's answer, or one that does not agree with its affected rows:
+        // nothing is claimed, and the caller reads the rows instead.
+        assert_eq!(rows_touched(0, ""), None);
+        assert_eq!(
+            rows_touched(3, "Records: 3  Duplicates: 0  Warnings: 0"),
+            None
+        );
+        assert_eq!(
+            rows_touched(1, "Records: 1  Deleted: 0  Skipped: 0  Warnings: 0"),
+            None
+        );
+        assert_eq!(
+            rows_touched(2, "Rows matched: 1  Changed: 2  Warnings: 0"),
+            None
+        );
+        assert_eq!(
+            rows_touched(
+                1,
+                "Rows matched: 99999999999999999999  Changed: 1  Warnings: 0"
+            ),
+            None
+        );
+    }
 
     #[test]
     fn error_numbers_map_to_what_the_user_should_do() {

@@ -18,6 +18,7 @@ mod async_runtime;
 mod inspect;
 mod migrator;
 mod mysql_lock;
+mod mysql_rows_touched;
 mod redaction_props;
 mod script_props;
 mod side_by_side;
