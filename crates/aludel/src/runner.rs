@@ -1010,8 +1010,8 @@ const JOURNAL_WRITE_FAILED: usize = usize::MAX;
 const JOURNAL_WRITE_FAILED_AFTER: usize = usize::MAX - 1;
 
 /// The index [`Sink::record_journaled`] gives a failure found after the step's
-/// version-table change committed: the table records the step, and holds rows this
-/// run did not expect beside it (or lacks one), which something else wrote.
+/// version-table change committed: the table records the step, and beside it holds
+/// rows this run did not write.
 const RECORDED_THEN_FOUND_CHANGED: usize = usize::MAX - 2;
 
 /// `upgrade` or `downgrade`, as the journal records a direction.
