@@ -15,7 +15,7 @@
 //! With `--settle SECONDS`, each run's upgrades wait until that long after the tables
 //! were last dropped (the last run's downgrades, the databases made anew): on a file
 //! system that passes over recently freed inodes when it allocates one (ext4 without a
-//! journal: for 30 s), the server's files for a thousand new tables otherwise cost a
+//! journal: for a minute), the server's files for a thousand new tables otherwise cost a
 //! varying share of system time, alike for both sides, that is not what is measured.
 //!
 //! MariaDB comes from `ALUDEL_BENCH_MYSQL_URL` (default
