@@ -1404,28 +1404,22 @@ impl Project {
 
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
     /// or from the cache when nothing that decides it changed (`server_version` is the
-    /// live server's), and the live database with `read_live`: on another thread
-    /// while the cache is read or a new shadow database is made and loaded, which
-    /// leaves the live reading out of the run's time (before, when the shadow
-    /// database is a configured one). Returns the live database's catalog, the
-    /// desired one and the shadow database used, if any, for another use
-    /// ([`crate::autogen::Shadow::renew`]). A failure to read the live database is
-    /// reported before one of the desired schema, as when one came after the other.
+    /// live server's), and the live database with `read_live` on another thread. Where
+    /// the cache serves, that reading starts once the cache has been read; where a new
+    /// shadow database is made and loaded, once the load is over, while that database
+    /// is dropped: the load keeps every core of a small server busy, and the drop (the
+    /// server removing thousands of files) leaves the reading out of the run's time.
+    /// With a configured shadow database the live one is read first. A failure to read
+    /// the live database is reported before one of the desired schema, as when one
+    /// came after the other.
     fn desired(
         &self,
         server_version: &str,
         scope: &crate::driver::InspectScope,
         read_live: impl FnOnce() -> Result<crate::driver::Inspection, Error> + Send,
-    ) -> Result<
-        (
-            crate::driver::Inspection,
-            crate::driver::Inspection,
-            Option<crate::autogen::Shadow>,
-        ),
-        Error,
-    > {
+    ) -> Result<(crate::driver::Inspection, crate::driver::Inspection), Error> {
         use crate::autogen::DesiredCache;
-        let read_desired = || -> Result<_, Error> {
+        let read_desired = |live_may_start: &dyn Fn()| -> Result<_, Error> {
             let statements = self.desired_statements()?;
             let cache = self.config.cache_dir.as_ref().map(|dir| {
                 let key =
@@ -1433,33 +1427,42 @@ impl Project {
                 DesiredCache::new(dir, key)
             });
             if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
-                return Ok((found, None));
+                live_may_start();
+                return Ok(found);
             }
-            let (inspection, shadow) = self.load_desired(&statements, scope, server_version)?;
+            let loaded = self.load_desired(&statements, scope, server_version);
+            live_may_start();
+            let (inspection, shadow) = loaded?;
             if let Some(cache) = &cache {
                 cache.store(&inspection);
             }
-            Ok((inspection, Some(shadow)))
+            drop(shadow);
+            Ok(inspection)
         };
-        let (current, desired) = if self.config.autogenerate.shadow_database_url.is_some() {
+        if self.config.autogenerate.shadow_database_url.is_some() {
             // A configured shadow database is emptied before the desired schema loads
             // into it, and may be the very database read as live (`check --migrations`
             // migrates it): that reading comes first.
             let current = read_live()?;
-            (current, read_desired())
-        } else {
-            let (live, desired) = std::thread::scope(|threads| {
-                let live = threads.spawn(read_live);
-                let desired = read_desired();
-                (live.join(), desired)
+            return Ok((current, read_desired(&|| ())?));
+        }
+        let (live, desired) = std::thread::scope(|threads| {
+            let (start, started) = std::sync::mpsc::channel::<()>();
+            let live = threads.spawn(move || {
+                // A closed channel (the desired schema's reading ended early) starts
+                // it too.
+                let _ = started.recv();
+                read_live()
             });
-            (
-                live.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
-                desired,
-            )
-        };
-        let (inspection, shadow) = desired?;
-        Ok((current, inspection, shadow))
+            let start_live = || {
+                let _ = start.send(());
+            };
+            let desired = read_desired(&start_live);
+            start_live();
+            (live.join(), desired)
+        });
+        let current = live.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok((current, desired?))
     }
 
     /// The desired schema's `statements` loaded into a new shadow database and read in
@@ -1614,20 +1617,18 @@ impl Project {
             ..live_scope.clone()
         };
         let read_live = || Ok(driver.inspect(&live_scope).map_err(live_error)?);
-        let (current, desired, used) = self.desired(&server_version, &scope, read_live)?;
+        let (current, desired) = self.desired(&server_version, &scope, read_live)?;
         let differing = crate::autogen::differing_expressions(&current.catalog, &desired.catalog);
         // Settling is a refinement: without a shadow database to do it in, the
-        // database's own forms are compared, as when settling fails.
+        // database's own forms are compared, as when settling fails. The one the
+        // desired schema was loaded into is gone by now (see `desired`).
         let current = if differing.is_empty() {
             current
         } else {
-            let shadow = match used {
-                Some(used) => self.renewed(used, &scope),
-                None => self.shadow(false, &scope).and_then(|mut shadow| {
-                    self.same_major_version(&mut shadow, &server_version)?;
-                    Ok(shadow)
-                }),
-            };
+            let shadow = self.shadow(false, &scope).and_then(|mut shadow| {
+                self.same_major_version(&mut shadow, &server_version)?;
+                Ok(shadow)
+            });
             match shadow {
                 // Settled on another major version, the forms would differ anew.
                 Err(e @ Error::Autogen(crate::autogen::AutogenError::ShadowVersion { .. })) => {
