@@ -868,6 +868,12 @@ impl DesiredCache {
         key
     }
 
+    /// Whether an entry is likely to serve this key: a file of its name that may be
+    /// read ([`DesiredCache::load`] still checks the whole key).
+    pub fn likely_serves(&self) -> bool {
+        crate::script::cache::trusted(&self.file)
+    }
+
     /// The cached catalog, if there is one for exactly this key.
     pub fn load(&self) -> Option<Inspection> {
         if !crate::script::cache::trusted(&self.file) {

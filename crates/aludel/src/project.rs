@@ -1404,11 +1404,11 @@ impl Project {
 
     /// Reads the schemas of `scope` of the desired schema through a shadow database,
     /// or from the cache when nothing that decides it changed (`server_version` is the
-    /// live server's), and the live database with `read_live` on another thread. Where
-    /// the cache serves, that reading starts once the cache has been read; where a new
-    /// shadow database is made and loaded, once the load is over, while that database
-    /// is dropped: the load keeps every core of a small server busy, and the drop (the
-    /// server removing thousands of files) leaves the reading out of the run's time.
+    /// live server's), and the live database with `read_live` on another thread: beside
+    /// the cache's reading when an entry is there; where a new shadow database is made
+    /// and loaded, once the load is over, while that database is dropped: the load
+    /// keeps every core of a small server busy, and the drop (the server removing
+    /// thousands of files) leaves the reading out of the run's time.
     /// With a configured shadow database the live one is read first. A failure to read
     /// the live database is reported before one of the desired schema, as when one
     /// came after the other.
@@ -1426,6 +1426,10 @@ impl Project {
                     DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
                 DesiredCache::new(dir, key)
             });
+            // An entry likely to serve is read beside the live database.
+            if cache.as_ref().is_some_and(DesiredCache::likely_serves) {
+                live_may_start();
+            }
             if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
                 live_may_start();
                 return Ok(found);
