@@ -1426,12 +1426,12 @@ impl Project {
                     DesiredCache::key_text(self.dialect(), server_version, scope, &statements);
                 DesiredCache::new(dir, key)
             });
-            // An entry likely to serve is read beside the live database.
+            // An entry likely to serve is read beside the live database (`load` serves
+            // only such an entry).
             if cache.as_ref().is_some_and(DesiredCache::likely_serves) {
                 live_may_start();
             }
             if let Some(found) = cache.as_ref().and_then(DesiredCache::load) {
-                live_may_start();
                 return Ok(found);
             }
             let loaded = self.load_desired(&statements, scope, server_version);
@@ -1453,8 +1453,8 @@ impl Project {
         let (live, desired) = std::thread::scope(|threads| {
             let (start, started) = std::sync::mpsc::channel::<()>();
             let live = threads.spawn(move || {
-                // A closed channel (the desired schema's reading ended early) starts
-                // it too.
+                // A closed channel (the desired schema's reading panicked) starts it
+                // too; every other way out of that reading sends the signal.
                 let _ = started.recv();
                 read_live()
             });
