@@ -457,9 +457,7 @@ impl ScriptDir {
                 .iter()
                 .zip(&stamps)
                 .zip(&scripts)
-                .filter_map(|((name, stamp), script)| {
-                    Some((name.as_os_str(), (*stamp)?, script.text()))
-                })
+                .filter_map(|((name, stamp), script)| Some((name.as_os_str(), (*stamp)?, script)))
                 .collect();
             // Every listed file must be in it for the folder's stamp to stand for them.
             let dir = dir.filter(|_| files.len() == names.len());
@@ -743,18 +741,11 @@ fn probe_all(folder: &folder::Folder, cache: &cache::Cache) -> Vec<Probe> {
 fn probe(folder: &folder::Folder, cache: &cache::Cache, i: usize) -> Probe {
     // Names are written as UTF-8.
     let name = std::ffi::OsStr::new(std::str::from_utf8(cache.name(i)).ok()?);
+    // An entry whose record reads badly is read from the file, so that any error is
+    // reported in file order.
     folder
         .stamp(name)
-        .and_then(|stamp| cache.text_range(i, &stamp))
-        .and_then(|range| {
-            // A cached text that no longer parses (a newer aludel checks more) is read
-            // from the file, so that its error is reported in file order.
-            Script::from_text(
-                folder.join(name),
-                Text::Shared(cache.texts().clone(), range),
-            )
-            .ok()
-        })
+        .and_then(|stamp| cache.script(i, &stamp, folder.join(name)))
 }
 
 /// The listed files in order: each from its probe when that served it, the rest read
@@ -861,13 +852,10 @@ fn load_slice(
         let stamp = folder.stamp(name.as_os_str());
         let entry = cache.find(name.as_os_str(), hint);
         hint = entry.map_or(hint, |i| i + 1);
-        let cached = stamp
+        // An entry whose record reads badly is read from the file (see `probe`).
+        let from_cache = stamp
             .zip(entry)
-            .and_then(|(stamp, i)| cache.text_range(i, &stamp));
-        let from_cache = cached.and_then(|range| {
-            // A cached text that does not parse is read from the file (see `probe`).
-            Script::from_text(path, Text::Shared(cache.texts().clone(), range)).ok()
-        });
+            .and_then(|(stamp, i)| cache.script(i, &stamp, path));
         let script = match from_cache {
             Some(script) => {
                 loaded.hits += 1;
