@@ -13,7 +13,9 @@
 //!   the client reading aludel's own `--sql` scripts, version rows included
 //!   (`mariadb.rs`).
 //! - `queries`: `heads`, `history` and `current` on a 10,000-revision history (SQLite
-//!   database stamped at head), and `--help`.
+//!   database stamped at head) of empty revisions, and `--help`; then `heads` and
+//!   `history` with the file cache on 10,000 revisions that each hold `pg`'s table,
+//!   as a real history's files hold SQL.
 //! - `autogen`: introspection, diff, `check` cold and warm, and `revision
 //!   --autogenerate` on PostgreSQL with 1,000 tables (see `autogen.rs`).
 //! - `fleet`: 1,000 SQLite databases brought to a 50-revision head by one `--targets`
@@ -504,8 +506,46 @@ fn by_order(ratios: &[f64]) -> (f64, f64, f64) {
 }
 
 fn bench_queries(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
+    println!(
+        "\n## Queries on a {}-revision history (SQLite database stamped at head)",
+        o.query_revisions
+    );
+    println!("command | median | min | max | peak memory");
+    let empty = [
+        (&["heads"][..], true),
+        (&["history"][..], true),
+        (&["current"][..], true),
+        (&["heads"][..], false),
+        (&["history"][..], false),
+        (&["current"][..], false),
+        (&["--help"][..], true),
+    ];
+    time_queries(bin, o, peak, Tables::None, "", &empty)?;
+    // The same with SQL in every file: what a served file costs when its text is
+    // more than its header.
+    let with_sql = [(&["heads"][..], true), (&["history"][..], true)];
+    time_queries(
+        bin,
+        o,
+        peak,
+        Tables::Postgres,
+        ", files with SQL",
+        &with_sql,
+    )
+}
+
+/// Times each of `commands` (arguments, whether the file cache is used) on a new
+/// history of `o.query_revisions` revisions making `tables`, printing a row each.
+fn time_queries(
+    bin: &Path,
+    o: &Options,
+    peak: &mut u64,
+    tables: Tables,
+    kind: &str,
+    commands: &[(&[&str], bool)],
+) -> Result<()> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    generate_history(dir.path(), o.query_revisions, Tables::None)?;
+    generate_history(dir.path(), o.query_revisions, tables)?;
     let config = dir.path().join("aludel.toml");
     let cache = dir.path().join("cache");
     let command = |args: &[&str], cached: bool| {
@@ -527,21 +567,8 @@ fn bench_queries(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
     // Files younger than two seconds are never cached: let them settle, as the files
     // of a real project have.
     std::thread::sleep(Duration::from_millis(2100));
-    println!(
-        "\n## Queries on a {}-revision history (SQLite database stamped at head)",
-        o.query_revisions
-    );
-    println!("command | median | min | max | peak memory");
     let runs = (o.runs * 4).max(10);
-    for (args, cached) in [
-        (&["heads"][..], true),
-        (&["history"][..], true),
-        (&["current"][..], true),
-        (&["heads"][..], false),
-        (&["history"][..], false),
-        (&["current"][..], false),
-        (&["--help"][..], true),
-    ] {
+    for &(args, cached) in commands {
         let base = |args: &[&str]| command(args, cached);
         let mut times = Vec::new();
         let mut rss = 0;
@@ -564,8 +591,8 @@ fn bench_queries(bin: &Path, o: &Options, peak: &mut u64) -> Result<()> {
         };
         let label = match (cached, args) {
             (_, ["--help"]) => String::new(),
-            (true, _) => " (file cache)".to_string(),
-            (false, _) => " (no cache)".to_string(),
+            (true, _) => format!(" (file cache{kind})"),
+            (false, _) => format!(" (no cache{kind})"),
         };
         println!(
             "aludel {}{label} | {:.1} ms (target < {target} ms) | {:.1} ms | {:.1} ms | {:.1} MiB",
