@@ -1591,10 +1591,12 @@ impl Project {
         )?)
     }
 
-    /// Compares the database (through `driver`) with the desired schema.
+    /// Compares the database (through `driver`, connected to `url`) with the desired
+    /// schema.
     fn compare(
         &self,
         driver: &mut dyn Driver,
+        url: &crate::url::DatabaseUrl,
         renames: &crate::diff::Renames,
     ) -> Result<crate::autogen::Comparison, Error> {
         let live_scope = self.inspect_scope();
@@ -1620,7 +1622,21 @@ impl Project {
             },
             ..live_scope.clone()
         };
-        let read_live = || Ok(driver.inspect(&live_scope).map_err(live_error)?);
+        let read_live = || {
+            let read = match driver.inspect(&live_scope) {
+                // The connection waited, idle, while the desired schema was loaded; a
+                // server or proxy that ends idle sessions may have ended it. A reading
+                // is safe to repeat: once, on a new connection.
+                Err(error) if error.connection_lost() => {
+                    let options = crate::driver::ConnectOptions::from(&self.config.connect);
+                    crate::driver::connect(url, &options)
+                        .map_err(|e| crate::driver::DbError::new(e.to_string()))
+                        .and_then(|mut fresh| fresh.inspect(&live_scope))
+                }
+                read => read,
+            };
+            Ok(read.map_err(live_error)?)
+        };
         let (current, desired) = self.desired(&server_version, &scope, read_live)?;
         let differing = crate::autogen::differing_expressions(&current.catalog, &desired.catalog);
         // Settling is a refinement: without a shadow database to do it in, the
@@ -1695,7 +1711,7 @@ impl Project {
                 show(&want)
             )));
         }
-        let comparison = self.compare(driver.as_mut(), &declared)?;
+        let comparison = self.compare(driver.as_mut(), &self.config.database_url, &declared)?;
         let skipped = comparison.skipped_notes();
         let changes: Vec<String> = comparison.diff.ops.iter().map(|o| o.to_string()).collect();
         let suggestions = comparison.diff.suggestions.clone();
@@ -1731,10 +1747,15 @@ impl Project {
             let mut shadow = self.shadow(true, &self.inspect_scope())?;
             let applied = self.with_database_url(shadow.url().clone());
             applied.upgrade("heads", events)?;
-            self.compare(shadow.driver()?, &crate::diff::Renames::default())?
+            let url = shadow.url().clone();
+            self.compare(shadow.driver()?, &url, &crate::diff::Renames::default())?
         } else {
             let mut driver = self.connect(events)?;
-            self.compare(driver.as_mut(), &crate::diff::Renames::default())?
+            self.compare(
+                driver.as_mut(),
+                &self.config.database_url,
+                &crate::diff::Renames::default(),
+            )?
         };
         Ok(CheckReport {
             changes: comparison.diff.ops.iter().map(|o| o.to_string()).collect(),

@@ -436,6 +436,53 @@ fn postgres_makes_its_shadow_databases_on_the_shadow_server_it_is_given() {
     assert!(r.stderr.contains("not both"), "{r}");
 }
 
+/// A server that ends idle sessions (`idle_session_timeout` set for the database):
+/// the database's own session and the one that made the shadow database both wait,
+/// idle, while the desired schema loads. `check` still reads the database (on a new
+/// connection) and leaves no shadow database behind.
+#[test]
+fn postgres_check_outlives_a_server_that_ends_idle_sessions() {
+    let db = aludel_testkit::PgDatabase::create();
+    db.rows(&format!(
+        "ALTER DATABASE {} SET idle_session_timeout = '100ms'",
+        db.name()
+    ));
+    let p = aludel_testkit::TestProject::new(BIN, Some(db.url()), "");
+    // Enough tables that loading them takes well over the timeout.
+    let schema: String = (0..300)
+        .map(|i| {
+            format!(
+                "CREATE TABLE t{i} (id bigint PRIMARY KEY, name text NOT NULL);\n\
+                 CREATE INDEX t{i}_name ON t{i} (name);\n"
+            )
+        })
+        .collect();
+    std::fs::write(p.path().join("schema.sql"), schema).unwrap();
+    let child = p
+        .command(&["check"])
+        .env("ALUDEL_CACHE_DIR", "")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let r = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr),
+    );
+    assert_eq!(r.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stdout.contains("add table public.t299"), "{stdout}{stderr}");
+    // Shadow databases are named after the process that made them.
+    let left = aludel_testkit::pg_rows(
+        &aludel_testkit::postgres_admin_url(),
+        &format!(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'aludel\\_shadow\\_{pid}\\_%'"
+        ),
+    );
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// A column that a view reads changes type: the view is made again around the change
 /// (PostgreSQL refuses to alter the column while the view reads it).
 fn a_column_read_by_a_view_changes_type(backend: Backend) {

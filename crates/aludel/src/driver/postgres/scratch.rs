@@ -30,6 +30,14 @@ pub(super) fn waits_for_disk(driver: &mut PostgresDriver) -> bool {
 }
 
 pub(super) fn create(driver: &mut PostgresDriver, name: &str) -> Result<(), DbError> {
+    // This session waits, idle, through the whole load to drop the database after:
+    // a server that ends idle sessions (`idle_session_timeout`, PostgreSQL 14+, set
+    // for the database or role) would end it first, and the database would stay on
+    // the server. Where the setting does not exist nothing is set.
+    driver.execute(
+        "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings \
+         WHERE name = 'idle_session_timeout'",
+    )?;
     driver
         .execute(&format!("CREATE DATABASE {}", q(name)))
         .map_err(|mut e| {
