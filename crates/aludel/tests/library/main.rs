@@ -20,5 +20,6 @@ mod migrator;
 mod mysql_lock;
 mod mysql_rows_touched;
 mod redaction_props;
+mod scratch_sessions;
 mod script_props;
 mod side_by_side;
