@@ -17,11 +17,10 @@
 //! `stat`ed: editing a file in place leaves the folder as it was).
 //!
 //! Each entry also holds what parsing its text gave (the header's values and lines,
-//! where each section lies), so that a served file costs its `stat` and no reading of
-//! its text: the texts of a long history with real SQL in it are megabytes, and
-//! `heads` needs only the headers. A cache is read only by a build with the same
-//! reading rules ([`RULES`]): what another build's parser accepted is no answer for
-//! this one's.
+//! where each section lies), so that a served file costs its `stat` and is not parsed
+//! again: over a long history with real SQL in its files, parsing every text cost as
+//! much as the `stat`s. A cache is read only by a build with the same reading rules
+//! ([`RULES`]): what another build's parser accepted is no answer for this one's.
 
 use std::ffi::OsStr;
 use std::ops::Range;
