@@ -580,9 +580,9 @@ impl Driver for MysqlDriver {
     fn create_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
         // This session waits, idle, through the whole load to drop the database after:
         // a server whose `wait_timeout` is shorter than the load would end it first,
-        // and the database would stay. At least a day (a session left by a killed
-        // aludel holds no lock).
-        self.execute("SET SESSION wait_timeout = GREATEST(@@session.wait_timeout, 86400)")?;
+        // and the database would stay. A day (a session left by a killed aludel holds
+        // no lock). A literal: MySQL refuses an expression's value for this variable.
+        self.execute("SET SESSION wait_timeout = 86400")?;
         let own = self.database.clone();
         let defaults = self.database_defaults(&own)?;
         self.execute(&format!(
