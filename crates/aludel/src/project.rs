@@ -1341,7 +1341,7 @@ impl Project {
             }
             None => live.clone(),
         };
-        let mut connect = |url: &crate::url::DatabaseUrl| self.connect_shadow(url);
+        let mut connect = |url: &crate::url::DatabaseUrl| self.connect_once(url);
         Ok(crate::autogen::Shadow::open(
             &server,
             given.as_ref(),
@@ -1389,8 +1389,9 @@ impl Project {
         Ok(())
     }
 
-    /// Opens a connection to a shadow database (`url`), as `[connect]` says.
-    fn connect_shadow(
+    /// Opens one connection to `url` as `[connect]` says, without retries or events:
+    /// to a shadow database, or to the database again for a second reading.
+    fn connect_once(
         &self,
         url: &crate::url::DatabaseUrl,
     ) -> Result<Box<dyn Driver>, crate::driver::DbError> {
@@ -1493,7 +1494,7 @@ impl Project {
         // Side by side where it can be; one after the other where that was not tried,
         // failed (which the serial load then reports) or may have named an object
         // otherwise.
-        let connect = |url: &crate::url::DatabaseUrl| self.connect_shadow(url);
+        let connect = |url: &crate::url::DatabaseUrl| self.connect_once(url);
         let mut loaded = None;
         match shadow.load_side_by_side(statements, &connect) {
             SideBySide::NotTried => {}
@@ -1627,12 +1628,9 @@ impl Project {
                 // The connection waited, idle, while the desired schema was loaded; a
                 // server or proxy that ends idle sessions may have ended it. A reading
                 // is safe to repeat: once, on a new connection.
-                Err(error) if error.connection_lost() => {
-                    let options = crate::driver::ConnectOptions::from(&self.config.connect);
-                    crate::driver::connect(url, &options)
-                        .map_err(|e| crate::driver::DbError::new(e.to_string()))
-                        .and_then(|mut fresh| fresh.inspect(&live_scope))
-                }
+                Err(error) if error.connection_lost() => self
+                    .connect_once(url)
+                    .and_then(|mut fresh| fresh.inspect(&live_scope)),
                 read => read,
             };
             Ok(read.map_err(live_error)?)

@@ -482,6 +482,7 @@ fn get_parsed(record: &[u8], text: &str) -> Option<Parsed> {
         _ => return None,
     };
     let n = r.u32()?;
+    // Each section takes at least 18 bytes: direction, dialect flag, four numbers.
     if n > record.len() / 18 {
         return None;
     }
