@@ -165,6 +165,7 @@ impl Printer {
                 None,
             ),
             Event::LockNotReleased { .. } => (Level::Warn, "lock_release_failed", None, None),
+            Event::ShadowNotDropped { .. } => (Level::Warn, "shadow_not_dropped", None, None),
             Event::StepFinished {
                 revision, elapsed, ..
             } => (
@@ -373,6 +374,12 @@ pub fn import_report(report: &aludel::alembic_import::ImportReport) -> String {
         out.push_str(&format!(
             "Captured from a run on a scratch database (offline mode could not run them): {}.\n",
             report.captured.join(", ")
+        ));
+    }
+    for left in &report.scratch_left {
+        out.push_str(&format!(
+            "Could not drop the scratch database {} ({}): it is still on the server; drop it with: {}\n",
+            left.name, left.error, left.statement
         ));
     }
     if let (Some(why), false) = (&report.capture_skipped, report.incomplete.is_empty()) {

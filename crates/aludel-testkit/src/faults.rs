@@ -34,6 +34,10 @@ pub enum RelayMode {
     /// client's side without its answer: the server runs it (a `COMMIT` commits),
     /// and the client cannot know.
     CutAfter(&'static str, usize),
+    /// At every query whose text contains the pattern, close both sides without
+    /// forwarding it, on whichever connection it comes: a statement that can never
+    /// reach the server.
+    CutEvery(&'static str),
     /// At the Nth query containing the pattern, stop forwarding on that connection
     /// and keep both sides open, as a frozen proxy does: TCP still acknowledges, so
     /// nothing at the network level notices. Other connections go on as before.
@@ -253,7 +257,7 @@ fn act(
             kept.push(client);
             kept.push(server);
         }
-        RelayMode::CutBefore(..) => {
+        RelayMode::CutBefore(..) | RelayMode::CutEvery(..) => {
             let _ = client.shutdown(Shutdown::Both);
             let _ = server.shutdown(Shutdown::Both);
         }
@@ -273,6 +277,9 @@ fn act(
 fn matched(text: &str, s: &Shared) -> Option<RelayMode> {
     s.queries.lock().unwrap().push(text.to_string());
     let mode = *s.mode.lock().unwrap();
+    if let RelayMode::CutEvery(pattern) = mode {
+        return text.contains(pattern).then_some(mode);
+    }
     let (RelayMode::CutBefore(pattern, nth)
     | RelayMode::CutAfter(pattern, nth)
     | RelayMode::FreezeAt(pattern, nth)) = mode

@@ -139,6 +139,8 @@ pub struct ImportReport {
     /// Why revisions that offline mode could not run were not run on a scratch
     /// database, when they were not.
     pub capture_skipped: Option<String>,
+    /// Scratch databases that could not be dropped: still on their server.
+    pub scratch_left: Vec<crate::autogen::LeftShadow>,
 }
 
 #[derive(Deserialize)]
@@ -234,8 +236,9 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
     };
     let mut runs: Vec<(String, Found)> = Vec::new();
     let mut capture_skipped = None;
+    let left = crate::autogen::LeftShadows::default();
     for wanted in &asked {
-        let (mut scratch, skipped) = match scratch_database(options, wanted.as_deref()) {
+        let (mut scratch, skipped) = match scratch_database(options, wanted.as_deref(), &left) {
             Ok(scratch) => (Some(scratch), None),
             Err(why) => (None, Some(why)),
         };
@@ -299,6 +302,7 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
         env_error: found.env_error.clone(),
         transaction_per_migration: found.transaction_per_migration,
         capture_skipped,
+        scratch_left: left.take(),
         ..ImportReport::default()
     };
     let first_dialect = report.dialect.split(", ").next().unwrap_or("").to_string();
@@ -482,11 +486,12 @@ fn run_harness(
 /// A scratch database for the revisions offline mode cannot run, with its URL in
 /// SQLAlchemy's form; or why there is none. SQLite: a temporary file (removed when the
 /// [`crate::autogen::Shadow`] is dropped). PostgreSQL: a database made beside
-/// `scratch_server`'s, always dropped. The dialect must be known for this: given,
-/// or taken from the scratch server's URL.
+/// `scratch_server`'s, always dropped (one that cannot be is listed in `left`). The
+/// dialect must be known for this: given, or taken from the scratch server's URL.
 fn scratch_database(
     options: &ImportOptions,
     dialect: Option<&str>,
+    left: &crate::autogen::LeftShadows,
 ) -> Result<(crate::autogen::Shadow, String), String> {
     use crate::url::Dialect;
     let server = match (dialect, &options.scratch_server) {
@@ -502,18 +507,20 @@ fn scratch_database(
     let Some(server) = server else {
         return Err("no PostgreSQL server was given to run them on: set DATABASE_URL (or --url) to one where aludel may create a scratch database".into());
     };
-    let mut connect = |url: &crate::url::DatabaseUrl| {
+    let connect = |url: &crate::url::DatabaseUrl| {
         crate::driver::connect(url, &crate::driver::ConnectOptions::default())
             .map_err(|e| crate::driver::DbError::new(e.to_string()))
     };
+    let cleanup = crate::autogen::ShadowCleanup::new(std::sync::Arc::new(connect), left);
     let scope = crate::driver::InspectScope::default();
     let shadow =
-        crate::autogen::Shadow::open(&server, None, &scope, true, &mut connect).map_err(|e| {
-            format!(
-                "no scratch database could be made: {}",
-                crate::report::error_text(&e)
-            )
-        })?;
+        crate::autogen::Shadow::open(&server, None, &scope, true, &mut { connect }, &cleanup)
+            .map_err(|e| {
+                format!(
+                    "no scratch database could be made: {}",
+                    crate::report::error_text(&e)
+                )
+            })?;
     let url = sqlalchemy_url(shadow.url());
     Ok((shadow, url))
 }

@@ -228,6 +228,103 @@ pub type Connector<'a> = dyn FnMut(&DatabaseUrl) -> Result<Box<dyn Driver>, DbEr
 /// A [`Connector`] several threads may call at once.
 pub type SharedConnector<'a> = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + Sync + 'a;
 
+/// Opens a connection to a URL again, from any thread, for as long as a [`Shadow`]
+/// lives.
+pub type Reconnector = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + Send + Sync;
+
+/// A shadow database aludel made and could not drop: it is still on its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LeftShadow {
+    /// The database's name.
+    pub name: String,
+    /// The statement that drops it, run on its server as a user who may.
+    pub statement: String,
+    /// Why the last attempt failed.
+    pub error: String,
+}
+
+/// The shadow databases that could not be dropped, listed as they are met, for the
+/// command to report. Clones share the list.
+#[derive(Debug, Clone, Default)]
+pub struct LeftShadows(std::sync::Arc<std::sync::Mutex<Vec<LeftShadow>>>);
+
+impl LeftShadows {
+    /// Those listed since the last call.
+    pub fn take(&self) -> Vec<LeftShadow> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<LeftShadow>> {
+        // Poisoning leaves nothing to repair: the list is plain values.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// How a shadow database is dropped when the session that made it is gone, and
+/// where it is listed when it could still not be dropped.
+#[derive(Clone)]
+pub struct ShadowCleanup {
+    reconnect: std::sync::Arc<Reconnector>,
+    left: LeftShadows,
+}
+
+impl std::fmt::Debug for ShadowCleanup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShadowCleanup")
+            .field("left", &self.left)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShadowCleanup {
+    /// Drops go through `reconnect` when the session that made the database cannot;
+    /// a database neither could drop is listed in `left`.
+    pub fn new(reconnect: std::sync::Arc<Reconnector>, left: &LeftShadows) -> ShadowCleanup {
+        ShadowCleanup {
+            reconnect,
+            left: left.clone(),
+        }
+    }
+
+    /// Drops `name` over `session` (the one that made it), else over a new session
+    /// to `server`; lists it as left when neither could. The first session may be
+    /// gone while the server is not: ended by a server timeout, an administrator, a
+    /// pooler or a failover.
+    fn drop_database(&self, session: &mut dyn Driver, server: &DatabaseUrl, name: &str) {
+        let Err(first) = session.drop_scratch_database(name) else {
+            return;
+        };
+        let again = match (self.reconnect)(server) {
+            Ok(mut again) => again.drop_scratch_database(name),
+            Err(error) => Err(error),
+        };
+        let Err(again) = again else {
+            return;
+        };
+        let error = format!("{first}; then over a new session: {again}");
+        let Some(statement) = session.scratch_drop_statement(name) else {
+            return;
+        };
+        self.left.lock().push(LeftShadow {
+            name: name.to_string(),
+            statement,
+            error,
+        });
+    }
+}
+
+/// The session that made a shadow database, and what dropping it needs.
+struct Owner {
+    session: Box<dyn Driver>,
+    name: String,
+    /// The server's URL, to drop the database over a new session.
+    server: DatabaseUrl,
+    cleanup: ShadowCleanup,
+}
+
 /// A shadow database that is dropped when this goes out of scope.
 pub struct Shadow {
     /// `None` only while the database is being dropped.
@@ -237,7 +334,7 @@ pub struct Shadow {
     /// A temporary SQLite file to remove.
     file: Option<PathBuf>,
     /// The connection that created the database and drops it.
-    owner: Option<(Box<dyn Driver>, String)>,
+    owner: Option<Owner>,
     /// Held while a configured `shadow_database_url` is in use: the threads of one
     /// `--targets` or `--workspace` run would otherwise empty it under each other.
     _exclusive: Option<GivenShadowTurn>,
@@ -296,13 +393,15 @@ impl Shadow {
     /// database, or `shadow_server_url`), or `given` (emptying the schemas of `scope`
     /// first).
     /// `shared`: other connections will open [`Shadow::url`] (SQLite then uses a
-    /// temporary file rather than memory).
+    /// temporary file rather than memory). A database it makes is dropped as
+    /// `cleanup` says.
     pub fn open(
         url: &DatabaseUrl,
         given: Option<&DatabaseUrl>,
         scope: &InspectScope,
         shared: bool,
         connect: &mut Connector<'_>,
+        cleanup: &ShadowCleanup,
     ) -> Result<Shadow, AutogenError> {
         let shadow_err = |doing: &str| {
             let doing = doing.to_string();
@@ -366,12 +465,17 @@ impl Shadow {
                 driver: Some(driver),
                 url: shadow_url,
                 file: None,
-                owner: Some((owner, name)),
+                owner: Some(Owner {
+                    session: owner,
+                    name,
+                    server: url.clone(),
+                    cleanup: cleanup.clone(),
+                }),
                 _exclusive: None,
                 renewals: 0,
             }),
             Err(error) => {
-                let _ = owner.drop_scratch_database(&name);
+                cleanup.drop_database(owner.as_mut(), url, &name);
                 Err(AutogenError::Shadow {
                     doing: format!("connecting to {name}"),
                     error,
@@ -812,8 +916,10 @@ impl Drop for Shadow {
     fn drop(&mut self) {
         // The shadow's own connection closes first; FORCE ends any other.
         self.driver = None;
-        if let Some((owner, name)) = &mut self.owner {
-            let _ = owner.drop_scratch_database(name);
+        if let Some(owner) = &mut self.owner {
+            owner
+                .cleanup
+                .drop_database(owner.session.as_mut(), &owner.server, &owner.name);
         }
         if let Some(file) = &self.file {
             let _ = std::fs::remove_file(file);

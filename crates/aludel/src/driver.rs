@@ -487,11 +487,22 @@ pub trait Driver: Send {
         )))
     }
 
-    /// Drops the database `name` that [`Driver::create_scratch_database`] made,
-    /// ending any session still in it.
-    fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+    /// The statement that drops the database `name` that
+    /// [`Driver::create_scratch_database`] made, ending any session still in it: what
+    /// [`Driver::drop_scratch_database`] runs, and what a user is told to run when it
+    /// could not be. `None` where a server makes no scratch database.
+    fn scratch_drop_statement(&self, name: &str) -> Option<String> {
         let _ = name;
-        Ok(())
+        None
+    }
+
+    /// Drops the database `name` that [`Driver::create_scratch_database`] made
+    /// ([`Driver::scratch_drop_statement`]).
+    fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
+        match self.scratch_drop_statement(name) {
+            Some(sql) => self.execute(&sql),
+            None => Ok(()),
+        }
     }
 
     /// On a connection to a database [`Driver::create_scratch_database`] just made:

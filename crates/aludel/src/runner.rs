@@ -129,6 +129,17 @@ pub enum Event {
         /// a new connection), and the lock with it.
         released: bool,
     },
+    /// A shadow database aludel made (for `check` or `revision --autogenerate`)
+    /// could not be dropped, over the session that made it nor over a new one: it is
+    /// still on the server. Not an error: the command's answer stands.
+    ShadowNotDropped {
+        /// The database's name.
+        name: String,
+        /// The statement that drops it.
+        statement: String,
+        /// Why it could not be dropped.
+        error: String,
+    },
     /// The plan is empty: the run changes nothing, and says why.
     NothingToDo {
         /// `Nothing to do: the database is already at ...`.
@@ -2282,6 +2293,14 @@ impl std::fmt::Display for Event {
                 } else {
                     "the server releases it when that session ends"
                 }
+            ),
+            Event::ShadowNotDropped {
+                name,
+                statement,
+                error,
+            } => write!(
+                f,
+                "Could not drop the shadow database {name} ({error}): it is still on the server; drop it with: {statement}"
             ),
             Event::NothingToDo { message } => f.write_str(message),
         }

@@ -516,3 +516,129 @@ fn a_session_killed_in_a_revision_on_mariadb_says_what_was_applied_and_resumes()
     assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r2"]);
     assert!(db.tables().contains(&"t2b".to_string()));
 }
+
+/// `aludel check` of a one-table desired schema against an empty database: its output
+/// and the process's id, which names its shadow databases (`aludel_shadow_<pid>_<n>`).
+fn check_with_shadow(p: &TestProject) -> (Output, u32) {
+    std::fs::write(
+        p.path().join("schema.sql"),
+        "CREATE TABLE widgets (id integer PRIMARY KEY, name varchar(50) NOT NULL);\n",
+    )
+    .unwrap();
+    let mut cmd = p.command(&["check"]);
+    cmd.env("ALUDEL_CACHE_DIR", "");
+    let child = spawn(cmd);
+    let pid = child.id();
+    (wait_within(child, Duration::from_secs(60)), pid)
+}
+
+/// How many `DROP DATABASE` statements of their own (a shadow's owner drops it so;
+/// MySQL's shadow empties itself with one followed by `CREATE DATABASE`) the relay saw.
+fn owner_drops(relay: &Relay) -> usize {
+    relay
+        .queries()
+        .into_iter()
+        .filter(|q| q.starts_with("DROP DATABASE") && !q.contains("CREATE DATABASE"))
+        .count()
+}
+
+/// The shadow databases `pid` left on the PostgreSQL server.
+fn pg_shadows_of(pid: u32) -> Vec<String> {
+    pg_rows(
+        &postgres_admin_url(),
+        &format!(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'aludel\\_shadow\\_{pid}\\_%'"
+        ),
+    )
+}
+
+/// The session that made the shadow database is gone when `check` drops it (a server
+/// timeout, an administrator, a pooler or a failover ended it; here the relay cuts it
+/// at the `DROP DATABASE`): the database is dropped over a new session, the check's
+/// answer stands, and nothing needs saying.
+#[test]
+fn a_shadow_database_whose_session_is_lost_is_dropped_over_a_new_one() {
+    let db = PgDatabase::create();
+    let relay = Relay::to_test_postgres(RelayMode::CutBefore("DROP DATABASE", 1));
+    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
+    let (out, pid) = check_with_shadow(&p);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("add table public.widgets"),
+        "{err}"
+    );
+    assert!(!err.contains("shadow"), "{err}");
+    assert_eq!(
+        owner_drops(&relay),
+        2,
+        "the first drop was cut, a second one ran"
+    );
+    assert_eq!(pg_shadows_of(pid), Vec::<String>::new());
+}
+
+/// Drops a database at the end of a test, whatever the test found.
+struct DropAtEnd(String);
+
+impl Drop for DropAtEnd {
+    fn drop(&mut self) {
+        pg_rows(
+            &postgres_admin_url(),
+            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.0),
+        );
+    }
+}
+
+/// No `DROP DATABASE` can reach the server (the relay cuts every one, on the first
+/// session and on the new one): `check` still gives its answer and exit code, and
+/// warns that the shadow database is still on the server, with the statement that
+/// drops it. The warning is true: the database is there, and that statement drops it.
+#[test]
+fn a_shadow_database_that_cannot_be_dropped_is_named_with_the_statement_that_drops_it() {
+    let db = PgDatabase::create();
+    let relay = Relay::to_test_postgres(RelayMode::CutEvery("DROP DATABASE"));
+    let p = TestProject::new(BIN, Some(&relay.url(db.name())), "");
+    let (out, pid) = check_with_shadow(&p);
+    let left = pg_shadows_of(pid);
+    let _cleanup: Vec<DropAtEnd> = left.iter().cloned().map(DropAtEnd).collect();
+    let [name] = &left[..] else {
+        panic!("one shadow database left: {left:?}");
+    };
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    assert!(
+        err.contains(&format!(
+            "WARN  Could not drop the shadow database {name} ("
+        )) && err.contains(&format!(
+            "): it is still on the server; drop it with: {statement}\n"
+        )) && err.contains("then over a new session"),
+        "{err}"
+    );
+    pg_rows(&postgres_admin_url(), &statement);
+    assert_eq!(pg_shadows_of(pid), Vec::<String>::new());
+}
+
+/// The same loss on MariaDB/MySQL: the shadow database is dropped over a new session.
+#[test]
+fn a_mysql_shadow_database_whose_session_is_lost_is_dropped_over_a_new_one() {
+    let db = aludel_testkit::MysqlDatabase::create();
+    // The first is the shadow's own, emptying it for the as-written pass
+    // (`DROP DATABASE ...; CREATE DATABASE ...`); the second is the owner's drop.
+    let relay = Relay::to_test_mysql(RelayMode::CutBefore("DROP DATABASE", 2));
+    let p = TestProject::new(BIN, Some(&relay.mysql_url(db.name())), "");
+    let (out, pid) = check_with_shadow(&p);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(!err.contains("shadow"), "{err}");
+    assert_eq!(
+        owner_drops(&relay),
+        2,
+        "the first drop was cut, a second one ran"
+    );
+    let left = aludel_testkit::mysql_rows(
+        &aludel_testkit::mysql_admin_url(),
+        &format!("SHOW DATABASES LIKE 'aludel\\_shadow\\_{pid}\\_%'"),
+    );
+    assert_eq!(left, Vec::<String>::new());
+}

@@ -599,8 +599,8 @@ impl Driver for MysqlDriver {
         })
     }
 
-    fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
-        self.execute(&format!(
+    fn scratch_drop_statement(&self, name: &str) -> Option<String> {
+        Some(format!(
             "DROP DATABASE IF EXISTS {}",
             crate::render::quote_ident(Dialect::Mysql, name)
         ))

@@ -1031,8 +1031,8 @@ impl Driver for PostgresDriver {
         scratch::create(self, name)
     }
 
-    fn drop_scratch_database(&mut self, name: &str) -> Result<(), DbError> {
-        scratch::drop(self, name)
+    fn scratch_drop_statement(&self, name: &str) -> Option<String> {
+        Some(scratch::drop_statement(name))
     }
 
     fn scratch_starts_empty(&mut self) -> bool {

@@ -74,7 +74,7 @@ fn loaded_shadow(
     statements: &[&str],
 ) -> aludel::autogen::Shadow {
     let url: DatabaseUrl = db.url().parse().unwrap();
-    let mut connect = |u: &DatabaseUrl| {
+    let connect = |u: &DatabaseUrl| {
         aludel::driver::connect(
             u,
             &ConnectOptions {
@@ -84,7 +84,13 @@ fn loaded_shadow(
         )
         .map_err(|e| aludel::driver::DbError::new(e.to_string()))
     };
-    let mut shadow = aludel::autogen::Shadow::open(&url, None, scope, false, &mut connect).unwrap();
+    let cleanup = aludel::autogen::ShadowCleanup::new(
+        std::sync::Arc::new(connect),
+        &aludel::autogen::LeftShadows::default(),
+    );
+    let mut shadow =
+        aludel::autogen::Shadow::open(&url, None, scope, false, &mut { connect }, &cleanup)
+            .unwrap();
     let statements: Vec<_> = statements
         .iter()
         .enumerate()

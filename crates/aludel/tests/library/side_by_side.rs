@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aludel::autogen::{Shadow, SideBySide, side_by_side_doubtful};
+use aludel::autogen::{LeftShadows, Shadow, ShadowCleanup, SideBySide, side_by_side_doubtful};
 use aludel::driver::{ConnectOptions, DbError, Driver, InspectScope, Inspection};
 use aludel::script::{Statement, split_statements};
 use aludel::url::{DatabaseUrl, Dialect};
@@ -22,9 +22,14 @@ fn connect(url: &DatabaseUrl) -> Result<Box<dyn Driver>, DbError> {
     .map_err(|e| DbError::new(e.to_string()))
 }
 
+/// Shadows dropped as a command drops them: over a new session when theirs is gone.
+fn cleanup() -> ShadowCleanup {
+    ShadowCleanup::new(std::sync::Arc::new(connect), &LeftShadows::default())
+}
+
 fn shadow(db: &PgDatabase, scope: &InspectScope) -> Shadow {
     let url: DatabaseUrl = db.url().parse().unwrap();
-    Shadow::open(&url, None, scope, false, &mut connect).unwrap()
+    Shadow::open(&url, None, scope, false, &mut connect, &cleanup()).unwrap()
 }
 
 fn statements(sql: &str) -> Vec<(PathBuf, Statement)> {
@@ -223,7 +228,7 @@ fn a_failing_statement_abandons_the_side_by_side_load() {
 fn sessions_of_a_load(url: &str, expected: u64) -> u64 {
     let scope = InspectScope::default();
     let url: DatabaseUrl = url.parse().unwrap();
-    let mut shadow = Shadow::open(&url, None, &scope, false, &mut connect).unwrap();
+    let mut shadow = Shadow::open(&url, None, &scope, false, &mut connect, &cleanup()).unwrap();
     let how = shadow.load_side_by_side(&statements(&padded("")), &connect);
     assert_eq!(how, SideBySide::Loaded);
     let driver = shadow.driver().unwrap();

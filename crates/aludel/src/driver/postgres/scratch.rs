@@ -48,9 +48,9 @@ pub(super) fn create(driver: &mut PostgresDriver, name: &str) -> Result<(), DbEr
         })
 }
 
-pub(super) fn drop(driver: &mut PostgresDriver, name: &str) -> Result<(), DbError> {
+pub(super) fn drop_statement(name: &str) -> String {
     // FORCE ends any session still in it.
-    driver.execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", q(name)))
+    format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", q(name))
 }
 
 /// Whether a new database holds nothing beyond what `template0` gives: no extension
