@@ -238,6 +238,8 @@ pub type Reconnector = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> 
 pub struct LeftShadow {
     /// The database's name.
     pub name: String,
+    /// Its server, as `host:port` (the URL's host alone when it names no port).
+    pub server: String,
     /// The statement that drops it, run on its server as a user who may.
     pub statement: String,
     /// Why the last attempt failed.
@@ -310,6 +312,11 @@ impl ShadowCleanup {
         };
         self.left.lock().push(LeftShadow {
             name: name.to_string(),
+            server: match (server.host(), server.port()) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                (Some(host), None) => host.to_string(),
+                (None, _) => server.to_string(),
+            },
             statement,
             error,
         });

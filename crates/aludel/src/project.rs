@@ -318,7 +318,9 @@ impl Project {
             scripts: Arc::clone(&self.scripts),
             graph: Arc::clone(&self.graph),
             schema_output: Arc::clone(&self.schema_output),
-            left_shadows: self.left_shadows.clone(),
+            // Each database's commands report their own (a fleet runs them side by
+            // side).
+            left_shadows: crate::autogen::LeftShadows::default(),
         }
     }
 
@@ -1712,6 +1714,7 @@ impl Project {
         for left in self.left_shadows.take() {
             events(Event::ShadowNotDropped {
                 name: left.name,
+                server: left.server,
                 statement: left.statement,
                 error: left.error,
             });

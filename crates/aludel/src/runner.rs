@@ -135,6 +135,8 @@ pub enum Event {
     ShadowNotDropped {
         /// The database's name.
         name: String,
+        /// Its server (`host:port`).
+        server: String,
         /// The statement that drops it.
         statement: String,
         /// Why it could not be dropped.
@@ -2296,11 +2298,12 @@ impl std::fmt::Display for Event {
             ),
             Event::ShadowNotDropped {
                 name,
+                server,
                 statement,
                 error,
             } => write!(
                 f,
-                "Could not drop the shadow database {name} ({error}): it is still on the server; drop it with: {statement}"
+                "Could not drop the shadow database {name} on {server} ({error}): it is still there; drop it with: {statement}"
             ),
             Event::NothingToDo { message } => f.write_str(message),
         }

@@ -609,9 +609,10 @@ fn a_shadow_database_that_cannot_be_dropped_is_named_with_the_statement_that_dro
     let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
     assert!(
         err.contains(&format!(
-            "WARN  Could not drop the shadow database {name} ("
+            "WARN  Could not drop the shadow database {name} on {} (",
+            relay.addr()
         )) && err.contains(&format!(
-            "): it is still on the server; drop it with: {statement}\n"
+            "): it is still there; drop it with: {statement}\n"
         )) && err.contains("then over a new session"),
         "{err}"
     );
