@@ -1,5 +1,5 @@
 //! `autogen`: autogenerate and check on PostgreSQL with 1,000 tables of 10 columns,
-//! each with an index and a foreign key to an earlier table.
+//! each with an index and a foreign key to the first ([`super::HUB`]).
 //!
 //! Times, as medians over the runs: introspection of the whole database and a diff of
 //! two such catalogs (through the library), `aludel check` cold (no cached desired
@@ -29,7 +29,7 @@ fn schema_sql(tables: usize) -> String {
         let fk = if i == 0 {
             "ref_id bigint".to_string()
         } else {
-            format!("ref_id bigint REFERENCES t{:05} (id)", (i * 7919) % i)
+            format!("ref_id bigint REFERENCES {} (id)", super::HUB)
         };
         out.push_str(&format!(
             "CREATE TABLE t{i:05} (
