@@ -377,10 +377,7 @@ pub fn import_report(report: &aludel::alembic_import::ImportReport) -> String {
         ));
     }
     for left in &report.scratch_left {
-        out.push_str(&format!(
-            "Could not drop the scratch database {} on {} ({}): it is still there; drop it with: {}\n",
-            left.name, left.server, left.error, left.statement
-        ));
+        out.push_str(&format!("Could not drop the scratch database {left}\n"));
     }
     if let (Some(why), false) = (&report.capture_skipped, report.incomplete.is_empty()) {
         out.push_str(&format!(

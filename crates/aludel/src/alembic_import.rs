@@ -69,6 +69,22 @@ pub enum ImportError {
         /// Why.
         error: std::io::Error,
     },
+    /// The import failed, and a scratch database it made could not be dropped either.
+    #[error("{error}\n{}", left_scratch_text(left))]
+    ScratchLeft {
+        /// Why the import failed.
+        error: Box<ImportError>,
+        /// The scratch databases still on their server.
+        left: Vec<crate::autogen::LeftShadow>,
+    },
+}
+
+/// A line for each scratch database that could not be dropped.
+fn left_scratch_text(left: &[crate::autogen::LeftShadow]) -> String {
+    left.iter()
+        .map(|l| format!("Could not drop the scratch database {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What to import and how.
@@ -212,6 +228,27 @@ fn config_file(dir: &Path) -> Option<PathBuf> {
 
 /// Imports the Alembic project of `options` (see the module docs).
 pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportError> {
+    let left = crate::autogen::LeftShadows::default();
+    let imported = import_noting_scratch(options, &left);
+    let scratch_left = left.take();
+    match imported {
+        Ok(report) => Ok(ImportReport {
+            scratch_left,
+            ..report
+        }),
+        Err(error) if scratch_left.is_empty() => Err(error),
+        Err(error) => Err(ImportError::ScratchLeft {
+            error: Box::new(error),
+            left: scratch_left,
+        }),
+    }
+}
+
+/// [`import_alembic`], listing in `left` the scratch databases it could not drop.
+fn import_noting_scratch(
+    options: &ImportOptions,
+    left: &crate::autogen::LeftShadows,
+) -> Result<ImportReport, ImportError> {
     let dir = &options.alembic_dir;
     let config = config_file(dir).ok_or_else(|| ImportError::NoProject { dir: dir.clone() })?;
     // `--dialect postgresql,sqlite`: one run of Alembic per dialect, and sections per
@@ -236,9 +273,8 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
     };
     let mut runs: Vec<(String, Found)> = Vec::new();
     let mut capture_skipped = None;
-    let left = crate::autogen::LeftShadows::default();
     for wanted in &asked {
-        let (mut scratch, skipped) = match scratch_database(options, wanted.as_deref(), &left) {
+        let (mut scratch, skipped) = match scratch_database(options, wanted.as_deref(), left) {
             Ok(scratch) => (Some(scratch), None),
             Err(why) => (None, Some(why)),
         };
@@ -302,7 +338,6 @@ pub fn import_alembic(options: &ImportOptions) -> Result<ImportReport, ImportErr
         env_error: found.env_error.clone(),
         transaction_per_migration: found.transaction_per_migration,
         capture_skipped,
-        scratch_left: left.take(),
         ..ImportReport::default()
     };
     let first_dialect = report.dialect.split(", ").next().unwrap_or("").to_string();

@@ -246,6 +246,17 @@ pub struct LeftShadow {
     pub error: String,
 }
 
+impl std::fmt::Display for LeftShadow {
+    /// `NAME on HOST:PORT (why): it is still there; drop it with: STATEMENT`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} on {} ({}): it is still there; drop it with: {}",
+            self.name, self.server, self.error, self.statement
+        )
+    }
+}
+
 /// The shadow databases that could not be dropped, listed as they are met, for the
 /// command to report. Clones share the list.
 #[derive(Debug, Clone, Default)]

@@ -994,11 +994,11 @@ def downgrade():
     ),
 ];
 
-fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(url: &str, dialect: &str) {
-    let project = alembic_project_of("generic", url, LOSSY_REVISIONS);
-    let dir = project.path();
+/// `aludel import alembic --dialect DIALECT` of the project in `dir`, its scratch
+/// database on the server of `url`: whether it succeeded, and its output.
+fn import_for(dir: &Path, dialect: &str, url: &str) -> (bool, String) {
     let python = python_with_alembic();
-    let (ok, out) = run(
+    run(
         dir,
         Path::new(BIN),
         &[
@@ -1010,7 +1010,13 @@ fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(url: &str, dialect: &st
             dialect,
         ],
         &[("DATABASE_URL", url), ("ALUDEL_CACHE_DIR", "")],
-    );
+    )
+}
+
+fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(url: &str, dialect: &str) {
+    let project = alembic_project_of("generic", url, LOSSY_REVISIONS);
+    let dir = project.path();
+    let (ok, out) = import_for(dir, dialect, url);
     assert!(ok, "{out}");
     assert!(!out.contains("stopped at"), "{out}");
     let r2 = std::fs::read_to_string(imported(dir, "r2")).unwrap();
@@ -1043,4 +1049,53 @@ fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves_on_sqlite() {
 fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves_on_postgres() {
     let db = aludel_testkit::PgDatabase::create();
     a_downgrade_is_tried_on_the_schema_its_upgrade_leaves(db.url(), "postgresql");
+}
+
+/// The scratch database's server cannot be reached to drop it (the relay cuts every
+/// `DROP DATABASE`): the import is done, and its report names the database still on
+/// the server with the statement that drops it, which is true and works.
+#[test]
+fn a_scratch_database_that_cannot_be_dropped_is_named_in_the_report() {
+    use aludel_testkit::faults::{Relay, RelayMode};
+    let db = aludel_testkit::PgDatabase::create();
+    let relay = Relay::to_test_postgres(RelayMode::CutEvery("DROP DATABASE"));
+    let url = relay.url(db.name());
+    let project = alembic_project_of("generic", &url, LOSSY_REVISIONS);
+    let (ok, out) = import_for(project.path(), "postgresql", &url);
+    let said = "Could not drop the scratch database ";
+    let name = out
+        .split_once(said)
+        .map(|(_, rest)| rest.split(' ').next().unwrap().to_string());
+    let admin = aludel_testkit::postgres_admin_url();
+    let drop = |name: &str| {
+        aludel_testkit::pg_rows(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        )
+    };
+    if let Some(name) = &name {
+        // Whatever the assertions find, the database goes.
+        let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let exists = |name: &str| {
+            aludel_testkit::pg_rows(
+                &admin,
+                &format!("SELECT datname FROM pg_database WHERE datname = '{name}'"),
+            )
+            .len()
+        };
+        let there = exists(name);
+        drop(name);
+        assert!(ok, "{out}");
+        assert!(
+            out.contains(&format!("{said}{name} on {} (", relay.addr()))
+                && out.contains(&format!(
+                    "): it is still there; drop it with: {statement}\n"
+                )),
+            "{out}"
+        );
+        assert_eq!(there, 1, "the database named is on the server");
+        assert_eq!(exists(name), 0);
+    } else {
+        panic!("no scratch database named: {out}");
+    }
 }
