@@ -242,18 +242,39 @@ pub struct LeftShadow {
     pub server: String,
     /// The statement that drops it, run on its server as a user who may.
     pub statement: String,
-    /// Why the last attempt failed.
+    /// Why the attempts failed.
     pub error: String,
+    /// Whether the server answered that it did not drop it. Otherwise no answer came
+    /// (the connection was lost), and a drop sent may have run: the database may be
+    /// gone.
+    pub refused: bool,
 }
 
 impl std::fmt::Display for LeftShadow {
-    /// `NAME on HOST:PORT (why): it is still there; drop it with: STATEMENT`.
+    /// `NAME on HOST:PORT (why): it is still there; drop it with: STATEMENT`, or `it
+    /// may still be there` when no answer said whether a drop ran.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} on {} ({}): it is still there; drop it with: {}",
-            self.name, self.server, self.error, self.statement
+            "{} on {} ({}): {}; drop it with: {}",
+            self.name,
+            self.server,
+            self.error,
+            self.whereabouts(),
+            self.statement
         )
+    }
+}
+
+impl LeftShadow {
+    /// What is known of it: there, or perhaps there (the statement drops it only if
+    /// it exists, so running it is safe either way).
+    pub fn whereabouts(&self) -> &'static str {
+        if self.refused {
+            "it is still there"
+        } else {
+            "it may still be there (no answer said whether a drop ran)"
+        }
     }
 }
 
@@ -310,14 +331,25 @@ impl ShadowCleanup {
         let Err(first) = session.drop_scratch_database(name) else {
             return;
         };
-        let again = match (self.reconnect)(server) {
-            Ok(mut again) => again.drop_scratch_database(name),
-            Err(error) => Err(error),
+        let lost = |e: &DbError| e.kind == crate::driver::DbErrorKind::ConnectionLost;
+        // Whether the server answered that it did not drop it: a drop whose answer was
+        // lost may have run.
+        let (error, refused) = match (self.reconnect)(server) {
+            Ok(mut session) => match session.drop_scratch_database(name) {
+                Ok(()) => return,
+                Err(again) => {
+                    let refused = !lost(&again) || !lost(&first);
+                    (
+                        format!("{first}; then over a new session: {again}"),
+                        refused,
+                    )
+                }
+            },
+            Err(again) => (
+                format!("{first}; then connecting again: {again}"),
+                !lost(&first),
+            ),
         };
-        let Err(again) = again else {
-            return;
-        };
-        let error = format!("{first}; then over a new session: {again}");
         let Some(statement) = session.scratch_drop_statement(name) else {
             return;
         };
@@ -330,6 +362,7 @@ impl ShadowCleanup {
             },
             statement,
             error,
+            refused,
         });
     }
 }

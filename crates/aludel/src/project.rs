@@ -1713,6 +1713,7 @@ impl Project {
     fn report_left_shadows(&self, events: &mut dyn FnMut(Event)) {
         for left in self.left_shadows.take() {
             events(Event::ShadowNotDropped {
+                whereabouts: left.whereabouts().to_string(),
                 name: left.name,
                 server: left.server,
                 statement: left.statement,

@@ -141,6 +141,9 @@ pub enum Event {
         statement: String,
         /// Why it could not be dropped.
         error: String,
+        /// `it is still there`, or `it may still be there (...)` when no answer said
+        /// whether a drop ran.
+        whereabouts: String,
     },
     /// The plan is empty: the run changes nothing, and says why.
     NothingToDo {
@@ -2301,9 +2304,10 @@ impl std::fmt::Display for Event {
                 server,
                 statement,
                 error,
+                whereabouts,
             } => write!(
                 f,
-                "Could not drop the shadow database {name} on {server} ({error}): it is still there; drop it with: {statement}"
+                "Could not drop the shadow database {name} on {server} ({error}): {whereabouts}; drop it with: {statement}"
             ),
             Event::NothingToDo { message } => f.write_str(message),
         }
