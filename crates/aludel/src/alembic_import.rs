@@ -74,7 +74,7 @@ pub enum ImportError {
     ScratchLeft {
         /// Why the import failed.
         error: Box<ImportError>,
-        /// The scratch databases still on their server.
+        /// The scratch databases still on their server (or perhaps).
         left: Vec<crate::autogen::LeftShadow>,
     },
 }
@@ -155,7 +155,8 @@ pub struct ImportReport {
     /// Why revisions that offline mode could not run were not run on a scratch
     /// database, when they were not.
     pub capture_skipped: Option<String>,
-    /// Scratch databases that could not be dropped: still on their server.
+    /// Scratch databases that could not be dropped: still on their server, or
+    /// perhaps ([`crate::autogen::LeftShadow::refused`]).
     pub scratch_left: Vec<crate::autogen::LeftShadow>,
 }
 

@@ -232,7 +232,8 @@ pub type SharedConnector<'a> = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, D
 /// lives.
 pub type Reconnector = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + Send + Sync;
 
-/// A shadow database aludel made and could not drop: it is still on its server.
+/// A shadow database aludel made and could not drop: still on its server, or perhaps
+/// ([`LeftShadow::refused`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LeftShadow {
@@ -244,9 +245,9 @@ pub struct LeftShadow {
     pub statement: String,
     /// Why the attempts failed.
     pub error: String,
-    /// Whether the server answered that it did not drop it. Otherwise no answer came
-    /// (the connection was lost), and a drop sent may have run: the database may be
-    /// gone.
+    /// Whether the server answered the last drop sent that it did not drop it.
+    /// Otherwise no answer came (the connection was lost), and a drop sent may have
+    /// run: the database may be gone.
     pub refused: bool,
 }
 
@@ -332,18 +333,15 @@ impl ShadowCleanup {
             return;
         };
         let lost = |e: &DbError| e.kind == crate::driver::DbErrorKind::ConnectionLost;
-        // Whether the server answered that it did not drop it: a drop whose answer was
-        // lost may have run.
+        // Whether the server answered the last drop sent that it did not drop it: a
+        // drop whose answer was lost may have run.
         let (error, refused) = match (self.reconnect)(server) {
             Ok(mut session) => match session.drop_scratch_database(name) {
                 Ok(()) => return,
-                Err(again) => {
-                    let refused = !lost(&again) || !lost(&first);
-                    (
-                        format!("{first}; then over a new session: {again}"),
-                        refused,
-                    )
-                }
+                Err(again) => (
+                    format!("{first}; then over a new session: {again}"),
+                    !lost(&again),
+                ),
             },
             Err(again) => (
                 format!("{first}; then connecting again: {again}"),

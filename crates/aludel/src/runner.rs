@@ -131,7 +131,8 @@ pub enum Event {
     },
     /// A shadow database aludel made (for `check` or `revision --autogenerate`)
     /// could not be dropped, over the session that made it nor over a new one: it is
-    /// still on the server. Not an error: the command's answer stands.
+    /// still on the server, or may be (`whereabouts`). Not an error: the command's
+    /// answer stands.
     ShadowNotDropped {
         /// The database's name.
         name: String,
