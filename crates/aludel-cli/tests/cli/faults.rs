@@ -643,3 +643,63 @@ fn a_mysql_shadow_database_whose_session_is_lost_is_dropped_over_a_new_one() {
     );
     assert_eq!(left, Vec::<String>::new());
 }
+
+/// The server refuses the drop: a prepared transaction holds the shadow database,
+/// which not even `FORCE` ends. The session that made it froze at its `DROP DATABASE`
+/// (a proxy that stopped forwarding; the test prepares the transaction meanwhile)
+/// and the drop over a new session is refused: the warning says the database is
+/// still there, which it is.
+#[test]
+fn a_shadow_database_the_server_refuses_to_drop_is_said_to_be_still_there() {
+    let cluster = Cluster::start_with(|_| "-c max_prepared_transactions=2".to_string());
+    let relay = Relay::on(
+        std::net::Ipv4Addr::LOCALHOST.into(),
+        (std::net::Ipv4Addr::LOCALHOST, cluster.port()).into(),
+        RelayMode::FreezeAt("DROP DATABASE", 1),
+    );
+    pg_rows(&cluster.url(), "CREATE DATABASE app");
+    let p = TestProject::new(BIN, Some(&relay.url("app")), "");
+    p.set_option("connect", "response_timeout_seconds", "2");
+    std::fs::write(
+        p.path().join("schema.sql"),
+        "CREATE TABLE widgets (id integer PRIMARY KEY);\n",
+    )
+    .unwrap();
+    let mut cmd = p.command(&["check"]);
+    cmd.env("ALUDEL_CACHE_DIR", "");
+    let child = spawn(cmd);
+    relay.wait_for_query("DROP DATABASE", Duration::from_secs(30));
+    let shadows = pg_rows(
+        &cluster.url(),
+        "SELECT datname FROM pg_database WHERE datname LIKE 'aludel\\_shadow\\_%'",
+    );
+    let [name] = &shadows[..] else {
+        panic!("one shadow database: {shadows:?}");
+    };
+    let in_shadow = cluster.url().replace("/postgres?", &format!("/{name}?"));
+    pg_rows(
+        &in_shadow,
+        "BEGIN; CREATE TABLE held (i int); PREPARE TRANSACTION 'hold'",
+    );
+    let out = wait_within(child, Duration::from_secs(60));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!(
+            "WARN  Could not drop the shadow database {name} on {} (",
+            relay.addr()
+        )) && err.contains("prepared transactions")
+            && err.contains(&format!(
+                "): it is still there; drop it with: DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)\n"
+            )),
+        "{err}"
+    );
+    assert_eq!(
+        pg_rows(
+            &cluster.url(),
+            &format!("SELECT datname FROM pg_database WHERE datname = '{name}'"),
+        ),
+        [name.clone()]
+    );
+    pg_rows(&in_shadow, "ROLLBACK PREPARED 'hold'");
+}
