@@ -517,9 +517,9 @@ fn a_session_killed_in_a_revision_on_mariadb_says_what_was_applied_and_resumes()
     assert!(db.tables().contains(&"t2b".to_string()));
 }
 
-/// `aludel check` of a one-table desired schema against an empty database: its output
-/// and the process's id, which names its shadow databases (`aludel_shadow_<pid>_<n>`).
-fn check_with_shadow(p: &TestProject) -> (Output, u32) {
+/// `aludel check` of a one-table desired schema (against an empty database, a drift),
+/// started.
+fn spawn_check_with_shadow(p: &TestProject) -> Child {
     std::fs::write(
         p.path().join("schema.sql"),
         "CREATE TABLE widgets (id integer PRIMARY KEY, name varchar(50) NOT NULL);\n",
@@ -527,7 +527,13 @@ fn check_with_shadow(p: &TestProject) -> (Output, u32) {
     .unwrap();
     let mut cmd = p.command(&["check"]);
     cmd.env("ALUDEL_CACHE_DIR", "");
-    let child = spawn(cmd);
+    spawn(cmd)
+}
+
+/// [`spawn_check_with_shadow`] run to its end: its output and the process's id, which
+/// names its shadow databases (`aludel_shadow_<pid>_<n>`).
+fn check_with_shadow(p: &TestProject) -> (Output, u32) {
+    let child = spawn_check_with_shadow(p);
     let pid = child.id();
     (wait_within(child, Duration::from_secs(60)), pid)
 }
@@ -660,14 +666,7 @@ fn a_shadow_database_the_server_refuses_to_drop_is_said_to_be_still_there() {
     pg_rows(&cluster.url(), "CREATE DATABASE app");
     let p = TestProject::new(BIN, Some(&relay.url("app")), "");
     p.set_option("connect", "response_timeout_seconds", "2");
-    std::fs::write(
-        p.path().join("schema.sql"),
-        "CREATE TABLE widgets (id integer PRIMARY KEY);\n",
-    )
-    .unwrap();
-    let mut cmd = p.command(&["check"]);
-    cmd.env("ALUDEL_CACHE_DIR", "");
-    let child = spawn(cmd);
+    let child = spawn_check_with_shadow(&p);
     relay.wait_for_query("DROP DATABASE", Duration::from_secs(30));
     let shadows = pg_rows(
         &cluster.url(),
@@ -699,7 +698,7 @@ fn a_shadow_database_the_server_refuses_to_drop_is_said_to_be_still_there() {
             &cluster.url(),
             &format!("SELECT datname FROM pg_database WHERE datname = '{name}'"),
         ),
-        [name.clone()]
+        std::slice::from_ref(name)
     );
     pg_rows(&in_shadow, "ROLLBACK PREPARED 'hold'");
 }
