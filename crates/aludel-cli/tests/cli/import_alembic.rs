@@ -1052,8 +1052,9 @@ fn a_downgrade_is_tried_on_the_schema_its_upgrade_leaves_on_postgres() {
 }
 
 /// The scratch database's server cannot be reached to drop it (the relay cuts every
-/// `DROP DATABASE`): the import is done, and its report names the database still on
-/// the server with the statement that drops it, which is true and works.
+/// `DROP DATABASE`): the import is done, and its report names the database with the
+/// statement that drops it, which is true and works. When the import fails too
+/// (Alembic cannot read the project), the error says both.
 #[test]
 fn a_scratch_database_that_cannot_be_dropped_is_named_in_the_report() {
     use aludel_testkit::faults::{Relay, RelayMode};
@@ -1061,31 +1062,26 @@ fn a_scratch_database_that_cannot_be_dropped_is_named_in_the_report() {
     let relay = Relay::to_test_postgres(RelayMode::CutEvery("DROP DATABASE"));
     let url = relay.url(db.name());
     let project = alembic_project_of("generic", &url, LOSSY_REVISIONS);
-    let (ok, out) = import_for(project.path(), "postgresql", &url);
-    let said = "Could not drop the scratch database ";
-    let name = out
-        .split_once(said)
-        .map(|(_, rest)| rest.split(' ').next().unwrap().to_string());
     let admin = aludel_testkit::postgres_admin_url();
-    let drop = |name: &str| {
+    let exists = |name: &str| {
         aludel_testkit::pg_rows(
             &admin,
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+            &format!("SELECT datname FROM pg_database WHERE datname = '{name}'"),
         )
+        .len()
+            == 1
     };
-    if let Some(name) = &name {
-        // Whatever the assertions find, the database goes.
-        let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        let exists = |name: &str| {
-            aludel_testkit::pg_rows(
-                &admin,
-                &format!("SELECT datname FROM pg_database WHERE datname = '{name}'"),
-            )
-            .len()
+    // The database `out` names: there, said so, and gone after its statement runs
+    // (whatever the assertions find, it goes).
+    let named_and_dropped = |out: &str| {
+        let said = "Could not drop the scratch database ";
+        let Some((_, rest)) = out.split_once(said) else {
+            panic!("no scratch database named: {out}");
         };
+        let name = rest.split(' ').next().unwrap();
+        let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
         let there = exists(name);
-        drop(name);
-        assert!(ok, "{out}");
+        aludel_testkit::pg_rows(&admin, &statement);
         assert!(
             out.contains(&format!("{said}{name} on {} (", relay.addr()))
                 && out.contains(&format!(
@@ -1093,9 +1089,21 @@ fn a_scratch_database_that_cannot_be_dropped_is_named_in_the_report() {
                 )),
             "{out}"
         );
-        assert_eq!(there, 1, "the database named is on the server");
-        assert_eq!(exists(name), 0);
-    } else {
-        panic!("no scratch database named: {out}");
-    }
+        assert!(there, "the database named is on the server");
+        assert!(!exists(name));
+    };
+    let (ok, out) = import_for(project.path(), "postgresql", &url);
+    named_and_dropped(&out);
+    assert!(ok, "{out}");
+
+    let ini = project.path().join("alembic.ini");
+    let text = std::fs::read_to_string(&ini).unwrap().replace(
+        "script_location = %(here)s/migrations",
+        "script_location = /nonexistent",
+    );
+    std::fs::write(&ini, text).unwrap();
+    std::fs::remove_dir_all(project.path().join("aludel")).ok();
+    let (ok, out) = import_for(project.path(), "postgresql", &url);
+    named_and_dropped(&out);
+    assert!(!ok && out.contains("Alembic could not read"), "{out}");
 }
