@@ -75,12 +75,12 @@ pub enum ImportError {
         /// Why the import failed.
         error: Box<ImportError>,
         /// The scratch databases still on their server (or perhaps).
-        left: Vec<crate::autogen::LeftShadow>,
+        left: Vec<crate::driver::LeftShadow>,
     },
 }
 
 /// A line for each scratch database that could not be dropped.
-fn left_scratch_text(left: &[crate::autogen::LeftShadow]) -> String {
+fn left_scratch_text(left: &[crate::driver::LeftShadow]) -> String {
     left.iter()
         .map(|l| format!("Could not drop the scratch database {l}"))
         .collect::<Vec<_>>()
@@ -156,8 +156,8 @@ pub struct ImportReport {
     /// database, when they were not.
     pub capture_skipped: Option<String>,
     /// Scratch databases that could not be dropped: still on their server, or
-    /// perhaps ([`crate::autogen::LeftShadow::refused`]).
-    pub scratch_left: Vec<crate::autogen::LeftShadow>,
+    /// perhaps ([`crate::driver::LeftShadow::refused`]).
+    pub scratch_left: Vec<crate::driver::LeftShadow>,
 }
 
 #[derive(Deserialize)]

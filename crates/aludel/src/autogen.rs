@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diff::{Diff, Renames};
-use crate::driver::{DbError, Driver, InspectScope, Inspection, Skipped};
+use crate::driver::{DbError, Driver, InspectScope, Inspection, LeftShadow, Skipped};
 use crate::ops::Op;
 use crate::render::{DdlError, RenderedOp, render_ops};
 use crate::schema::{Catalog, ExpressionPlace};
@@ -231,53 +231,6 @@ pub type SharedConnector<'a> = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, D
 /// Opens a connection to a URL again, from any thread, for as long as a [`Shadow`]
 /// lives.
 pub type Reconnector = dyn Fn(&DatabaseUrl) -> Result<Box<dyn Driver>, DbError> + Send + Sync;
-
-/// A shadow database aludel made and could not drop: still on its server, or perhaps
-/// ([`LeftShadow::refused`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LeftShadow {
-    /// The database's name.
-    pub name: String,
-    /// Its server, as `host:port` (the URL's host alone when it names no port).
-    pub server: String,
-    /// The statement that drops it, run on its server as a user who may.
-    pub statement: String,
-    /// Why the attempts failed.
-    pub error: String,
-    /// Whether the server answered the last drop sent that it did not drop it.
-    /// Otherwise no answer came (the connection was lost), and a drop sent may have
-    /// run: the database may be gone.
-    pub refused: bool,
-}
-
-impl std::fmt::Display for LeftShadow {
-    /// `NAME on HOST:PORT (why): it is still there; drop it with: STATEMENT`, or `it
-    /// may still be there` when no answer said whether a drop ran.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} on {} ({}): {}; drop it with: {}",
-            self.name,
-            self.server,
-            self.error,
-            self.whereabouts(),
-            self.statement
-        )
-    }
-}
-
-impl LeftShadow {
-    /// What is known of it: there, or perhaps there (the statement drops it only if
-    /// it exists, so running it is safe either way).
-    pub fn whereabouts(&self) -> &'static str {
-        if self.refused {
-            "it is still there"
-        } else {
-            "it may still be there (no answer said whether a drop ran)"
-        }
-    }
-}
 
 /// The shadow databases that could not be dropped, listed as they are met, for the
 /// command to report. Clones share the list.

@@ -598,6 +598,54 @@ impl InvalidIndex {
     }
 }
 
+/// A scratch (shadow) database aludel made and could not drop
+/// ([`Driver::drop_scratch_database`]): still on its server, or perhaps
+/// ([`LeftShadow::refused`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LeftShadow {
+    /// The database's name.
+    pub name: String,
+    /// Its server, as `host:port` (the URL's host alone when it names no port).
+    pub server: String,
+    /// The statement that drops it, run on its server as a user who may.
+    pub statement: String,
+    /// Why the attempts failed.
+    pub error: String,
+    /// Whether the server answered the last drop sent that it did not drop it.
+    /// Otherwise no answer came (the connection was lost), and a drop sent may have
+    /// run: the database may be gone.
+    pub refused: bool,
+}
+
+impl std::fmt::Display for LeftShadow {
+    /// `NAME on HOST:PORT (why): it is still there; drop it with: STATEMENT`, or `it
+    /// may still be there` when no answer said whether a drop ran.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} on {} ({}): {}; drop it with: {}",
+            self.name,
+            self.server,
+            self.error,
+            self.whereabouts(),
+            self.statement
+        )
+    }
+}
+
+impl LeftShadow {
+    /// What is known of it: there, or perhaps there (the statement drops it only if
+    /// it exists, so running it is safe either way).
+    pub fn whereabouts(&self) -> &'static str {
+        if self.refused {
+            "it is still there"
+        } else {
+            "it may still be there (no answer said whether a drop ran)"
+        }
+    }
+}
+
 /// Options for opening a connection that do not belong in the URL.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {

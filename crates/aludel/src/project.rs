@@ -1348,19 +1348,17 @@ impl Project {
             }
             None => live.clone(),
         };
-        let mut connect = |url: &crate::url::DatabaseUrl| self.connect_once(url);
+        // The same connector serves later drops, when the project may be gone.
         let options = self.connect_once_options();
-        let reconnect = move |url: &crate::url::DatabaseUrl| {
-            crate::driver::connect(url, &options)
-                .map_err(|e| crate::driver::DbError::new(e.to_string()))
-        };
-        let cleanup = crate::autogen::ShadowCleanup::new(Arc::new(reconnect), &self.left_shadows);
+        let connect: Arc<crate::autogen::Reconnector> =
+            Arc::new(move |url: &crate::url::DatabaseUrl| connect_with(url, &options));
+        let cleanup = crate::autogen::ShadowCleanup::new(Arc::clone(&connect), &self.left_shadows);
         Ok(crate::autogen::Shadow::open(
             &server,
             given.as_ref(),
             scope,
             shared,
-            &mut connect,
+            &mut |url: &crate::url::DatabaseUrl| connect(url),
             &cleanup,
         )?)
     }
@@ -1409,8 +1407,7 @@ impl Project {
         &self,
         url: &crate::url::DatabaseUrl,
     ) -> Result<Box<dyn Driver>, crate::driver::DbError> {
-        crate::driver::connect(url, &self.connect_once_options())
-            .map_err(|e| crate::driver::DbError::new(e.to_string()))
+        connect_with(url, &self.connect_once_options())
     }
 
     /// The options of [`Project::connect_once`].
@@ -1711,14 +1708,8 @@ impl Project {
     /// ([`Event::ShadowNotDropped`]), once: after the command's work, whether it
     /// succeeded or not.
     fn report_left_shadows(&self, events: &mut dyn FnMut(Event)) {
-        for left in self.left_shadows.take() {
-            events(Event::ShadowNotDropped {
-                whereabouts: left.whereabouts().to_string(),
-                name: left.name,
-                server: left.server,
-                statement: left.statement,
-                error: left.error,
-            });
+        for shadow in self.left_shadows.take() {
+            events(Event::ShadowNotDropped { shadow });
         }
     }
 
@@ -2024,4 +2015,13 @@ fn join_lines(lines: &[String]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One connection to `url` with `options`, its failure as a database error (what a
+/// [`crate::autogen::Connector`] gives).
+fn connect_with(
+    url: &crate::url::DatabaseUrl,
+    options: &crate::driver::ConnectOptions,
+) -> Result<Box<dyn Driver>, crate::driver::DbError> {
+    crate::driver::connect(url, options).map_err(|e| crate::driver::DbError::new(e.to_string()))
 }

@@ -134,17 +134,8 @@ pub enum Event {
     /// still on the server, or may be (`whereabouts`). Not an error: the command's
     /// answer stands.
     ShadowNotDropped {
-        /// The database's name.
-        name: String,
-        /// Its server (`host:port`).
-        server: String,
-        /// The statement that drops it.
-        statement: String,
-        /// Why it could not be dropped.
-        error: String,
-        /// `it is still there`, or `it may still be there (...)` when no answer said
-        /// whether a drop ran.
-        whereabouts: String,
+        /// Which, where, why, and the statement that drops it.
+        shadow: crate::driver::LeftShadow,
     },
     /// The plan is empty: the run changes nothing, and says why.
     NothingToDo {
@@ -2300,16 +2291,9 @@ impl std::fmt::Display for Event {
                     "the server releases it when that session ends"
                 }
             ),
-            Event::ShadowNotDropped {
-                name,
-                server,
-                statement,
-                error,
-                whereabouts,
-            } => write!(
-                f,
-                "Could not drop the shadow database {name} on {server} ({error}): {whereabouts}; drop it with: {statement}"
-            ),
+            Event::ShadowNotDropped { shadow } => {
+                write!(f, "Could not drop the shadow database {shadow}")
+            }
             Event::NothingToDo { message } => f.write_str(message),
         }
     }
