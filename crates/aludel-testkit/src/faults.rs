@@ -465,6 +465,128 @@ impl Drop for Cluster {
     }
 }
 
+/// A MariaDB server of its own from the installed binaries (`mariadbd`,
+/// `mariadb-install-db`), each commit flushed to disk as in production
+/// (`innodb_flush_log_at_trx_commit = 1`), to crash and restart; stopped and removed
+/// when dropped.
+pub struct MariaServer {
+    dir: tempfile::TempDir,
+    server: PathBuf,
+    port: u16,
+    process: Mutex<Option<std::process::Child>>,
+}
+
+impl MariaServer {
+    /// Creates and starts a server with an empty database `test`.
+    pub fn start() -> MariaServer {
+        let found = |names: &[&str]| {
+            names.iter().find_map(|name| {
+                ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]
+                    .iter()
+                    .map(|dir| Path::new(dir).join(name))
+                    .find(|p| p.exists())
+            })
+        };
+        let (Some(server), Some(install)) = (
+            found(&["mariadbd", "mysqld"]),
+            found(&["mariadb-install-db", "mysql_install_db"]),
+        ) else {
+            panic!(
+                "no MariaDB server binaries (mariadbd, mariadb-install-db) were found: install the server \
+                 (Debian/Ubuntu: apt-get install mariadb-server)"
+            )
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("aludel-mariadb")
+            .tempdir()
+            .unwrap();
+        let mut cmd = Command::new(install);
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.path().join("data").display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        if is_root() {
+            cmd.arg("--user=root");
+        }
+        run(&mut cmd);
+        let server = MariaServer {
+            port: crate::closed_port(),
+            dir,
+            server,
+            process: Mutex::new(None),
+        };
+        server.restart();
+        crate::mysql_rows(&server.url(""), "CREATE DATABASE test");
+        server
+    }
+
+    /// Starts the server (again; InnoDB recovers from its log), waiting until it
+    /// accepts connections.
+    pub fn restart(&self) {
+        let d = self.dir.path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("log"))
+            .unwrap();
+        let mut cmd = Command::new(&self.server);
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--port={}", self.port))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", d.join("sock").display()))
+            .arg(format!("--pid-file={}", d.join("pid").display()))
+            .args([
+                "--innodb-flush-log-at-trx-commit=1",
+                "--skip-log-bin",
+                "--max-connections=50",
+            ])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        if is_root() {
+            cmd.arg("--user=root");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let started = Instant::now();
+        let url = self.url("");
+        let opts = mysql::Opts::from_url(&url).unwrap();
+        while mysql::Conn::new(opts.clone()).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "the MariaDB server stopped ({status}); its log:\n{}",
+                    std::fs::read_to_string(d.join("log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the MariaDB server did not answer within 60 s; its log:\n{}",
+                std::fs::read_to_string(d.join("log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        *self.process.lock().unwrap() = Some(child);
+    }
+
+    /// Stops the server as a crash does (SIGKILL): what its log holds in memory is
+    /// lost.
+    pub fn crash(&self) {
+        if let Some(mut child) = self.process.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The URL of database `db` (user root, no password).
+    pub fn url(&self, db: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for MariaServer {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
+
 fn is_root() -> bool {
     // `id -u` rather than libc: the test kit forbids unsafe code.
     Command::new("id")

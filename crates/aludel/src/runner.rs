@@ -857,12 +857,18 @@ impl LockedSession {
                 {
                     let (notes, explains) = invalid_index_notes(before, &after, &f.error.message);
                     // An index left by an earlier attempt is the cause: the revision
-                    // itself may be right, so "fix the revision" goes.
+                    // itself may be right, so "fix the revision" goes, and so does
+                    // the guess that an earlier run applied the statement.
                     if explains
                         && let Some(kept) = f
                             .outcome
-                            .strip_suffix(f.error.kind.advice())
-                            .and_then(|o| o.strip_suffix("; "))
+                            .split_once(&format!("; {STOPPED_BEFORE_RECORDING}"))
+                            .map(|(kept, _)| kept)
+                            .or_else(|| {
+                                f.outcome
+                                    .strip_suffix(f.error.kind.advice())
+                                    .and_then(|o| o.strip_suffix("; "))
+                            })
                     {
                         f.outcome = kept.to_string();
                     }
@@ -1951,6 +1957,48 @@ fn predates_its_migrations(
         })
 }
 
+/// The advice when the first statement of the first revision a run sends, one that
+/// commits by itself, fails because what it makes already exists and the version
+/// table records an earlier revision: an earlier run that was stopped (killed, or
+/// its server crashed) after the statement committed and before the journal or the
+/// version table recorded it leaves that same state, and the run resumes exactly
+/// there. (With an empty version table, [`predates_its_migrations`] says it.)
+fn stopped_before_recording(
+    step: &PreparedStep,
+    done: &[&PreparedStep],
+    kind: crate::driver::DbErrorKind,
+    journal: &str,
+    failed: &Statement,
+) -> Option<String> {
+    if !(done.is_empty()
+        && kind == crate::driver::DbErrorKind::AlreadyExists
+        && step.direction == Direction::Upgrade
+        && !step.heads_before.is_empty())
+    {
+        return None;
+    }
+    let record = if step.statements.len() == 1 {
+        // A revision's last statement is recorded by the version table itself.
+        format!(
+            "the revision is complete: record it with `aludel stamp {}`",
+            step.revision
+        )
+    } else {
+        format!(
+            "record the statement as applied, then run the command again; to record it: {}",
+            record_as_applied(step, journal, 0, failed)
+        )
+    };
+    Some(format!(
+        "{STOPPED_BEFORE_RECORDING} (killed, or its server crashed): if the database has what it makes and nothing else of this revision, {record}\n  Otherwise {}",
+        crate::driver::DbErrorKind::AlreadyExists.advice()
+    ))
+}
+
+/// How [`stopped_before_recording`] begins.
+const STOPPED_BEFORE_RECORDING: &str =
+    "an earlier run may have applied this statement and been stopped before recording it";
+
 /// The SQL that records statement `index` of `step` (`failed`) as applied in the
 /// journal `journal`, for the user to run when the database already has what it made.
 fn record_as_applied(
@@ -2101,8 +2149,10 @@ fn failure_outcome(
         };
         if applied.before == 0 {
             return format!(
-                "it was the revision's first statement: none of its statements ran before it; the version table is at {}; {advice}",
-                at(&step.heads_before)
+                "it was the revision's first statement: none of its statements ran before it; the version table is at {}; {}",
+                at(&step.heads_before),
+                stopped_before_recording(step, done, kind, journal, failed)
+                    .unwrap_or_else(|| advice.to_string()),
             );
         }
         return format!(

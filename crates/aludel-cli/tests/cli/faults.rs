@@ -702,3 +702,156 @@ fn a_shadow_database_the_server_refuses_to_drop_is_said_to_be_still_there() {
     );
     pg_rows(&in_shadow, "ROLLBACK PREPARED 'hold'");
 }
+
+/// Revisions r1..rN in a line, each creating two tables (aI, then bI), so that each
+/// is journaled.
+fn write_pairs(p: &TestProject, n: usize) {
+    for i in 1..=n {
+        let parent = format!("r{}", i - 1);
+        let parents: Vec<&str> = if i == 1 { vec![] } else { vec![&parent] };
+        p.write_rev(&Rev::new(&format!("r{i}"), &parents, "pair").sql(
+            &format!("CREATE TABLE a{i} (id int);\nCREATE TABLE b{i} (id int);"),
+            &format!("DROP TABLE b{i};\nDROP TABLE a{i};"),
+        ));
+    }
+}
+
+/// The number of the revision the version table at `url` records (0 for none).
+fn recorded_number(url: &str) -> usize {
+    let rows = aludel_testkit::mysql_rows(url, "SELECT version_num FROM aludel_version");
+    match &rows[..] {
+        [] => 0,
+        [one] => one.trim_start_matches('r').parse().unwrap(),
+        more => panic!("the version table holds {more:?}"),
+    }
+}
+
+/// Follows the advice of a run that stopped at a statement an earlier, crashed run
+/// may have applied ("already exists" at the resume point): the `aludel stamp` or the
+/// journal `INSERT` it gives. Panics on any other failure.
+fn follow_resume_advice(p: &TestProject, url: &str, err: &str) {
+    assert!(
+        err.contains("an earlier run may have applied this statement"),
+        "a re-run after a crash failed otherwise:\n{err}"
+    );
+    if let Some((_, rest)) = err.split_once("record it with `aludel stamp ") {
+        let rev = rest.split('`').next().unwrap();
+        p.ok(&["stamp", rev]);
+    } else {
+        let (_, rest) = err
+            .split_once("to record it: ")
+            .unwrap_or_else(|| panic!("no way to record it in:\n{err}"));
+        let insert = rest.lines().next().unwrap();
+        aludel_testkit::mysql_rows(url, insert);
+    }
+}
+
+/// A MariaDB server of the test's own, durable (each commit flushed), killed three
+/// times at random moments of an upgrade and restarted: each time the run says what
+/// the version table holds after recovery, which is true; every revision a later one
+/// started from survived; the schema holds whole revisions up to the recorded one and
+/// at most the next one's first statements; and the run completes from there,
+/// following the advice of any re-run that stops at a statement a crashed run
+/// applied without recording it.
+#[test]
+fn after_an_innodb_server_crash_mid_run_the_read_back_is_the_truth_and_the_run_completes() {
+    let server = aludel_testkit::faults::MariaServer::start();
+    let url = server.url("test");
+    let p = TestProject::new(BIN, Some(&url), "");
+    // Retries long enough to outlast the restart and InnoDB's recovery.
+    p.set_option("connect", "retries", "100");
+    p.set_option("connect", "delay_seconds", "0.2");
+    let n = 800;
+    write_pairs(&p, n);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let mut crashes = 0;
+    let mut runs: u32 = 0;
+    while crashes < 3 {
+        runs += 1;
+        assert!(runs < 12, "seed {seed}: re-runs kept stopping");
+        let mut child = spawn(p.command(&["upgrade", "head"]));
+        // Somewhere in the run: after its first revisions, at a varying moment.
+        let delay =
+            200 + u64::from(seed.wrapping_mul(2_654_435_761).wrapping_add(runs * 977)) % 500;
+        std::thread::sleep(Duration::from_millis(delay));
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            let err = stderr(&out);
+            assert!(
+                !out.status.success(),
+                "seed {seed}: the run ended before crash {}; make the history longer",
+                crashes + 1
+            );
+            eprintln!("a re-run stopped where a crashed run had:\n{err}");
+            follow_resume_advice(&p, &url, &err);
+            continue;
+        }
+        server.crash();
+        crashes += 1;
+        std::thread::sleep(Duration::from_millis(300));
+        server.restart();
+        let out = wait_within(child, Duration::from_secs(90));
+        let err = stderr(&out);
+        let context = format!("seed {seed}, crash {crashes} after {delay} ms:\n{err}");
+        assert_eq!(out.status.code(), Some(1), "{context}");
+        // What the message says the database holds is what it holds.
+        let k = recorded_number(&url);
+        assert_eq!(read_back_claim(&err), format!("r{k}"), "{context}");
+        // Each revision's record commits durably before the next revision starts:
+        // the revision the last one started from survived the crash.
+        let started_from = err
+            .lines()
+            .filter_map(|l| l.split_once("Running upgrade r")?.1.split_once(" -> "))
+            .map(|(from, _)| from.parse::<usize>().unwrap())
+            .next_back()
+            .unwrap_or(0);
+        assert!(k >= started_from, "{context}");
+        eprintln!(
+            "crash {crashes} after {delay} ms: the version table at r{k}, the last revision started from r{started_from}"
+        );
+        // Whole revisions up to the recorded one; of the next, at most its two
+        // statements, in order, those the journal records among them; nothing after.
+        let tables = aludel_testkit::mysql_rows(
+            &url,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test' AND table_name NOT LIKE 'aludel%'",
+        );
+        let has = |t: String| tables.contains(&t);
+        for i in 1..=k {
+            assert!(
+                has(format!("a{i}")) && has(format!("b{i}")),
+                "r{i}: {context}"
+            );
+        }
+        let journal = aludel_testkit::mysql_rows(
+            &url,
+            "SELECT CONCAT(revision, ':', statement_index) FROM aludel_version_journal",
+        );
+        assert!(
+            journal.is_empty() || journal == [format!("r{}:0", k + 1)],
+            "journal {journal:?}: {context}"
+        );
+        if !journal.is_empty() {
+            assert!(has(format!("a{}", k + 1)), "{context}");
+        }
+        if has(format!("b{}", k + 1)) {
+            assert!(has(format!("a{}", k + 1)), "{context}");
+        }
+        let beyond = (k + 2..=n).filter(|i| has(format!("a{i}")) || has(format!("b{i}")));
+        assert_eq!(beyond.count(), 0, "{context}");
+    }
+    // From what the crashes left, the run completes: at most two statements applied
+    // and not recorded, each named by a re-run with the way to record it.
+    for _ in 0..4 {
+        let out = p.run(&["upgrade", "head"]);
+        if out.code == 0 {
+            break;
+        }
+        eprintln!("a re-run stopped where a crashed run had:\n{}", out.stderr);
+        follow_resume_advice(&p, &url, &out.stderr);
+    }
+    assert_eq!(recorded_number(&url), n);
+    assert!(aludel_testkit::mysql_rows(&url, "SELECT * FROM aludel_version_journal").is_empty());
+}

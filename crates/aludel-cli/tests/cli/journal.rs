@@ -477,6 +477,68 @@ fn an_earlier_runs_only_statement_is_recorded_by_stamping_on_mariadb() {
     assert_eq!(p.db().version_rows(), ["rev_1"]);
 }
 
+/// Runs the `INSERT` a failure gives to record a statement as applied.
+#[track_caller]
+fn record_as_told(p: &DbProject, stderr: &str) {
+    let insert = stderr
+        .split("to record it: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_else(|| panic!("no INSERT to record the statement in:\n{stderr}"));
+    p.db().execute(insert);
+}
+
+/// Once the version table records a revision, the next revision's first statement
+/// failing as "already exists" may be an earlier run's, stopped (killed, or its
+/// server crashed) after the statement committed and before anything recorded it:
+/// the message says so beside the revision's own fault, with the way to record it
+/// (a journal row; for a revision of one statement, a stamp). A crash test found the
+/// state (`faults::after_an_innodb_server_crash_...`); it was told "fix the revision".
+#[test]
+fn an_earlier_runs_first_statement_after_a_recorded_revision_is_named_on_mariadb() {
+    let p = On::Mariadb.project();
+    p.write_rev(&Rev::new("rev_1", &[], "one").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"));
+    p.ok(&["upgrade", "head"]);
+    p.write_rev(&Rev::new("rev_2", &["rev_1"], "two").sql(
+        "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);",
+        "DROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    p.write_rev(
+        &Rev::new("rev_3", &["rev_2"], "three").sql("CREATE TABLE t3 (id int);", "DROP TABLE t3;"),
+    );
+    // What a run stopped after rev_2's first statement leaves.
+    p.db().execute("CREATE TABLE t1 (id int)");
+    let failed = p.fails(&["upgrade", "head"]);
+    insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
+    record_as_told(&p, &failed.stderr);
+    let resumed = p.ok(&["upgrade", "rev_2"]);
+    assert!(
+        resumed.stderr.contains("Resuming revision rev_2 at line 7"),
+        "{resumed}"
+    );
+    // And a revision of one statement, which the version table alone records.
+    p.db().execute("CREATE TABLE t3 (id int)");
+    let failed = p.fails(&["upgrade", "head"]);
+    assert!(
+        failed.stderr.contains(
+            "an earlier run may have applied this statement and been stopped before recording it (killed, or its server crashed): if the database has what it makes and nothing else of this revision, the revision is complete: record it with `aludel stamp rev_3`"
+        ),
+        "{failed}"
+    );
+    p.ok(&["stamp", "rev_3"]);
+    assert_eq!(user_tables(&p), ["t0", "t1", "t2", "t3"]);
+    assert_eq!(p.db().version_rows(), ["rev_3"]);
+    // Not said where the run had applied a revision before the failing one: an
+    // earlier run stops at the first revision a run sends.
+    p.ok(&["downgrade", "rev_1"]);
+    p.db().execute("CREATE TABLE t3 (id int)");
+    let failed = p.fails(&["upgrade", "head"]);
+    assert!(
+        !failed.stderr.contains("an earlier run may have"),
+        "{failed}"
+    );
+}
+
 /// A statement applied by an earlier run that stopped before recording it fails as
 /// "already exists" where the re-run resumes: the message says that may be why, and
 /// how to record it.
@@ -489,14 +551,7 @@ fn already_exists_where_the_rerun_resumes_says_how_to_record_it() {
     let failed = p.fails(&["upgrade", "head"]);
     insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
     // Doing what it says finishes the revision.
-    let insert = failed
-        .stderr
-        .split("to record it: ")
-        .nth(1)
-        .and_then(|rest| rest.lines().next())
-        .unwrap()
-        .to_string();
-    p.db().execute(&insert);
+    record_as_told(&p, &failed.stderr);
     p.ok(&["upgrade", "head"]);
     assert_eq!(user_tables(&p), ["t1", "t2", "t3", "t4"]);
     assert_eq!(p.db().version_rows(), ["rev_1"]);
