@@ -826,6 +826,7 @@ impl LockedSession {
             journal_rows: None,
             journal_found: false,
             pending_journal: None,
+            journal_beside: false,
         };
         let result = apply_steps(&mut sink, dialect, steps, policy, events);
         match result {
@@ -1068,11 +1069,15 @@ struct LiveSink<'a> {
     journal_rows: Option<Vec<String>>,
     /// Whether the journal's table was there when the run first read it.
     journal_found: bool,
-    /// A journal row not sent yet: it goes with the next statement, written on
-    /// another session while that statement runs where the driver has one, else in
-    /// one round trip with it (there always is one: the last statement of a revision
-    /// is never journaled).
+    /// A journal row not sent yet, where the driver has no other session to write
+    /// it on: it goes in one round trip with the next statement (there always is
+    /// one: the last statement of a revision is never journaled).
     pending_journal: Option<String>,
+    /// Whether a journal row is being written on the driver's other session (started
+    /// as soon as its statement is applied, so that nothing this run does, such as
+    /// announcing the next statement, delays it), to be waited for after the next
+    /// statement, which it overlaps.
+    journal_beside: bool,
 }
 
 impl LiveSink<'_> {
@@ -1140,10 +1145,17 @@ impl Sink for LiveSink<'_> {
         };
         // Nothing more is sent but the record of the statement before, which was
         // applied: the truth, and under MySQL's work lock, which this session still
-        // holds, no other run reads the journal meanwhile.
-        if let Some(journal) = self.pending_journal.take()
-            && self.driver.execute(&journal).is_err()
-        {
+        // holds, no other run reads the journal meanwhile. One under way beside is
+        // waited for (written on this session where it failed there).
+        let recorded = if std::mem::take(&mut self.journal_beside) {
+            self.driver.record_done().is_ok()
+        } else {
+            match self.pending_journal.take() {
+                Some(journal) => self.driver.execute(&journal).is_ok(),
+                None => true,
+            }
+        };
+        if !recorded {
             return Err(StatementFailure {
                 index: JOURNAL_WRITE_FAILED,
                 error,
@@ -1155,10 +1167,7 @@ impl Sink for LiveSink<'_> {
         // The BEGIN cannot fail on its own: an error here is the first statement's.
         self.send_pending()
             .map_err(|error| StatementFailure { index: 0, error })?;
-        let Some(journal) = self.pending_journal.take() else {
-            return self.driver.execute_all(statements);
-        };
-        if self.driver.record_beside(&journal) {
+        if std::mem::take(&mut self.journal_beside) {
             // The row's commit overlaps the statement's work (the driver writes it on
             // this session after the statement where the other could not; a lock
             // found lost stops the run at its next check).
@@ -1183,6 +1192,9 @@ impl Sink for LiveSink<'_> {
                 }),
             };
         }
+        let Some(journal) = self.pending_journal.take() else {
+            return self.driver.execute_all(statements);
+        };
         let mut all: Vec<&str> = vec![&journal];
         all.extend_from_slice(statements);
         self.driver.execute_all(&all).map_err(|f| match f.index {
@@ -1268,13 +1280,20 @@ impl Sink for LiveSink<'_> {
     }
     fn journal(&mut self, step: &PreparedStep, index: usize) -> Result<(), DbError> {
         let statement = &step.statements[index];
-        self.pending_journal = Some(self.journal.insert(
+        let row = self.journal.insert(
             &step.revision,
             direction_name(step.direction),
             index,
             statement.line,
             &render::Journal::hash(&statement.sql),
-        ));
+        );
+        // Started at once where the driver can: a run killed from here on (say,
+        // while it announces the next statement) leaves the statement recorded.
+        if self.driver.record_beside(&row) {
+            self.journal_beside = true;
+        } else {
+            self.pending_journal = Some(row);
+        }
         Ok(())
     }
     fn record_journaled(

@@ -746,30 +746,31 @@ fn follow_resume_advice(p: &TestProject, url: &str, err: &str) {
     }
 }
 
-/// A MariaDB server of the test's own, durable (each commit flushed), killed three
-/// times at random moments of an upgrade and restarted: each time the run says what
-/// the version table holds after recovery, which is true; every revision a later one
-/// started from survived; the schema holds whole revisions up to the recorded one and
-/// at most the next one's first statements; and the run completes from there,
-/// following the advice of any re-run that stops at a statement a crashed run
-/// applied without recording it.
-#[test]
-fn after_an_innodb_server_crash_mid_run_the_read_back_is_the_truth_and_the_run_completes() {
-    let server = aludel_testkit::faults::MariaServer::start();
-    let url = server.url("test");
-    let p = TestProject::new(BIN, Some(&url), "");
-    // Retries long enough to outlast the restart and InnoDB's recovery.
-    p.set_option("connect", "retries", "100");
-    p.set_option("connect", "delay_seconds", "0.2");
-    let n = 800;
-    write_pairs(&p, n);
+/// How [`stopped_at_random_moments`] stops a run.
+enum Stop<'a> {
+    /// The server is killed (its unflushed log lost) and restarted; the run
+    /// reconnects and reports what the version table holds.
+    ServerCrash(&'a aludel_testkit::faults::MariaServer),
+    /// aludel itself is killed (SIGKILL).
+    Killed,
+}
+
+/// Runs `upgrade head` of [`write_pairs`]'s `n` revisions on the MariaDB database
+/// `schema` at `url`, stopping it three times at random moments as `stop` says, and
+/// checks after each stop that the schema holds whole revisions up to the one the
+/// version table records and, of the next, at most its first statements, in order,
+/// the journal's among them; nothing after. Then the run completes, following the
+/// advice of any re-run that stops at a statement a stopped run applied without
+/// recording it.
+fn stopped_at_random_moments(p: &TestProject, url: &str, schema: &str, n: usize, stop: Stop) {
+    write_pairs(p, n);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
-    let mut crashes = 0;
+    let mut stops = 0;
     let mut runs: u32 = 0;
-    while crashes < 3 {
+    while stops < 3 {
         runs += 1;
         assert!(runs < 12, "seed {seed}: re-runs kept stopping");
         let mut child = spawn(p.command(&["upgrade", "head"]));
@@ -782,41 +783,49 @@ fn after_an_innodb_server_crash_mid_run_the_read_back_is_the_truth_and_the_run_c
             let err = stderr(&out);
             assert!(
                 !out.status.success(),
-                "seed {seed}: the run ended before crash {}; make the history longer",
-                crashes + 1
+                "seed {seed}: the run ended before stop {}; make the history longer",
+                stops + 1
             );
-            eprintln!("a re-run stopped where a crashed run had:\n{err}");
-            follow_resume_advice(&p, &url, &err);
+            eprintln!("a re-run stopped where a stopped run had:\n{err}");
+            follow_resume_advice(p, url, &err);
             continue;
         }
-        server.crash();
-        crashes += 1;
-        std::thread::sleep(Duration::from_millis(300));
-        server.restart();
-        let out = wait_within(child, Duration::from_secs(90));
-        let err = stderr(&out);
-        let context = format!("seed {seed}, crash {crashes} after {delay} ms:\n{err}");
-        assert_eq!(out.status.code(), Some(1), "{context}");
-        // What the message says the database holds is what it holds.
-        let k = recorded_number(&url);
-        assert_eq!(read_back_claim(&err), format!("r{k}"), "{context}");
-        // Each revision's record commits durably before the next revision starts:
-        // the revision the last one started from survived the crash.
-        let started_from = err
-            .lines()
-            .filter_map(|l| l.split_once("Running upgrade r")?.1.split_once(" -> "))
-            .map(|(from, _)| from.parse::<usize>().unwrap())
-            .next_back()
-            .unwrap_or(0);
-        assert!(k >= started_from, "{context}");
-        eprintln!(
-            "crash {crashes} after {delay} ms: the version table at r{k}, the last revision started from r{started_from}"
-        );
-        // Whole revisions up to the recorded one; of the next, at most its two
-        // statements, in order, those the journal records among them; nothing after.
+        stops += 1;
+        let mut context = format!("seed {seed}, stop {stops} after {delay} ms");
+        match stop {
+            Stop::ServerCrash(server) => {
+                server.crash();
+                std::thread::sleep(Duration::from_millis(300));
+                server.restart();
+                let out = wait_within(child, Duration::from_secs(90));
+                let err = stderr(&out);
+                context = format!("{context}:\n{err}");
+                assert_eq!(out.status.code(), Some(1), "{context}");
+                // What the message says the database holds is what it holds.
+                let k = recorded_number(url);
+                assert_eq!(read_back_claim(&err), format!("r{k}"), "{context}");
+                // Each revision's record commits durably before the next revision
+                // starts: the revision the last one started from survived.
+                let started_from = err
+                    .lines()
+                    .filter_map(|l| l.split_once("Running upgrade r")?.1.split_once(" -> "))
+                    .map(|(from, _)| from.parse::<usize>().unwrap())
+                    .next_back()
+                    .unwrap_or(0);
+                assert!(k >= started_from, "{context}");
+            }
+            Stop::Killed => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
+        }
+        let k = recorded_number(url);
+        eprintln!("{context}: the version table at r{k}");
         let tables = aludel_testkit::mysql_rows(
-            &url,
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test' AND table_name NOT LIKE 'aludel%'",
+            url,
+            &format!(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name NOT LIKE 'aludel%'"
+            ),
         );
         let has = |t: String| tables.contains(&t);
         for i in 1..=k {
@@ -826,7 +835,7 @@ fn after_an_innodb_server_crash_mid_run_the_read_back_is_the_truth_and_the_run_c
             );
         }
         let journal = aludel_testkit::mysql_rows(
-            &url,
+            url,
             "SELECT CONCAT(revision, ':', statement_index) FROM aludel_version_journal",
         );
         assert!(
@@ -842,16 +851,40 @@ fn after_an_innodb_server_crash_mid_run_the_read_back_is_the_truth_and_the_run_c
         let beyond = (k + 2..=n).filter(|i| has(format!("a{i}")) || has(format!("b{i}")));
         assert_eq!(beyond.count(), 0, "{context}");
     }
-    // From what the crashes left, the run completes: at most two statements applied
+    // From what the stops left, the run completes: at most two statements applied
     // and not recorded, each named by a re-run with the way to record it.
     for _ in 0..4 {
         let out = p.run(&["upgrade", "head"]);
         if out.code == 0 {
             break;
         }
-        eprintln!("a re-run stopped where a crashed run had:\n{}", out.stderr);
-        follow_resume_advice(&p, &url, &out.stderr);
+        eprintln!("a re-run stopped where a stopped run had:\n{}", out.stderr);
+        follow_resume_advice(p, url, &out.stderr);
     }
-    assert_eq!(recorded_number(&url), n);
-    assert!(aludel_testkit::mysql_rows(&url, "SELECT * FROM aludel_version_journal").is_empty());
+    assert_eq!(recorded_number(url), n);
+    assert!(aludel_testkit::mysql_rows(url, "SELECT * FROM aludel_version_journal").is_empty());
+}
+
+/// A MariaDB server of the test's own, durable (each commit flushed), killed three
+/// times at random moments of an upgrade and restarted: each time the run says what
+/// the version table holds after recovery, which is true, and every revision a later
+/// one started from survived; see [`stopped_at_random_moments`] for the rest.
+#[test]
+fn after_an_innodb_server_crash_mid_run_the_read_back_is_the_truth_and_the_run_completes() {
+    let server = aludel_testkit::faults::MariaServer::start();
+    let url = server.url("test");
+    let p = TestProject::new(BIN, Some(&url), "");
+    // Retries long enough to outlast the restart and InnoDB's recovery.
+    p.set_option("connect", "retries", "100");
+    p.set_option("connect", "delay_seconds", "0.2");
+    stopped_at_random_moments(&p, &url, "test", 800, Stop::ServerCrash(&server));
+}
+
+/// aludel killed (SIGKILL) three times at random moments of an upgrade on MariaDB:
+/// see [`stopped_at_random_moments`].
+#[test]
+fn a_run_killed_at_random_moments_on_mariadb_leaves_whole_revisions_and_completes() {
+    let db = aludel_testkit::MysqlDatabase::create();
+    let p = TestProject::new(BIN, Some(db.url()), "");
+    stopped_at_random_moments(&p, db.url(), db.name(), 800, Stop::Killed);
 }
