@@ -234,11 +234,59 @@ impl Journal {
         hash: &str,
     ) -> String {
         format!(
-            "INSERT INTO {} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {index}, {line}, {})",
-            self.table.qualified(),
+            "INSERT INTO {} VALUES ({})",
+            self.columns(),
+            self.values(revision, direction, index, line, hash)
+        )
+    }
+
+    /// The table with the columns a row is written in.
+    fn columns(&self) -> String {
+        format!(
+            "{} (revision, direction, statement_index, statement_line, statement_hash)",
+            self.table.qualified()
+        )
+    }
+
+    /// A row's values, in the order of [`Journal::columns`].
+    fn values(
+        &self,
+        revision: &str,
+        direction: &str,
+        index: usize,
+        line: usize,
+        hash: &str,
+    ) -> String {
+        format!(
+            "{}, {}, {index}, {line}, {}",
             quote_literal(revision),
             quote_literal(direction),
             quote_literal(hash)
+        )
+    }
+
+    /// Like [`Journal::insert`], unless the version table `version` holds `recorded`
+    /// (the revision's step is recorded, which makes the row moot): on MySQL and
+    /// MariaDB, written beside a session that records the step, the read of the
+    /// version table is a locking one (REPEATABLE READ), so the row is either in
+    /// before that session's change of the table, or not written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_unless_recorded(
+        &self,
+        revision: &str,
+        direction: &str,
+        index: usize,
+        line: usize,
+        hash: &str,
+        version: &VersionTable,
+        recorded: &str,
+    ) -> String {
+        format!(
+            "INSERT INTO {} SELECT {} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM {} WHERE version_num = {})",
+            self.columns(),
+            self.values(revision, direction, index, line, hash),
+            version.qualified(),
+            quote_literal(recorded)
         )
     }
 

@@ -431,6 +431,10 @@ impl LostDuring<'_> {
         });
         match read {
             Ok(rows) => {
+                // The version table records a revision only once all its statements
+                // were applied: none is in doubt then.
+                let partial =
+                    partial.filter(|_| !self.step.is_some_and(|s| same(rows, &s.rows_after)));
                 let verdict = match (self.step, partial.is_some()) {
                     _ if self.whole_run && same(rows, &start) => {
                         " (the run's transaction did not commit: the database is as before the run)"
@@ -1003,6 +1007,22 @@ pub trait Sink {
         self.record(version, expected)
             .map_err(|error| StatementFailure { index: 0, error })
     }
+    /// [`Sink::run`] of the last statement of a step run outside a transaction, then
+    /// [`Sink::record_journaled`] of the step; sinks may send both in one request,
+    /// which the server finishes even if this process dies after sending it, so a
+    /// statement applied is then a step recorded. A failure's index is the
+    /// statement's as [`Sink::run`] gives it, or, the statement applied,
+    /// [`RECORDED_THEN_FOUND_CHANGED`] or [`RECORD_FAILED`].
+    fn run_last_and_record(
+        &mut self,
+        statement: &str,
+        step: &PreparedStep,
+        version: &[&str],
+        expected: &[String],
+        journaled: bool,
+    ) -> Result<(), StatementFailure> {
+        run_then_record(self, statement, step, version, expected, journaled)
+    }
     /// The journal's table, where this sink keeps one (live runs).
     fn journal_table(&self) -> Option<String> {
         None
@@ -1028,6 +1048,10 @@ const JOURNAL_WRITE_FAILED_AFTER: usize = usize::MAX - 1;
 /// version-table change committed: the table records the step, and beside it holds
 /// rows this run did not write.
 const RECORDED_THEN_FOUND_CHANGED: usize = usize::MAX - 2;
+
+/// The index [`Sink::run_last_and_record`] gives a failure to record the step after
+/// its last statement was applied: the version-table change did not commit.
+const RECORD_FAILED: usize = usize::MAX - 3;
 
 /// `upgrade` or `downgrade`, as the journal records a direction.
 fn direction_name(direction: Direction) -> &'static str {
@@ -1280,13 +1304,22 @@ impl Sink for LiveSink<'_> {
     }
     fn journal(&mut self, step: &PreparedStep, index: usize) -> Result<(), DbError> {
         let statement = &step.statements[index];
-        let row = self.journal.insert(
+        let (revision, direction, line) = (
             &step.revision,
             direction_name(step.direction),
-            index,
             statement.line,
-            &render::Journal::hash(&statement.sql),
         );
+        let hash = render::Journal::hash(&statement.sql);
+        // Where the step's last statement and its record may go in one request while
+        // this row is still being written (see `run_last_and_record`), the row is
+        // written only if the step is not recorded by then: else it would outlive
+        // the record's removal of the step's rows.
+        let row = match &step.rows_after[..] {
+            [to] if self.driver.reports_rows_touched() && step.heads_before.len() == 1 => self
+                .journal
+                .insert_unless_recorded(revision, direction, index, line, &hash, self.table, to),
+            _ => self.journal.insert(revision, direction, index, line, &hash),
+        };
         // Started at once where the driver can: a run killed from here on (say,
         // while it announces the next statement) leaves the statement recorded.
         if self.driver.record_beside(&row) {
@@ -1326,6 +1359,60 @@ impl Sink for LiveSink<'_> {
         }
         self.record_checked(version, expected, forget.as_deref())
             .map_err(whole)
+    }
+    fn run_last_and_record(
+        &mut self,
+        statement: &str,
+        step: &PreparedStep,
+        version: &[&str],
+        expected: &[String],
+        journaled: bool,
+    ) -> Result<(), StatementFailure> {
+        // One request where the step moves the only row, on a driver that counts
+        // what its UPDATE did. A journal row still being written beside is written
+        // only if the step is not recorded by then (`journal`); one waiting to go
+        // with this statement goes the usual way.
+        let lone = self.lone_row_moved(step, version, expected);
+        let (Some((from, to)), None, false) = (lone, &self.pending_journal, self.in_tx) else {
+            return run_then_record(self, statement, step, version, expected, journaled);
+        };
+        let forget = (journaled && self.journal_ready).then(|| {
+            self.journal
+                .delete(&step.revision, direction_name(step.direction))
+        });
+        let update = self.table.update_finding_all(from, to);
+        let (all, at) = self.counted_record(Some(statement), &update, forget.as_deref());
+        let failed = |index, error| StatementFailure { index, error };
+        let sent = self.driver.execute_counting(&all);
+        // How the row of the statement before went, where it was written beside.
+        let before = if std::mem::take(&mut self.journal_beside) {
+            self.driver.record_done()
+        } else {
+            Ok(())
+        };
+        let touched = match (sent, before) {
+            // Recorded: the row of the statement before no longer matters.
+            (Ok(touched), _) => touched,
+            // The connection was lost: what ran is read back.
+            (Err(f), _) if f.index == 0 && f.error.connection_lost() => return Err(f),
+            // The statement failed, and nothing after it ran.
+            (Err(f), Ok(())) if f.index == 0 => return Err(f),
+            // It failed, and the row of the one before, which was applied, was not
+            // written.
+            (Err(f), Err(error)) if f.index == 0 => {
+                return Err(failed(JOURNAL_WRITE_FAILED, error));
+            }
+            // The statement was applied and recording the step failed.
+            (Err(f), before) => {
+                let _ = self.driver.execute(render::rollback());
+                return Err(match before {
+                    Ok(()) => failed(RECORD_FAILED, f.error),
+                    // Nor is the statement before recorded.
+                    Err(error) => failed(JOURNAL_WRITE_FAILED_AFTER, error),
+                });
+            }
+        };
+        self.check_counted(touched.get(at), to, expected, RECORD_FAILED)
     }
     fn journal_table(&self) -> Option<String> {
         Some(self.journal.table.qualified())
@@ -1379,11 +1466,7 @@ impl LiveSink<'_> {
     ) -> Result<(), StatementFailure> {
         let whole = |error| StatementFailure { index: 0, error };
         let update = self.table.update_finding_all(from, to);
-        let mut all: Vec<&str> = render::begin_statements(self.driver.dialect()).to_vec();
-        let at = all.len();
-        all.push(&update);
-        all.extend(forget);
-        all.push(render::commit());
+        let (all, at) = self.counted_record(None, &update, forget);
         let touched = match self.driver.execute_counting(&all) {
             Ok(touched) => touched,
             Err(f) => {
@@ -1391,27 +1474,61 @@ impl LiveSink<'_> {
                 return Err(whole(f.error));
             }
         };
+        self.check_counted(touched.get(at), to, expected, 0)
+    }
+
+    /// The request that records a lone row's move (`update`, with `forget`, the
+    /// step's journal rows, in one transaction), after `first` where it goes with
+    /// it; and the index of the `UPDATE` in it.
+    fn counted_record<'a>(
+        &self,
+        first: Option<&'a str>,
+        update: &'a str,
+        forget: Option<&'a str>,
+    ) -> (Vec<&'a str>, usize) {
+        let mut all: Vec<&str> = first.into_iter().collect();
+        all.extend_from_slice(render::begin_statements(self.driver.dialect()));
+        let at = all.len();
+        all.push(update);
+        all.extend(forget);
+        all.push(render::commit());
+        (all, at)
+    }
+
+    /// After a [`LiveSink::counted_record`] committed: `Ok` when its `UPDATE`
+    /// (`touched`) found and changed the one row; else the table holds more, read
+    /// back and reported, with [`RECORDED_THEN_FOUND_CHANGED`] where it records the
+    /// step (holds `to`) and `not_recorded` where not.
+    fn check_counted(
+        &mut self,
+        touched: Option<&Option<crate::driver::RowsTouched>>,
+        to: &str,
+        expected: &[String],
+        not_recorded: usize,
+    ) -> Result<(), StatementFailure> {
         let alone = Some(crate::driver::RowsTouched {
             matched: 1,
             changed: 1,
         });
-        if touched.get(at) == Some(&alone) {
+        if touched == Some(&alone) {
             return Ok(());
         }
+        let failed = |index, error| StatementFailure { index, error };
         let rows = self
             .driver
             .query_column(&self.table.select())
-            .map_err(whole)?;
+            .map_err(|error| failed(not_recorded, error))?;
         let recorded = rows.iter().any(|r| r == to);
-        self.check_rows(rows, expected)
-            .map_err(|error| StatementFailure {
-                index: if recorded {
+        self.check_rows(rows, expected).map_err(|error| {
+            failed(
+                if recorded {
                     RECORDED_THEN_FOUND_CHANGED
                 } else {
-                    0
+                    not_recorded
                 },
                 error,
-            })
+            )
+        })
     }
 
     /// Records a step's version-table changes (and removes its journal rows) in one
@@ -1750,6 +1867,26 @@ pub(crate) fn apply_steps(
     Ok(())
 }
 
+/// [`Sink::run_last_and_record`] in two requests.
+fn run_then_record<S: Sink + ?Sized>(
+    sink: &mut S,
+    statement: &str,
+    step: &PreparedStep,
+    version: &[&str],
+    expected: &[String],
+    journaled: bool,
+) -> Result<(), StatementFailure> {
+    sink.run(&[statement])?;
+    sink.record_journaled(step, version, expected, journaled)
+        .map_err(|f| StatementFailure {
+            index: match f.index {
+                RECORDED_THEN_FOUND_CHANGED => f.index,
+                _ => RECORD_FAILED,
+            },
+            error: f.error,
+        })
+}
+
 /// The statements of a step outside a transaction, one by one, each announced by an
 /// [`Event::StatementStarted`] before it is sent, then its version-table update. Each
 /// applied statement but the last is recorded in the journal; `start` is where the
@@ -1770,17 +1907,32 @@ fn run_announced(
             applied: start,
         });
     }
+    let journaled = start > 0 || n > 1;
+    let record_failed = |f: StatementFailure| StatementFailure {
+        index: match f.index {
+            RECORDED_THEN_FOUND_CHANGED => f.index,
+            _ => n,
+        },
+        error: f.error,
+    };
     for (index, st) in step.statements.iter().enumerate().skip(start) {
+        let last = index + 1 == n;
         let sent = sink.check_lock().and_then(|()| {
             events(Event::StatementStarted {
                 revision: step.revision.clone(),
                 line: st.line,
                 excerpt: statement_excerpt(&st.sql),
             });
-            sink.run(&[st.sql.as_str()])
+            if last {
+                sink.run_last_and_record(&st.sql, step, version, &step.rows_after, journaled)
+            } else {
+                sink.run(&[st.sql.as_str()])
+            }
         });
         sent.map_err(|f| {
             *unrecorded = match f.index {
+                // The statement was applied; recording the step was not.
+                RECORD_FAILED | RECORDED_THEN_FOUND_CHANGED => return record_failed(f),
                 // The statement before this one was applied and is not recorded.
                 JOURNAL_WRITE_FAILED => 1,
                 // So was this one, sent while the other's row was being written.
@@ -1793,21 +1945,17 @@ fn run_announced(
             }
         })?;
         // The last one is recorded by the version-table change itself.
-        if index + 1 < n {
-            sink.journal(step, index).map_err(|error| {
-                *unrecorded = 1;
-                StatementFailure { index, error }
-            })?;
+        if last {
+            return Ok(());
         }
+        sink.journal(step, index).map_err(|error| {
+            *unrecorded = 1;
+            StatementFailure { index, error }
+        })?;
     }
-    sink.record_journaled(step, version, &step.rows_after, start > 0 || n > 1)
-        .map_err(|f| StatementFailure {
-            index: match f.index {
-                RECORDED_THEN_FOUND_CHANGED => f.index,
-                _ => n,
-            },
-            error: f.error,
-        })
+    // A step of no statements.
+    sink.record_journaled(step, version, &step.rows_after, journaled)
+        .map_err(record_failed)
 }
 
 /// Where a step resumes, from its journal entries (`index:hash`): after the

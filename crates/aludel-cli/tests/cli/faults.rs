@@ -888,3 +888,75 @@ fn a_run_killed_at_random_moments_on_mariadb_leaves_whole_revisions_and_complete
     let p = TestProject::new(BIN, Some(db.url()), "");
     stopped_at_random_moments(&p, db.url(), db.name(), 800, Stop::Killed);
 }
+
+/// A revision's last statement and the version-table change go to MariaDB in one
+/// request, which the server finishes on its own: aludel killed while that statement
+/// runs leaves the revision applied and recorded, and the next run goes on from
+/// there with nothing to repair.
+#[test]
+fn a_run_killed_in_a_revisions_last_statement_on_mariadb_leaves_it_recorded() {
+    let db = aludel_testkit::MysqlDatabase::create();
+    let p = TestProject::new(BIN, Some(db.url()), "");
+    write_line(&p, 1, None);
+    p.write_rev(&Rev::new("r2", &["r1"], "slow").sql(
+        "CREATE TABLE t2 AS SELECT SLEEP(1.5) AS s;",
+        "DROP TABLE t2;",
+    ));
+    p.write_rev(
+        &Rev::new("r3", &["r2"], "after").sql("CREATE TABLE t3 (id int);", "DROP TABLE t3;"),
+    );
+    let mut child = spawn(p.command(&["upgrade", "head"]));
+    let started = Instant::now();
+    while aludel_testkit::mysql_rows(
+        db.url(),
+        &format!(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'CREATE TABLE t2%'",
+            db.name()
+        ),
+    )
+    .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the statement never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The server finishes what it was sent.
+    let started = Instant::now();
+    while db.rows("SELECT version_num FROM aludel_version") != ["r2"] {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "r2 was never recorded: {:?}",
+            db.rows("SELECT version_num FROM aludel_version")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let again = p.ok(&["upgrade", "head"]);
+    assert!(
+        again.stderr.contains("Running upgrade r2 -> r3") && !again.stderr.contains("-> r2,"),
+        "{again}"
+    );
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r3"]);
+}
+
+/// The connection lost once a revision's last statement and its record were sent:
+/// the read-back finds the revision recorded, and the message says it committed,
+/// with no statement left in doubt.
+#[test]
+fn a_connection_cut_after_a_revisions_last_statement_and_record_on_mariadb_says_it_committed() {
+    let db = aludel_testkit::MysqlDatabase::create();
+    let relay = Relay::to_test_mysql(RelayMode::CutAfter("CREATE TABLE t2", 1));
+    let p = TestProject::new(BIN, Some(&relay.mysql_url(db.name())), "");
+    write_line(&p, 3, None);
+    let (out, _) = run_within(p.command(&["upgrade", "head"]), Duration::from_secs(60));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("after reconnecting, the version table reads r2 (revision r2 committed): the database is there; run the command again to continue"),
+        "{err}"
+    );
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r2"]);
+}

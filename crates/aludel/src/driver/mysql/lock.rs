@@ -31,9 +31,10 @@ pub(super) const PING_EVERY: Duration = Duration::from_secs(5);
 /// (its host gone, a frozen proxy between them) ends, and frees the lock, within
 /// about a minute; long enough that the keeper's pings, every [`PING_EVERY`], keep it.
 /// Autocommit too, whatever the server's default: a journal row written here commits
-/// by itself.
-pub(super) const SESSION_SETTINGS: &str =
-    "SET SESSION wait_timeout = 60, net_read_timeout = 60, net_write_timeout = 60, autocommit = 1";
+/// by itself. REPEATABLE READ, whatever the server's default: a journal row written
+/// unless the version table records its revision reads that table with a locking
+/// read, which waits for a change of it under way on the working session.
+pub(super) const SESSION_SETTINGS: &str = "SET SESSION wait_timeout = 60, net_read_timeout = 60, net_write_timeout = 60, autocommit = 1;\nSET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ";
 
 /// What the driver asks of the keeper; each gets its answer on the channel it carries.
 enum Request {
