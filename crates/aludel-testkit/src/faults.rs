@@ -545,12 +545,17 @@ impl MariaServer {
         if is_root() {
             cmd.arg("--user=root");
         }
-        let mut child = cmd.spawn().unwrap();
+        // Kept at once, so that a panic below still stops it (on drop).
+        *self.process.lock().unwrap() = Some(cmd.spawn().unwrap());
         let started = Instant::now();
         let url = self.url("");
         let opts = mysql::Opts::from_url(&url).unwrap();
         while mysql::Conn::new(opts.clone()).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
+            let stopped = match self.process.lock().unwrap().as_mut() {
+                Some(child) => child.try_wait().ok().flatten(),
+                None => None,
+            };
+            if let Some(status) = stopped {
                 panic!(
                     "the MariaDB server stopped ({status}); its log:\n{}",
                     std::fs::read_to_string(d.join("log")).unwrap_or_default()
@@ -563,7 +568,6 @@ impl MariaServer {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        *self.process.lock().unwrap() = Some(child);
     }
 
     /// Stops the server as a crash does (SIGKILL): what its log holds in memory is
