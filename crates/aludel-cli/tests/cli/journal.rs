@@ -494,26 +494,35 @@ fn record_as_told(p: &DbProject, stderr: &str) {
 /// the message says so beside the revision's own fault, with the way to record it
 /// (a journal row; for a revision of one statement, a stamp). A crash test found the
 /// state (`faults::after_an_innodb_server_crash_...`); it was told "fix the revision".
-#[test]
-fn an_earlier_runs_first_statement_after_a_recorded_revision_is_named_on_mariadb() {
-    let p = On::Mariadb.project();
+/// The same holds for `transaction false` revisions on PostgreSQL and SQLite.
+fn an_earlier_runs_first_statement_after_a_recorded_revision_is_named(on: On) {
+    let p = on.project();
+    let one_by_one = |rev: Rev| match on {
+        On::Mariadb => rev,
+        On::Postgres | On::Sqlite => rev.header("transaction", "false"),
+    };
     p.write_rev(&Rev::new("rev_1", &[], "one").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"));
     p.ok(&["upgrade", "head"]);
-    p.write_rev(&Rev::new("rev_2", &["rev_1"], "two").sql(
+    p.write_rev(&one_by_one(Rev::new("rev_2", &["rev_1"], "two").sql(
         "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);",
         "DROP TABLE t2;\nDROP TABLE t1;",
+    )));
+    p.write_rev(&one_by_one(
+        Rev::new("rev_3", &["rev_2"], "three").sql("CREATE TABLE t3 (id int);", "DROP TABLE t3;"),
     ));
-    p.write_rev(
-        &Rev::new("rev_3", &["rev_2"], "three").sql("CREATE TABLE t3 (id int);", "DROP TABLE t3;"),
-    );
     // What a run stopped after rev_2's first statement leaves.
     p.db().execute("CREATE TABLE t1 (id int)");
     let failed = p.fails(&["upgrade", "head"]);
-    insta::assert_snapshot!(without_database_message(&filter(&failed.stderr, p.path())));
+    insta::assert_snapshot!(
+        format!("an_earlier_runs_first_statement_after_a_recorded_revision_{on:?}"),
+        without_database_message(&filter(&failed.stderr, p.path()))
+    );
     record_as_told(&p, &failed.stderr);
     let resumed = p.ok(&["upgrade", "rev_2"]);
     assert!(
-        resumed.stderr.contains("Resuming revision rev_2 at line 7"),
+        resumed
+            .stderr
+            .contains("an earlier run applied its first 1 statement (the journal records it)"),
         "{resumed}"
     );
     // And a revision of one statement, which the version table alone records.
@@ -537,6 +546,21 @@ fn an_earlier_runs_first_statement_after_a_recorded_revision_is_named_on_mariadb
         !failed.stderr.contains("an earlier run may have"),
         "{failed}"
     );
+}
+
+#[test]
+fn an_earlier_runs_first_statement_after_a_recorded_revision_is_named_on_mariadb() {
+    an_earlier_runs_first_statement_after_a_recorded_revision_is_named(On::Mariadb);
+}
+
+#[test]
+fn an_earlier_runs_first_statement_after_a_recorded_revision_is_named_on_postgres() {
+    an_earlier_runs_first_statement_after_a_recorded_revision_is_named(On::Postgres);
+}
+
+#[test]
+fn an_earlier_runs_first_statement_after_a_recorded_revision_is_named_on_sqlite() {
+    an_earlier_runs_first_statement_after_a_recorded_revision_is_named(On::Sqlite);
 }
 
 /// A statement applied by an earlier run that stopped before recording it fails as
