@@ -180,6 +180,39 @@ pub struct Journal {
     pub table: VersionTable,
 }
 
+/// The columns a journal row is written in, in the order of [`JournalRow`]'s values.
+const JOURNAL_COLUMNS: &str =
+    "(revision, direction, statement_index, statement_line, statement_hash)";
+
+/// One applied statement, as the journal records it.
+#[derive(Debug, Clone, Copy)]
+pub struct JournalRow<'a> {
+    /// The revision the statement belongs to.
+    pub revision: &'a str,
+    /// `upgrade` or `downgrade`.
+    pub direction: &'a str,
+    /// The statement's index in its section, from 0.
+    pub index: usize,
+    /// Its line in the revision's file.
+    pub line: usize,
+    /// Its text, recorded by its hash ([`Journal::hash`]).
+    pub sql: &'a str,
+}
+
+impl JournalRow<'_> {
+    /// The row's values, in the order of [`JOURNAL_COLUMNS`].
+    fn values(&self) -> String {
+        format!(
+            "{}, {}, {}, {}, {}",
+            quote_literal(self.revision),
+            quote_literal(self.direction),
+            self.index,
+            self.line,
+            quote_literal(&Journal::hash(self.sql))
+        )
+    }
+}
+
 impl Journal {
     /// The journal of `version_table`.
     pub fn of(version_table: &VersionTable) -> Journal {
@@ -225,43 +258,17 @@ impl Journal {
     }
 
     /// Records one applied statement.
-    pub fn insert(
-        &self,
-        revision: &str,
-        direction: &str,
-        index: usize,
-        line: usize,
-        hash: &str,
-    ) -> String {
-        format!(
-            "INSERT INTO {} VALUES ({})",
-            self.columns(),
-            self.values(revision, direction, index, line, hash)
-        )
+    pub fn insert(&self, row: &JournalRow) -> String {
+        Journal::insert_into(&self.table.qualified(), row)
     }
 
-    /// The table with the columns a row is written in.
-    fn columns(&self) -> String {
+    /// Records one applied statement in the journal table `table` (qualified and
+    /// quoted, as [`VersionTable::qualified`] gives it): the SQL a message gives the
+    /// user to run.
+    pub fn insert_into(table: &str, row: &JournalRow) -> String {
         format!(
-            "{} (revision, direction, statement_index, statement_line, statement_hash)",
-            self.table.qualified()
-        )
-    }
-
-    /// A row's values, in the order of [`Journal::columns`].
-    fn values(
-        &self,
-        revision: &str,
-        direction: &str,
-        index: usize,
-        line: usize,
-        hash: &str,
-    ) -> String {
-        format!(
-            "{}, {}, {index}, {line}, {}",
-            quote_literal(revision),
-            quote_literal(direction),
-            quote_literal(hash)
+            "INSERT INTO {table} {JOURNAL_COLUMNS} VALUES ({})",
+            row.values()
         )
     }
 
@@ -270,21 +277,16 @@ impl Journal {
     /// MariaDB, written beside a session that records the step, the read of the
     /// version table is a locking one (REPEATABLE READ), so the row is either in
     /// before that session's change of the table, or not written.
-    #[allow(clippy::too_many_arguments)]
     pub fn insert_unless_recorded(
         &self,
-        revision: &str,
-        direction: &str,
-        index: usize,
-        line: usize,
-        hash: &str,
+        row: &JournalRow,
         version: &VersionTable,
         recorded: &str,
     ) -> String {
         format!(
-            "INSERT INTO {} SELECT {} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM {} WHERE version_num = {})",
-            self.columns(),
-            self.values(revision, direction, index, line, hash),
+            "INSERT INTO {} {JOURNAL_COLUMNS} SELECT {} FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM {} WHERE version_num = {})",
+            self.table.qualified(),
+            row.values(),
             version.qualified(),
             quote_literal(recorded)
         )

@@ -1304,21 +1304,22 @@ impl Sink for LiveSink<'_> {
     }
     fn journal(&mut self, step: &PreparedStep, index: usize) -> Result<(), DbError> {
         let statement = &step.statements[index];
-        let (revision, direction, line) = (
-            &step.revision,
-            direction_name(step.direction),
-            statement.line,
-        );
-        let hash = render::Journal::hash(&statement.sql);
+        let row = render::JournalRow {
+            revision: &step.revision,
+            direction: direction_name(step.direction),
+            index,
+            line: statement.line,
+            sql: &statement.sql,
+        };
         // Where the step's last statement and its record may go in one request while
         // this row is still being written (see `run_last_and_record`), the row is
         // written only if the step is not recorded by then: else it would outlive
         // the record's removal of the step's rows.
         let row = match &step.rows_after[..] {
-            [to] if self.driver.reports_rows_touched() && step.heads_before.len() == 1 => self
-                .journal
-                .insert_unless_recorded(revision, direction, index, line, &hash, self.table, to),
-            _ => self.journal.insert(revision, direction, index, line, &hash),
+            [to] if self.driver.reports_rows_touched() && step.heads_before.len() == 1 => {
+                self.journal.insert_unless_recorded(&row, self.table, to)
+            }
+            _ => self.journal.insert(&row),
         };
         // Started at once where the driver can: a run killed from here on (say,
         // while it announces the next statement) leaves the statement recorded.
@@ -2182,13 +2183,15 @@ fn record_as_applied(
     index: usize,
     failed: &Statement,
 ) -> String {
-    format!(
-        "INSERT INTO {journal} (revision, direction, statement_index, statement_line, statement_hash) VALUES ({}, {}, {}, {}, {})",
-        render::quote_literal(&step.revision),
-        render::quote_literal(direction_name(step.direction)),
-        index,
-        failed.line,
-        render::quote_literal(&render::Journal::hash(&failed.sql)),
+    render::Journal::insert_into(
+        journal,
+        &render::JournalRow {
+            revision: &step.revision,
+            direction: direction_name(step.direction),
+            index,
+            line: failed.line,
+            sql: &failed.sql,
+        },
     )
 }
 
