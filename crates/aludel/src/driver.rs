@@ -129,6 +129,16 @@ impl DbErrorKind {
 }
 
 impl DbError {
+    /// This error, with `other`, a second failure of the same moment, named in its
+    /// text after `what` (unless the text holds it already): a message that gives one
+    /// cause must not leave the other for the next run to find.
+    pub(crate) fn with_other(mut self, what: &str, other: &DbError) -> DbError {
+        if !self.message.contains(&other.message) {
+            self.message = format!("{} ({what}: {})", self.message, other.message);
+        }
+        self
+    }
+
     /// An error from text, redacting any URL in it.
     pub fn new(message: impl AsRef<str>) -> DbError {
         DbError {

@@ -1210,9 +1210,9 @@ impl Sink for LiveSink<'_> {
                     error,
                 }),
                 // The statement failed: only the one before is applied, unrecorded.
-                (Err(error), Err(_)) => Err(StatementFailure {
+                (Err(error), Err(f)) => Err(StatementFailure {
                     index: JOURNAL_WRITE_FAILED,
-                    error,
+                    error: error.with_other("and the statement after it failed", &f.error),
                 }),
             };
         }
@@ -1401,15 +1401,21 @@ impl Sink for LiveSink<'_> {
             // It failed, and the row of the one before, which was applied, was not
             // written.
             (Err(f), Err(error)) if f.index == 0 => {
-                return Err(failed(JOURNAL_WRITE_FAILED, error));
+                return Err(failed(
+                    JOURNAL_WRITE_FAILED,
+                    error.with_other("and the statement after it failed", &f.error),
+                ));
             }
             // The statement was applied and recording the step failed.
             (Err(f), before) => {
                 let _ = self.driver.execute(render::rollback());
                 return Err(match before {
                     Ok(()) => failed(RECORD_FAILED, f.error),
-                    // Nor is the statement before recorded.
-                    Err(error) => failed(JOURNAL_WRITE_FAILED_AFTER, error),
+                    // Nor is the statement before recorded (both causes named).
+                    Err(error) => failed(
+                        JOURNAL_WRITE_FAILED_AFTER,
+                        error.with_other("and recording the revision failed", &f.error),
+                    ),
                 });
             }
         };

@@ -950,6 +950,81 @@ fn a_run_killed_in_a_revisions_last_statement_on_mariadb_leaves_it_recorded() {
     assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r3"]);
 }
 
+/// A statement's journal row is started as soon as the statement is applied, not
+/// when the next one is announced: aludel held between the two (its stderr pipe full,
+/// as a log collector that stops reading leaves it) still records the statement, and
+/// killed there, the re-run resumes after it.
+#[test]
+fn a_run_held_before_announcing_the_next_statement_on_mariadb_has_recorded_the_last() {
+    use std::io::{BufRead, Write};
+    let db = aludel_testkit::MysqlDatabase::create();
+    let p = TestProject::new(BIN, Some(db.url()), "");
+    // The first statement sleeps: time for the test to fill the pipe before the
+    // second is announced.
+    p.write_rev(&Rev::new("r1", &[], "two").sql(
+        "CREATE TABLE t1 AS SELECT SLEEP(1) AS s;\nCREATE TABLE t2 (id int);",
+        "DROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    let (reader, writer) = std::io::pipe().unwrap();
+    let mut filler = writer.try_clone().unwrap();
+    let mut cmd = p.command(&["upgrade", "head"]);
+    cmd.stdout(std::process::Stdio::null()).stderr(writer);
+    let mut child = cmd.spawn().unwrap();
+    // The command's own copy of the write end is the child's now; the test keeps
+    // `filler` only.
+    drop(cmd);
+    let mut lines = std::io::BufReader::new(reader);
+    let mut seen = String::new();
+    while !seen.contains("Running the statement at line 5") {
+        let mut line = String::new();
+        assert!(
+            lines.read_line(&mut line).unwrap() > 0,
+            "stderr ended: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    // Nothing is written while the first statement sleeps: fill the pipe (64 KiB on
+    // Linux; a thread, as its write blocks once the pipe is full), and the
+    // announcement of the second statement waits.
+    let fill = std::thread::spawn(move || {
+        let _ = filler.write_all(&[b'.'; 1 << 20]);
+    });
+    let started = Instant::now();
+    while db.rows("SELECT statement_index FROM aludel_version_journal WHERE revision = 'r1'")
+        != ["0"]
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the first statement was never recorded: {seen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Still held: the second statement was never sent.
+    assert!(child.try_wait().unwrap().is_none());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(lines);
+    fill.join().unwrap();
+    assert_eq!(
+        aludel_testkit::mysql_rows(
+            db.url(),
+            &format!(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = '{}' AND table_name LIKE 't%'",
+                db.name()
+            ),
+        ),
+        ["t1"]
+    );
+    let resumed = p.ok(&["upgrade", "head"]);
+    assert!(
+        resumed.stderr.contains(
+            "Resuming revision r1 at line 6: an earlier run applied its first 1 statement"
+        ),
+        "{resumed}"
+    );
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["r1"]);
+}
+
 /// The connection lost once a revision's last statement and its record were sent:
 /// the read-back finds the revision recorded, and the message says it committed,
 /// with no statement left in doubt.

@@ -340,6 +340,103 @@ fn a_journal_that_cannot_be_written_beside_the_next_statement_is_said_so_on_mari
     assert_eq!(p.db().version_rows(), ["rev_1"]);
 }
 
+/// A revision above `rev_0` whose three statements run on MariaDB with the journal
+/// refusing the second one's row from every session: its last statement goes in one
+/// request with the revision's record while that row is being written. `third` is
+/// the last statement; `hold_version` also refuses every change to the version table.
+fn last_statement_beside_a_refused_row(third: &str, hold_version: bool) -> (DbProject, String) {
+    let p = On::Mariadb.project();
+    p.write_rev(&Rev::new("rev_0", &[], "one").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"));
+    p.ok(&["upgrade", "head"]);
+    p.db().execute(&journal_table(On::Mariadb));
+    p.db().execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON aludel_version_journal FOR EACH ROW \
+         IF NEW.statement_index = 1 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no room for row 1'; END IF",
+    );
+    if hold_version {
+        p.db().execute(
+            "CREATE TRIGGER hold BEFORE UPDATE ON aludel_version FOR EACH ROW \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'version table held'",
+        );
+    }
+    p.write_rev(&Rev::new("rev_1", &["rev_0"], "three").sql(
+        &format!("CREATE TABLE t1 (id int);\nCREATE TABLE IF NOT EXISTS t2 (id int);\n{third}"),
+        "DROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    let failed = p.fails(&["upgrade", "head"]);
+    // Both causes are named: the journal's, and the statement's or the record's.
+    assert!(failed.stderr.contains("no room for row 1"), "{failed}");
+    let (other, why) = if hold_version {
+        ("and recording the revision failed: ", "version table held)")
+    } else {
+        ("and the statement after it failed: ", "nope")
+    };
+    assert!(
+        failed.stderr.contains(other) && failed.stderr.contains(why),
+        "{failed}"
+    );
+    assert_eq!(
+        p.db()
+            .rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0"]
+    );
+    assert_eq!(p.db().version_rows(), ["rev_0"]);
+    p.db().execute("DROP TRIGGER refuse");
+    if hold_version {
+        p.db().execute("DROP TRIGGER hold");
+    }
+    let text = without_database_message(&filter(&failed.stderr, p.path()));
+    (p, text)
+}
+
+/// [`last_statement_beside_a_refused_row`] with a last statement that fails: only the
+/// second statement is applied and unrecorded, and the message says so.
+#[test]
+fn a_last_statement_failing_beside_an_unwritable_journal_row_is_said_so_on_mariadb() {
+    let (p, text) = last_statement_beside_a_refused_row("INSERT INTO nope VALUES (1);", false);
+    insta::assert_snapshot!(text);
+    assert_eq!(user_tables(&p), ["t0", "t1", "t2"]);
+    let path = p.path().join("migrations/versions/rev_1.sql");
+    let rev = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        rev.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
+    )
+    .unwrap();
+    resumes_after_the_first(&p);
+}
+
+/// [`last_statement_beside_a_refused_row`] with a last statement that is applied and
+/// a record that fails: the second and third statements are applied and neither is
+/// recorded, and the message says so.
+#[test]
+fn a_last_statement_applied_beside_an_unwritable_journal_row_and_record_is_said_so_on_mariadb() {
+    let (p, text) =
+        last_statement_beside_a_refused_row("CREATE TABLE IF NOT EXISTS t3 (id int);", true);
+    insta::assert_snapshot!(text);
+    assert_eq!(user_tables(&p), ["t0", "t1", "t2", "t3"]);
+    resumes_after_the_first(&p);
+}
+
+/// The re-run after [`last_statement_beside_a_refused_row`], its causes gone: it
+/// resumes after the one statement the journal records and completes the revision.
+fn resumes_after_the_first(p: &DbProject) {
+    let resumed = p.ok(&["upgrade", "head"]);
+    assert!(
+        resumed.stderr.contains(
+            "Resuming revision rev_1 at line 7: an earlier run applied its first 1 statement"
+        ),
+        "{resumed}"
+    );
+    assert_eq!(user_tables(p), ["t0", "t1", "t2", "t3"]);
+    assert_eq!(p.db().version_rows(), ["rev_1"]);
+    assert!(
+        p.db()
+            .rows("SELECT statement_index FROM aludel_version_journal")
+            .is_empty()
+    );
+}
+
 /// When the lock's session cannot write a journal row, the working session writes it
 /// after the statement: the run goes on as if nothing happened, and a failure further
 /// on finds every applied statement recorded.
