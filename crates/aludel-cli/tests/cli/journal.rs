@@ -340,11 +340,11 @@ fn a_journal_that_cannot_be_written_beside_the_next_statement_is_said_so_on_mari
     assert_eq!(p.db().version_rows(), ["rev_1"]);
 }
 
-/// A revision above `rev_0` whose three statements run on MariaDB with the journal
-/// refusing the second one's row from every session: its last statement goes in one
-/// request with the revision's record while that row is being written. `third` is
-/// the last statement; `hold_version` also refuses every change to the version table.
-fn last_statement_beside_a_refused_row(third: &str, hold_version: bool) -> (DbProject, String) {
+/// A revision above `rev_0` run on MariaDB with the journal refusing its second
+/// statement's row from every session, while the third statement runs (a revision's
+/// last goes in one request with its record). `rest` is the third statement and any
+/// after it; `hold_version` also refuses every change to the version table.
+fn third_beside_a_refused_row(rest: &str, hold_version: bool) -> (DbProject, String) {
     let p = On::Mariadb.project();
     p.write_rev(&Rev::new("rev_0", &[], "one").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"));
     p.ok(&["upgrade", "head"]);
@@ -359,8 +359,8 @@ fn last_statement_beside_a_refused_row(third: &str, hold_version: bool) -> (DbPr
              SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'version table held'",
         );
     }
-    p.write_rev(&Rev::new("rev_1", &["rev_0"], "three").sql(
-        &format!("CREATE TABLE t1 (id int);\nCREATE TABLE IF NOT EXISTS t2 (id int);\n{third}"),
+    p.write_rev(&Rev::new("rev_1", &["rev_0"], "beside a refused row").sql(
+        &format!("CREATE TABLE t1 (id int);\nCREATE TABLE IF NOT EXISTS t2 (id int);\n{rest}"),
         "DROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
     ));
     let failed = p.fails(&["upgrade", "head"]);
@@ -389,36 +389,50 @@ fn last_statement_beside_a_refused_row(third: &str, hold_version: bool) -> (DbPr
     (p, text)
 }
 
-/// [`last_statement_beside_a_refused_row`] with a last statement that fails: only the
+/// [`third_beside_a_refused_row`] with a third statement that fails before a
+/// fourth: only the second statement is applied and unrecorded, and the message says
+/// so.
+#[test]
+fn a_statement_failing_beside_an_unwritable_journal_row_is_said_so_on_mariadb() {
+    let (p, text) = third_beside_a_refused_row(
+        "INSERT INTO nope VALUES (1);\nCREATE TABLE t3 (id int);",
+        false,
+    );
+    insta::assert_snapshot!(text);
+    fixed_then_resumed(&p, "INSERT INTO t1 VALUES (1);");
+}
+
+/// [`third_beside_a_refused_row`] with a last statement that fails: only the
 /// second statement is applied and unrecorded, and the message says so.
 #[test]
 fn a_last_statement_failing_beside_an_unwritable_journal_row_is_said_so_on_mariadb() {
-    let (p, text) = last_statement_beside_a_refused_row("INSERT INTO nope VALUES (1);", false);
+    let (p, text) = third_beside_a_refused_row("INSERT INTO nope VALUES (1);", false);
     insta::assert_snapshot!(text);
-    assert_eq!(user_tables(&p), ["t0", "t1", "t2"]);
-    let path = p.path().join("migrations/versions/rev_1.sql");
-    let rev = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        rev.replace("INSERT INTO nope VALUES (1);", "CREATE TABLE t3 (id int);"),
-    )
-    .unwrap();
-    resumes_after_the_first(&p);
+    fixed_then_resumed(&p, "CREATE TABLE t3 (id int);");
 }
 
-/// [`last_statement_beside_a_refused_row`] with a last statement that is applied and
+/// [`third_beside_a_refused_row`] with a last statement that is applied and
 /// a record that fails: the second and third statements are applied and neither is
 /// recorded, and the message says so.
 #[test]
 fn a_last_statement_applied_beside_an_unwritable_journal_row_and_record_is_said_so_on_mariadb() {
-    let (p, text) =
-        last_statement_beside_a_refused_row("CREATE TABLE IF NOT EXISTS t3 (id int);", true);
+    let (p, text) = third_beside_a_refused_row("CREATE TABLE IF NOT EXISTS t3 (id int);", true);
     insta::assert_snapshot!(text);
     assert_eq!(user_tables(&p), ["t0", "t1", "t2", "t3"]);
     resumes_after_the_first(&p);
 }
 
-/// The re-run after [`last_statement_beside_a_refused_row`], its causes gone: it
+/// A failed statement of [`third_beside_a_refused_row`], which left the second
+/// applied and unrecorded, replaced by `fix`; then [`resumes_after_the_first`].
+fn fixed_then_resumed(p: &DbProject, fix: &str) {
+    assert_eq!(user_tables(p), ["t0", "t1", "t2"]);
+    let path = p.path().join("migrations/versions/rev_1.sql");
+    let rev = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, rev.replace("INSERT INTO nope VALUES (1);", fix)).unwrap();
+    resumes_after_the_first(p);
+}
+
+/// The re-run after [`third_beside_a_refused_row`], its causes gone: it
 /// resumes after the one statement the journal records and completes the revision.
 fn resumes_after_the_first(p: &DbProject) {
     let resumed = p.ok(&["upgrade", "head"]);
