@@ -420,6 +420,12 @@ impl LostDuring<'_> {
         // A revision outside a transaction commits statement by statement: some of
         // its statements may have run whatever the version table says.
         let partial = self.step.filter(|s| !s.transactional || !self.transactional_ddl).map(|s| match self.line {
+            // Nothing of the step came before it (not lines above it in the file,
+            // which a revert of a half-applied revision starts below).
+            Some(line) if s.statements.first().is_some_and(|first| first.line == line) => format!(
+                "revision {} runs outside a transaction: the statement at line {line}, the first of its statements to run, may have been applied; check it",
+                s.revision
+            ),
             Some(line) => format!(
                 "revision {} runs outside a transaction: its statements before line {line} were applied (a re-run resumes after those the journal records), and that one may have been too; check it",
                 s.revision
@@ -432,9 +438,13 @@ impl LostDuring<'_> {
         match read {
             Ok(rows) => {
                 // The version table records a revision only once all its statements
-                // were applied: none is in doubt then.
-                let partial =
-                    partial.filter(|_| !self.step.is_some_and(|s| same(rows, &s.rows_after)));
+                // were applied: none is in doubt then. Unless the step leaves the
+                // table as it found it (the revert of a half-applied revision): the
+                // rows then say nothing of how far it went.
+                let told = self.step.is_some_and(|s| {
+                    same(rows, &s.rows_after) && !same(&s.heads_before, &s.rows_after)
+                });
+                let partial = partial.filter(|_| !told);
                 let verdict = match (self.step, partial.is_some()) {
                     _ if self.whole_run && same(rows, &start) => {
                         " (the run's transaction did not commit: the database is as before the run)"
@@ -1312,14 +1322,15 @@ impl Sink for LiveSink<'_> {
             sql: &statement.sql,
         };
         // Where the step's last statement and its record may go in one request while
-        // this row is still being written (see `run_last_and_record`), the row is
-        // written only if the step is not recorded by then: else it would outlive
-        // the record's removal of the step's rows.
-        let row = match &step.rows_after[..] {
-            [to] if self.driver.reports_rows_touched() && step.heads_before.len() == 1 => {
-                self.journal.insert_unless_recorded(&row, self.table, to)
-            }
-            _ => self.journal.insert(&row),
+        // this row is still being written (see `run_last_and_record`, which asks the
+        // same question), the row is written only if the step is not recorded by
+        // then: else it would outlive the record's removal of the step's rows. Not
+        // for a step that leaves the version table as it is (the revert of a
+        // half-applied revision): its rows would never be written.
+        let version: Vec<&str> = step.version_sql.iter().map(String::as_str).collect();
+        let row = match self.lone_row_moved(step, &version, &step.rows_after) {
+            Some((_, to)) => self.journal.insert_unless_recorded(&row, self.table, to),
+            None => self.journal.insert(&row),
         };
         // Started at once where the driver can: a run killed from here on (say,
         // while it announces the next statement) leaves the statement recorded.
@@ -2339,10 +2350,9 @@ fn failure_outcome(
                     .unwrap_or_else(|| advice.to_string()),
             );
         }
+        let (first, are) = first_statements(applied.before, n, failed.line);
         return format!(
-            "statements 1-{} of this revision's {n} (before line {}) were applied ({how}) and are recorded in the journal {journal}; the version table is at {}: {advice}; the re-run resumes at line {}: change that statement if it is what is wrong, not those before it{resent}",
-            applied.before,
-            failed.line,
+            "{first} applied ({how}) and {are} recorded in the journal {journal}; the version table is at {}: {advice}; the re-run resumes at line {}: change that statement if it is what is wrong, not those before it{resent}",
             at(&step.heads_before),
             failed.line,
         );
@@ -2445,15 +2455,33 @@ fn lock_lost_outcome(
             "{lost} before sending this statement, the revision's first: none of its statements ran; the version table is at {heads}; {advice}"
         );
     }
+    let (first, are) = first_statements(applied.before, n, next.line);
     let journal = applied
         .journal
         .as_deref()
-        .map(|j| format!(" and are recorded in the journal {j}"))
+        .map(|j| format!(" and {are} recorded in the journal {j}"))
         .unwrap_or_default();
     format!(
-        "{lost} before sending this statement: statements 1-{} of this revision's {n} (before line {}) were applied ({how}){journal}; the version table is at {heads}; {advice}, resuming at line {}",
-        applied.before, next.line, next.line
+        "{lost} before sending this statement: {first} applied ({how}){journal}; the version table is at {heads}; {advice}, resuming at line {}",
+        next.line
     )
+}
+
+/// The first `k` of a revision's `n` statements, those before `line`, as the subject
+/// of a sentence with its verb ("statements 1-3 of this revision's 5 (before line 9)
+/// were"), and the verb again for the rest of it.
+fn first_statements(k: usize, n: usize, line: usize) -> (String, &'static str) {
+    if k == 1 {
+        (
+            format!("statement 1 of this revision's {n} (before line {line}) was"),
+            "is",
+        )
+    } else {
+        (
+            format!("statements 1-{k} of this revision's {n} (before line {line}) were"),
+            "are",
+        )
+    }
 }
 
 /// One line for a log, worded as the `aludel` command's progress lines (without

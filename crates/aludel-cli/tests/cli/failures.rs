@@ -50,8 +50,8 @@ fn fix_third(p: &TestProject, backend: Backend) {
 /// first statement applied, the version table at rev_2.
 fn applied_and_journaled(line: usize) -> String {
     format!(
-        "statements 1-1 of this revision's 2 (before line {line}) were applied (this database commits DDL immediately) \
-         and are recorded in the journal `aludel_version_journal`; the version table is at rev_2: \
+        "statement 1 of this revision's 2 (before line {line}) was applied (this database commits DDL immediately) \
+         and is recorded in the journal `aludel_version_journal`; the version table is at rev_2: \
          fix the revision and run the command again; the re-run resumes at line {line}"
     )
 }
@@ -256,8 +256,8 @@ fn downgrade_failing_in_the_middle(backend: Backend) {
         // Its DROP TABLE committed; the version table stays at rev_3.
         assert!(
             r.stderr.contains(
-                "statements 1-1 of this revision's 2 (before line 10) were applied (this database commits DDL immediately) \
-                 and are recorded in the journal `aludel_version_journal`; the version table is at rev_3"
+                "statement 1 of this revision's 2 (before line 10) was applied (this database commits DDL immediately) \
+                 and is recorded in the journal `aludel_version_journal`; the version table is at rev_3"
             ),
             "{r}"
         );

@@ -792,6 +792,90 @@ fn a_half_applied_revision_without_a_matching_downgrade_is_refused_on_sqlite() {
     a_half_applied_revision_without_a_matching_downgrade_is_refused(On::Sqlite);
 }
 
+/// The revert of a half-applied revision stopped halfway (its second statement finds
+/// the table it drops gone by hand): the statement it applied is recorded in the
+/// journal as the message says, and once the table is back the next `downgrade`
+/// resumes after it. The revert leaves the version table's row where it is, which a
+/// journal row written only while the step is unrecorded must not mistake for done.
+fn a_half_applied_revert_stopped_halfway_resumes(on: On) {
+    let p = on.project();
+    half_applied_above_rev_0(
+        &p,
+        on,
+        "DROP TABLE t4;\nDROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
+    );
+    p.db().execute("DROP TABLE t1");
+    let failed = p.fails(&["downgrade", "-1"]);
+    insta::assert_snapshot!(
+        format!("half_applied_revert_stopped_{on:?}"),
+        without_database_message(&filter(&failed.stderr, p.path()))
+    );
+    assert_eq!(user_tables(&p), ["t0"]);
+    assert_eq!(p.db().version_rows(), ["rev_0"]);
+    assert_eq!(
+        p.db().rows(
+            "SELECT direction, statement_index FROM aludel_version_journal ORDER BY direction, statement_index"
+        ),
+        ["downgrade|0", "upgrade|0", "upgrade|1"]
+    );
+    p.db().execute("CREATE TABLE t1 (id int)");
+    let resumed = p.ok(&["downgrade", "-1"]);
+    assert!(
+        resumed
+            .stderr
+            .contains("an earlier run applied its first 1 statement"),
+        "{resumed}"
+    );
+    assert_eq!(user_tables(&p), ["t0"]);
+    assert_eq!(p.db().version_rows(), ["rev_0"]);
+    assert_eq!(
+        p.db().rows("SELECT count(*) FROM aludel_version_journal"),
+        ["0"]
+    );
+}
+
+/// The connection cut as the revert of a half-applied revision sends its first
+/// statement: the version table reads as before, which that revert leaves it
+/// whether it finished or not, so the message says what may be applied, never that
+/// the revert committed; the next `downgrade` finishes it.
+#[test]
+fn a_connection_lost_in_a_half_applied_revert_is_not_said_committed_on_mariadb() {
+    use aludel_testkit::faults::{Relay, RelayMode};
+    let db = aludel_testkit::MysqlDatabase::create();
+    let relay = Relay::to_test_mysql(RelayMode::CutBefore("DROP TABLE t2", 1));
+    let p = aludel_testkit::TestProject::new(BIN, Some(&relay.mysql_url(db.name())), "");
+    p.write_rev(
+        &Rev::new("rev_0", &[], "first").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"),
+    );
+    p.write_rev(&Rev::new("rev_1", &["rev_0"], "four").sql(
+        "CREATE TABLE t1 (id int);\nCREATE TABLE t2 (id int);\nINSERT INTO nope VALUES (1);\nCREATE TABLE t4 (id int);",
+        "DROP TABLE t4;\nDROP TABLE t3;\nDROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    p.fails(&["upgrade", "head"]);
+    let lost = p.fails(&["downgrade", "-1"]);
+    insta::assert_snapshot!(without_database_message(&filter(&lost.stderr, p.path())));
+    assert!(!lost.stderr.contains("committed"), "{lost}");
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_0"]);
+    p.ok(&["downgrade", "-1"]);
+    let tables = db.rows(&format!(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = '{}' AND table_name LIKE 't%'",
+        db.name()
+    ));
+    assert_eq!(tables, ["t0"]);
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_0"]);
+    assert!(db.rows("SELECT * FROM aludel_version_journal").is_empty());
+}
+
+#[test]
+fn a_half_applied_revert_stopped_halfway_resumes_on_mariadb() {
+    a_half_applied_revert_stopped_halfway_resumes(On::Mariadb);
+}
+
+#[test]
+fn a_half_applied_revert_stopped_halfway_resumes_on_sqlite() {
+    a_half_applied_revert_stopped_halfway_resumes(On::Sqlite);
+}
+
 /// The lock session's journal row reaches the server and commits, but its answer is
 /// lost (the relay closes that connection after forwarding the INSERT): the working
 /// session writes the row in its place, finds it there already (a duplicate key),

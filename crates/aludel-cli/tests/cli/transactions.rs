@@ -165,7 +165,7 @@ fn non_transactional_revision_failing_halfway(backend: Backend, whole_run: bool)
     };
     assert!(
         r.stderr.contains(&format!(
-            "statements 1-1 of this revision's 2 (before line 8) were applied ({why}) and are recorded in the journal"
+            "statement 1 of this revision's 2 (before line 8) was applied ({why}) and is recorded in the journal"
         )),
         "{r}"
     );
@@ -212,8 +212,8 @@ fn whole_run_failure_after_a_non_transactional_revision(backend: Backend) {
         assert_eq!(db.version_rows(), ["rev_3"], "{r}");
         assert!(
             r.stderr.contains(
-                "statements 1-1 of this revision's 2 (before line 7) were applied (this database commits DDL immediately) \
-                 and are recorded in the journal `aludel_version_journal`; the version table is at rev_3"
+                "statement 1 of this revision's 2 (before line 7) was applied (this database commits DDL immediately) \
+                 and is recorded in the journal `aludel_version_journal`; the version table is at rev_3"
             ),
             "the message must say where the database is:\n{r}"
         );
