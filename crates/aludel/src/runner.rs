@@ -1385,7 +1385,15 @@ impl Sink for LiveSink<'_> {
         // only if the step is not recorded by then (`journal`); one waiting to go
         // with this statement goes the usual way.
         let lone = self.lone_row_moved(step, version, expected);
-        let (Some((from, to)), None, false) = (lone, &self.pending_journal, self.in_tx) else {
+        // The driver tells the statement's failure from the record's by counting
+        // results, which one that may answer several times would throw off.
+        let counted = !step
+            .statements
+            .last()
+            .is_some_and(Statement::may_answer_several_times);
+        let (Some((from, to)), None, false, true) =
+            (lone, &self.pending_journal, self.in_tx, counted)
+        else {
             return run_then_record(self, statement, step, version, expected, journaled);
         };
         let forget = (journaled && self.journal_ready).then(|| {

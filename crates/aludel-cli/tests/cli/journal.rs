@@ -451,6 +451,47 @@ fn resumes_after_the_first(p: &DbProject) {
     );
 }
 
+/// A procedure that returns rows, then fails (its `SELECT`, then an error), called by
+/// the revision's second statement with `after` following it: the call is what
+/// failed, the first statement is recorded, and nothing after the call ran.
+fn a_call_returning_rows_then_failing_is_the_failure(after: &str) -> String {
+    let p = On::Mariadb.project();
+    p.write_rev(&Rev::new("rev_0", &[], "one").sql("CREATE TABLE t0 (id int);", "DROP TABLE t0;"));
+    p.write_rev(&Rev::new("rev_1", &["rev_0"], "a procedure").sql(
+        &format!(
+            "CREATE PROCEDURE fill() BEGIN SELECT 1; INSERT INTO nope VALUES (1); END;\nCALL fill();{after}"
+        ),
+        "DROP PROCEDURE fill;",
+    ));
+    let failed = p.fails(&["upgrade", "head"]);
+    assert_eq!(p.db().version_rows(), ["rev_0"]);
+    assert_eq!(
+        p.db()
+            .rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0"]
+    );
+    assert_eq!(user_tables(&p), ["t0"]);
+    without_database_message(&filter(&failed.stderr, p.path()))
+}
+
+/// [`a_call_returning_rows_then_failing_is_the_failure`] as the revision's last
+/// statement, which on MariaDB usually goes in one request with its record: never
+/// "applied and not recorded".
+#[test]
+fn a_last_call_returning_rows_then_failing_is_the_failure_on_mariadb() {
+    insta::assert_snapshot!(a_call_returning_rows_then_failing_is_the_failure(""));
+}
+
+/// [`a_call_returning_rows_then_failing_is_the_failure`] before another statement:
+/// the error after the rows stops the run (the client library's own way of running
+/// a statement reads its first result only, and passed it for success).
+#[test]
+fn a_call_returning_rows_then_failing_stops_the_run_on_mariadb() {
+    insta::assert_snapshot!(a_call_returning_rows_then_failing_is_the_failure(
+        "\nCREATE TABLE t2 (id int);"
+    ));
+}
+
 /// When the lock's session cannot write a journal row, the working session writes it
 /// after the statement: the run goes on as if nothing happened, and a failure further
 /// on finds every applied statement recorded.

@@ -78,6 +78,20 @@ enum Tls {
     VerifyIdentity,
 }
 
+/// Runs `sql` and reads every result it gives, returning the first error. The client
+/// library's `query_drop` reads the first result only and drops the rest unseen, so
+/// a later statement's error, or a procedure's after its first `SELECT`, would pass
+/// for success.
+fn run_to_the_end(conn: &mut Conn, sql: &str) -> Result<(), mysql::Error> {
+    let mut result = conn.query_iter(sql)?;
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
+    }
+    Ok(())
+}
+
 /// The server's error, or the client's, as a [`DbError`].
 fn db_error(e: mysql::Error) -> DbError {
     match e {
@@ -430,7 +444,7 @@ impl MysqlDriver {
                 );
                 error
             })?;
-            conn.query_drop(lock::SESSION_SETTINGS).map_err(db_error)?;
+            run_to_the_end(&mut conn, lock::SESSION_SETTINGS).map_err(db_error)?;
             self.lock_conn = Some(conn);
         }
         self.lock_conn
@@ -665,7 +679,7 @@ impl Driver for MysqlDriver {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn.query_drop(sql).map_err(db_error)
+        run_to_the_end(&mut self.conn, sql).map_err(db_error)
     }
 
     fn query_column(&mut self, sql: &str) -> Result<Vec<String>, DbError> {

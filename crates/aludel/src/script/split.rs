@@ -63,6 +63,27 @@ impl Statement {
         }
     }
 
+    /// Whether the statement may answer with several results: a procedure's `CALL`
+    /// (on MySQL each of its `SELECT`s is a result of its own, then the `CALL`'s), or
+    /// `EXECUTE` of a prepared one. A client that counts results to tell statements
+    /// apart cannot count past it.
+    ///
+    /// ```
+    /// use aludel::script::Statement;
+    /// let st = |sql: &str| Statement { sql: sql.into(), line: 1 };
+    /// assert!(st("call fill(10)").may_answer_several_times());
+    /// assert!(st("EXECUTE s USING @a").may_answer_several_times());
+    /// assert!(!st("CREATE PROCEDURE p() BEGIN SELECT 1; END").may_answer_several_times());
+    /// ```
+    pub fn may_answer_several_times(&self) -> bool {
+        let first = self
+            .sql
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
+            .find(|w| !w.is_empty())
+            .map(str::to_ascii_uppercase);
+        matches!(first.as_deref(), Some("CALL" | "EXECUTE"))
+    }
+
     /// The transaction-control command this statement is (`BEGIN`, `COMMIT`, `END`,
     /// `ROLLBACK`, `ABORT`, `START TRANSACTION`), if it is one. Inside a revision that
     /// runs in aludel's transaction such a statement would break its atomicity.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
-use super::{connect_failure, db_error, error_kind, literal, text_of};
+use super::{connect_failure, db_error, error_kind, literal, run_to_the_end, text_of};
 use crate::driver::{DbError, DbErrorKind};
 
 /// How often the keeper asks whether its session still holds the lock.
@@ -274,7 +274,7 @@ fn keep(
             }
             Ok(Request::Record(sql, reply)) => {
                 let asked = Instant::now();
-                let answer = match conn.query_drop(&sql) {
+                let answer = match run_to_the_end(&mut conn, &sql) {
                     Ok(()) => Ok(()),
                     // The server refused the statement (in the driver's own words):
                     // whether the session still holds the lock is asked at once.
