@@ -103,6 +103,13 @@ pub fn mysql_rows(url: &str, sql: &str) -> Vec<String> {
     out
 }
 
+/// A connection to the MariaDB database at `url`, for a test that holds a session
+/// open (`connection_id()` names it, `ping()` says whether it still lives).
+pub fn mysql_conn(url: &str) -> mysql::Conn {
+    let opts = mysql::Opts::from_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    mysql::Conn::new(opts).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
 /// A MariaDB database created for one test and dropped when it goes out of scope.
 pub struct MysqlDatabase {
     name: String,

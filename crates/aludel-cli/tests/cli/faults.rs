@@ -891,6 +891,66 @@ fn after_an_innodb_server_crash_mid_run_the_read_back_is_the_truth_and_the_run_c
     stopped_at_random_moments(&p, &url, "test", 800, Stop::ServerCrash(&server));
 }
 
+/// A MariaDB server restarted (after a crash) while a statement runs: the server
+/// numbers connections from 1 again, so the lost session's number may be another
+/// client's by the time aludel has reconnected. aludel ends the session it lost and
+/// no other: the client holding that number keeps its connection, and the run says
+/// where the database is.
+#[test]
+fn after_a_server_restart_the_client_holding_the_lost_sessions_number_is_left_alone() {
+    let server = aludel_testkit::faults::MariaServer::start();
+    let url = server.url("test");
+    let p = TestProject::new(BIN, Some(&url), "");
+    p.set_option("connect", "retries", "100");
+    p.set_option("connect", "delay_seconds", "1");
+    p.write_rev(&Rev::new("r1", &[], "slow").sql(
+        "CREATE TABLE t1 AS SELECT SLEEP(60) AS s;",
+        "DROP TABLE t1;",
+    ));
+    let child = spawn(p.command(&["upgrade", "head"]));
+    let started = Instant::now();
+    let lost = loop {
+        let ids = aludel_testkit::mysql_rows(
+            &url,
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'CREATE TABLE t1%'",
+        );
+        if let [id] = &ids[..] {
+            break id.parse::<u32>().unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the statement never ran"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    server.crash();
+    server.restart();
+    // Sessions until one has the lost one's number (unless aludel's reconnection
+    // took it first: then it must not end its own).
+    let mut held = Vec::new();
+    let stranger = loop {
+        let c = aludel_testkit::mysql_conn(&url);
+        match c.connection_id() {
+            id if id == lost => break Some(c),
+            id if id > lost => break None,
+            _ => held.push(c),
+        }
+    };
+    let out = wait_within(child, Duration::from_secs(90));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("after reconnecting, the version table reads <base>"),
+        "{err}"
+    );
+    if let Some(mut c) = stranger {
+        assert!(
+            c.ping().is_ok(),
+            "aludel ended another client's session:\n{err}"
+        );
+    }
+}
+
 /// aludel killed (SIGKILL) three times at random moments of an upgrade on MariaDB:
 /// see [`stopped_at_random_moments`].
 #[test]

@@ -67,6 +67,63 @@ pub struct MysqlDriver {
     /// The statement the keeper is writing beside this session's work
     /// ([`Driver::record_beside`]), written here instead when it cannot.
     recording: Option<String>,
+    /// This session's name for another connection to end it by
+    /// ([`Driver::session_id`]), when the server told who it is.
+    session: Option<String>,
+}
+
+/// Which server answers, and when it started: a session's number names it only on
+/// the server that gave it and only until that server restarts, when numbering
+/// starts again from 1 and another client may hold the number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ServerLife {
+    /// `@@hostname:@@port`: the same across a restart, not across servers.
+    server: String,
+    /// When it started, in Unix seconds (now less its uptime; within a second).
+    started: i64,
+}
+
+impl ServerLife {
+    fn of(conn: &mut Conn) -> Result<ServerLife, DbError> {
+        let (server, now): (Option<String>, Option<i64>) = conn
+            .query_first("SELECT CONCAT(@@hostname, ':', @@port), UNIX_TIMESTAMP()")
+            .map_err(db_error)?
+            .unwrap_or((None, None));
+        let uptime: Option<(String, String)> = conn
+            .query_first("SHOW GLOBAL STATUS LIKE 'Uptime'")
+            .map_err(db_error)?;
+        let uptime = uptime.and_then(|(_, v)| v.parse::<i64>().ok());
+        match (server, now, uptime) {
+            (Some(server), Some(now), Some(uptime)) => Ok(ServerLife {
+                server,
+                started: now - uptime,
+            }),
+            _ => Err(DbError::aludel(
+                "the server did not say which it is and how long it has run",
+            )),
+        }
+    }
+
+    /// The same server, not restarted since (a second's slack either way, as both
+    /// starts are read off clocks in whole seconds).
+    fn same_as(&self, other: &ServerLife) -> bool {
+        self.server == other.server && (self.started - other.started).abs() <= 2
+    }
+}
+
+/// The name of this connection's session: its number, the client's address as the
+/// server sees it (`PROCESSLIST.HOST`, with the port over TCP), and the server's life;
+/// `None` where the server did not say.
+fn session_name(conn: &mut Conn) -> Option<String> {
+    let id = conn.connection_id();
+    let host: Option<String> = conn
+        .query_first(format!(
+            "SELECT HOST FROM information_schema.PROCESSLIST WHERE ID = {id}"
+        ))
+        .ok()
+        .flatten();
+    let life = ServerLife::of(conn).ok()?;
+    Some(format!("{id} {} {} {}", life.started, life.server, host?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -415,7 +472,10 @@ impl MysqlDriver {
                 }
             }
         })?;
+        let mut conn = conn;
+        let session = session_name(&mut conn);
         Ok(MysqlDriver {
+            session,
             conn,
             database: database.to_string(),
             opts,
@@ -502,9 +562,45 @@ impl MysqlDriver {
         if !self.left_idle(id) {
             return Ok(false);
         }
-        Ok(self
-            .end_session(&id.to_string(), Duration::from_secs(5))
-            .is_ok())
+        // The number, just read off this server, names that session.
+        Ok(self.end_numbered(id, None, Duration::from_secs(5)).is_ok())
+    }
+
+    /// Ends session `id` of this server's life, where it is still that session (its
+    /// client address `host`, when given), and waits up to `within` until the server
+    /// is done with it.
+    fn end_numbered(
+        &mut self,
+        id: u64,
+        host: Option<&str>,
+        within: Duration,
+    ) -> Result<(), DbError> {
+        let this = match host {
+            Some(host) => format!("ID = {id} AND HOST = {}", literal(host)),
+            None => format!("ID = {id}"),
+        };
+        let count = format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE {this}");
+        if host.is_some() && self.one(&count)?.as_deref() == Some("0") {
+            return Ok(());
+        }
+        match self.execute(&format!("KILL CONNECTION {id}")) {
+            // Unknown thread id: it is already gone.
+            Err(e) if e.code.as_deref() == Some("1094") => return Ok(()),
+            other => other?,
+        }
+        let started = Instant::now();
+        loop {
+            if self.one(&count)?.as_deref() == Some("0") {
+                return Ok(());
+            }
+            if started.elapsed() >= within {
+                return Err(DbError::aludel(format!(
+                    "connection {id} still runs {} s after it was killed",
+                    within.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The server's id of the session holding the named lock `name`, if any.
@@ -957,34 +1053,36 @@ impl Driver for MysqlDriver {
     }
 
     fn session_id(&self) -> Option<String> {
-        Some(self.conn.connection_id().to_string())
+        self.session.clone()
     }
 
-    fn end_session(&mut self, id: &str, within: Duration) -> Result<(), DbError> {
-        let id: u64 = id
-            .parse()
-            .map_err(|_| DbError::new(format!("not a MySQL connection id: {id}")))?;
-        match self.execute(&format!("KILL CONNECTION {id}")) {
-            // Unknown thread id: it is already gone.
-            Err(e) if e.code.as_deref() == Some("1094") => return Ok(()),
-            other => other?,
+    fn end_session(&mut self, name: &str, within: Duration) -> Result<(), DbError> {
+        let not_a_name = || DbError::new(format!("not a MySQL session name: {name}"));
+        let mut parts = name.splitn(4, ' ');
+        let (Some(id), Some(started), Some(server), Some(host)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(not_a_name());
+        };
+        let id: u64 = id.parse().map_err(|_| not_a_name())?;
+        let then = ServerLife {
+            server: server.to_string(),
+            started: started.parse().map_err(|_| not_a_name())?,
+        };
+        let now = ServerLife::of(&mut self.conn)?;
+        if now.server != then.server {
+            return Err(DbError::aludel(format!(
+                "connection {id} was on the server {}, and {} answers now: whether that session still runs there is not known",
+                then.server, now.server
+            )));
         }
-        let started = Instant::now();
-        loop {
-            let left = self.one(&format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}"
-            ))?;
-            if left.as_deref() == Some("0") {
-                return Ok(());
-            }
-            if started.elapsed() >= within {
-                return Err(DbError::aludel(format!(
-                    "connection {id} still runs {} s after it was killed",
-                    within.as_secs()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        // Restarted since: the session ended with the server, and its number may be
+        // another client's now.
+        if !now.same_as(&then) {
+            return Ok(());
         }
+        // That number from that client address: a session of this server's life.
+        self.end_numbered(id, Some(host), within)
     }
 }
 
