@@ -1182,20 +1182,26 @@ impl Sink for LiveSink<'_> {
         // holds, no other run reads the journal meanwhile. One under way beside is
         // waited for (written on this session where it failed there).
         let recorded = if std::mem::take(&mut self.journal_beside) {
-            self.driver.record_done().is_ok()
+            self.driver.record_done()
         } else {
             match self.pending_journal.take() {
-                Some(journal) => self.driver.execute(&journal).is_ok(),
-                None => true,
+                Some(journal) => self.driver.execute(&journal),
+                None => Ok(()),
             }
         };
-        if !recorded {
-            return Err(StatementFailure {
+        match recorded {
+            Ok(()) => Err(StatementFailure { index: 0, error }),
+            // The row's answer went with the connection: it may be written. What the
+            // database holds is read back once reconnected, not said from here.
+            Err(lost) if lost.connection_lost() => Err(StatementFailure {
+                index: 0,
+                error: lost,
+            }),
+            Err(failed) => Err(StatementFailure {
                 index: JOURNAL_WRITE_FAILED,
-                error,
-            });
+                error: error.with_other("and recording the statement before failed", &failed),
+            }),
         }
-        Err(StatementFailure { index: 0, error })
     }
     fn run(&mut self, statements: &[&str]) -> Result<(), StatementFailure> {
         // The BEGIN cannot fail on its own: an error here is the first statement's.

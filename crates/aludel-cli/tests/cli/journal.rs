@@ -532,6 +532,67 @@ fn a_journal_row_refused_beside_is_written_by_the_working_session_on_mariadb() {
     );
 }
 
+/// The run lock's session ends while a statement runs (an administrator kills it),
+/// and the working session, writing the statement's journal row in its place, loses
+/// its connection after the server took the row: whether the row is written is not
+/// known from here, so the run does not say it is not; it reconnects and says what it
+/// reads. The re-run resumes after the statement.
+#[test]
+fn a_journal_row_whose_answer_is_lost_after_the_lock_is_not_said_unwritten_on_mariadb() {
+    use aludel_testkit::faults::{Relay, RelayMode};
+    let db = aludel_testkit::MysqlDatabase::create();
+    let lock = crate::mysql_run_lock_name(&db);
+    let relay = Relay::to_test_mysql(RelayMode::CutAfter(
+        "INSERT INTO `aludel_version_journal`",
+        1,
+    ));
+    let p = aludel_testkit::TestProject::new(BIN, Some(&relay.mysql_url(db.name())), "");
+    // The first statement outlasts a ping of the lock's session (every 5 s), which
+    // finds it ended: its row is then the working session's to write.
+    p.write_rev(&Rev::new("rev_1", &[], "two").sql(
+        "CREATE TABLE t1 AS SELECT SLEEP(6) AS s;\nCREATE TABLE t2 (id int);",
+        "DROP TABLE t2;\nDROP TABLE t1;",
+    ));
+    let child = p
+        .command(&["upgrade", "head"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    // Once the statement runs.
+    let running = format!(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'CREATE TABLE t1%'",
+        db.name()
+    );
+    while db.rows(&running).is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let holder = db.lock_holder(&lock).unwrap();
+    db.execute(&format!("KILL CONNECTION {holder}"));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("recording it in the journal"), "{err}");
+    assert!(
+        err.contains("after reconnecting, the version table reads <base>"),
+        "{err}"
+    );
+    assert_eq!(
+        db.rows("SELECT statement_index FROM aludel_version_journal"),
+        ["0"]
+    );
+    let resumed = p.ok(&["upgrade", "head"]);
+    assert!(
+        resumed.stderr.contains(
+            "Resuming revision rev_1 at line 6: an earlier run applied its first 1 statement"
+        ),
+        "{resumed}"
+    );
+    assert_eq!(db.rows("SELECT version_num FROM aludel_version"), ["rev_1"]);
+}
+
 /// The lock's session cannot write the first statement's journal row, and the
 /// working connection is cut as it writes the row instead: the first statement and
 /// the one that ran beside the row are applied and neither is recorded. The message
