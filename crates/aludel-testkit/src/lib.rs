@@ -110,6 +110,30 @@ pub fn mysql_conn(url: &str) -> mysql::Conn {
     mysql::Conn::new(opts).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
 }
 
+/// The id of the session running a query that starts with `text` in database `db`
+/// of the server at `url`, once one runs; a panic after 20 s.
+#[track_caller]
+pub fn mysql_session_running(url: &str, db: &str, text: &str) -> u64 {
+    use mysql::prelude::Queryable;
+    let mut admin = mysql_conn(url);
+    let started = std::time::Instant::now();
+    loop {
+        let ids: Vec<u64> = admin
+            .query(format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{db}' AND INFO LIKE '{text}%'"
+            ))
+            .unwrap();
+        if let Some(id) = ids.first() {
+            return *id;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{text} never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// A MariaDB database created for one test and dropped when it goes out of scope.
 pub struct MysqlDatabase {
     name: String,

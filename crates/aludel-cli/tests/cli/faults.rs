@@ -462,7 +462,6 @@ fn a_commit_that_works_longer_than_the_response_timeout_is_waited_for() {
 /// message says so after reading the version table back, and the re-run resumes.
 #[test]
 fn a_session_killed_in_a_revision_on_mariadb_says_what_was_applied_and_resumes() {
-    use aludel_testkit::mysql::prelude::Queryable;
     let db = aludel_testkit::MysqlDatabase::create();
     let p = TestProject::new(BIN, Some(db.url()), "");
     write_line(&p, 1, None);
@@ -473,25 +472,8 @@ fn a_session_killed_in_a_revision_on_mariadb_says_what_was_applied_and_resumes()
     let child = spawn(p.command(&["upgrade", "head"]));
     // The server ends the session running the sleep, as an administrator's KILL or
     // a failover does.
-    let mut admin = db.conn();
-    let started = Instant::now();
-    loop {
-        let ids: Vec<u64> = admin
-            .query(format!(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'SELECT SLEEP(31)%'",
-                db.name()
-            ))
-            .unwrap();
-        if let Some(id) = ids.first() {
-            admin.query_drop(format!("KILL CONNECTION {id}")).unwrap();
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the sleep never ran"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let id = aludel_testkit::mysql_session_running(db.url(), db.name(), "SELECT SLEEP(31)");
+    db.execute(&format!("KILL CONNECTION {id}"));
     let out = wait_within(child, Duration::from_secs(30));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -908,21 +890,8 @@ fn after_a_server_restart_the_client_holding_the_lost_sessions_number_is_left_al
         "DROP TABLE t1;",
     ));
     let child = spawn(p.command(&["upgrade", "head"]));
-    let started = Instant::now();
-    let lost = loop {
-        let ids = aludel_testkit::mysql_rows(
-            &url,
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'CREATE TABLE t1%'",
-        );
-        if let [id] = &ids[..] {
-            break id.parse::<u32>().unwrap();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the statement never ran"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let lost = aludel_testkit::mysql_session_running(&url, "test", "CREATE TABLE t1");
+    let lost = u32::try_from(lost).unwrap();
     server.crash();
     server.restart();
     // Sessions until one has the lost one's number (unless aludel's reconnection
@@ -977,22 +946,7 @@ fn a_run_killed_in_a_revisions_last_statement_on_mariadb_leaves_it_recorded() {
         &Rev::new("r3", &["r2"], "after").sql("CREATE TABLE t3 (id int);", "DROP TABLE t3;"),
     );
     let mut child = spawn(p.command(&["upgrade", "head"]));
-    let started = Instant::now();
-    while aludel_testkit::mysql_rows(
-        db.url(),
-        &format!(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'CREATE TABLE t2%'",
-            db.name()
-        ),
-    )
-    .is_empty()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the statement never ran"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    aludel_testkit::mysql_session_running(db.url(), db.name(), "CREATE TABLE t2");
     child.kill().unwrap();
     child.wait().unwrap();
     // The server finishes what it was sent.

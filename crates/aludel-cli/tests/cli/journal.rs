@@ -559,16 +559,8 @@ fn a_journal_row_whose_answer_is_lost_after_the_lock_is_not_said_unwritten_on_ma
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
     // Once the statement runs.
-    let running = format!(
-        "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'CREATE TABLE t1%'",
-        db.name()
-    );
-    while db.rows(&running).is_empty() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(20));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    aludel_testkit::mysql_session_running(db.url(), db.name(), "CREATE TABLE t1");
     let holder = db.lock_holder(&lock).unwrap();
     db.execute(&format!("KILL CONNECTION {holder}"));
     let out = child.wait_with_output().unwrap();

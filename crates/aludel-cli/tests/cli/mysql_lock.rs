@@ -29,24 +29,7 @@ fn slow_project(url: &str, secs: u32) -> TestProject {
 /// The session running a query that starts with `text` in `db`, once it runs.
 #[track_caller]
 fn session_running(db: &MysqlDatabase, text: &str) -> u64 {
-    let mut admin = db.conn();
-    let started = Instant::now();
-    loop {
-        let ids: Vec<u64> = admin
-            .query(format!(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE '{text}%'",
-                db.name()
-            ))
-            .unwrap();
-        if let Some(id) = ids.first() {
-            return *id;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{text} never ran"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    aludel_testkit::mysql_session_running(db.url(), db.name(), text)
 }
 
 /// stderr with what changes from run to run: the project folder, durations, the
