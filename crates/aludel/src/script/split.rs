@@ -73,15 +73,17 @@ impl Statement {
     /// let st = |sql: &str| Statement { sql: sql.into(), line: 1 };
     /// assert!(st("call fill(10)").may_answer_several_times());
     /// assert!(st("EXECUTE s USING @a").may_answer_several_times());
+    /// assert!(st("CALL`fill`(10)").may_answer_several_times());
+    /// assert!(!st("CALLER_LOG()").may_answer_several_times());
     /// assert!(!st("CREATE PROCEDURE p() BEGIN SELECT 1; END").may_answer_several_times());
     /// ```
     pub fn may_answer_several_times(&self) -> bool {
-        let first = self
-            .sql
-            .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
-            .find(|w| !w.is_empty())
-            .map(str::to_ascii_uppercase);
-        matches!(first.as_deref(), Some("CALL" | "EXECUTE"))
+        // The leading keyword, whatever follows it (a space, `(`, a quoted name).
+        let sql = self.sql.trim_start();
+        let first = &sql[..sql
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(sql.len())];
+        first.eq_ignore_ascii_case("CALL") || first.eq_ignore_ascii_case("EXECUTE")
     }
 
     /// The transaction-control command this statement is (`BEGIN`, `COMMIT`, `END`,
